@@ -1,0 +1,48 @@
+"""otpgate: PIN + one-time password in front of any web application."""
+
+from __future__ import annotations
+
+from .errors import (
+    InvalidKey,
+    InvalidTokenType,
+    InvalidURI,
+    MalformedCode,
+    NoMatch,
+    OTPGateError,
+    ReplayedCode,
+    StoreError,
+    VerificationError,
+)
+from .keys import decode_key, new_key
+from .otp import hotp, motp, totp
+from .tokens import TokenType, build_uri, parse_token_type, parse_uri
+from .verify import Match, Policy, Token, TokenState, resync, verify
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "InvalidKey",
+    "InvalidTokenType",
+    "InvalidURI",
+    "MalformedCode",
+    "Match",
+    "NoMatch",
+    "OTPGateError",
+    "Policy",
+    "ReplayedCode",
+    "StoreError",
+    "Token",
+    "TokenState",
+    "TokenType",
+    "VerificationError",
+    "build_uri",
+    "decode_key",
+    "hotp",
+    "motp",
+    "new_key",
+    "parse_token_type",
+    "parse_uri",
+    "resync",
+    "totp",
+    "verify",
+]

@@ -1,0 +1,81 @@
+"""The ``otpgate`` command.
+
+Each group of subcommands lives in its own module with a ``register(subparsers)``
+function; every handler returns an exit code.  Errors are one line on stderr,
+never a traceback: exit 1 for bad input or a failed operation, 2 where a
+command documents it (``otp`` with a code that does not match).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from ..errors import OTPGateError
+
+__all__ = ["CommandError", "main"]
+
+# Modules that add subcommands; each has register(subparsers).
+_COMMAND_MODULES = ("tokens", "admin", "serve")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class CommandError(Exception):
+    """A user-facing error: printed as one line, exit code ``code``."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse exits 2 on usage errors; otpgate keeps 2 for "code did not match".
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="otpgate",
+        description="PIN + one-time password (HOTP/TOTP) gate for web applications.",
+    )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"otpgate {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__name__}.{name}":
+                continue  # not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 1
+    try:
+        return handler(args)
+    except CommandError as exc:
+        print(f"otpgate: {exc}", file=sys.stderr)
+        return exc.code
+    except (OTPGateError, ValueError, OSError) as exc:
+        print(f"otpgate: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

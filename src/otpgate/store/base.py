@@ -1,0 +1,63 @@
+"""The store contract every backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol, runtime_checkable
+
+from ..models import UserRecord, UserState
+
+__all__ = ["Store"]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Where users and tokens live.
+
+    Logins read a record with :meth:`get`, decide with the pure rules in
+    :mod:`otpgate.verify`, and write the new state with
+    :meth:`compare_and_set`, which succeeds only if nobody changed the record
+    in between; so two logins with one code can never both win.
+    """
+
+    url: str
+
+    def get(self, username: str) -> UserRecord | None:
+        """The record, or ``None``.  Raises StoreError if the store is unreadable."""
+
+    def list_users(self) -> Iterator[UserRecord]:
+        """Every record, in a stable order."""
+
+    def add(self, record: UserRecord) -> None:
+        """Create a user.  Raises StoreError if the name is taken."""
+
+    def replace(self, record: UserRecord) -> None:
+        """Overwrite a user's type, key, PIN, serial and state (admin commands).
+
+        Raises UnknownUser if there is no such user.
+        """
+
+    def remove(self, username: str) -> bool:
+        """Delete a user; ``False`` if there was none."""
+
+    def compare_and_set(
+        self, username: str, expected_version: object, state: UserState
+    ) -> UserRecord | None:
+        """Write ``state`` if the record still has ``expected_version``.
+
+        Returns the new record (with its new version), or ``None`` if the record
+        changed or vanished meanwhile.  Raises StoreError if the write failed;
+        the caller must then deny the login.
+        """
+
+    def set_recovery_codes(self, username: str, digests: list[str]) -> None:
+        """Replace the user's recovery codes with these digests."""
+
+    def consume_recovery_code(self, username: str, digest: str) -> bool:
+        """Atomically delete one recovery code; ``True`` if it existed."""
+
+    def ping(self) -> None:
+        """Raise StoreError if the store is unreachable."""
+
+    def close(self) -> None:
+        """Release connections and locks."""

@@ -1,0 +1,81 @@
+"""An in-memory store: the reference implementation of the contract, for tests."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+
+from ..errors import StoreError, UnknownUser
+from ..models import UserRecord, UserState
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore:
+    """Thread-safe, process-local; nothing survives the process."""
+
+    def __init__(self, url: str = "memory:") -> None:
+        self.url = url
+        self._users: dict[str, UserRecord] = {}
+        self._codes: dict[str, set[str]] = {}
+        self._lock = threading.Lock()
+        self._versions = itertools.count(1)
+
+    def get(self, username: str) -> UserRecord | None:
+        with self._lock:
+            return self._users.get(username)
+
+    def list_users(self) -> Iterator[UserRecord]:
+        with self._lock:
+            records = sorted(self._users.values(), key=lambda r: r.username)
+        return iter(records)
+
+    def add(self, record: UserRecord) -> None:
+        with self._lock:
+            if record.username in self._users:
+                raise StoreError(f"user {record.username!r} already exists")
+            self._users[record.username] = replace(record, version=next(self._versions))
+
+    def replace(self, record: UserRecord) -> None:
+        with self._lock:
+            if record.username not in self._users:
+                raise UnknownUser(record.username)
+            self._users[record.username] = replace(record, version=next(self._versions))
+
+    def remove(self, username: str) -> bool:
+        with self._lock:
+            self._codes.pop(username, None)
+            return self._users.pop(username, None) is not None
+
+    def compare_and_set(
+        self, username: str, expected_version: object, state: UserState
+    ) -> UserRecord | None:
+        with self._lock:
+            current = self._users.get(username)
+            if current is None or current.version != expected_version:
+                return None
+            new = replace(current, state=state, version=next(self._versions))
+            self._users[username] = new
+            return new
+
+    def set_recovery_codes(self, username: str, digests: list[str]) -> None:
+        with self._lock:
+            if username not in self._users:
+                raise UnknownUser(username)
+            self._codes[username] = set(digests)
+
+    def consume_recovery_code(self, username: str, digest: str) -> bool:
+        with self._lock:
+            codes = self._codes.get(username, set())
+            if digest in codes:
+                codes.remove(digest)
+                return True
+            return False
+
+    def ping(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None

@@ -1,0 +1,265 @@
+"""Verification rules: windows, drift, replay, resynchronisation.
+
+This module owns every rule that decides whether a code is accepted and what
+the token's state becomes.  It is pure: the caller passes the current state
+and the time, and stores the new state it gets back (with compare-and-set, so
+two concurrent logins can never both win).
+
+Rules:
+
+* Event tokens accept a counter ``c`` in ``[next, next + look_ahead]``; the new
+  ``next`` is ``c + 1``.
+* Time tokens accept a step ``s`` in ``[now + drift - window, now + drift +
+  window]`` that is strictly greater than the last accepted step, so no code
+  is accepted twice and no older code after a newer one.  The drift learned
+  from an accepted code may not grow beyond ``max_drift`` steps (a drift set
+  larger by an administrator's resync may only shrink).
+* Codes are exactly ``digits`` ASCII digits (or the hex form, where enabled);
+  every candidate is compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass, field
+from typing import Final
+
+from .errors import MalformedCode, NoMatch, ReplayedCode
+from .otp import HmacKey, hotp, hotp_hex, motp, time_step
+from .tokens import TokenType
+
+__all__ = [
+    "Match",
+    "Policy",
+    "Token",
+    "TokenState",
+    "generate",
+    "resync",
+    "verify",
+]
+
+_DIGITS_RE: Final = re.compile(r"[0-9]+", re.ASCII)
+_HEX_RE: Final = re.compile(r"[0-9a-fA-F]+", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A token type with its key; the HMAC set-up is computed once."""
+
+    type: TokenType
+    key: bytes = field(repr=False)
+    _mac: HmacKey = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_mac", HmacKey(self.key, self.type.algorithm))
+
+    def code(self, counter: int, pin: str = "") -> str:
+        """The code for an absolute counter or time step."""
+        if self.type.kind == "MOTP":
+            return motp(self.key, pin, counter, self.type.digits)
+        return hotp(self._mac, counter, self.type.digits, self.type.algorithm)
+
+    def hex_code(self, counter: int) -> str:
+        return hotp_hex(self._mac, counter, self.type.digits, self.type.algorithm)
+
+    def step_at(self, now: float) -> int:
+        return time_step(now, self.type.step, self.type.t0)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenState:
+    """What verification must remember between logins.
+
+    Attributes:
+        counter: event tokens, the next expected counter; time tokens, the
+            drift in steps (the reference module's "offset" field).
+        last_step: time tokens, the last accepted absolute step, or ``None``.
+    """
+
+    counter: int = 0
+    last_step: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Verification settings.
+
+    Attributes:
+        look_ahead: event tokens, how many counters past the expected one are
+            searched (mod_authn_otp's ``OTPAuthMaxOffset``).
+        window: time tokens, steps searched on either side of now + drift.
+        max_drift: time tokens, the largest drift (in steps) learned from logins.
+        accept_hex: also accept the hexadecimal form of HOTP codes.
+        sync_event: event tokens, how far ahead a resync searches.
+        sync_time: time tokens, steps searched on either side by a resync.
+    """
+
+    look_ahead: int = 10
+    window: int = 1
+    max_drift: int = 10
+    accept_hex: bool = False
+    sync_event: int = 1000
+    sync_time: int = 240
+
+    def __post_init__(self) -> None:
+        for name in ("look_ahead", "window", "max_drift", "sync_event", "sync_time"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative whole number, not {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """An accepted code.
+
+    Attributes:
+        matched: the counter (event) or absolute time step (time) that matched.
+        state: the token state to store.
+        offset: how far the match was from where it was expected.
+    """
+
+    matched: int
+    state: TokenState
+    offset: int
+
+
+def _normalise(token_type: TokenType, code: object, accept_hex: bool) -> tuple[str, bool]:
+    """Check the code's form; return it (lowercased if hex) and whether it is hex."""
+    if not isinstance(code, str):
+        raise MalformedCode("the code must be a string")
+    digits = token_type.digits
+    if token_type.kind == "MOTP":
+        if len(code) == digits and _HEX_RE.fullmatch(code):
+            return code.lower(), True
+        raise MalformedCode(f"expected {digits} hex digits")
+    if len(code) == digits and _DIGITS_RE.fullmatch(code):
+        return code, False
+    hex_len = digits if digits < 8 else 8
+    if accept_hex and len(code) == hex_len and _HEX_RE.fullmatch(code):
+        return code.lower(), True
+    raise MalformedCode(f"expected {digits} digits")
+
+
+def _matches(token: Token, counter: int, code: str, is_hex: bool, pin: str) -> bool:
+    if token.type.kind == "MOTP":
+        return hmac.compare_digest(token.code(counter, pin), code)
+    hit = hmac.compare_digest(token.code(counter), code)
+    if is_hex:
+        # An all-digit hex code is also a decimal candidate; compare both.
+        hit |= hmac.compare_digest(token.hex_code(counter), code)
+    return hit
+
+
+def _find(token: Token, candidates: range, code: str, is_hex: bool, pin: str) -> list[int]:
+    # No early exit: every candidate is computed and compared.
+    return [c for c in candidates if _matches(token, c, code, is_hex, pin)]
+
+
+def verify(
+    token: Token,
+    state: TokenState,
+    code: str,
+    *,
+    now: float,
+    policy: Policy = Policy(),
+    pin: str = "",
+) -> Match:
+    """Check one code and compute the new state.
+
+    Args:
+        token: the token.
+        state: its stored state.
+        code: the one-time password as typed (no PIN prefix).
+        now: Unix time.
+        policy: windows and limits.
+        pin: Mobile-OTP only, the PIN that is part of the hash.
+
+    Raises:
+        MalformedCode: the code has the wrong form.
+        ReplayedCode: the code matched a counter or step already used.
+        NoMatch: nothing in the window matched.
+    """
+    code, is_hex = _normalise(token.type, code, policy.accept_hex)
+    if token.type.is_event:
+        start = max(state.counter, 0)
+        hits = _find(token, range(start, start + policy.look_ahead + 1), code, is_hex, pin)
+        if not hits:
+            # Only a recently used counter is worth telling apart from a wrong code.
+            back = range(max(start - policy.look_ahead - 1, 0), start)
+            old = _find(token, back, code, is_hex, pin)
+            if old:
+                raise ReplayedCode("the code was already used", old[-1])
+            raise NoMatch("no counter in the look-ahead window matched")
+        c = hits[0]
+        return Match(c, TokenState(c + 1, None), c - start)
+
+    now_step = token.step_at(now)
+    drift = state.counter
+    center = now_step + drift
+    lo = max(center - policy.window, 0)
+    hits = _find(token, range(lo, center + policy.window + 1), code, is_hex, pin)
+    fresh = [s for s in hits if state.last_step is None or s > state.last_step]
+    if not fresh:
+        if hits:
+            raise ReplayedCode("the code or a newer one was already used", hits[-1])
+        raise NoMatch("no time step in the window matched")
+    # Prefer the step closest to the expected one.
+    s = min(fresh, key=lambda x: (abs(x - center), x))
+    new_drift = s - now_step
+    if abs(new_drift) > policy.max_drift and abs(new_drift) > abs(drift):
+        raise NoMatch("the match would drift the clock beyond max_drift")
+    return Match(s, TokenState(new_drift, s), s - center)
+
+
+def resync(
+    token: Token,
+    state: TokenState,
+    code1: str,
+    code2: str,
+    *,
+    now: float,
+    policy: Policy = Policy(),
+    pin: str = "",
+) -> Match:
+    """Find two consecutive codes in the wide sync window and re-anchor the token.
+
+    Event tokens search ``sync_event`` counters ahead of the expected one;
+    time tokens ``sync_time`` steps on either side of now.  The match must be
+    newer than anything already accepted.
+
+    Raises:
+        MalformedCode, ReplayedCode, NoMatch: as :func:`verify`.
+    """
+    code1, hex1 = _normalise(token.type, code1, policy.accept_hex)
+    code2, hex2 = _normalise(token.type, code2, policy.accept_hex)
+    if token.type.is_event:
+        start = max(state.counter, 0)
+        candidates = range(start, start + policy.sync_event + 1)
+        base = start
+    else:
+        base = token.step_at(now)
+        floor = 0 if state.last_step is None else state.last_step
+        candidates = range(max(base - policy.sync_time, 0, floor), base + policy.sync_time + 1)
+    prev_hit = False
+    for c in candidates:
+        # Each counter's code is computed once and compared against both inputs.
+        hit2 = _matches(token, c, code2, hex2, pin)
+        if prev_hit and hit2:
+            if token.type.is_event:
+                return Match(c, TokenState(c + 1, None), c - base)
+            return Match(c, TokenState(c - base, c), c - base)
+        prev_hit = _matches(token, c, code1, hex1, pin)
+    raise NoMatch("the two codes were not found next to each other in the sync window")
+
+
+def generate(
+    token: Token, *, counter: int | None = None, now: float | None = None, pin: str = ""
+) -> str:
+    """The code at an event counter or at a time (for tools and tests)."""
+    if (counter is None) == (now is None):
+        raise ValueError("give exactly one of counter and now")
+    if counter is None:
+        assert now is not None
+        counter = token.step_at(now)
+    return token.code(counter, pin)
