@@ -46,6 +46,8 @@ class UserState:
         last_ip: client address of the last successful login.
         locked_until: Unix time until which logins are refused
             (``float('inf')`` for an administrator's lock), or ``None``.
+        revoked_before: sessions and lingering credentials issued before this
+            Unix time are no longer valid (logout, lock), or ``None``.
     """
 
     token: TokenState = field(default_factory=TokenState)
@@ -54,6 +56,7 @@ class UserState:
     last_auth: float | None = None
     last_ip: str | None = None
     locked_until: float | None = None
+    revoked_before: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
