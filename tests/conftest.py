@@ -28,7 +28,9 @@ def missing(what: str) -> None:
 
 
 def require_tool(name: str) -> str:
-    path = shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None)
+    path = shutil.which(name) or (
+        f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None
+    )
     if path is None:
         missing(f"{name} is not installed (apt-get install it, or run .ci/run)")
     assert path is not None
