@@ -170,7 +170,8 @@ class ParsedURI:
     """What an otpauth:// URI says."""
 
     token_type: TokenType
-    key: bytes
+    # Kept out of repr so that logging a parsed URI does not log the secret.
+    key: bytes = field(repr=False)
     account: str
     issuer: str | None
     counter: int
