@@ -2,11 +2,169 @@
 
 ``sqlite:///PATH`` (the default), ``users-file:/PATH`` or a bare path (the
 mod_authn_otp users file), ``postgresql://...``, ``memory:`` (tests).
+See docs/stores.md.
 """
 
 from __future__ import annotations
 
+import re
+import urllib.parse
+from typing import Final
+
+from ..errors import ConfigError
 from .base import Store
 from .memory import MemoryStore
 
-__all__ = ["MemoryStore", "Store"]
+__all__ = ["MemoryStore", "Store", "default_key_file", "open_store", "parse_store_url"]
+
+_SCHEME_RE: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+_FORMS: Final = (
+    "sqlite:///PATH (sqlite:////absolute/path), users-file:/PATH or a bare path, "
+    "postgresql://USER@HOST/DB, memory:"
+)
+
+
+def _key_file_param(query: str, url: str) -> tuple[str | None, str]:
+    """Split ``key_file=`` off a query string; return it and the rest."""
+    try:
+        pairs = urllib.parse.parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+    except ValueError:
+        raise ConfigError(f"store URL {url!r}: malformed query string") from None
+    key_files = [v for k, v in pairs if k == "key_file"]
+    if len(key_files) > 1:
+        raise ConfigError(f"store URL {url!r}: key_file is given more than once")
+    if key_files and not key_files[0]:
+        raise ConfigError(f"store URL {url!r}: key_file is empty")
+    rest = urllib.parse.urlencode([(k, v) for k, v in pairs if k != "key_file"])
+    return (key_files[0] if key_files else None), rest
+
+
+def parse_store_url(url: str) -> tuple[str, str, str | None]:
+    """Split a store URL into (kind, target, key_file from the URL).
+
+    ``kind`` is ``sqlite``, ``users-file``, ``postgresql`` or ``memory``;
+    ``target`` is a file path, or for PostgreSQL the connection URL without
+    otpgate's own parameters.
+
+    Raises:
+        ConfigError: the URL is empty, malformed or of an unknown kind.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise ConfigError(f"the store URL is empty; expected one of: {_FORMS}")
+    if url != url.strip() or "\x00" in url:
+        raise ConfigError(f"store URL {url!r} has surrounding spaces or a NUL byte")
+    m = _SCHEME_RE.match(url)
+    if m is None:
+        # No scheme: a bare path names a users file, as OTPAuthUsersFile does.
+        return "users-file", url, None
+    scheme = m.group(1).lower()
+    rest = url[m.end() :]
+    if scheme == "memory":
+        if rest:
+            raise ConfigError(f"store URL {url!r}: memory: takes nothing after the colon")
+        return "memory", "", None
+    if scheme == "sqlite":
+        if not rest.startswith("//"):
+            raise ConfigError(
+                f"store URL {url!r}: write sqlite:///relative/path or sqlite:////abs/path"
+            )
+        body = rest[2:]
+        netloc, slash, path_query = body.partition("/")
+        if netloc or not slash:
+            raise ConfigError(
+                f"store URL {url!r}: an SQLite URL has no host; write sqlite:///relative.db "
+                "or sqlite:////absolute/path.db"
+            )
+        path, _, query = path_query.partition("?")
+        key_file, leftover = _key_file_param(query, url)
+        if leftover:
+            raise ConfigError(f"store URL {url!r}: unknown parameters {leftover!r} (only key_file)")
+        if not path:
+            raise ConfigError(f"store URL {url!r} names no database file")
+        return "sqlite", urllib.parse.unquote(path), key_file
+    if scheme == "users-file":
+        path = rest[2:] if rest.startswith("///") else rest
+        if not path:
+            raise ConfigError(f"store URL {url!r} names no users file")
+        if "?" in path:
+            raise ConfigError(f"store URL {url!r}: a users file takes no parameters")
+        return "users-file", path, None
+    if scheme in ("postgresql", "postgres"):
+        parts = urllib.parse.urlsplit(url)
+        if not rest.startswith("//"):
+            raise ConfigError(f"store URL {url!r}: write postgresql://USER@HOST[:PORT]/DBNAME")
+        try:
+            parts.port  # noqa: B018 -- urlsplit checks the port only when asked
+        except ValueError:
+            raise ConfigError(f"store URL {url!r}: the port is not a number") from None
+        if parts.fragment:
+            raise ConfigError(f"store URL {url!r}: unexpected '#' fragment")
+        key_file, query = _key_file_param(parts.query, url)
+        target = urllib.parse.urlunsplit(parts._replace(query=query))
+        return "postgresql", target, key_file
+    raise ConfigError(
+        f"store URL {url!r}: unknown kind {scheme + ':'!r}; expected one of: {_FORMS}"
+    )
+
+
+def default_key_file(url: str) -> str | None:
+    """Where ``otpgate init`` puts the key file when none is named.
+
+    ``<database>.key`` next to an SQLite file; ``None`` for stores that need
+    no key file (users file, memory) or have no natural place for one
+    (PostgreSQL: name it with ``key_file=`` or ``?key_file=``).
+
+    Raises:
+        ConfigError: the URL is malformed.
+    """
+    kind, target, from_url = parse_store_url(url)
+    if from_url is not None:
+        return from_url
+    if kind == "sqlite":
+        return target + ".key"
+    return None
+
+
+def open_store(url: str, *, key_file: str | None = None) -> Store:
+    """Open the store a URL names.
+
+    Args:
+        url: ``sqlite:///PATH``, ``users-file:/PATH`` or a bare path,
+            ``postgresql://...`` (or ``postgres://``), ``memory:``.
+        key_file: the key file that encrypts OTP keys (SQLite, PostgreSQL).
+            Defaults to ``?key_file=`` in the URL, then for SQLite to
+            ``<database>.key``.  Ignored by the users file and memory stores.
+
+    Raises:
+        ConfigError: malformed URL, or a missing or unsafe key file.
+        StoreError: the store cannot be opened.
+    """
+    kind, target, from_url = parse_store_url(url)
+    if kind == "memory":
+        return MemoryStore(url)
+    if kind == "users-file":
+        from .usersfile import UsersFileStore
+
+        return UsersFileStore(target, url=url)
+
+    from ..crypto import load_key_file
+
+    chosen = key_file or from_url or (target + ".key" if kind == "sqlite" else None)
+    if chosen is None:
+        raise ConfigError(
+            f"store {url!r} needs a key file for its OTP keys: pass key_file "
+            "(--key-file) or add ?key_file=/path to the URL"
+        )
+    keys = load_key_file(chosen)
+    if kind == "sqlite":
+        from .sqlite import SQLiteStore
+
+        return SQLiteStore(target, keys, url=url)
+    try:
+        from .postgres import PostgresStore
+    except ImportError as exc:  # psycopg is an optional extra
+        raise ConfigError(
+            f"PostgreSQL stores need psycopg 3 and psycopg-pool ({exc}); "
+            "pip install 'otpgate[postgres]'"
+        ) from None
+    return PostgresStore(target, keys, url=url)

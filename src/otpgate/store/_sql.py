@@ -1,0 +1,256 @@
+"""What the SQLite and PostgreSQL stores share: schema, migrations, SQL and row mapping.
+
+Statements are written once with ``:name`` placeholders (SQLite's named
+style) and translated to ``%(name)s`` for psycopg, so both backends run the
+same SQL.  A record's ``version`` is an integer incremented by every write;
+compare-and-set is ``UPDATE ... WHERE username = :username AND version =
+:expected``.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Final
+
+from ..crypto import KeyRing
+from ..errors import StoreError
+from ..models import Pin, UserRecord, UserState
+from ..tokens import parse_token_type
+from ..verify import TokenState
+
+__all__ = [
+    "COLUMNS",
+    "MIGRATIONS",
+    "SQL",
+    "migration_statements",
+    "record_params",
+    "row_to_record",
+    "state_params",
+    "to_pyformat",
+]
+
+_INT64: Final = 1 << 63
+
+# Column order of every SELECT/RETURNING; row_to_record reads rows in this order.
+COLUMNS: Final = (
+    "username",
+    "token_type",
+    "t0",
+    "key_enc",
+    "pin_kind",
+    "pin_value",
+    "serial",
+    "counter",
+    "last_step",
+    "failures",
+    "last_otp",
+    "last_auth",
+    "last_ip",
+    "locked_until",
+    "revoked_before",
+    "version",
+)
+_COLS: Final = ", ".join(COLUMNS)
+
+# Type names differ between the two databases; everything else is shared.
+DIALECTS: Final[Mapping[str, Mapping[str, str]]] = {
+    "sqlite": {"blob": "BLOB", "float": "REAL", "bigint": "INTEGER"},
+    "postgresql": {"blob": "BYTEA", "float": "DOUBLE PRECISION", "bigint": "BIGINT"},
+}
+
+# (version, statements).  Append only: a released migration is never edited.
+MIGRATIONS: Final[Sequence[tuple[int, Sequence[str]]]] = (
+    (
+        1,
+        (
+            """CREATE TABLE users (
+                username TEXT PRIMARY KEY,
+                token_type TEXT NOT NULL,
+                t0 {bigint} NOT NULL DEFAULT 0,
+                key_enc {blob} NOT NULL,
+                pin_kind TEXT NOT NULL CHECK (pin_kind IN ('none', 'delegated', 'hash')),
+                pin_value TEXT NOT NULL DEFAULT '',
+                serial TEXT,
+                counter {bigint} NOT NULL DEFAULT 0,
+                last_step {bigint},
+                failures {bigint} NOT NULL DEFAULT 0,
+                last_otp TEXT,
+                last_auth {float},
+                last_ip TEXT,
+                locked_until {float},
+                revoked_before {float},
+                version {bigint} NOT NULL
+            )""",
+            """CREATE TABLE recovery_codes (
+                username TEXT NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+                digest TEXT NOT NULL,
+                PRIMARY KEY (username, digest)
+            )""",
+        ),
+    ),
+)
+
+_STATE_SET: Final = (
+    "counter = :counter, last_step = :last_step, failures = :failures, "
+    "last_otp = :last_otp, last_auth = :last_auth, last_ip = :last_ip, "
+    "locked_until = :locked_until, revoked_before = :revoked_before"
+)
+
+# S608: these f-strings join constant column names; no input ever reaches them.
+_SELECT: Final = f"SELECT {_COLS} FROM users"  # noqa: S608
+_VALUES: Final = ", ".join(f":{c}" for c in COLUMNS)
+_INSERT: Final = f"INSERT INTO users ({_COLS}) VALUES ({_VALUES})"  # noqa: S608
+
+SQL: Final[Mapping[str, str]] = {
+    "get": f"{_SELECT} WHERE username = :username",
+    "list": f"{_SELECT} ORDER BY username",
+    "insert": _INSERT,
+    "replace": (
+        "UPDATE users SET token_type = :token_type, t0 = :t0, key_enc = :key_enc, "  # noqa: S608
+        "pin_kind = :pin_kind, pin_value = :pin_value, serial = :serial, "
+        f"{_STATE_SET}, version = version + 1 WHERE username = :username"
+    ),
+    "cas": (
+        f"UPDATE users SET {_STATE_SET}, version = version + 1 "  # noqa: S608
+        f"WHERE username = :username AND version = :expected RETURNING {_COLS}"
+    ),
+    "remove": "DELETE FROM users WHERE username = :username",
+    "remove_codes": "DELETE FROM recovery_codes WHERE username = :username",
+    "exists": "SELECT 1 FROM users WHERE username = :username",
+    "insert_code": "INSERT INTO recovery_codes (username, digest) VALUES (:username, :digest)",
+    "consume_code": (
+        "DELETE FROM recovery_codes WHERE username = :username AND digest = :digest "
+        "RETURNING digest"
+    ),
+    "keys": "SELECT username, key_enc FROM users ORDER BY username",
+    "rekey": (
+        "UPDATE users SET key_enc = :new_key WHERE username = :username AND key_enc = :old_key"
+    ),
+}
+
+_NAMED: Final = re.compile(r":([a-z_]+)")
+
+
+def to_pyformat(sql: str) -> str:
+    """``:name`` -> ``%(name)s`` (psycopg's named placeholders)."""
+    return _NAMED.sub(r"%(\1)s", sql)
+
+
+def migration_statements(dialect: str, after: int) -> list[tuple[int, list[str]]]:
+    """The migrations newer than schema version ``after``, typed for ``dialect``."""
+    types = DIALECTS[dialect]
+    return [
+        (version, [s.format_map(types) for s in statements])
+        for version, statements in MIGRATIONS
+        if version > after
+    ]
+
+
+def _check_int64(name: str, value: int | None) -> None:
+    if value is not None and not -_INT64 <= value < _INT64:
+        raise StoreError(f"{name} {value} does not fit in a 64-bit database column")
+
+
+def state_params(state: UserState) -> dict[str, Any]:
+    """The columns a compare-and-set writes.
+
+    Raises:
+        StoreError: a number is out of the database's range.
+    """
+    _check_int64("counter", state.token.counter)
+    _check_int64("last_step", state.token.last_step)
+    _check_int64("failures", state.failures)
+    return {
+        "counter": state.token.counter,
+        "last_step": state.token.last_step,
+        "failures": state.failures,
+        "last_otp": state.last_otp,
+        "last_auth": state.last_auth,
+        "last_ip": state.last_ip,
+        "locked_until": state.locked_until,
+        "revoked_before": state.revoked_before,
+    }
+
+
+def record_params(record: UserRecord, keys: KeyRing) -> dict[str, Any]:
+    """Every column of a record, with the OTP key encrypted.
+
+    Raises:
+        StoreError: the record cannot be kept in a database (a plain PIN, an
+            empty user name, a number out of range).
+    """
+    if not record.username:
+        raise StoreError("the user name is empty")
+    if record.pin.kind == "plain":
+        raise StoreError(
+            f"refusing to store a plain-text PIN for {record.username!r}: SQL stores keep "
+            "only argon2id hashes (Pin('hash', ...)); plain PINs exist only in users files"
+        )
+    params = state_params(record.state)
+    params.update(
+        username=record.username,
+        token_type=str(record.token_type),
+        t0=record.token_type.t0,
+        key_enc=keys.encrypt(record.key, record.username),
+        pin_kind=record.pin.kind,
+        pin_value=record.pin.value,
+        serial=record.serial,
+    )
+    return params
+
+
+def row_to_record(row: Sequence[Any], keys: KeyRing) -> UserRecord:
+    """Build a record from a row in :data:`COLUMNS` order.
+
+    Raises:
+        StoreError: the row is damaged or its key does not decrypt.
+    """
+    (
+        username,
+        token_type,
+        t0,
+        key_enc,
+        pin_kind,
+        pin_value,
+        serial,
+        counter,
+        last_step,
+        failures,
+        last_otp,
+        last_auth,
+        last_ip,
+        locked_until,
+        revoked_before,
+        version,
+    ) = row
+    try:
+        with warnings.catch_warnings():
+            # Short codes were warned about when the user was imported or added.
+            warnings.simplefilter("ignore")
+            ttype = parse_token_type(token_type, allow_short=True)
+        if t0:
+            ttype = replace(ttype, t0=int(t0))
+        pin = Pin(pin_kind, pin_value or "")
+    except ValueError as exc:
+        raise StoreError(f"the stored record of {username!r} is damaged: {exc}") from None
+    state = UserState(
+        token=TokenState(int(counter), None if last_step is None else int(last_step)),
+        failures=int(failures),
+        last_otp=last_otp,
+        last_auth=None if last_auth is None else float(last_auth),
+        last_ip=last_ip,
+        locked_until=None if locked_until is None else float(locked_until),
+        revoked_before=None if revoked_before is None else float(revoked_before),
+    )
+    return UserRecord(
+        username=username,
+        token_type=ttype,
+        key=keys.decrypt(bytes(key_enc), username),
+        pin=pin,
+        state=state,
+        serial=serial,
+        version=int(version),
+    )
