@@ -1,0 +1,84 @@
+"""The audit log: one JSON line per login decision.
+
+Fields: ``ts`` (ISO 8601 UTC, milliseconds), ``user``, ``ip``, ``result``
+(``accept``/``reject``), ``reason``, ``fresh``, ``token`` (type), ``serial``,
+``retry_after`` where set.  Never a PIN, key, OTP or password: the caller only
+hands over those fields, and the writer refuses anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+from datetime import UTC, datetime
+from typing import IO, Final
+
+__all__ = ["AuditLog", "iso_utc"]
+
+log = logging.getLogger(__name__)
+
+_FIELDS: Final = frozenset(
+    {"user", "ip", "result", "reason", "fresh", "token", "serial", "retry_after", "detail"}
+)
+# User names and addresses come from clients; keep a line bounded.
+_MAX_FIELD: Final = 256
+
+
+def iso_utc(ts: float) -> str:
+    """``2026-11-28T21:30:00.123Z``."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class AuditLog:
+    """Appends JSON lines to a file path or a text stream; thread-safe.
+
+    Args:
+        target: a path (opened for appending, created 0600) or a text stream;
+            ``"-"`` means standard output.
+
+    Raises:
+        OSError: the file cannot be opened.
+    """
+
+    def __init__(self, target: str | os.PathLike[str] | IO[str]) -> None:
+        self._lock = threading.Lock()
+        self._owned = False
+        self._stream: IO[str]
+        if isinstance(target, str | os.PathLike):
+            if os.fspath(target) == "-":
+                self._stream = sys.stdout
+            else:
+                fd = os.open(os.fspath(target), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                self._stream = os.fdopen(fd, "a", encoding="utf-8", buffering=1)
+                self._owned = True
+        else:
+            self._stream = target
+
+    def write(self, ts: float, **fields: object) -> None:
+        """Write one line.  A write error is logged, never raised: the decision stands."""
+        unknown = set(fields) - _FIELDS
+        if unknown:
+            raise ValueError(f"audit lines carry no {sorted(unknown)}")
+        line: dict[str, object] = {"ts": iso_utc(ts)}
+        for name, value in fields.items():
+            if value is None:
+                continue
+            if isinstance(value, str) and len(value) > _MAX_FIELD:
+                value = value[:_MAX_FIELD] + "..."
+            line[name] = value
+        text = json.dumps(line, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+        with self._lock:
+            try:
+                self._stream.write(text + "\n")
+                self._stream.flush()
+            except (OSError, ValueError) as exc:
+                log.error("cannot write the audit log: %s", exc)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._owned:
+                self._stream.close()
+                self._owned = False

@@ -1,0 +1,230 @@
+"""PINs: argon2id hashing, constant-time comparison, delegated checkers.
+
+A PIN is only ever checked after the one-time password matched (see
+:mod:`otpgate.auth`), so the slow hash is paid for correct OTPs, not for
+guesses.  Delegated (``+``) PINs go to a :class:`PinChecker`; an htpasswd file
+checker ships here.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Protocol, runtime_checkable
+
+import argon2
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+__all__ = [
+    "FAST_TEST_HASHER",
+    "HtpasswdChecker",
+    "PinChecker",
+    "PinHasher",
+    "apr1_md5",
+    "encode_secret",
+    "pins_equal",
+]
+
+log = logging.getLogger(__name__)
+
+
+def encode_secret(text: str) -> bytes:
+    """UTF-8 bytes of a secret typed by a user.
+
+    ``surrogatepass`` because front ends may hand over strings decoded with
+    ``surrogateescape`` (odd bytes in an HTTP header); such a string must be
+    rejected by comparison, not crash the encoder.
+    """
+    return text.encode("utf-8", "surrogatepass")
+
+
+def pins_equal(expected: str, given: str) -> bool:
+    """Constant-time comparison of two PINs (any Unicode, odd bytes allowed)."""
+    return hmac.compare_digest(encode_secret(expected), encode_secret(given))
+
+
+@dataclass(frozen=True, slots=True)
+class PinHasher:
+    """argon2id with configurable cost.
+
+    The defaults are argon2-cffi's (RFC 9106 low-memory profile: t=3, 64 MiB,
+    p=4), about 0.1 s here.  Verification reads the cost from the stored hash,
+    so lowering the cost only affects new hashes.
+    """
+
+    time_cost: int = argon2.DEFAULT_TIME_COST
+    memory_cost: int = argon2.DEFAULT_MEMORY_COST
+    parallelism: int = argon2.DEFAULT_PARALLELISM
+
+    def _hasher(self) -> argon2.PasswordHasher:
+        return argon2.PasswordHasher(
+            time_cost=self.time_cost,
+            memory_cost=self.memory_cost,
+            parallelism=self.parallelism,
+            type=argon2.Type.ID,
+        )
+
+    def hash(self, pin: str) -> str:
+        """An argon2id hash string (``$argon2id$v=19$...``) with a random salt."""
+        return self._hasher().hash(encode_secret(pin))
+
+    def verify(self, stored: str, pin: str) -> bool:
+        """Whether ``pin`` matches the stored hash; a malformed hash never matches."""
+        try:
+            return bool(self._hasher().verify(stored, encode_secret(pin)))
+        except VerifyMismatchError:
+            return False
+        except (InvalidHashError, VerificationError) as exc:
+            log.error("unusable PIN hash in the store: %s", exc.__class__.__name__)
+            return False
+
+    def needs_rehash(self, stored: str) -> bool:
+        try:
+            return self._hasher().check_needs_rehash(stored)
+        except (InvalidHashError, ValueError):
+            return True
+
+
+# For tests only: about a millisecond per hash.
+FAST_TEST_HASHER: Final = PinHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@runtime_checkable
+class PinChecker(Protocol):
+    """Checks delegated (``+``) PINs.
+
+    ``check`` returns ``True`` or ``False``, or ``None`` if the user is unknown
+    to this checker (the login is then refused).
+    """
+
+    def check(self, user: str, pin: str) -> bool | None: ...
+
+
+_APR1_ALPHABET: Final = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _to64(value: int, n: int) -> str:
+    out = []
+    for _ in range(n):
+        out.append(_APR1_ALPHABET[value & 0x3F])
+        value >>= 6
+    return "".join(out)
+
+
+def apr1_md5(password: bytes, salt: bytes, magic: bytes = b"$apr1$") -> str:
+    """Apache's ``$apr1$`` MD5-crypt (htpasswd -m), as in APR's apr_md5.c."""
+    salt = salt[:8]
+    ctx = hashlib.md5(password + magic + salt, usedforsecurity=False)
+    alt = hashlib.md5(password + salt + password, usedforsecurity=False).digest()
+    for i in range(len(password), 0, -16):
+        ctx.update(alt[: min(i, 16)])
+    i = len(password)
+    while i:
+        ctx.update(b"\0" if i & 1 else password[:1])
+        i >>= 1
+    final = ctx.digest()
+    for i in range(1000):
+        ctx2 = hashlib.md5(usedforsecurity=False)
+        ctx2.update(password if i & 1 else final)
+        if i % 3:
+            ctx2.update(salt)
+        if i % 7:
+            ctx2.update(password)
+        ctx2.update(final if i & 1 else password)
+        final = ctx2.digest()
+    f = final
+    encoded = (
+        _to64((f[0] << 16) | (f[6] << 8) | f[12], 4)
+        + _to64((f[1] << 16) | (f[7] << 8) | f[13], 4)
+        + _to64((f[2] << 16) | (f[8] << 8) | f[14], 4)
+        + _to64((f[3] << 16) | (f[9] << 8) | f[15], 4)
+        + _to64((f[4] << 16) | (f[10] << 8) | f[5], 4)
+        + _to64(f[11], 2)
+    )
+    return f"{magic.decode()}{salt.decode('ascii', 'replace')}${encoded}"
+
+
+def _check_htpasswd_hash(stored: str, pin: str) -> bool:
+    secret = encode_secret(pin)
+    if stored.startswith(("$2y$", "$2b$", "$2a$")):
+        try:
+            import bcrypt
+        except ImportError:
+            log.error("htpasswd entry uses bcrypt but the 'bcrypt' package is not installed")
+            return False
+        # bcrypt only reads 72 bytes; longer inputs are an error in bcrypt>=5.
+        candidate = "$2b$" + stored[4:]
+        try:
+            return bool(bcrypt.checkpw(secret[:72], candidate.encode("ascii")))
+        except ValueError:
+            return False
+    if stored.startswith("{SHA}"):
+        digest = base64.b64encode(hashlib.sha1(secret, usedforsecurity=False).digest()).decode()
+        return hmac.compare_digest(digest, stored[5:])
+    if stored.startswith("$apr1$"):
+        parts = stored.split("$")
+        if len(parts) != 4:
+            return False
+        computed = apr1_md5(secret, parts[2].encode("ascii", "replace"))
+        return hmac.compare_digest(computed.encode(), stored.encode("ascii", "replace"))
+    if stored.startswith("$argon2"):
+        return PinHasher().verify(stored, pin)
+    # crypt(3) DES and plain text entries are refused: too weak to honour.
+    return False
+
+
+class HtpasswdChecker:
+    """Checks delegated PINs against an Apache htpasswd file.
+
+    Supports bcrypt (``$2y$``, needs the ``bcrypt`` package), ``$apr1$`` MD5,
+    ``{SHA}`` and argon2 entries; DES crypt and plain-text entries never match.
+    The file is re-read when its modification time or size changes.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._entries: dict[str, str] = {}
+        self._load()
+
+    def _load(self) -> None:
+        """Re-read the file if it changed.
+
+        Raises:
+            OSError: the file cannot be read.
+        """
+        st = self.path.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+        with self._lock:
+            if stamp == self._stamp:
+                return
+        entries: dict[str, str] = {}
+        text = self.path.read_text(encoding="utf-8", errors="surrogateescape")
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#") or ":" not in line:
+                continue
+            user, _, stored = line.partition(":")
+            entries.setdefault(user, stored.split(":", 1)[0])
+        with self._lock:
+            self._entries = entries
+            self._stamp = stamp
+
+    def check(self, user: str, pin: str) -> bool | None:
+        try:
+            self._load()
+        except OSError as exc:
+            log.error("cannot read htpasswd file %s: %s", self.path, exc.strerror)
+            return None
+        with self._lock:
+            stored = self._entries.get(user)
+        if stored is None:
+            return None
+        return _check_htpasswd_hash(stored, pin)
