@@ -13,7 +13,7 @@ from otpgate.store import Store, open_store
 
 Opener = Callable[[], Store]
 
-BACKENDS = ["memory", "sqlite", "users-file"]  # postgresql joins when it lands
+BACKENDS = ["memory", "sqlite", "users-file", "postgresql"]
 
 
 def make_users_file(path: Path, content: bytes = b"") -> Path:

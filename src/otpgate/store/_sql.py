@@ -131,7 +131,7 @@ SQL: Final[Mapping[str, str]] = {
     ),
 }
 
-_NAMED: Final = re.compile(r":([a-z_]+)")
+_NAMED: Final = re.compile(r":([a-z_][a-z0-9_]*)")
 
 
 def to_pyformat(sql: str) -> str:

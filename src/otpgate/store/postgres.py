@@ -1,18 +1,248 @@
-"""``postgresql://...`` (being written)."""
+"""``postgresql://...``: one database shared by several gate instances.
+
+psycopg 3 with a small connection pool, opened on first use so that creating
+the store (for example in a web app's start-up) never blocks on the network.
+Connections run in autocommit mode: every decision is one statement
+(compare-and-set is ``UPDATE ... WHERE version = ... RETURNING``, a recovery
+code is consumed by ``DELETE ... RETURNING``), and the few multi-statement
+operations use explicit transactions.  So replicas can never both accept one
+code: the row's version decides.
+
+The schema is versioned in a ``schema_migrations`` table; migrations run
+under a transaction-scoped advisory lock, so gate instances that start at the
+same moment apply them once.  The SQL and the row mapping are shared with the
+SQLite store (:mod:`otpgate.store._sql`).
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from typing import Any, Final
+
+import psycopg
+import psycopg.errors
+from psycopg_pool import ConnectionPool, PoolTimeout
+
 from ..crypto import KeyRing
-from ..errors import ConfigError
-from .base import Store
+from ..errors import StoreError, UnknownUser
+from ..models import UserRecord, UserState
+from . import _sql
 
 __all__ = ["PostgresStore"]
 
+# pg_advisory_xact_lock key: any fixed 64-bit number, "otpgate" in ASCII.
+_MIGRATION_LOCK: Final = 0x6F74_7067_6174_65
+_SQL: Final = {name: _sql.to_pyformat(sql) for name, sql in _sql.SQL.items()}
 
-def PostgresStore(target: str, keys: KeyRing, *, url: str) -> Store:
-    """Not available yet.
 
-    Raises:
-        ConfigError: always.
-    """
-    raise ConfigError(f"PostgreSQL stores are not available yet ({url})")
+class PostgresStore:
+    """Users and tokens in PostgreSQL; OTP keys AES-GCM encrypted."""
+
+    def __init__(
+        self,
+        conninfo: str,
+        keys: KeyRing,
+        *,
+        url: str | None = None,
+        min_size: int = 1,
+        max_size: int = 4,
+        timeout: float = 10.0,
+    ) -> None:
+        """Prepare the store; nothing connects until the first operation.
+
+        Args:
+            conninfo: a libpq connection URL.
+            keys: the key ring from the key file.
+            url: the URL it was opened by (for messages; never holds a password
+                in logs -- :attr:`url` is shown without it).
+            min_size: connections kept open.
+            max_size: connections at most.
+            timeout: seconds to wait for a connection.
+        """
+        self._conninfo = conninfo
+        self.url = url or conninfo
+        self._keys = keys
+        self._sizes = (min_size, max_size)
+        self._timeout = timeout
+        self._pool: ConnectionPool | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # -- connections -------------------------------------------------------
+
+    def _get_pool(self) -> ConnectionPool:
+        pool = self._pool
+        if pool is not None:
+            return pool
+        with self._lock:
+            if self._closed:
+                raise StoreError("the PostgreSQL store is closed")
+            if self._pool is None:
+                pool = ConnectionPool(
+                    self._conninfo,
+                    min_size=self._sizes[0],
+                    max_size=self._sizes[1],
+                    timeout=self._timeout,
+                    kwargs={"autocommit": True},
+                    open=False,
+                    name="otpgate",
+                )
+                try:
+                    pool.open(wait=True, timeout=self._timeout)
+                    self._migrate(pool)
+                except (PoolTimeout, psycopg.Error) as exc:
+                    pool.close()
+                    raise StoreError(f"cannot open the PostgreSQL store: {_why(exc)}") from None
+                except BaseException:
+                    pool.close()
+                    raise
+                self._pool = pool
+            return self._pool
+
+    def _migrate(self, pool: ConnectionPool) -> None:
+        with pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version integer PRIMARY KEY,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+            current = int(row[0]) if row else 0
+            newest = _sql.MIGRATIONS[-1][0]
+            if current > newest:
+                raise StoreError(
+                    f"the PostgreSQL store has schema version {current}; this otpgate knows up "
+                    f"to {newest} (upgrade otpgate)"
+                )
+            for version, statements in _sql.migration_statements("postgresql", current):
+                for statement in statements:
+                    conn.execute(statement.encode())
+                conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+
+    def _run(self, name: str, params: dict[str, Any]) -> list[Any]:
+        """Run one named statement in autocommit; rows if it returns any."""
+        try:
+            with self._get_pool().connection() as conn:
+                cur = conn.execute(_SQL[name], params)
+                return cur.fetchall() if cur.description is not None else [cur.rowcount]
+        except (PoolTimeout, psycopg.Error) as exc:
+            raise StoreError(f"PostgreSQL store: {_why(exc)}") from None
+
+    def schema_version(self) -> int:
+        """The newest migration applied."""
+        try:
+            with self._get_pool().connection() as conn:
+                row = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+        except (PoolTimeout, psycopg.Error) as exc:
+            raise StoreError(f"PostgreSQL store: {_why(exc)}") from None
+        return int(row[0]) if row and row[0] is not None else 0
+
+    # -- the Store protocol ------------------------------------------------
+
+    def get(self, username: str) -> UserRecord | None:
+        rows = self._run("get", {"username": username})
+        return _sql.row_to_record(rows[0], self._keys) if rows else None
+
+    def list_users(self) -> Iterator[UserRecord]:
+        rows = self._run("list", {})
+        return iter([_sql.row_to_record(row, self._keys) for row in rows])
+
+    def add(self, record: UserRecord) -> None:
+        params = _sql.record_params(record, self._keys)
+        params["version"] = 1
+        try:
+            self._run("insert", params)
+        except StoreError:
+            if self.get(record.username) is not None:
+                raise StoreError(f"user {record.username!r} already exists") from None
+            raise
+
+    def replace(self, record: UserRecord) -> None:
+        params = _sql.record_params(record, self._keys)
+        if self._run("replace", params) == [0]:
+            raise UnknownUser(record.username)
+
+    def remove(self, username: str) -> bool:
+        # recovery_codes cascade on delete.
+        return self._run("remove", {"username": username}) != [0]
+
+    def compare_and_set(
+        self, username: str, expected_version: object, state: UserState
+    ) -> UserRecord | None:
+        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+            return None
+        if not -(1 << 63) <= expected_version < 1 << 63:
+            return None
+        params = _sql.state_params(state)
+        params.update(username=username, expected=expected_version)
+        rows = self._run("cas", params)
+        return _sql.row_to_record(rows[0], self._keys) if rows else None
+
+    def set_recovery_codes(self, username: str, digests: list[str]) -> None:
+        try:
+            with self._get_pool().connection() as conn, conn.transaction():
+                # FOR UPDATE: a concurrent remove cannot slip in between.
+                found = conn.execute(
+                    "SELECT 1 FROM users WHERE username = %(username)s FOR UPDATE",
+                    {"username": username},
+                ).fetchall()
+                if not found:
+                    raise UnknownUser(username)
+                conn.execute(_SQL["remove_codes"], {"username": username})
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        _SQL["insert_code"],
+                        [{"username": username, "digest": d} for d in dict.fromkeys(digests)],
+                    )
+        except (PoolTimeout, psycopg.Error) as exc:
+            raise StoreError(f"PostgreSQL store: {_why(exc)}") from None
+
+    def consume_recovery_code(self, username: str, digest: str) -> bool:
+        return bool(self._run("consume_code", {"username": username, "digest": digest}))
+
+    def ping(self) -> None:
+        try:
+            with self._get_pool().connection() as conn:
+                conn.execute("SELECT 1")
+        except (PoolTimeout, psycopg.Error) as exc:
+            raise StoreError(f"PostgreSQL store unreachable: {_why(exc)}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    # -- administration ----------------------------------------------------
+
+    def reencrypt_keys(self) -> int:
+        """Re-encrypt every OTP key made with an older key-file key.
+
+        Returns:
+            How many rows were rewritten.
+
+        Raises:
+            StoreError: a key does not decrypt, or the database failed.
+        """
+        done = 0
+        for username, blob in self._run("keys", {}):
+            blob = bytes(blob)
+            if self._keys.key_id_of(blob) == self._keys.newest_id:
+                continue
+            new = self._keys.encrypt(self._keys.decrypt(blob, username), username)
+            # A concurrent key change (admin replace) already wrote a new blob.
+            done += self._run("rekey", {"username": username, "old_key": blob, "new_key": new})[0]
+        return done
+
+
+def _why(exc: BaseException) -> str:
+    """A one-line reason that never echoes the connection string (it may hold a password)."""
+    if isinstance(exc, PoolTimeout):
+        return "no connection within the timeout (is the server up and the URL right?)"
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    text = primary or str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{type(exc).__name__}: {text}"
