@@ -1,0 +1,167 @@
+"""What the gate believes about a request: client address, original URL, return URL.
+
+Forwarded headers are only believed from configured proxies, and a return URL
+is only followed to the same site or an allow-listed host; everything in here
+is pure so it can be tested without a server.
+"""
+
+from __future__ import annotations
+
+import binascii
+import ipaddress
+import re
+import urllib.parse
+from collections.abc import Sequence
+from typing import Final
+
+from ..config import Network
+
+__all__ = [
+    "MalformedCredentials",
+    "client_address",
+    "host_allowed",
+    "parse_basic",
+    "safe_return_url",
+]
+
+MAX_AUTHORIZATION: Final = 4096
+MAX_URL: Final = 2048
+MAX_USER: Final = 256
+MAX_PASSWORD: Final = 1024
+
+# C0 controls, DEL, C1 controls, backslash and whitespace never belong in a
+# return URL; browsers "repair" some of them into something else.
+_BAD_URL_CHARS: Final = re.compile(r"[\x00-\x20\x7f-\x9f\\]")
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_HOST_RE: Final = re.compile(r"[a-z0-9.\-\[\]:]+")
+
+
+class MalformedCredentials(ValueError):
+    """An Authorization header that is not valid Basic credentials."""
+
+
+def _in(addr: ipaddress.IPv4Address | ipaddress.IPv6Address, nets: Sequence[Network]) -> bool:
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return any(addr.version == n.version and addr in n for n in nets)
+
+
+def is_trusted(peer: str | None, trusted: Sequence[Network]) -> bool:
+    """Whether the direct peer is a configured proxy."""
+    if not peer:
+        return False
+    try:
+        return _in(ipaddress.ip_address(peer), trusted)
+    except ValueError:
+        return False
+
+
+def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequence[Network]) -> str:
+    """The client's address.
+
+    ``X-Forwarded-For`` is read only when the direct peer is trusted, from the
+    right (each proxy appends the address it saw), skipping trusted proxies;
+    the first untrusted address is the client.  A garbled entry ends the walk
+    there, since everything left of it may be forged.
+    """
+    current = peer or ""
+    if not forwarded_for or not is_trusted(peer, trusted):
+        return current
+    for raw in reversed(forwarded_for.split(",")[-20:]):
+        text = raw.strip()
+        try:
+            addr = ipaddress.ip_address(text)
+        except ValueError:
+            return current
+        current = str(addr)
+        if not _in(addr, trusted):
+            return current
+    return current
+
+
+def parse_basic(header: str) -> tuple[str, str]:
+    """Split ``Authorization: Basic base64(user:password)``.
+
+    Raises:
+        MalformedCredentials: not Basic, bad base64, not UTF-8, no colon, an
+            empty or overlong user name, or control characters in the name.
+    """
+    if len(header) > MAX_AUTHORIZATION:
+        raise MalformedCredentials("header too long")
+    scheme, _, blob = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not blob:
+        raise MalformedCredentials("not Basic")
+    try:
+        raw = binascii.a2b_base64(blob.strip().encode("ascii"), strict_mode=True)
+        text = raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        raise MalformedCredentials("bad encoding") from None
+    user, colon, password = text.partition(":")
+    if not colon:
+        raise MalformedCredentials("no colon")
+    check_user(user)
+    if len(password) > MAX_PASSWORD:
+        raise MalformedCredentials("password too long")
+    return user, password
+
+
+def check_user(user: str) -> None:
+    """Refuse names no store can hold, before they reach the Authenticator.
+
+    Raises:
+        MalformedCredentials: empty, overlong, or with control characters.
+    """
+    if not user or len(user) > MAX_USER or _CONTROL.search(user):
+        raise MalformedCredentials("bad user name")
+
+
+def host_allowed(host: str, allowed: Sequence[str]) -> bool:
+    """``host`` (no port) matches an entry; ``.example.com`` also matches subdomains."""
+    host = host.lower().rstrip(".")
+    for entry in allowed:
+        entry = entry.lower().rstrip(".")
+        if not entry:
+            continue
+        if entry.startswith("."):
+            if host == entry[1:] or host.endswith(entry):
+                return True
+        elif host == entry:
+            return True
+    return False
+
+
+def safe_return_url(url: str | None, allowed: Sequence[str]) -> str | None:
+    """``url`` if a login may send the browser there, else ``None``.
+
+    Accepted: a path on this site (``/x``, not ``//x`` or ``/\\x``), or an
+    ``http(s)`` URL without user info whose host is allowed.  Everything with
+    control characters, whitespace or backslashes is refused outright, since
+    browsers normalise those into other URLs.
+    """
+    if not url or len(url) > MAX_URL or _BAD_URL_CHARS.search(url):
+        return None
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port  # raises for a garbled port
+    except ValueError:
+        return None
+    del port
+    if not parts.scheme and not parts.netloc:
+        if url.startswith("/") and not url.startswith("//"):
+            return url
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    if "@" in parts.netloc or not parts.hostname:
+        return None
+    if not _HOST_RE.fullmatch(parts.hostname) or not host_allowed(parts.hostname, allowed):
+        return None
+    return url
+
+
+def split_host(host_header: str) -> str:
+    """The host name from a ``Host`` value (``[::1]:80`` -> ``::1``)."""
+    try:
+        return urllib.parse.urlsplit("//" + host_header).hostname or ""
+    except ValueError:
+        return ""

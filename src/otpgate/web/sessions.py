@@ -1,0 +1,140 @@
+"""Signed session cookies and CSRF tokens.
+
+A session cookie carries the user, when it was issued, when it was last seen
+(for the sliding idle timeout) and the client address, signed with the shared
+secret; so any gate process or host with the same secret accepts it without a
+store read.  Revocation (logout, lock) is the Authenticator's
+``session_valid``, which compares ``issued_at`` with the user's
+``revoked_before``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from itsdangerous import BadSignature, Signer, URLSafeSerializer
+
+__all__ = ["CsrfGuard", "Session", "SessionCodec"]
+
+MAX_COOKIE: Final = 4096
+# A cookie issued in the future means a clock skew between gate hosts; a little
+# is tolerated, more is an attack or a broken clock.
+CLOCK_SKEW: Final = 60.0
+
+
+def _floor_ms(t: float) -> float:
+    return math.floor(t * 1000) / 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A verified session cookie.
+
+    Attributes:
+        user: the authenticated name.
+        issued_at: Unix time of the login.
+        seen: Unix time the cookie was last refreshed.
+        ip: the client address at login.
+    """
+
+    user: str
+    issued_at: float
+    seen: float
+    ip: str
+
+
+class SessionCodec:
+    """Signs and checks session cookies; knows nothing about users.
+
+    Args:
+        secrets_: signing secrets, oldest first; the newest signs, all verify.
+        lifetime: seconds a session lasts from login.
+        max_idle: seconds without a request after which it ends (sliding), or ``None``.
+    """
+
+    def __init__(self, secrets_: Sequence[bytes], lifetime: float, max_idle: float | None) -> None:
+        self._serializer = URLSafeSerializer(list(secrets_), salt="otpgate.session.v1")
+        self.lifetime = lifetime
+        self.max_idle = max_idle
+
+    def encode(self, session: Session) -> str:
+        # Rounded down: a cookie must never look newer than it is, or a logout
+        # in the same millisecond would not revoke it.
+        return self._serializer.dumps(
+            [session.user, _floor_ms(session.issued_at), _floor_ms(session.seen), session.ip]
+        )
+
+    def decode(self, value: str | None, now: float) -> Session | None:
+        """The session if the cookie is genuine and not expired, else ``None``."""
+        if not value or len(value) > MAX_COOKIE:
+            return None
+        try:
+            data = self._serializer.loads(value)
+        except (BadSignature, ValueError, TypeError):
+            return None
+        if not (
+            isinstance(data, list)
+            and len(data) == 4
+            and isinstance(data[0], str)
+            and all(isinstance(x, int | float) and not isinstance(x, bool) for x in data[1:3])
+            and isinstance(data[3], str)
+        ):
+            return None
+        session = Session(data[0], float(data[1]), float(data[2]), data[3])
+        if session.issued_at > now + CLOCK_SKEW or session.seen < session.issued_at:
+            return None
+        if now - session.issued_at > self.lifetime:
+            return None
+        if self.max_idle is not None and now - session.seen > self.max_idle:
+            return None
+        return session
+
+    def needs_refresh(self, session: Session, now: float) -> bool:
+        """Whether to re-issue the cookie to slide the idle timeout.
+
+        Not on every request: a cookie per request would make every response
+        uncacheable and churn the proxies' headers for no gain.
+        """
+        if self.max_idle is None:
+            return False
+        return now - session.seen >= min(60.0, self.max_idle / 10)
+
+    def max_age(self, session: Session, now: float) -> int:
+        """Seconds the browser should keep the cookie."""
+        left = self.lifetime - (now - session.issued_at)
+        if self.max_idle is not None:
+            left = min(left, self.max_idle)
+        return max(int(left), 0)
+
+
+class CsrfGuard:
+    """Double-submit tokens bound to a signing secret.
+
+    The browser gets a random nonce in a cookie and the signed nonce in the
+    form; a POST must bring both.  Signing means a cookie planted by a sibling
+    subdomain is useless without the secret.
+    """
+
+    def __init__(self, secrets_: Sequence[bytes]) -> None:
+        self._signer = Signer(list(secrets_), salt="otpgate.csrf.v1")
+
+    @staticmethod
+    def new_nonce() -> str:
+        return secrets.token_urlsafe(18)
+
+    def token(self, nonce: str) -> str:
+        return self._signer.sign(nonce).decode("ascii")
+
+    def check(self, nonce: str | None, token: str | None) -> bool:
+        if not nonce or not token or len(nonce) > 64 or len(token) > 256:
+            return False
+        try:
+            signed = self._signer.unsign(token).decode("ascii", "replace")
+        except (BadSignature, ValueError):
+            return False
+        return hmac.compare_digest(signed.encode(), nonce.encode())

@@ -1,0 +1,138 @@
+"""Fixtures for the gate: a memory store with users, a frozen clock, the app."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from otpgate.auth import Authenticator
+from otpgate.config import Config, load_config
+from otpgate.models import Pin, UserRecord
+from otpgate.otp import totp
+from otpgate.store.memory import MemoryStore
+from otpgate.tokens import TokenType
+from otpgate.web import Gate as WebGate
+from otpgate.web import create_app
+
+KEY = b"12345678901234567890"
+UNICODE_KEY = b"abcdefghijabcdefghij"
+PIN = "1234"
+UNICODE_USER = "jürgen-ñ-日本"
+UNICODE_PIN = "pïn"
+T0 = 1_800_000_000.0
+SECRET = "s" * 40
+API_KEY = "k" * 40
+PROXY = ("127.0.0.1", 40000)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def code(clock: Clock | float, key: bytes = KEY, offset: int = 0) -> str:
+    now = clock() if isinstance(clock, Clock) else clock
+    return totp(key, now + offset * 30)
+
+
+def csrf_token(html: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m is not None, html
+    return m.group(1)
+
+
+def make_store() -> MemoryStore:
+    store = MemoryStore()
+    store.add(UserRecord("alice", TokenType("HOTP", 30, 6), KEY, Pin("plain", PIN)))
+    store.add(
+        UserRecord(UNICODE_USER, TokenType("HOTP", 30, 6), UNICODE_KEY, Pin("plain", UNICODE_PIN))
+    )
+    return store
+
+
+def make_config(**web: Any) -> Config:
+    settings: dict[str, Any] = {
+        "session_secrets": [SECRET],
+        "cookie_secure": False,
+        "api_keys": [API_KEY],
+        "portal_url": "/otpgate",
+    }
+    auth = web.pop("auth", {})
+    settings.update(web)
+    return load_config(None, env={}, overrides={"web": settings, "auth": auth})
+
+
+@dataclasses.dataclass
+class Gate:
+    """One app under test with its parts."""
+
+    config: Config
+    store: MemoryStore
+    clock: Clock
+    authenticator: Authenticator
+    client: TestClient
+
+    def app_gate(self) -> WebGate:
+        gate: WebGate = self.client.app.state.gate  # type: ignore[attr-defined]
+        return gate
+
+    def login(self, user: str = "alice", pin: str = PIN, rd: str = "", **headers: str) -> Any:
+        page = self.client.get("/login")
+        assert page.status_code == 200
+        return self.client.post(
+            "/login",
+            data={
+                "username": user,
+                "pin": pin,
+                "code": code(self.clock, UNICODE_KEY if user == UNICODE_USER else KEY),
+                "csrf": csrf_token(page.text),
+                "rd": rd,
+            },
+            headers=headers,
+        )
+
+
+GateFactory = Callable[..., Gate]
+
+
+@pytest.fixture
+def make_gate() -> Iterator[GateFactory]:
+    clients: list[TestClient] = []
+
+    def factory(
+        *,
+        store: MemoryStore | None = None,
+        clock: Clock | None = None,
+        peer: tuple[str, int] = PROXY,
+        **web: Any,
+    ) -> Gate:
+        config = make_config(**web)
+        store = store or make_store()
+        clock = clock or Clock()
+        authenticator = Authenticator(store, config.auth_settings(), clock=clock)
+        app = create_app(config, authenticator, store, clock=clock)
+        client = TestClient(app, client=peer, follow_redirects=False)
+        clients.append(client)
+        return Gate(config, store, clock, authenticator, client)
+
+    yield factory
+    for c in clients:
+        c.close()
+
+
+@pytest.fixture
+def gate(make_gate: GateFactory) -> Gate:
+    return make_gate()

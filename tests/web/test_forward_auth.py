@@ -1,0 +1,196 @@
+"""GET /auth: sessions, Basic with linger, challenges and redirects."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+import httpx
+import pytest
+
+from otpgate.models import UserState
+
+from .conftest import PIN, UNICODE_KEY, UNICODE_PIN, UNICODE_USER, GateFactory, code
+from .conftest import Gate as G
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_no_credentials_is_a_basic_challenge(gate: G) -> None:
+    r = gate.client.get("/auth")
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"] == 'Basic realm="otpgate", charset="UTF-8"'
+    assert "location" not in r.headers
+    assert "remote-user" not in r.headers
+
+
+def test_browser_is_redirected_to_the_portal_with_a_path_return(gate: G) -> None:
+    headers = {"Accept": "text/html", "X-Original-URL": "http://app.test/docs/x?a=1&b=2"}
+    r = gate.client.get("/auth", headers=headers)
+    assert r.status_code == 302
+    assert r.headers["location"] == "/otpgate/login?rd=%2Fdocs%2Fx%3Fa%3D1%26b%3D2"
+    assert "www-authenticate" not in r.headers
+    nginx = gate.client.get("/auth?redirect=401", headers=headers)
+    assert nginx.status_code == 401
+    assert nginx.headers["location"] == r.headers["location"]
+    off = gate.client.get("/auth?redirect=off", headers=headers)
+    assert off.status_code == 401 and "location" not in off.headers
+    assert "www-authenticate" in off.headers
+
+
+def test_redirect_status_is_configurable(make_gate: GateFactory) -> None:
+    g = make_gate(redirect_status=401)
+    r = g.client.get("/auth", headers={"Accept": "text/html"})
+    assert r.status_code == 401
+    assert r.headers["location"] == "/otpgate/login"
+
+
+def test_absolute_portal_returns_only_to_allowed_hosts(make_gate: GateFactory) -> None:
+    g = make_gate(portal_url="https://auth.example.com", allowed_hosts=[".example.com"])
+    ok = g.client.get(
+        "/auth",
+        headers={
+            "Accept": "text/html",
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "app.example.com",
+            "X-Forwarded-Uri": "/x",
+        },
+    )
+    assert ok.headers["location"] == (
+        "https://auth.example.com/login?rd=https%3A%2F%2Fapp.example.com%2Fx"
+    )
+    evil = g.client.get(
+        "/auth", headers={"Accept": "text/html", "X-Original-URL": "https://evil.test/x"}
+    )
+    assert evil.headers["location"] == "https://auth.example.com/login"
+
+
+def test_forwarded_headers_from_an_untrusted_peer_are_ignored(make_gate: GateFactory) -> None:
+    g = make_gate(peer=("203.0.113.7", 5000))
+    r = g.client.get("/auth", headers={"Accept": "text/html", "X-Original-URL": "http://a/x"})
+    assert r.headers["location"] == "/otpgate/login"
+
+
+def test_basic_pin_plus_otp_then_linger_without_a_store_write(gate: G) -> None:
+    auth = {"Authorization": basic("alice", PIN + code(gate.clock))}
+    r = gate.client.get("/auth", headers=auth)
+    assert r.status_code == 200
+    assert r.headers["remote-user"] == "alice"
+    record = gate.store.get("alice")
+    assert record is not None
+    gate.clock.advance(1)
+    again = gate.client.get("/auth", headers=auth)
+    assert again.status_code == 200 and again.headers["remote-user"] == "alice"
+    after = gate.store.get("alice")
+    assert after is not None and after.version == record.version
+    metrics = gate.app_gate().metrics
+    assert metrics.decisions("auth", "otp") == 1
+    assert metrics.decisions("auth", "linger") == 1
+
+
+def test_replayed_code_after_linger_is_refused(gate: G) -> None:
+    auth = {"Authorization": basic("alice", PIN + code(gate.clock))}
+    assert gate.client.get("/auth", headers=auth).status_code == 200
+    gate.clock.advance(601)
+    r = gate.client.get("/auth", headers=auth)
+    assert r.status_code == 401
+
+
+def test_session_cookie_answers_without_a_store_write(gate: G) -> None:
+    assert gate.login().status_code == 303
+    record = gate.store.get("alice")
+    assert record is not None
+    for _ in range(3):
+        r = gate.client.get("/auth")
+        assert r.status_code == 200
+        assert r.headers["remote-user"] == "alice"
+    after = gate.store.get("alice")
+    assert after is not None and after.version == record.version
+    assert gate.app_gate().metrics.decisions("auth", "session") == 3
+
+
+def test_unicode_user_name_is_passed_as_utf8(gate: G) -> None:
+    # Starlette's TestClient re-encodes response headers as ASCII; httpx's own
+    # ASGI transport hands over the raw bytes, as a proxy would see them.
+    password = UNICODE_PIN + code(gate.clock, UNICODE_KEY)
+    blob = base64.b64encode(f"{UNICODE_USER}:{password}".encode()).decode()
+
+    async def ask() -> httpx.Response:
+        transport = httpx.ASGITransport(app=gate.client.app, client=("127.0.0.1", 1))
+        async with httpx.AsyncClient(transport=transport, base_url="http://gate") as c:
+            return await c.get("/auth", headers={"Authorization": f"Basic {blob}"})
+
+    r = asyncio.run(ask())
+    assert r.status_code == 200
+    raw = dict(r.headers.raw)[b"remote-user"]
+    assert raw.decode("utf-8") == UNICODE_USER
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Basic !!!notbase64",
+        "Basic " + base64.b64encode(b"no-colon-here").decode(),
+        "Basic " + base64.b64encode(b":" + b"1234755224").decode(),
+        "Basic " + base64.b64encode(b"\xff\xfe:x").decode(),
+        "Basic " + base64.b64encode(b"a\x00b:123456").decode(),
+        "Basic",
+        "Bearer abc",
+        "Basic " + "A" * 5000,
+        "Digest username=alice",
+    ],
+)
+def test_malformed_basic_is_a_401_not_a_500(gate: G, header: str) -> None:
+    r = gate.client.get("/auth", headers={"Authorization": header})
+    assert r.status_code == 401
+    assert "www-authenticate" in r.headers
+
+
+def test_oversized_header_is_431(gate: G) -> None:
+    r = gate.client.get("/auth", headers={"X-Junk": "x" * 9000})
+    assert r.status_code == 431
+
+
+def test_failures_do_not_say_which_factor_failed(gate: G) -> None:
+    right = code(gate.clock)
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    answers = []
+    for user, password in [
+        ("alice", "9999" + right),  # wrong PIN, right code
+        ("alice", PIN + wrong),  # right PIN, wrong code
+        ("nobody", PIN + right),  # unknown user
+        ("alice", "x"),  # malformed
+    ]:
+        r = gate.client.get("/auth", headers={"Authorization": basic(user, password)})
+        headers = {k: v for k, v in r.headers.items() if k not in ("date",)}
+        answers.append((r.status_code, headers, r.content))
+    assert all(a == answers[0] for a in answers), answers
+    assert answers[0][0] == 401
+
+
+def test_throttled_basic_gets_retry_after(gate: G) -> None:
+    statuses = []
+    for _ in range(8):
+        r = gate.client.get("/auth", headers={"Authorization": basic("alice", "0000000000")})
+        statuses.append(r.status_code)
+        if "retry-after" in r.headers:
+            break
+    assert set(statuses) == {401}
+    assert int(r.headers["retry-after"]) >= 1
+    assert gate.app_gate().metrics.render().count("otpgate_throttled_total 0") == 0
+
+
+def test_locked_user_is_refused_even_with_the_right_code(gate: G) -> None:
+    record = gate.store.get("alice")
+    assert record is not None
+    gate.store.replace(record.with_state(UserState(locked_until=float("inf"))))
+    r = gate.client.get("/auth", headers={"Authorization": basic("alice", PIN + code(gate.clock))})
+    assert r.status_code == 401
+
+
+def test_all_methods_are_answered(gate: G) -> None:
+    # nginx's auth_request subrequest keeps the original method.
+    for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"):
+        assert gate.client.request(method, "/auth").status_code == 401
