@@ -89,8 +89,14 @@ class PostgresStore:
                     name="otpgate",
                 )
                 try:
+                    # One direct connection first: it fails fast with the real
+                    # reason (the pool would retry until its timeout), and
+                    # migrates before any pooled connection is used.
+                    with psycopg.connect(
+                        self._conninfo, autocommit=True, connect_timeout=int(self._timeout)
+                    ) as conn:
+                        self._migrate(conn)
                     pool.open(wait=True, timeout=self._timeout)
-                    self._migrate(pool)
                 except (PoolTimeout, psycopg.Error) as exc:
                     pool.close()
                     raise StoreError(f"cannot open the PostgreSQL store: {_why(exc)}") from None
@@ -100,8 +106,8 @@ class PostgresStore:
                 self._pool = pool
             return self._pool
 
-    def _migrate(self, pool: ConnectionPool) -> None:
-        with pool.connection() as conn, conn.transaction():
+    def _migrate(self, conn: psycopg.Connection[Any]) -> None:
+        with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("

@@ -1,0 +1,201 @@
+"""SQLite and PostgreSQL specifics: encryption at rest, schema versions, rotation."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from otpgate import crypto
+from otpgate.errors import StoreError
+from otpgate.models import Pin, UserRecord
+from otpgate.store import open_store
+from otpgate.store.postgres import PostgresStore
+from otpgate.store.sqlite import SQLiteStore
+from otpgate.tokens import parse_token_type
+
+SECRET = bytes.fromhex("3132333435363738393031323334353637383930")
+
+
+def rec(name: str, key: bytes = SECRET) -> UserRecord:
+    return UserRecord(name, parse_token_type("HOTP/T30"), key, Pin("none"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_url(request: pytest.FixtureRequest, tmp_path: Path, key_file: str) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'otpgate.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def raw_sql(sql_url: str) -> Iterator[object]:
+    """Run SQL directly, behind the store's back."""
+    if sql_url.startswith("sqlite"):
+        conn = sqlite3.connect(sql_url.removeprefix("sqlite:///"), isolation_level=None)
+
+        def run(q: str) -> list[tuple[object, ...]]:
+            return conn.execute(q).fetchall()
+
+        yield run
+        conn.close()
+    else:
+        with psycopg.connect(sql_url, autocommit=True) as pconn:
+
+            def prun(q: str) -> list[tuple[object, ...]]:
+                cur = pconn.execute(q.encode())
+                return cur.fetchall() if cur.description else []
+
+            yield prun
+
+
+def test_keys_are_encrypted_and_bound_to_their_user(
+    sql_url: str, key_file: str, raw_sql: object
+) -> None:
+    s = open_store(sql_url, key_file=key_file)
+    s.add(rec("alice"))
+    s.add(rec("bob", key=b"\x07" * 20))
+    run = raw_sql
+    assert callable(run)
+    rows = dict(run("SELECT username, key_enc FROM users"))
+    assert all(SECRET not in bytes(v) for v in rows.values())  # type: ignore[arg-type]
+    # A ciphertext moved onto another user's row does not decrypt.
+    run(
+        "UPDATE users SET key_enc = (SELECT key_enc FROM users WHERE username = 'bob') "
+        "WHERE username = 'alice'"
+    )
+    with pytest.raises(StoreError, match="alice"):
+        s.get("alice")
+    bob = s.get("bob")
+    assert bob is not None and bob.key == b"\x07" * 20
+    s.close()
+
+
+def test_rotation_reencrypts_every_row(sql_url: str, key_file: str) -> None:
+    s = open_store(sql_url, key_file=key_file)
+    for i in range(5):
+        s.add(rec(f"u{i}", key=bytes([i]) * 20))
+    s.close()
+    assert crypto.add_key(key_file) == 2
+    s2 = open_store(sql_url, key_file=key_file)
+    assert isinstance(s2, SQLiteStore | PostgresStore)
+    s2.add(rec("new", key=b"\x09" * 20))  # written with key 2 already
+    assert s2.reencrypt_keys() == 5
+    assert s2.reencrypt_keys() == 0
+    s2.close()
+    assert crypto.drop_old_keys(key_file) == [1]
+    s3 = open_store(sql_url, key_file=key_file)
+    assert {r.username: r.key for r in s3.list_users()} == {
+        **{f"u{i}": bytes([i]) * 20 for i in range(5)},
+        "new": b"\x09" * 20,
+    }
+    s3.close()
+
+
+def test_schema_is_versioned_and_newer_schemas_are_refused(
+    sql_url: str, key_file: str, raw_sql: object
+) -> None:
+    s = open_store(sql_url, key_file=key_file)
+    assert isinstance(s, SQLiteStore | PostgresStore)
+    assert s.schema_version() == 1
+    s.add(rec("alice"))
+    s.close()
+    run = raw_sql
+    assert callable(run)
+    if sql_url.startswith("sqlite"):
+        run("PRAGMA user_version = 99")
+    else:
+        run("INSERT INTO schema_migrations (version) VALUES (99)")
+    # SQLite migrates on open, PostgreSQL on first use: either way, refused.
+    with pytest.raises(StoreError, match="upgrade otpgate"):
+        open_store(sql_url, key_file=key_file).ping()
+
+
+def test_reopening_keeps_data_and_does_not_migrate_twice(sql_url: str, key_file: str) -> None:
+    s = open_store(sql_url, key_file=key_file)
+    s.add(rec("alice"))
+    s.close()
+    s = open_store(sql_url, key_file=key_file)
+    assert s.get("alice") is not None
+    s.close()
+
+
+def test_sqlite_files_are_private_whatever_the_umask(tmp_path: Path, key_file: str) -> None:
+    old = os.umask(0o022)
+    try:
+        db = tmp_path / "otpgate.db"
+        s = open_store(f"sqlite:///{db}", key_file=key_file)
+        s.add(rec("alice"))
+        names = [db, Path(f"{db}-wal"), Path(f"{db}-shm")]
+        assert all(p.exists() for p in names)
+        assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in names} == {
+            p.name: 0o600 for p in names
+        }
+        journal = sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()
+        assert journal == ("wal",)
+        s.close()
+    finally:
+        os.umask(old)
+
+
+def test_sqlite_one_connection_per_thread(tmp_path: Path, key_file: str) -> None:
+    s = open_store(f"sqlite:///{tmp_path / 'a.db'}", key_file=key_file)
+    s.add(rec("alice"))
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            for _ in range(20):
+                while True:
+                    cur = s.get("alice")
+                    assert cur is not None
+                    new = cur.state.__class__(failures=cur.state.failures + 1)
+                    if s.compare_and_set("alice", cur.version, new) is not None:
+                        break
+        except BaseException as exc:  # collected and re-raised in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    final = s.get("alice")
+    assert final is not None and final.state.failures == 160  # no lost update
+    s.close()
+
+
+def test_postgres_instances_starting_together_migrate_once(
+    postgres_url: str, key_file: str
+) -> None:
+    stores = [open_store(postgres_url, key_file=key_file) for _ in range(6)]
+    barrier = threading.Barrier(len(stores))
+    errors: list[BaseException] = []
+
+    def start(s: object) -> None:
+        try:
+            barrier.wait()
+            assert hasattr(s, "ping")
+            s.ping()
+        except BaseException as exc:  # collected and re-raised in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with psycopg.connect(postgres_url) as conn:
+        rows = conn.execute("SELECT version FROM schema_migrations").fetchall()
+    assert rows == [(1,)]
+    for s in stores:
+        s.close()
