@@ -412,8 +412,19 @@ class Authenticator:
                     self._cache(user, password, ip, record, now)
                     self.throttle.success(user, ip)
                     return Decision(True, record.username, "linger"), record
-                new = self._update(record, lambda st: self._failed_state(st, now))
+                # Someone holds the lingering code but not the PIN: end the
+                # cross-process linger so the code cannot serve many PIN guesses.
+                new = self._update(
+                    record, lambda st: replace(self._failed_state(st, now), last_otp=None)
+                )
                 return self._fail(user, ip, now, "bad_pin"), new
+            if state.last_otp is not None and hmac.compare_digest(
+                encode_secret(otp), encode_secret(state.last_otp)
+            ):
+                # The last accepted code, re-sent after its linger ran out (a
+                # browser repeating Basic credentials).  The PIN is not looked
+                # at, so this answers nothing about it: not counted.
+                return Decision(False, None, "replayed"), record
             motp_pin = ""
             if motp:
                 if record.pin.kind == "plain":

@@ -1,0 +1,668 @@
+"""The login decision: PIN, OTP, linger, replay, lock, recovery, audit, malformed input."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from otpgate import auth as auth_module
+from otpgate import recovery
+from otpgate.audit import AuditLog
+from otpgate.auth import Authenticator, AuthSettings, Decision
+from otpgate.errors import StoreError
+from otpgate.keys import encode_base32
+from otpgate.models import Pin, UserRecord, UserState
+from otpgate.pins import FAST_TEST_HASHER, HtpasswdChecker, PinHasher
+from otpgate.store.memory import MemoryStore
+from otpgate.tokens import parse_token_type
+from otpgate.verify import generate
+
+NOW = 1_700_000_010.0  # a time step starts at 1_700_000_010
+KEY = bytes(range(1, 21))
+PIN = "4711"
+IP = "192.0.2.1"
+OTHER_IP = "198.51.100.7"
+
+
+class CountingStore:
+    """Wraps a store and counts calls per method."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls: Counter[str] = Counter()
+        self.url = inner.url
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if not callable(attr):
+            return attr
+
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return attr(*args, **kwargs)
+
+        return wrapped
+
+
+def make_store(
+    pin: Pin | None = None, ttype: str = "HOTP/T30", user: str = "alice"
+) -> CountingStore:
+    pin = Pin("plain", PIN) if pin is None else pin
+    store = MemoryStore()
+    store.add(UserRecord(user, parse_token_type(ttype), KEY, pin, UserState(), serial="S-1"))
+    return CountingStore(store)
+
+
+def otp(store: Any, now: float = NOW, user: str = "alice", **kw: Any) -> str:
+    record = store.get(user)
+    if record.token_type.is_event:
+        return generate(record.token(), counter=record.state.token.counter + kw.get("ahead", 0))
+    return generate(record.token(), now=now, pin=kw.get("pin", ""))
+
+
+def make_auth(store: Any, **settings: Any) -> Authenticator:
+    return Authenticator(store, AuthSettings(**settings), clock=lambda: NOW)
+
+
+@pytest.fixture
+def hash_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Counts argon2 verifications."""
+    calls: Counter[str] = Counter()
+    original = PinHasher.verify
+
+    def counting(self: PinHasher, stored: str, pin: str) -> bool:
+        calls["verify"] += 1
+        return original(self, stored, pin)
+
+    monkeypatch.setattr(PinHasher, "verify", counting)
+    return calls
+
+
+# --- the basic decision ----------------------------------------------------------------------
+
+
+def test_right_pin_and_otp_is_accepted_and_state_written() -> None:
+    store = make_store()
+    a = make_auth(store)
+    code = otp(store)
+    d = a.authenticate("alice", PIN + code, IP, now=NOW)
+    assert d == Decision(True, "alice", "otp", None, True)
+    st = store.get("alice").state
+    assert (st.last_otp, st.last_auth, st.last_ip, st.failures) == (code, NOW, IP, 0)
+    assert st.token.last_step is not None
+
+
+def test_wrong_otp_is_counted_and_never_hashes_the_pin(hash_calls: Counter[str]) -> None:
+    store = make_store(Pin("hash", FAST_TEST_HASHER.hash(PIN)))
+    a = make_auth(store)
+    wrong = f"{(int(otp(store)) + 1) % 10**6:06d}"
+    d = a.authenticate("alice", PIN + wrong, IP, now=NOW)
+    assert (d.ok, d.reason) == (False, "no_match")
+    assert store.get("alice").state.failures == 1
+    assert hash_calls["verify"] == 0
+
+
+def test_hashed_pin_checked_after_the_otp_matches(hash_calls: Counter[str]) -> None:
+    store = make_store(Pin("hash", FAST_TEST_HASHER.hash(PIN)))
+    a = make_auth(store)
+    assert a.authenticate("alice", PIN + otp(store), IP, now=NOW).ok
+    assert hash_calls["verify"] == 1
+
+
+def test_right_otp_wrong_pin_consumes_the_otp() -> None:
+    store = make_store()
+    a = make_auth(store)
+    code = otp(store)
+    d = a.authenticate("alice", "0000" + code, IP, now=NOW)
+    assert (d.ok, d.reason) == (False, "bad_pin")
+    st = store.get("alice").state
+    assert st.failures == 1 and st.token.last_step is not None and st.last_otp is None
+    # The same code cannot be tried again with another PIN guess, nor the right one.
+    again = a.authenticate("alice", PIN + code, IP, now=NOW + 1)
+    assert (again.ok, again.reason) == (False, "replayed")
+
+
+def test_event_token_counter_moves_and_look_ahead() -> None:
+    store = make_store(ttype="HOTP/E")
+    a = make_auth(store, max_linger=0)
+    assert a.authenticate("alice", PIN + otp(store, ahead=3), IP).ok
+    assert store.get("alice").state.token.counter == 4
+    assert a.authenticate("alice", PIN + otp(store), IP).reason == "otp"
+    assert store.get("alice").state.token.counter == 5
+
+
+def test_no_pin_user_must_send_the_otp_alone() -> None:
+    store = make_store(Pin("none"))
+    a = make_auth(store, max_linger=0)
+    code = otp(store)
+    assert a.authenticate("alice", "1" + code, IP).reason == "bad_pin"
+    store.inner.replace(replace(store.get("alice"), state=UserState()))
+    assert a.authenticate("alice", code, IP).ok
+
+
+def test_unknown_user() -> None:
+    a = make_auth(make_store())
+    d = a.authenticate("mallory", PIN + "123456", IP)
+    assert (d.ok, d.reason, d.user) == (False, "unknown_user", None)
+
+
+def test_fall_through_does_not_throttle_unknown_users() -> None:
+    store = make_store()
+    a = make_auth(store, fall_through=True)
+    for _ in range(10):
+        assert a.authenticate("bob", "x123456", IP).reason == "unknown_user"
+    b = make_auth(store)
+    reasons = [b.authenticate("bob", "x123456", IP).reason for _ in range(10)]
+    assert "throttled" in reasons
+
+
+# --- replay and double submit ----------------------------------------------------------------
+
+
+def test_replay_without_linger_is_rejected_and_not_counted() -> None:
+    store = make_store()
+    a = make_auth(store, max_linger=0)
+    code = otp(store)
+    assert a.authenticate("alice", PIN + code, IP, now=NOW).ok
+    for i in range(5):  # a nervous user clicking several times
+        d = a.authenticate("alice", PIN + code, IP, now=NOW + i)
+        assert (d.ok, d.reason) == (False, "replayed")
+    assert store.get("alice").state.failures == 0
+    assert a.throttle.failures("alice", IP) == 0
+    assert a.check_cached("alice", PIN + code, IP, now=NOW + 6) is None
+
+
+def test_earlier_code_after_newer_one_is_a_replay() -> None:
+    store = make_store()
+    a = make_auth(store, max_linger=0)
+    old = otp(store, NOW)
+    new = otp(store, NOW + 30)
+    assert a.authenticate("alice", PIN + new, IP, now=NOW + 30).ok
+    assert a.authenticate("alice", PIN + old, IP, now=NOW + 31).reason == "replayed"
+
+
+def test_double_submit_lingers_without_write_or_hash(hash_calls: Counter[str]) -> None:
+    store = make_store(Pin("hash", FAST_TEST_HASHER.hash(PIN)))
+    a = make_auth(store)
+    code = otp(store)
+    assert a.authenticate("alice", PIN + code, IP, now=NOW).fresh
+    writes, reads = store.calls["compare_and_set"], store.calls["get"]
+    d = a.authenticate("alice", PIN + code, IP, now=NOW + 0.5)
+    assert d == Decision(True, "alice", "linger", None, False)
+    assert store.calls["compare_and_set"] == writes
+    assert store.calls["get"] == reads  # the read from the login is still fresh
+    assert hash_calls["verify"] == 1
+
+
+def test_lost_race_is_decided_again_and_never_accepts_twice() -> None:
+    store = make_store()
+    other = make_auth(store, max_linger=0)
+    a = make_auth(store, max_linger=0)
+    code = otp(store)
+    original = store.inner.compare_and_set
+    raced: list[Decision] = []
+    started: list[bool] = []
+
+    def racing_cas(*args: Any) -> Any:
+        if not started:  # another gate wins between our read and our write
+            started.append(True)
+            raced.append(other.authenticate("alice", PIN + code, OTHER_IP, now=NOW))
+        return original(*args)
+
+    store.inner.compare_and_set = racing_cas
+    d = a.authenticate("alice", PIN + code, IP, now=NOW)
+    assert raced[0].ok and raced[0].fresh
+    assert (d.ok, d.reason) == (False, "replayed")
+
+
+# --- linger ----------------------------------------------------------------------------------
+
+
+def test_fixed_linger_window() -> None:
+    store = make_store()
+    a = make_auth(store, max_linger=600)
+    pw = PIN + otp(store)
+    assert a.authenticate("alice", pw, IP, now=NOW).fresh
+    for t in (1, 300, 599):
+        d = a.authenticate("alice", pw, IP, now=NOW + t)
+        assert (d.ok, d.reason, d.fresh) == (True, "linger", False)
+    # Fixed: re-use does not extend it.  The browser re-sending the expired
+    # credentials is not counted as guessing.
+    for t in (601, 602, 700, 1000):
+        assert a.authenticate("alice", pw, IP, now=NOW + t).reason == "replayed"
+    assert a.throttle.failures("alice", IP) == 0
+    assert store.get("alice").state.failures == 0
+
+
+def test_sliding_idle_window() -> None:
+    store = make_store()
+    a = make_auth(store, max_idle=60)
+    pw = PIN + otp(store)
+    assert a.authenticate("alice", pw, IP, now=NOW).ok
+    for t in (50, 100, 150, 200):  # each use slides the window
+        assert a.authenticate("alice", pw, IP, now=NOW + t).reason == "linger"
+    assert not a.authenticate("alice", pw, IP, now=NOW + 261).ok
+
+
+def test_linger_off_with_zero() -> None:
+    store = make_store()
+    a = make_auth(store, max_linger=0)
+    pw = PIN + otp(store)
+    assert a.authenticate("alice", pw, IP, now=NOW).ok
+    assert not a.authenticate("alice", pw, IP, now=NOW + 1).ok
+
+
+def test_logout_on_ip_change() -> None:
+    store = make_store()
+    a = make_auth(store, logout_on_ip_change=True)
+    pw = PIN + otp(store)
+    assert a.authenticate("alice", pw, IP, now=NOW).ok
+    assert a.authenticate("alice", pw, OTHER_IP, now=NOW + 1).reason == "replayed"
+    assert a.authenticate("alice", pw, IP, now=NOW + 2).reason == "linger"
+    b = make_auth(store)  # without the option another address may linger
+    assert b.authenticate("alice", pw, OTHER_IP, now=NOW + 3).reason == "linger"
+
+
+def test_empty_password_from_last_address_logs_out() -> None:
+    store = make_store()
+    a = make_auth(store)
+    pw = PIN + otp(store)
+    assert a.authenticate("alice", pw, IP, now=NOW).ok
+    # From elsewhere an empty password changes nothing and is not counted.
+    d = a.authenticate("alice", "", OTHER_IP, now=NOW + 1)
+    assert (d.ok, d.reason) == (False, "malformed")
+    assert a.throttle.failures("alice", OTHER_IP) == 0
+    assert a.authenticate("alice", pw, IP, now=NOW + 2).reason == "linger"
+    d = a.authenticate("alice", "", IP, now=NOW + 3)
+    assert (d.ok, d.reason) == (False, "logout")
+    assert not a.authenticate("alice", pw, IP, now=NOW + 4).ok
+    assert not a.session_valid("alice", NOW, now=NOW + 5)
+    assert a.session_valid("alice", NOW + 3, now=NOW + 5)
+
+
+def test_logout_reaches_other_processes_within_state_ttl() -> None:
+    store = make_store()
+    a, b = make_auth(store, state_ttl=2), make_auth(store, state_ttl=2)
+    pw = PIN + otp(store)
+    assert a.authenticate("alice", pw, IP, now=NOW).ok
+    assert b.authenticate("alice", pw, IP, now=NOW + 1).reason == "linger"
+    a.logout("alice", now=NOW + 2)
+    assert store.get("alice").state.revoked_before == NOW + 2
+    # b's cached read is stale after state_ttl: it re-reads and sees the logout.
+    assert b.check_cached("alice", pw, IP, now=NOW + 4) is None
+    assert not b.authenticate("alice", pw, IP, now=NOW + 4).ok
+
+
+def test_linger_across_processes_from_the_stored_last_otp(hash_calls: Counter[str]) -> None:
+    store = make_store(Pin("hash", FAST_TEST_HASHER.hash(PIN)))
+    a, b = make_auth(store), make_auth(store)
+    code = otp(store)
+    assert a.authenticate("alice", PIN + code, IP, now=NOW).ok
+    writes = store.calls["compare_and_set"]
+    d = b.authenticate("alice", PIN + code, IP, now=NOW + 10)
+    assert (d.ok, d.reason, d.fresh) == (True, "linger", False)
+    assert store.calls["compare_and_set"] == writes
+    # Once per process: b answers the next re-use from memory.
+    assert b.authenticate("alice", PIN + code, IP, now=NOW + 11).reason == "linger"
+    assert hash_calls["verify"] == 2
+    # A lingering OTP is no free PIN oracle: a wrong PIN with it is a counted failure.
+    d = b.authenticate("alice", "9999" + code, IP, now=NOW + 12)
+    assert (d.ok, d.reason) == (False, "bad_pin")
+    assert store.get("alice").state.failures == 1
+    # ... and it ends the cross-process linger of that code (b still knows it in memory).
+    c = make_auth(store)
+    assert c.authenticate("alice", PIN + code, IP, now=NOW + 13).reason == "replayed"
+    assert b.authenticate("alice", PIN + code, IP, now=NOW + 13).reason == "linger"
+
+
+def test_admin_changes_end_lingering() -> None:
+    store = make_store()
+    a = make_auth(store, state_ttl=2)
+    pw = PIN + otp(store)
+    assert a.authenticate("alice", pw, IP, now=NOW).ok
+    record = store.get("alice")
+    store.inner.replace(replace(record, pin=Pin("plain", "5555")))
+    assert not a.authenticate("alice", pw, IP, now=NOW + 3).ok
+
+
+def test_check_cached_answers_without_the_store() -> None:
+    store = make_store()
+    a = make_auth(store)
+    pw = PIN + otp(store)
+    assert a.check_cached("alice", pw, IP, now=NOW) is None
+    assert a.authenticate("alice", pw, IP, now=NOW).ok
+    before = sum(store.calls.values())
+    assert a.check_cached("alice", pw, IP, now=NOW + 1) == Decision(True, "alice", "linger")
+    assert a.check_cached("alice", PIN + "000000", IP, now=NOW + 1) is None
+    for _ in range(5):
+        a.authenticate("alice", "1" + pw[1:-1] + "x", OTHER_IP, now=NOW + 1)
+    d = a.check_cached("alice", "whatever", OTHER_IP, now=NOW + 1)
+    assert d is not None and d.reason == "throttled" and d.retry_after
+    assert sum(store.calls.values()) - before <= 5  # only the failing attempts read
+    # A stale read is not trusted by the fast path.
+    assert a.check_cached("alice", pw, IP, now=NOW + 10) is None
+
+
+# --- locks -----------------------------------------------------------------------------------
+
+
+def test_hard_failure_limit_unlocks_itself() -> None:
+    store = make_store()
+    a = make_auth(store, max_otp_failures=3, failure_unlock_after=100, throttle_free_failures=50)
+    for i in range(3):
+        assert a.authenticate("alice", PIN + "000000", IP, now=NOW + i).reason == "no_match"
+    assert store.get("alice").state.locked_until == NOW + 2 + 100
+    d = a.authenticate("alice", PIN + otp(store, NOW + 5), OTHER_IP, now=NOW + 5)
+    assert (d.ok, d.reason) == (False, "locked")
+    assert d.retry_after == pytest.approx(97)
+    assert not a.session_valid("alice", NOW - 100, now=NOW + 5)
+    later = NOW + 120
+    assert a.authenticate("alice", PIN + otp(store, later), OTHER_IP, now=later).ok
+    st = store.get("alice").state
+    assert st.failures == 0 and st.locked_until is None
+
+
+def test_one_guess_per_unlock_period_after_the_limit() -> None:
+    store = make_store()
+    a = make_auth(store, max_otp_failures=2, failure_unlock_after=60, throttle_free_failures=50)
+    for i in range(2):
+        a.authenticate("alice", PIN + "000000", IP, now=NOW + i)
+    assert a.authenticate("alice", PIN + "000000", IP, now=NOW + 70).reason == "no_match"
+    assert a.authenticate("alice", PIN + "000000", IP, now=NOW + 71).reason == "locked"
+
+
+def test_unlock_zero_means_permanent_like_the_reference() -> None:
+    store = make_store()
+    a = make_auth(store, max_otp_failures=1, failure_unlock_after=0)
+    a.authenticate("alice", PIN + "000000", IP, now=NOW)
+    assert math.isinf(store.get("alice").state.locked_until)
+    d = a.authenticate("alice", PIN + otp(store, NOW + 10**6), IP, now=NOW + 10**6)
+    assert (d.reason, d.retry_after) == ("locked", None)
+
+
+def test_admin_lock_and_session_valid_caching() -> None:
+    store = make_store()
+    a = make_auth(store, state_ttl=2)
+    assert a.session_valid("alice", NOW, now=NOW)
+    reads = store.calls["get"]
+    assert a.session_valid("alice", NOW, now=NOW + 1)
+    assert store.calls["get"] == reads  # cached read
+    record = store.get("alice")
+    store.inner.replace(
+        replace(record, state=replace(record.state, locked_until=math.inf, revoked_before=NOW + 1))
+    )
+    assert not a.session_valid("alice", NOW, now=NOW + 3)
+    assert not a.session_valid("nobody", NOW, now=NOW + 3)
+    assert a.authenticate("alice", PIN + otp(store, NOW + 3), IP, now=NOW + 3).reason == "locked"
+
+
+# --- recovery codes --------------------------------------------------------------------------
+
+
+def test_recovery_codes_are_single_use_and_need_the_pin() -> None:
+    store = make_store()
+    a = make_auth(store, max_linger=0)
+    codes = recovery.generate(3)
+    store.set_recovery_codes("alice", [recovery.digest("alice", c) for c in codes])
+    d = a.authenticate("alice", PIN + codes[0], IP, now=NOW)
+    assert (d.ok, d.reason, d.fresh) == (True, "recovery", True)
+    assert store.get("alice").state.last_auth == NOW
+    assert a.authenticate("alice", PIN + codes[0], IP, now=NOW + 1).reason == "no_match"
+    # Lower case, without dashes.
+    compact = codes[1].replace("-", "").lower()
+    assert a.authenticate("alice", PIN + compact, IP, now=NOW + 2).reason == "recovery"
+    # A wrong PIN uses the code up, like an OTP.
+    assert a.authenticate("alice", "0000" + codes[2], IP, now=NOW + 3).reason == "bad_pin"
+    assert a.authenticate("alice", PIN + codes[2], IP, now=NOW + 4).reason == "no_match"
+
+
+def test_recovery_code_format() -> None:
+    codes = recovery.generate(100)
+    assert len(set(codes)) == 100
+    for c in codes:
+        assert len(c) == 19 and c.count("-") == 3
+        assert recovery.split_password("pin" + c) == ("pin", c)
+    assert recovery.split_password("1234" + "123456") is None
+    assert recovery.digest("alice", codes[0]) != recovery.digest("bob", codes[0])
+    with pytest.raises(ValueError):
+        recovery.generate(0)
+
+
+# --- PIN kinds and token kinds ---------------------------------------------------------------
+
+
+def test_motp_whole_password_is_the_code() -> None:
+    store = make_store(Pin("plain", "1234"), ttype="MOTP")
+    store.inner.replace(replace(store.get("alice"), key=bytes.fromhex("0123456789abcdef")))
+    a = make_auth(store, max_linger=0)
+    good = otp(store, pin="1234")
+    wrong_pin = otp(store, pin="9999")
+    assert a.authenticate("alice", wrong_pin, IP, now=NOW).reason == "no_match"
+    assert a.authenticate("alice", good, IP, now=NOW).ok
+    assert a.authenticate("alice", good, IP, now=NOW).reason == "replayed"
+
+
+def test_delegated_pin_via_htpasswd(tmp_path: Path) -> None:
+    import base64
+    import hashlib
+
+    import bcrypt
+
+    ht = tmp_path / "htpasswd"
+    sha = base64.b64encode(hashlib.sha1(b"sha-pin", usedforsecurity=False).digest()).decode()
+    bc = bcrypt.hashpw(b"bcrypt-pin", bcrypt.gensalt(4)).decode().replace("$2b$", "$2y$")
+    ht.write_text(
+        f"alice:{bc}\nbob:{{SHA}}{sha}\ncarol:$apr1$r31.....$ARC3pREO82RIm0aQ2zszC0\n"
+        "dave:plaintext\n"
+    )
+    checker = HtpasswdChecker(ht)
+    assert checker.check("alice", "bcrypt-pin") is True
+    assert checker.check("alice", "wrong") is False
+    assert checker.check("bob", "sha-pin") is True
+    assert checker.check("carol", "password") is True
+    assert checker.check("carol", "Password") is False
+    assert checker.check("dave", "plaintext") is False  # plain entries are refused
+    assert checker.check("zed", "x") is None
+
+    store = make_store(Pin("delegated"))
+    a = Authenticator(store, AuthSettings(max_linger=0), pin_checker=checker)
+    assert a.authenticate("alice", "wrong" + otp(store, NOW), IP, now=NOW).reason == "bad_pin"
+    assert a.authenticate("alice", "bcrypt-pin" + otp(store, NOW + 30), IP, now=NOW + 30).ok
+    # Without a checker a delegated PIN never matches.
+    b = Authenticator(store, AuthSettings(max_linger=0))
+    d = b.authenticate("alice", "bcrypt-pin" + otp(store, NOW + 60), IP, now=NOW + 60)
+    assert d.reason == "bad_pin"
+
+
+def test_htpasswd_file_is_reread_when_changed(tmp_path: Path) -> None:
+    import os
+
+    ht = tmp_path / "htpasswd"
+    ht.write_text("carol:$apr1$r31.....$ARC3pREO82RIm0aQ2zszC0\n")
+    checker = HtpasswdChecker(ht)
+    assert checker.check("carol", "password")
+    ht.write_text("carol:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n")  # "password"
+    os.utime(ht, ns=(1, 1))
+    assert checker.check("carol", "password")
+    ht.unlink()
+    assert checker.check("carol", "password") is None
+
+
+def test_broken_pin_checker_denies() -> None:
+    class Broken:
+        def check(self, user: str, pin: str) -> bool | None:
+            raise RuntimeError("LDAP is down")
+
+    store = make_store(Pin("delegated"))
+    a = Authenticator(store, AuthSettings(), pin_checker=Broken())
+    assert a.authenticate("alice", "x" + otp(store, NOW), IP, now=NOW).reason == "bad_pin"
+
+
+# --- the store failing -----------------------------------------------------------------------
+
+
+def _failing(method: str) -> Callable[..., Any]:
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise StoreError(f"{method}: disk full")
+
+    return fail
+
+
+def test_store_write_failure_denies() -> None:
+    store = make_store()
+    store.inner.compare_and_set = _failing("compare_and_set")
+    a = make_auth(store)
+    code = otp(store)
+    d = a.authenticate("alice", PIN + code, IP, now=NOW)
+    assert (d.ok, d.reason) == (False, "store_error")
+    # Nothing was cached from the failed login either.
+    assert a.check_cached("alice", PIN + code, IP, now=NOW + 1) is None
+
+
+def test_store_read_failure_denies() -> None:
+    store = make_store()
+    store.inner.get = _failing("get")
+    a = make_auth(store)
+    assert a.authenticate("alice", PIN + "123456", IP).reason == "store_error"
+    assert not a.session_valid("alice", NOW)
+
+
+def test_logout_raises_store_errors() -> None:
+    store = make_store()
+    store.inner.compare_and_set = _failing("compare_and_set")
+    with pytest.raises(StoreError):
+        make_auth(store).logout("alice")
+
+
+# --- malformed input -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "",
+        "1",
+        "4711",
+        "4711\x00123456",
+        "4711123\x0056",
+        "4711\udcff\udcfe",
+        "\udcff" * 10,
+        "4711" + "\u0661\u0662\u0663\u0664\u0665\u0666",  # Arabic-Indic digits
+        "4711" + "\uff11\uff12\uff13\uff14\uff15\uff16",  # full-width digits
+        "4711" + "12345 ",
+        "4711" + "-12345",
+        "x" * 100_000,
+        "\n\r\t" * 5,
+        "🙂" * 8,
+    ],
+)
+def test_malformed_passwords_are_rejected_cleanly(password: str) -> None:
+    store = make_store(Pin("hash", FAST_TEST_HASHER.hash(PIN)))
+    a = make_auth(store)
+    d = a.authenticate("alice", password, IP)
+    assert not d.ok
+    assert d.reason in ("malformed", "no_match", "bad_pin")
+    cached = a.check_cached("alice", password, IP)
+    assert cached is None or not cached.ok
+
+
+@pytest.mark.parametrize("user", ["", "a" * 1000, "\x00", "al\udcffice", "alice\n"])
+def test_odd_user_names(user: str) -> None:
+    a = make_auth(make_store())
+    d = a.authenticate(user, PIN + "123456", IP)
+    assert not d.ok and d.reason in ("malformed", "unknown_user")
+
+
+def test_non_string_input_is_refused() -> None:
+    a = make_auth(make_store())
+    assert a.authenticate(None, "x", IP).reason == "malformed"  # type: ignore[arg-type]
+    assert a.authenticate("alice", b"4711123456", IP).reason == "malformed"  # type: ignore[arg-type]
+    assert a.check_cached("alice", None, IP) is None  # type: ignore[arg-type]
+
+
+def test_settings_are_validated() -> None:
+    with pytest.raises(ValueError, match="max_linger"):
+        AuthSettings(max_linger=-1)
+    with pytest.raises(ValueError, match="max_otp_failures"):
+        AuthSettings(max_otp_failures=-2)
+    with pytest.raises(ValueError, match="max_idle"):
+        AuthSettings(max_idle=float("nan"))
+
+
+# --- audit -----------------------------------------------------------------------------------
+
+
+def test_audit_lines_carry_no_secrets(tmp_path: Path) -> None:
+    store = make_store(Pin("plain", "s3cretPIN"))
+    path = tmp_path / "audit.log"
+    log = AuditLog(path)
+    a = Authenticator(store, AuthSettings(max_linger=0), audit=log, clock=lambda: NOW)
+    codes = recovery.generate(2)
+    store.set_recovery_codes("alice", [recovery.digest("alice", c) for c in codes])
+    secrets_seen = ["s3cretPIN", KEY.hex(), encode_base32(KEY), codes[0], codes[1]]
+    attempts = [
+        ("s3cretPIN" + otp(store, NOW), NOW),
+        ("s3cretPIN" + otp(store, NOW), NOW + 1),
+        ("wrongPIN" + otp(store, NOW + 30), NOW + 30),
+        ("s3cretPIN" + "000000", NOW + 31),
+        ("s3cretPIN" + codes[0], NOW + 32),
+        ("s3cretPIN" + codes[1].lower(), NOW + 33),
+    ]
+    for pw, t in attempts:
+        a.authenticate("alice", pw, IP, now=t)
+        secrets_seen.append(pw)
+        secrets_seen.append(pw[-6:])
+    a.authenticate("nobody", "s3cretPIN123456", IP, now=NOW + 40)
+    log.close()
+    text = path.read_text()
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert [x["reason"] for x in lines] == [
+        "otp",
+        "replayed",
+        "bad_pin",
+        "no_match",
+        "recovery",
+        "recovery",
+        "unknown_user",
+    ]
+    for secret in secrets_seen:
+        assert secret not in text, secret
+    first = lines[0]
+    assert first["ts"] == "2023-11-14T22:13:30.000Z"
+    assert first["user"] == "alice" and first["ip"] == IP and first["result"] == "accept"
+    assert first["token"] == "HOTP/T30" and first["serial"] == "S-1" and first["fresh"] is True
+    assert set(first) <= {"ts", "user", "ip", "result", "reason", "fresh", "token", "serial"}
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_audit_to_a_stream_and_linger_lines_are_optional() -> None:
+    buf = io.StringIO()
+    store = make_store()
+    a = Authenticator(store, AuthSettings(), audit=AuditLog(buf))
+    pw = PIN + otp(store)
+    a.authenticate("alice", pw, IP, now=NOW)
+    a.authenticate("alice", pw, IP, now=NOW + 1)
+    assert len(buf.getvalue().splitlines()) == 1
+    buf2 = io.StringIO()
+    b = Authenticator(store, AuthSettings(audit_linger=True), audit=AuditLog(buf2))
+    b.authenticate("alice", pw, IP, now=NOW + 2)
+    assert json.loads(buf2.getvalue())["reason"] == "linger"
+    with pytest.raises(ValueError):
+        AuditLog(io.StringIO()).write(NOW, password="x")
+
+
+def test_close_closes_store_and_audit(tmp_path: Path) -> None:
+    store = make_store()
+    log = AuditLog(tmp_path / "a.log")
+    Authenticator(store, audit=log).close()
+    assert store.calls["close"] == 1
+    log.write(NOW, user="x")  # a closed log does not raise
+    assert auth_module.Authenticator is Authenticator
