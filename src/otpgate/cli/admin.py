@@ -66,8 +66,12 @@ def default_store_url() -> str:
 
 
 def _url(args: argparse.Namespace) -> str:
-    url: str = args.store or default_store_url()
-    return url
+    if args.store is not None:
+        # An explicit but empty --store is a mistake, not a request for the default.
+        parse_store_url(args.store)
+        url: str = args.store
+        return url
+    return default_store_url()
 
 
 def _kind(url: str) -> str:
