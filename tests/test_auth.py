@@ -666,3 +666,49 @@ def test_close_closes_store_and_audit(tmp_path: Path) -> None:
     assert store.calls["close"] == 1
     log.write(NOW, user="x")  # a closed log does not raise
     assert auth_module.Authenticator is Authenticator
+
+
+def test_long_pin_that_ends_like_a_recovery_code_is_still_an_otp() -> None:
+    store = make_store(Pin("plain", "abcdefghijkl"))
+    a = make_auth(store)
+    # A time whose code uses only the digits 2-7, which base32 shares.
+    t = next(NOW + 30 * k for k in range(1000) if set(otp(store, NOW + 30 * k)) <= set("234567"))
+    pw = "abcdefghijkl" + otp(store, t)
+    assert recovery.split_password(pw) is not None  # it does look like one
+    assert a.authenticate("alice", pw, IP, now=t).reason == "otp"
+
+
+def test_recovery_code_ending_in_digits_is_tried_after_the_otp() -> None:
+    store = make_store()
+    a = make_auth(store, max_linger=0)
+    code = "ABCDEFGHJK234567"  # its last six characters look like an OTP
+    store.set_recovery_codes("alice", [recovery.digest("alice", code)])
+    d = a.authenticate("alice", PIN + code, IP, now=NOW)
+    assert (d.ok, d.reason) == (True, "recovery")
+    assert store.get("alice").state.failures == 0
+
+
+def test_check_cached_does_not_throttle_a_known_credential() -> None:
+    store = make_store()
+    a = make_auth(store, throttle_free_failures=0)
+    pw = PIN + otp(store)
+    assert a.authenticate("alice", pw, IP, now=NOW).ok
+    # A guesser behind the same address (NAT) gets that address throttled...
+    a.authenticate("alice", PIN + "000000", IP, now=NOW + 1)
+    bad = a.check_cached("alice", PIN + "000000", IP, now=NOW + 1)
+    assert bad is not None and bad.reason == "throttled"
+    # ...but the real user's lingering credential still works, also after the read expires.
+    assert a.check_cached("alice", pw, IP, now=NOW + 1.5) == Decision(True, "alice", "linger")
+    assert a.check_cached("alice", pw, IP, now=NOW + 30) is None
+    assert a.authenticate("alice", pw, IP, now=NOW + 30).reason == "linger"
+
+
+def test_locked_account_is_answered_from_the_recent_read() -> None:
+    store = make_store()
+    a = make_auth(store, max_otp_failures=1, failure_unlock_after=60, throttle_free_failures=99)
+    a.authenticate("alice", PIN + "000000", IP, now=NOW)
+    assert a.authenticate("alice", PIN + "000000", IP, now=NOW + 0.5).reason == "locked"
+    reads = store.calls["get"]
+    for _ in range(100):
+        assert a.authenticate("alice", PIN + "000000", OTHER_IP, now=NOW + 1).reason == "locked"
+    assert store.calls["get"] == reads

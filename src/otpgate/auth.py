@@ -269,7 +269,11 @@ class Authenticator:
             record = snap.record
             if self._linger_hit(key, user, ip, snap, now):
                 decision = Decision(True, record.username, "linger")
-        if decision is None:
+        with self._lock:
+            known = key in self._lingering
+        # A known credential is never answered "throttled" here: authenticate()
+        # may still accept it from its linger entry after a store read.
+        if decision is None and not known:
             retry = self.throttle.retry_after(user, ip, now)
             if retry is not None:
                 decision = Decision(False, None, "throttled", retry_after=retry)
@@ -354,6 +358,11 @@ class Authenticator:
             return Decision(False, None, "throttled", retry_after=retry), None
         if not user or len(user) > _MAX_USER or len(password) > s.max_password:
             return self._fail(user, ip, now, "malformed"), None
+        snap = self._fresh_snapshot(user, now)
+        if snap is not None and snap.record is not None and _locked(snap.record.state, now):
+            # Hammering a locked account costs no store read within state_ttl.
+            state = snap.record.state
+            return Decision(False, None, "locked", _retry(state, now)), snap.record
         # 3. the record
         try:
             record = self.store.get(user)
@@ -394,11 +403,15 @@ class Authenticator:
             if _locked(state, now):
                 self._remember(user, record, now)
                 return Decision(False, None, "locked", _retry(state, now)), record
-            rec = recovery.split_password(password)
-            if rec is not None:
-                return self._recover(record, user, rec[0], rec[1], ip, now), record
             motp = record.token_type.kind == "MOTP"
             digits = record.token_type.digits
+            rec = recovery.split_password(password)
+            # A long PIN followed by an OTP can also end like a compact recovery
+            # code; such a password is tried as an OTP first.
+            tail = password[-digits:]
+            otp_shaped = len(password) == digits if motp else tail.isascii() and tail.isdigit()
+            if rec is not None and not otp_shaped:
+                return self._recover(record, user, rec[0], rec[1], ip, now), record
             if motp:
                 pin, otp = "", password
             elif len(password) < digits:
@@ -438,6 +451,8 @@ class Authenticator:
             except MalformedCode:
                 return self._fail(user, ip, now, "malformed"), record
             except NoMatch:
+                if rec is not None:
+                    return self._recover(record, user, rec[0], rec[1], ip, now), record
                 new = self._update(record, lambda st: self._failed_state(st, now))
                 return self._fail(user, ip, now, "no_match"), new
             except ReplayedCode:
