@@ -76,8 +76,9 @@ def test_thousand_guesses_then_the_real_user_gets_in(
         clock[0] += seconds_between_guesses
     evaluated = counted["verify"]
     # 1,000 guesses; only a few dozen reached the store and the OTP check.
-    assert evaluated <= 30, (evaluated, reasons)
-    assert store.calls["get"] <= 30
+    # Measured: 4 with a frozen clock, 13 with a guess per second.
+    assert evaluated <= 20, (evaluated, reasons)
+    assert store.calls["get"] <= 20
     assert reasons["throttled"] >= 970
     assert counted["pin_hash"] <= 1  # a lucky OTP guess at most pays the hash
     # Meanwhile the real user, from their own address, logs in at once.
