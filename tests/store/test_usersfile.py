@@ -170,6 +170,7 @@ T hank - {KEY_HEX} -1 456789 2009-06-04T21:17:03Z
 MOTP/E ivy 99 0123456789abcdef
 HOTP/E/4 judy - {KEY_HEX}
 \t HOTP   kate\t-\t{KEY_HEX}   7  \r
+HOTP    lena          -       {KEY_HEX} 5   2  567890  2024-01-02T03:04:05L{" "}
 """
 
 
@@ -178,7 +179,7 @@ def test_every_line_form_is_read(tmp_path: Path, caplog: pytest.LogCaptureFixtur
     with caplog.at_level(logging.WARNING, logger="otpgate.store.usersfile"):
         s = UsersFileStore(str(path))
     u = {r.username: r for r in s.list_users()}
-    assert len(u) == 11 and s.problems() == []
+    assert len(u) == 12 and s.problems() == []
     key = bytes.fromhex(KEY_HEX)
     assert u["alice"].state == UserState() and u["alice"].token_type.step == 30
     assert u["bob"].token_type.kind == "MOTP" and u["bob"].token_type.step == 10
@@ -197,6 +198,8 @@ def test_every_line_form_is_read(tmp_path: Path, caplog: pytest.LogCaptureFixtur
     assert u["judy"].token_type.digits == 4
     assert "line 10" in caplog.text and "4-digit" in caplog.text
     assert u["kate"].state.token.counter == 7
+    # The reference module's own line when it had no client address.
+    assert u["lena"].state == UserState(TokenState(5), 2, "567890", t, None)
 
 
 MALFORMED = [
@@ -234,6 +237,7 @@ def test_malformed_lines_are_reported_and_kept(
     assert len(problems) == 1 and problems[0][0] == 3 and reason in problems[0][1]
     assert "line 3" in caplog.text and reason in caplog.text
     assert KEY_HEX not in caplog.text  # reasons never quote a key
+    assert "123456" not in caplog.text  # nor a last OTP, which lingers
     assert s.get("mallory") is None
     alice = s.get("alice")
     assert alice is not None

@@ -159,11 +159,12 @@ class PostgresStore:
         params = _sql.record_params(record, self._keys)
         params["version"] = 1
         try:
-            self._run("insert", params)
-        except StoreError:
-            if self.get(record.username) is not None:
-                raise StoreError(f"user {record.username!r} already exists") from None
-            raise
+            with self._get_pool().connection() as conn:
+                conn.execute(_SQL["insert"], params)
+        except psycopg.errors.UniqueViolation:
+            raise StoreError(f"user {record.username!r} already exists") from None
+        except (PoolTimeout, psycopg.Error) as exc:
+            raise StoreError(f"PostgreSQL store: {_why(exc)}") from None
 
     def replace(self, record: UserRecord) -> None:
         params = _sql.record_params(record, self._keys)
@@ -250,5 +251,6 @@ def _why(exc: BaseException) -> str:
         return "no connection within the timeout (is the server up and the URL right?)"
     diag = getattr(exc, "diag", None)
     primary = getattr(diag, "message_primary", None)
-    text = primary or str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    lines = str(exc).strip().splitlines()
+    text = primary or (lines[0] if lines else "no details")
     return f"{type(exc).__name__}: {text}"

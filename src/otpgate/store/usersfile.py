@@ -172,7 +172,7 @@ def _parse_line(lineno: int, raw: bytes) -> _Line:
     counter = 0
     if len(fields) >= 5:
         if not _SIGNED.fullmatch(fields[4]) or not -_LONG <= int(fields[4]) < _LONG:
-            return bad(f"the counter/offset {fields[4][:24]!r} is not a whole number")
+            return bad("the counter/offset is not a whole number")
         counter = int(fields[4])
     extra = fields[5:]
     if len(extra) > 4:
@@ -180,10 +180,15 @@ def _parse_line(lineno: int, raw: bytes) -> _Line:
     # The reference module tells its layouts apart by the number of fields.
     failures_s = extra[0] if len(extra) in (1, 4) else None
     rest = extra[1:] if len(extra) == 4 else extra if len(extra) in (2, 3) else []
+    if len(extra) == 3 and not _TIME_RE.fullmatch(extra[1]) and _TIME_RE.fullmatch(extra[2]):
+        # "failures, last OTP, time" and an empty address: what the reference
+        # module writes when it has no client address (it then misreads its
+        # own line).  Read it as meant; the next write completes the layout.
+        failures_s, rest = extra[0], extra[1:]
     failures = 0
     if failures_s is not None:
         if not _UNSIGNED.fullmatch(failures_s) or int(failures_s) >= _UINT:
-            return bad(f"the failure count {failures_s[:24]!r} is not a whole number")
+            return bad("the failure count is not a whole number")
         failures = int(failures_s)
     last_otp = last_ip = None
     last_auth = None
@@ -192,7 +197,8 @@ def _parse_line(lineno: int, raw: bytes) -> _Line:
         try:
             last_auth = _parse_time(rest[1])
         except (ValueError, OverflowError):
-            return bad(f"invalid auth timestamp {rest[1][:24]!r}")
+            # Not quoted: when fields are shifted it may be a (lingering) OTP.
+            return bad("invalid auth timestamp (expected YYYY-MM-DDTHH:MM:SSL)")
         if len(rest) == 3 and rest[2] != _NO_IP:
             last_ip = rest[2]
     if pin is None:
