@@ -11,6 +11,9 @@ computes several HMACs with one key, so the set-up is paid once.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import struct
+from collections.abc import Callable, Iterable
 from typing import Final, Literal
 
 __all__ = [
@@ -19,6 +22,8 @@ __all__ = [
     "Algorithm",
     "HmacKey",
     "hotp",
+    "hotp_finder",
+    "hotp_function",
     "hotp_hex",
     "motp",
     "time_step",
@@ -108,6 +113,95 @@ def hotp(key: bytes | HmacKey, counter: int, digits: int = 6, algorithm: Algorit
     if digits < MAX_DIGITS:
         value %= _POW10[digits]
     return str(value).zfill(digits)
+
+
+def hotp_function(
+    key: bytes | HmacKey, digits: int = 6, algorithm: Algorithm = "SHA1"
+) -> Callable[[int], str]:
+    """A fast ``counter -> code`` function for one key, equal to :func:`hotp`.
+
+    Verification computes every candidate in a window, and at a few microseconds
+    per login the Python around the HMAC is most of the cost; this closure does
+    the argument checks once and keeps the per-counter work to the HMAC from
+    the precomputed states, the truncation and one format.
+
+    Raises:
+        TypeError, ValueError: bad ``digits`` or ``algorithm`` (at once), or a
+            counter that is not an int in ``[0, 2**64)`` (when called).
+    """
+    _check_digits(digits)
+    mac = _as_hmac(key, algorithm)
+    inner, outer = mac._inner, mac._outer
+    pack = struct.Struct(">Q").pack
+    from_bytes = int.from_bytes
+    # Ten digits keep the whole 31-bit value (< 10**10), so one modulus serves every length.
+    modulus = _POW10[digits]
+    fmt = f"%0{digits}d"
+
+    def code(counter: int) -> str:
+        if counter.__class__ is not int:
+            _counter_bytes(counter)  # raises the precise TypeError
+        try:
+            msg = pack(counter)
+        except struct.error:
+            _counter_bytes(counter)  # raises the precise ValueError
+            raise
+        h = inner.copy()
+        h.update(msg)
+        o = outer.copy()
+        o.update(h.digest())
+        d = o.digest()
+        offset = d[-1] & 0x0F
+        value: int = (from_bytes(d[offset : offset + 4], "big") & 0x7FFFFFFF) % modulus
+        return fmt % value
+
+    return code
+
+
+def hotp_finder(
+    key: bytes | HmacKey, digits: int = 6, algorithm: Algorithm = "SHA1"
+) -> Callable[[Iterable[int], str], list[int]]:
+    """A fast ``(counters, code) -> matching counters`` function for one key.
+
+    Every counter's code is computed and compared with
+    :func:`hmac.compare_digest`; there is no early exit, so the time taken
+    does not tell which candidate (if any) matched.  ``code`` is compared as
+    given: the caller checks its form first.
+
+    Raises:
+        TypeError, ValueError: bad ``digits`` or ``algorithm`` (at once), or a
+            counter that is not an int in ``[0, 2**64)`` (when called).
+    """
+    _check_digits(digits)
+    mac = _as_hmac(key, algorithm)
+    inner_copy, outer_copy = mac._inner.copy, mac._outer.copy
+    pack = struct.Struct(">Q").pack
+    unpack_from = struct.Struct(">I").unpack_from
+    modulus = _POW10[digits]
+    fmt = f"%0{digits}d"
+    equal = hmac.compare_digest
+
+    def find(counters: Iterable[int], code: str) -> list[int]:
+        # One frame for the whole window: per-candidate calls cost as much as the HMAC.
+        hits = []
+        for counter in counters:
+            try:
+                msg = pack(counter)
+            except struct.error:
+                _counter_bytes(counter)  # raises the precise TypeError or ValueError
+                raise
+            h = inner_copy()
+            h.update(msg)
+            o = outer_copy()
+            o.update(h.digest())
+            d = o.digest()
+            offset = d[-1] & 0x0F
+            value: int = (unpack_from(d, offset)[0] & 0x7FFFFFFF) % modulus
+            if equal(fmt % value, code):
+                hits.append(counter)
+        return hits
+
+    return find
 
 
 def hotp_hex(

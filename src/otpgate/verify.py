@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
 from .errors import MalformedCode, NoMatch, ReplayedCode
-from .otp import HmacKey, hotp, hotp_hex, motp, time_step
+from .otp import HmacKey, hotp_finder, hotp_function, hotp_hex, motp, time_step
 from .tokens import TokenType
 
 __all__ = [
@@ -50,15 +51,24 @@ class Token:
     type: TokenType
     key: bytes = field(repr=False)
     _mac: HmacKey = field(init=False, repr=False, compare=False)
+    # counter -> decimal code, with everything per-key precomputed (the hot path).
+    _hotp: Callable[[int], str] = field(init=False, repr=False, compare=False)
+    # (counters, code) -> matching counters, every candidate compared (the hot path).
+    _hotp_find: Callable[[Iterable[int], str], list[int]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_mac", HmacKey(self.key, self.type.algorithm))
+        mac = HmacKey(self.key, self.type.algorithm)
+        object.__setattr__(self, "_mac", mac)
+        object.__setattr__(self, "_hotp", hotp_function(mac, self.type.digits))
+        object.__setattr__(self, "_hotp_find", hotp_finder(mac, self.type.digits))
 
     def code(self, counter: int, pin: str = "") -> str:
         """The code for an absolute counter or time step."""
         if self.type.kind == "MOTP":
             return motp(self.key, pin, counter, self.type.digits)
-        return hotp(self._mac, counter, self.type.digits, self.type.algorithm)
+        return self._hotp(counter)
 
     def hex_code(self, counter: int) -> str:
         return hotp_hex(self._mac, counter, self.type.digits, self.type.algorithm)
@@ -126,9 +136,19 @@ class Match:
 
 def _normalise(token_type: TokenType, code: object, accept_hex: bool) -> tuple[str, bool]:
     """Check the code's form; return it (lowercased if hex) and whether it is hex."""
+    digits = token_type.digits
+    # The common case first: exactly `digits` ASCII digits.  (For ASCII text isdigit()
+    # means 0-9 only; the isascii() keeps out Arabic-Indic, full-width and other digits.)
+    if (
+        isinstance(code, str)
+        and token_type.kind == "HOTP"
+        and len(code) == digits
+        and code.isascii()
+        and code.isdigit()
+    ):
+        return code, False
     if not isinstance(code, str):
         raise MalformedCode("the code must be a string")
-    digits = token_type.digits
     if token_type.kind == "MOTP":
         if len(code) == digits and _HEX_RE.fullmatch(code):
             return code.lower(), True
@@ -153,6 +173,8 @@ def _matches(token: Token, counter: int, code: str, is_hex: bool, pin: str) -> b
 
 def _find(token: Token, candidates: range, code: str, is_hex: bool, pin: str) -> list[int]:
     # No early exit: every candidate is computed and compared.
+    if not is_hex and token.type.kind == "HOTP":
+        return token._hotp_find(candidates, code)
     return [c for c in candidates if _matches(token, c, code, is_hex, pin)]
 
 
@@ -199,13 +221,14 @@ def verify(
     center = now_step + drift
     lo = max(center - policy.window, 0)
     hits = _find(token, range(lo, center + policy.window + 1), code, is_hex, pin)
-    fresh = [s for s in hits if state.last_step is None or s > state.last_step]
+    last = state.last_step
+    fresh = hits if last is None else [s for s in hits if s > last]
     if not fresh:
         if hits:
             raise ReplayedCode("the code or a newer one was already used", hits[-1])
         raise NoMatch("no time step in the window matched")
     # Prefer the step closest to the expected one.
-    s = min(fresh, key=lambda x: (abs(x - center), x))
+    s = fresh[0] if len(fresh) == 1 else min(fresh, key=lambda x: (abs(x - center), x))
     new_drift = s - now_step
     if abs(new_drift) > policy.max_drift and abs(new_drift) > abs(drift):
         raise NoMatch("the match would drift the clock beyond max_drift")

@@ -1,0 +1,183 @@
+"""Core verification cost: otpgate vs pyotp vs the raw-HMAC floor.
+
+Run::
+
+    .venv/bin/python bench/core.py            # a table on stdout
+    .venv/bin/python bench/core.py --markdown # the table for docs/benchmarks.md
+
+What is timed, per verification of a 6-digit TOTP code (SHA-1, 30 s steps)
+with a window of one step either side:
+
+* ``otpgate``: :func:`otpgate.verify.verify` with one :class:`~otpgate.verify.Token`
+  reused across calls, as the Authenticator caches it.  It computes and
+  compares every candidate, so always 3 HMACs.
+* ``pyotp``: ``pyotp.TOTP(secret).verify(code, for_time=now, valid_window=1)``
+  for the same key.  It stops at the first match.
+* ``floor``: three bare ``hmac.digest(key, counter, "sha1")`` calls with the
+  8-byte counters prepared in advance: the HMACs a window of +/-1 needs when
+  every candidate is checked, done the obvious way with the standard library,
+  with no truncation, formatting, comparison or bookkeeping at all.
+
+Scenarios: the code matches the *last* candidate (now + 1 step, a phone
+whose clock runs ahead), where pyotp also computes all 3 HMACs, so all three
+do the same cryptographic work (the headline figure); the code matches *now*,
+where pyotp stops after 2 HMACs (and otpgate still computes 3, so that timing
+does not tell which candidate matched); and a *wrong* code (3 each).
+
+Each figure is the median over ``--repeat`` runs of ``--number`` calls; the
+ratios divide medians.  Nothing here is run by the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hmac
+import importlib.metadata
+import os
+import platform
+import ssl
+import statistics
+import sys
+import timeit
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyotp
+
+from otpgate.errors import NoMatch
+from otpgate.keys import encode_base32
+from otpgate.tokens import TokenType
+from otpgate.verify import Policy, Token, TokenState, verify
+
+KEY = bytes.fromhex("3132333435363738393031323334353637383930")
+NOW = 1_700_000_015  # inside a step, away from its edges
+STEP = 30
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    offset: int | None  # the step of the code relative to now; None: a wrong code
+    pyotp_hmacs: int  # HMACs pyotp computes before it answers
+
+
+SCENARIOS = [
+    Scenario("code = last candidate (now+1)", 1, 3),
+    Scenario("code = now", 0, 2),
+    Scenario("wrong code", None, 3),
+]
+
+
+def _us_per_call(fn: Callable[[], object], number: int) -> float:
+    return timeit.timeit(fn, number=number) / number * 1e6
+
+
+def _bench(scenario: Scenario, number: int, repeat: int) -> dict[str, float]:
+    token = Token(TokenType("HOTP", STEP, 6, "SHA1"), KEY)
+    now_step = NOW // STEP
+    if scenario.offset is None:
+        in_window = {token.code(now_step + i) for i in (-1, 0, 1)}
+        code = next(c for c in (f"{n:06d}" for n in range(10**6)) if c not in in_window)
+    else:
+        code = token.code(now_step + scenario.offset)
+    # A token that has logged in before (ten steps ago), as in production.
+    state = TokenState(0, now_step - 10)
+    policy = Policy(window=1)
+    totp = pyotp.TOTP(encode_base32(KEY), digits=6, interval=STEP)
+    counters = [(now_step + i).to_bytes(8, "big") for i in (-1, 0, 1)]
+    expected = scenario.offset is not None
+
+    # Every contender must give the right answer before it is timed.
+    assert totp.verify(code, for_time=NOW, valid_window=1) is expected
+    if expected:
+        assert verify(token, state, code, now=NOW, policy=policy).matched == now_step + (
+            scenario.offset or 0
+        )
+    else:
+        try:
+            verify(token, state, code, now=NOW, policy=policy)
+        except NoMatch:
+            pass
+        else:
+            raise AssertionError("otpgate accepted a wrong code")
+
+    def run_otpgate() -> None:
+        # try/except rather than contextlib.suppress, whose set-up would be timed too.
+        try:  # noqa: SIM105
+            verify(token, state, code, now=NOW, policy=policy)
+        except NoMatch:
+            pass
+
+    def run_pyotp() -> None:
+        totp.verify(code, for_time=NOW, valid_window=1)
+
+    digest = hmac.digest
+
+    def run_floor() -> None:
+        for counter in counters:
+            digest(KEY, counter, "sha1")
+
+    contenders = {"otpgate": run_otpgate, "pyotp": run_pyotp, "floor": run_floor}
+    samples: dict[str, list[float]] = {name: [] for name in contenders}
+    # Interleave the contenders so a change in machine load hits all of them alike.
+    for _ in range(repeat):
+        for name, fn in contenders.items():
+            samples[name].append(_us_per_call(fn, number))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def _machine() -> str:
+    try:
+        pyotp_version = importlib.metadata.version("pyotp")
+    except importlib.metadata.PackageNotFoundError:
+        pyotp_version = "?"
+    return (
+        f"{platform.machine()}, nproc {len(os.sched_getaffinity(0))}, "
+        f"Python {platform.python_version()}, {ssl.OPENSSL_VERSION}, pyotp {pyotp_version}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--number", type=int, default=20_000, help="calls per run")
+    parser.add_argument("--repeat", type=int, default=9, help="runs per figure (median)")
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    args = parser.parse_args(argv)
+
+    rows = []
+    for scenario in SCENARIOS:
+        r = _bench(scenario, args.number, args.repeat)
+        rows.append((scenario, r))
+
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"# {when}; {_machine()}")
+    print(f"# median of {args.repeat} runs x {args.number} calls; microseconds per verification")
+    if args.markdown:
+        print()
+        print(
+            "| scenario | otpgate µs | pyotp µs | floor µs | pyotp HMACs "
+            "| otpgate / floor | pyotp / otpgate |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for scenario, r in rows:
+            print(
+                f"| {scenario.name} | {r['otpgate']:.2f} | {r['pyotp']:.2f} "
+                f"| {r['floor']:.2f} | {scenario.pyotp_hmacs} "
+                f"| {r['otpgate'] / r['floor']:.2f}x | {r['pyotp'] / r['otpgate']:.2f}x |"
+            )
+    else:
+        print(
+            f"{'scenario':34} {'otpgate':>9} {'pyotp':>9} {'floor':>9} "
+            f"{'otpgate/floor':>14} {'pyotp/otpgate':>14}"
+        )
+        for scenario, r in rows:
+            print(
+                f"{scenario.name:34} {r['otpgate']:9.2f} {r['pyotp']:9.2f} {r['floor']:9.2f} "
+                f"{r['otpgate'] / r['floor']:13.2f}x {r['pyotp'] / r['otpgate']:13.2f}x"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
