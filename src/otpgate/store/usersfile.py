@@ -323,6 +323,9 @@ class UsersFileStore:
         self.sidecar_path = self.path + SIDECAR_SUFFIX
         self._cache: _Snapshot | None = None
         self._reported: set[tuple[int, bytes]] = set()
+        # Parse results by line bytes: every write re-reads the whole file
+        # under the lock, but only the changed line needs parsing again.
+        self._parsed: dict[bytes, _Line] = {}
         if create:
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -401,7 +404,9 @@ class UsersFileStore:
         except OSError as exc:
             raise StoreError(f"cannot read users file {self.path}: {exc.strerror}") from None
         sidecar, _ = self._read_sidecar()
-        lines = [_parse_line(n, raw) for n, raw in enumerate(_split_lines(data), 1)]
+        lines = [self._parse_cached(n, raw) for n, raw in enumerate(_split_lines(data), 1)]
+        if len(self._parsed) > 2 * len(lines) + 64:
+            self._parsed = {ln.raw: ln for ln in lines}
         by_name: dict[str, _Line] = {}
         dups: dict[str, tuple[int, int]] = {}
         for line in lines:
@@ -427,6 +432,14 @@ class UsersFileStore:
         snap = _Snapshot(lines, by_name, dups, sidecar, st, key)
         self._cache = snap
         return snap
+
+    def _parse_cached(self, lineno: int, raw: bytes) -> _Line:
+        known = self._parsed.get(raw)
+        if known is None:
+            known = self._parsed[raw] = _parse_line(lineno, raw)
+        if known.lineno == lineno:
+            return known
+        return _Line(lineno, raw, known.entry, known.problem, known.note)
 
     def problems(self) -> list[tuple[int, str]]:
         """Lines the store ignores, as (line number, reason); duplicates included.
