@@ -411,15 +411,18 @@ def test_import_users_file_into_sqlite_and_export_back(run: Any, db: str, tmp_pa
 # --- concurrency -----------------------------------------------------------------------------
 
 
-def test_sixteen_processes_one_code_exactly_one_accept(run: Any, db: str) -> None:
-    key = add_user(run, db)
+@pytest.mark.parametrize("kind", ["sqlite", "users-file"])
+def test_sixteen_processes_one_code_exactly_one_accept(run: Any, tmp_path: Path, kind: str) -> None:
+    url = f"sqlite:///{tmp_path}/c.db" if kind == "sqlite" else f"users-file:{tmp_path}/users"
+    assert run("init", "--store", url).code == 0
+    key = add_user(run, url)
     pw = "4711" + code_for(key)
     src = str(Path(__file__).resolve().parents[1] / "src")
     env = {**os.environ, "PYTHONPATH": src}
     script = "import sys; from otpgate.cli import main; sys.exit(main())"
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", script, "check", "alice", "--store", db, "--ip", f"10.0.0.{i}"],
+            [sys.executable, "-c", script, "check", "alice", "--store", url, "--ip", f"10.0.0.{i}"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -435,3 +438,67 @@ def test_sixteen_processes_one_code_exactly_one_accept(run: Any, db: str) -> Non
     errors = [p.stderr.read().decode() for p in procs if p.stderr is not None]
     assert sorted(codes) == [0] + [1] * 15, (codes, errors)
     assert not any("Traceback" in e for e in errors)
+
+
+# --- configuration file ----------------------------------------------------------------------
+
+
+def test_check_reads_the_config_file(
+    run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+    import hashlib
+
+    db = f"sqlite:///{tmp_path}/conf.db"
+    assert run("init", "--store", db).code == 0
+    r = run("user", "add", "dee", "--store", db, "--pin-delegated")
+    key = parse_uri(r.out.splitlines()[0]).key
+    ht = tmp_path / "htpasswd"
+    sha = base64.b64encode(hashlib.sha1(b"ldap-pin", usedforsecurity=False).digest()).decode()
+    ht.write_text(f"dee:{{SHA}}{sha}\n")
+    audit = tmp_path / "audit.log"
+    conf = tmp_path / "otpgate.toml"
+    conf.write_text(
+        f'[store]\nurl = "{db}"\n'
+        f'[auth]\nmax_otp_failures = 2\npin_provider = "htpasswd:{ht}"\n'
+        f'audit_log = "{audit}"\n'
+    )
+    monkeypatch.setenv("OTPGATE_CONFIG", str(conf))
+    now = time.time()
+    assert run("check", "dee", stdin="ldap-pin" + code_for(key, now)).code == 0
+    for _ in range(2):
+        assert run("check", "dee", stdin="ldap-pin000000").code == 1
+    r = run("check", "dee", "-v", stdin="ldap-pin" + code_for(key, now + 30))
+    assert r.code == 1 and "locked" in r.err
+    assert len(audit.read_text().splitlines()) == 4
+    assert "ldap-pin" not in audit.read_text()
+    # The other commands use the config file's store too.
+    assert "dee" in run("user", "list").out
+    # OTPGATE_STORE beats the config file and does not upset it.
+    monkeypatch.setenv("OTPGATE_STORE", f"sqlite:///{tmp_path}/other.db")
+    assert run("init").code == 0
+    assert "dee" not in run("user", "list").out
+    conf.write_text("[auth]\nmax_linger = -3\n")
+    r = run("check", "dee", stdin="x")
+    assert r.code == 1 and "max_linger" in r.one_line_error()
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+@pytest.mark.needs_postgres
+def test_import_export_through_postgresql(
+    run: Any, db: str, tmp_path: Path, postgres_url: str
+) -> None:
+    pg = f"{postgres_url}?key_file={tmp_path}/pg.key"
+    assert run("init", "--store", pg).code == 0, run("init", "--store", pg).err
+    key = add_user(run, db)
+    r = run("export", "--store", db, "--to", pg)
+    assert r.code == 0, r.err
+    assert run("check", "alice", "--store", pg, stdin="4711" + code_for(key)).code == 0
+    back = f"sqlite:///{tmp_path}/back.db"
+    assert run("init", "--store", back).code == 0
+    r = run("import", pg, "--into", back)
+    assert r.code == 0, r.err
+    listing = run("user", "list", "--store", back).out
+    assert "alice" in listing and "never" not in listing  # the login state came along

@@ -29,6 +29,7 @@ from typing import IO, Any, Final
 
 from .. import recovery
 from ..audit import iso_utc
+from ..config import Config, load_config
 from ..errors import StoreError, VerificationError
 from ..keys import MOTP_KEY_BYTES, check_key_length, decode_key, new_key
 from ..models import Pin, UserRecord, UserState
@@ -65,13 +66,46 @@ def default_store_url() -> str:
     return f"sqlite:///{path}"
 
 
+def _config(args: argparse.Namespace) -> Config | None:
+    """The configuration file named by ``--config`` or ``$OTPGATE_CONFIG``, if any.
+
+    Raises:
+        ConfigError: the file is unreadable or invalid.
+    """
+    path = getattr(args, "config", None) or os.environ.get("OTPGATE_CONFIG")
+    if not path:
+        return None
+    cached: Config | None = getattr(args, "_loaded_config", None)
+    if cached is None:
+        # OTPGATE_STORE is this command's own variable, not a config override.
+        env = {k: v for k, v in os.environ.items() if k != "OTPGATE_STORE"}
+        cached = load_config(path, env=env)
+        args._loaded_config = cached
+    return cached
+
+
 def _url(args: argparse.Namespace) -> str:
+    """``--store``, else ``$OTPGATE_STORE``, else the config file's store, else the default."""
     if args.store is not None:
         # An explicit but empty --store is a mistake, not a request for the default.
         parse_store_url(args.store)
         url: str = args.store
         return url
+    if not os.environ.get("OTPGATE_STORE"):
+        config = _config(args)
+        if config is not None:
+            return config.store.url
     return default_store_url()
+
+
+def _key_file(args: argparse.Namespace) -> str | None:
+    if args.key_file:
+        key_file: str = args.key_file
+        return key_file
+    config = _config(args)
+    if config is not None and _url(args) == config.store.url:
+        return config.store.key_file
+    return None
 
 
 def _kind(url: str) -> str:
@@ -88,7 +122,7 @@ def _opened(url: str, key_file: str | None) -> Iterator[Store]:
 
 
 def _store(args: argparse.Namespace) -> contextlib.AbstractContextManager[Store]:
-    return _opened(_url(args), args.key_file)
+    return _opened(_url(args), _key_file(args))
 
 
 def _get(store: Store, name: str) -> UserRecord:
@@ -244,7 +278,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
     url = _url(args)
     kind, target, _ = parse_store_url(url)
     if kind in _SQL_KINDS:
-        key_file = args.key_file or default_key_file(url)
+        key_file = _key_file(args) or default_key_file(url)
         if key_file is None:
             raise CommandError(
                 "a PostgreSQL store needs a key file for its OTP keys: give --key-file PATH"
@@ -351,7 +385,7 @@ def _cmd_user_list(args: argparse.Namespace) -> int:
             for r in store.list_users()
         ]
     header = ("USER", "TYPE", "SERIAL", "PIN", "LAST LOGIN", "FAILURES", "LOCKED UNTIL")
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+    widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(header)]
     for row in (header, *rows):
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     return 0
@@ -567,7 +601,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    return _copy(_url(args), args.key_file, args.to, args.dst_key_file, args.replace)
+    return _copy(_url(args), _key_file(args), args.to, args.dst_key_file, args.replace)
 
 
 # --- check ----------------------------------------------------------------------------------
@@ -595,17 +629,38 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if not user:
         raise CommandError("name the user (or run from pam_exec, which sets PAM_USER)")
     ip = args.ip or os.environ.get("PAM_RHOST") or "local"
-    settings = AuthSettings(
-        max_linger=args.linger,
-        max_otp_failures=args.max_failures,
-        failure_unlock_after=args.unlock_after,
+    config = _config(args)
+    settings = config.auth_settings() if config is not None else AuthSettings()
+    # Lingering stays off unless asked for here: each check is a new process,
+    # and the next one would accept the just-used code again from the store.
+    linger = 0.0 if args.linger is None else args.linger
+    settings = replace(
+        settings,
+        max_linger=linger,
+        max_idle=None,
+        max_otp_failures=settings.max_otp_failures
+        if args.max_failures is None
+        else args.max_failures,
+        failure_unlock_after=settings.failure_unlock_after
+        if args.unlock_after is None
+        else args.unlock_after,
     )
-    checker: PinChecker | None = HtpasswdChecker(args.htpasswd) if args.htpasswd else None
-    audit = AuditLog(args.audit) if args.audit else None
+    htpasswd = args.htpasswd
+    audit_target = args.audit
+    if config is not None:
+        if htpasswd is None and config.auth.pin_provider:
+            htpasswd = config.auth.pin_provider.removeprefix("htpasswd:")
+        if audit_target is None:
+            audit_target = config.auth.audit_log
+    checker: PinChecker | None = HtpasswdChecker(htpasswd) if htpasswd else None
     password = _read_password()
-    auth = Authenticator(
-        open_store(_url(args), key_file=args.key_file), settings, pin_checker=checker, audit=audit
-    )
+    store = open_store(_url(args), key_file=_key_file(args))
+    try:
+        audit = AuditLog(audit_target) if audit_target else None
+    except BaseException:
+        store.close()
+        raise
+    auth = Authenticator(store, settings, pin_checker=checker, audit=audit)
     try:
         decision = auth.authenticate(user, password, ip)
     finally:
@@ -628,7 +683,13 @@ def _common() -> argparse.ArgumentParser:
     p.add_argument(
         "--store",
         metavar="URL",
-        help="the store (default: $OTPGATE_STORE or sqlite:///otpgate.db in $OTPGATE_HOME or here)",
+        help="the store (default: $OTPGATE_STORE, the config file's, or sqlite:///otpgate.db "
+        "in $OTPGATE_HOME or here)",
+    )
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="otpgate.toml for the store and login settings (default: $OTPGATE_CONFIG)",
     )
     p.add_argument(
         "--key-file",
@@ -730,21 +791,21 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--linger",
         type=_seconds,
-        default=0.0,
+        default=None,
         help="accept a just-used password again for this long (default 0: each "
         "check process would otherwise let a used code through again)",
     )
     p.add_argument(
         "--max-failures",
         type=_count_or_zero,
-        default=0,
-        help="lock after N consecutive failures (default 0 = off)",
+        default=None,
+        help="lock after N consecutive failures (default: the config file's, else 0 = off)",
     )
     p.add_argument(
         "--unlock-after",
         type=_seconds,
-        default=900.0,
-        help="seconds until such a lock lifts itself (default 900)",
+        default=None,
+        help="seconds until such a lock lifts itself (default: the config file's, else 900)",
     )
     p.add_argument("--htpasswd", metavar="FILE", help="htpasswd file for delegated PINs")
     p.add_argument("--audit", metavar="FILE", help="append a JSON audit line ('-' = stdout)")
