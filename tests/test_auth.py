@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from otpgate import auth as auth_module
 from otpgate import recovery
@@ -712,3 +714,24 @@ def test_locked_account_is_answered_from_the_recent_read() -> None:
     for _ in range(100):
         assert a.authenticate("alice", PIN + "000000", OTHER_IP, now=NOW + 1).reason == "locked"
     assert store.calls["get"] == reads
+
+
+def test_unexpected_store_exception_is_a_refusal() -> None:
+    store = make_store()
+
+    def boom(*args: Any) -> Any:
+        raise RuntimeError("driver bug")
+
+    store.inner.get = boom
+    d = make_auth(store).authenticate("alice", PIN + "123456", IP)
+    assert (d.ok, d.reason) == (False, "store_error")
+
+
+@settings(max_examples=300, deadline=None)
+@given(password=st.text(max_size=40), user=st.sampled_from(["alice", "bob", ""]))
+def test_random_passwords_are_never_accepted(password: str, user: str) -> None:
+    store = make_store()
+    a = make_auth(store, throttle_free_failures=10**6)
+    d = a.authenticate(user, password, IP, now=NOW)
+    assert not d.ok
+    assert d.reason in ("malformed", "no_match", "bad_pin", "unknown_user", "replayed")

@@ -245,7 +245,13 @@ class Authenticator:
             now: Unix time; defaults to the clock.
         """
         now = self.clock() if now is None else now
-        decision, record = self._authenticate(user, password, ip, now)
+        try:
+            decision, record = self._authenticate(user, password, ip, now)
+        except Exception:
+            # A store driver raising something unexpected must end in a refusal,
+            # logged, never in an exception a front end might mishandle.
+            log.exception("unexpected error during a login decision")
+            decision, record = Decision(False, None, "store_error"), None
         self._audit(decision, user, ip, record, now)
         return decision
 
