@@ -179,3 +179,131 @@ def run_nginx(nginx: str, directory: Path, gate_port: int) -> Iterator[int]:
         yield port
     finally:
         stop(proc)
+
+
+# --- Apache httpd + mod_wsgi ------------------------------------------------------------
+
+APACHE_VENV_LOCK = Path("/tmp/otpgate-apache-venv.lock")
+
+
+def _source_hash() -> str:
+    import hashlib
+
+    h = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    for path in sorted((ROOT / "src/otpgate").rglob("*.py")):
+        h.update(str(path.relative_to(ROOT)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def apache_venv() -> Path:
+    """A virtual environment Apache's www-data children can read, with otpgate in it.
+
+    Debian's mod_wsgi is built for /usr/bin/python3, and /root (where the
+    development Python lives) is closed to www-data; so: a venv of the system
+    Python under /tmp, world-readable, cached by a hash of the sources.
+    """
+    import fcntl
+    import shutil
+
+    venv = Path(f"/tmp/otpgate-apache-venv-{_source_hash()}")
+    with open(APACHE_VENV_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (venv / "ready").exists():
+            return venv
+        shutil.rmtree(venv, ignore_errors=True)
+        for old in Path("/tmp").glob("otpgate-apache-venv-*"):
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "check": True}
+        subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], **quiet)  # type: ignore[call-overload]
+        pip = [str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check"]
+        # Only what the Apache provider imports; the web stack is not needed there.
+        subprocess.run([*pip, "argon2-cffi", "cryptography"], **quiet)  # type: ignore[call-overload]
+        subprocess.run([*pip, "--no-deps", str(ROOT)], **quiet)  # type: ignore[call-overload]
+        os.chmod(venv, 0o755)  # noqa: S103 - Apache's www-data children must read it
+        (venv / "ready").write_text("")
+        return venv
+
+
+def site_packages(venv: Path) -> Path:
+    return next(venv.glob("lib/python3*/site-packages"))
+
+
+APACHE_CONF = """
+ServerRoot /usr/lib/apache2
+ServerName 127.0.0.1
+Listen 127.0.0.1:{port}
+PidFile {dir}/apache.pid
+ErrorLog {dir}/apache-error.log
+LogLevel warn
+DefaultRuntimeDir {dir}/run
+Mutex file:{dir}/run default
+User www-data
+Group www-data
+
+LoadModule mpm_event_module modules/mod_mpm_event.so
+LoadModule authn_core_module modules/mod_authn_core.so
+LoadModule authz_core_module modules/mod_authz_core.so
+LoadModule auth_basic_module modules/mod_auth_basic.so
+LoadModule authz_user_module modules/mod_authz_user.so
+LoadModule env_module modules/mod_env.so
+LoadModule wsgi_module modules/mod_wsgi.so
+
+StartServers 1
+ServerLimit 2
+ThreadsPerChild 8
+MaxRequestWorkers 16
+
+WSGIPythonHome {venv}
+# Finalising the embedded interpreter at child exit can hang for the whole
+# shutdown timeout; the process is exiting anyway.
+WSGIDestroyInterpreter Off
+WSGIScriptAlias /app {dir}/app.wsgi
+
+# --- the otpgate part ---
+<Location /app>
+    AuthType Basic
+    AuthName "otpgate test"
+    AuthBasicProvider wsgi
+    WSGIAuthUserScript {site}/otpgate/apache.py
+    Require valid-user
+</Location>
+"""
+
+APP_WSGI = """
+def application(environ, start_response):
+    body = "REMOTE_USER=%s\\n" % environ.get("REMOTE_USER")
+    start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+    return [body.encode("utf-8")]
+"""
+
+
+@contextlib.contextmanager
+def run_apache(apache: str, directory: Path, venv: Path, config: Path) -> Iterator[int]:
+    """Apache with mod_wsgi and otpgate's check_password; yields its port."""
+    port = free_port()
+    (directory / "run").mkdir(exist_ok=True)
+    (directory / "app.wsgi").write_text(APP_WSGI)
+    conf = directory / "apache.conf"
+    conf.write_text(
+        APACHE_CONF.format(port=port, dir=directory, venv=venv, site=site_packages(venv))
+    )
+    log = directory / "apache-error.log"
+    env = {
+        "PATH": "/usr/sbin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "OTPGATE_CONFIG": str(config),
+        "APACHE_RUN_DIR": str(directory / "run"),
+    }
+    proc = subprocess.Popen(
+        [apache, "-f", str(conf), "-DFOREGROUND"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    try:
+        wait_for_port(port, proc, log, "apache2")
+        yield port
+    finally:
+        stop(proc)

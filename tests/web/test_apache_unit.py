@@ -1,0 +1,61 @@
+"""otpgate.apache.check_password in-process: settings, fall-through, broken config."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from otpgate import apache
+from otpgate.otp import totp
+
+from .servers import make_store
+
+KEY = b"unit-apache-key-0004"
+
+
+@pytest.fixture(autouse=True)
+def fresh() -> Iterator[None]:
+    apache.reset()
+    yield
+    apache.reset()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    url, key_file = make_store(tmp_path, [("dave", "1357", KEY)])
+    path = tmp_path / "otpgate.toml"
+    path.write_text(f'[store]\nurl = "{url}"\nkey_file = "{key_file}"\n')
+    return path
+
+
+def test_accepts_refuses_and_lingers(config: Path) -> None:
+    environ = {"OTPGATE_CONFIG": str(config), "REMOTE_ADDR": "192.0.2.1"}
+    password = "1357" + totp(KEY, time.time())
+    assert apache.check_password(environ, "dave", "0000" + password[4:]) is False
+    assert apache.check_password(environ, "dave", password) is False  # OTP used by the bad PIN
+    fresh = "1357" + totp(KEY, time.time() + 30)
+    assert apache.check_password(environ, "dave", fresh) is True
+    assert apache.check_password(environ, "dave", fresh) is True  # linger
+    assert apache.check_password(environ, "nobody", fresh) is False
+
+
+def test_fall_through_directive_hands_unknown_users_on(config: Path) -> None:
+    environ = {"OTPGATE_CONFIG": str(config), "OTPAuthFallThrough": "On"}
+    assert apache.check_password(environ, "nobody", "123456") is None
+    assert apache.check_password(environ, "dave", "1357000000") is False
+
+
+def test_broken_configuration_refuses_everyone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[store]\nurl = 5\n")
+    environ = {"OTPGATE_CONFIG": str(bad)}
+    assert apache.check_password(environ, "dave", "1357123456") is False
+    assert apache.check_password(environ, "dave", "1357123456") is False
+    err = capsys.readouterr().err
+    assert err.count("otpgate: cannot start") == 1
+    assert "1357123456" not in err
