@@ -735,3 +735,29 @@ def test_random_passwords_are_never_accepted(password: str, user: str) -> None:
     d = a.authenticate(user, password, IP, now=NOW)
     assert not d.ok
     assert d.reason in ("malformed", "no_match", "bad_pin", "unknown_user", "replayed")
+
+
+@pytest.mark.parametrize("linger", [0.0, 600.0])
+def test_threads_racing_with_one_code_consume_it_once(linger: float) -> None:
+    import threading
+
+    store = make_store(Pin("hash", FAST_TEST_HASHER.hash(PIN)))
+    a = make_auth(store, max_linger=linger)
+    pw = PIN + otp(store)
+    barrier = threading.Barrier(16)
+    results: list[Decision] = []
+
+    def attempt() -> None:
+        barrier.wait()
+        results.append(a.authenticate("alice", pw, IP, now=NOW))
+
+    threads = [threading.Thread(target=attempt) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(d.fresh for d in results) == 1
+    if linger == 0:
+        assert sum(d.ok for d in results) == 1
+    assert all(d.ok or d.reason == "replayed" for d in results)
+    assert store.get("alice").state.failures == 0
