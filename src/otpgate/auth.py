@@ -267,6 +267,8 @@ class Authenticator:
         now = self.clock() if now is None else now
         if not isinstance(user, str) or not isinstance(password, str):
             return None
+        if len(password) > self.settings.max_password:
+            password = ""  # never accepted; only the throttle may answer
         record: UserRecord | None = None
         decision: Decision | None = None
         key = self._digest(user, password)
@@ -343,10 +345,13 @@ class Authenticator:
         s = self.settings
         if not isinstance(user, str) or not isinstance(password, str) or not isinstance(ip, str):
             return Decision(False, None, "malformed"), None
-        key = self._digest(user, password)
-        # 1. lingering credentials (a cheap check; may read the store once per state_ttl)
-        with self._lock:
-            entry = self._lingering.get(key)
+        # 1. lingering credentials (a cheap check; may read the store once per state_ttl).
+        # Nothing longer than max_password was ever accepted: do not even hash it.
+        entry: _Linger | None = None
+        if len(password) <= s.max_password:
+            key = self._digest(user, password)
+            with self._lock:
+                entry = self._lingering.get(key)
         if entry is not None:
             snap = self._fresh_snapshot(user, now)
             if snap is None:
