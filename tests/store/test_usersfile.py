@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import stat
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from otpgate.errors import ReplayedCode, StoreError
 from otpgate.models import Pin, UserRecord, UserState
@@ -459,3 +462,60 @@ def test_remove_drops_the_sidecar_entry(tmp_path: Path) -> None:
     assert s.remove("alice") is True
     assert json.loads(Path(f"{path}.otpgate.json").read_text())["users"] == {}
     assert path.read_bytes() == b""
+
+
+# -- anything at all in the file ----------------------------------------------
+
+_JUNK = st.lists(
+    st.binary(max_size=60).map(lambda b: b.replace(b"\n", b" "))
+    | st.lists(
+        st.sampled_from(
+            [
+                b"HOTP",
+                b"E",
+                b"T",
+                b"MOTP/T10/8",
+                b"-",
+                b"+",
+                b"12",
+                b"-3",
+                b"#",
+                KEY_HEX.encode(),
+                b"abc",
+                b"\x00",
+                b"\xff",
+                b"2024-01-02T03:04:05L",
+                b"\t",
+                b"\r",
+                b"::1",
+                b"x" * 9,
+            ]
+        ),
+        max_size=11,
+    ).map(b" ".join),
+    max_size=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(before=_JUNK, after=_JUNK)
+def test_any_other_line_survives_a_write_byte_for_byte(
+    before: list[bytes], after: list[bytes]
+) -> None:
+    alice = f"HOTP/E alice-the-tester - {KEY_HEX} 3\n".encode()
+    content = b"\n".join(before) + b"\n" + alice + b"\n".join(after) + b"\n"
+    with tempfile.TemporaryDirectory() as d:
+        path = make_users_file(Path(d) / "users", content)
+        try:
+            s = UsersFileStore(str(path))
+        except StoreError as exc:
+            # Only a user named on two lines may stop the store from opening.
+            assert "appears on lines" in str(exc)
+            return
+        for lineno, reason in s.problems():
+            assert 1 <= lineno <= content.count(b"\n") and reason
+        rec = s.get("alice-the-tester")
+        assert rec is not None and rec.state.token.counter == 3
+        assert s.compare_and_set("alice-the-tester", rec.version, UserState(TokenState(4)))
+        new_alice = ref_line("HOTP", "alice-the-tester", "-", KEY_HEX, 4, 0)
+        assert path.read_bytes() == content.replace(alice, new_alice, 1)
