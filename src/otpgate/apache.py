@@ -7,102 +7,127 @@ The reference module's block becomes::
         AuthType Basic
         AuthName "OTRS"
         AuthBasicProvider wsgi
-        WSGIAuthUserScript /opt/otpgate/venv/lib/python3.11/site-packages/otpgate/apache.py
-        SetEnv OTPGATE_CONFIG /etc/otpgate/otpgate.toml
+        WSGIAuthUserScript /etc/otpgate/apache-auth.py
         Require valid-user
     </Location>
 
-mod_wsgi calls :func:`check_password` for every request that carries Basic
-credentials.  Settings come from the TOML file named by ``OTPGATE_CONFIG``
-(``SetEnv`` or the process environment, default ``/etc/otpgate/otpgate.toml``)
-and from ``SetEnv OTPAuth...`` lines with the reference module's directive
-names, so an old configuration can be carried over line by line.  One
-Authenticator is built per Apache process and settings, on first use.
+with ``/etc/otpgate/apache-auth.py`` being::
+
+    from otpgate.apache import provider
+    check_password = provider("/etc/otpgate/otpgate.toml", OTPAuthMaxLinger=600)
+
+mod_wsgi calls ``check_password(environ, user, password)`` for every request
+that carries Basic credentials.  ``provider`` takes the TOML file and,
+optionally, the reference module's directive names as keyword arguments, so an
+old configuration carries over line by line.  (``SetEnv`` cannot carry them:
+mod_env runs after authentication, and mod_wsgi hands the provider only the
+CGI variables.)  Pointing ``WSGIAuthUserScript`` at this module itself uses
+``$OTPGATE_CONFIG`` from Apache's environment (``/etc/apache2/envvars``), else
+``/etc/otpgate/otpgate.toml``.
+
+One Authenticator is built per Apache process and settings, on first use; a
+configuration that cannot be loaded is reported once to the error log and
+every login is refused.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from otpgate.auth import Authenticator
 
-__all__ = ["check_password", "reset"]
+__all__ = ["check_password", "provider", "reset"]
 
-log = logging.getLogger("otpgate.apache")
+DEFAULT_CONFIG: Final = "/etc/otpgate/otpgate.toml"
 
-_DEFAULT_CONFIG: Final = "/etc/otpgate/otpgate.toml"
+CheckPassword = Callable[[Mapping[str, object], str, str], "bool | None"]
+_Key = tuple[str | None, tuple[tuple[str, str], ...]]
+
 _lock = threading.Lock()
-_gates: dict[tuple[str | None, tuple[tuple[str, str], ...]], Authenticator] = {}
-_broken: dict[tuple[str | None, tuple[tuple[str, str], ...]], str] = {}
+_gates: dict[_Key, Authenticator] = {}
+_broken: set[_Key] = set()
 
 
-def _settings_key(
-    environ: Mapping[str, object],
-) -> tuple[str | None, tuple[tuple[str, str], ...]]:
-    path = environ.get("OTPGATE_CONFIG") or os.environ.get("OTPGATE_CONFIG")
-    if not path and os.path.exists(_DEFAULT_CONFIG):
-        path = _DEFAULT_CONFIG
-    directives = tuple(sorted((k, str(v)) for k, v in environ.items() if k.startswith("OTPAuth")))
-    return (str(path) if path else None), directives
-
-
-def _authenticator(environ: Mapping[str, object]) -> Authenticator | None:
-    key = _settings_key(environ)
+def _authenticator(key: _Key) -> Authenticator | None:
     gate = _gates.get(key)
     if gate is not None:
         return gate
     with _lock:
         gate = _gates.get(key)
-        if gate is not None:
+        if gate is not None or key in _broken:
             return gate
-        if key in _broken:
-            return None
         from otpgate.config import load_config, open_authenticator
         from otpgate.errors import OTPGateError
 
         try:
-            config = load_config(key[0], directives=dict(key[1]))
-            gate = open_authenticator(config)
+            gate = open_authenticator(load_config(key[0], directives=dict(key[1])))
         except (OTPGateError, OSError) as exc:
-            # Once per process: every later request is refused without retrying.
-            message = f"otpgate: cannot start, refusing all logins: {exc}"
-            _broken[key] = message
-            print(message, file=sys.stderr)
+            # Once per process: later requests are refused without retrying.
+            _broken.add(key)
+            print(f"otpgate: cannot start, refusing all logins: {exc}", file=sys.stderr)
             return None
         _gates[key] = gate
         return gate
 
 
-def check_password(environ: Mapping[str, object], user: str, password: str) -> bool | None:
-    """mod_wsgi's ``AuthBasicProvider wsgi`` hook.
-
-    Returns:
-        ``True`` to accept, ``False`` to refuse (401), ``None`` for a user this
-        provider does not know when ``OTPAuthFallThrough`` / ``auth.fall_through``
-        is on (Apache then asks the next provider).
-    """
-    gate = _authenticator(environ)
+def _check(key: _Key, environ: Mapping[str, object], user: str, password: str) -> bool | None:
+    gate = _authenticator(key)
     if gate is None:
         return False
     ip = str(environ.get("REMOTE_ADDR", ""))
+    # The cached answer first: a browser re-sends Basic credentials with every
+    # request, and a lingering one must cost neither a store read nor a hash.
     decision = gate.check_cached(user, password, ip)
     if decision is None:
         decision = gate.authenticate(user, password, ip)
     if decision.ok:
         return True
     if decision.reason == "unknown_user" and gate.settings.fall_through:
-        return None
+        return None  # Apache asks the next AuthBasicProvider
     return False
 
 
+def provider(config: str | os.PathLike[str] | None = None, **directives: object) -> CheckPassword:
+    """A ``check_password`` for ``WSGIAuthUserScript`` bound to these settings.
+
+    Args:
+        config: the TOML settings file; ``None`` for defaults plus the
+            ``OTPGATE_*`` environment variables.
+        directives: mod_authn_otp directive names, e.g.
+            ``OTPAuthUsersFile="/etc/otp/users"``, ``OTPAuthMaxLinger=600``.
+
+    Returns:
+        ``check_password(environ, user, password)``: ``True`` to accept,
+        ``False`` to refuse (401), ``None`` for an unknown user when
+        fall-through is on.
+    """
+    values = {
+        k: (("on" if v else "off") if isinstance(v, bool) else str(v))
+        for k, v in directives.items()
+    }
+    key: _Key = (os.fspath(config) if config is not None else None, tuple(sorted(values.items())))
+
+    def check_password(environ: Mapping[str, object], user: str, password: str) -> bool | None:
+        return _check(key, environ, user, password)
+
+    return check_password
+
+
+def check_password(environ: Mapping[str, object], user: str, password: str) -> bool | None:
+    """The provider with ``$OTPGATE_CONFIG`` or ``/etc/otpgate/otpgate.toml``."""
+    path = os.environ.get("OTPGATE_CONFIG") or (
+        DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else None
+    )
+    return _check((path, ()), environ, user, password)
+
+
 def reset() -> None:
-    """Close every Authenticator (tests; a graceful Apache restart starts new processes)."""
+    """Close every Authenticator (tests; Apache starts fresh processes on restart)."""
     with _lock:
         for gate in _gates.values():
             gate.close()

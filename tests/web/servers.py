@@ -266,7 +266,7 @@ WSGIScriptAlias /app {dir}/app.wsgi
     AuthType Basic
     AuthName "otpgate test"
     AuthBasicProvider wsgi
-    WSGIAuthUserScript {site}/otpgate/apache.py
+    WSGIAuthUserScript {dir}/apache-auth.py
     Require valid-user
 </Location>
 """
@@ -280,11 +280,12 @@ def application(environ, start_response):
 
 
 @contextlib.contextmanager
-def run_apache(apache: str, directory: Path, venv: Path, config: Path) -> Iterator[int]:
-    """Apache with mod_wsgi and otpgate's check_password; yields its port."""
+def run_apache(apache: str, directory: Path, venv: Path, auth_script: str) -> Iterator[int]:
+    """Apache with mod_wsgi, ``auth_script`` as the auth provider; yields its port."""
     port = free_port()
     (directory / "run").mkdir(exist_ok=True)
     (directory / "app.wsgi").write_text(APP_WSGI)
+    (directory / "apache-auth.py").write_text(auth_script)
     conf = directory / "apache.conf"
     conf.write_text(
         APACHE_CONF.format(port=port, dir=directory, venv=venv, site=site_packages(venv))
@@ -293,7 +294,6 @@ def run_apache(apache: str, directory: Path, venv: Path, config: Path) -> Iterat
     env = {
         "PATH": "/usr/sbin:/usr/bin:/bin",
         "LANG": "C.UTF-8",
-        "OTPGATE_CONFIG": str(config),
         "APACHE_RUN_DIR": str(directory / "run"),
     }
     proc = subprocess.Popen(

@@ -40,13 +40,16 @@ def apache_site() -> Iterator[str]:
         data.mkdir()
         url, key_file = make_store(data, [("carol", "4321", KEY)])
         config = directory / "otpgate.toml"
-        config.write_text(
-            f'[store]\nurl = "{url}"\nkey_file = "{key_file}"\n\n[auth]\nmax_linger = {LINGER}\n'
+        config.write_text(f'[store]\nurl = "{url}"\nkey_file = "{key_file}"\n')
+        # The linger comes in under its mod_authn_otp name.
+        script = (
+            "from otpgate.apache import provider\n"
+            f"check_password = provider({str(config)!r}, OTPAuthMaxLinger={LINGER})\n"
         )
         shutil.chown(data, "www-data", "www-data")
         for f in data.iterdir():
             shutil.chown(f, "www-data", "www-data")
-        with run_apache(apache, directory, venv, config) as port:
+        with run_apache(apache, directory, venv, script) as port:
             yield f"http://127.0.0.1:{port}"
     finally:
         shutil.rmtree(directory, ignore_errors=True)

@@ -31,21 +31,24 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
-def test_accepts_refuses_and_lingers(config: Path) -> None:
-    environ = {"OTPGATE_CONFIG": str(config), "REMOTE_ADDR": "192.0.2.1"}
+def test_accepts_refuses_and_lingers(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTPGATE_CONFIG", str(config))
+    check = apache.check_password  # the module itself as WSGIAuthUserScript
+    environ = {"REMOTE_ADDR": "192.0.2.1"}
     password = "1357" + totp(KEY, time.time())
-    assert apache.check_password(environ, "dave", "0000" + password[4:]) is False
-    assert apache.check_password(environ, "dave", password) is False  # OTP used by the bad PIN
+    assert check(environ, "dave", "0000" + password[4:]) is False
+    assert check(environ, "dave", password) is False  # the OTP was used up by the bad PIN
     fresh = "1357" + totp(KEY, time.time() + 30)
-    assert apache.check_password(environ, "dave", fresh) is True
-    assert apache.check_password(environ, "dave", fresh) is True  # linger
-    assert apache.check_password(environ, "nobody", fresh) is False
+    assert check(environ, "dave", fresh) is True
+    assert check(environ, "dave", fresh) is True  # linger
+    assert check(environ, "nobody", fresh) is False
 
 
 def test_fall_through_directive_hands_unknown_users_on(config: Path) -> None:
-    environ = {"OTPGATE_CONFIG": str(config), "OTPAuthFallThrough": "On"}
-    assert apache.check_password(environ, "nobody", "123456") is None
-    assert apache.check_password(environ, "dave", "1357000000") is False
+    check = apache.provider(config, OTPAuthFallThrough=True)
+    assert check({}, "nobody", "123456") is None
+    assert check({}, "dave", "1357000000") is False
+    assert apache.provider(config)({}, "nobody", "123456") is False
 
 
 def test_broken_configuration_refuses_everyone(
@@ -53,9 +56,9 @@ def test_broken_configuration_refuses_everyone(
 ) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[store]\nurl = 5\n")
-    environ = {"OTPGATE_CONFIG": str(bad)}
-    assert apache.check_password(environ, "dave", "1357123456") is False
-    assert apache.check_password(environ, "dave", "1357123456") is False
+    check = apache.provider(bad)
+    assert check({}, "dave", "1357123456") is False
+    assert check({}, "dave", "1357123456") is False
     err = capsys.readouterr().err
     assert err.count("otpgate: cannot start") == 1
     assert "1357123456" not in err
