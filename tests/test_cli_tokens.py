@@ -227,6 +227,13 @@ def test_bad_arguments_exit_1_with_one_clear_line(
         assert KEY not in err
 
 
+@pytest.mark.parametrize("option", ["-c", "-d", "-w", "-s", "-N"])
+def test_a_key_given_to_the_wrong_option_is_not_echoed(capsys: Capture, option: str) -> None:
+    argv = ["--totp", option, KEY, KEY] if option in ("-s", "-N") else [option, KEY, KEY]
+    rc, _, err = run(capsys, "otp", *argv)
+    assert rc == 1 and KEY not in err and "40-character value" in err
+
+
 def test_short_key_warns_on_stderr_without_the_key(capsys: Capture) -> None:
     key = "31323334353637383930"  # 80 bits: allowed, not recommended
     rc, out, err = run(capsys, "otp", key)

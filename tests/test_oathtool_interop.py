@@ -14,11 +14,13 @@ from __future__ import annotations
 import os
 import random
 import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
+from conftest import missing, require_tool
 from otpgate.cli import main
 from otpgate.keys import encode_base32
 
@@ -181,3 +183,23 @@ def _codes(capsys: Capture, case: Case, key: str, first: int, last: int) -> list
     rc, out, _ = _otpgate(capsys, *_at(case, first), "-w", str(last - first), key)
     assert rc == 0
     return out.split()
+
+
+@pytest.mark.needs_tool
+@pytest.mark.parametrize("case", CASES[:4], ids=lambda c: f"case{c.n}")
+def test_console_script_agrees_with_oathtool(oathtool: str, case: Case) -> None:
+    """The installed ``otpgate`` command (not only main()), key on stdin as advised."""
+    exe = Path(sys.executable).parent / "otpgate"
+    if not exe.exists():
+        missing("the otpgate console script is not installed (pip install -e .)")
+    theirs = _oathtool(oathtool, *case.options(), case.key_arg())
+    ours = subprocess.run(
+        [str(exe), "otp", *case.options(), "-"],
+        input=case.key_arg() + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout == theirs.stdout

@@ -49,12 +49,17 @@ _INT_RE: Final = re.compile(r"[0-9]{1,20}", re.ASCII)
 # --- argument types -------------------------------------------------------------------------
 
 
+def _shown(text: str) -> str:
+    """The value for an error message, unless it is long enough to be a misplaced key."""
+    return repr(text) if len(text) <= 24 else f"a {len(text)}-character value"
+
+
 def _uint(name: str, maximum: int) -> Any:
     def parse(text: str) -> int:
         # int() would accept "+5", " 5", Arabic-Indic digits and "1_000"; a counter is ASCII.
         if not _INT_RE.fullmatch(text) or int(text) > maximum:
             raise argparse.ArgumentTypeError(
-                f"{name} must be a whole number from 0 to {maximum}, not {text!r}"
+                f"{name} must be a whole number from 0 to {maximum}, not {_shown(text)}"
             )
         return int(text)
 
@@ -65,7 +70,7 @@ def _uint(name: str, maximum: int) -> Any:
 def _digits(text: str) -> int:
     if not _INT_RE.fullmatch(text) or not MIN_DIGITS <= int(text) <= MAX_DIGITS:
         raise argparse.ArgumentTypeError(
-            f"digits must be a whole number from {MIN_DIGITS} to {MAX_DIGITS}, not {text!r}"
+            f"digits must be a whole number from {MIN_DIGITS} to {MAX_DIGITS}, not {_shown(text)}"
         )
     return int(text)
 
@@ -75,7 +80,7 @@ def _duration(text: str) -> int:
     m = _DURATION_RE.fullmatch(text.strip())
     if m is None or int(m[1]) == 0:
         raise argparse.ArgumentTypeError(
-            f"time step must be a positive number of seconds such as 30 or 30s, not {text!r}"
+            f"time step must be a positive number of seconds such as 30 or 30s, not {_shown(text)}"
         )
     return int(m[1]) * _DURATION_UNITS[(m[2] or "").lower()]
 
@@ -92,7 +97,7 @@ def _timestamp(text: str) -> int:
         when = dt.datetime.fromisoformat(iso)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"time must be @UNIXTIME or ISO 8601 such as 2009-02-13T23:31:30Z, not {text!r}"
+            f"time must be @UNIXTIME or ISO 8601 such as 2009-02-13T23:31:30Z, not {_shown(text)}"
         ) from None
     if when.tzinfo is None:
         # A naive time would silently mean the local zone (pyotp's trap); insist on one.
