@@ -502,3 +502,23 @@ def test_import_export_through_postgresql(
     assert r.code == 0, r.err
     listing = run("user", "list", "--store", back).out
     assert "alice" in listing and "never" not in listing  # the login state came along
+
+
+def test_pin_prompt(run: Any, db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter(["9876", "9876", "1111", "2222"])
+    monkeypatch.setattr(admin.getpass, "getpass", lambda prompt="": next(answers))
+    r = run("user", "add", "pat", "--store", db, "--pin-prompt")
+    assert r.code == 0, r.err
+    key = parse_uri(r.out.splitlines()[0]).key
+    assert run("check", "pat", "--store", db, stdin="9876" + code_for(key)).code == 0
+    r = run("user", "set-pin", "pat", "--store", db, "--pin-prompt")
+    assert r.code == 1 and "differ" in r.one_line_error()
+
+
+def test_users_file_gets_plain_pins_and_a_warning_for_sha256(run: Any, tmp_path: Path) -> None:
+    url = f"users-file:{tmp_path}/users"
+    assert run("init", "--store", url).code == 0
+    add_user(run, url, "uf", "2468")
+    assert (tmp_path / "users").read_text().split()[1:3] == ["uf", "2468"]
+    r = run("user", "add", "sha", "--store", url, "--no-pin", "--algorithm", "SHA256")
+    assert r.code == 0 and "mod_authn_otp cannot read" in r.err

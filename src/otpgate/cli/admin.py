@@ -344,6 +344,11 @@ def _cmd_user_add(args: argparse.Namespace) -> int:
         record = UserRecord(args.name, ttype, key, pin, UserState(), serial=args.serial)
         store.add(record)
     print(f"otpgate: added {args.name} ({ttype})", file=sys.stderr)
+    if _kind(url) == "users-file" and ttype.algorithm != "SHA1":
+        print(
+            f"otpgate: warning: mod_authn_otp cannot read {ttype} lines; it will skip this user",
+            file=sys.stderr,
+        )
     if not generated and not (args.qr or args.qr_out or args.show_uri):
         return 0
     if ttype.kind == "MOTP":
