@@ -323,3 +323,9 @@ def test_uri_warnings_name_non_defaults() -> None:
     assert uri_warnings(TokenType("HOTP", 0, 6)) == []
     notes = " ".join(uri_warnings(TokenType("HOTP", 60, 8, "SHA512")))
     assert "SHA512" in notes and "8 digits" in notes and "60 s" in notes
+
+
+@pytest.mark.parametrize("account", [" alice", "alice ", " ", "\talice"])
+def test_build_uri_refuses_names_a_reader_would_strip(account: str) -> None:
+    with pytest.raises(InvalidURI, match="whitespace|non-empty"):
+        build_uri(TokenType("HOTP", 30, 6), RFC_KEY, account)

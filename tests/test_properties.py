@@ -18,10 +18,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from otpgate.errors import MalformedCode, NoMatch, ReplayedCode, VerificationError
-from otpgate.keys import encode_base32
+from otpgate.errors import InvalidURI, MalformedCode, NoMatch, ReplayedCode, VerificationError
+from otpgate.keys import decode_key, encode_base32
 from otpgate.otp import HmacKey
-from otpgate.tokens import TokenType
+from otpgate.tokens import TokenType, build_uri, parse_token_type, parse_uri
 from otpgate.verify import Match, Policy, Token, TokenState, resync, verify
 
 SETTINGS = settings(max_examples=150, deadline=None)
@@ -337,3 +337,54 @@ def test_totp_resync_does_not_go_back_before_an_accepted_step(
     used = TokenState(0, s + 1)  # step s + 1 was already accepted
     with pytest.raises(VerificationError):
         resync(token, used, token.code(s), token.code(s + 1), now=at_step(token, now_step))
+
+
+# --- formats --------------------------------------------------------------------------------
+
+names = st.text(min_size=1, max_size=20).filter(lambda s: ":" not in s)
+
+
+@pytest.mark.filterwarnings("ignore::otpgate.keys.ShortKeyWarning")  # 80..127-bit keys drawn
+@SETTINGS
+@given(names, st.none() | names, keys, counters, st.sampled_from([0, 30, 60, 1]), digit_counts)
+def test_uri_round_trip(
+    account: str, issuer: str | None, key: bytes, counter: int, step: int, digits: int
+) -> None:
+    token_type = TokenType("HOTP", step, digits)
+    try:
+        uri = build_uri(token_type, key, account, issuer, counter)
+    except InvalidURI:
+        # The only refusal left for these inputs: spaces a reader would strip.
+        assert account != account.strip()
+        return
+    assert uri.isascii() and " " not in uri
+    parsed = parse_uri(uri)
+    assert (parsed.token_type, parsed.key) == (token_type, key)
+    assert (parsed.account, parsed.issuer) == (account, issuer or None)
+    assert parsed.counter == (counter if step == 0 else 0)
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["HOTP", "MOTP"]),
+    st.integers(0, 10**6),
+    digit_counts,
+    algorithms,
+)
+def test_token_type_canonical_round_trip(kind: Any, step: int, digits: int, alg: Any) -> None:
+    token_type = TokenType(kind, step, digits, alg if kind == "HOTP" else "SHA1")
+    text = token_type.canonical()
+    parsed = parse_token_type(text)
+    assert parsed == token_type and str(parsed) == text
+
+
+@SETTINGS
+@given(keys, st.data())
+def test_base32_keys_in_any_case_and_grouping(key: bytes, data: st.DataObject) -> None:
+    text = encode_base32(key)
+    text += "=" * data.draw(st.sampled_from([0, -len(text) % 8]))
+    mixed = "".join(c.lower() if data.draw(st.booleans()) else c for c in text)
+    cut = data.draw(st.integers(1, 8))
+    grouped = " ".join(mixed[i : i + cut] for i in range(0, len(mixed), cut))
+    assert decode_key(grouped, "base32") == key
+    assert decode_key(key.hex().upper(), "hex") == key

@@ -193,6 +193,10 @@ def build_uri(
         raise InvalidTokenType("Mobile-OTP tokens cannot be written as an otpauth:// URI")
     if not account or ":" in account:
         raise InvalidURI("the account name must be non-empty and must not contain ':'")
+    if account != account.strip():
+        # Readers strip spaces around the label's parts (the format allows "Issuer: alice"),
+        # so such a name would not come back as written.
+        raise InvalidURI("the account name must not begin or end with whitespace")
     if issuer is not None and ":" in issuer:
         raise InvalidURI("the issuer must not contain ':'")
     label = urllib.parse.quote(f"{issuer}:{account}" if issuer else account, safe=":@")
