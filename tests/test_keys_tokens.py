@@ -327,5 +327,5 @@ def test_uri_warnings_name_non_defaults() -> None:
 
 @pytest.mark.parametrize("account", [" alice", "alice ", " ", "\talice"])
 def test_build_uri_refuses_names_a_reader_would_strip(account: str) -> None:
-    with pytest.raises(InvalidURI, match="whitespace|non-empty"):
+    with pytest.raises(InvalidURI, match=r"whitespace|non-empty"):
         build_uri(TokenType("HOTP", 30, 6), RFC_KEY, account)
