@@ -63,3 +63,20 @@ def test_blocked_summary_and_validation() -> None:
     assert th.blocked(T + 2) == {"u": T + 6}
     with pytest.raises(ValueError):
         Throttle(free_failures=-1)
+
+
+def test_ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() -> None:
+    th = Throttle(free_failures=0, base=5.0)
+    th.failure("u", "2001:db8:1:2::1", T)
+    # Another address of the same /64 is the same machine.
+    assert th.retry_after("u", "2001:db8:1:2:ffff::9", T) == 5.0
+    assert th.retry_after("u", "2001:db8:1:3::1", T) is None
+    th.failure("u", "::ffff:192.0.2.1", T)
+    assert th.retry_after("u", "192.0.2.1", T) == 5.0
+    th.success("u", "2001:db8:1:2::77")
+    assert th.retry_after("u", "2001:db8:1:2::1", T) is None
+    # Not an address: counted as given.
+    th.failure("u", "not:an:address", T)
+    assert th.retry_after("u", "not:an:address", T) == 5.0
+    with pytest.raises(ValueError):
+        Throttle(ipv6_prefix=129)

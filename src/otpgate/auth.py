@@ -91,6 +91,8 @@ class AuthSettings:
         max_password: longer passwords are refused unread.
         audit_linger: also audit lingering re-checks (one per HTTP request
             under Basic auth, so off by default).
+        throttle_ipv6_prefix: the throttle counts IPv6 clients per network
+            of this length (one machine usually holds a whole /64).
     """
 
     policy: Policy = Policy()  # noqa: RUF009 - frozen, so one shared default is safe
@@ -108,6 +110,7 @@ class AuthSettings:
     state_ttl: float = 2.0
     max_password: int = 1024
     audit_linger: bool = False
+    throttle_ipv6_prefix: int = 64
 
     def __post_init__(self) -> None:
         problems = []
@@ -222,6 +225,7 @@ class Authenticator:
             settings.throttle_base,
             settings.throttle_max,
             max(settings.throttle_size, 1),
+            settings.throttle_ipv6_prefix,
         )
         # A per-process random key: cached digests are useless outside this process.
         self._mac = HmacKey(secrets.token_bytes(32), "SHA256")

@@ -8,10 +8,16 @@ few free ones and expires on its own; a quiet pair is forgotten.  The table is
 bounded (least recently touched entries go first), so spraying many names or
 addresses cannot exhaust memory.  Attempts answered from this table cost a
 dictionary lookup: no store read, no PIN hash, no write.
+
+IPv6 addresses are counted per /64 network (``ipv6_prefix``): one machine
+usually holds a whole /64 and could otherwise take a fresh address, and fresh
+free guesses, for every attempt.  IPv4-mapped IPv6 addresses count as their
+IPv4 address.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -34,6 +40,7 @@ class Throttle:
         base: the first backoff in seconds; doubles with each further failure.
         cap: the longest backoff; also how long a quiet entry is remembered.
         max_entries: bound on the table size.
+        ipv6_prefix: IPv6 addresses are counted per network of this length.
 
     Raises:
         ValueError: a negative or non-finite setting.
@@ -45,9 +52,13 @@ class Throttle:
         base: float = 1.0,
         cap: float = 900.0,
         max_entries: int = 100_000,
+        ipv6_prefix: int = 64,
     ) -> None:
         if free_failures < 0 or base < 0 or cap < 0 or max_entries < 1:
             raise ValueError("throttle settings must be non-negative (max_entries >= 1)")
+        if not 0 <= ipv6_prefix <= 128:
+            raise ValueError("ipv6_prefix must be 0..128")
+        self.ipv6_prefix = ipv6_prefix
         self.free_failures = free_failures
         self.base = base
         self.cap = cap
@@ -58,12 +69,26 @@ class Throttle:
     def __len__(self) -> int:
         return len(self._table)
 
+    def _key(self, user: str, ip: str) -> tuple[str, str]:
+        if ":" not in ip:
+            return (user, ip)  # IPv4, or not an address at all ("local")
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return (user, ip)
+        if isinstance(addr, ipaddress.IPv6Address):
+            if addr.ipv4_mapped is not None:
+                return (user, str(addr.ipv4_mapped))
+            net = ipaddress.IPv6Network((addr, self.ipv6_prefix), strict=False)
+            return (user, str(net))
+        return (user, ip)
+
     def _expired(self, entry: _Entry, now: float) -> bool:
         return now >= entry.blocked_until and now - entry.last_failure >= self.cap
 
     def retry_after(self, user: str, ip: str, now: float) -> float | None:
         """Seconds to wait before this pair may try again, or ``None``."""
-        key = (user, ip)
+        key = self._key(user, ip)
         with self._lock:
             entry = self._table.get(key)
             if entry is None:
@@ -77,7 +102,7 @@ class Throttle:
 
     def failure(self, user: str, ip: str, now: float) -> float | None:
         """Record a failure; return the backoff it started, or ``None``."""
-        key = (user, ip)
+        key = self._key(user, ip)
         with self._lock:
             entry = self._table.get(key)
             if entry is None or self._expired(entry, now):
@@ -99,11 +124,11 @@ class Throttle:
     def success(self, user: str, ip: str) -> None:
         """Forget the pair's failures (a correct login from there)."""
         with self._lock:
-            self._table.pop((user, ip), None)
+            self._table.pop(self._key(user, ip), None)
 
     def failures(self, user: str, ip: str) -> int:
         with self._lock:
-            entry = self._table.get((user, ip))
+            entry = self._table.get(self._key(user, ip))
             return 0 if entry is None else entry.failures
 
     def blocked(self, now: float) -> dict[str, float]:
