@@ -25,6 +25,14 @@ from otpgate.tokens import TokenType
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-session-secret-0123456789abcdef"
+NGINX_ALICE_KEY = b"nginx-alice-key-0001"
+NGINX_BOB_KEY = b"nginx-bob---key-0002"
+NGINX_ERIN_KEY = b"nginx-erin--key-0003"
+NGINX_USERS = [
+    ("alice", "1111", NGINX_ALICE_KEY),
+    ("bob", "2222", NGINX_BOB_KEY),
+    ("erin", "3333", NGINX_ERIN_KEY),
+]
 
 
 def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None, log: Path, what: str) -> None:

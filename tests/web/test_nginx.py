@@ -4,39 +4,25 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from conftest import require_tool
 from otpgate.otp import totp
 
 from .conftest import csrf_token
-from .servers import make_store, run_gate, run_nginx, write_gate_config
+from .servers import NGINX_ALICE_KEY as ALICE_KEY
+from .servers import NGINX_BOB_KEY as BOB_KEY
 
 pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
 
-ALICE_KEY = b"nginx-alice-key-0001"
-BOB_KEY = b"nginx-bob---key-0002"
 
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    nginx = require_tool("nginx")
-    directory = tmp_path_factory.mktemp("nginx")
-    url, key_file = make_store(directory, [("alice", "1111", ALICE_KEY), ("bob", "2222", BOB_KEY)])
-    config = write_gate_config(directory, url, key_file)
-    with run_gate(config, directory) as gate_port, run_nginx(nginx, directory, gate_port) as port:
-        yield f"http://127.0.0.1:{port}"
-
-
-def test_browser_flow_401_login_200_logout_401(site: str) -> None:
-    with httpx.Client(base_url=site, headers={"Accept": "text/html"}) as c:
+def test_browser_flow_401_login_200_logout_401(nginx_site: str) -> None:
+    with httpx.Client(base_url=nginx_site, headers={"Accept": "text/html"}) as c:
         first = c.get("/app/hello?x=1", headers={"Remote-User": "mallory"})
         assert first.status_code == 302
         # nginx makes the gate's path absolute (absolute_redirect on).
-        assert first.headers["location"] == f"{site}/otpgate/login?rd=%2Fapp%2Fhello%3Fx%3D1"
+        assert first.headers["location"] == f"{nginx_site}/otpgate/login?rd=%2Fapp%2Fhello%3Fx%3D1"
         page = c.get(first.headers["location"])
         assert page.status_code == 200 and 'name="code"' in page.text
         login = c.post(
@@ -48,7 +34,7 @@ def test_browser_flow_401_login_200_logout_401(site: str) -> None:
                 "csrf": csrf_token(page.text),
                 "rd": "/app/hello?x=1",
             },
-            headers={"Origin": site},
+            headers={"Origin": nginx_site},
         )
         assert login.status_code == 303, login.text
         assert login.headers["location"] == "/app/hello?x=1"
@@ -62,15 +48,15 @@ def test_browser_flow_401_login_200_logout_401(site: str) -> None:
         assert out.status_code == 200 and "You have signed out." in out.text
         again = c.get("/app/hello?x=1")
         assert again.status_code == 302
-        assert again.headers["location"].startswith(f"{site}/otpgate/login")
-    with httpx.Client(base_url=site, headers={"Accept": "text/html"}) as c2:
+        assert again.headers["location"].startswith(f"{nginx_site}/otpgate/login")
+    with httpx.Client(base_url=nginx_site, headers={"Accept": "text/html"}) as c2:
         # A copy of the old cookie does not come back to life.
         replay = c2.get("/app/hello", cookies={"otpgate_session": old_cookie})
         assert replay.status_code == 302
 
 
-def test_basic_client_flow(site: str) -> None:
-    with httpx.Client(base_url=site) as c:
+def test_basic_client_flow(nginx_site: str) -> None:
+    with httpx.Client(base_url=nginx_site) as c:
         challenge = c.get("/app/api")
         assert challenge.status_code == 401
         assert challenge.headers["www-authenticate"].startswith('Basic realm="otpgate"')
@@ -86,8 +72,8 @@ def test_basic_client_flow(site: str) -> None:
         assert garbled.status_code == 401
 
 
-def test_gate_pages_through_the_proxy(site: str) -> None:
-    with httpx.Client(base_url=site) as c:
+def test_gate_pages_through_the_proxy(nginx_site: str) -> None:
+    with httpx.Client(base_url=nginx_site) as c:
         assert c.get("/otpgate/healthz").json() == {"status": "ok"}
         assert c.get("/otpgate/metrics").status_code == 404  # blocked by the example config
         cross = c.post(

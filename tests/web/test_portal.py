@@ -18,6 +18,8 @@ def test_login_page_is_a_neat_form_with_security_headers(gate: G) -> None:
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
     assert r.headers["cache-control"] == "no-store"
     assert r.headers["x-frame-options"] == "DENY"
+    # no-referrer would make browsers send "Origin: null" with the login POST.
+    assert r.headers["referrer-policy"] == "same-origin"
     for field in ('name="username"', 'name="pin"', 'name="code"', 'name="csrf"'):
         assert field in r.text
     assert '<label for="code">' in r.text and "<script" not in r.text

@@ -135,7 +135,9 @@ class Gate:
     def _security_headers(self, response: Response) -> Response:
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        # Not no-referrer: with it, browsers send "Origin: null" on the login POST,
+        # which the CSRF origin check must refuse.
+        response.headers["Referrer-Policy"] = "same-origin"
         return response
 
     def _html(
