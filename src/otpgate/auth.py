@@ -47,6 +47,7 @@ from .store.base import Store
 from .verify import Policy, verify
 
 __all__ = [
+    "AuditLog",
     "AuthSettings",
     "Authenticator",
     "Decision",
