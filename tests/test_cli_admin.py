@@ -397,9 +397,9 @@ def test_import_users_file_into_sqlite_and_export_back(run: Any, db: str, tmp_pa
     r = run("import", str(users), "--into", db)
     assert r.code == 1 and "already in" in r.err
     # Export to a new users file: hashed PINs cannot go there.
-    out = tmp_path / "out"
-    assert run("init", "--store", f"users-file:{out}").code == 0
+    out = tmp_path / "out"  # created by the export, 0600
     r = run("export", "--store", db, "--to", f"users-file:{out}")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert r.code == 1 and "hashed PIN" in r.err and "copied 1 of 2" in r.err
     assert "bob" in out.read_text() and "alice" not in out.read_text()
     r = run("import", db, "--into", db)

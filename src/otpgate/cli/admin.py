@@ -268,6 +268,20 @@ def _write_qr(qr: Any, target: str) -> None:
         raise
 
 
+def _create_users_file(path: str) -> bool:
+    """Create an empty users file, mode 0600; ``False`` if it exists.
+
+    Raises:
+        OSError: it cannot be created.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True
+
+
 # --- init -----------------------------------------------------------------------------------
 
 
@@ -291,12 +305,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
         with _opened(url, key_file) as store:
             store.ping()
     elif kind == "users-file":
-        try:
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
+        if not _create_users_file(target):
             print(f"otpgate: users file {target} exists; keeping it", file=sys.stderr)
-        else:
-            os.close(fd)
         with _opened(url, None) as store:
             store.ping()
     print(f"otpgate: store {url} is ready", file=sys.stderr)
@@ -565,14 +575,16 @@ def _copy(
 ) -> int:
     if src_url == dst_url:
         raise CommandError("the source and the destination are the same store")
-    dst_kind = _kind(dst_url)
+    dst_kind, dst_target, _ = parse_store_url(dst_url)
     problems = 0
     copied = 0
-    with (
-        _opened(src_url, src_key) as src,
-        _opened(dst_url, dst_key) as dst,
-    ):
+    with contextlib.ExitStack() as stack:
+        src = stack.enter_context(_opened(src_url, src_key))
         records = list(src.list_users())
+        # Only now that the source is readable: no empty file is left behind otherwise.
+        if dst_kind == "users-file" and _create_users_file(dst_target):
+            print(f"otpgate: created users file {dst_target} (mode 0600)", file=sys.stderr)
+        dst = stack.enter_context(_opened(dst_url, dst_key))
         bar = _Progress(len(records), sys.stderr)
         bar.update(0)
         for i, record in enumerate(records, 1):
