@@ -12,7 +12,9 @@ The key file is text, one key per line (``#`` comments allowed)::
     2 8fQ1...
 
 New encryptions use the highest id; decryption picks the key by the id stored
-in the ciphertext, so old rows keep working after :func:`add_key` until
+in the ciphertext (re-reading the file when the id is new to it, so running
+gate instances follow a rotation), so old rows keep working after
+:func:`add_key` until
 :meth:`otpgate.store.sqlite.SQLiteStore.reencrypt_keys` (or the PostgreSQL
 equivalent) has rewritten them and :func:`drop_old_keys` removes the old key.
 A file of exactly 32 raw bytes (``head -c 32 /dev/urandom``) is also read, as
@@ -32,6 +34,7 @@ import secrets
 import stat
 import struct
 import tempfile
+import threading
 from collections.abc import Mapping
 from typing import Final
 
@@ -64,12 +67,16 @@ _BANNER: Final = (
 class KeyRing:
     """The keys of one key file: encrypt with the newest, decrypt by id."""
 
-    def __init__(self, keys: Mapping[int, bytes], source: str = "<memory>") -> None:
+    def __init__(
+        self, keys: Mapping[int, bytes], source: str = "<memory>", *, path: str | None = None
+    ) -> None:
         """Build a key ring.
 
         Args:
             keys: key id -> 32-byte key.
             source: where the keys came from (for error messages).
+            path: the key file to re-read when a ciphertext names a key id
+                this ring does not hold (another instance rotated the keys).
 
         Raises:
             ConfigError: no keys, or a key of the wrong size or id.
@@ -84,8 +91,24 @@ class KeyRing:
                     f"key file {source}: key {key_id} has {len(key)} bytes, not {KEY_BYTES}"
                 )
         self.source = source
+        self._path = path
         self._aead = {key_id: AESGCM(key) for key_id, key in keys.items()}
         self.newest_id = max(keys)
+        self._reload_lock = threading.Lock()
+
+    def _reload(self) -> None:
+        """Pick up keys added to the key file since it was loaded."""
+        if self._path is None:
+            return
+        with self._reload_lock:
+            try:
+                fresh = load_key_file(self._path)
+            except ConfigError:
+                return  # keep working with the keys already loaded
+            merged = {**fresh._aead, **self._aead}
+            # Assign whole objects: readers in other threads see old or new, never half.
+            self._aead = merged
+            self.newest_id = max(self.newest_id, fresh.newest_id)
 
     @property
     def ids(self) -> list[int]:
@@ -122,6 +145,11 @@ class KeyRing:
         """
         key_id = self.key_id_of(bytes(blob))
         aead = self._aead.get(key_id)
+        if aead is None:
+            # Rotated by another process (otpgate rotate-key, a second gate
+            # instance): the new key is in the file, so no restart is needed.
+            self._reload()
+            aead = self._aead.get(key_id)
         if aead is None:
             raise StoreError(
                 f"the OTP key of {username!r} is encrypted with key id {key_id}, which "
@@ -190,7 +218,7 @@ def load_key_file(path: str | os.PathLike[str]) -> KeyRing:
             f"key file {source} is accessible to other users "
             f"(mode {stat.S_IMODE(st.st_mode):04o}); chmod 600 it"
         )
-    return KeyRing(_parse(data, source), source)
+    return KeyRing(_parse(data, source), source, path=source)
 
 
 def _render(keys: Mapping[int, bytes]) -> bytes:
@@ -249,7 +277,7 @@ def create_key_file(path: str | os.PathLike[str]) -> KeyRing:
         raise ConfigError(f"key file {target} already exists; not overwriting it") from None
     except OSError as exc:
         raise ConfigError(f"cannot create key file {target}: {exc.strerror}") from None
-    return KeyRing(keys, target)
+    return KeyRing(keys, target, path=target)
 
 
 def _read_raw(path: str) -> dict[int, bytes]:

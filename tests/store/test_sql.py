@@ -13,9 +13,9 @@ import psycopg
 import pytest
 
 from otpgate import crypto
-from otpgate.errors import StoreError
+from otpgate.errors import ConfigError, StoreError
 from otpgate.models import Pin, UserRecord
-from otpgate.store import open_store
+from otpgate.store import open_store, rotate_keys
 from otpgate.store.postgres import PostgresStore
 from otpgate.store.sqlite import SQLiteStore
 from otpgate.tokens import parse_token_type
@@ -199,3 +199,23 @@ def test_postgres_instances_starting_together_migrate_once(
     assert rows == [(1,)]
     for s in stores:
         s.close()
+
+
+def test_running_instances_follow_a_rotation(sql_url: str, key_file: str) -> None:
+    running = open_store(sql_url, key_file=key_file)  # loaded key 1 only
+    running.add(rec("alice"))
+    assert rotate_keys(sql_url, key_file=key_file) == (2, 1)
+    # alice is now encrypted with key 2, which this instance learns from the file.
+    alice = running.get("alice")
+    assert alice is not None and alice.key == SECRET
+    running.add(rec("bob"))  # and it writes with the newest key from now on
+    assert crypto.drop_old_keys(key_file) == [1]
+    fresh = open_store(sql_url, key_file=key_file)
+    assert {r.username for r in fresh.list_users()} == {"alice", "bob"}
+    fresh.close()
+    running.close()
+
+
+def test_rotation_needs_an_encrypting_store() -> None:
+    with pytest.raises(ConfigError, match="nothing to rotate"):
+        rotate_keys("memory:")

@@ -15,7 +15,14 @@ from ..errors import ConfigError
 from .base import Store
 from .memory import MemoryStore
 
-__all__ = ["MemoryStore", "Store", "default_key_file", "open_store", "parse_store_url"]
+__all__ = [
+    "MemoryStore",
+    "Store",
+    "default_key_file",
+    "open_store",
+    "parse_store_url",
+    "rotate_keys",
+]
 
 _SCHEME_RE: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 _FORMS: Final = (
@@ -168,3 +175,36 @@ def open_store(url: str, *, key_file: str | None = None) -> Store:
             "pip install 'otpgate[postgres]'"
         ) from None
     return PostgresStore(target, keys, url=url)
+
+
+def rotate_keys(url: str, *, key_file: str | None = None) -> tuple[int, int]:
+    """Add a new key to the key file and re-encrypt every OTP key with it.
+
+    Running gate instances pick the new key up from the file by themselves
+    (on the first ciphertext that names it). The old keys stay in the file;
+    remove them with :func:`otpgate.crypto.drop_old_keys` once this returned.
+
+    Returns:
+        (the new key id, how many users were re-encrypted).
+
+    Raises:
+        ConfigError: malformed URL, a store without encryption, or a bad key file.
+        StoreError: the store failed.
+    """
+    from ..crypto import add_key
+
+    kind, target, from_url = parse_store_url(url)
+    if kind not in ("sqlite", "postgresql"):
+        raise ConfigError(f"store {url!r} keeps no encrypted keys; there is nothing to rotate")
+    chosen = key_file or from_url or (target + ".key" if kind == "sqlite" else None)
+    if chosen is None:
+        raise ConfigError(f"store {url!r}: name the key file to rotate (key_file)")
+    new_id = add_key(chosen)
+    store = open_store(url, key_file=chosen)
+    try:
+        # Both SQL stores have reencrypt_keys; importing them to check would
+        # import psycopg, an optional extra.
+        reencrypt = store.reencrypt_keys  # type: ignore[attr-defined]
+        return new_id, int(reencrypt())
+    finally:
+        store.close()
