@@ -14,6 +14,7 @@ import pytest
 
 from otpgate.errors import StoreError, UnknownUser
 from otpgate.models import Pin, UserRecord, UserState
+from otpgate.store import Store
 from otpgate.tokens import parse_token_type
 from otpgate.verify import TokenState
 
@@ -284,5 +285,6 @@ def test_recovery_codes_leave_the_login_state_alone(opener: Opener) -> None:
 
 def test_ping_and_url(opener: Opener, store_url: str) -> None:
     s = opener()
+    assert isinstance(s, Store)
     s.ping()
     assert s.url == store_url
