@@ -193,6 +193,7 @@ def test_add_with_given_keys(run: Any, db: str) -> None:
         (["--no-pin", "--type", "MOTP", "--pin-delegated"], "", "not allowed"),
         (["--pin-stdin", "--type", "MOTP"], "1234\n", "Mobile-OTP"),
         (["--no-pin", "--qr-out", "x.gif"], "", ".png or .svg"),
+        (["--no-pin", "--qr-out", "/nonexistent/dir/x.png"], "", "no directory"),
         (["--no-pin", "--unknown"], "", "unrecognized"),
     ],
 )
@@ -200,6 +201,8 @@ def test_add_bad_input(run: Any, db: str, args: list[str], stdin: str, needle: s
     r = run("user", "add", "bob", "--store", db, *args, stdin=stdin)
     assert r.code in (1, 2)
     assert needle in r.one_line_error()
+    assert r.out == ""  # no secret shown
+    assert "bob" not in run("user", "list", "--store", db).out  # and nobody added
 
 
 @pytest.mark.parametrize("name", ["a b", "", "x" * 200, "al:ice", "é"])

@@ -345,6 +345,11 @@ def _key(args: argparse.Namespace, ttype: TokenType) -> tuple[bytes, bool]:
 def _cmd_user_add(args: argparse.Namespace) -> int:
     url = _url(args)
     ttype = _token_type(args)
+    # Checked before the user exists: a secret nobody saw would be useless.
+    if args.qr_out and Path(args.qr_out).suffix.lower() not in _QR_KINDS:
+        raise CommandError(f"--qr-out must end in .png or .svg, not {Path(args.qr_out).name!r}")
+    if args.qr_out and not Path(args.qr_out).resolve().parent.is_dir():
+        raise CommandError(f"--qr-out: no directory {str(Path(args.qr_out).parent)!r}")
     # With --key - and --pin-stdin, stdin carries the key line first, then the PIN line.
     key, generated = _key(args, ttype)
     with _store(args) as store:
