@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -525,3 +526,19 @@ def test_users_file_gets_plain_pins_and_a_warning_for_sha256(run: Any, tmp_path:
     assert (tmp_path / "users").read_text().split()[1:3] == ["uf", "2468"]
     r = run("user", "add", "sha", "--store", url, "--no-pin", "--algorithm", "SHA256")
     assert r.code == 0 and "mod_authn_otp cannot read" in r.err
+
+
+def test_resync_time_token(run: Any, db: str) -> None:
+    key = add_user(run, db, "tim", "1357")
+    now = time.time()
+    # The token's clock runs 22 steps (11 minutes) ahead: too far for a login.
+    ahead = now + 22 * 30
+    assert run("check", "tim", "--store", db, stdin="1357" + code_for(key, ahead)).code == 1
+    r = run("user", "resync", "tim", code_for(key, ahead - 30), code_for(key, ahead), "--store", db)
+    assert r.code == 0, r.err
+    # +21 if a step boundary passed between this test's clock and the command's.
+    assert "drift +22 steps" in r.out or "drift +21 steps" in r.out, r.out
+    show = run("user", "show", "tim", "--store", db).out
+    assert "drift +2" in show and re.search(r"^failures\s+0$", show, re.MULTILINE)
+    # The two codes are used up.
+    assert run("check", "tim", "--store", db, stdin="1357" + code_for(key, ahead)).code == 1
