@@ -761,3 +761,14 @@ def test_threads_racing_with_one_code_consume_it_once(linger: float) -> None:
         assert sum(d.ok for d in results) == 1
     assert all(d.ok or d.reason == "replayed" for d in results)
     assert store.get("alice").state.failures == 0
+
+
+def test_linger_learned_from_the_store_keeps_the_first_use_time() -> None:
+    store = make_store()
+    a, b = make_auth(store, max_linger=600), make_auth(store, max_linger=600)
+    pw = PIN + otp(store)
+    assert a.authenticate("alice", pw, IP, now=NOW).ok
+    assert b.authenticate("alice", pw, IP, now=NOW + 500).reason == "linger"
+    # b's memory entry ends where a's does: 600 s after the first use, not after 500 + 600.
+    assert b.authenticate("alice", pw, IP, now=NOW + 599).reason == "linger"
+    assert not b.authenticate("alice", pw, IP, now=NOW + 650).ok

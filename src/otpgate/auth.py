@@ -438,7 +438,9 @@ class Authenticator:
             # module's linger, from the stored last OTP (no write).
             if self._stored_linger(state, otp, ip, now):
                 if motp or self._check_pin(record, pin):
-                    self._cache(user, password, ip, record, now)
+                    # The window runs from the first use, in whichever process.
+                    first = state.last_auth if state.last_auth is not None else now
+                    self._cache(user, password, ip, record, now, first_use=first)
                     self.throttle.success(user, ip)
                     return Decision(True, record.username, "linger"), record
                 # Someone holds the lingering code but not the PIN: end the
@@ -639,11 +641,21 @@ class Authenticator:
             return None
         return snap
 
-    def _cache(self, user: str, password: str, ip: str, record: UserRecord, now: float) -> None:
+    def _cache(
+        self,
+        user: str,
+        password: str,
+        ip: str,
+        record: UserRecord,
+        now: float,
+        *,
+        first_use: float | None = None,
+    ) -> None:
         if not self.settings.lingering or self.settings.cache_size == 0:
             return
         key = self._digest(user, password)
-        entry = _Linger(user, now, now, ip, self._fingerprint(record))
+        first = now if first_use is None else min(first_use, now)
+        entry = _Linger(user, first, now, ip, self._fingerprint(record))
         with self._lock:
             old = self._lingering.get(key)
             if old is not None and old.user == user and old.fingerprint == entry.fingerprint:
