@@ -298,7 +298,8 @@ class _Snapshot:
     dups: dict[str, tuple[int, int]]
     sidecar: dict[str, dict[str, Any]]
     stat: os.stat_result
-    key: tuple[int, ...]
+    data: bytes
+    sidecar_data: bytes
 
 
 class UsersFileStore:
@@ -365,16 +366,19 @@ class UsersFileStore:
                 f"chmod o-rwx {path}"
             )
 
-    def _read_sidecar(self) -> tuple[dict[str, dict[str, Any]], tuple[int, ...]]:
+    def _read_sidecar(self) -> bytes:
         try:
             with open(self.sidecar_path, "rb") as f:
-                st = os.fstat(f.fileno())
-                self._check_mode(st, self.sidecar_path)
-                data = f.read()
+                self._check_mode(os.fstat(f.fileno()), self.sidecar_path)
+                return f.read()
         except FileNotFoundError:
-            return {}, ()
+            return b""
         except OSError as exc:
             raise StoreError(f"cannot read {self.sidecar_path}: {exc.strerror}") from None
+
+    def _parse_sidecar(self, data: bytes) -> dict[str, dict[str, Any]]:
+        if not data:
+            return {}
         try:
             doc = json.loads(data)
             users = doc["users"]
@@ -382,28 +386,30 @@ class UsersFileStore:
                 raise ValueError("unknown format")
         except (ValueError, KeyError, TypeError) as exc:
             raise StoreError(f"{self.sidecar_path} is damaged ({exc}); fix or remove it") from None
-        return users, (st.st_ino, st.st_mtime_ns, st.st_size)
+        return users
 
-    def _snapshot(self, *, fresh: bool = False) -> _Snapshot:
-        """Read (or reuse) the parsed file; call with the lock held."""
+    def _snapshot(self) -> _Snapshot:
+        """Read and parse the file and sidecar; call with the lock held.
+
+        Both are read every time (cheap), and compared by content with the
+        last read rather than by mtime or inode, which a quick rewrite can
+        leave unchanged; only the parsing is reused.
+        """
         try:
             with open(self.path, "rb") as f:
                 st = os.fstat(f.fileno())
                 self._check_mode(st, self.path)
-                key: tuple[int, ...] = (st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns)
-                try:
-                    side_st = os.stat(self.sidecar_path)
-                    key += (side_st.st_ino, side_st.st_mtime_ns, side_st.st_size)
-                except FileNotFoundError:
-                    pass
-                if not fresh and self._cache is not None and self._cache.key == key:
-                    return self._cache
                 data = f.read()
         except FileNotFoundError:
             raise StoreError(f"users file {self.path} does not exist") from None
         except OSError as exc:
             raise StoreError(f"cannot read users file {self.path}: {exc.strerror}") from None
-        sidecar, _ = self._read_sidecar()
+        sidecar_data = self._read_sidecar()
+        cached = self._cache
+        if cached is not None and cached.data == data and cached.sidecar_data == sidecar_data:
+            cached.stat = st
+            return cached
+        sidecar = self._parse_sidecar(sidecar_data)
         lines = [self._parse_cached(n, raw) for n, raw in enumerate(_split_lines(data), 1)]
         if len(self._parsed) > 2 * len(lines) + 64:
             self._parsed = {ln.raw: ln for ln in lines}
@@ -429,7 +435,7 @@ class UsersFileStore:
                 dups.setdefault(name, (by_name[name].lineno, line.lineno))
             else:
                 by_name[name] = line
-        snap = _Snapshot(lines, by_name, dups, sidecar, st, key)
+        snap = _Snapshot(lines, by_name, dups, sidecar, st, data, sidecar_data)
         self._cache = snap
         return snap
 
@@ -618,7 +624,7 @@ class UsersFileStore:
             record.username, record.token_type, record.key, record.pin, record.state
         )
         with self._locked(True):
-            snap = self._snapshot(fresh=True)
+            snap = self._snapshot()
             if self._line_of(snap, record.username) is not None:
                 raise StoreError(f"user {record.username!r} already exists")
             lines = [ln.raw for ln in snap.lines]
@@ -639,7 +645,7 @@ class UsersFileStore:
             record.username, record.token_type, record.key, record.pin, record.state
         )
         with self._locked(True):
-            snap = self._snapshot(fresh=True)
+            snap = self._snapshot()
             if self._line_of(snap, record.username) is None:
                 raise UnknownUser(record.username)
             sidecar = dict(snap.sidecar)
@@ -653,7 +659,7 @@ class UsersFileStore:
 
     def remove(self, username: str) -> bool:
         with self._locked(True):
-            snap = self._snapshot(fresh=True)
+            snap = self._snapshot()
             if self._line_of(snap, username) is None:
                 return False
             sidecar = dict(snap.sidecar)
@@ -666,7 +672,7 @@ class UsersFileStore:
     ) -> UserRecord | None:
         with self._locked(True):
             # The decision is checked against the file as it is now, under the lock.
-            snap = self._snapshot(fresh=True)
+            snap = self._snapshot()
             line = self._line_of(snap, username)
             if line is None or line.entry is None:
                 return None
@@ -688,7 +694,7 @@ class UsersFileStore:
 
     def set_recovery_codes(self, username: str, digests: list[str]) -> None:
         with self._locked(True):
-            snap = self._snapshot(fresh=True)
+            snap = self._snapshot()
             if self._line_of(snap, username) is None:
                 raise UnknownUser(username)
             sidecar = dict(snap.sidecar)
@@ -700,7 +706,7 @@ class UsersFileStore:
 
     def consume_recovery_code(self, username: str, digest: str) -> bool:
         with self._locked(True):
-            snap = self._snapshot(fresh=True)
+            snap = self._snapshot()
             if self._line_of(snap, username) is None:
                 return False
             entry = dict(snap.sidecar.get(username, {}))
