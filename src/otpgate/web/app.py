@@ -321,11 +321,12 @@ class Gate:
         Only 2xx, 401 and 403 mean something to these proxies (nginx turns
         anything else into a 500), so every refusal here is a 401.
         """
+        started = time.perf_counter()
         now = self.clock()
         ip = self.client_ip(request)
         session = self._session(request, ip, now)
         if session is not None:
-            self.metrics.record("auth", "session", 0.0, False)
+            self.metrics.record("auth", "session", time.perf_counter() - started, False)
             response = self._ok(session.user)
             if self.sessions.needs_refresh(session, now):
                 fresh = Session(session.user, session.issued_at, now, session.ip)

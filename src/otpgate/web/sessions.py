@@ -25,6 +25,7 @@ MAX_COOKIE: Final = 4096
 # A cookie issued in the future means a clock skew between gate hosts; a little
 # is tolerated, more is an attack or a broken clock.
 CLOCK_SKEW: Final = 60.0
+VERIFIED_CACHE: Final = 4096
 
 
 def _floor_ms(t: float) -> float:
@@ -61,6 +62,10 @@ class SessionCodec:
         self._serializer = URLSafeSerializer(list(secrets_), salt="otpgate.session.v1")
         self.lifetime = lifetime
         self.max_idle = max_idle
+        # Cookies whose signature was already checked: a signature check costs
+        # more than the rest of a request, and a browser sends the same cookie
+        # again and again.  Expiry and revocation are still checked every time.
+        self._verified: dict[str, Session] = {}
 
     def encode(self, session: Session) -> str:
         # Rounded down: a cookie must never look newer than it is, or a logout
@@ -73,6 +78,23 @@ class SessionCodec:
         """The session if the cookie is genuine and not expired, else ``None``."""
         if not value or len(value) > MAX_COOKIE:
             return None
+        session = self._verified.get(value)
+        if session is None:
+            session = self._verify(value)
+            if session is None:
+                return None
+            if len(self._verified) >= VERIFIED_CACHE:
+                del self._verified[next(iter(self._verified))]
+            self._verified[value] = session
+        if session.issued_at > now + CLOCK_SKEW or session.seen < session.issued_at:
+            return None
+        if now - session.issued_at > self.lifetime:
+            return None
+        if self.max_idle is not None and now - session.seen > self.max_idle:
+            return None
+        return session
+
+    def _verify(self, value: str) -> Session | None:
         try:
             data = self._serializer.loads(value)
         except (BadSignature, ValueError, TypeError):
@@ -85,14 +107,7 @@ class SessionCodec:
             and isinstance(data[3], str)
         ):
             return None
-        session = Session(data[0], float(data[1]), float(data[2]), data[3])
-        if session.issued_at > now + CLOCK_SKEW or session.seen < session.issued_at:
-            return None
-        if now - session.issued_at > self.lifetime:
-            return None
-        if self.max_idle is not None and now - session.seen > self.max_idle:
-            return None
-        return session
+        return Session(data[0], float(data[1]), float(data[2]), data[3])
 
     def needs_refresh(self, session: Session, now: float) -> bool:
         """Whether to re-issue the cookie to slide the idle timeout.
