@@ -219,3 +219,30 @@ def test_running_instances_follow_a_rotation(sql_url: str, key_file: str) -> Non
 def test_rotation_needs_an_encrypting_store() -> None:
     with pytest.raises(ConfigError, match="nothing to rotate"):
         rotate_keys("memory:")
+
+
+def test_a_forked_child_uses_its_own_connections(sql_url: str, key_file: str) -> None:
+    s = open_store(sql_url, key_file=key_file)
+    s.add(rec("alice"))
+    assert s.get("alice") is not None  # the parent has a live connection now
+
+    def connection() -> object:
+        # White-box: the object that carries this process's queries.
+        return s._conn() if isinstance(s, SQLiteStore) else s._get_pool()  # type: ignore[union-attr]
+
+    parents = connection()
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit status only
+        code = 1
+        try:
+            cur = s.get("alice")
+            ok = cur is not None and s.compare_and_set("alice", cur.version, cur.state)
+            code = 0 if ok and connection() is not parents else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    # The parent's connection still works after the child used the store.
+    cur = s.get("alice")
+    assert cur is not None and cur.version == 2
+    s.close()

@@ -16,6 +16,7 @@ SQLite store (:mod:`otpgate.store._sql`).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any, Final
@@ -66,6 +67,7 @@ class PostgresStore:
         self._sizes = (min_size, max_size)
         self._timeout = timeout
         self._pool: ConnectionPool | None = None
+        self._pid = os.getpid()
         self._lock = threading.Lock()
         self._closed = False
 
@@ -73,11 +75,16 @@ class PostgresStore:
 
     def _get_pool(self) -> ConnectionPool:
         pool = self._pool
-        if pool is not None:
+        if pool is not None and self._pid == os.getpid():
             return pool
         with self._lock:
             if self._closed:
                 raise StoreError("the PostgreSQL store is closed")
+            if self._pid != os.getpid():
+                # Forked (a pre-forking server): the parent's pool and its
+                # threads are not ours to use or close; start a new one.
+                self._pool = None
+                self._pid = os.getpid()
             if self._pool is None:
                 pool = ConnectionPool(
                     self._conninfo,

@@ -71,7 +71,9 @@ class SQLiteStore:
         if self._closed:
             raise StoreError(f"store {self.url} is closed")
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
+        # A connection must not cross a fork (pre-forking servers): the child
+        # opens its own and leaves the parent's alone.
+        if conn is not None and self._local.pid == os.getpid():
             return conn
         try:
             # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE),
@@ -91,6 +93,7 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite store {self.path}: {exc}") from None
         self._local.conn = conn
+        self._local.pid = os.getpid()
         with self._all_lock:
             self._all.append(conn)
         return conn
