@@ -120,3 +120,22 @@ def test_unreachable_postgres_is_a_store_error_without_the_password(tmp_path: Pa
 def test_every_store_error_is_an_otpgate_error(tmp_path: Path) -> None:
     with pytest.raises(OTPGateError):
         open_store(os.fspath(tmp_path / "missing-users"))
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://gate:s3cret@db/otp", "postgresql://gate:***@db/otp"),
+        (
+            "postgresql://gate@db/otp?password=s3cret&sslmode=require",
+            "postgresql://gate@db/otp?password=***&sslmode=require",
+        ),
+        ("postgresql://gate@db:5433/otp", "postgresql://gate@db:5433/otp"),
+    ],
+)
+def test_postgres_url_is_shown_without_the_password(tmp_path: Path, url: str, shown: str) -> None:
+    key = str(tmp_path / "k")
+    crypto.create_key_file(key)
+    s = open_store(url, key_file=key)  # lazy: nothing connects
+    assert s.url == shown
+    s.close()

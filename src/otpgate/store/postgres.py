@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -30,7 +31,7 @@ from ..errors import StoreError, UnknownUser
 from ..models import UserRecord, UserState
 from . import _sql
 
-__all__ = ["PostgresStore"]
+__all__ = ["PostgresStore", "redact"]
 
 # pg_advisory_xact_lock key: any fixed 64-bit number, "otpgate" in ASCII.
 _MIGRATION_LOCK: Final = 0x6F74_7067_6174_65
@@ -55,14 +56,15 @@ class PostgresStore:
         Args:
             conninfo: a libpq connection URL.
             keys: the key ring from the key file.
-            url: the URL it was opened by (for messages; never holds a password
-                in logs -- :attr:`url` is shown without it).
+            url: the URL it was opened by; :attr:`url` keeps it for messages,
+                with any password replaced by ``***``.
             min_size: connections kept open.
             max_size: connections at most.
             timeout: seconds to wait for a connection.
         """
         self._conninfo = conninfo
-        self.url = url or conninfo
+        # url appears in messages and logs: never with the password.
+        self.url = redact(url or conninfo)
         self._keys = keys
         self._sizes = (min_size, max_size)
         self._timeout = timeout
@@ -250,6 +252,23 @@ class PostgresStore:
             # A concurrent key change (admin replace) already wrote a new blob.
             done += self._run("rekey", {"username": username, "old_key": blob, "new_key": new})[0]
         return done
+
+
+def redact(url: str) -> str:
+    """The URL with any password (in the authority or a query parameter) as ``***``."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user = userinfo.partition(":")[0]
+        netloc = f"{user}:***@{hostport}"
+    query = parts.query
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    if any(k.lower() == "password" for k, _ in pairs):
+        query = urllib.parse.urlencode(
+            [(k, "***" if k.lower() == "password" else v) for k, v in pairs], safe="*"
+        )
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def _why(exc: BaseException) -> str:
