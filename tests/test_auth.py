@@ -772,3 +772,25 @@ def test_linger_learned_from_the_store_keeps_the_first_use_time() -> None:
     # b's memory entry ends where a's does: 600 s after the first use, not after 500 + 600.
     assert b.authenticate("alice", pw, IP, now=NOW + 599).reason == "linger"
     assert not b.authenticate("alice", pw, IP, now=NOW + 650).ok
+
+
+@pytest.mark.needs_tool
+@pytest.mark.parametrize(("flag", "prefix"), [("-B", "$2y$"), ("-m", "$apr1$"), ("-s", "{SHA}")])
+def test_htpasswd_files_written_by_apache_htpasswd(tmp_path: Path, flag: str, prefix: str) -> None:
+    import subprocess
+
+    from conftest import require_tool
+
+    tool = require_tool("htpasswd")
+    ht = tmp_path / "htpasswd"
+    for user, pw in (("alice", "pässwörd 1"), ("bob", "x" * 60)):
+        create = ["-c"] if user == "alice" else []
+        subprocess.run(
+            [tool, *create, "-b", flag, str(ht), user, pw], check=True, capture_output=True
+        )
+    assert prefix in ht.read_text()
+    checker = HtpasswdChecker(ht)
+    assert checker.check("alice", "pässwörd 1") is True
+    assert checker.check("alice", "pässwörd 2") is False
+    assert checker.check("bob", "x" * 60) is True
+    assert checker.check("bob", "x" * 59) is False
