@@ -92,6 +92,11 @@ class AuthConfig:
     throttle_base: float = 1.0
     throttle_max: float = 900.0
     fall_through: bool = False
+    throttle_ipv6_prefix: int = 64
+    state_ttl: float = 2.0
+    cache_size: int = 10_000
+    throttle_size: int = 100_000
+    audit_linger: bool = False
     pin_provider: str | None = None
     audit_log: str | None = None
 
@@ -182,6 +187,11 @@ class Config:
             throttle_base=a.throttle_base,
             throttle_max=a.throttle_max,
             fall_through=a.fall_through,
+            throttle_ipv6_prefix=a.throttle_ipv6_prefix,
+            state_ttl=a.state_ttl,
+            cache_size=a.cache_size,
+            throttle_size=a.throttle_size,
+            audit_linger=a.audit_linger,
         )
 
     def session_lifetime(self) -> float:
@@ -461,12 +471,12 @@ def load_config(
 def _check(config: Config, problems: list[str]) -> None:
     """Cross-field rules."""
     a, w = config.auth, config.web
-    if a.max_idle is not None and a.max_linger > 0:
-        # The reference module treats these as exclusive; so does otpgate, loudly.
-        problems.append("auth.max_idle and auth.max_linger are exclusive: set max_linger = 0")
-    for name in ("max_linger", "failure_unlock_after", "throttle_base", "throttle_max"):
-        if getattr(a, name) < 0:
-            problems.append(f"auth.{name} must not be negative")
+    # The Authenticator checks its own numbers; report them with the rest.
+    # (max_idle, when set, replaces max_linger, as OTPAuthMaxIdle does.)
+    try:
+        config.auth_settings()
+    except ValueError as exc:
+        problems.append(f"[auth]: {exc}")
     if w.redirect_status not in (302, 303, 307, 401):
         problems.append("web.redirect_status must be 302, 303, 307 or 401")
     if w.max_body < 256:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
+
+with warnings.catch_warnings():
+    # Starlette 1.x nags about httpx in its TestClient; httpx is what we have.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 from otpgate.auth import Authenticator
 from otpgate.config import Config, load_config

@@ -74,8 +74,12 @@ def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_cross_field_rules() -> None:
-    with pytest.raises(ConfigError, match="exclusive"):
-        load_config(None, env={"OTPGATE_AUTH_MAX_IDLE": "60"})
+    with pytest.raises(ConfigError, match="throttle_base"):
+        load_config(None, env={"OTPGATE_AUTH_THROTTLE_BASE": "-1"})
+    with pytest.raises(ConfigError, match="look_ahead"):
+        load_config(None, env={"OTPGATE_AUTH_LOOK_AHEAD": "-1"})
+    idle = load_config(None, env={"OTPGATE_AUTH_MAX_IDLE": "60"})
+    assert idle.auth_settings().max_idle == 60 and idle.session_lifetime() == 12 * 3600
     with pytest.raises(ConfigError, match="redirect_status"):
         load_config(None, env={"OTPGATE_WEB_REDIRECT_STATUS": "500"})
     with pytest.raises(ConfigError, match="trusted_proxies"):
