@@ -794,3 +794,20 @@ def test_htpasswd_files_written_by_apache_htpasswd(tmp_path: Path, flag: str, pr
     assert checker.check("alice", "pässwörd 2") is False
     assert checker.check("bob", "x" * 60) is True
     assert checker.check("bob", "x" * 59) is False
+
+
+def test_audit_log_follows_logrotate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time as time_module
+
+    ticks = [1000.0]
+    monkeypatch.setattr(time_module, "monotonic", lambda: ticks[0])
+    path = tmp_path / "audit.log"
+    log = AuditLog(path)
+    log.write(NOW, user="one")
+    path.rename(tmp_path / "audit.log.1")
+    ticks[0] += 5
+    log.write(NOW, user="two")
+    log.close()
+    assert '"user":"one"' in (tmp_path / "audit.log.1").read_text()
+    assert '"user":"two"' in path.read_text()
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from typing import IO, Final
 
@@ -37,7 +38,8 @@ class AuditLog:
 
     Args:
         target: a path (opened for appending, created 0600) or a text stream;
-            ``"-"`` means standard output.
+            ``"-"`` means standard output.  A file moved away by logrotate
+            is noticed within a second and opened anew.
 
     Raises:
         OSError: the file cannot be opened.
@@ -46,16 +48,45 @@ class AuditLog:
     def __init__(self, target: str | os.PathLike[str] | IO[str]) -> None:
         self._lock = threading.Lock()
         self._owned = False
+        self._path: str | None = None
+        self._checked = 0.0
         self._stream: IO[str]
         if isinstance(target, str | os.PathLike):
             if os.fspath(target) == "-":
                 self._stream = sys.stdout
             else:
-                fd = os.open(os.fspath(target), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-                self._stream = os.fdopen(fd, "a", encoding="utf-8", buffering=1)
+                self._path = os.fspath(target)
+                self._stream = self._open(self._path)
                 self._owned = True
         else:
             self._stream = target
+
+    @staticmethod
+    def _open(path: str) -> IO[str]:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        return os.fdopen(fd, "a", encoding="utf-8", buffering=1)
+
+    def _follow_rotation(self) -> None:
+        """Reopen the file if logrotate moved it away (checked at most once a second)."""
+        if self._path is None or not self._owned:
+            return
+        tick = time.monotonic()
+        if tick - self._checked < 1.0:
+            return
+        self._checked = tick
+        try:
+            current = os.fstat(self._stream.fileno())
+            try:
+                named = os.stat(self._path)
+                moved = (named.st_ino, named.st_dev) != (current.st_ino, current.st_dev)
+            except FileNotFoundError:
+                moved = True
+            if moved:
+                fresh = self._open(self._path)
+                self._stream.close()
+                self._stream = fresh
+        except OSError as exc:
+            log.error("cannot reopen the audit log %s: %s", self._path, exc.strerror)
 
     def write(self, ts: float, **fields: object) -> None:
         """Write one line.  A write error is logged, never raised: the decision stands."""
@@ -71,6 +102,7 @@ class AuditLog:
             line[name] = value
         text = json.dumps(line, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
         with self._lock:
+            self._follow_rotation()
             try:
                 self._stream.write(text + "\n")
                 self._stream.flush()
