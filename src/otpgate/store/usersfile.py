@@ -335,7 +335,8 @@ class UsersFileStore:
                 pass
             except OSError as exc:
                 raise StoreError(f"cannot create users file {self.path}: {exc.strerror}") from None
-        snap = self._snapshot()
+        with self._locked(False):
+            snap = self._snapshot()
         if snap.dups:
             name, (a, b) = next(iter(snap.dups.items()))
             raise StoreError(
