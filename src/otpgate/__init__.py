@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .auth import Authenticator, AuthSettings, Decision
 from .errors import (
     InvalidKey,
     InvalidTokenType,
@@ -21,6 +22,9 @@ from .verify import Match, Policy, Token, TokenState, resync, verify
 __version__ = "0.1.0"
 
 __all__ = [
+    "AuthSettings",
+    "Authenticator",
+    "Decision",
     "InvalidKey",
     "InvalidTokenType",
     "InvalidURI",
