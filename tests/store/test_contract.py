@@ -8,6 +8,7 @@ tested here next to the round trips.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import replace
 
 import pytest
@@ -288,3 +289,30 @@ def test_ping_and_url(opener: Opener, store_url: str) -> None:
     assert isinstance(s, Store)
     s.ping()
     assert s.url == store_url
+
+
+def test_one_version_wins_once_across_threads(opener: Opener) -> None:
+    s = opener()
+    s.add(user("alice"))
+    seen = s.get("alice")
+    assert seen is not None
+    barrier = threading.Barrier(8)
+    wins: list[int] = []
+    errors: list[BaseException] = []
+
+    def attempt(i: int) -> None:
+        try:
+            barrier.wait()
+            if s.compare_and_set("alice", seen.version, UserState(failures=i + 1)):
+                wins.append(i + 1)
+        except BaseException as exc:  # collected and re-raised in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(wins) == 1
+    final = s.get("alice")
+    assert final is not None and final.state.failures == wins[0]
