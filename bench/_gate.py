@@ -1,0 +1,411 @@
+"""Stores full of benchmark users, gate configs, the gate under several servers, nginx.
+
+Users are event (HOTP/E) tokens with random keys, so every login can be given
+a genuinely new code: user ``u<i>`` logs in with ``PIN + HOTP(key_i, 0)``,
+then counter 1, and so on.  PINs in SQL stores are argon2id hashes; to keep
+set-up fast, every user shares one hash of the same PIN (each verification
+still pays the full hash cost).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from _common import BENCH, PY, ROOT, free_port, started
+
+from otpgate.crypto import create_key_file, load_key_file
+from otpgate.models import Pin, UserRecord
+from otpgate.pins import PinHasher
+from otpgate.store import _sql, open_store
+from otpgate.tokens import TokenType
+from otpgate.verify import Token
+
+SECRET = "bench-session-secret-0123456789abcdef"  # noqa: S105 - a throwaway benchmark secret
+PIN = "4711"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+EVENT = TokenType("HOTP", 0, 6)
+
+
+def user_key(i: int) -> bytes:
+    """Deterministic per-user key (20 bytes): no need to keep a list of them."""
+    import hashlib
+
+    return hashlib.sha1(b"otpgate-bench-%d" % i).digest()  # noqa: S324 - key derivation for test data, not security
+
+
+def password(i: int, counter: int = 0) -> str:
+    return PIN + Token(EVENT, user_key(i)).code(counter)
+
+
+def _record(i: int, pin: Pin) -> UserRecord:
+    return UserRecord(f"u{i}", EVENT, user_key(i), pin)
+
+
+# --- stores -------------------------------------------------------------------------
+
+
+@dataclass
+class StoreSpec:
+    kind: str  # sqlite, users-file, postgresql
+    url: str
+    key_file: Path | None
+    users: int
+    cleanup: Any = None
+
+
+def pin_hash(hasher: PinHasher | None = None) -> str:
+    return (hasher or PinHasher()).hash(PIN)
+
+
+def _rows(first: int, last: int, keys: Any, pin: Pin) -> Iterator[dict[str, Any]]:
+    for i in range(first, last):
+        params = _sql.record_params(_record(i, pin), keys)
+        params["version"] = 1  # as the stores' add() does
+        yield params
+
+
+def make_sqlite(directory: Path, users: int, *, hashed: str | None = None) -> StoreSpec:
+    """An SQLite store with ``users`` users, inserted with the store's own SQL in bulk."""
+    db = directory / f"sqlite-{users}.db"
+    key_file = directory / f"sqlite-{users}.key"
+    for p in (db, key_file, Path(f"{db}-wal"), Path(f"{db}-shm")):
+        p.unlink(missing_ok=True)
+    create_key_file(key_file)
+    url = f"sqlite:///{db}"
+    open_store(url, key_file=str(key_file)).close()  # creates the schema
+    keys = load_key_file(key_file)
+    pin = Pin("hash", hashed or pin_hash())
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        batch = 50_000
+        for start in range(0, users, batch):
+            conn.executemany(_sql.SQL["insert"], _rows(start, min(start + batch, users), keys, pin))
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return StoreSpec("sqlite", url, key_file, users)
+
+
+def make_users_file(directory: Path, users: int) -> StoreSpec:
+    """A mod_authn_otp users file (plain PINs, as that format keeps them)."""
+    path = directory / f"users-{users}.txt"
+    for suffix in ("", ".lock", ".new", ".otpgate.json"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with open(path, "w") as f:
+        f.write("# otpgate benchmark users\n")
+        for i in range(users):
+            f.write(f"HOTP/E u{i} {PIN} {user_key(i).hex()} 0\n")
+    os.chmod(path, 0o600)
+    return StoreSpec("users-file", f"users-file:{path}", None, users)
+
+
+def _pg(dbname: str) -> str:
+    return f"postgresql://postgres@127.0.0.1:5432/{dbname}"
+
+
+def make_postgres(directory: Path, users: int, *, hashed: str | None = None) -> StoreSpec:
+    """A fresh PostgreSQL database with ``users`` users (COPY); dropped by ``cleanup``."""
+    import psycopg
+
+    dbname = f"otpgate_bench_{users}_{os.getpid()}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
+        admin.execute(f'CREATE DATABASE "{dbname}"')
+    key_file = directory / f"pg-{users}.key"
+    key_file.unlink(missing_ok=True)
+    create_key_file(key_file)
+    url = f"{_pg(dbname)}?key_file={key_file}"
+    schema = open_store(url)  # connects lazily: ping() creates the schema
+    try:
+        schema.ping()
+    finally:
+        schema.close()
+    keys = load_key_file(key_file)
+    pin = Pin("hash", hashed or pin_hash())
+    with psycopg.connect(_pg(dbname)) as conn:
+        cols = ", ".join(_sql.COLUMNS)
+        with conn.cursor() as cur, cur.copy(f"COPY users ({cols}) FROM STDIN") as copy:
+            for row in _rows(0, users, keys, pin):
+                copy.write_row([row[c] for c in _sql.COLUMNS])
+        conn.execute("ANALYZE users")
+        conn.commit()
+
+    def drop() -> None:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (dbname,),
+            )
+            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
+
+    return StoreSpec("postgresql", url, None, users, cleanup=drop)
+
+
+# --- the gate -----------------------------------------------------------------------
+
+
+def write_config(directory: Path, store: StoreSpec, extra: str = "") -> Path:
+    path = directory / f"gate-{store.kind}-{store.users}.toml"
+    key = f'key_file = "{store.key_file}"' if store.key_file else ""
+    path.write_text(
+        f"""
+[store]
+url = "{store.url}"
+{key}
+
+[auth]
+{extra}
+
+[web]
+portal_url = "/otpgate"
+session_secrets = ["{SECRET}"]
+cookie_secure = false
+trusted_proxies = ["127.0.0.1"]
+"""
+    )
+    return path
+
+
+# name -> (description, argv builder(port) -> list, workers)
+SERVERS: dict[str, str] = {
+    "serve": "otpgate serve (uvicorn, httptools + uvloop, 1 process)",
+    "uvicorn-h11": "uvicorn --http h11 --loop asyncio, 1 process",
+    "uvicorn-w2": "uvicorn httptools + uvloop, --workers 2",
+    "granian-w1": "granian --interface asgi --loop uvloop, 1 worker",
+    "granian-w2": "granian --interface asgi --loop uvloop, --workers 2",
+}
+
+
+def server_argv(name: str, config: Path, port: int) -> list[str]:
+    listen = f"127.0.0.1:{port}"
+    if name == "serve":
+        return [
+            str(Path(PY).parent / "otpgate"),
+            "serve",
+            "--config",
+            str(config),
+            "--listen",
+            listen,
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
+    uv = [
+        PY,
+        "-m",
+        "uvicorn",
+        "--app-dir",
+        str(BENCH),
+        "--factory",
+        "gateapp:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--no-proxy-headers",
+        "--no-server-header",
+    ]
+    gr = [
+        str(Path(PY).parent / "granian"),
+        "--interface",
+        "asgi",
+        "--factory",
+        "--working-dir",
+        str(BENCH),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    if name == "uvicorn-h11":
+        return [*uv, "--http", "h11", "--loop", "asyncio"]
+    if name == "uvicorn-w2":
+        return [*uv, "--http", "httptools", "--loop", "uvloop", "--workers", "2"]
+    if name == "granian-w1":
+        return [*gr, "--workers", "1", "gateapp:app"]
+    if name == "granian-w2":
+        return [*gr, "--workers", "2", "gateapp:app"]
+    raise ValueError(f"unknown server {name!r}; known: {', '.join(SERVERS)}")
+
+
+@contextlib.contextmanager
+def run_gate(config: Path, directory: Path, server: str = "serve") -> Iterator[tuple[int, Any]]:
+    """The gate under ``server``; yields (port, process)."""
+    port = free_port()
+    log = directory / f"gate-{server}-{port}.log"
+    env = {
+        **os.environ,
+        "OTPGATE_CONFIG": str(config),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(BENCH)]),
+    }
+    with started(
+        server_argv(server, config, port), port, log, f"gate ({server})", env=env, cwd=directory
+    ) as proc:
+        wait_healthy(port)
+        yield port, proc
+
+
+def wait_healthy(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
+
+
+def session_cookie(user: str = "u0", ip: str = "127.0.0.1") -> str:
+    """A genuine session cookie, signed with the gate's secret (as /login issues it)."""
+    from otpgate.web.sessions import Session, SessionCodec
+
+    now = time.time()
+    codec = SessionCodec([SECRET.encode()], 600.0, None)
+    return codec.encode(Session(user, now, now, ip))
+
+
+def basic(user: str, secret: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+
+
+def get(port: int, path: str, headers: dict[str, str] | None = None) -> int:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:  # noqa: S310
+            return int(r.status)
+    except urllib.error.HTTPError as e:
+        return int(e.code)
+
+
+# --- nginx --------------------------------------------------------------------------
+
+NGINX_CONF = """
+worker_processes {workers};
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/tmp/body;
+    proxy_temp_path {dir}/tmp/proxy;
+    fastcgi_temp_path {dir}/tmp/fastcgi;
+    uwsgi_temp_path {dir}/tmp/uwsgi;
+    scgi_temp_path {dir}/tmp/scgi;
+    {cache_path}
+
+    upstream otpgate {{
+        server 127.0.0.1:{gate};
+        {keepalive}
+    }}
+
+    server {{
+        listen 127.0.0.1:{port} backlog=1024;
+        root {dir}/www;
+
+        location = /_auth {{
+            internal;
+            proxy_pass http://otpgate/auth?redirect=401;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            {upstream_http}
+            {cache}
+        }}
+
+        # The ceiling: the same file, no auth.
+        location /open/ {{ }}
+
+        location /app/ {{
+            auth_request /_auth;
+            auth_request_set $otpgate_user $upstream_http_remote_user;
+            add_header X-Remote-User $otpgate_user;
+        }}
+    }}
+}}
+"""
+
+# Caching auth decisions in nginx: an option, never the headline figure.  Keyed
+# by the session cookie; the gate says no-store, so nginx must be told to ignore it.
+CACHE_PATH = "proxy_cache_path {dir}/tmp/authcache keys_zone=authcache:1m max_size=10m;"
+CACHE = """proxy_cache authcache;
+            proxy_cache_key "$cookie_otpgate_session$http_authorization";
+            proxy_cache_valid 200 5s;
+            proxy_ignore_headers Cache-Control Expires Set-Cookie;"""
+
+
+@contextlib.contextmanager
+def run_nginx(
+    directory: Path,
+    gate_port: int,
+    *,
+    keepalive: bool = True,
+    workers: int = 1,
+    cache: bool = False,
+    body: bytes = b"",
+) -> Iterator[tuple[int, Any]]:
+    """nginx with /open/ (no auth) and /app/ (auth_request to the gate); yields (port, proc)."""
+    port = free_port()
+    d = directory / f"nginx-{port}"
+    (d / "tmp").mkdir(parents=True, exist_ok=True)
+    # nginx's workers run as nobody when started by root: the files must be readable.
+    for p in (directory, d, d / "www"):
+        p.mkdir(parents=True, exist_ok=True)
+        p.chmod(0o755)
+    for sub in ("open", "app"):
+        (d / "www" / sub).mkdir(parents=True, exist_ok=True)
+        (d / "www" / sub).chmod(0o755)
+        (d / "www" / sub / "index.html").write_bytes(body)
+        (d / "www" / sub / "index.html").chmod(0o644)
+    conf = d / "nginx.conf"
+    conf.write_text(
+        NGINX_CONF.format(
+            workers=workers,
+            dir=d,
+            gate=gate_port,
+            port=port,
+            keepalive="keepalive 32;" if keepalive else "",
+            upstream_http='proxy_http_version 1.1;\n            proxy_set_header Connection "";'
+            if keepalive
+            else "",
+            cache_path=CACHE_PATH.format(dir=d) if cache else "",
+            cache=CACHE if cache else "",
+        )
+    )
+    log = d / "nginx-error.log"
+    argv = ["nginx", "-c", str(conf), "-p", str(d), "-e", str(log)]
+    with started(argv, port, log, "nginx") as proc:
+        yield port, proc
+
+
+def static_body(size: int = 4096) -> bytes:
+    head = b"<!doctype html><title>static</title><p>"
+    return head + b"x" * (size - len(head) - 1) + b"\n"
+
+
+def names(items: Sequence[str]) -> str:
+    return ", ".join(items)

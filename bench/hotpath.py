@@ -1,0 +1,189 @@
+"""Part 2 (hot path) and part 6 (memory): already-authenticated requests under wrk.
+
+a) wrk -> gate ``/auth`` with a valid session cookie, and with a lingering
+   Basic credential (accepted once, then re-sent on every request);
+b) wrk -> nginx -> ``auth_request`` -> gate -> nginx static file, against the
+   same nginx serving the same file without auth (the ceiling), in the same run.
+
+Each server option is measured ``runs`` times; figures are medians.  The
+ceiling and the authenticated figure are measured alternately, so a change
+in machine load hits both.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import loadavg, median_result, peak_rss_mb, rss_mb, tree_pids, wrk
+from _gate import (
+    SERVERS,
+    basic,
+    get,
+    make_sqlite,
+    password,
+    run_gate,
+    run_nginx,
+    session_cookie,
+    static_body,
+    write_config,
+)
+
+WRK = {"threads": 2, "connections": 32}
+
+
+def _creds(port: int) -> dict[str, list[str]]:
+    cookie = f"Cookie: otpgate_session={session_cookie('u0')}"
+    linger = basic("u1", password(1, 0))
+    status = get(port, "/auth", {"Authorization": linger})
+    if status != 200:
+        raise RuntimeError(f"the first Basic login answered {status}")
+    assert get(port, "/auth", {"Cookie": cookie.split(": ", 1)[1]}) == 200
+    return {"cookie": [cookie], "basic-linger": [f"Authorization: {linger}"]}
+
+
+def gate_direct(workdir: Path, servers: list[str], runs: int, duration: float) -> dict[str, Any]:
+    """a) wrk -> gate /auth."""
+    store = make_sqlite(workdir, 1000)
+    config = write_config(workdir, store)
+    out: dict[str, Any] = {}
+    for server in servers:
+        with run_gate(config, workdir, server) as (port, _proc):
+            creds = _creds(port)
+            for name, headers in creds.items():
+                # Warm-up: with several processes, each must first see the credential.
+                wrk(f"http://127.0.0.1:{port}/auth", duration=2, headers=headers, **WRK)
+                results = [
+                    wrk(f"http://127.0.0.1:{port}/auth", duration=duration, headers=headers, **WRK)
+                    for _ in range(runs)
+                ]
+                out[f"{server}/{name}"] = median_result(results)
+                out[f"{server}/{name}"]["loadavg"] = loadavg()
+                r = out[f"{server}/{name}"]
+                print(
+                    f"  gate {server:12} {name:13} {r['rps']:9.0f} req/s  "
+                    f"p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms",
+                    flush=True,
+                )
+    return out
+
+
+def through_nginx(
+    workdir: Path,
+    servers: list[str],
+    runs: int,
+    duration: float,
+    *,
+    keepalive_off: list[str] | None = None,
+    cache: bool = True,
+) -> dict[str, Any]:
+    """b) wrk -> nginx -> auth_request -> gate -> static file, vs the no-auth ceiling."""
+    store = make_sqlite(workdir, 1000)
+    config = write_config(workdir, store)
+    body = static_body()
+    out: dict[str, Any] = {}
+    variants: list[tuple[str, bool, bool]] = [(s, True, False) for s in servers]
+    variants += [(s, False, False) for s in keepalive_off or []]
+    if cache:
+        variants.append((servers[0], True, True))
+    for server, keepalive, cached in variants:
+        label = f"{server}/{'keepalive' if keepalive else 'no-keepalive'}"
+        if cached:
+            label += "/nginx-cache"
+        with (
+            run_gate(config, workdir, server) as (gport, _gproc),
+            run_nginx(workdir, gport, keepalive=keepalive, workers=1, cache=cached, body=body) as (
+                nport,
+                _nproc,
+            ),
+        ):
+            cookie = f"Cookie: otpgate_session={session_cookie('u0')}"
+            assert get(nport, "/app/index.html", {"Cookie": cookie.split(": ", 1)[1]}) == 200
+            assert get(nport, "/app/index.html") == 401
+            assert get(nport, "/open/index.html") == 200
+            app = f"http://127.0.0.1:{nport}/app/index.html"
+            ceiling_url = f"http://127.0.0.1:{nport}/open/index.html"
+            wrk(app, duration=1, headers=[cookie], **WRK)
+            auth_runs, ceil_runs = [], []
+            for _ in range(runs):
+                ceil_runs.append(wrk(ceiling_url, duration=duration, headers=[cookie], **WRK))
+                auth_runs.append(wrk(app, duration=duration, headers=[cookie], **WRK))
+            a, c = median_result(auth_runs), median_result(ceil_runs)
+            ratios = sorted(cr.rps / ar.rps for cr, ar in zip(ceil_runs, auth_runs, strict=True))
+            out[label] = {
+                "auth": a,
+                "ceiling": c,
+                "ceiling_over_auth": ratios[len(ratios) // 2],
+                "loadavg": loadavg(),
+            }
+            print(
+                f"  nginx {label:36} auth {a['rps']:8.0f} req/s p50 {a['p50_ms']:.2f} "
+                f"p99 {a['p99_ms']:.2f} ms | ceiling {c['rps']:8.0f} req/s "
+                f"| ratio {out[label]['ceiling_over_auth']:.2f}x",
+                flush=True,
+            )
+    return out
+
+
+def memory(workdir: Path, duration: float) -> dict[str, Any]:
+    """Peak RSS of one gate process (otpgate serve) under the hot-path load via nginx."""
+    store = make_sqlite(workdir, 1000)
+    config = write_config(workdir, store)
+    out: dict[str, Any] = {}
+    with (
+        run_gate(config, workdir, "serve") as (gport, gproc),
+        run_nginx(workdir, gport, body=static_body()) as (nport, _),
+    ):
+        pids = tree_pids(gproc.pid)
+        assert len(pids) == 1, pids
+        out["rss_idle_mb"] = rss_mb(gproc.pid)
+        creds = _creds(gport)
+        cookie = creds["cookie"]
+        r1 = wrk(
+            f"http://127.0.0.1:{nport}/app/index.html", duration=duration, headers=cookie, **WRK
+        )
+        r2 = wrk(
+            f"http://127.0.0.1:{gport}/auth",
+            duration=duration,
+            headers=creds["basic-linger"],
+            **WRK,
+        )
+        out["rss_after_mb"] = rss_mb(gproc.pid)
+        out["peak_rss_mb"] = peak_rss_mb(gproc.pid)
+        out["requests"] = r1.requests + r2.requests
+    print(
+        f"  memory: idle {out['rss_idle_mb']:.1f} MiB, peak {out['peak_rss_mb']:.1f} MiB "
+        f"after {out['requests']} hot-path requests",
+        flush=True,
+    )
+    return out
+
+
+def run(quick: bool = False, servers: list[str] | None = None) -> dict[str, Any]:
+    runs = 1 if quick else 3
+    duration = 3.0 if quick else 10.0
+    servers = servers or list(SERVERS)
+    started_at = time.time()
+    with tempfile.TemporaryDirectory(prefix="otpgate-bench-") as tmp:
+        workdir = Path(tmp)
+        result = {
+            "gate": gate_direct(workdir, servers, runs, duration),
+            "nginx": through_nginx(
+                workdir, servers, runs, duration, keepalive_off=["serve", "uvicorn-w2"]
+            ),
+            "memory": memory(workdir, duration),
+            "wrk": f"wrk -t{WRK['threads']} -c{WRK['connections']} -d{duration:g}s --latency",
+            "runs": runs,
+            "seconds": round(time.time() - started_at),
+        }
+    return result
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    quick = "--quick" in sys.argv
+    print(json.dumps(run(quick), indent=1))
