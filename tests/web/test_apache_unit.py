@@ -62,3 +62,20 @@ def test_broken_configuration_refuses_everyone(
     err = capsys.readouterr().err
     assert err.count("otpgate: cannot start") == 1
     assert "1357123456" not in err
+
+
+def test_reference_configuration_carries_over(tmp_path: Path) -> None:
+    users = tmp_path / "users"
+    users.write_text(f"HOTP/T30 erin 2468 {KEY.hex()}\n")
+    users.chmod(0o600)
+    check = apache.provider(
+        None, OTPAuthUsersFile=str(users), OTPAuthMaxLinger=600, OTPAuthLogoutOnIPChange=True
+    )
+    password = "2468" + totp(KEY, time.time())
+    assert check({"REMOTE_ADDR": "192.0.2.1"}, "erin", password) is True
+    assert check({"REMOTE_ADDR": "192.0.2.1"}, "erin", password) is True  # linger
+    assert check({"REMOTE_ADDR": "192.0.2.2"}, "erin", password) is False  # another address
+    # The file keeps the reference layout, with the login recorded in it.
+    fields = users.read_text().split()
+    assert fields[:4] == ["HOTP/T30", "erin", "2468", KEY.hex()]
+    assert fields[-1] == "192.0.2.1"
