@@ -29,13 +29,14 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import fcntl
 import os
 import secrets
 import stat
 import struct
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Final
 
 from cryptography.exceptions import InvalidTag
@@ -280,6 +281,20 @@ def create_key_file(path: str | os.PathLike[str]) -> KeyRing:
     return KeyRing(keys, target, path=target)
 
 
+@contextlib.contextmanager
+def _exclusive(path: str) -> Iterator[None]:
+    """Serialise changes to one key file (two rotations at once would lose a key)."""
+    try:
+        fd = os.open(path + ".lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ConfigError(f"cannot lock key file {path}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def _read_raw(path: str) -> dict[int, bytes]:
     load_key_file(path)  # the same checks as a normal load
     with open(path, "rb") as f:
@@ -299,13 +314,14 @@ def add_key(path: str | os.PathLike[str]) -> int:
         ConfigError: the key file is missing, malformed or cannot be written.
     """
     target = os.fspath(path)
-    keys = _read_raw(target)
-    new_id = max(keys) + 1
-    keys[new_id] = secrets.token_bytes(KEY_BYTES)
-    try:
-        _write_new(target, _render(keys), replace=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot rewrite key file {target}: {exc.strerror}") from None
+    with _exclusive(target):
+        keys = _read_raw(target)
+        new_id = max(keys) + 1
+        keys[new_id] = secrets.token_bytes(KEY_BYTES)
+        try:
+            _write_new(target, _render(keys), replace=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot rewrite key file {target}: {exc.strerror}") from None
     return new_id
 
 
@@ -319,12 +335,13 @@ def drop_old_keys(path: str | os.PathLike[str]) -> list[int]:
         ConfigError: the key file is missing, malformed or cannot be written.
     """
     target = os.fspath(path)
-    keys = _read_raw(target)
-    newest = max(keys)
-    dropped = sorted(k for k in keys if k != newest)
-    if dropped:
-        try:
-            _write_new(target, _render({newest: keys[newest]}), replace=True)
-        except OSError as exc:
-            raise ConfigError(f"cannot rewrite key file {target}: {exc.strerror}") from None
+    with _exclusive(target):
+        keys = _read_raw(target)
+        newest = max(keys)
+        dropped = sorted(k for k in keys if k != newest)
+        if dropped:
+            try:
+                _write_new(target, _render({newest: keys[newest]}), replace=True)
+            except OSError as exc:
+                raise ConfigError(f"cannot rewrite key file {target}: {exc.strerror}") from None
     return dropped

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,12 @@ def test_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
 def test_missing_key_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="otpgate init"):
         crypto.load_key_file(tmp_path / "nope")
+
+
+def test_concurrent_rotations_lose_no_key(tmp_path: Path) -> None:
+    path = tmp_path / "k"
+    crypto.create_key_file(path)
+    with ThreadPoolExecutor(8) as pool:
+        ids = sorted(pool.map(lambda _: crypto.add_key(path), range(8)))
+    assert ids == list(range(2, 10))
+    assert crypto.load_key_file(path).ids == list(range(1, 10))
