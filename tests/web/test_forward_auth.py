@@ -194,3 +194,40 @@ def test_all_methods_are_answered(gate: G) -> None:
     # nginx's auth_request subrequest keeps the original method.
     for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"):
         assert gate.client.request(method, "/auth").status_code == 401
+
+
+def test_hot_path_computes_no_pin_hash(
+    make_gate: GateFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from otpgate.models import Pin, UserRecord
+    from otpgate.pins import FAST_TEST_HASHER, PinHasher
+    from otpgate.tokens import TokenType
+
+    from .conftest import KEY, make_store
+
+    store = make_store()
+    store.add(
+        UserRecord(
+            "hana", TokenType("HOTP", 30, 6), KEY, Pin("hash", FAST_TEST_HASHER.hash("8642"))
+        )
+    )
+    calls = []
+    verify = PinHasher.verify
+
+    def counting(self: PinHasher, stored: str, pin: str) -> bool:
+        calls.append(1)
+        return verify(self, stored, pin)
+
+    monkeypatch.setattr(PinHasher, "verify", counting)
+    g = make_gate(store=store)
+    auth = {"Authorization": basic("hana", "8642" + code(g.clock))}
+    assert g.client.get("/auth", headers=auth).status_code == 200
+    assert len(calls) == 1
+    for _ in range(5):
+        g.clock.advance(1)
+        assert g.client.get("/auth", headers=auth).status_code == 200
+    # The login page with the same lingering PIN+OTP, then requests with the session.
+    assert g.login(user="hana", pin="8642").status_code == 303
+    for _ in range(5):
+        assert g.client.get("/auth").status_code == 200
+    assert len(calls) == 1

@@ -199,10 +199,12 @@ def _demo_user(config: Config, directory: Path) -> None:
     except ImportError:  # segno is a dependency; a broken install still gets the URI
         pass
     print(f"\n  URI:  {uri}\n  PIN:  {pin}\n")
+    # Name the program as it was started (.venv/bin/otpgate is often not on PATH).
+    prog = sys.argv[0] if os.path.basename(sys.argv[0]) == "otpgate" else "otpgate"
     print(
         "Scan the QR code with an authenticator app (FreeOTP, Google Authenticator, ...).\n"
         "No app at hand?  The current code is:\n"
-        f"  otpgate otp --totp --base32 @{secret_file}\n"
+        f"  {prog} otp --totp --base32 @{secret_file}\n"
     )
 
 

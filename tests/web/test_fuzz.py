@@ -1,0 +1,74 @@
+"""Whatever arrives, the gate answers with a deliberate status, never a 500."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from .conftest import API_KEY, Gate
+
+# Header values as a proxy could pass them on: any byte but CR, LF and NUL.
+header_bytes = st.binary(max_size=300).map(
+    lambda b: bytes(c for c in b if c not in (0, 10, 13)).strip()
+)
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@SETTINGS
+@given(authorization=header_bytes, cookie=header_bytes, accept=header_bytes, xff=header_bytes)
+def test_forward_auth_never_fails(
+    gate: Gate, authorization: bytes, cookie: bytes, accept: bytes, xff: bytes
+) -> None:
+    headers = {
+        b"Authorization": b"Basic " + authorization,
+        b"Cookie": b"otpgate_session=" + cookie,
+        b"Accept": accept,
+        b"X-Forwarded-For": xff,
+        b"X-Original-URL": authorization,
+    }
+    r = gate.client.get("/auth", headers=headers)  # type: ignore[arg-type]
+    assert r.status_code in (401, 302)
+
+
+@SETTINGS
+@given(body=st.binary(max_size=600), origin=header_bytes)
+def test_login_post_never_fails(gate: Gate, body: bytes, origin: bytes) -> None:
+    r = gate.client.post(
+        "/login",
+        content=body,
+        headers={  # type: ignore[arg-type]
+            b"Content-Type": b"application/x-www-form-urlencoded",
+            b"Origin": origin,
+        },
+    )
+    assert r.status_code in (400, 403, 413)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@SETTINGS
+@given(
+    user=json_values | st.text(max_size=300),
+    password=json_values | st.text(max_size=40),
+    ip=json_values,
+)
+def test_api_never_fails(gate: Gate, user: object, password: object, ip: object) -> None:
+    body = json.dumps({"user": user, "password": password, "ip": ip}).encode()
+    r = gate.client.post(
+        "/api/v1/check",
+        content=body,
+        headers={"Content-Type": "application/json", "X-API-Key": API_KEY},
+    )
+    assert r.status_code in (400, 401, 429)
+    assert set(r.json()) <= {"ok", "error", "retry_after"}
