@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from otpgate.models import UserState
+from otpgate.web.sessions import Session
 
 from .conftest import PIN, UNICODE_KEY, UNICODE_PIN, UNICODE_USER, GateFactory, code
 from .conftest import Gate as G
@@ -231,3 +232,29 @@ def test_hot_path_computes_no_pin_hash(
     for _ in range(5):
         assert g.client.get("/auth").status_code == 200
     assert len(calls) == 1
+
+
+def test_no_portal_url_means_no_redirect(make_gate: GateFactory) -> None:
+    g = make_gate(portal_url="")
+    r = g.client.get("/auth", headers={"Accept": "text/html"})
+    assert r.status_code == 401 and "location" not in r.headers
+
+
+def test_a_stored_name_that_would_split_the_header_is_refused(make_gate: GateFactory) -> None:
+    from otpgate.models import Pin, UserRecord
+    from otpgate.tokens import TokenType
+
+    from .conftest import KEY, make_store
+
+    store = make_store()
+    store.add(UserRecord("eve\r\nX-Admin: 1", TokenType("HOTP", 30, 6), KEY, Pin("plain", "1")))
+    g = make_gate(store=store)
+    # Basic refuses such a name at the door; a genuinely signed session holding
+    # one reaches the last check before the header is written.
+    blob = base64.b64encode(f"eve\r\nX-Admin: 1:1{code(g.clock)}".encode()).decode()
+    r = g.client.get("/auth", headers={"Authorization": f"Basic {blob}"})
+    assert r.status_code == 401 and "x-admin" not in r.headers
+    session = Session("eve\r\nX-Admin: 1", g.clock(), g.clock(), "127.0.0.1")
+    cookie = g.app_gate().sessions.encode(session)
+    r = g.client.get("/auth", headers={"Cookie": f"otpgate_session={cookie}"})
+    assert r.status_code == 401 and "x-admin" not in r.headers

@@ -15,6 +15,7 @@ import hmac
 import json
 import logging
 import math
+import re
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -58,6 +59,7 @@ MAX_HEADERS_TOTAL: Final = 32768
 ALL_METHODS: Final = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 WRONG: Final = "Wrong user name, PIN or code."
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 UNAVAILABLE: Final = "Signing in is not possible right now. Please try again later."
 
 
@@ -287,7 +289,11 @@ class Gate:
         allowed = [*self._allowed_hosts, self._own_host(request)]
         return safe_return_url(value, allowed)
 
-    def _ok(self, user: str) -> Response:
+    def _ok(self, user: str, request: Request) -> Response:
+        if _CONTROL.search(user):
+            # A name from the store that would split the header: refuse, loudly.
+            log.error("refusing a user name with control characters in Remote-User")
+            return self._challenge(request, offered=True)
         # Raw header bytes: a user name may be any Unicode, and the proxy passes
         # the UTF-8 bytes on (Starlette would refuse non-Latin-1 text).
         response = Response(b"", 200)
@@ -301,6 +307,7 @@ class Gate:
         accept = request.headers.get("accept", "")
         if (
             self.web.portal
+            and self.web.portal_url
             and not offered
             and mode in ("302", "303", "307", "401")
             and "text/html" in accept
@@ -327,7 +334,7 @@ class Gate:
         session = self._session(request, ip, now)
         if session is not None:
             self.metrics.record("auth", "session", time.perf_counter() - started, False)
-            response = self._ok(session.user)
+            response = self._ok(session.user, request)
             if self.sessions.needs_refresh(session, now):
                 fresh = Session(session.user, session.issued_at, now, session.ip)
                 self._set_session(response, fresh, now)
@@ -342,7 +349,7 @@ class Gate:
             return self._challenge(request, offered=True)
         decision = await self.decide("auth", user, password, ip, now)
         if decision.ok and decision.user is not None:
-            return self._ok(decision.user)
+            return self._ok(decision.user, request)
         return self._challenge(request, offered=True, retry_after=decision.retry_after)
 
     # --- login portal -----------------------------------------------------------------
