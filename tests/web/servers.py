@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from conftest import free_port
+from conftest import free_port, missing
 from otpgate.crypto import create_key_file
 from otpgate.models import Pin, UserRecord
 from otpgate.pins import FAST_TEST_HASHER
@@ -223,12 +223,21 @@ def apache_venv() -> Path:
         for old in Path("/tmp").glob("otpgate-apache-venv-*"):
             if old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "check": True}
-        subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], **quiet)  # type: ignore[call-overload]
         pip = [str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check"]
-        # Only what the Apache provider imports; the web stack is not needed there.
-        subprocess.run([*pip, "argon2-cffi", "cryptography"], **quiet)  # type: ignore[call-overload]
-        subprocess.run([*pip, "--no-deps", str(ROOT)], **quiet)  # type: ignore[call-overload]
+        steps = [
+            ["/usr/bin/python3", "-m", "venv", str(venv)],
+            # Only what the Apache provider imports; the web stack is not needed there.
+            [*pip, "argon2-cffi", "cryptography"],
+            [*pip, "--no-deps", str(ROOT)],
+        ]
+        for step in steps:
+            done = subprocess.run(step, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                shutil.rmtree(venv, ignore_errors=True)
+                missing(
+                    f"a venv of /usr/bin/python3 for Apache ({' '.join(step[:4])} failed: "
+                    f"{done.stderr.strip()[-300:]}); needs python3-venv and the packages"
+                )
         os.chmod(venv, 0o755)  # noqa: S103 - Apache's www-data children must read it
         (venv / "ready").write_text("")
         return venv
@@ -247,8 +256,7 @@ ErrorLog {dir}/apache-error.log
 LogLevel warn
 DefaultRuntimeDir {dir}/run
 Mutex file:{dir}/run default
-User www-data
-Group www-data
+{user}
 
 LoadModule mpm_event_module modules/mod_mpm_event.so
 LoadModule authn_core_module modules/mod_authn_core.so
@@ -295,8 +303,10 @@ def run_apache(apache: str, directory: Path, venv: Path, auth_script: str) -> It
     (directory / "app.wsgi").write_text(APP_WSGI)
     (directory / "apache-auth.py").write_text(auth_script)
     conf = directory / "apache.conf"
+    # As root, Apache's children switch to www-data; as anyone else they stay that user.
+    user = "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
     conf.write_text(
-        APACHE_CONF.format(port=port, dir=directory, venv=venv, site=site_packages(venv))
+        APACHE_CONF.format(port=port, dir=directory, venv=venv, site=site_packages(venv), user=user)
     )
     log = directory / "apache-error.log"
     env = {

@@ -46,9 +46,10 @@ def apache_site() -> Iterator[str]:
             "from otpgate.apache import provider\n"
             f"check_password = provider({str(config)!r}, OTPAuthMaxLinger={LINGER})\n"
         )
-        shutil.chown(data, "www-data", "www-data")
-        for f in data.iterdir():
-            shutil.chown(f, "www-data", "www-data")
+        if os.geteuid() == 0:  # the children will be www-data
+            shutil.chown(data, "www-data", "www-data")
+            for f in data.iterdir():
+                shutil.chown(f, "www-data", "www-data")
         with run_apache(apache, directory, venv, script) as port:
             yield f"http://127.0.0.1:{port}"
     finally:
