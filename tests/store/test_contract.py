@@ -152,7 +152,7 @@ def test_compare_and_set_unknown_user_or_bogus_version(opener: Opener) -> None:
     s = opener()
     assert s.compare_and_set("ghost", 1, UserState()) is None
     s.add(user("alice"))
-    for bogus in (None, "x", -1, 10**6, b"\x00"):
+    for bogus in (None, "x", -1, 10**6, b"\x00", True, 1.0):
         assert s.compare_and_set("alice", bogus, UserState(failures=5)) is None
     got = s.get("alice")
     assert got is not None and got.state.failures == 0

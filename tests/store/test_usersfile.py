@@ -519,3 +519,14 @@ def test_any_other_line_survives_a_write_byte_for_byte(
         assert s.compare_and_set("alice-the-tester", rec.version, UserState(TokenState(4)))
         new_alice = ref_line("HOTP", "alice-the-tester", "-", KEY_HEX, 4, 0)
         assert path.read_bytes() == content.replace(alice, new_alice, 1)
+
+
+def test_bare_path_to_sqlite_database_is_named_as_such(tmp_path: Path) -> None:
+    from otpgate.crypto import create_key_file
+
+    db = tmp_path / "otpgate.db"
+    create_key_file(f"{db}.key")
+    open_store(f"sqlite:///{db}").close()
+    assert db.read_bytes().startswith(b"SQLite format 3")
+    with pytest.raises(StoreError, match="SQLite database"):
+        open_store(str(db))

@@ -54,7 +54,12 @@ class MemoryStore:
     ) -> UserRecord | None:
         with self._lock:
             current = self._users.get(username)
-            if current is None or current.version != expected_version:
+            # Versions are ints; `True == 1` must not pass for one.
+            if (
+                current is None
+                or type(expected_version) is not int
+                or current.version != expected_version
+            ):
                 return None
             new = replace(current, state=state, version=next(self._versions))
             self._users[username] = new

@@ -405,6 +405,11 @@ class UsersFileStore:
             raise StoreError(f"users file {self.path} does not exist") from None
         except OSError as exc:
             raise StoreError(f"cannot read users file {self.path}: {exc.strerror}") from None
+        if data.startswith(b"SQLite format 3\0"):
+            # A bare path names a users file; say so instead of warning about every "line".
+            raise StoreError(
+                f"{self.path} is an SQLite database, not a users file; use sqlite:///PATH"
+            )
         sidecar_data = self._read_sidecar()
         cached = self._cache
         if cached is not None and cached.data == data and cached.sidecar_data == sidecar_data:
