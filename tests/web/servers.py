@@ -243,10 +243,6 @@ def apache_venv() -> Path:
         return venv
 
 
-def site_packages(venv: Path) -> Path:
-    return next(venv.glob("lib/python3*/site-packages"))
-
-
 APACHE_CONF = """
 ServerRoot /usr/lib/apache2
 ServerName 127.0.0.1
@@ -271,20 +267,10 @@ ServerLimit 2
 ThreadsPerChild 8
 MaxRequestWorkers 16
 
-WSGIPythonHome {venv}
-# Finalising the embedded interpreter at child exit can hang for the whole
-# shutdown timeout; the process is exiting anyway.
-WSGIDestroyInterpreter Off
 WSGIScriptAlias /app {dir}/app.wsgi
 
-# --- the otpgate part ---
-<Location /app>
-    AuthType Basic
-    AuthName "otpgate test"
-    AuthBasicProvider wsgi
-    WSGIAuthUserScript {dir}/apache-auth.py
-    Require valid-user
-</Location>
+# --- examples/apache/otpgate.conf ---
+{example}
 """
 
 APP_WSGI = """
@@ -305,9 +291,13 @@ def run_apache(apache: str, directory: Path, venv: Path, auth_script: str) -> It
     conf = directory / "apache.conf"
     # As root, Apache's children switch to www-data; as anyone else they stay that user.
     user = "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
-    conf.write_text(
-        APACHE_CONF.format(port=port, dir=directory, venv=venv, site=site_packages(venv), user=user)
+    example = (
+        (ROOT / "examples/apache/otpgate.conf")
+        .read_text()
+        .replace("/opt/otpgate/venv", str(venv))
+        .replace("/etc/otpgate/apache-auth.py", str(directory / "apache-auth.py"))
     )
+    conf.write_text(APACHE_CONF.format(port=port, dir=directory, user=user, example=example))
     log = directory / "apache-error.log"
     env = {
         "PATH": "/usr/sbin:/usr/bin:/bin",

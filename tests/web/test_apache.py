@@ -60,7 +60,7 @@ def test_check_password_401_200_linger_replay(apache_site: str) -> None:
     with httpx.Client(base_url=apache_site, timeout=30) as c:
         none = c.get("/app/")
         assert none.status_code == 401
-        assert none.headers["www-authenticate"] == 'Basic realm="otpgate test"'
+        assert none.headers["www-authenticate"] == 'Basic realm="My application"'
         password = "4321" + totp(KEY, time.time())
         ok = c.get("/app/", auth=("carol", password))
         assert ok.status_code == 200
