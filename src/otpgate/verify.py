@@ -12,7 +12,7 @@ Rules:
 * Time tokens accept a step ``s`` in ``[now + drift - window, now + drift +
   window]`` that is strictly greater than the last accepted step, so no code
   is accepted twice and no older code after a newer one.  The drift learned
-  from an accepted code may not grow beyond ``max_drift`` steps (a drift set
+  from an accepted code is bounded by ``max_drift`` steps (a drift set
   larger by an administrator's resync may only shrink).
 * Codes are exactly ``digits`` ASCII digits (or the hex form, where enabled);
   every candidate is compared in constant time.
@@ -229,9 +229,11 @@ def verify(
         raise NoMatch("no time step in the window matched")
     # Prefer the step closest to the expected one.
     s = fresh[0] if len(fresh) == 1 else min(fresh, key=lambda x: (abs(x - center), x))
-    new_drift = s - now_step
-    if abs(new_drift) > policy.max_drift and abs(new_drift) > abs(drift):
-        raise NoMatch("the match would drift the clock beyond max_drift")
+    # The window decides acceptance; max_drift only bounds what is learned, so a
+    # code near the window's edge is never refused for drift (a larger drift
+    # set by an administrator's resync is kept, never grown).
+    bound = max(policy.max_drift, abs(drift))
+    new_drift = min(max(s - now_step, -bound), bound)
     return Match(s, TokenState(new_drift, s), s - center)
 
 
