@@ -477,6 +477,9 @@ def _check(config: Config, problems: list[str]) -> None:
         config.auth_settings()
     except ValueError as exc:
         problems.append(f"[auth]: {exc}")
+    if not (w.realm.isascii() and w.realm.isprintable()) or '"' in w.realm or "\\" in w.realm:
+        # It goes into a WWW-Authenticate header as a quoted string.
+        problems.append("web.realm must be printable ASCII without quotes or backslashes")
     if w.redirect_status not in (302, 303, 307, 401):
         problems.append("web.redirect_status must be 302, 303, 307 or 401")
     if w.max_body < 256:
