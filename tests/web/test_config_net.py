@@ -80,7 +80,7 @@ def test_cross_field_rules() -> None:
         load_config(None, env={"OTPGATE_AUTH_LOOK_AHEAD": "-1"})
     idle = load_config(None, env={"OTPGATE_AUTH_MAX_IDLE": "60"})
     assert idle.auth_settings().max_idle == 60 and idle.session_lifetime() == 12 * 3600
-    with pytest.raises(ConfigError, match="web.realm"):
+    with pytest.raises(ConfigError, match=r"web\.realm"):
         load_config(None, env={"OTPGATE_WEB_REALM": "Zürich"})
     with pytest.raises(ConfigError, match="redirect_status"):
         load_config(None, env={"OTPGATE_WEB_REDIRECT_STATUS": "500"})
