@@ -51,7 +51,7 @@ def test_browser_flow_401_login_200_logout_401(nginx_site: str) -> None:
         assert again.headers["location"].startswith(f"{nginx_site}/otpgate/login")
     with httpx.Client(base_url=nginx_site, headers={"Accept": "text/html"}) as c2:
         # A copy of the old cookie does not come back to life.
-        replay = c2.get("/app/hello", cookies={"otpgate_session": old_cookie})
+        replay = c2.get("/app/hello", headers={"Cookie": f"otpgate_session={old_cookie}"})
         assert replay.status_code == 302
 
 

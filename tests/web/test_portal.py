@@ -50,7 +50,7 @@ def test_session_cookie_is_secure_by_default(make_gate: GateFactory) -> None:
             "code": code(g.clock),
             "csrf": csrf_token(page.text),
         },
-        cookies={"otpgate_csrf": page.cookies["otpgate_csrf"]},
+        headers={"Cookie": f"otpgate_csrf={page.cookies['otpgate_csrf']}"},
     )
     assert r.status_code == 303
     assert "Secure" in r.headers["set-cookie"]
@@ -219,7 +219,7 @@ def test_tampered_cookie_is_refused(gate: G) -> None:
         value + "." + value,
         "x" * 5000,
     ):
-        r = gate.client.get("/auth", cookies={"otpgate_session": bad})
+        r = gate.client.get("/auth", headers={"Cookie": f"otpgate_session={bad}"})
         assert r.status_code == 401, bad
 
 
@@ -228,7 +228,7 @@ def test_cookie_signed_with_another_secret_is_refused(make_gate: GateFactory) ->
     other.login()
     value = other.client.cookies["otpgate_session"]
     g = make_gate()
-    assert g.client.get("/auth", cookies={"otpgate_session": value}).status_code == 401
+    assert g.client.get("/auth", headers={"Cookie": f"otpgate_session={value}"}).status_code == 401
 
 
 def test_sessions_work_across_gate_processes_and_secret_rotation(make_gate: GateFactory) -> None:
@@ -237,10 +237,10 @@ def test_sessions_work_across_gate_processes_and_secret_rotation(make_gate: Gate
     value = a.client.cookies["otpgate_session"]
     # Another process (own Authenticator and caches) on the same store and secret.
     b = make_gate(store=a.store, clock=a.clock)
-    assert b.client.get("/auth", cookies={"otpgate_session": value}).status_code == 200
+    assert b.client.get("/auth", headers={"Cookie": f"otpgate_session={value}"}).status_code == 200
     # After a rotation the old secret still verifies while it is listed.
     c = make_gate(store=a.store, clock=a.clock, session_secrets=[SECRET, "n" * 40])
-    assert c.client.get("/auth", cookies={"otpgate_session": value}).status_code == 200
+    assert c.client.get("/auth", headers={"Cookie": f"otpgate_session={value}"}).status_code == 200
 
 
 def test_expired_cookie_is_refused(gate: G) -> None:
@@ -276,7 +276,9 @@ def test_logout_revokes_the_session_server_side(gate: G) -> None:
     assert 'otpgate_session=""' in r.headers["set-cookie"] or "Max-Age=0" in r.headers["set-cookie"]
     # A copy of the old cookie is dead too, here and in every other process.
     gate.clock.advance(1)
-    assert gate.client.get("/auth", cookies={"otpgate_session": value}).status_code == 401
+    assert (
+        gate.client.get("/auth", headers={"Cookie": f"otpgate_session={value}"}).status_code == 401
+    )
     # Logging in again works.
     gate.clock.advance(30)
     gate.client.cookies.clear()
@@ -301,8 +303,10 @@ def test_sliding_idle_timeout(make_gate: GateFactory) -> None:
     refreshed = r.cookies.get("otpgate_session")
     assert refreshed and refreshed != first
     g.clock.advance(200)
-    assert g.client.get("/auth", cookies={"otpgate_session": first}).status_code == 401
-    assert g.client.get("/auth", cookies={"otpgate_session": refreshed}).status_code == 200
+    assert g.client.get("/auth", headers={"Cookie": f"otpgate_session={first}"}).status_code == 401
+    assert (
+        g.client.get("/auth", headers={"Cookie": f"otpgate_session={refreshed}"}).status_code == 200
+    )
 
 
 def test_ip_change_ends_the_session_when_configured(make_gate: GateFactory) -> None:
