@@ -447,6 +447,8 @@ def load_config(
         if not key.startswith(ENV_PREFIX) or key == "OTPGATE_CONFIG" or key == "OTPGATE_HOME":
             continue
         section, _, name = key[len(ENV_PREFIX) :].lower().partition("_")
+        if section == "store" and not name:
+            name = "url"  # OTPGATE_STORE, as every command's --store, names the store URL
         if section not in _SECTIONS:
             continue  # other tools' OTPGATE_* variables (tests, CI) are not ours to judge
         _apply(values, section, name, raw, True, key, problems)

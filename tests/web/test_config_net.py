@@ -164,3 +164,10 @@ def test_session_codec_lifetime_and_idle() -> None:
     assert idle.decode(value, 1029.0) is not None and idle.decode(value, 1031.0) is None
     assert not idle.needs_refresh(Session("a", 1000.0, 1000.0, "ip"), 1001.0)
     assert idle.needs_refresh(Session("a", 1000.0, 1000.0, "ip"), 1004.0)
+
+
+def test_otpgate_store_variable_names_the_store_url() -> None:
+    c = load_config(None, env={"OTPGATE_STORE": "postgresql://gate@db.example/otp"})
+    assert c.store.url == "postgresql://gate@db.example/otp"
+    c = load_config(None, env={"OTPGATE_STORE_URL": "sqlite:///other.db"})
+    assert c.store.url == "sqlite:///other.db"
