@@ -218,7 +218,13 @@ def wrk(
 
 def median_result(runs: Sequence[WrkResult]) -> dict[str, Any]:
     """Medians of several wrk runs, plus every run's rps."""
+    cpu = {
+        key: statistics.median(r.extra[key] for r in runs)
+        for key in runs[0].extra
+        if key.endswith("_cpu_us")
+    }
     return {
+        **cpu,
         "rps": statistics.median(r.rps for r in runs),
         "p50_ms": statistics.median(r.p50_ms for r in runs),
         "p99_ms": statistics.median(r.p99_ms for r in runs),

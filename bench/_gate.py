@@ -185,7 +185,13 @@ SERVERS: dict[str, str] = {
     "uvicorn-w2": "uvicorn httptools + uvloop, --workers 2",
     "granian-w1": "granian --interface asgi --loop uvloop, 1 worker",
     "granian-w2": "granian --interface asgi --loop uvloop, --workers 2",
+    "uvicorn-w1": "uvicorn httptools + uvloop, 1 process (as serve, app by import string)",
+    "uvicorn-w1-fast": "as uvicorn-w1, /auth hot cases below Starlette (bench/fastpath.py)",
+    "uvicorn-w2-fast": "as uvicorn-w2, with bench/fastpath.py",
+    "granian-w2-fast": "as granian-w2, with bench/fastpath.py",
 }
+# The default server list: the shipped command and the alternatives worth trying.
+DEFAULT_SERVERS = ["serve", "uvicorn-h11", "uvicorn-w2", "granian-w1", "granian-w2"]
 
 
 def server_argv(name: str, config: Path, port: int) -> list[str]:
@@ -237,6 +243,10 @@ def server_argv(name: str, config: Path, port: int) -> list[str]:
         "--log-level",
         "warning",
     ]
+    if name.endswith("-fast"):
+        return server_argv(name.removesuffix("-fast"), config, port)
+    if name == "uvicorn-w1":
+        return [*uv, "--http", "httptools", "--loop", "uvloop"]
     if name == "uvicorn-h11":
         return [*uv, "--http", "h11", "--loop", "asyncio"]
     if name == "uvicorn-w2":
@@ -255,6 +265,7 @@ def run_gate(config: Path, directory: Path, server: str = "serve") -> Iterator[t
     log = directory / f"gate-{server}-{port}.log"
     env = {
         **os.environ,
+        "OTPGATE_BENCH_FASTPATH": "1" if server.endswith("-fast") else "0",
         "OTPGATE_CONFIG": str(config),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(BENCH)]),
     }

@@ -17,8 +17,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import loadavg, median_result, peak_rss_mb, rss_mb, tree_pids, wrk
+from _common import (
+    WrkResult,
+    cpu_seconds,
+    loadavg,
+    median_result,
+    peak_rss_mb,
+    rss_mb,
+    tree_pids,
+    wrk,
+)
 from _gate import (
+    DEFAULT_SERVERS,
     SERVERS,
     basic,
     get,
@@ -44,19 +54,33 @@ def _creds(port: int) -> dict[str, list[str]]:
     return {"cookie": [cookie], "basic-linger": [f"Authorization: {linger}"]}
 
 
+def _cpu_wrk(pids: dict[str, list[int]], url: str, **kw: Any) -> WrkResult:
+    """wrk, plus the CPU time each named process group spent per request (µs)."""
+    before = {name: cpu_seconds(p) for name, p in pids.items()}
+    res = wrk(url, **kw, **WRK)
+    for name, p in pids.items():
+        res.extra[f"{name}_cpu_us"] = (cpu_seconds(p) - before[name]) / max(res.requests, 1) * 1e6
+    return res
+
+
 def gate_direct(workdir: Path, servers: list[str], runs: int, duration: float) -> dict[str, Any]:
     """a) wrk -> gate /auth."""
     store = make_sqlite(workdir, 1000)
     config = write_config(workdir, store)
     out: dict[str, Any] = {}
     for server in servers:
-        with run_gate(config, workdir, server) as (port, _proc):
+        with run_gate(config, workdir, server) as (port, proc):
             creds = _creds(port)
             for name, headers in creds.items():
                 # Warm-up: with several processes, each must first see the credential.
                 wrk(f"http://127.0.0.1:{port}/auth", duration=2, headers=headers, **WRK)
                 results = [
-                    wrk(f"http://127.0.0.1:{port}/auth", duration=duration, headers=headers, **WRK)
+                    _cpu_wrk(
+                        {"gate": tree_pids(proc.pid)},
+                        f"http://127.0.0.1:{port}/auth",
+                        duration=duration,
+                        headers=headers,
+                    )
                     for _ in range(runs)
                 ]
                 out[f"{server}/{name}"] = median_result(results)
@@ -64,7 +88,8 @@ def gate_direct(workdir: Path, servers: list[str], runs: int, duration: float) -
                 r = out[f"{server}/{name}"]
                 print(
                     f"  gate {server:12} {name:13} {r['rps']:9.0f} req/s  "
-                    f"p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms",
+                    f"p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  "
+                    f"gate CPU {r['gate_cpu_us']:.0f} µs/req",
                     flush=True,
                 )
     return out
@@ -93,10 +118,10 @@ def through_nginx(
         if cached:
             label += "/nginx-cache"
         with (
-            run_gate(config, workdir, server) as (gport, _gproc),
+            run_gate(config, workdir, server) as (gport, gproc),
             run_nginx(workdir, gport, keepalive=keepalive, workers=1, cache=cached, body=body) as (
                 nport,
-                _nproc,
+                nproc,
             ),
         ):
             cookie = f"Cookie: otpgate_session={session_cookie('u0')}"
@@ -107,9 +132,10 @@ def through_nginx(
             ceiling_url = f"http://127.0.0.1:{nport}/open/index.html"
             wrk(app, duration=1, headers=[cookie], **WRK)
             auth_runs, ceil_runs = [], []
+            pids = {"gate": tree_pids(gproc.pid), "nginx": tree_pids(nproc.pid)}
             for _ in range(runs):
-                ceil_runs.append(wrk(ceiling_url, duration=duration, headers=[cookie], **WRK))
-                auth_runs.append(wrk(app, duration=duration, headers=[cookie], **WRK))
+                ceil_runs.append(_cpu_wrk(pids, ceiling_url, duration=duration, headers=[cookie]))
+                auth_runs.append(_cpu_wrk(pids, app, duration=duration, headers=[cookie]))
             a, c = median_result(auth_runs), median_result(ceil_runs)
             ratios = sorted(cr.rps / ar.rps for cr, ar in zip(ceil_runs, auth_runs, strict=True))
             out[label] = {
@@ -121,7 +147,9 @@ def through_nginx(
             print(
                 f"  nginx {label:36} auth {a['rps']:8.0f} req/s p50 {a['p50_ms']:.2f} "
                 f"p99 {a['p99_ms']:.2f} ms | ceiling {c['rps']:8.0f} req/s "
-                f"| ratio {out[label]['ceiling_over_auth']:.2f}x",
+                f"| ratio {out[label]['ceiling_over_auth']:.2f}x | CPU/req gate "
+                f"{a['gate_cpu_us']:.0f} µs nginx {a['nginx_cpu_us']:.0f} µs "
+                f"(ceiling nginx {c['nginx_cpu_us']:.0f} µs)",
                 flush=True,
             )
     return out
@@ -179,7 +207,7 @@ def run(
 ) -> dict[str, Any]:
     runs = 1 if quick else 3
     duration = 3.0 if quick else 10.0
-    servers = servers or list(SERVERS)
+    servers = servers or list(DEFAULT_SERVERS)
     started_at = time.time()
     result: dict[str, Any] = {
         "wrk": f"wrk -t{WRK['threads']} -c{WRK['connections']} -d{duration:g}s --latency",
@@ -192,7 +220,12 @@ def run(
             result["gate"] = gate_direct(workdir, servers, runs, duration)
         if "nginx" in parts:
             result["nginx"] = through_nginx(
-                workdir, servers, runs, duration, keepalive_off=["serve", "uvicorn-w2"]
+                workdir,
+                servers,
+                runs,
+                duration,
+                keepalive_off=[s for s in ("serve", "uvicorn-w2") if s in servers],
+                cache="serve" in servers,
             )
         if "memory" in parts:
             result["memory"] = memory(workdir, duration)

@@ -52,14 +52,14 @@ def run_core(quick: bool) -> dict[str, Any]:
     return out
 
 
-def run_part(name: str, quick: bool) -> dict[str, Any]:
+def run_part(name: str, quick: bool, servers: list[str] | None = None) -> dict[str, Any]:
     if name == "core":
         return run_core(quick)
     if name in ("hotpath", "memory"):
         import hotpath
 
         parts = ("gate", "nginx") if name == "hotpath" else ("memory",)
-        return hotpath.run(quick, parts=parts)
+        return hotpath.run(quick, servers, parts=parts)
     if name in ("logins", "attack"):
         import logins
 
@@ -248,6 +248,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one short run of each")
     parser.add_argument("--only", action="append", choices=PARTS, help="run only this part")
     parser.add_argument("--table", action="store_true", help="print the saved results' table")
+    parser.add_argument(
+        "--servers",
+        help="hotpath: comma-separated server options (see bench/_gate.py SERVERS)",
+    )
+    parser.add_argument(
+        "--save-as", help="save the part's result under this name (e.g. hotpath-after)"
+    )
     args = parser.parse_args(argv)
     if not args.table:
         RESULTS.mkdir(exist_ok=True)
@@ -255,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"== {name} (load average {loadavg()})", flush=True)
             before = machine()
             t = time.time()
-            result = run_part(name, args.quick)
+            servers = args.servers.split(",") if args.servers else None
+            result = run_part(name, args.quick, servers)
             data = {
                 "part": name,
                 "quick": args.quick,
@@ -264,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds": round(time.time() - t),
                 "result": result,
             }
-            (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=1, default=str) + "\n")
+            save = args.save_as or name
+            (RESULTS / f"{save}.json").write_text(json.dumps(data, indent=1, default=str) + "\n")
     print()
     print_table()
     return 0
