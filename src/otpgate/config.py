@@ -36,10 +36,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from .auth import AuthSettings
 from .errors import ConfigError
+from .verify import Policy
 
 if TYPE_CHECKING:
-    from .auth import Authenticator, AuthSettings
+    from .auth import Authenticator
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -71,6 +73,11 @@ class StoreConfig:
     key_file: str | None = None
 
 
+# The settings' defaults live with the code that uses them; the config mirrors them.
+_POLICY: Final = Policy()
+_AUTH: Final = AuthSettings()
+
+
 @dataclass(frozen=True, slots=True)
 class AuthConfig:
     """The login rules; see :class:`otpgate.auth.AuthSettings` for their meaning.
@@ -79,26 +86,36 @@ class AuthConfig:
     ``pin_provider`` is ``OTPAuthPINAuthProvider`` (``htpasswd:/path``).
     """
 
-    look_ahead: int = 10
-    window: int = 1
-    max_drift: int = 10
-    accept_hex: bool = False
-    max_linger: float = 600.0
-    max_idle: float | None = None
-    logout_on_ip_change: bool = False
-    max_otp_failures: int = 0
-    failure_unlock_after: float = 900.0
-    throttle_free_failures: int = 3
-    throttle_base: float = 1.0
-    throttle_max: float = 900.0
-    fall_through: bool = False
-    throttle_ipv6_prefix: int = 64
-    state_ttl: float = 2.0
-    cache_size: int = 10_000
-    throttle_size: int = 100_000
-    audit_linger: bool = False
+    look_ahead: int = _POLICY.look_ahead
+    window: int = _POLICY.window
+    max_drift: int = _POLICY.max_drift
+    accept_hex: bool = _POLICY.accept_hex
+    max_linger: float = _AUTH.max_linger
+    max_idle: float | None = _AUTH.max_idle
+    logout_on_ip_change: bool = _AUTH.logout_on_ip_change
+    max_otp_failures: int = _AUTH.max_otp_failures
+    failure_unlock_after: float = _AUTH.failure_unlock_after
+    throttle_free_failures: int = _AUTH.throttle_free_failures
+    throttle_base: float = _AUTH.throttle_base
+    throttle_max: float = _AUTH.throttle_max
+    fall_through: bool = _AUTH.fall_through
+    throttle_ipv6_prefix: int = _AUTH.throttle_ipv6_prefix
+    state_ttl: float = _AUTH.state_ttl
+    cache_size: int = _AUTH.cache_size
+    throttle_size: int = _AUTH.throttle_size
+    audit_linger: bool = _AUTH.audit_linger
     pin_provider: str | None = None
     audit_log: str | None = None
+
+
+_POLICY_FIELDS: Final = tuple(
+    f.name for f in dataclasses.fields(AuthConfig) if f.name in Policy.__dataclass_fields__
+)
+_AUTH_FIELDS: Final = tuple(
+    f.name
+    for f in dataclasses.fields(AuthConfig)
+    if f.name in AuthSettings.__dataclass_fields__ and f.name != "policy"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,32 +184,9 @@ class Config:
 
     def auth_settings(self) -> AuthSettings:
         """The Authenticator's settings."""
-        from .auth import AuthSettings
-        from .verify import Policy
-
         a = self.auth
-        return AuthSettings(
-            policy=Policy(
-                look_ahead=a.look_ahead,
-                window=a.window,
-                max_drift=a.max_drift,
-                accept_hex=a.accept_hex,
-            ),
-            max_linger=a.max_linger,
-            max_idle=a.max_idle,
-            logout_on_ip_change=a.logout_on_ip_change,
-            max_otp_failures=a.max_otp_failures,
-            failure_unlock_after=a.failure_unlock_after,
-            throttle_free_failures=a.throttle_free_failures,
-            throttle_base=a.throttle_base,
-            throttle_max=a.throttle_max,
-            fall_through=a.fall_through,
-            throttle_ipv6_prefix=a.throttle_ipv6_prefix,
-            state_ttl=a.state_ttl,
-            cache_size=a.cache_size,
-            throttle_size=a.throttle_size,
-            audit_linger=a.audit_linger,
-        )
+        policy = Policy(**{n: getattr(a, n) for n in _POLICY_FIELDS})
+        return AuthSettings(policy=policy, **{n: getattr(a, n) for n in _AUTH_FIELDS})
 
     def session_lifetime(self) -> float:
         """Seconds a login-page session lasts at most (the absolute limit)."""

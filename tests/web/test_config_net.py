@@ -171,3 +171,9 @@ def test_otpgate_store_variable_names_the_store_url() -> None:
     assert c.store.url == "postgresql://gate@db.example/otp"
     c = load_config(None, env={"OTPGATE_STORE_URL": "sqlite:///other.db"})
     assert c.store.url == "sqlite:///other.db"
+
+
+def test_default_config_gives_the_authenticators_own_defaults() -> None:
+    from otpgate.auth import AuthSettings
+
+    assert load_config(None, env={}).auth_settings() == AuthSettings()
