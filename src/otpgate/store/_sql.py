@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Final
 
@@ -254,3 +254,21 @@ def row_to_record(row: Sequence[Any], keys: KeyRing) -> UserRecord:
         serial=serial,
         version=int(version),
     )
+
+
+def reencrypt(
+    keys: KeyRing, rows: Iterable[Sequence[Any]], rekey: Callable[[dict[str, Any]], int]
+) -> int:
+    """Re-encrypt every (username, key blob) row not made with the newest key.
+
+    ``rekey`` runs the ``rekey`` statement and returns the rows it changed:
+    0 when a concurrent key change (admin replace) already wrote a new blob.
+    """
+    done = 0
+    for username, raw in rows:
+        blob = bytes(raw)
+        if keys.key_id_of(blob) == keys.newest_id:
+            continue
+        new = keys.encrypt(keys.decrypt(blob, username), username)
+        done += rekey({"username": username, "old_key": blob, "new_key": new})
+    return done

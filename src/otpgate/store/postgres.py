@@ -243,15 +243,9 @@ class PostgresStore:
         Raises:
             StoreError: a key does not decrypt, or the database failed.
         """
-        done = 0
-        for username, blob in self._run("keys", {}):
-            blob = bytes(blob)
-            if self._keys.key_id_of(blob) == self._keys.newest_id:
-                continue
-            new = self._keys.encrypt(self._keys.decrypt(blob, username), username)
-            # A concurrent key change (admin replace) already wrote a new blob.
-            done += self._run("rekey", {"username": username, "old_key": blob, "new_key": new})[0]
-        return done
+        return _sql.reencrypt(
+            self._keys, self._run("keys", {}), lambda p: int(self._run("rekey", p)[0])
+        )
 
 
 def redact(url: str) -> str:

@@ -238,19 +238,11 @@ class SQLiteStore:
         Raises:
             StoreError: a key does not decrypt, or the database failed.
         """
-        done = 0
-        for username, blob in self._read(_sql.SQL["keys"], {}):
-            blob = bytes(blob)
-            if self._keys.key_id_of(blob) == self._keys.newest_id:
-                continue
-            plain = self._keys.decrypt(blob, username)
-            new = self._keys.encrypt(plain, username)
+
+        def rekey(params: dict[str, Any]) -> int:
             try:
-                cur = self._conn().execute(
-                    _sql.SQL["rekey"], {"username": username, "old_key": blob, "new_key": new}
-                )
+                return self._conn().execute(_sql.SQL["rekey"], params).rowcount
             except sqlite3.Error as exc:
                 raise StoreError(f"SQLite store {self.path}: {exc}") from None
-            # A concurrent key change (admin replace) already wrote a new blob.
-            done += cur.rowcount
-        return done
+
+        return _sql.reencrypt(self._keys, self._read(_sql.SQL["keys"], {}), rekey)
