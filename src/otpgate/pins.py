@@ -34,6 +34,21 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+def _usable_cpus() -> int:
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not Linux
+        return max(os.cpu_count() or 1, 1)
+
+
+# argon2 is CPU-bound and runs outside the GIL, so the web front end's thread
+# pool can run dozens of hashes at once; more than one per CPU only queue in
+# the scheduler (no more logins per second) while each holds its memory_cost
+# (64 MiB by default) for the whole time: 8 concurrent logins took the gate
+# to 943 MiB resident (docs/benchmarks.md).  Hashes wait for a slot instead.
+_HASH_SLOTS: Final = threading.BoundedSemaphore(_usable_cpus())
+
+
 def encode_secret(text: str) -> bytes:
     """UTF-8 bytes of a secret typed by a user.
 
@@ -72,12 +87,14 @@ class PinHasher:
 
     def hash(self, pin: str) -> str:
         """An argon2id hash string (``$argon2id$v=19$...``) with a random salt."""
-        return self._hasher().hash(encode_secret(pin))
+        with _HASH_SLOTS:
+            return self._hasher().hash(encode_secret(pin))
 
     def verify(self, stored: str, pin: str) -> bool:
         """Whether ``pin`` matches the stored hash; a malformed hash never matches."""
         try:
-            return bool(self._hasher().verify(stored, encode_secret(pin)))
+            with _HASH_SLOTS:
+                return bool(self._hasher().verify(stored, encode_secret(pin)))
         except VerifyMismatchError:
             return False
         except (InvalidHashError, VerificationError) as exc:
