@@ -104,7 +104,7 @@ cookie_secure = false
 
 
 @contextlib.contextmanager
-def run_gate(config: Path, directory: Path) -> Iterator[int]:
+def run_gate(config: Path, directory: Path, *extra_args: str) -> Iterator[int]:
     """``otpgate serve`` in a subprocess; yields its port."""
     port = free_port()
     log = directory / "gate.log"
@@ -121,6 +121,7 @@ def run_gate(config: Path, directory: Path) -> Iterator[int]:
                 f"127.0.0.1:{port}",
                 "--log-level",
                 "warning",
+                *extra_args,
             ],
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -74,13 +74,70 @@ def run_gate(config: Config, *, log_level: str = "info", access_log: bool = True
     return 0
 
 
+def worker_app() -> Any:
+    """ASGI factory for ``serve --workers N``: each worker builds its own Authenticator.
+
+    The settings come from ``$OTPGATE_CONFIG`` (set by ``serve``) and the
+    ``OTPGATE_*`` variables, exactly as the parent read them.
+    """
+    from ..web import create_app
+
+    config = load_config(os.environ.get("OTPGATE_CONFIG") or None)
+    authenticator = open_authenticator(config)
+    try:
+        return create_app(
+            config, authenticator, authenticator.store, on_shutdown=authenticator.close
+        )
+    except BaseException:
+        authenticator.close()
+        raise
+
+
+def run_workers(
+    config: Config, workers: int, *, log_level: str = "info", access_log: bool = True
+) -> int:
+    """Serve with several worker processes sharing one listening socket.
+
+    Sessions are signed cookies, so every worker accepts every other's; the
+    linger cache and the throttle table are per worker (a lingering credential
+    costs one store read per worker; a guesser spread over the workers meets
+    each worker's backoff).
+    """
+    import uvicorn
+
+    host, port = parse_listen(config.web.listen)
+    if config.path is not None:
+        os.environ["OTPGATE_CONFIG"] = os.path.abspath(config.path)
+    uvicorn.run(
+        f"{__name__}:worker_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        proxy_headers=False,
+        server_header=False,
+        log_level=log_level,
+        access_log=access_log,
+        lifespan="on",
+    )
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     overrides: dict[str, dict[str, Any]] = {}
     if args.listen:
         parse_listen(args.listen)
         overrides["web"] = {"listen": args.listen}
+    if args.workers < 1 or args.workers > 64:
+        raise CommandError(f"--workers {args.workers}: expected 1 to 64 (one per core is best)")
     config = load_config(_config_path(args.config), overrides=overrides)
     config.secrets()  # fail here, in one line, rather than inside the server
+    if args.workers > 1:
+        if config.store.url.startswith("memory:"):
+            raise CommandError("--workers needs a shared store; memory: lives in one process")
+        return run_workers(
+            config, args.workers, log_level=args.log_level, access_log=not args.no_access_log
+        )
     return run_gate(config, log_level=args.log_level, access_log=not args.no_access_log)
 
 
@@ -106,6 +163,14 @@ def register(subparsers: Any) -> None:
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     p.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes (default 1; one per core serves the most requests, see "
+        "docs/benchmarks.md)",
+    )
     p.set_defaults(handler=_serve)
 
     d = subparsers.add_parser(

@@ -1,0 +1,84 @@
+"""`otpgate serve --workers 2`: several processes, one set of rules."""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from otpgate.cli import main
+from otpgate.otp import totp
+
+from .servers import make_store, run_gate, write_gate_config
+
+KEY = b"workers-test-key-0001"
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                kids.append(int(entry))
+    return kids
+
+
+def _gate_pid(port: int) -> int:
+    # The uvicorn parent is the process whose command line names this port.
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmd = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"serve" in cmd and f"127.0.0.1:{port}".encode() in cmd:
+                return int(entry)
+    raise AssertionError("gate process not found")
+
+
+def test_two_workers_share_sessions_lingering_and_replay_rules(tmp_path: Path) -> None:
+    url, key_file = make_store(tmp_path, [("wendy", "4321", KEY)])
+    config = write_gate_config(tmp_path, url, key_file)
+    with run_gate(config, tmp_path, "--workers", "2") as port:
+        workers = _children(_gate_pid(port))
+        # uvicorn's supervisor may add a helper process; at least the two workers.
+        assert len(workers) >= 2
+        base = f"http://127.0.0.1:{port}"
+        password = "4321" + totp(KEY, time.time())
+        basic = "Basic " + base64.b64encode(f"wendy:{password}".encode()).decode()
+        answers = []
+        # Fresh connections spread the requests over both workers; the first
+        # consumes the code, the rest linger (through the store in the other worker).
+        for _ in range(12):
+            with httpx.Client(base_url=base) as c:
+                r = c.get("/auth", headers={"Authorization": basic, "Accept": "*/*"})
+                answers.append((r.status_code, r.headers.get("remote-user")))
+        assert answers == [(200, "wendy")] * 12
+        # A wrong PIN with the same code is refused by whichever worker answers.
+        wrong = "Basic " + base64.b64encode(f"wendy:9999{password[4:]}".encode()).decode()
+        with httpx.Client(base_url=base) as c:
+            assert c.get("/auth", headers={"Authorization": wrong}).status_code == 401
+
+
+@pytest.mark.parametrize("n", ["0", "65", "-1"])
+def test_bad_worker_counts_are_one_line(n: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--workers", n]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("otpgate: --workers") and err.count("\n") == 1
+
+
+def test_workers_refuse_a_process_local_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "gate.toml"
+    config.write_text('[store]\nurl = "memory:"\n[web]\nsession_secrets = ["x' + "y" * 40 + '"]\n')
+    assert main(["serve", "--config", str(config), "--workers", "2"]) == 1
+    assert "shared store" in capsys.readouterr().err
