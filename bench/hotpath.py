@@ -103,6 +103,7 @@ def through_nginx(
     *,
     keepalive_off: list[str] | None = None,
     cache: bool = True,
+    basic_too: bool = False,
 ) -> dict[str, Any]:
     """b) wrk -> nginx -> auth_request -> gate -> static file, vs the no-auth ceiling."""
     store = make_sqlite(workdir, 1000)
@@ -113,7 +114,7 @@ def through_nginx(
     variants += [(s, False, False) for s in keepalive_off or []]
     if cache:
         variants.append((servers[0], True, True))
-    for server, keepalive, cached in variants:
+    for n, (server, keepalive, cached) in enumerate(variants):
         label = f"{server}/{'keepalive' if keepalive else 'no-keepalive'}"
         if cached:
             label += "/nginx-cache"
@@ -131,11 +132,18 @@ def through_nginx(
             app = f"http://127.0.0.1:{nport}/app/index.html"
             ceiling_url = f"http://127.0.0.1:{nport}/open/index.html"
             wrk(app, duration=1, headers=[cookie], **WRK)
-            auth_runs, ceil_runs = [], []
+            auth_runs, ceil_runs, basic_runs = [], [], []
             pids = {"gate": tree_pids(gproc.pid), "nginx": tree_pids(nproc.pid)}
+            # A user of its own per variant: a linger lasts 600 s from its first use.
+            linger = f"Authorization: {basic(f'u{10 + n}', password(10 + n, 0))}"
+            if basic_too and not cached:
+                assert get(nport, "/app/index.html", {"Authorization": linger[15:]}) == 200
+                wrk(app, duration=2, headers=[linger], **WRK)
             for _ in range(runs):
                 ceil_runs.append(_cpu_wrk(pids, ceiling_url, duration=duration, headers=[cookie]))
                 auth_runs.append(_cpu_wrk(pids, app, duration=duration, headers=[cookie]))
+                if basic_too and not cached:
+                    basic_runs.append(_cpu_wrk(pids, app, duration=duration, headers=[linger]))
             a, c = median_result(auth_runs), median_result(ceil_runs)
             ratios = sorted(cr.rps / ar.rps for cr, ar in zip(ceil_runs, auth_runs, strict=True))
             out[label] = {
@@ -144,6 +152,14 @@ def through_nginx(
                 "ceiling_over_auth": ratios[len(ratios) // 2],
                 "loadavg": loadavg(),
             }
+            if basic_runs:
+                b = out[label]["basic_linger"] = median_result(basic_runs)
+                print(
+                    f"  nginx {label:36} basic-linger {b['rps']:8.0f} req/s p50 "
+                    f"{b['p50_ms']:.2f} p99 {b['p99_ms']:.2f} ms | CPU/req gate "
+                    f"{b['gate_cpu_us']:.0f} µs",
+                    flush=True,
+                )
             print(
                 f"  nginx {label:36} auth {a['rps']:8.0f} req/s p50 {a['p50_ms']:.2f} "
                 f"p99 {a['p99_ms']:.2f} ms | ceiling {c['rps']:8.0f} req/s "
@@ -226,6 +242,7 @@ def run(
                 duration,
                 keepalive_off=[s for s in ("serve", "uvicorn-w2") if s in servers],
                 cache="serve" in servers,
+                basic_too=True,
             )
         if "memory" in parts:
             result["memory"] = memory(workdir, duration)
