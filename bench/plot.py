@@ -44,7 +44,10 @@ def hotpath(data: dict[str, Any], out: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), gridspec_kw={"width_ratios": [1, 1.25]})
     # a) gate direct
     ax = axes[0]
-    servers = sorted({k.split("/")[0] for k in gate}, key=list(data["result"]["servers"]).index)
+    order = list(data["result"].get("servers", {}))
+    servers = sorted(
+        {k.split("/")[0] for k in gate}, key=lambda s: order.index(s) if s in order else 99
+    )
     kinds = ["cookie", "basic-linger"]
     width = 0.38
     for j, kind in enumerate(kinds):
@@ -153,13 +156,17 @@ def logins(data: dict[str, Any], out: Path) -> None:
 def main() -> int:
     IMG.mkdir(parents=True, exist_ok=True)
     made = []
-    for name, fn in (("hotpath", hotpath), ("scale", scale), ("logins", logins)):
-        data = _load(name)
-        if data is None:
-            continue
-        out = IMG / f"bench-{name}.png"
-        fn(data, out)
-        made.append(str(out.relative_to(ROOT)))
+    for part, fn in (("hotpath", hotpath), ("scale", scale), ("logins", logins)):
+        # The full run's results, and any saved under <part>-<suffix> (re-runs).
+        for path in sorted(RESULTS.glob(f"{part}*.json")):
+            name = path.stem
+            if name != part and not name.startswith(part + "-"):
+                continue
+            data = _load(name)
+            assert data is not None
+            out = IMG / f"bench-{name}.png"
+            fn(data, out)
+            made.append(str(out.relative_to(ROOT)))
     print("wrote " + (", ".join(made) if made else "nothing (no results)"))
     return 0
 
