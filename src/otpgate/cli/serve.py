@@ -46,43 +46,10 @@ def _config_path(arg: str | None) -> str | None:
     return DEFAULT_CONFIG_PATH if os.path.exists(DEFAULT_CONFIG_PATH) else None
 
 
-def run_gate(config: Config, *, log_level: str = "info", access_log: bool = True) -> int:
-    """Open the store and serve until interrupted."""
-    import uvicorn
-
+def build_app(config: Config) -> Any:
+    """The gate's ASGI app with its own Authenticator (closed when the app stops)."""
     from ..web import create_app
 
-    host, port = parse_listen(config.web.listen)
-    authenticator = open_authenticator(config)
-    try:
-        app = create_app(
-            config, authenticator, authenticator.store, on_shutdown=authenticator.close
-        )
-    except BaseException:
-        authenticator.close()
-        raise
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        proxy_headers=False,
-        server_header=False,
-        log_level=log_level,
-        access_log=access_log,
-        lifespan="on",
-    )
-    return 0
-
-
-def worker_app() -> Any:
-    """ASGI factory for ``serve --workers N``: each worker builds its own Authenticator.
-
-    The settings come from ``$OTPGATE_CONFIG`` (set by ``serve``) and the
-    ``OTPGATE_*`` variables, exactly as the parent read them.
-    """
-    from ..web import create_app
-
-    config = load_config(os.environ.get("OTPGATE_CONFIG") or None)
     authenticator = open_authenticator(config)
     try:
         return create_app(
@@ -93,11 +60,21 @@ def worker_app() -> Any:
         raise
 
 
-def run_workers(
-    config: Config, workers: int, *, log_level: str = "info", access_log: bool = True
-) -> int:
-    """Serve with several worker processes sharing one listening socket.
+def worker_app() -> Any:
+    """ASGI factory for ``serve --workers N``: each worker builds its own Authenticator.
 
+    The settings come from ``$OTPGATE_CONFIG`` (set by :func:`run_gate`) and the
+    ``OTPGATE_*`` variables, exactly as the parent read them.
+    """
+    return build_app(load_config(os.environ.get("OTPGATE_CONFIG") or None))
+
+
+def run_gate(
+    config: Config, *, workers: int = 1, log_level: str = "info", access_log: bool = True
+) -> int:
+    """Open the store and serve until interrupted.
+
+    With ``workers > 1``, that many processes share one listening socket.
     Sessions are signed cookies, so every worker accepts every other's; the
     linger cache and the throttle table are per worker (a lingering credential
     costs one store read per worker; a guesser spread over the workers meets
@@ -106,12 +83,16 @@ def run_workers(
     import uvicorn
 
     host, port = parse_listen(config.web.listen)
-    if config.path is not None:
-        os.environ["OTPGATE_CONFIG"] = os.path.abspath(config.path)
+    if workers > 1:
+        if config.path is not None:
+            os.environ["OTPGATE_CONFIG"] = os.path.abspath(config.path)
+        app: Any = f"{__name__}:worker_app"
+    else:
+        app = build_app(config)
     uvicorn.run(
-        f"{__name__}:worker_app",
-        factory=True,
-        workers=workers,
+        app,
+        factory=workers > 1,
+        workers=workers if workers > 1 else None,
         host=host,
         port=port,
         proxy_headers=False,
@@ -132,13 +113,11 @@ def _serve(args: argparse.Namespace) -> int:
         raise CommandError(f"--workers {args.workers}: expected 1 to 64 (one per core is best)")
     config = load_config(_config_path(args.config), overrides=overrides)
     config.secrets()  # fail here, in one line, rather than inside the server
-    if args.workers > 1:
-        if config.store.url.startswith("memory:"):
-            raise CommandError("--workers needs a shared store; memory: lives in one process")
-        return run_workers(
-            config, args.workers, log_level=args.log_level, access_log=not args.no_access_log
-        )
-    return run_gate(config, log_level=args.log_level, access_log=not args.no_access_log)
+    if args.workers > 1 and config.store.url.startswith("memory:"):
+        raise CommandError("--workers needs a shared store; memory: lives in one process")
+    return run_gate(
+        config, workers=args.workers, log_level=args.log_level, access_log=not args.no_access_log
+    )
 
 
 def register(subparsers: Any) -> None:
