@@ -26,7 +26,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, loadavg, machine
+import _common
+from _common import loadavg, machine
 
 PARTS = ("core", "hotpath", "memory", "logins", "attack", "scale")
 
@@ -78,7 +79,7 @@ def run_part(
 
 
 def _load(name: str) -> dict[str, Any] | None:
-    path = RESULTS / f"{name}.json"
+    path = _common.RESULTS / f"{name}.json"
     if not path.exists():
         return None
     data: dict[str, Any] = json.loads(path.read_text())
@@ -243,13 +244,14 @@ def rows(suffix: str = "") -> list[tuple[str, str, str, str]]:
 
 
 def print_table() -> None:
-    if not list(RESULTS.glob("*.json")):
+    results = _common.RESULTS
+    if not list(results.glob("*.json")):
         print("no results yet: run bench/run.py first")
         return
     suffixes = sorted(
         {
             p.stem[len(part) :]
-            for p in RESULTS.glob("*.json")
+            for p in results.glob("*.json")
             for part in PARTS
             if p.stem.startswith(part + "-")
         }
@@ -278,6 +280,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=PARTS, help="run only this part")
     parser.add_argument("--table", action="store_true", help="print the saved results' table")
     parser.add_argument(
+        "--results",
+        metavar="DIR",
+        help=f"where results are saved and read (default {_common.RESULTS})",
+    )
+    parser.add_argument(
         "--servers",
         help="hotpath: comma-separated server options (see bench/_gate.py SERVERS)",
     )
@@ -286,11 +293,15 @@ def main(argv: list[str] | None = None) -> int:
         help="logins: comma-separated stores (sqlite, sqlite-owasp-pin, users-file, postgresql)",
     )
     parser.add_argument(
-        "--save-as", help="save the part's result under this name (e.g. hotpath-after)"
+        "--save-as",
+        metavar="SUFFIX",
+        help="save each part as <part>-SUFFIX.json (a re-run next to the full run's results)",
     )
     args = parser.parse_args(argv)
+    if args.results:
+        _common.RESULTS = Path(args.results)
     if not args.table:
-        RESULTS.mkdir(exist_ok=True)
+        _common.RESULTS.mkdir(parents=True, exist_ok=True)
         for name in args.only or PARTS:
             print(f"== {name} (load average {loadavg()})", flush=True)
             before = machine()
@@ -306,8 +317,10 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds": round(time.time() - t),
                 "result": result,
             }
-            save = args.save_as or name
-            (RESULTS / f"{save}.json").write_text(json.dumps(data, indent=1, default=str) + "\n")
+            save = f"{name}-{args.save_as}" if args.save_as else name
+            (_common.RESULTS / f"{save}.json").write_text(
+                json.dumps(data, indent=1, default=str) + "\n"
+            )
     print()
     print_table()
     return 0
