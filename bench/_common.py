@@ -293,4 +293,8 @@ def machine() -> dict[str, str]:
             ]
         ),
         "loadavg_start": loadavg(),
+        # Allocator settings change the memory figures (docs/benchmarks.md, part 3).
+        "malloc_env": " ".join(
+            f"{k}={v}" for k, v in os.environ.items() if k.startswith("MALLOC_")
+        ),
     }
