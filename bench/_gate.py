@@ -188,6 +188,7 @@ SERVERS: dict[str, str] = {
     "uvicorn-w1": "uvicorn httptools + uvloop, 1 process (as serve, app by import string)",
     "uvicorn-w1-fast": "as uvicorn-w1, /auth hot cases below Starlette (bench/fastpath.py)",
     "uvicorn-w2-fast": "as uvicorn-w2, with bench/fastpath.py",
+    "granian-w1-fast": "as granian-w1, with bench/fastpath.py",
     "granian-w2-fast": "as granian-w2, with bench/fastpath.py",
 }
 # The default server list: the shipped command and the alternatives worth trying.
