@@ -181,6 +181,7 @@ trusted_proxies = ["127.0.0.1"]
 # name -> (description, argv builder(port) -> list, workers)
 SERVERS: dict[str, str] = {
     "serve": "otpgate serve (uvicorn, httptools + uvloop, 1 process)",
+    "serve-w2": "otpgate serve --workers 2",
     "uvicorn-h11": "uvicorn --http h11 --loop asyncio, 1 process",
     "uvicorn-w2": "uvicorn httptools + uvloop, --workers 2",
     "granian-w1": "granian --interface asgi --loop uvloop, 1 worker",
@@ -244,6 +245,8 @@ def server_argv(name: str, config: Path, port: int) -> list[str]:
         "--log-level",
         "warning",
     ]
+    if name == "serve-w2":
+        return [*server_argv("serve", config, port), "--workers", "2"]
     if name.endswith("-fast"):
         return server_argv(name.removesuffix("-fast"), config, port)
     if name == "uvicorn-w1":

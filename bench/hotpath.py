@@ -240,7 +240,10 @@ def run(
                 servers,
                 runs,
                 duration,
-                keepalive_off=[s for s in ("serve", "uvicorn-w2") if s in servers],
+                # The no-keepalive comparison only when several options are compared.
+                keepalive_off=[
+                    s for s in ("serve", "uvicorn-w2") if s in servers and len(servers) > 2
+                ],
                 cache="serve" in servers,
                 basic_too=True,
             )
