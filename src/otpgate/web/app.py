@@ -379,19 +379,17 @@ class Gate:
             return self._security_headers(Response(b"", 303, headers={"Location": target}))
         return self._login_form(request, return_to=target)
 
+    def _bad_form(self, text: str, status: int) -> Response:
+        page = pages.message_page(
+            site=self.web.title, heading="Bad request", text=text, kind="error"
+        )
+        return self._html(page, status)
+
     async def _form(self, request: Request) -> dict[str, str] | Response:
         """The POSTed form fields, or the error response."""
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/x-www-form-urlencoded":
-            return self._html(
-                pages.message_page(
-                    site=self.web.title,
-                    heading="Bad request",
-                    text="Unsupported form encoding.",
-                    kind="error",
-                ),
-                415,
-            )
+            return self._bad_form("Unsupported form encoding.", 415)
         try:
             body = await self._read_body(request)
             fields = urllib.parse.parse_qs(
@@ -401,25 +399,9 @@ class Gate:
                 strict_parsing=False,
             )
         except PayloadTooLarge:
-            return self._html(
-                pages.message_page(
-                    site=self.web.title,
-                    heading="Bad request",
-                    text="The form is too large.",
-                    kind="error",
-                ),
-                413,
-            )
+            return self._bad_form("The form is too large.", 413)
         except (UnicodeDecodeError, ValueError, ClientDisconnect):
-            return self._html(
-                pages.message_page(
-                    site=self.web.title,
-                    heading="Bad request",
-                    text="The form could not be read.",
-                    kind="error",
-                ),
-                400,
-            )
+            return self._bad_form("The form could not be read.", 400)
         return {k: v[0] for k, v in fields.items() if len(v) == 1}
 
     def _csrf_failed(self, request: Request, form: dict[str, str]) -> bool:
