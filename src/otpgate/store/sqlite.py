@@ -104,28 +104,34 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite store {self.path}: {exc}") from None
 
-    def _migrate(self) -> None:
+    @contextlib.contextmanager
+    def _write(self, what: str = "SQLite store") -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction: committed, or rolled back on any error."""
         conn = self._conn()
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                current = conn.execute("PRAGMA user_version").fetchone()[0]
-                newest = _sql.MIGRATIONS[-1][0]
-                if current > newest:
-                    raise StoreError(
-                        f"SQLite store {self.path} has schema version {current}; this otpgate "
-                        f"knows up to {newest} (upgrade otpgate)"
-                    )
-                for version, statements in _sql.migration_statements("sqlite", current):
-                    for statement in statements:
-                        conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {int(version)}")
+                yield conn
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot prepare SQLite store {self.path}: {exc}") from None
+            raise StoreError(f"{what} {self.path}: {exc}") from None
+
+    def _migrate(self) -> None:
+        with self._write("cannot prepare SQLite store") as conn:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            newest = _sql.MIGRATIONS[-1][0]
+            if current > newest:
+                raise StoreError(
+                    f"SQLite store {self.path} has schema version {current}; this otpgate "
+                    f"knows up to {newest} (upgrade otpgate)"
+                )
+            for version, statements in _sql.migration_statements("sqlite", current):
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {int(version)}")
 
     def schema_version(self) -> int:
         """The schema version of the file (``PRAGMA user_version``)."""
@@ -162,18 +168,9 @@ class SQLiteStore:
             raise UnknownUser(record.username)
 
     def remove(self, username: str) -> bool:
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute(_sql.SQL["remove_codes"], {"username": username})
-                cur = conn.execute(_sql.SQL["remove"], {"username": username})
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise StoreError(f"SQLite store {self.path}: {exc}") from None
+        with self._write() as conn:
+            conn.execute(_sql.SQL["remove_codes"], {"username": username})
+            cur = conn.execute(_sql.SQL["remove"], {"username": username})
         return cur.rowcount > 0
 
     def compare_and_set(
@@ -193,23 +190,14 @@ class SQLiteStore:
         return _sql.row_to_record(rows[0], self._keys) if rows else None
 
     def set_recovery_codes(self, username: str, digests: list[str]) -> None:
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                if not conn.execute(_sql.SQL["exists"], {"username": username}).fetchall():
-                    raise UnknownUser(username)
-                conn.execute(_sql.SQL["remove_codes"], {"username": username})
-                conn.executemany(
-                    _sql.SQL["insert_code"],
-                    [{"username": username, "digest": d} for d in dict.fromkeys(digests)],
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise StoreError(f"SQLite store {self.path}: {exc}") from None
+        with self._write() as conn:
+            if not conn.execute(_sql.SQL["exists"], {"username": username}).fetchall():
+                raise UnknownUser(username)
+            conn.execute(_sql.SQL["remove_codes"], {"username": username})
+            conn.executemany(
+                _sql.SQL["insert_code"],
+                [{"username": username, "digest": d} for d in dict.fromkeys(digests)],
+            )
 
     def consume_recovery_code(self, username: str, digest: str) -> bool:
         rows = self._read(_sql.SQL["consume_code"], {"username": username, "digest": digest})
