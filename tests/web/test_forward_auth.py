@@ -258,3 +258,59 @@ def test_a_stored_name_that_would_split_the_header_is_refused(make_gate: GateFac
     cookie = g.app_gate().sessions.encode(session)
     r = g.client.get("/auth", headers={"Cookie": f"otpgate_session={cookie}"})
     assert r.status_code == 401 and "x-admin" not in r.headers
+
+
+def test_lingering_basic_is_answered_below_the_router(
+    gate: G, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from otpgate.web.app import Gate as AppGate
+
+    calls: list[str] = []
+    full = AppGate.decide
+
+    async def counting(self: AppGate, frontend: str, *args: object) -> object:
+        calls.append(frontend)
+        return await full(self, frontend, *args)  # type: ignore[arg-type]
+
+    # Only the full path (the router's forward_auth) goes through Gate.decide.
+    monkeypatch.setattr(AppGate, "decide", counting)
+    auth = {"Authorization": basic("alice", PIN + code(gate.clock))}
+    first = gate.client.get("/auth", headers=auth)
+    assert first.status_code == 200 and calls == ["auth"]  # a fresh code: the full path
+    for _ in range(3):
+        # Within state_ttl (2 s) the Authenticator answers from memory alone.
+        gate.clock.advance(0.5)
+        r = gate.client.get("/auth", headers=auth)
+        # The same answer as the full path gave, without it.
+        assert r.status_code == 200 and r.headers["remote-user"] == "alice"
+        assert {k: v for k, v in r.headers.items() if k != "date"} == {
+            k: v for k, v in first.headers.items() if k != "date"
+        }
+    assert calls == ["auth"]
+    assert 'otpgate_decisions_total{frontend="auth",result="linger"} 3' in (
+        gate.app_gate().metrics.render()
+    )
+
+
+def test_a_refusal_from_memory_is_decided_and_audited_once(make_gate: GateFactory) -> None:
+    import io
+    import json
+
+    from otpgate.audit import AuditLog
+
+    g = make_gate()
+    stream = io.StringIO()
+    g.authenticator.audit = AuditLog(stream)
+    wrong = {"Authorization": basic("alice", "0000000000")}
+    answers = [g.client.get("/auth", headers=wrong) for _ in range(8)]
+    assert {r.status_code for r in answers} == {401}
+    assert "retry-after" in answers[-1].headers
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    # The throttled ones were refused from memory by the fast path and handed on
+    # to the full path: one request, one decision, one audit line.
+    assert len(lines) == len(answers)
+    throttled = sum(line["reason"] == "throttled" for line in lines)
+    assert throttled >= 3 and lines[-1]["reason"] == "throttled"
+    metrics = g.app_gate().metrics.render()
+    assert f'otpgate_decisions_total{{frontend="auth",result="throttled"}} {throttled}' in metrics
+    assert 'otpgate_decision_seconds_count{frontend="auth"} 8' in metrics

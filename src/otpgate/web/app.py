@@ -347,7 +347,14 @@ class Gate:
         except MalformedCredentials:
             self.metrics.record("auth", "malformed_header", 0.0, False)
             return self._challenge(request, offered=True)
-        decision = await self.decide("auth", user, password, ip, now)
+        cached = request.scope.get(CACHED_DECISION)
+        if cached is not None and cached[:3] == (user, password, ip):
+            decision = cached[3]  # taken by SessionFastPath from the same request
+            self.metrics.record(
+                "auth", decision.reason, 0.0, decision.retry_after is not None and not decision.ok
+            )
+        else:
+            decision = await self.decide("auth", user, password, ip, now)
         if decision.ok and decision.user is not None:
             return self._ok(decision.user, request)
         return self._challenge(request, offered=True, retry_after=decision.retry_after)
@@ -650,18 +657,25 @@ _SECURITY_HEADERS: Final = (
 _EMPTY_BODY: Final = {"type": "http.response.body", "body": b""}
 
 
+# Where the fast path leaves a refusal it already took from the Authenticator's
+# memory, so the full path neither asks nor audits it a second time.
+CACHED_DECISION: Final = "otpgate.cached_decision"
+
+
 class SessionFastPath:
-    """Answers ``/auth`` for a valid session cookie below Starlette's routing.
+    """Answers ``/auth``'s hot cases below Starlette's routing.
 
     Behind nginx every page, image and script of the protected site passes
-    ``/auth``.  With a session cookie the decision itself (a cached signature
-    check and the Authenticator's ``session_valid``) is a small part of such
-    a request; the router and the ``Request``/``Response`` objects took half
-    of the gate's CPU time per request (docs/benchmarks.md).  Only the plain
+    ``/auth``.  For a valid session cookie or a lingering Basic credential the
+    decision itself (a cached signature check and ``session_valid``, or the
+    Authenticator's in-memory ``check_cached``) is a small part of such a
+    request; the router and the ``Request``/``Response`` objects took half of
+    the gate's CPU time per request (docs/benchmarks.md).  Only the plain
     success is answered here, with the same decision and the same response as
-    :meth:`Gate.forward_auth`; everything else -- no or an invalid cookie, one
-    due for refresh, ``logout_on_ip_change``, an app mounted under a prefix, a
-    user name the full path refuses -- goes on to the app unchanged.
+    :meth:`Gate.forward_auth`; everything else -- no credentials, an invalid
+    cookie, one due for refresh, ``logout_on_ip_change``, an app mounted under
+    a prefix, a name the full path refuses -- goes on to the app, carrying a
+    refusal already decided in the scope (:data:`CACHED_DECISION`).
     """
 
     def __init__(self, app: ASGIApp, gate: Gate) -> None:
@@ -678,7 +692,7 @@ class SessionFastPath:
             and not scope.get("root_path")
             and scope["method"] in self._methods
         ):
-            user = self._session_user(scope)
+            user = self._answer(scope)
             if user is not None:
                 headers = [
                     (b"content-length", b"0"),
@@ -690,27 +704,47 @@ class SessionFastPath:
                 return
         await self.app(scope, receive, send)
 
-    def _session_user(self, scope: Scope) -> str | None:
+    def _answer(self, scope: Scope) -> str | None:
         started = time.perf_counter()
-        cookie = None
+        cookie = authorization = forwarded = None
+        # The first of each, as Starlette's Request reads them.
         for name, value in scope["headers"]:
-            if name == b"cookie":  # the first one, as Request.cookies reads it
+            if name == b"cookie" and cookie is None:
                 cookie = value.decode("latin-1")
-                break
-        if cookie is None:
-            return None
+            elif name == b"authorization" and authorization is None:
+                authorization = value.decode("latin-1")
+            elif name == b"x-forwarded-for" and forwarded is None:
+                forwarded = value.decode("latin-1")
         gate = self.gate
         now = gate.clock()
-        session = gate.sessions.decode(cookie_parser(cookie).get(gate.web.cookie_name), now)
-        if (
-            session is None
-            or gate.sessions.needs_refresh(session, now)
-            or _CONTROL.search(session.user)
-            or not gate.auth.session_valid(session.user, session.issued_at, now=now)
-        ):
+        if cookie is not None:
+            session = gate.sessions.decode(cookie_parser(cookie).get(gate.web.cookie_name), now)
+            if session is not None:
+                # A genuine cookie is the full path's business unless it is revoked.
+                if gate.sessions.needs_refresh(session, now) or _CONTROL.search(session.user):
+                    return None
+                if gate.auth.session_valid(session.user, session.issued_at, now=now):
+                    gate.metrics.record("auth", "session", time.perf_counter() - started, False)
+                    return session.user
+        if authorization is None:
             return None
-        gate.metrics.record("auth", "session", time.perf_counter() - started, False)
-        return session.user
+        try:
+            user, password = parse_basic(authorization)
+        except MalformedCredentials:
+            return None
+        client = scope.get("client")
+        ip = client_address(client[0] if client else None, forwarded, gate.trusted)
+        try:
+            decision = gate.auth.check_cached(user, password, ip, now=now)
+        except OTPGateError:
+            return None  # the full path asks again and answers store trouble
+        if decision is None:
+            return None
+        if not decision.ok or decision.user is None or _CONTROL.search(decision.user):
+            scope[CACHED_DECISION] = (user, password, ip, decision)
+            return None
+        gate.metrics.record("auth", decision.reason, time.perf_counter() - started, False)
+        return decision.user
 
 
 def create_app(
