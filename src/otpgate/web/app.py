@@ -33,7 +33,7 @@ from ..config import Config
 from ..errors import OTPGateError
 from . import pages
 from .metrics import Metrics
-from .net import (
+from .request import (
     MalformedCredentials,
     check_user,
     client_address,
