@@ -195,6 +195,26 @@ def test_all_methods_are_answered(gate: G) -> None:
     # nginx's auth_request subrequest keeps the original method.
     for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"):
         assert gate.client.request(method, "/auth").status_code == 401
+    other = gate.client.request("TRACE", "/auth")
+    assert other.status_code == 405 and "GET" in other.headers["allow"]
+
+
+def test_mounted_under_a_prefix_auth_answers_there(gate: G) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+    from starlette.testclient import TestClient
+
+    from .conftest import PROXY
+
+    outer = Starlette(routes=[Mount("/gate", app=gate.client.app)])
+    with TestClient(outer, client=PROXY) as client:
+        auth = {"Authorization": basic("alice", PIN + code(gate.clock))}
+        ok = client.get("/gate/auth", headers=auth)
+        assert ok.status_code == 200 and ok.headers["remote-user"] == "alice"
+        assert client.get("/gate/auth").status_code == 401
+        assert client.get("/gate/healthz").json() == {"status": "ok"}
+        # The gate's /auth is only at its own root, not at the outer app's.
+        assert client.get("/auth", headers=auth).status_code == 404
 
 
 def test_hot_path_computes_no_pin_hash(
@@ -260,33 +280,33 @@ def test_a_stored_name_that_would_split_the_header_is_refused(make_gate: GateFac
     assert r.status_code == 401 and "x-admin" not in r.headers
 
 
-def test_lingering_basic_is_answered_below_the_router(
+def test_lingering_basic_is_answered_from_memory_without_a_thread(
     gate: G, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from otpgate.web.app import Gate as AppGate
+    from otpgate.auth import Authenticator
 
     calls: list[str] = []
-    full = AppGate.decide
+    blocking = Authenticator.authenticate
 
-    async def counting(self: AppGate, frontend: str, *args: object) -> object:
-        calls.append(frontend)
-        return await full(self, frontend, *args)  # type: ignore[arg-type]
+    def counting(self: Authenticator, *args: object, **kwargs: object) -> object:
+        calls.append("authenticate")
+        return blocking(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    # Only the full path (the router's forward_auth) goes through Gate.decide.
-    monkeypatch.setattr(AppGate, "decide", counting)
+    # Only a fresh login goes to the threadpool, through the blocking authenticate().
+    monkeypatch.setattr(Authenticator, "authenticate", counting)
     auth = {"Authorization": basic("alice", PIN + code(gate.clock))}
     first = gate.client.get("/auth", headers=auth)
-    assert first.status_code == 200 and calls == ["auth"]  # a fresh code: the full path
+    assert first.status_code == 200 and calls == ["authenticate"]  # a fresh code
     for _ in range(3):
         # Within state_ttl (2 s) the Authenticator answers from memory alone.
         gate.clock.advance(0.5)
         r = gate.client.get("/auth", headers=auth)
-        # The same answer as the full path gave, without it.
+        # The same answer as the fresh login got.
         assert r.status_code == 200 and r.headers["remote-user"] == "alice"
         assert {k: v for k, v in r.headers.items() if k != "date"} == {
             k: v for k, v in first.headers.items() if k != "date"
         }
-    assert calls == ["auth"]
+    assert calls == ["authenticate"]
     assert 'otpgate_decisions_total{frontend="auth",result="linger"} 3' in (
         gate.app_gate().metrics.render()
     )
@@ -306,8 +326,8 @@ def test_a_refusal_from_memory_is_decided_and_audited_once(make_gate: GateFactor
     assert {r.status_code for r in answers} == {401}
     assert "retry-after" in answers[-1].headers
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
-    # The throttled ones were refused from memory by the fast path and handed on
-    # to the full path: one request, one decision, one audit line.
+    # The throttled ones were refused from memory: one request, one decision,
+    # one audit line, one count in the metrics.
     assert len(lines) == len(answers)
     throttled = sum(line["reason"] == "throttled" for line in lines)
     assert throttled >= 3 and lines[-1]["reason"] == "throttled"
