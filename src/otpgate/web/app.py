@@ -234,6 +234,7 @@ class Gate:
     ) -> Decision:
         """Ask the Authenticator: the cached answer first, else a full check in a thread."""
         from ..auth import Decision
+        from ..reasons import Reason
 
         started = time.perf_counter()
         try:
@@ -246,7 +247,7 @@ class Gate:
             # The Authenticator maps store trouble to a decision itself; this is the
             # last line, so that no failure can ever turn into an accepted login.
             log.error("authentication failed with %s", exc.__class__.__name__)
-            decision = Decision(False, None, "store_error")
+            decision = Decision(False, None, Reason.STORE_ERROR)
         self.metrics.record(
             frontend,
             decision.reason,
