@@ -38,6 +38,8 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
 
+from otpgate.reasons import Reason
+
 if TYPE_CHECKING:
     from otpgate.auth import Authenticator
 
@@ -82,12 +84,13 @@ def _check(key: _Key, environ: Mapping[str, object], user: str, password: str) -
     ip = str(environ.get("REMOTE_ADDR", ""))
     # The cached answer first: a browser re-sends Basic credentials with every
     # request, and a lingering one must cost neither a store read nor a hash.
-    decision = gate.check_cached(user, password, ip)
+    attempt = gate.attempt(user, password, ip)
+    decision = gate.check_cached(attempt)
     if decision is None:
-        decision = gate.authenticate(user, password, ip)
+        decision = gate.decide(attempt)
     if decision.ok:
         return True
-    if decision.reason == "unknown_user" and gate.settings.fall_through:
+    if decision.reason is Reason.UNKNOWN_USER and gate.settings.fall_through:
         return None  # Apache asks the next AuthBasicProvider
     return False
 
