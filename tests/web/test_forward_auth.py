@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import sys
+from collections import Counter
+from typing import Any
 
 import httpx
 import pytest
@@ -286,17 +289,17 @@ def test_lingering_basic_is_answered_from_memory_without_a_thread(
     from otpgate.auth import Authenticator
 
     calls: list[str] = []
-    blocking = Authenticator.authenticate
+    blocking = Authenticator.decide
 
     def counting(self: Authenticator, *args: object, **kwargs: object) -> object:
-        calls.append("authenticate")
+        calls.append("decide")
         return blocking(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    # Only a fresh login goes to the threadpool, through the blocking authenticate().
-    monkeypatch.setattr(Authenticator, "authenticate", counting)
+    # Only a fresh login goes to the threadpool, through the blocking decide().
+    monkeypatch.setattr(Authenticator, "decide", counting)
     auth = {"Authorization": basic("alice", PIN + code(gate.clock))}
     first = gate.client.get("/auth", headers=auth)
-    assert first.status_code == 200 and calls == ["authenticate"]  # a fresh code
+    assert first.status_code == 200 and calls == ["decide"]  # a fresh code
     for _ in range(3):
         # Within state_ttl (2 s) the Authenticator answers from memory alone.
         gate.clock.advance(0.5)
@@ -306,7 +309,7 @@ def test_lingering_basic_is_answered_from_memory_without_a_thread(
         assert {k: v for k, v in r.headers.items() if k != "date"} == {
             k: v for k, v in first.headers.items() if k != "date"
         }
-    assert calls == ["authenticate"]
+    assert calls == ["decide"]
     assert 'otpgate_decisions_total{frontend="auth",result="linger"} 3' in (
         gate.app_gate().metrics.render()
     )
@@ -334,3 +337,45 @@ def test_a_refusal_from_memory_is_decided_and_audited_once(make_gate: GateFactor
     metrics = g.app_gate().metrics.render()
     assert f'otpgate_decisions_total{{frontend="auth",result="throttled"}} {throttled}' in metrics
     assert 'otpgate_decision_seconds_count{frontend="auth"} 8' in metrics
+
+
+def _count(monkeypatch: pytest.MonkeyPatch, function: Any, calls: Counter[str]) -> None:
+    """Count calls of ``function`` wherever otpgate's modules imported it."""
+    name = function.__name__
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls[name] += 1
+        return function(*args, **kwargs)
+
+    for module in list(sys.modules.values()):
+        if module.__name__.startswith("otpgate") and getattr(module, name, None) is function:
+            monkeypatch.setattr(module, name, counting)
+
+
+def test_a_fresh_basic_login_parses_addresses_and_digests_once(
+    gate: G, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from otpgate.auth import Authenticator
+    from otpgate.web import request
+
+    calls: Counter[str] = Counter()
+    _count(monkeypatch, request.parse_basic, calls)
+    _count(monkeypatch, request.client_address, calls)
+    digest = Authenticator._digest
+
+    def counting_digest(self: Authenticator, user: str, password: str) -> bytes:
+        calls["_digest"] += 1
+        return digest(self, user, password)
+
+    monkeypatch.setattr(Authenticator, "_digest", counting_digest)
+    auth = {"Authorization": basic("alice", PIN + code(gate.clock)), "X-Forwarded-For": "192.0.2.1"}
+    r = gate.client.get("/auth", headers=auth)
+    assert r.status_code == 200 and r.headers["remote-user"] == "alice"
+    assert calls["parse_basic"] == 1
+    assert calls["client_address"] == 1
+    assert 1 <= calls["_digest"] <= 2
+    # The lingering request after it: again one of each, and no more digests.
+    calls.clear()
+    gate.clock.advance(1)
+    assert gate.client.get("/auth", headers=auth).status_code == 200
+    assert calls == Counter({"parse_basic": 1, "client_address": 1, "_digest": 1})

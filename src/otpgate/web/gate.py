@@ -136,15 +136,15 @@ class Gate:
         """Ask the Authenticator once, count the answer once.
 
         The answer from memory is taken on the event loop; only a fresh login
-        (store I/O, the PIN hash) goes to the threadpool.
+        (store I/O, the PIN hash) goes to the threadpool, with the same
+        :class:`~otpgate.auth.Attempt` (so its digest is computed once).
         """
         started = time.perf_counter()
         try:
-            decision = self.auth.check_cached(user, password, ip, now=now)
+            attempt = self.auth.attempt(user, password, ip)
+            decision = self.auth.check_cached(attempt, now=now)
             if decision is None:
-                decision = await run_in_threadpool(
-                    self.auth.authenticate, user, password, ip, now=now
-                )
+                decision = await run_in_threadpool(self.auth.decide, attempt, now=now)
         except OTPGateError as exc:
             # The Authenticator maps store trouble to a decision itself; this is the
             # last line, so that no failure can ever turn into an accepted login.
