@@ -21,7 +21,7 @@ from ..errors import OTPGateError
 from ..reasons import Reason
 from .metrics import Metrics
 from .request import client_address, is_trusted
-from .sessions import Session, SessionCodec
+from .sessions import CsrfGuard, Session, SessionCodec
 
 if TYPE_CHECKING:
     from ..auth import Authenticator
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 class Gate:
-    """What the front ends share: settings, the Authenticator, sessions, metrics.
+    """What the front ends share: settings, the Authenticator, sessions, CSRF, metrics.
 
     Args:
         config: all settings.
@@ -51,10 +51,9 @@ class Gate:
         self.settings = authenticator.settings
         self.store = authenticator.store
         self.clock = authenticator.clock
-        self.secrets = config.secrets()
-        self.sessions = SessionCodec(
-            self.secrets, config.session_lifetime(), self.settings.max_idle
-        )
+        secrets_ = config.secrets()
+        self.sessions = SessionCodec(secrets_, config.session_lifetime(), self.settings.max_idle)
+        self.csrf = CsrfGuard(secrets_)
         self.metrics = Metrics()
         self.trusted = config.trusted_networks()
         # Hosts a login may send the browser back to.

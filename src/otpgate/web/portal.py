@@ -25,7 +25,7 @@ from . import pages
 from .gate import Gate
 from .http import PayloadTooLarge, html, read_body, redirect, retry_after
 from .request import MalformedCredentials, check_user, safe_return_url, split_host
-from .sessions import CsrfGuard, Session
+from .sessions import Session
 
 __all__ = ["Portal"]
 
@@ -50,7 +50,7 @@ class Portal:
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
         self.web = gate.web
-        self.csrf = CsrfGuard(gate.secrets)
+        self.csrf = gate.csrf
 
     def routes(self) -> list[Route]:
         routes = [
