@@ -6,7 +6,8 @@ Starlette's router, as Starlette's own middleware is: the headers are read
 once, the client address is computed once, the Authenticator is asked once.
 The common answers -- a valid session cookie, a lingering Basic credential --
 never leave the event loop and are written as bare ASGI messages (the router
-and ``Request``/``Response`` objects cost as much as the decision itself);
+and ``Request``/``Response`` objects cost as much as the decision itself:
+docs/benchmarks.md, changes 2 and 3);
 only a fresh login goes to the threadpool (:meth:`Gate.decide`).  Refusals
 are rarer and use Starlette's ``Request`` and ``Response``.
 
