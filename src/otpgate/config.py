@@ -1,6 +1,6 @@
 """Gate settings: a TOML file, environment overrides and the mod_authn_otp names.
 
-A configuration file has three tables::
+A configuration file has up to four tables::
 
     [store]                       # where users and tokens live
     url = "sqlite:////var/lib/otpgate/otpgate.db"
@@ -14,6 +14,9 @@ A configuration file has three tables::
     portal_url = "https://auth.example.com"
     session_secret_file = "/etc/otpgate/session.secret"
     trusted_proxies = ["127.0.0.1", "::1"]
+
+    [state]                       # optional: what several gates share (Redis)
+    url = "redis://127.0.0.1:6379/0"
 
 Every setting can be overridden by an environment variable named
 ``OTPGATE_<TABLE>_<SETTING>`` (``OTPGATE_WEB_COOKIE_SECURE=false``), and an
@@ -48,6 +51,7 @@ __all__ = [
     "DIRECTIVES",
     "AuthConfig",
     "Config",
+    "StateConfig",
     "StoreConfig",
     "WebConfig",
     "load_config",
@@ -174,12 +178,30 @@ class WebConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class StateConfig:
+    """What several gate processes and hosts share besides the store (docs/scaling.md).
+
+    Attributes:
+        url: empty (the default): kept in each process; ``redis://host:port/db``
+            (``rediss://``, ``unix://``): shared through Redis.
+        key_prefix: put before every Redis key and channel.
+        timeout: seconds a Redis connect or command may take before the gate
+            goes on without it.
+    """
+
+    url: str | None = field(default=None, repr=False)
+    key_prefix: str = "otpgate:"
+    timeout: float = 0.25
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """All settings.  Build with :func:`load_config`."""
 
     store: StoreConfig = StoreConfig()
     auth: AuthConfig = AuthConfig()
     web: WebConfig = WebConfig()
+    state: StateConfig = StateConfig()
     path: str | None = None
 
     def auth_settings(self) -> AuthSettings:
@@ -293,6 +315,7 @@ _SECTIONS: Final[dict[str, type[Any]]] = {
     "store": StoreConfig,
     "auth": AuthConfig,
     "web": WebConfig,
+    "state": StateConfig,
 }
 
 
@@ -488,6 +511,13 @@ def _check(config: Config, problems: list[str]) -> None:
         problems.append("web.portal_url must be an http(s) URL or start with /")
     if a.pin_provider and not a.pin_provider.startswith("htpasswd:"):
         problems.append("auth.pin_provider must be htpasswd:/path/to/file")
+    st = config.state
+    if st.url and not st.url.startswith(("redis://", "rediss://", "unix://", "local")):
+        problems.append("state.url must be redis://host:port/db (or rediss://, unix://) or empty")
+    if not 0 < st.timeout <= 10:
+        problems.append("state.timeout must be more than 0 and at most 10 seconds")
+    if not st.key_prefix or any(c.isspace() for c in st.key_prefix):
+        problems.append("state.key_prefix must be non-empty, without spaces")
     for getter in (config.trusted_networks, config.metrics_networks):
         try:
             getter()

@@ -1,0 +1,135 @@
+"""What gate processes share besides the store, and the in-process default.
+
+The store decides what must be exact: counters, the last used step, replay,
+locks, ``revoked_before``; it is written with compare-and-set.  What must be
+fast and shared lives here (docs/scaling.md):
+
+* backoff tables: failure counts with exponential backoff, the throttle's
+  (user, address) pairs today and any other counter (a per-user guess
+  budget) tomorrow, each in its own named table;
+* known credentials: a lingering PIN+OTP accepted by one process, found by
+  the others without a PIN hash (keyed by the Authenticator's keyed digest,
+  never by the password);
+* revocations: "forget what you cached about this user" (logout, lock, PIN
+  change, removal), heard by every process at once.
+
+:class:`LocalState` is the default: nothing is shared beyond the process
+(one process, nothing to install), every method is a no-op, and the
+Authenticator's own memory does the work.  A shared state that cannot reach
+its server answers as :class:`LocalState` would (``None``, nothing stored)
+and says so in :meth:`SharedState.problem`; the callers then fall back to
+their per-process tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = ["Backoff", "LocalState", "SharedState"]
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """A backoff rule: ``free`` failures, then ``base`` seconds doubling up to ``cap``.
+
+    A quiet entry (no failure for ``cap`` seconds, not blocked) is forgotten.
+    """
+
+    free: int
+    base: float
+    cap: float
+
+    def delay(self, failures: int) -> float | None:
+        """The backoff after the ``failures``-th failure, or ``None`` (still free)."""
+        over = failures - self.free
+        if over <= 0:
+            return None
+        # 2**over overflows floats for huge counts; the cap is reached long before.
+        return min(self.base * 2.0 ** min(over - 1, 64), self.cap)
+
+
+class SharedState(Protocol):
+    """State several gate processes (and hosts) share; thread-safe.
+
+    Every method answers fast: a shared backend uses short timeouts, and
+    while its server is away answers "nothing known" without waiting.
+    """
+
+    shared: bool
+    """Whether anything is shared beyond this process."""
+
+    def retry_after(self, table: str, key: str, now: float) -> float | None:
+        """Seconds ``key`` must still wait in ``table``, or ``None`` (also when unknown)."""
+
+    def failure(self, table: str, key: str, now: float, rule: Backoff) -> float | None:
+        """Count a failure of ``key``; return the backoff it started, or ``None``.
+
+        ``None`` also when the failure could not be recorded (see :meth:`problem`).
+        """
+
+    def clear(self, table: str, key: str) -> None:
+        """Forget ``key``'s failures (a correct login)."""
+
+    def put_credential(self, digest: bytes, value: bytes, ttl: float) -> None:
+        """Keep a known credential's entry for ``ttl`` seconds."""
+
+    def get_credential(self, digest: bytes) -> bytes | None:
+        """A known credential's entry, or ``None``."""
+
+    def revoke(self, user: str) -> None:
+        """Tell every process to forget what it cached about ``user``."""
+
+    def listen(self, on_user: Callable[[str], None], on_reset: Callable[[], None]) -> None:
+        """Call ``on_user(name)`` for every revocation, from a background thread.
+
+        ``on_reset()`` is called whenever revocations may have been missed
+        (the first subscription and every reconnection): the listener must
+        then forget everything it cached.
+        """
+
+    def problem(self) -> str | None:
+        """Why the shared part is not working right now, or ``None`` when it is."""
+
+    def check(self) -> str | None:
+        """Like :meth:`problem`, after asking the server (for ``/healthz``)."""
+
+    def close(self) -> None:
+        """Stop listening and release connections."""
+
+
+class LocalState:
+    """Nothing shared: one process, nothing to install (the default)."""
+
+    shared = False
+
+    def retry_after(self, table: str, key: str, now: float) -> float | None:
+        return None
+
+    def failure(self, table: str, key: str, now: float, rule: Backoff) -> float | None:
+        return None
+
+    def clear(self, table: str, key: str) -> None:
+        return None
+
+    def put_credential(self, digest: bytes, value: bytes, ttl: float) -> None:
+        return None
+
+    def get_credential(self, digest: bytes) -> bytes | None:
+        return None
+
+    def revoke(self, user: str) -> None:
+        return None
+
+    def listen(self, on_user: Callable[[str], None], on_reset: Callable[[], None]) -> None:
+        return None
+
+    def problem(self) -> str | None:
+        return None
+
+    def check(self) -> str | None:
+        return None
+
+    def close(self) -> None:
+        return None

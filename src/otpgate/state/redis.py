@@ -1,0 +1,285 @@
+"""Shared state in Redis: backoff tables, known credentials, revocations.
+
+Keys (all under ``key_prefix``, default ``otpgate:``):
+
+* ``b:<table>:<key>``: a hash ``f`` (failures), ``l`` (last failure), ``b``
+  (blocked until), updated by one Lua script so that concurrent failures
+  from several processes count one by one; it expires by itself once quiet.
+  Redis must not evict these (``maxmemory-policy noeviction`` or a
+  ``volatile-*`` policy with room): an evicted entry is a guesser's fresh start.
+* ``c:<digest>``: a known credential's entry (see :mod:`otpgate.auth`), with
+  the linger window as its time to live.
+* channel ``revoke``: user names whose cached state every process drops.
+
+Why short timeouts and a circuit breaker: the gate must answer while Redis
+is away.  The first failure marks the state down and is logged once; until
+``retry_interval`` has passed no call waits for Redis (each answers "nothing
+known" and the callers fall back to their per-process tables); then one call
+tries again, and a success is logged and takes the state back into use.
+Times are the callers' clocks (Unix time), as for the per-process tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+from .base import Backoff
+
+__all__ = ["RedisState"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# KEYS[1] the entry; ARGV now, free, base, cap.  Returns {delay or "", blocked_until}.
+# Lua numbers go back to Redis as integers, so the results are strings.
+_FAILURE: Final = """
+local now, free = tonumber(ARGV[1]), tonumber(ARGV[2])
+local base, cap = tonumber(ARGV[3]), tonumber(ARGV[4])
+local e = redis.call('HMGET', KEYS[1], 'f', 'l', 'b')
+local f, last, blocked = tonumber(e[1]) or 0, tonumber(e[2]) or now, tonumber(e[3]) or now
+if now >= blocked and now - last >= cap then f = 0; blocked = now end
+f = f + 1
+local delay = ''
+local over = f - free
+if over > 0 then
+  local d = math.min(base * 2 ^ math.min(over - 1, 64), cap)
+  delay = tostring(d)
+  if now + d > blocked then blocked = now + d end
+end
+redis.call('HSET', KEYS[1], 'f', f, 'l', tostring(now), 'b', tostring(blocked))
+local keep = math.max(blocked, now + cap) - now
+redis.call('PEXPIRE', KEYS[1], math.ceil(keep * 1000) + 1000)
+return {delay, tostring(blocked)}
+"""
+
+
+def describe(url: str) -> str:
+    """``redis://host:port/db`` without user or password, for messages."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+class RedisState:
+    """:class:`~otpgate.state.base.SharedState` in Redis (redis-py).
+
+    Args:
+        url: ``redis://[user:password@]host:port/db``, ``rediss://...`` or
+            ``unix:///path?db=N``.
+        key_prefix: put before every key and channel (several gates, or
+            tests, can share one Redis).
+        timeout: seconds a connect or a command may take.
+        retry_interval: seconds between attempts while Redis is away.
+        clock: for the circuit breaker (monotonic).
+
+    Raises:
+        ConfigError: ``redis`` is not installed or the URL is not a Redis URL.
+    """
+
+    shared = True
+
+    def __init__(
+        self,
+        url: str,
+        key_prefix: str = "otpgate:",
+        *,
+        timeout: float = 0.25,
+        retry_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        from ..errors import ConfigError
+
+        try:
+            import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+        except ImportError:
+            raise ConfigError(
+                "state.url is a Redis URL but redis-py is not installed: "
+                "pip install 'otpgate[redis]'"
+            ) from None
+        self.url = url
+        self.where = describe(url)
+        self.prefix = key_prefix
+        self.timeout = timeout
+        self.retry_interval = retry_interval
+        self._clock = clock
+        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        try:
+            # No retries inside the client: the breaker below decides when to try again.
+            self._redis: Any = redis.Redis.from_url(
+                url,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                retry=Retry(NoBackoff(), 0),
+                retry_on_timeout=False,
+                health_check_interval=30,
+            )
+        except ValueError as exc:
+            raise ConfigError(f"state.url: {exc}") from None
+        self._failure = self._redis.register_script(_FAILURE)
+        self._lock = threading.Lock()
+        self._down_since: float | None = None
+        self._retry_at = 0.0
+        self._problem: str | None = None
+        self._stop = threading.Event()
+        self._listener: threading.Thread | None = None
+        self._pubsub: Any = None
+        self.observe: Callable[[str, float], None] | None = None
+        """Called with (operation, seconds) after each Redis call (the metrics)."""
+        self.on_change: Callable[[str | None], None] | None = None
+        """Called with the problem (or ``None``) when the state goes down or comes back."""
+
+    # -- the circuit breaker ---------------------------------------------
+
+    def _call(self, op: str, fn: Callable[[], T], default: T) -> T:
+        now = self._clock()
+        with self._lock:
+            if self._down_since is not None and now < self._retry_at:
+                return default
+        started = time.perf_counter()
+        try:
+            result = fn()
+        except self._errors as exc:
+            self._went_down(exc)
+            return default
+        finally:
+            if self.observe is not None:
+                self.observe(op, time.perf_counter() - started)
+        self._came_back()
+        return result
+
+    def _went_down(self, exc: BaseException) -> None:
+        now = self._clock()
+        with self._lock:
+            first = self._down_since is None
+            if first:
+                self._down_since = now
+            self._retry_at = now + self.retry_interval
+            self._problem = f"Redis at {self.where} unreachable ({exc.__class__.__name__})"
+            problem = self._problem
+        if first:
+            # Once, not per request: the gate goes on with per-process tables.
+            log.error("%s; throttling per process until it is back", problem)
+            if self.on_change is not None:
+                self.on_change(problem)
+
+    def _came_back(self) -> None:
+        with self._lock:
+            if self._down_since is None:
+                return
+            self._down_since = None
+            self._problem = None
+        log.warning("Redis at %s is back; the shared state is in use again", self.where)
+        if self.on_change is not None:
+            self.on_change(None)
+
+    def problem(self) -> str | None:
+        with self._lock:
+            return self._problem
+
+    def check(self) -> str | None:
+        self._call("ping", self._redis.ping, None)
+        return self.problem()
+
+    # -- backoff tables ----------------------------------------------------
+
+    def _bkey(self, table: str, key: str) -> str:
+        return f"{self.prefix}b:{table}:{key}"
+
+    def retry_after(self, table: str, key: str, now: float) -> float | None:
+        got = self._call("hmget", lambda: self._redis.hmget(self._bkey(table, key), "b"), [None])
+        if got[0] is None:
+            return None
+        blocked = float(got[0])
+        return blocked - now if now < blocked else None
+
+    def failure(self, table: str, key: str, now: float, rule: Backoff) -> float | None:
+        args: list[str | int] = [repr(now), rule.free, repr(rule.base), repr(rule.cap)]
+        got = self._call(
+            "failure", lambda: self._failure(keys=[self._bkey(table, key)], args=args), None
+        )
+        if got is None or not got[0]:
+            return None
+        delay = float(got[0])
+        return delay if math.isfinite(delay) else rule.cap
+
+    def clear(self, table: str, key: str) -> None:
+        self._call("del", lambda: self._redis.delete(self._bkey(table, key)), None)
+
+    # -- known credentials -------------------------------------------------
+
+    def _ckey(self, digest: bytes) -> bytes:
+        return self.prefix.encode() + b"c:" + digest.hex().encode()
+
+    def put_credential(self, digest: bytes, value: bytes, ttl: float) -> None:
+        ms = max(int(ttl * 1000), 1)
+        self._call("set", lambda: self._redis.set(self._ckey(digest), value, px=ms), None)
+
+    def get_credential(self, digest: bytes) -> bytes | None:
+        got: bytes | None = self._call("get", lambda: self._redis.get(self._ckey(digest)), None)
+        return got
+
+    # -- revocations -------------------------------------------------------
+
+    @property
+    def channel(self) -> str:
+        return f"{self.prefix}revoke"
+
+    def revoke(self, user: str) -> None:
+        self._call("publish", lambda: self._redis.publish(self.channel, user.encode()), None)
+
+    def listen(self, on_user: Callable[[str], None], on_reset: Callable[[], None]) -> None:
+        if self._listener is not None:
+            raise RuntimeError("already listening")
+        self._listener = threading.Thread(
+            target=self._listen, args=(on_user, on_reset), name="otpgate-revocations", daemon=True
+        )
+        self._listener.start()
+
+    def _listen(self, on_user: Callable[[str], None], on_reset: Callable[[], None]) -> None:
+        while not self._stop.is_set():
+            try:
+                pubsub = self._redis.pubsub(ignore_subscribe_messages=False)
+                self._pubsub = pubsub
+                pubsub.subscribe(self.channel)
+                while not self._stop.is_set():
+                    # Wake up now and then to see whether we should stop.
+                    msg = pubsub.get_message(timeout=1.0)
+                    if msg is None:
+                        continue
+                    if msg["type"] == "subscribe":
+                        # Messages sent while we were away are lost: drop every cache.
+                        on_reset()
+                        self._came_back()
+                    elif msg["type"] == "message":
+                        on_user(bytes(msg["data"]).decode("utf-8", "replace"))
+            except self._errors as exc:
+                if self._stop.is_set():
+                    break
+                self._went_down(exc)
+                self._stop.wait(self.retry_interval)
+            except Exception:  # a bug in a callback must not end the listener
+                log.exception("revocation listener failed; restarting it")
+                self._stop.wait(self.retry_interval)
+            finally:
+                pubsub, self._pubsub = self._pubsub, None
+                if pubsub is not None:
+                    with contextlib.suppress(*self._errors):
+                        pubsub.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._listener is not None:
+            self._listener.join(timeout=3)
+        with contextlib.suppress(*self._errors):
+            self._redis.close()
