@@ -44,6 +44,8 @@ from .models import UserRecord, UserState
 from .otp import HmacKey
 from .pins import HtpasswdChecker, PinChecker, PinHasher, encode_secret, pins_equal
 from .reasons import Reason
+from .state import LocalState, SharedState
+from .state.credentials import KnownCredential, seal, unseal
 from .store.base import Store
 from .verify import Policy, verify
 
@@ -226,6 +228,11 @@ class Authenticator:
         pin_checker: checks delegated (``+``) PINs, e.g. :class:`HtpasswdChecker`.
         audit: receives one line per decision.  :meth:`close` closes it.
         clock: Unix time; tests inject their own.
+        state: what is shared with other gate processes (default: nothing,
+            :class:`~otpgate.state.LocalState`).  :meth:`close` closes it.
+            A shared state hears revocations from a background thread.
+        digest_key: the key of the credential digests; the same in every
+            gate sharing ``state`` (default: random, this process only).
     """
 
     def __init__(
@@ -236,7 +243,10 @@ class Authenticator:
         pin_checker: PinChecker | None = None,
         audit: AuditLog | None = None,
         clock: Callable[[], float] = time.time,
+        state: SharedState | None = None,
+        digest_key: bytes | None = None,
     ) -> None:
+        from .state.throttle import SharedThrottle
         from .throttle import Throttle
 
         self.store = store
@@ -244,19 +254,26 @@ class Authenticator:
         self.pin_checker = pin_checker
         self.audit = audit
         self.clock = clock
-        self.throttle = Throttle(
+        local = Throttle(
             settings.throttle_free_failures,
             settings.throttle_base,
             settings.throttle_max,
             max(settings.throttle_size, 1),
             settings.throttle_ipv6_prefix,
         )
-        # A per-process random key: cached digests are useless outside this process.
-        self._mac = HmacKey(secrets.token_bytes(32), "SHA256")
+        self.state: SharedState = state if state is not None else LocalState()
+        self.throttle: Throttle | SharedThrottle = local
+        if self.state.shared:
+            self.throttle = SharedThrottle(local, self.state)
+        # Without a shared key, a per-process random one: digests mean nothing elsewhere.
+        self._mac = HmacKey(digest_key or secrets.token_bytes(32), "SHA256")
         self._lock = threading.Lock()
         self._lingering: OrderedDict[bytes, _Linger] = OrderedDict()
         self._snapshots: OrderedDict[str, _Snapshot] = OrderedDict()
         self._pin_hasher = PinHasher()
+        if self.state.shared:
+            # Looked up per call, so that a wrapper set on the instance is called.
+            self.state.listen(lambda user: self.forget_user(user), lambda: self.forget_everything())
 
     # -- public API -------------------------------------------------------
 
@@ -345,7 +362,9 @@ class Authenticator:
         # A known credential is never answered "throttled" here: decide()
         # may still accept it from its linger entry after a store read.
         if decision is None and not known:
-            retry = self.throttle.retry_after(user, ip_, now)
+            # From memory only: this runs on the event loop (a shared throttle is
+            # asked by decide(), in a worker thread).
+            retry = self.throttle.peek(user, ip_, now)
             if retry is not None:
                 decision = Decision(False, None, Reason.THROTTLED, retry_after=retry)
             elif record is not None and _locked(record.state, now):
@@ -367,6 +386,18 @@ class Authenticator:
             return
         new = self._update(record, lambda s: replace(s, revoked_before=now, last_otp=None))
         self._remember(user, new, now)
+        # Written first, then told: whoever hears it and re-reads sees the revocation.
+        self.state.revoke(user)
+
+    def forget_user(self, user: str) -> None:
+        """Drop what this process cached about ``user`` (another gate changed it)."""
+        self._forget(user)
+
+    def forget_everything(self) -> None:
+        """Drop every cached credential and store read (revocations may have been missed)."""
+        with self._lock:
+            self._lingering.clear()
+            self._snapshots.clear()
 
     def session_valid(self, user: str, issued_at: float, *, now: float | None = None) -> bool:
         """Whether a session issued at ``issued_at`` still stands.
@@ -390,11 +421,10 @@ class Authenticator:
         return revoked is None or issued_at >= revoked
 
     def close(self) -> None:
-        """Forget the caches; close the store and the audit log."""
-        with self._lock:
-            self._lingering.clear()
-            self._snapshots.clear()
+        """Forget the caches; close the shared state, the store and the audit log."""
+        self.forget_everything()
         try:
+            self.state.close()
             self.store.close()
         finally:
             if self.audit is not None:
@@ -411,6 +441,8 @@ class Authenticator:
         # An empty key (an over-long password) was never cached.
         with self._lock:
             entry = self._lingering.get(key) if key else None
+        if entry is None and key and self.state.shared:
+            entry = self._adopt(key, user, now)
         if entry is not None:
             snap = self._fresh_snapshot(user, now)
             if snap is None:
@@ -720,6 +752,32 @@ class Authenticator:
             self._lingering.move_to_end(key)
             while len(self._lingering) > self.settings.cache_size:
                 self._lingering.popitem(last=False)
+        if self.state.shared:
+            self._share(key, entry, now)
+
+    def _share(self, key: bytes, entry: _Linger, now: float) -> None:
+        """Tell the other gates about an accepted credential, for its linger window."""
+        s = self.settings
+        span = s.max_idle if s.max_idle is not None else s.max_linger
+        ttl = entry.first_use + span - now
+        if ttl > 0:
+            known = KnownCredential(entry.user, entry.first_use, entry.ip, entry.fingerprint)
+            self.state.put_credential(key, seal(self._mac, key, known), ttl)
+
+    def _adopt(self, key: bytes, user: str, now: float) -> _Linger | None:
+        """A credential another gate accepted, taken into this process's cache."""
+        value = self.state.get_credential(key)
+        known = unseal(self._mac, key, value) if value is not None else None
+        if known is None or known.user != user:
+            return None
+        # Sliding idle time counts from the first use across processes (no write per request).
+        entry = _Linger(user, known.first_use, known.first_use, known.ip, known.fingerprint)
+        with self._lock:
+            self._lingering[key] = entry
+            self._lingering.move_to_end(key)
+            while len(self._lingering) > max(self.settings.cache_size, 1):
+                self._lingering.popitem(last=False)
+        return entry
 
     def _linger_hit(self, key: bytes, user: str, ip: str, snap: _Snapshot, now: float) -> bool:
         s = self.settings

@@ -531,28 +531,81 @@ def replace_section(config: Config, section: str, **changes: object) -> Config:
     return dataclasses.replace(config, **{section: part})
 
 
-def open_authenticator(config: Config) -> Authenticator:
-    """Open the store, PIN checker and audit log the settings name; build the Authenticator.
+def shared_digest_key(config: Config) -> bytes:
+    """The key of credential digests every gate sharing ``[state]`` must agree on.
 
-    The Authenticator owns what it is given: its ``close()`` closes the store
-    and the audit log.
+    Derived from the newest session secret, else from the store's key file;
+    never stored or sent anywhere itself.
 
     Raises:
-        ConfigError: bad store URL or key file.
+        ConfigError: neither is configured.
+    """
+    import hashlib
+    import hmac
+
+    try:
+        material = config.secrets()[-1]
+    except ConfigError:
+        if not config.store.key_file:
+            raise ConfigError(
+                "state.url: the gates sharing it need a common key: set "
+                "web.session_secret_file (or web.session_secrets) or store.key_file"
+            ) from None
+        try:
+            material = Path(config.store.key_file).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read {config.store.key_file}: {exc.strerror}") from None
+    return hmac.digest(material, b"otpgate shared credential digests v1", hashlib.sha256)
+
+
+def open_authenticator(
+    config: Config, *, observe_store: Callable[[str, float], None] | None = None
+) -> Authenticator:
+    """Open the store, shared state, PIN checker and audit log the settings name.
+
+    The Authenticator owns what it is given: its ``close()`` closes the store,
+    the shared state and the audit log.
+
+    Args:
+        config: all settings.
+        observe_store: called with (operation, seconds) after each store call.
+
+    Raises:
+        ConfigError: bad store URL, key file or state URL.
         StoreError: the store cannot be opened.
         OSError: the audit log cannot be opened.
     """
     from .audit import AuditLog
     from .auth import Authenticator, HtpasswdChecker
+    from .state import open_state
     from .store import open_store
 
-    store = open_store(config.store.url, key_file=config.store.key_file)
+    st = config.state
+    state = open_state(st.url, st.key_prefix, st.timeout)
     try:
+        digest_key = shared_digest_key(config) if state.shared else None
+        store = open_store(config.store.url, key_file=config.store.key_file)
+    except BaseException:
+        state.close()
+        raise
+    try:
+        if observe_store is not None:
+            from .store.timed import TimedStore
+
+            store = TimedStore(store, observe_store)
         checker = None
         if config.auth.pin_provider:
             checker = HtpasswdChecker(config.auth.pin_provider.removeprefix("htpasswd:"))
         audit = AuditLog(config.auth.audit_log) if config.auth.audit_log else None
     except BaseException:
         store.close()
+        state.close()
         raise
-    return Authenticator(store, config.auth_settings(), pin_checker=checker, audit=audit)
+    return Authenticator(
+        store,
+        config.auth_settings(),
+        pin_checker=checker,
+        audit=audit,
+        state=state,
+        digest_key=digest_key,
+    )

@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Final
 
@@ -49,12 +51,14 @@ def _config_path(arg: str | None) -> str | None:
 def build_app(config: Config) -> Any:
     """The gate's ASGI app with its own Authenticator (closed when the app stops)."""
     from ..web import create_app
+    from ..web.metrics import Metrics
 
-    authenticator = open_authenticator(config)
+    metrics = Metrics()
+    authenticator = open_authenticator(config, observe_store=metrics.store_call)
+    authenticator.state.observe = metrics.state_call
+    authenticator.state.on_change = metrics.state_changed
     try:
-        return create_app(
-            config, authenticator, authenticator.store, on_shutdown=authenticator.close
-        )
+        return create_app(config, authenticator, metrics=metrics, on_shutdown=authenticator.close)
     except BaseException:
         authenticator.close()
         raise
@@ -75,32 +79,46 @@ def run_gate(
     """Open the store and serve until interrupted.
 
     With ``workers > 1``, that many processes share one listening socket.
-    Sessions are signed cookies, so every worker accepts every other's; the
-    linger cache and the throttle table are per worker (a lingering credential
-    costs one store read per worker; a guesser spread over the workers meets
-    each worker's backoff).
+    Sessions are signed cookies, so every worker accepts every other's.  The
+    metrics are added up over the workers through files in
+    ``$PROMETHEUS_MULTIPROC_DIR`` (a private temporary directory unless set).
+    Without ``[state] url`` the linger cache and the throttle table are per
+    worker (a lingering credential costs one store read per worker; a
+    guesser spread over the workers meets each worker's backoff); with Redis
+    they are shared (docs/scaling.md).
     """
     import uvicorn
 
+    from ..web.metrics import MULTIPROC_ENV
+
     host, port = parse_listen(config.web.listen)
+    made_dir: str | None = None
     if workers > 1:
         if config.path is not None:
             os.environ["OTPGATE_CONFIG"] = os.path.abspath(config.path)
+        if not os.environ.get(MULTIPROC_ENV):
+            made_dir = tempfile.mkdtemp(prefix="otpgate-metrics-")
+            os.environ[MULTIPROC_ENV] = made_dir
         app: Any = f"{__name__}:worker_app"
     else:
         app = build_app(config)
-    uvicorn.run(
-        app,
-        factory=workers > 1,
-        workers=workers if workers > 1 else None,
-        host=host,
-        port=port,
-        proxy_headers=False,
-        server_header=False,
-        log_level=log_level,
-        access_log=access_log,
-        lifespan="on",
-    )
+    try:
+        uvicorn.run(
+            app,
+            factory=workers > 1,
+            workers=workers if workers > 1 else None,
+            host=host,
+            port=port,
+            proxy_headers=False,
+            server_header=False,
+            log_level=log_level,
+            access_log=access_log,
+            lifespan="on",
+        )
+    finally:
+        if made_dir is not None:
+            shutil.rmtree(made_dir, ignore_errors=True)
+            os.environ.pop(MULTIPROC_ENV, None)
     return 0
 
 

@@ -60,6 +60,12 @@ class SharedState(Protocol):
     shared: bool
     """Whether anything is shared beyond this process."""
 
+    observe: Callable[[str, float], None] | None
+    """Called with (operation, seconds) after each call to the server (metrics)."""
+
+    on_change: Callable[[str | None], None] | None
+    """Called with the problem when the server goes away, with ``None`` when it is back."""
+
     def retry_after(self, table: str, key: str, now: float) -> float | None:
         """Seconds ``key`` must still wait in ``table``, or ``None`` (also when unknown)."""
 
@@ -103,6 +109,10 @@ class LocalState:
     """Nothing shared: one process, nothing to install (the default)."""
 
     shared = False
+
+    def __init__(self) -> None:
+        self.observe: Callable[[str, float], None] | None = None
+        self.on_change: Callable[[str | None], None] | None = None
 
     def retry_after(self, table: str, key: str, now: float) -> float | None:
         return None

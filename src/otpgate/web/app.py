@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from .api import Api
 from .forward_auth import ForwardAuth
 from .gate import Gate
+from .metrics import Metrics
 from .middleware import HeaderLimit
 from .ops import Ops
 from .portal import Portal
@@ -41,6 +42,7 @@ def create_app(
     *,
     clock: Callable[[], float] | None = None,
     on_shutdown: Callable[[], None] | None = None,
+    metrics: Metrics | None = None,
 ) -> Starlette:
     """The ASGI application.
 
@@ -51,12 +53,13 @@ def create_app(
         store: ignored; older callers passed the Authenticator's store here.
         clock: ignored; older callers passed the Authenticator's clock here.
         on_shutdown: called when the server stops (closes what ``serve`` opened).
+        metrics: where to count (default: new :class:`~otpgate.web.metrics.Metrics`).
 
     Raises:
         ConfigError: no session secret, bad networks.
     """
     del store, clock  # the Authenticator's own are the only ones
-    gate = Gate(config, authenticator)
+    gate = Gate(config, authenticator, metrics)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

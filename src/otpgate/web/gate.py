@@ -39,12 +39,15 @@ class Gate:
         config: all settings.
         authenticator: the one Authenticator; its store, clock and login
             settings are the gate's.
+        metrics: where to count (default: new).
 
     Raises:
         ConfigError: no session secret, bad networks.
     """
 
-    def __init__(self, config: Config, authenticator: Authenticator) -> None:
+    def __init__(
+        self, config: Config, authenticator: Authenticator, metrics: Metrics | None = None
+    ) -> None:
         self.config = config
         self.web = config.web
         self.auth = authenticator
@@ -54,7 +57,7 @@ class Gate:
         secrets_ = config.secrets()
         self.sessions = SessionCodec(secrets_, config.session_lifetime(), self.settings.max_idle)
         self.csrf = CsrfGuard(secrets_)
-        self.metrics = Metrics()
+        self.metrics = metrics if metrics is not None else Metrics()
         self.trusted = config.trusted_networks()
         # Hosts a login may send the browser back to.
         self.allowed_hosts = list(self.web.allowed_hosts)

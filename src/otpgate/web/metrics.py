@@ -1,33 +1,108 @@
-"""Prometheus text exposition, by hand.
+"""The gate's Prometheus metrics (prometheus_client).
 
-Three families do not justify a dependency: decisions by front end and
-result, throttled answers, and a latency histogram.
+With several worker processes (``otpgate serve --workers N``) each process
+counts for itself and a scrape, answered by any one of them, must still show
+the whole gate's totals: prometheus_client's multiprocess mode does that when
+``PROMETHEUS_MULTIPROC_DIR`` names a directory (``serve`` sets one up per
+run): every process writes its values to files there and ``/metrics`` adds
+them up.  Without it (one process), each :class:`Metrics` has a registry of
+its own, so several gates in one process (the tests) do not mix.
+
+Families (``result`` is a :class:`~otpgate.reasons.Reason`):
+
+* ``otpgate_decisions_total{frontend,result}``, ``otpgate_throttled_total``,
+  ``otpgate_decision_seconds{frontend}`` (histogram);
+* ``otpgate_store_seconds{op}``, ``otpgate_state_seconds{op}``: store and
+  Redis latency (histograms);
+* ``otpgate_state_degraded`` (1 while the shared state is unreachable),
+  ``otpgate_state_outages_total``;
+* ``otpgate_build_info{version,python}`` (always 1).
 """
 
 from __future__ import annotations
 
-import bisect
-import threading
+import os
+import platform
 from typing import Final
 
-__all__ = ["Metrics"]
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+__all__ = ["BUCKETS", "MULTIPROC_ENV", "Metrics"]
 
 BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-
-
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+# Store and Redis calls are shorter than whole decisions.
+IO_BUCKETS: Final = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.25, 1.0)
+MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class Metrics:
-    """Thread-safe counters; :meth:`render` writes the text format."""
+    """Counters and histograms of one gate process; thread-safe.
+
+    Where the values go is decided by ``$PROMETHEUS_MULTIPROC_DIR`` as it
+    was when prometheus_client was first imported in this process (so
+    ``serve`` sets it before it starts the workers).
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._decisions: dict[tuple[str, str], int] = {}
-        self._throttled = 0
-        self._buckets: dict[str, list[int]] = {}
-        self._sums: dict[str, float] = {}
+        # *_created samples would be one more series per label set, for nothing.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
+        self.multiprocess_dir = os.environ.get(MULTIPROC_ENV) or None
+        r = self.registry = CollectorRegistry()
+        self._decisions = Counter(
+            "otpgate_decisions",
+            "Login decisions by front end and result.",
+            ["frontend", "result"],
+            registry=r,
+        )
+        self._throttled = Counter(
+            "otpgate_throttled", "Attempts answered with a retry delay.", registry=r
+        )
+        self._seconds = Histogram(
+            "otpgate_decision_seconds",
+            "Time to reach a decision.",
+            ["frontend"],
+            buckets=BUCKETS,
+            registry=r,
+        )
+        self._store = Histogram(
+            "otpgate_store_seconds", "Store calls.", ["op"], buckets=IO_BUCKETS, registry=r
+        )
+        self._state = Histogram(
+            "otpgate_state_seconds",
+            "Shared state (Redis) calls.",
+            ["op"],
+            buckets=IO_BUCKETS,
+            registry=r,
+        )
+        self._degraded = Gauge(
+            "otpgate_state_degraded",
+            "1 while the shared state is unreachable (the gate throttles per process).",
+            registry=r,
+            multiprocess_mode="max",
+        )
+        self._outages = Counter(
+            "otpgate_state_outages", "Times the shared state became unreachable.", registry=r
+        )
+        from .. import __version__
+
+        build = Gauge(
+            "otpgate_build_info",
+            "The running otpgate.",
+            ["version", "python"],
+            registry=r,
+            multiprocess_mode="max",
+        )
+        build.labels(__version__, platform.python_version()).set(1)
+        self._throttled.inc(0)
+        self._degraded.set(0)
 
     def record(self, frontend: str, result: str, seconds: float, throttled: bool) -> None:
         """Count one decision.
@@ -38,48 +113,34 @@ class Metrics:
             seconds: how long the decision took.
             throttled: whether it was answered with a retry delay.
         """
-        with self._lock:
-            key = (frontend, result)
-            self._decisions[key] = self._decisions.get(key, 0) + 1
-            if throttled:
-                self._throttled += 1
-            counts = self._buckets.setdefault(frontend, [0] * (len(BUCKETS) + 1))
-            counts[bisect.bisect_left(BUCKETS, seconds)] += 1
-            self._sums[frontend] = self._sums.get(frontend, 0.0) + seconds
+        self._decisions.labels(frontend, str(result)).inc()
+        if throttled:
+            self._throttled.inc()
+        self._seconds.labels(frontend).observe(seconds)
+
+    def store_call(self, op: str, seconds: float) -> None:
+        self._store.labels(op).observe(seconds)
+
+    def state_call(self, op: str, seconds: float) -> None:
+        self._state.labels(op).observe(seconds)
+
+    def state_changed(self, problem: str | None) -> None:
+        """The shared state went away (``problem``) or came back (``None``)."""
+        self._degraded.set(0 if problem is None else 1)
+        if problem is not None:
+            self._outages.inc()
 
     def decisions(self, frontend: str, result: str) -> int:
-        with self._lock:
-            return self._decisions.get((frontend, result), 0)
+        """This process's count (tests)."""
+        value = self.registry.get_sample_value(
+            "otpgate_decisions_total", {"frontend": frontend, "result": str(result)}
+        )
+        return int(value or 0)
 
     def render(self) -> str:
-        lines = [
-            "# HELP otpgate_decisions_total Login decisions by front end and result.",
-            "# TYPE otpgate_decisions_total counter",
-        ]
-        with self._lock:
-            for (frontend, result), n in sorted(self._decisions.items()):
-                lines.append(
-                    f'otpgate_decisions_total{{frontend="{_label(frontend)}",'
-                    f'result="{_label(result)}"}} {n}'
-                )
-            lines += [
-                "# HELP otpgate_throttled_total Attempts answered with a retry delay.",
-                "# TYPE otpgate_throttled_total counter",
-                f"otpgate_throttled_total {self._throttled}",
-                "# HELP otpgate_decision_seconds Time to reach a decision.",
-                "# TYPE otpgate_decision_seconds histogram",
-            ]
-            for frontend, counts in sorted(self._buckets.items()):
-                f = _label(frontend)
-                running = 0
-                for bound, n in zip((*BUCKETS, float("inf")), counts, strict=True):
-                    running += n
-                    le = "+Inf" if bound == float("inf") else repr(bound)
-                    lines.append(
-                        f'otpgate_decision_seconds_bucket{{frontend="{f}",le="{le}"}} {running}'
-                    )
-                lines.append(
-                    f'otpgate_decision_seconds_sum{{frontend="{f}"}} {self._sums[frontend]}'
-                )
-                lines.append(f'otpgate_decision_seconds_count{{frontend="{f}"}} {running}')
-        return "\n".join(lines) + "\n"
+        """The text format: every worker's values added up, or this process's."""
+        if self.multiprocess_dir:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
+            return generate_latest(registry).decode()
+        return generate_latest(self.registry).decode()

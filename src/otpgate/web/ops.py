@@ -32,10 +32,19 @@ class Ops:
         ]
 
     async def healthz(self, request: Request) -> Response:
+        """200 ``ok``; 200 ``degraded`` without the shared state; 503 without the store.
+
+        Without Redis the gate still decides every login (the store decides
+        replay and state; the throttle counts per process), so a load balancer
+        should keep sending it traffic: hence 200.  Where Redis is and why it
+        failed is in the log and the metrics, not here.
+        """
         try:
             await run_in_threadpool(self.gate.store.ping)
         except OTPGateError:
             return JSONResponse({"status": "store unreachable"}, 503)
+        if await run_in_threadpool(self.gate.auth.state.check) is not None:
+            return JSONResponse({"status": "degraded", "state": "unreachable"})
         return JSONResponse({"status": "ok"})
 
     async def metrics(self, request: Request) -> Response:
