@@ -82,3 +82,37 @@ def test_workers_refuse_a_process_local_store(
     config.write_text('[store]\nurl = "memory:"\n[web]\nsession_secrets = ["x' + "y" * 40 + '"]\n')
     assert main(["serve", "--config", str(config), "--workers", "2"]) == 1
     assert "shared store" in capsys.readouterr().err
+
+
+def _decisions_total(text: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        if family.name == "otpgate_decisions":
+            total += sum(s.value for s in family.samples if s.name == "otpgate_decisions_total")
+    return total
+
+
+def test_metrics_of_two_workers_add_up(tmp_path: Path) -> None:
+    # Each scrape is answered by whichever worker takes the connection; the
+    # totals must still be the gate's, never one worker's (counter "resets").
+    url, key_file = make_store(tmp_path, [("wendy", "4321", KEY)])
+    config = write_gate_config(tmp_path, url, key_file)
+    with run_gate(config, tmp_path, "--workers", "2") as port:
+        base = f"http://127.0.0.1:{port}"
+        sent = 0
+        seen = []
+        for round_ in range(10):
+            for _ in range(round_ + 1):
+                with httpx.Client(base_url=base) as c:
+                    # Not Basic credentials: decided (and counted) without the store.
+                    assert c.get("/auth", headers={"Authorization": "Bearer x"}).status_code == 401
+                sent += 1
+            with httpx.Client(base_url=base) as c:
+                r = c.get("/metrics")
+            assert r.status_code == 200
+            seen.append(_decisions_total(r.text))
+            assert seen[-1] == sent
+            assert "otpgate_build_info{" in r.text
+        assert seen == sorted(seen)
