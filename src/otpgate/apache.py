@@ -43,6 +43,7 @@ from otpgate.reasons import Reason
 
 if TYPE_CHECKING:
     from otpgate.auth import Authenticator
+    from otpgate.config import Config
 
 __all__ = ["check_password", "provider", "reset"]
 
@@ -69,7 +70,9 @@ def _authenticator(key: _Key) -> Authenticator | None:
         from otpgate.errors import OTPGateError
 
         try:
-            authenticator = open_authenticator(load_config(key[0], directives=dict(key[1])))
+            authenticator = open_authenticator(
+                _one_host(load_config(key[0], directives=dict(key[1])))
+            )
         except (OTPGateError, OSError) as exc:
             # Once per process: later requests are refused without retrying.
             _broken.add(key)
@@ -77,6 +80,26 @@ def _authenticator(key: _Key) -> Authenticator | None:
             return None
         _authenticators[key] = authenticator
         return authenticator
+
+
+def _one_host(config: Config) -> Config:
+    """Without ``[state] url``, Apache's children share a throttle file beside the store.
+
+    Each child is a process of its own: without this, a guesser gets the
+    free guesses once per child.  When the store's directory is not writable
+    (the file cannot be made there), each child throttles on its own.
+    """
+    from otpgate.config import replace_section
+    from otpgate.state import one_host_url
+
+    if config.state.url:
+        return config
+    url = one_host_url(config.store.url)
+    if url is None or not os.access(
+        os.path.dirname(url.removeprefix("sqlite:///")) or ".", os.W_OK
+    ):
+        return config
+    return replace_section(config, "state", url=url)
 
 
 def _well_formed(user: str, password: str) -> bool:

@@ -271,7 +271,7 @@ class Authenticator:
         self._lingering: OrderedDict[bytes, _Linger] = OrderedDict()
         self._snapshots: OrderedDict[str, _Snapshot] = OrderedDict()
         self._pin_hasher = PinHasher()
-        if self.state.shared:
+        if self.state.shares_credentials:
             # Looked up per call, so that a wrapper set on the instance is called.
             self.state.listen(lambda user: self.forget_user(user), lambda: self.forget_everything())
 
@@ -441,7 +441,7 @@ class Authenticator:
         # An empty key (an over-long password) was never cached.
         with self._lock:
             entry = self._lingering.get(key) if key else None
-        if entry is None and key and self.state.shared:
+        if entry is None and key and self.state.shares_credentials:
             entry = self._adopt(key, user, now)
         if entry is not None:
             snap = self._fresh_snapshot(user, now)
@@ -752,7 +752,7 @@ class Authenticator:
             self._lingering.move_to_end(key)
             while len(self._lingering) > self.settings.cache_size:
                 self._lingering.popitem(last=False)
-        if self.state.shared:
+        if self.state.shares_credentials:
             self._share(key, entry, now)
 
     def _share(self, key: bytes, entry: _Linger, now: float) -> None:

@@ -183,7 +183,8 @@ class StateConfig:
 
     Attributes:
         url: empty (the default): kept in each process; ``redis://host:port/db``
-            (``rediss://``, ``unix://``): shared through Redis.
+            (``rediss://``, ``unix://``): shared through Redis; ``sqlite:///PATH``:
+            the throttle shared by the processes of one host through that file.
         key_prefix: put before every Redis key and channel.
         timeout: seconds a Redis connect or command may take before the gate
             goes on without it.
@@ -512,8 +513,13 @@ def _check(config: Config, problems: list[str]) -> None:
     if a.pin_provider and not a.pin_provider.startswith("htpasswd:"):
         problems.append("auth.pin_provider must be htpasswd:/path/to/file")
     st = config.state
-    if st.url and not st.url.startswith(("redis://", "rediss://", "unix://", "local")):
-        problems.append("state.url must be redis://host:port/db (or rediss://, unix://) or empty")
+    if st.url and not st.url.startswith(
+        ("redis://", "rediss://", "unix://", "sqlite:///", "local")
+    ):
+        problems.append(
+            "state.url must be redis://host:port/db (or rediss://, unix://), sqlite:///PATH "
+            "or empty"
+        )
     if not 0 < st.timeout <= 10:
         problems.append("state.timeout must be more than 0 and at most 10 seconds")
     if not st.key_prefix or any(c.isspace() for c in st.key_prefix):
@@ -583,7 +589,7 @@ def open_authenticator(
     st = config.state
     state = open_state(st.url, st.key_prefix, st.timeout)
     try:
-        digest_key = shared_digest_key(config) if state.shared else None
+        digest_key = shared_digest_key(config) if state.shares_credentials else None
         store = open_store(config.store.url, key_file=config.store.key_file)
     except BaseException:
         state.close()

@@ -203,7 +203,7 @@ def test_redis_down_and_back(
             assert state.check() is None
             throttle.failure("u", "192.0.2.9", 0.0)
             server.stop()
-            caplog.set_level(logging.ERROR, logger="otpgate.state.redis")
+            caplog.set_level(logging.ERROR, logger="otpgate.state")
             # Down: each call answers at once with "nothing known"; the local table counts on.
             started = time.monotonic()
             for _ in range(20):

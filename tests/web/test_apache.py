@@ -21,6 +21,7 @@ from .servers import apache_venv, make_store, run_apache
 pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
 
 KEY = b"apache-carol-key-003"
+DAVE_KEY = b"apache-dave--key-004"
 LINGER = 2
 
 
@@ -40,11 +41,13 @@ def apache_site() -> Iterator[tuple[str, Path]]:
         os.chmod(directory, 0o755)  # noqa: S103 - www-data must traverse it
         data = directory / "data"
         data.mkdir()
-        url, key_file = make_store(data, [("carol", "4321", KEY)])
+        url, key_file = make_store(data, [("carol", "4321", KEY), ("dave", "1234", DAVE_KEY)])
         config = directory / "otpgate.toml"
         audit = data / "audit.log"
+        # A long backoff: no wait runs out while the throttle test guesses.
         config.write_text(
-            f'[store]\nurl = "{url}"\nkey_file = "{key_file}"\n[auth]\naudit_log = "{audit}"\n'
+            f'[store]\nurl = "{url}"\nkey_file = "{key_file}"\n'
+            f'[auth]\naudit_log = "{audit}"\nthrottle_base = 300\n'
         )
         # The linger comes in under its mod_authn_otp name.
         script = (
@@ -89,3 +92,18 @@ def test_check_password_401_200_linger_replay(apache_site: tuple[str, Path]) -> 
         ("carol", "reject", "replayed"),
         ("carol", "reject", "bad_pin"),
     ]
+
+
+def test_apache_children_throttle_as_one(apache_site: tuple[str, Path]) -> None:
+    # Two children (ServerLimit 2), a new connection per guess: without a shared
+    # table each child gave its own free guesses (12 of 200 reached the store
+    # with four children).  Without [state] url they share a file beside the store.
+    url, audit = apache_site
+    for _ in range(24):
+        with httpx.Client(base_url=url, timeout=30) as c:
+            assert c.get("/app/", auth=("dave", "1234000000")).status_code == 401
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    dave = [line["reason"] for line in lines if line["user"] == "dave"]
+    assert len(dave) == 24
+    assert sum(reason != "throttled" for reason in dave) == 4  # free failures + 1
+    assert (audit.parent / "otpgate.db.throttle").exists()

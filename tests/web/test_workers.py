@@ -116,3 +116,21 @@ def test_metrics_of_two_workers_add_up(tmp_path: Path) -> None:
             assert seen[-1] == sent
             assert "otpgate_build_info{" in r.text
         assert seen == sorted(seen)
+
+
+def test_two_workers_throttle_as_one_without_redis(tmp_path: Path) -> None:
+    # No [state] url: serve gives its workers a throttle file of their own.
+    import json
+
+    url, key_file = make_store(tmp_path, [("wendy", "4321", KEY)])
+    audit = tmp_path / "audit.log"
+    extra = f'[auth]\nthrottle_base = 300\naudit_log = "{audit}"\n'
+    config = write_gate_config(tmp_path, url, key_file, extra)
+    wrong = "Basic " + base64.b64encode(b"wendy:4321000000").decode()
+    with run_gate(config, tmp_path, "--workers", "2") as port:
+        for _ in range(16):
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}") as c:
+                assert c.get("/auth", headers={"Authorization": wrong}).status_code == 401
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert len(lines) == 16
+    assert sum(line["reason"] != "throttled" for line in lines) == 4  # free failures + 1

@@ -23,6 +23,7 @@ from . import CommandError
 __all__ = ["parse_listen", "register"]
 
 DEMO_USER: Final = "demo"
+STATE_ENV: Final = "OTPGATE_STATE_URL"
 DEMO_ISSUER: Final = "otpgate demo"
 
 
@@ -82,23 +83,29 @@ def run_gate(
     Sessions are signed cookies, so every worker accepts every other's.  The
     metrics are added up over the workers through files in
     ``$PROMETHEUS_MULTIPROC_DIR`` (a private temporary directory unless set).
-    Without ``[state] url`` the linger cache and the throttle table are per
-    worker (a lingering credential costs one store read per worker; a
-    guesser spread over the workers meets each worker's backoff); with Redis
-    they are shared (docs/scaling.md).
+    Without ``[state] url`` the throttle is shared through an SQLite file
+    of this run's own (a private temporary directory) and the linger cache
+    is per worker (a lingering credential costs one store read and PIN check
+    per worker); with Redis both are shared, and revocations too
+    (docs/scaling.md).
     """
     import uvicorn
 
     from ..web.metrics import MULTIPROC_ENV
 
     host, port = parse_listen(config.web.listen)
-    made_dir: str | None = None
+    made: list[str] = []
     if workers > 1:
         if config.path is not None:
             os.environ["OTPGATE_CONFIG"] = os.path.abspath(config.path)
         if not os.environ.get(MULTIPROC_ENV):
-            made_dir = tempfile.mkdtemp(prefix="otpgate-metrics-")
-            os.environ[MULTIPROC_ENV] = made_dir
+            made.append(tempfile.mkdtemp(prefix="otpgate-metrics-"))
+            os.environ[MULTIPROC_ENV] = made[-1]
+        if not config.state.url:
+            # No shared state named: the workers still throttle as one, through a
+            # file of this run's own (the workers read OTPGATE_STATE_URL).
+            made.append(tempfile.mkdtemp(prefix="otpgate-state-"))
+            os.environ[STATE_ENV] = f"sqlite:///{made[-1]}/throttle.db"
         app: Any = f"{__name__}:worker_app"
     else:
         app = build_app(config)
@@ -116,9 +123,11 @@ def run_gate(
             lifespan="on",
         )
     finally:
-        if made_dir is not None:
-            shutil.rmtree(made_dir, ignore_errors=True)
+        for directory in made:
+            shutil.rmtree(directory, ignore_errors=True)
+        if made:
             os.environ.pop(MULTIPROC_ENV, None)
+            os.environ.pop(STATE_ENV, None)
     return 0
 
 

@@ -58,7 +58,10 @@ class SharedState(Protocol):
     """
 
     shared: bool
-    """Whether anything is shared beyond this process."""
+    """Whether the backoff tables are shared beyond this process."""
+
+    shares_credentials: bool
+    """Whether known credentials and revocations are (they need a common digest key)."""
 
     observe: Callable[[str, float], None] | None
     """Called with (operation, seconds) after each call to the server (metrics)."""
@@ -109,6 +112,7 @@ class LocalState:
     """Nothing shared: one process, nothing to install (the default)."""
 
     shared = False
+    shares_credentials = False
 
     def __init__(self) -> None:
         self.observe: Callable[[str, float], None] | None = None

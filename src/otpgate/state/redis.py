@@ -11,12 +11,10 @@ Keys (all under ``key_prefix``, default ``otpgate:``):
   the linger window as its time to live.
 * channel ``revoke``: user names whose cached state every process drops.
 
-Why short timeouts and a circuit breaker: the gate must answer while Redis
-is away.  The first failure marks the state down and is logged once; until
-``retry_interval`` has passed no call waits for Redis (each answers "nothing
-known" and the callers fall back to their per-process tables); then one call
-tries again, and a success is logged and takes the state back into use.
-Times are the callers' clocks (Unix time), as for the per-process tables.
+Why short timeouts and a circuit breaker (:mod:`.breaker`): the gate must
+answer while Redis is away; the callers then fall back to their
+per-process tables.  Times are the callers' clocks (Unix time), as for the
+per-process tables.
 """
 
 from __future__ import annotations
@@ -31,6 +29,7 @@ from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 from .base import Backoff
+from .breaker import Breaker
 
 __all__ = ["RedisState"]
 
@@ -86,6 +85,7 @@ class RedisState:
     """
 
     shared = True
+    shares_credentials = True
 
     def __init__(
         self,
@@ -113,7 +113,6 @@ class RedisState:
         self.timeout = timeout
         self.retry_interval = retry_interval
         self._clock = clock
-        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         try:
             # No retries inside the client: the breaker below decides when to try again.
             self._redis: Any = redis.Redis.from_url(
@@ -127,68 +126,40 @@ class RedisState:
         except ValueError as exc:
             raise ConfigError(f"state.url: {exc}") from None
         self._failure = self._redis.register_script(_FAILURE)
-        self._lock = threading.Lock()
-        self._down_since: float | None = None
-        self._retry_at = 0.0
-        self._problem: str | None = None
+        self.breaker = Breaker(
+            f"Redis at {self.where}", (redis.RedisError, OSError), retry_interval, clock
+        )
+        self._errors = self.breaker.errors
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
         self._pubsub: Any = None
-        self.observe: Callable[[str, float], None] | None = None
-        """Called with (operation, seconds) after each Redis call (the metrics)."""
-        self.on_change: Callable[[str | None], None] | None = None
-        """Called with the problem (or ``None``) when the state goes down or comes back."""
 
-    # -- the circuit breaker ---------------------------------------------
+    @property
+    def observe(self) -> Callable[[str, float], None] | None:
+        """Called with (operation, seconds) after each Redis call (the metrics)."""
+        return self.breaker.observe
+
+    @observe.setter
+    def observe(self, value: Callable[[str, float], None] | None) -> None:
+        self.breaker.observe = value
+
+    @property
+    def on_change(self) -> Callable[[str | None], None] | None:
+        """Called with the problem (or ``None``) when Redis goes away (or comes back)."""
+        return self.breaker.on_change
+
+    @on_change.setter
+    def on_change(self, value: Callable[[str | None], None] | None) -> None:
+        self.breaker.on_change = value
 
     def _call(self, op: str, fn: Callable[[], T], default: T) -> T:
-        now = self._clock()
-        with self._lock:
-            if self._down_since is not None and now < self._retry_at:
-                return default
-        started = time.perf_counter()
-        try:
-            result = fn()
-        except self._errors as exc:
-            self._went_down(exc)
-            return default
-        finally:
-            if self.observe is not None:
-                self.observe(op, time.perf_counter() - started)
-        self._came_back()
-        return result
-
-    def _went_down(self, exc: BaseException) -> None:
-        now = self._clock()
-        with self._lock:
-            first = self._down_since is None
-            if first:
-                self._down_since = now
-            self._retry_at = now + self.retry_interval
-            self._problem = f"Redis at {self.where} unreachable ({exc.__class__.__name__})"
-            problem = self._problem
-        if first:
-            # Once, not per request: the gate goes on with per-process tables.
-            log.error("%s; throttling per process until it is back", problem)
-            if self.on_change is not None:
-                self.on_change(problem)
-
-    def _came_back(self) -> None:
-        with self._lock:
-            if self._down_since is None:
-                return
-            self._down_since = None
-            self._problem = None
-        log.warning("Redis at %s is back; the shared state is in use again", self.where)
-        if self.on_change is not None:
-            self.on_change(None)
+        return self.breaker.call(op, fn, default)
 
     def problem(self) -> str | None:
-        with self._lock:
-            return self._problem
+        return self.breaker.problem()
 
     def check(self) -> str | None:
-        self._call("ping", self._redis.ping, None)
+        self.breaker.call("ping", self._redis.ping, None, force=True)
         return self.problem()
 
     # -- backoff tables ----------------------------------------------------
@@ -260,13 +231,13 @@ class RedisState:
                     if msg["type"] == "subscribe":
                         # Messages sent while we were away are lost: drop every cache.
                         on_reset()
-                        self._came_back()
+                        self.breaker.succeeded()
                     elif msg["type"] == "message":
                         on_user(bytes(msg["data"]).decode("utf-8", "replace"))
             except self._errors as exc:
                 if self._stop.is_set():
                     break
-                self._went_down(exc)
+                self.breaker.failed(exc)
                 self._stop.wait(self.retry_interval)
             except Exception:  # a bug in a callback must not end the listener
                 log.exception("revocation listener failed; restarting it")
