@@ -121,8 +121,26 @@ def _opened(url: str, key_file: str | None) -> Iterator[Store]:
         store.close()
 
 
-def _store(args: argparse.Namespace) -> contextlib.AbstractContextManager[Store]:
-    return _opened(_url(args), _key_file(args))
+@contextlib.contextmanager
+def _store(args: argparse.Namespace) -> Iterator[Store]:
+    """The store; with Redis in the configuration, changes are announced to every gate."""
+    with _opened(_url(args), _key_file(args)) as store:
+        config = _config(args)
+        if config is None or not config.state.url or _url(args) != config.store.url:
+            yield store
+            return
+        from ..state import open_state
+        from ..state.announce import AnnouncingStore
+
+        state = open_state(config.state.url, config.state.key_prefix, config.state.timeout)
+        if not state.shares_credentials:
+            state.close()
+            yield store
+            return
+        try:
+            yield AnnouncingStore(store, state)
+        finally:
+            state.close()
 
 
 def _get(store: Store, name: str) -> UserRecord:

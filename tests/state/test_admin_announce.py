@@ -1,0 +1,68 @@
+"""Admin commands announce their changes: a lock or a PIN change takes effect in every gate at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from otpgate.auth import Authenticator
+from otpgate.cli import main
+from otpgate.config import load_config, open_authenticator
+from otpgate.otp import totp
+
+KEY_HEX = "3132333435363738393031323334353637383930"
+KEY = bytes.fromhex(KEY_HEX)
+
+
+def _gate(conf: Path) -> tuple[Authenticator, threading.Event]:
+    auth = open_authenticator(load_config(conf, env={}))
+    heard = threading.Event()
+    forget = auth.forget_user
+
+    def hook(user: str) -> None:
+        forget(user)
+        heard.set()
+
+    auth.forget_user = hook  # type: ignore[method-assign]
+    return auth, heard
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["user", "lock", "ann"], ["user", "remove", "ann"], ["user", "set-pin", "ann", "--no-pin"]],
+)
+def test_admin_changes_reach_running_gates_at_once(
+    command: list[str],
+    tmp_path: Path,
+    redis_server_url: str,
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db = f"sqlite:///{tmp_path}/a.db"
+    key_file = tmp_path / "a.key"
+    conf = tmp_path / "otpgate.toml"
+    conf.write_text(
+        f'[store]\nurl = "{db}"\nkey_file = "{key_file}"\n'
+        "[auth]\nstate_ttl = 3600\n"  # an hour: what takes effect did so through Redis
+        '[web]\nsession_secrets = ["announce-test-secret-0123456789"]\n'
+        f'[state]\nurl = "{redis_server_url}"\nkey_prefix = "{redis_prefix}"\n'
+    )
+    monkeypatch.setenv("OTPGATE_CONFIG", str(conf))
+    assert main(["init"]) == 0
+    assert main(["user", "add", "ann", "--key", KEY_HEX, "--no-pin"]) == 0
+    auth, heard = _gate(conf)
+    try:
+        now = time.time()
+        password = totp(KEY, now)
+        assert auth.authenticate("ann", password, "192.0.2.1", now=now).ok
+        assert auth.session_valid("ann", now, now=now)
+        assert main(command) == 0
+        assert heard.wait(10)
+        assert not auth.session_valid("ann", now, now=now + 1)
+        again = auth.check_cached("ann", password, "192.0.2.1", now=now + 1)
+        assert again is None or not again.ok
+    finally:
+        auth.close()
