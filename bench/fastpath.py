@@ -24,9 +24,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from otpgate.web.net import MalformedCredentials, client_address, parse_basic
+
 from otpgate.errors import OTPGateError
 from otpgate.web.app import _CONTROL, MAX_HEADER, MAX_HEADERS_TOTAL
-from otpgate.web.net import MalformedCredentials, client_address, parse_basic
 
 _OK_HEADERS = [
     (b"content-length", b"0"),
