@@ -1,4 +1,4 @@
-"""Admin commands announce their changes: a lock or a PIN change takes effect in every gate at once."""
+"""Admin commands announce their changes: a lock or PIN change reaches every gate at once."""
 
 from __future__ import annotations
 
