@@ -7,8 +7,8 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from conftest import free_port, require_tool
-from web.servers import stop, wait_for_port
+from conftest import require_tool
+from procs import free_port, stop, wait_for_port
 
 
 class OwnRedis:

@@ -27,6 +27,7 @@ def _gate(conf: Path) -> tuple[Authenticator, threading.Event]:
         heard.set()
 
     auth.forget_user = hook  # type: ignore[method-assign]
+    assert auth.state.subscribed.wait(10)  # type: ignore[attr-defined]
     return auth, heard
 
 

@@ -50,9 +50,11 @@ class Pair:
 
     def __init__(self, url: str, prefix: str, store: MemoryStore, **kw: Any) -> None:
         self.store = store
-        self.heard = threading.Event()
-        self.a = self._auth(url, prefix, kw.get("key_a", DIGEST_KEY))
-        self.b = self._auth(url, prefix, kw.get("key_b", DIGEST_KEY))
+        self.heard = threading.Event()  # by B (A hears its own revocations too)
+        self.a = self._auth(url, prefix, kw.get("key_a", DIGEST_KEY), threading.Event())
+        self.b = self._auth(url, prefix, kw.get("key_b", DIGEST_KEY), self.heard)
+        for auth in (self.a, self.b):
+            assert auth.state.subscribed.wait(10)  # type: ignore[attr-defined]
         self.pin_checks = 0
         hasher = self.b._pin_hasher
         outer = self
@@ -64,14 +66,14 @@ class Pair:
 
         self.b._pin_hasher = Counting()  # type: ignore[assignment]
 
-    def _auth(self, url: str, prefix: str, key: bytes) -> Authenticator:
+    def _auth(self, url: str, prefix: str, key: bytes, event: threading.Event) -> Authenticator:
         state = RedisState(url, prefix)
         auth = Authenticator(self.store, SETTINGS, clock=lambda: NOW, state=state, digest_key=key)
         forget = auth.forget_user
 
         def heard(user: str) -> None:
             forget(user)
-            self.heard.set()
+            event.set()
 
         auth.forget_user = heard  # type: ignore[method-assign]
         return auth

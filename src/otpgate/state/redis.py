@@ -131,6 +131,8 @@ class RedisState:
         )
         self._errors = self.breaker.errors
         self._stop = threading.Event()
+        self.subscribed = threading.Event()
+        """Set while the revocation listener is subscribed."""
         self._listener: threading.Thread | None = None
         self._pubsub: Any = None
 
@@ -231,6 +233,7 @@ class RedisState:
                     if msg["type"] == "subscribe":
                         # Messages sent while we were away are lost: drop every cache.
                         on_reset()
+                        self.subscribed.set()
                         self.breaker.succeeded()
                     elif msg["type"] == "message":
                         on_user(bytes(msg["data"]).decode("utf-8", "replace"))
@@ -243,6 +246,7 @@ class RedisState:
                 log.exception("revocation listener failed; restarting it")
                 self._stop.wait(self.retry_interval)
             finally:
+                self.subscribed.clear()
                 pubsub, self._pubsub = self._pubsub, None
                 if pubsub is not None:
                     with contextlib.suppress(*self._errors):
