@@ -16,8 +16,8 @@ from .errors import (
 )
 from .keys import decode_key, new_key
 from .otp import hotp, motp, totp
-from .tokens import TokenType, build_uri, parse_token_type, parse_uri
-from .verify import Match, Policy, Token, TokenState, resync, verify
+from .tokens import Token, TokenType, build_uri, parse_token_type, parse_uri
+from .verify import Match, Policy, TokenState, resync, verify
 
 __version__ = "0.1.0"
 

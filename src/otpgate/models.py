@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from .tokens import TokenType
-from .verify import Token, TokenState
+from .tokens import Token, TokenType
+from .verify import TokenState
 
 __all__ = ["Pin", "UserRecord", "UserState"]
 
