@@ -38,14 +38,16 @@ from dataclasses import dataclass, field, replace
 from typing import Final, overload
 
 from . import recovery
+from ._limits import MAX_USER
 from .audit import AuditLog
 from .errors import MalformedCode, NoMatch, ReplayedCode, StoreConflict, StoreError
 from .models import UserRecord, UserState
 from .otp import HmacKey
 from .pins import HtpasswdChecker, PinChecker, PinHasher, encode_secret, pins_equal
 from .reasons import Reason
+from .settings import AuthSettings
 from .store.base import Store
-from .verify import Policy, verify
+from .verify import verify
 
 __all__ = [
     "Attempt",
@@ -61,90 +63,6 @@ log = logging.getLogger(__name__)
 
 # A compare-and-set lost this many times in a row means something is wrong.
 _MAX_RETRIES: Final = 8
-# Longer user names and passwords are refused before anything else is done.
-_MAX_USER: Final = 256
-
-
-@dataclass(frozen=True, slots=True)
-class AuthSettings:
-    """Login rules; names follow mod_authn_otp's directives where they exist.
-
-    Attributes:
-        policy: OTP windows and drift (:class:`otpgate.verify.Policy`).
-        max_linger: ``OTPAuthMaxLinger``: a used PIN+OTP is accepted again for
-            this many seconds after its first use; 0 turns lingering off.
-        max_idle: ``OTPAuthMaxIdle``: sliding variant, the time since the last
-            use counts.  When set it replaces ``max_linger``.
-        logout_on_ip_change: ``OTPAuthLogoutOnIPChange``: a lingering
-            credential from another address is not accepted.
-        max_otp_failures: ``OTPAuthMaxOTPFailure``: lock a user after this many
-            consecutive failures (0 = off).
-        failure_unlock_after: such a lock lifts itself after this many seconds
-            (``math.inf`` or 0 = never, as the reference module).
-        throttle_free_failures: failures per (user, address) before backoff.
-        throttle_base: the first backoff in seconds; doubles per failure.
-        throttle_max: the longest backoff; a quiet pair is forgotten after it.
-        fall_through: ``OTPAuthFallThrough``: unknown users are for another
-            provider; they are not counted by the throttle.
-        cache_size: bound on lingering credentials kept in memory.
-        throttle_size: bound on (user, address) pairs in the throttle table.
-        state_ttl: how long a store read may answer :meth:`Authenticator.check_cached`
-            and :meth:`Authenticator.session_valid` (so a lock or logout from
-            another process takes effect within this time).
-        max_password: longer passwords are refused unread.
-        audit_linger: also audit lingering re-checks (one per HTTP request
-            under Basic auth, so off by default).
-        throttle_ipv6_prefix: the throttle counts IPv6 clients per network
-            of this length (one machine usually holds a whole /64).
-    """
-
-    policy: Policy = Policy()  # noqa: RUF009 - frozen, so one shared default is safe
-    max_linger: float = 600.0
-    max_idle: float | None = None
-    logout_on_ip_change: bool = False
-    max_otp_failures: int = 0
-    failure_unlock_after: float = 900.0
-    throttle_free_failures: int = 3
-    throttle_base: float = 1.0
-    throttle_max: float = 900.0
-    fall_through: bool = False
-    cache_size: int = 10_000
-    throttle_size: int = 100_000
-    state_ttl: float = 2.0
-    max_password: int = 1024
-    audit_linger: bool = False
-    throttle_ipv6_prefix: int = 64
-
-    def __post_init__(self) -> None:
-        problems = []
-        for name in (
-            "max_linger",
-            "failure_unlock_after",
-            "throttle_base",
-            "throttle_max",
-            "state_ttl",
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or math.isnan(value) or value < 0:
-                problems.append(f"{name} must be a non-negative number")
-        if self.max_idle is not None and (math.isnan(self.max_idle) or self.max_idle < 0):
-            problems.append("max_idle must be a non-negative number")
-        for name in (
-            "max_otp_failures",
-            "throttle_free_failures",
-            "cache_size",
-            "throttle_size",
-            "max_password",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                problems.append(f"{name} must be a non-negative whole number")
-        if problems:
-            raise ValueError("; ".join(problems))
-
-    @property
-    def lingering(self) -> bool:
-        return (self.max_idle or 0) > 0 if self.max_idle is not None else self.max_linger > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,7 +344,7 @@ class Authenticator:
         retry = self.throttle.retry_after(user, ip, now)
         if retry is not None:
             return Decision(False, None, Reason.THROTTLED, retry_after=retry), None
-        if not user or len(user) > _MAX_USER or len(password) > s.max_password:
+        if not user or len(user) > MAX_USER or len(password) > s.max_password:
             return self._fail(user, ip, now, Reason.MALFORMED), None
         snap = self._fresh_snapshot(user, now)
         if snap is not None and snap.record is not None and _locked(snap.record.state, now):
