@@ -44,8 +44,8 @@ def _usable_cpus() -> int:
 # argon2 is CPU-bound and runs outside the GIL, so the web front end's thread
 # pool can run dozens of hashes at once; more than one per CPU only queue in
 # the scheduler (no more logins per second) while each holds its memory_cost
-# (64 MiB by default) for the whole time: 8 concurrent logins took the gate
-# to 943 MiB resident (docs/benchmarks.md).  Hashes wait for a slot instead.
+# for the whole time (docs/benchmarks.md, "Change 1", has the measurements).
+# Hashes wait for a slot instead.
 _HASH_SLOTS: Final = threading.BoundedSemaphore(_usable_cpus())
 
 
@@ -73,10 +73,10 @@ class PinHasher:
     after the OTP in the same password matched, so the hash is never the
     online guessing barrier; offline, a 4-8 digit PIN falls to any affordable
     cost anyway, and the token keys it would unlock are encrypted with a
-    separate key file.  The higher cost bought nothing but capacity lost:
-    measured here, 82 fresh logins/s instead of 11, and 19 instead of 64 MiB
-    per hash in flight (docs/benchmarks.md, part 3).  Verification reads the
-    cost from the stored hash, so existing hashes keep working.
+    separate key file.  The higher cost bought nothing but capacity lost
+    (fresh logins per second and memory per hash in flight: docs/benchmarks.md,
+    part 3).  Verification reads the cost from the stored hash, so existing
+    hashes keep working.
     """
 
     time_cost: int = 2
@@ -114,7 +114,7 @@ class PinHasher:
             return True
 
 
-# For tests only: about a millisecond per hash.
+# For tests only: the cheapest argon2id cost.
 FAST_TEST_HASHER: Final = PinHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
