@@ -2,8 +2,8 @@
 
 The file format is the reference module's (docs/stores.md, "The users file"):
 one user per line, ``TYPE USER PIN HEXKEY [COUNTER [STATE...]]``, ``#``
-comments in column 1, blank lines.  This store reads every form the reference module reads and
-writes the way it writes:
+comments in column 1, blank lines.  This store reads every form the reference
+module reads and writes the way it writes:
 
 * Only the line of the user being changed is rewritten, in the reference's
   own layout (its ``print_user``); every other byte -- comments, blank lines,
