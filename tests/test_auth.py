@@ -883,3 +883,62 @@ def test_check_cached_keeps_the_old_positional_form() -> None:
     long = a.attempt("alice", "1" * 2000, IP)
     assert long.key == b""
     assert a.decide(long, now=NOW + 2).reason == "malformed"
+
+
+# --- the compare-and-set loop: a lost race is decided again -----------------------------------
+
+
+def _lose_one_race(store: Any) -> list[int]:
+    """Let another writer change the user (a failure elsewhere) before our first write."""
+    original = store.inner.compare_and_set
+    raced: list[int] = []
+
+    def racing_cas(user: str, version: object, state: UserState) -> Any:
+        if not raced:
+            current = store.inner.get(user)
+            raced.append(current.state.failures)
+            original(user, current.version, replace(current.state, failures=7))
+        return original(user, version, state)
+
+    store.inner.compare_and_set = racing_cas
+    return raced
+
+
+def test_a_lost_race_checks_the_pin_once_and_still_accepts(hash_calls: Counter[str]) -> None:
+    store = make_store(Pin("hash", FAST_TEST_HASHER.hash(PIN)))
+    a = make_auth(store)
+    code = otp(store)
+    raced = _lose_one_race(store)
+    reads = store.calls["get"]
+    d = a.authenticate("alice", PIN + code, IP, now=NOW)
+    assert raced and (d.ok, d.reason, d.fresh) == (True, "otp", True)
+    # One write lost, one re-read, one write won.
+    assert store.calls["compare_and_set"] == 2 and store.calls["get"] == reads + 2
+    assert hash_calls["verify"] == 1  # the second round knew the PIN
+    assert store.get("alice").state.failures == 0
+
+
+def test_a_lost_race_after_a_wrong_pin_still_uses_up_the_otp(hash_calls: Counter[str]) -> None:
+    store = make_store(Pin("hash", FAST_TEST_HASHER.hash(PIN)))
+    a = make_auth(store)
+    code = otp(store)
+    raced = _lose_one_race(store)
+    d = a.authenticate("alice", "0000" + code, IP, now=NOW)
+    assert raced and (d.ok, d.reason) == (False, "bad_pin")
+    assert hash_calls["verify"] == 1
+    state = store.get("alice").state
+    assert state.failures == 8  # the other writer's 7, and this one
+    # The code was consumed with the failure: the right PIN cannot use it now.
+    assert a.authenticate("alice", PIN + code, IP, now=NOW + 1).reason == "replayed"
+
+
+def test_a_lost_race_after_a_recovery_code_does_not_lose_the_code() -> None:
+    store = make_store()
+    codes = recovery.generate(1)
+    store.inner.set_recovery_codes("alice", [recovery.digest("alice", codes[0])])
+    a = make_auth(store)
+    raced = _lose_one_race(store)
+    d = a.authenticate("alice", PIN + codes[0], IP, now=NOW)
+    assert raced and (d.ok, d.reason, d.fresh) == (True, "recovery", True)
+    assert store.calls["consume_recovery_code"] == 1
+    assert store.get("alice").state.failures == 0

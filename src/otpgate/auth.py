@@ -39,7 +39,7 @@ from .audit import AuditLog
 from .errors import StoreConflict, StoreError
 from .linger import LingerMemory, Snapshot
 from .models import Pin, UserRecord
-from .pins import HtpasswdChecker, PinChecker, PinHasher, pins_equal
+from .pins import HtpasswdChecker, PinChecker, PinHasher, check_pin
 from .reasons import Reason
 from .rules import Outcome
 from .settings import AuthSettings
@@ -375,7 +375,9 @@ class Authenticator:
             def pin_ok(pin: str) -> bool:
                 assert record is not None
                 if (record.pin, pin) not in pins:
-                    pins[record.pin, pin] = self._check_pin(record, pin)
+                    pins[record.pin, pin] = check_pin(
+                        record.pin, record.username, pin, self._pin_hasher, self.pin_checker
+                    )
                 return pins[record.pin, pin]
 
             bad_pin = Reason.BAD_PIN in seen
@@ -421,25 +423,6 @@ class Authenticator:
         """
         snap = self._memory.snapshot(user, now)
         return snap if snap is not None else self._memory.remember(user, self.store.get(user), now)
-
-    def _check_pin(self, record: UserRecord, pin: str) -> bool:
-        kind = record.pin.kind
-        if kind == "none":
-            return pin == ""
-        if kind == "plain":
-            return pins_equal(record.pin.value, pin)
-        if kind == "hash":
-            return self._pin_hasher.verify(record.pin.value, pin)
-        if self.pin_checker is None:
-            log.error(
-                "user %r has a delegated PIN but no PIN checker is configured", record.username
-            )
-            return False
-        try:
-            return self.pin_checker.check(record.username, pin) is True
-        except Exception:  # a broken checker must deny, not crash the gate
-            log.exception("the PIN checker failed")
-            return False
 
     def _audit(
         self, decision: Decision, user: str, ip: str, record: UserRecord | None, now: float

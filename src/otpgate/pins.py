@@ -16,10 +16,13 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+if TYPE_CHECKING:
+    from .models import Pin
 
 __all__ = [
     "FAST_TEST_HASHER",
@@ -27,6 +30,7 @@ __all__ = [
     "PinChecker",
     "PinHasher",
     "apr1_md5",
+    "check_pin",
     "encode_secret",
     "pins_equal",
 ]
@@ -127,6 +131,30 @@ class PinChecker(Protocol):
     """
 
     def check(self, user: str, pin: str) -> bool | None: ...
+
+
+def check_pin(
+    stored: Pin, user: str, pin: str, hasher: PinHasher, checker: PinChecker | None
+) -> bool:
+    """Whether ``pin`` is the user's PIN, whatever kind of PIN is stored.
+
+    Plain PINs compare in constant time, hashed ones cost an argon2id hash,
+    delegated ones ask ``checker``.  A missing or failing checker denies.
+    """
+    if stored.kind == "none":
+        return pin == ""
+    if stored.kind == "plain":
+        return pins_equal(stored.value, pin)
+    if stored.kind == "hash":
+        return hasher.verify(stored.value, pin)
+    if checker is None:
+        log.error("user %r has a delegated PIN but no PIN checker is configured", user)
+        return False
+    try:
+        return checker.check(user, pin) is True
+    except Exception:  # a broken checker must deny, not crash the gate
+        log.exception("the PIN checker failed")
+        return False
 
 
 _APR1_ALPHABET: Final = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
