@@ -25,6 +25,7 @@ bad values are all reported together in one :class:`ConfigError`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import os
 import secrets
@@ -36,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from .auth import AuthSettings
 from .errors import ConfigError
+from .settings import AuthSettings
 from .verify import Policy
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CONFIG_PATH",
     "DIRECTIVES",
-    "AuthConfig",
+    "AuthSettings",
     "Config",
     "StoreConfig",
     "WebConfig",
@@ -73,49 +74,11 @@ class StoreConfig:
     key_file: str | None = None
 
 
-# The settings' defaults live with the code that uses them; the config mirrors them.
-_POLICY: Final = Policy()
-_AUTH: Final = AuthSettings()
-
-
-@dataclass(frozen=True, slots=True)
-class AuthConfig:
-    """The login rules; see :class:`otpgate.auth.AuthSettings` for their meaning.
-
-    ``look_ahead`` and ``window`` together are ``OTPAuthMaxOffset``;
-    ``pin_provider`` is ``OTPAuthPINAuthProvider`` (``htpasswd:/path``).
-    """
-
-    look_ahead: int = _POLICY.look_ahead
-    window: int = _POLICY.window
-    max_drift: int = _POLICY.max_drift
-    accept_hex: bool = _POLICY.accept_hex
-    max_linger: float = _AUTH.max_linger
-    max_idle: float | None = _AUTH.max_idle
-    logout_on_ip_change: bool = _AUTH.logout_on_ip_change
-    max_otp_failures: int = _AUTH.max_otp_failures
-    failure_unlock_after: float = _AUTH.failure_unlock_after
-    throttle_free_failures: int = _AUTH.throttle_free_failures
-    throttle_base: float = _AUTH.throttle_base
-    throttle_max: float = _AUTH.throttle_max
-    fall_through: bool = _AUTH.fall_through
-    throttle_ipv6_prefix: int = _AUTH.throttle_ipv6_prefix
-    state_ttl: float = _AUTH.state_ttl
-    cache_size: int = _AUTH.cache_size
-    throttle_size: int = _AUTH.throttle_size
-    audit_linger: bool = _AUTH.audit_linger
-    pin_provider: str | None = None
-    audit_log: str | None = None
-
-
-_POLICY_FIELDS: Final = tuple(
-    f.name for f in dataclasses.fields(AuthConfig) if f.name in Policy.__dataclass_fields__
-)
-_AUTH_FIELDS: Final = tuple(
-    f.name
-    for f in dataclasses.fields(AuthConfig)
-    if f.name in AuthSettings.__dataclass_fields__ and f.name != "policy"
-)
+# The [auth] table is AuthSettings itself, with the Policy's settings flat in it.
+_POLICY_KEYS: Final = ("look_ahead", "window", "max_drift", "accept_hex")
+# AuthSettings fields that are not settings of the file: the policy is built
+# from the flat keys; the password limit is every front end's (_limits).
+_NOT_SETTINGS: Final = frozenset({"policy", "max_password"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,18 +138,19 @@ class WebConfig:
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """All settings.  Build with :func:`load_config`."""
+    """All settings.  Build with :func:`load_config`.
+
+    ``auth`` is the Authenticator's own :class:`~otpgate.settings.AuthSettings`.
+    """
 
     store: StoreConfig = StoreConfig()
-    auth: AuthConfig = AuthConfig()
+    auth: AuthSettings = AuthSettings()
     web: WebConfig = WebConfig()
     path: str | None = None
 
     def auth_settings(self) -> AuthSettings:
-        """The Authenticator's settings."""
-        a = self.auth
-        policy = Policy(**{n: getattr(a, n) for n in _POLICY_FIELDS})
-        return AuthSettings(policy=policy, **{n: getattr(a, n) for n in _AUTH_FIELDS})
+        """The Authenticator's settings (``self.auth``; kept for older callers)."""
+        return self.auth
 
     def session_lifetime(self) -> float:
         """Seconds a login-page session lasts at most (the absolute limit)."""
@@ -291,9 +255,34 @@ DIRECTIVES: Final[Mapping[str, tuple[tuple[str, str, Callable[[str], Any]], ...]
 
 _SECTIONS: Final[dict[str, type[Any]]] = {
     "store": StoreConfig,
-    "auth": AuthConfig,
+    "auth": AuthSettings,
     "web": WebConfig,
 }
+
+
+@functools.cache
+def _settings(section: str) -> dict[str, Any]:
+    """The settings a table accepts, with their types."""
+    hints = typing.get_type_hints(_SECTIONS[section])
+    if section != "auth":
+        return hints
+    policy = typing.get_type_hints(Policy)
+    return {n: h for n, h in hints.items() if n not in _NOT_SETTINGS} | {
+        n: policy[n] for n in _POLICY_KEYS
+    }
+
+
+def _build(section: str, given: Mapping[str, Any]) -> object:
+    """One table's settings object.
+
+    Raises:
+        ValueError: a value is out of range (the settings check themselves).
+    """
+    if section != "auth":
+        return _SECTIONS[section](**given)
+    policy = Policy(**{n: v for n, v in given.items() if n in _POLICY_KEYS})
+    rest = {n: v for n, v in given.items() if n not in _POLICY_KEYS}
+    return AuthSettings(policy=policy, **rest)
 
 
 def _parse_bool(text: str) -> bool:
@@ -354,8 +343,7 @@ def _apply(
     where: str,
     problems: list[str],
 ) -> None:
-    cls = _SECTIONS[section]
-    hints = typing.get_type_hints(cls)
+    hints = _settings(section)
     if name not in hints:
         problems.append(f"{where}: unknown setting {section}.{name}")
         return
@@ -452,11 +440,10 @@ def load_config(
     parts: dict[str, object] = {}
     for section, cls in _SECTIONS.items():
         try:
-            parts[section] = cls(**values.get(section, {}))
+            parts[section] = _build(section, values.get(section, {}))
         except (TypeError, ValueError) as exc:
             problems.append(f"[{section}]: {exc}")
-    if problems:
-        raise ConfigError("invalid configuration: " + "; ".join(problems))
+            parts[section] = cls()  # so that the cross-field rules still run
     config = Config(path=str(path) if path is not None else None, **parts)  # type: ignore[arg-type]
     _check(config, problems)
     if problems:
@@ -466,13 +453,7 @@ def load_config(
 
 def _check(config: Config, problems: list[str]) -> None:
     """Cross-field rules."""
-    a, w = config.auth, config.web
-    # The Authenticator checks its own numbers; report them with the rest.
-    # (max_idle, when set, replaces max_linger, as OTPAuthMaxIdle does.)
-    try:
-        config.auth_settings()
-    except ValueError as exc:
-        problems.append(f"[auth]: {exc}")
+    w = config.web
     if not (w.realm.isascii() and w.realm.isprintable()) or '"' in w.realm or "\\" in w.realm:
         # It goes into a WWW-Authenticate header as a quoted string.
         problems.append("web.realm must be printable ASCII without quotes or backslashes")
@@ -486,8 +467,6 @@ def _check(config: Config, problems: list[str]) -> None:
         w.portal_url.startswith(("http://", "https://")) or w.portal_url.startswith("/")
     ):
         problems.append("web.portal_url must be an http(s) URL or start with /")
-    if a.pin_provider and not a.pin_provider.startswith("htpasswd:"):
-        problems.append("auth.pin_provider must be htpasswd:/path/to/file")
     for getter in (config.trusted_networks, config.metrics_networks):
         try:
             getter()
@@ -525,4 +504,4 @@ def open_authenticator(config: Config) -> Authenticator:
     except BaseException:
         store.close()
         raise
-    return Authenticator(store, config.auth_settings(), pin_checker=checker, audit=audit)
+    return Authenticator(store, config.auth, pin_checker=checker, audit=audit)

@@ -1,7 +1,10 @@
 """The login rules' settings: one frozen object the Authenticator holds.
 
 The configuration file's ``[auth]`` table loads into it directly
-(:mod:`otpgate.config`), so a setting has one name, one default and one check.
+(:mod:`otpgate.config`; the table's ``look_ahead``, ``window``, ``max_drift``
+and ``accept_hex`` go to its :class:`~otpgate.verify.Policy`), so a setting
+has one name, one default and one check, and every front end reads the
+settings the Authenticator holds.
 """
 
 from __future__ import annotations
@@ -47,6 +50,14 @@ class AuthSettings:
             under Basic auth, so off by default).
         throttle_ipv6_prefix: the throttle counts IPv6 clients per network
             of this length (one machine usually holds a whole /64).
+        pin_provider: ``OTPAuthPINAuthProvider``: ``htpasswd:/path`` checks
+            delegated (``+``) PINs against an htpasswd file.
+        audit_log: a file for one JSON line per decision (``-``: standard
+            output).
+
+    The last two are not rules but the Authenticator's helpers, named here so
+    that the ``[auth]`` table is one object;
+    :func:`otpgate.config.open_authenticator` opens them.
     """
 
     policy: Policy = Policy()
@@ -65,6 +76,8 @@ class AuthSettings:
     max_password: int = MAX_PASSWORD
     audit_linger: bool = False
     throttle_ipv6_prefix: int = 64
+    pin_provider: str | None = None
+    audit_log: str | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -90,6 +103,8 @@ class AuthSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 problems.append(f"{name} must be a non-negative whole number")
+        if self.pin_provider is not None and not self.pin_provider.startswith("htpasswd:"):
+            problems.append("pin_provider must be htpasswd:/path/to/file")
         if problems:
             raise ValueError("; ".join(problems))
 
