@@ -47,12 +47,15 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CONFIG_PATH",
     "DIRECTIVES",
-    "AuthSettings",
+    "ENV_PREFIX",
     "Config",
     "StoreConfig",
     "WebConfig",
+    "apply_directives",
     "load_config",
+    "new_secret",
     "open_authenticator",
+    "replace_section",
 ]
 
 DEFAULT_CONFIG_PATH: Final = "/etc/otpgate/otpgate.toml"

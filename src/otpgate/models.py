@@ -8,7 +8,7 @@ from typing import Literal
 from .tokens import Token, TokenType
 from .verify import TokenState
 
-__all__ = ["Pin", "UserRecord", "UserState"]
+__all__ = ["Pin", "PinKind", "UserRecord", "UserState"]
 
 PinKind = Literal["none", "delegated", "plain", "hash"]
 

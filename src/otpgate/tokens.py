@@ -35,6 +35,7 @@ from .otp import (
 
 __all__ = [
     "MIN_DIGITS",
+    "Kind",
     "ParsedURI",
     "ShortCodeWarning",
     "Token",
@@ -42,6 +43,7 @@ __all__ = [
     "build_uri",
     "parse_token_type",
     "parse_uri",
+    "uri_warnings",
 ]
 
 Kind = Literal["HOTP", "MOTP"]
