@@ -942,3 +942,17 @@ def test_a_lost_race_after_a_recovery_code_does_not_lose_the_code() -> None:
     assert raced and (d.ok, d.reason, d.fresh) == (True, "recovery", True)
     assert store.calls["consume_recovery_code"] == 1
     assert store.get("alice").state.failures == 0
+
+
+def test_hammering_a_locked_user_does_not_keep_an_old_read_alive() -> None:
+    store = make_store()
+    a = make_auth(store, max_otp_failures=1, state_ttl=2, throttle_free_failures=100)
+    assert a.authenticate("alice", PIN + "000000", IP, now=NOW).reason == "no_match"
+    store.inner.replace(replace(store.get("alice"), state=UserState()))  # an admin unlocks
+    reads = store.calls["get"]
+    for t in (0.5, 1.0, 1.5):  # answered from the read made at NOW
+        assert a.authenticate("alice", PIN + "000000", IP, now=NOW + t).reason == "locked"
+    assert store.calls["get"] == reads
+    # state_ttl after that read (not after the last refusal) the store is read again.
+    d = a.authenticate("alice", PIN + otp(store, NOW + 2), IP, now=NOW + 2)
+    assert (d.ok, d.reason) == (True, "otp")

@@ -330,6 +330,8 @@ class Authenticator:
         except StoreError as exc:
             log.error("store error during a login: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), record
+        if record is not None and (outcome.state is not None or outcome.reason is Reason.LOCKED):
+            self._memory.remember(user, record, now)  # as read or written just now
         return self._conclude(outcome, attempt, record, now), record
 
     def _settle(
@@ -400,8 +402,6 @@ class Authenticator:
     ) -> Decision:
         """The Decision for the rules' outcome; the throttle and the memory learn from it."""
         user, ip, key = attempt.user, attempt.ip, attempt.key
-        if record is not None and (outcome.state is not None or outcome.reason is Reason.LOCKED):
-            self._memory.remember(user, record, now)
         if outcome.reason is Reason.REPLAYED and record is not None and self._memory.knows(key):
             # A concurrent double submit: the winner cached it a moment ago.
             snap = Snapshot(record, now, self._memory.fingerprint(record))
