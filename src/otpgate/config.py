@@ -17,9 +17,15 @@ A configuration file has three tables::
 
 Every setting can be overridden by an environment variable named
 ``OTPGATE_<TABLE>_<SETTING>`` (``OTPGATE_WEB_COOKIE_SECURE=false``), and an
-optional ``[mod_authn_otp]`` table (or Apache ``SetEnv``) accepts the reference
-module's directive names, translated by :data:`DIRECTIVES`.  Unknown names and
-bad values are all reported together in one :class:`ConfigError`.
+optional ``[mod_authn_otp]`` table (or :func:`otpgate.apache.provider`'s keyword
+arguments) accepts the reference module's directive names, translated by
+:data:`~otpgate.directives.DIRECTIVES`.  Unknown names and bad values are all
+reported together in one :class:`ConfigError`.
+
+The ``[auth]`` table is :class:`~otpgate.settings.AuthSettings` itself: every
+field but ``policy`` and ``max_password`` is a setting, and the policy's
+``look_ahead``, ``window``, ``max_drift`` and ``accept_hex`` sit flat in the
+table.
 """
 
 from __future__ import annotations
@@ -30,13 +36,14 @@ import ipaddress
 import os
 import secrets
 import tomllib
-import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from ._values import convert
+from .directives import DIRECTIVES, apply_directives
 from .errors import ConfigError
 from .settings import AuthSettings
 from .verify import Policy
@@ -223,37 +230,6 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-# --- mod_authn_otp names --------------------------------------------------------------
-
-
-def _seconds(value: str) -> float:
-    return float(value)
-
-
-def _idle(value: str) -> float | None:
-    number = float(value)
-    return number if number > 0 else None
-
-
-def _onoff(value: str) -> bool:
-    return _parse_bool(value)
-
-
-# Each reference directive -> the otpgate settings it sets, with a converter
-# from the directive's text.  Apache's OTPAuthMaxOffset covered both token
-# kinds; otpgate keeps a look-ahead for event and a window for time tokens.
-DIRECTIVES: Final[Mapping[str, tuple[tuple[str, str, Callable[[str], Any]], ...]]] = {
-    "OTPAuthUsersFile": (("store", "url", lambda v: f"users-file:{v}"),),
-    "OTPAuthMaxOffset": (("auth", "look_ahead", int), ("auth", "window", int)),
-    "OTPAuthMaxLinger": (("auth", "max_linger", _seconds),),
-    "OTPAuthMaxIdle": (("auth", "max_idle", _idle),),
-    "OTPAuthMaxOTPFailure": (("auth", "max_otp_failures", int),),
-    "OTPAuthLogoutOnIPChange": (("auth", "logout_on_ip_change", _onoff),),
-    "OTPAuthFallThrough": (("auth", "fall_through", _onoff),),
-    "OTPAuthPINAuthProvider": (("auth", "pin_provider", str),),
-}
-
-
 # --- loading -------------------------------------------------------------------------
 
 _SECTIONS: Final[dict[str, type[Any]]] = {
@@ -288,55 +264,6 @@ def _build(section: str, given: Mapping[str, Any]) -> object:
     return AuthSettings(policy=policy, **rest)
 
 
-def _parse_bool(text: str) -> bool:
-    low = text.strip().lower()
-    if low in ("1", "true", "yes", "on"):
-        return True
-    if low in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"expected on/off, true/false, not {text!r}")
-
-
-def _convert(value: object, hint: Any, from_text: bool) -> object:
-    """Check (TOML) or parse (environment text) one value against a type hint."""
-    origin = typing.get_origin(hint)
-    if origin in (types.UnionType, typing.Union):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        if value is None or (from_text and str(value).strip().lower() in ("", "none", "off")):
-            return None
-        return _convert(value, args[0], from_text)
-    if origin is tuple:
-        if from_text:
-            assert isinstance(value, str)
-            return tuple(v.strip() for v in value.split(",") if v.strip())
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ValueError("expected a list of strings")
-        return tuple(value)
-    if hint is bool:
-        if from_text:
-            return _parse_bool(str(value))
-        if not isinstance(value, bool):
-            raise ValueError("expected true or false")
-        return value
-    if hint is int:
-        if from_text:
-            return int(str(value))
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError("expected a whole number")
-        return value
-    if hint is float:
-        if from_text:
-            return float(str(value))
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError("expected a number")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ValueError("expected a string")
-        return value
-    raise TypeError(f"unsupported setting type {hint!r}")  # a programming error
-
-
 def _apply(
     values: dict[str, dict[str, object]],
     section: str,
@@ -351,29 +278,9 @@ def _apply(
         problems.append(f"{where}: unknown setting {section}.{name}")
         return
     try:
-        values.setdefault(section, {})[name] = _convert(raw, hints[name], from_text)
+        values.setdefault(section, {})[name] = convert(raw, hints[name], from_text)
     except ValueError as exc:
         problems.append(f"{where}: {section}.{name}: {exc}")
-
-
-def apply_directives(
-    values: dict[str, dict[str, object]],
-    directives: Mapping[str, object],
-    where: str,
-    problems: list[str],
-) -> None:
-    """Translate mod_authn_otp directive names into otpgate settings."""
-    for directive, raw in directives.items():
-        targets = DIRECTIVES.get(directive)
-        if targets is None:
-            problems.append(f"{where}: unknown directive {directive}")
-            continue
-        text = str(raw).lower() if isinstance(raw, bool) else str(raw)
-        for section, name, parse in targets:
-            try:
-                values.setdefault(section, {})[name] = parse(text)
-            except ValueError:
-                problems.append(f"{where}: {directive}: bad value {text!r}")
 
 
 def load_config(
@@ -386,7 +293,7 @@ def load_config(
     """Read the settings.
 
     Precedence, lowest first: defaults, the TOML file (its ``[mod_authn_otp]``
-    table, then its own tables), ``directives`` (Apache ``SetEnv OTPAuth...``),
+    table, then its own tables), ``directives`` (:func:`otpgate.apache.provider`),
     ``OTPGATE_*`` environment variables, ``overrides`` (command-line options).
 
     Args:
@@ -399,44 +306,13 @@ def load_config(
         ConfigError: the file is unreadable or any setting is unknown or invalid
             (all problems in one message).
     """
-    env = os.environ if env is None else env
     values: dict[str, dict[str, object]] = {}
     problems: list[str] = []
     if path is not None:
-        where = str(path)
-        try:
-            with open(path, "rb") as f:
-                data = tomllib.load(f)
-        except OSError as exc:
-            raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        compat = data.pop("mod_authn_otp", None)
-        if compat is not None:
-            if isinstance(compat, dict):
-                apply_directives(values, compat, where, problems)
-            else:
-                problems.append(f"{where}: [mod_authn_otp] must be a table")
-        for section, table in data.items():
-            if section not in _SECTIONS:
-                problems.append(f"{where}: unknown table [{section}]")
-                continue
-            if not isinstance(table, dict):
-                problems.append(f"{where}: [{section}] must be a table")
-                continue
-            for name, raw in table.items():
-                _apply(values, section, name, raw, False, where, problems)
+        _read_file(path, values, problems)
     if directives:
         apply_directives(values, directives, "directives", problems)
-    for key, raw in sorted(env.items()):
-        if not key.startswith(ENV_PREFIX) or key == "OTPGATE_CONFIG" or key == "OTPGATE_HOME":
-            continue
-        section, _, name = key[len(ENV_PREFIX) :].lower().partition("_")
-        if section == "store" and not name:
-            name = "url"  # OTPGATE_STORE, as every command's --store, names the store URL
-        if section not in _SECTIONS:
-            continue  # other tools' OTPGATE_* variables (tests, CI) are not ours to judge
-        _apply(values, section, name, raw, True, key, problems)
+    _read_env(os.environ if env is None else env, values, problems)
     for section, table in (overrides or {}).items():
         for name, raw in table.items():
             _apply(values, section, name, raw, False, "command line", problems)
@@ -452,6 +328,54 @@ def load_config(
     if problems:
         raise ConfigError("invalid configuration: " + "; ".join(problems))
     return config
+
+
+def _read_file(
+    path: str | os.PathLike[str], values: dict[str, dict[str, object]], problems: list[str]
+) -> None:
+    """The TOML file: its ``[mod_authn_otp]`` table first, then its own tables.
+
+    Raises:
+        ConfigError: the file cannot be read or is not TOML.
+    """
+    where = str(path)
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    compat = data.pop("mod_authn_otp", None)
+    if compat is not None:
+        if isinstance(compat, dict):
+            apply_directives(values, compat, where, problems)
+        else:
+            problems.append(f"{where}: [mod_authn_otp] must be a table")
+    for section, table in data.items():
+        if section not in _SECTIONS:
+            problems.append(f"{where}: unknown table [{section}]")
+            continue
+        if not isinstance(table, dict):
+            problems.append(f"{where}: [{section}] must be a table")
+            continue
+        for name, raw in table.items():
+            _apply(values, section, name, raw, False, where, problems)
+
+
+def _read_env(
+    env: Mapping[str, str], values: dict[str, dict[str, object]], problems: list[str]
+) -> None:
+    """``OTPGATE_<TABLE>_<SETTING>`` variables."""
+    for key, raw in sorted(env.items()):
+        if not key.startswith(ENV_PREFIX) or key == "OTPGATE_CONFIG" or key == "OTPGATE_HOME":
+            continue
+        section, _, name = key[len(ENV_PREFIX) :].lower().partition("_")
+        if section == "store" and not name:
+            name = "url"  # OTPGATE_STORE, as every command's --store, names the store URL
+        if section not in _SECTIONS:
+            continue  # other tools' OTPGATE_* variables (tests, CI) are not ours to judge
+        _apply(values, section, name, raw, True, key, problems)
 
 
 def _check(config: Config, problems: list[str]) -> None:
