@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from otpgate.auth import Authenticator
     from otpgate.config import Config
 
-__all__ = ["check_password", "provider", "reset"]
+__all__ = ["DEFAULT_CONFIG", "CheckPassword", "check_password", "provider", "reset"]
 
 DEFAULT_CONFIG: Final = "/etc/otpgate/otpgate.toml"
 

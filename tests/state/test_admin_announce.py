@@ -20,13 +20,13 @@ KEY = bytes.fromhex(KEY_HEX)
 def _gate(conf: Path) -> tuple[Authenticator, threading.Event]:
     auth = open_authenticator(load_config(conf, env={}))
     heard = threading.Event()
-    forget = auth.forget_user
+    forget = auth._memory.forget
 
     def hook(user: str) -> None:
         forget(user)
         heard.set()
 
-    auth.forget_user = hook  # type: ignore[method-assign]
+    auth._memory.forget = hook  # type: ignore[method-assign]
     assert auth.state.subscribed.wait(10)  # type: ignore[attr-defined]
     return auth, heard
 

@@ -238,3 +238,18 @@ def test_urls() -> None:
     assert isinstance(open_state(""), LocalState)
     with pytest.raises(ValueError, match=r"state\.url"):
         open_state("memcached://x")
+
+
+def test_state_settings_from_the_environment_and_their_checks() -> None:
+    from otpgate.config import load_config
+    from otpgate.errors import ConfigError
+
+    env = {"OTPGATE_STATE_URL": "redis://127.0.0.1:6379/2", "OTPGATE_STATE_TIMEOUT": "0.5"}
+    config = load_config(None, env=env)
+    assert config.state.url == "redis://127.0.0.1:6379/2" and config.state.timeout == 0.5
+    bad = {"OTPGATE_STATE_URL": "memcached://x", "OTPGATE_STATE_KEY_PREFIX": "a b"}
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, env={**bad, "OTPGATE_STATE_TIMEOUT": "0"})
+    message = str(caught.value)
+    assert "url must be" in message and "key_prefix" in message and "timeout" in message
+    assert "memcached" not in repr(load_config(None, env=env).state)  # may hold a password

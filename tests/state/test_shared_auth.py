@@ -69,13 +69,13 @@ class Pair:
     def _auth(self, url: str, prefix: str, key: bytes, event: threading.Event) -> Authenticator:
         state = RedisState(url, prefix)
         auth = Authenticator(self.store, SETTINGS, clock=lambda: NOW, state=state, digest_key=key)
-        forget = auth.forget_user
+        forget = auth._memory.forget
 
         def heard(user: str) -> None:
             forget(user)
             event.set()
 
-        auth.forget_user = heard  # type: ignore[method-assign]
+        auth._memory.forget = heard  # type: ignore[method-assign]
         return auth
 
     def close(self) -> None:
@@ -144,7 +144,7 @@ def test_a_forged_or_moved_entry_in_redis_is_not_believed(pair: Pair, redis_pref
     client.set(f"{redis_prefix}c:{wrong.hex()}".encode(), sealed)
     assert not pair.b.authenticate("alice", PIN + "123456", IP, now=NOW + 1).ok
     client.set(f"{redis_prefix}c:{right.hex()}".encode(), b"x" * 32 + sealed[32:])
-    pair.b.forget_everything()
+    pair.b._memory.clear()
     d = pair.b.authenticate("alice", password, IP, now=NOW + 2)
     assert d.ok and pair.pin_checks == 1  # not from the forged entry: through the PIN
     client.close()

@@ -10,9 +10,23 @@ See docs/scaling.md for what each deployment gets.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .base import Backoff, LocalState, SharedState
 
-__all__ = ["Backoff", "LocalState", "SharedState", "one_host_url", "open_state"]
+if TYPE_CHECKING:
+    from ..config import Config
+
+__all__ = [
+    "Backoff",
+    "LocalState",
+    "SharedState",
+    "check_settings",
+    "one_host_url",
+    "open_shared",
+    "open_state",
+    "shared_digest_key",
+]
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 FORMS = "redis://host:port/db (or rediss://, unix://) or sqlite:///PATH"
@@ -39,6 +53,29 @@ def open_state(url: str | None, key_prefix: str = "otpgate:", timeout: float = 0
     raise ConfigError(f"state.url must be {FORMS} or empty")
 
 
+def open_shared(config: Config) -> tuple[SharedState, bytes | None]:
+    """The ``[state]`` the settings name, and the digest key it needs (``None``: a random one).
+
+    Raises:
+        ConfigError: a bad URL, or credentials to share but no common key.
+    """
+    from ..errors import ConfigError
+
+    st = config.state
+    state = open_state(st.url, st.key_prefix, st.timeout)
+    if not state.shares_credentials:
+        return state, None
+    try:
+        try:
+            secrets: list[bytes] | None = config.secrets()
+        except ConfigError:
+            secrets = None  # the key file may do
+        return state, shared_digest_key(secrets, config.store.key_file)
+    except BaseException:
+        state.close()
+        raise
+
+
 def one_host_url(store_url: str) -> str | None:
     """A throttle file next to a store file (Apache's children), or ``None``.
 
@@ -52,3 +89,50 @@ def one_host_url(store_url: str) -> str | None:
     if kind not in ("sqlite", "users-file") or not target or target == ":memory:":
         return None
     return f"sqlite:///{target}.throttle"
+
+
+def check_settings(url: str | None, key_prefix: str, timeout: float) -> None:
+    """The ``[state]`` table's rules.
+
+    Raises:
+        ValueError: every problem, in one message.
+    """
+    problems = []
+    if url and not url.startswith((*REDIS_SCHEMES, "sqlite:///", "local")):
+        problems.append(f"url must be {FORMS} or empty")
+    if not 0 < timeout <= 10:
+        problems.append("timeout must be more than 0 and at most 10 seconds")
+    if not key_prefix or any(c.isspace() for c in key_prefix):
+        problems.append("key_prefix must be non-empty, without spaces")
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
+def shared_digest_key(secrets: list[bytes] | None, key_file: str | None) -> bytes:
+    """The key of credential digests every gate sharing a state must agree on.
+
+    Derived from the newest session secret, else from the store's key file;
+    never stored or sent anywhere itself.
+
+    Raises:
+        ConfigError: neither is configured, or the key file is unreadable.
+    """
+    import hashlib
+    import hmac
+    from pathlib import Path
+
+    from ..errors import ConfigError
+
+    if secrets:
+        material = secrets[-1]
+    elif key_file:
+        try:
+            material = Path(key_file).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read {key_file}: {exc.strerror}") from None
+    else:
+        raise ConfigError(
+            "state.url: the gates sharing it need a common key: set "
+            "web.session_secret_file (or web.session_secrets) or store.key_file"
+        )
+    return hmac.digest(material, b"otpgate shared credential digests v1", hashlib.sha256)

@@ -20,10 +20,11 @@ import threading
 from collections import OrderedDict
 from typing import Final
 
+from ..settings import AuthSettings
 from ..throttle import Throttle
 from .base import Backoff, SharedState
 
-__all__ = ["SharedThrottle"]
+__all__ = ["SharedThrottle", "build_throttle"]
 
 TABLE: Final = "throttle"
 
@@ -109,3 +110,15 @@ def _longer(a: float | None, b: float | None) -> float | None:
     if b is None:
         return a
     return max(a, b)
+
+
+def build_throttle(settings: AuthSettings, state: SharedState) -> Throttle | SharedThrottle:
+    """The Authenticator's throttle: its own table, shared through ``state`` if that shares."""
+    local = Throttle(
+        settings.throttle_free_failures,
+        settings.throttle_base,
+        settings.throttle_max,
+        max(settings.throttle_size, 1),
+        settings.throttle_ipv6_prefix,
+    )
+    return SharedThrottle(local, state) if state.shared else local
