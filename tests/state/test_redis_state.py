@@ -253,3 +253,26 @@ def test_state_settings_from_the_environment_and_their_checks() -> None:
     message = str(caught.value)
     assert "url must be" in message and "key_prefix" in message and "timeout" in message
     assert "memcached" not in repr(load_config(None, env=env).state)  # may hold a password
+
+
+def test_windows_and_marks_for_a_guess_budget(redis_server_url: str, redis_prefix: str) -> None:
+    # What otpgate.budget needs to count across processes: at most `limit`
+    # failures per user in any `window`, and trusted addresses that expire.
+    a = RedisState(redis_server_url, redis_prefix)
+    b = RedisState(redis_server_url, redis_prefix)
+    try:
+        for i in range(5):
+            (a if i % 2 else b).window_failure("budget", "alice", 100.0 + i, 60.0, 5)
+        assert a.window_retry_after("budget", "alice", 104.0, 60.0, 6) is None
+        # Five in the window: free again when the first (t=100) leaves it.
+        assert b.window_retry_after("budget", "alice", 104.0, 60.0, 5) == pytest.approx(56.0)
+        assert b.window_retry_after("budget", "alice", 161.0, 60.0, 5) is None
+        a.window_failure("budget", "alice", 104.0, 60.0, 5)  # same instant twice: both count
+        assert b.window_retry_after("budget", "alice", 104.5, 60.0, 5) == pytest.approx(56.5)
+        assert not b.marked("known", "alice|192.0.2.1")
+        a.mark("known", "alice|192.0.2.1", 60.0)
+        assert b.marked("known", "alice|192.0.2.1")
+        assert LocalState().window_retry_after("budget", "alice", 104.0, 60.0, 1) is None
+    finally:
+        a.close()
+        b.close()

@@ -5,8 +5,11 @@ locks, ``revoked_before``; it is written with compare-and-set.  What must be
 fast and shared lives here (docs/scaling.md):
 
 * backoff tables: failure counts with exponential backoff, the throttle's
-  (user, address) pairs today and any other counter (a per-user guess
-  budget) tomorrow, each in its own named table;
+  (user, address) pairs, each kind in its own named table;
+* windows: failure times in a sliding window (at most ``limit`` in any
+  ``window`` seconds), and marks that expire: what a per-user guess budget
+  (:mod:`otpgate.budget`, "100 failures a day per user", trusted addresses)
+  needs to count across processes;
 * known credentials: a lingering PIN+OTP accepted by one process, found by
   the others without a PIN hash (keyed by the Authenticator's keyed digest,
   never by the password);
@@ -81,6 +84,20 @@ class SharedState(Protocol):
     def clear(self, table: str, key: str) -> None:
         """Forget ``key``'s failures (a correct login)."""
 
+    def window_failure(self, table: str, key: str, now: float, window: float, limit: int) -> None:
+        """Count a failure of ``key`` at ``now`` (only the last ``limit`` are kept)."""
+
+    def window_retry_after(
+        self, table: str, key: str, now: float, window: float, limit: int
+    ) -> float | None:
+        """Seconds until ``key`` has fewer than ``limit`` failures in ``window``, or ``None``."""
+
+    def mark(self, table: str, key: str, ttl: float) -> None:
+        """Remember ``key`` for ``ttl`` seconds (a trusted address, say)."""
+
+    def marked(self, table: str, key: str) -> bool:
+        """Whether ``key`` is remembered (``False`` also when unknown or unreachable)."""
+
     def put_credential(self, digest: bytes, value: bytes, ttl: float) -> None:
         """Keep a known credential's entry for ``ttl`` seconds."""
 
@@ -126,6 +143,20 @@ class LocalState:
 
     def clear(self, table: str, key: str) -> None:
         return None
+
+    def window_failure(self, table: str, key: str, now: float, window: float, limit: int) -> None:
+        return None
+
+    def window_retry_after(
+        self, table: str, key: str, now: float, window: float, limit: int
+    ) -> float | None:
+        return None
+
+    def mark(self, table: str, key: str, ttl: float) -> None:
+        return None
+
+    def marked(self, table: str, key: str) -> bool:
+        return False
 
     def put_credential(self, digest: bytes, value: bytes, ttl: float) -> None:
         return None

@@ -7,6 +7,8 @@ Keys (all under ``key_prefix``, default ``otpgate:``):
   from several processes count one by one; it expires by itself once quiet.
   Redis must not evict these (``maxmemory-policy noeviction`` or a
   ``volatile-*`` policy with room): an evicted entry is a guesser's fresh start.
+* ``w:<table>:<key>``: failure times in a sliding window (a sorted set);
+  ``m:<table>:<key>``: marks that expire (what a per-user guess budget needs);
 * ``c:<digest>``: a known credential's entry (see :mod:`otpgate.auth`), with
   the linger window as its time to live.
 * channel ``revoke``: user names whose cached state every process drops.
@@ -25,6 +27,7 @@ import math
 import threading
 import time
 import urllib.parse
+import uuid
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
@@ -57,6 +60,18 @@ redis.call('HSET', KEYS[1], 'f', f, 'l', tostring(now), 'b', tostring(blocked))
 local keep = math.max(blocked, now + cap) - now
 redis.call('PEXPIRE', KEYS[1], math.ceil(keep * 1000) + 1000)
 return {delay, tostring(blocked)}
+"""
+
+
+# KEYS[1] a sorted set of failure times; ARGV now, window, limit, a unique member.
+_WINDOW: Final = """
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. tostring(now - window))
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+local n = redis.call('ZCARD', KEYS[1])
+if n > limit then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - limit - 1) end
+redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
+return n
 """
 
 
@@ -126,6 +141,7 @@ class RedisState:
         except ValueError as exc:
             raise ConfigError(f"state.url: {exc}") from None
         self._failure = self._redis.register_script(_FAILURE)
+        self._window = self._redis.register_script(_WINDOW)
         self.breaker = Breaker(
             f"Redis at {self.where}", (redis.RedisError, OSError), retry_interval, clock
         )
@@ -188,6 +204,42 @@ class RedisState:
 
     def clear(self, table: str, key: str) -> None:
         self._call("del", lambda: self._redis.delete(self._bkey(table, key)), None)
+
+    # -- windows and marks (a per-user guess budget) ----------------------
+
+    def _wkey(self, table: str, key: str) -> str:
+        return f"{self.prefix}w:{table}:{key}"
+
+    def window_failure(self, table: str, key: str, now: float, window: float, limit: int) -> None:
+        member = f"{now!r}:{uuid.uuid4().hex[:12]}"  # two failures at one instant are two
+        args: list[str | int] = [repr(now), repr(window), max(limit, 1), member]
+        self._call("window", lambda: self._window(keys=[self._wkey(table, key)], args=args), None)
+
+    def window_retry_after(
+        self, table: str, key: str, now: float, window: float, limit: int
+    ) -> float | None:
+        got: list[tuple[bytes, float]] = self._call(
+            "window_read",
+            lambda: self._redis.zrangebyscore(
+                self._wkey(table, key), now - window, "+inf", withscores=True
+            ),
+            [],
+        )
+        times = sorted(score for _, score in got)
+        if limit <= 0 or len(times) < limit:
+            return None
+        # The oldest of the last `limit` failures must leave the window.
+        wait: float = times[-limit] + window - now
+        return wait if wait > 0 else None
+
+    def mark(self, table: str, key: str, ttl: float) -> None:
+        ms = max(int(ttl * 1000), 1)
+        mkey = f"{self.prefix}m:{table}:{key}"
+        self._call("mark", lambda: self._redis.set(mkey, b"1", px=ms), None)
+
+    def marked(self, table: str, key: str) -> bool:
+        mkey = f"{self.prefix}m:{table}:{key}"
+        return bool(self._call("marked", lambda: self._redis.exists(mkey), 0))
 
     # -- known credentials -------------------------------------------------
 

@@ -170,6 +170,20 @@ class SqliteState:
 
     # -- not kept here -----------------------------------------------------
 
+    def window_failure(self, table: str, key: str, now: float, window: float, limit: int) -> None:
+        return None
+
+    def window_retry_after(
+        self, table: str, key: str, now: float, window: float, limit: int
+    ) -> float | None:
+        return None
+
+    def mark(self, table: str, key: str, ttl: float) -> None:
+        return None
+
+    def marked(self, table: str, key: str) -> bool:
+        return False
+
     def put_credential(self, digest: bytes, value: bytes, ttl: float) -> None:
         return None
 
