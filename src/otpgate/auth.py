@@ -226,6 +226,7 @@ class Authenticator:
             return None
         record: UserRecord | None = None
         decision: Decision | None = None
+        self.state.sync()  # revocations that arrived before this request come first
         snap = self._memory.snapshot(user, now)
         if snap is not None and snap.record is not None:
             record = snap.record
@@ -274,6 +275,7 @@ class Authenticator:
         ``settings.state_ttl``; never writes.  An unreadable store says no.
         """
         now = self.clock() if now is None else now
+        self.state.sync()
         try:
             record = self._read(user, now).record
         except StoreError as exc:

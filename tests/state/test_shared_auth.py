@@ -197,3 +197,38 @@ def test_local_state_shares_nothing() -> None:
     assert sum(r is not Reason.THROTTLED for r in reasons) == 2 * (
         SETTINGS.throttle_free_failures + 1
     )
+
+
+def test_a_revocation_already_delivered_is_applied_before_the_next_answer(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The listener thread may not be scheduled before the user's next request
+    # (a loaded host): the request path applies what has arrived itself.
+    import select as real_select
+    import time
+
+    from otpgate.state import redis as redis_module
+
+    class ListenerAsleep:
+        """select() that never wakes the listener thread; the request path's works."""
+
+        @staticmethod
+        def select(r: Any, w: Any, x: Any, timeout: float | None = None) -> Any:
+            if threading.current_thread().name == "otpgate-revocations":
+                time.sleep(timeout or 0)
+                return [], [], []
+            return real_select.select(r, w, x, timeout)
+
+    password = PIN + code()
+    assert pair.a.authenticate("alice", password, IP, now=NOW).ok
+    assert pair.b.session_valid("alice", NOW, now=NOW + 1)
+    monkeypatch.setattr(redis_module, "select", ListenerAsleep)
+    time.sleep(1.2)  # the listener is now inside the sleeping select
+    pair.a.logout("alice", now=NOW + 2)
+    deadline = time.monotonic() + 10
+    # Delivered to B's socket within loopback time; B's next answer applies it.
+    while pair.b.session_valid("alice", NOW, now=NOW + 3):
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    assert pair.heard.is_set()  # through the request path: the listener never woke
+    assert pair.b.check_cached("alice", password, IP, now=NOW + 3) is None

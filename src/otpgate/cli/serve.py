@@ -221,6 +221,7 @@ def register(subparsers: Any) -> None:
         default=1,
         metavar="N",
         help="worker processes (default 1; one per core serves the most requests, see "
-        "docs/benchmarks.md)",
+        "docs/benchmarks.md); they throttle as one and /metrics adds them up; with "
+        "[state] url (Redis) they also share lingering credentials and revocations",
     )
     p.set_defaults(handler=_serve)

@@ -115,6 +115,9 @@ class SharedState(Protocol):
         then forget everything it cached.
         """
 
+    def sync(self) -> None:
+        """Apply revocations already delivered to this process (no waiting; the request path)."""
+
     def problem(self) -> str | None:
         """Why the shared part is not working right now, or ``None`` when it is."""
 
@@ -168,6 +171,9 @@ class LocalState:
         return None
 
     def listen(self, on_user: Callable[[str], None], on_reset: Callable[[], None]) -> None:
+        return None
+
+    def sync(self) -> None:
         return None
 
     def problem(self) -> str | None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import select
 import threading
 import time
 import urllib.parse
@@ -151,6 +152,10 @@ class RedisState:
         """Set while the revocation listener is subscribed."""
         self._listener: threading.Thread | None = None
         self._pubsub: Any = None
+        self._drain_lock = threading.Lock()
+        self._sync_errors: tuple[type[BaseException], ...] = (*self._errors, ValueError)
+        self._on_user: Callable[[str], None] = lambda user: None
+        self._on_reset: Callable[[], None] = lambda: None
 
     @property
     def observe(self) -> Callable[[str, float], None] | None:
@@ -266,29 +271,65 @@ class RedisState:
     def listen(self, on_user: Callable[[str], None], on_reset: Callable[[], None]) -> None:
         if self._listener is not None:
             raise RuntimeError("already listening")
+        self._on_user, self._on_reset = on_user, on_reset
         self._listener = threading.Thread(
-            target=self._listen, args=(on_user, on_reset), name="otpgate-revocations", daemon=True
+            target=self._listen, name="otpgate-revocations", daemon=True
         )
         self._listener.start()
 
-    def _listen(self, on_user: Callable[[str], None], on_reset: Callable[[], None]) -> None:
+    def sync(self) -> None:
+        """Apply revocations already delivered to this process, without waiting.
+
+        Called on the request path before a cached answer: a revocation that
+        reached this process's socket before the request did (a logout on
+        another host, then the user's next request here) is applied first,
+        even if the listener thread has not been scheduled yet.  Costs one
+        non-blocking readiness check when nothing is pending.
+        """
+        pubsub = self._pubsub
+        if pubsub is None:
+            return
+        sock = getattr(pubsub.connection, "_sock", None) if pubsub.connection else None
+        try:
+            pending = self._drain_lock.locked() or (
+                sock is not None and bool(select.select([sock], [], [], 0)[0])
+            )
+            if pending:
+                self._drain()
+        except self._sync_errors:
+            pass  # the listener sees the broken connection and reconnects
+
+    def _drain(self) -> None:
+        """Apply every message already received (under the lock: one reader at a time)."""
+        with self._drain_lock:
+            pubsub = self._pubsub
+            while pubsub is not None:
+                msg = pubsub.get_message(timeout=0)
+                if msg is None:
+                    return
+                if msg["type"] == "subscribe":
+                    # Messages sent while we were away are lost: drop every cache.
+                    self._on_reset()
+                    self.subscribed.set()
+                    self.breaker.succeeded()
+                elif msg["type"] == "message":
+                    self._on_user(bytes(msg["data"]).decode("utf-8", "replace"))
+
+    def _listen(self) -> None:
         while not self._stop.is_set():
             try:
                 pubsub = self._redis.pubsub(ignore_subscribe_messages=False)
-                self._pubsub = pubsub
                 pubsub.subscribe(self.channel)
+                with self._drain_lock:
+                    self._pubsub = pubsub
                 while not self._stop.is_set():
-                    # Wake up now and then to see whether we should stop.
-                    msg = pubsub.get_message(timeout=1.0)
-                    if msg is None:
-                        continue
-                    if msg["type"] == "subscribe":
-                        # Messages sent while we were away are lost: drop every cache.
-                        on_reset()
-                        self.subscribed.set()
-                        self.breaker.succeeded()
-                    elif msg["type"] == "message":
-                        on_user(bytes(msg["data"]).decode("utf-8", "replace"))
+                    # Wait on the socket itself (reading it is for _drain, under its
+                    # lock), waking up now and then to see whether to stop.
+                    sock = getattr(pubsub.connection, "_sock", None)
+                    if sock is None:
+                        raise ConnectionResetError("the subscription's connection closed")
+                    if select.select([sock], [], [], 1.0)[0]:
+                        self._drain()
             except self._errors as exc:
                 if self._stop.is_set():
                     break
@@ -299,7 +340,8 @@ class RedisState:
                 self._stop.wait(self.retry_interval)
             finally:
                 self.subscribed.clear()
-                pubsub, self._pubsub = self._pubsub, None
+                with self._drain_lock:
+                    pubsub, self._pubsub = self._pubsub, None
                 if pubsub is not None:
                     with contextlib.suppress(*self._errors):
                         pubsub.close()

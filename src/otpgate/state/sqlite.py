@@ -196,6 +196,9 @@ class SqliteState:
     def listen(self, on_user: Callable[[str], None], on_reset: Callable[[], None]) -> None:
         return None
 
+    def sync(self) -> None:
+        return None
+
     def problem(self) -> str | None:
         return self.breaker.problem()
 
