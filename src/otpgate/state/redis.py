@@ -153,6 +153,7 @@ class RedisState:
         self._listener: threading.Thread | None = None
         self._pubsub: Any = None
         self._drain_lock = threading.Lock()
+        self._fds: tuple[int] | None = None  # the subscription's socket, for sync()
         self._sync_errors: tuple[type[BaseException], ...] = (*self._errors, ValueError)
         self._on_user: Callable[[str], None] = lambda user: None
         self._on_reset: Callable[[], None] = lambda: None
@@ -286,15 +287,11 @@ class RedisState:
         even if the listener thread has not been scheduled yet.  Costs one
         non-blocking readiness check when nothing is pending.
         """
-        pubsub = self._pubsub
-        if pubsub is None:
+        fds = self._fds
+        if fds is None:
             return
-        sock = getattr(pubsub.connection, "_sock", None) if pubsub.connection else None
         try:
-            pending = self._drain_lock.locked() or (
-                sock is not None and bool(select.select([sock], [], [], 0)[0])
-            )
-            if pending:
+            if self._drain_lock.locked() or select.select(fds, (), (), 0)[0]:
                 self._drain()
         except self._sync_errors:
             pass  # the listener sees the broken connection and reconnects
@@ -320,15 +317,18 @@ class RedisState:
             try:
                 pubsub = self._redis.pubsub(ignore_subscribe_messages=False)
                 pubsub.subscribe(self.channel)
+                sock = getattr(pubsub.connection, "_sock", None)
+                if sock is None:
+                    raise ConnectionResetError("the subscription's connection closed")
+                # Wait on the socket itself (reading it is for _drain, under its lock).
+                poller = select.poll()
+                poller.register(sock, select.POLLIN)
                 with self._drain_lock:
                     self._pubsub = pubsub
+                    self._fds = (sock.fileno(),)
                 while not self._stop.is_set():
-                    # Wait on the socket itself (reading it is for _drain, under its
-                    # lock), waking up now and then to see whether to stop.
-                    sock = getattr(pubsub.connection, "_sock", None)
-                    if sock is None:
-                        raise ConnectionResetError("the subscription's connection closed")
-                    if select.select([sock], [], [], 1.0)[0]:
+                    # Wake up now and then (ms) to see whether to stop.
+                    if poller.poll(1000):
                         self._drain()
             except self._errors as exc:
                 if self._stop.is_set():
@@ -341,7 +341,7 @@ class RedisState:
             finally:
                 self.subscribed.clear()
                 with self._drain_lock:
-                    pubsub, self._pubsub = self._pubsub, None
+                    pubsub, self._pubsub, self._fds = self._pubsub, None, None
                 if pubsub is not None:
                     with contextlib.suppress(*self._errors):
                         pubsub.close()
