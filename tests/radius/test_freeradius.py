@@ -1,0 +1,185 @@
+"""FreeRADIUS 3.2 with examples/freeradius/: otpgate decides PAP Access-Requests.
+
+A real freeradius process (threaded, as deployed) loads otpgate through
+rlm_python3 from a venv of the system Python, listens on 127.0.0.1 and a free
+port, and is driven by radclient from freeradius-utils.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import require_tool
+from otpgate.crypto import create_key_file
+from otpgate.models import Pin, UserRecord
+from otpgate.otp import totp
+from otpgate.pins import FAST_TEST_HASHER
+from otpgate.store import open_store
+from otpgate.tokens import TokenType
+from system_python import site_packages, system_venv
+
+from .server import RadiusReply, RadiusServer, radclient, run_freeradius
+
+pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+
+PINS = {
+    name: f"{i}{i}{i}{i}"
+    for i, name in enumerate(
+        ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"], start=1
+    )
+}
+REFUSED = "Login failed: wrong user name, PIN or code."
+
+
+def key_of(name: str) -> bytes:
+    return f"radius-test-key-{name:>8}".encode()[:20]
+
+
+def code(name: str, offset_steps: int = 0) -> str:
+    return totp(key_of(name), time.time() + 30 * offset_steps)
+
+
+def make_gate(directory: Path, extra: str = "") -> Path:
+    """An SQLite store with TOTP users and an otpgate.toml naming it."""
+    db, key_file = directory / "otpgate.db", directory / "otpgate.key"
+    create_key_file(key_file)
+    store = open_store(f"sqlite:///{db}", key_file=str(key_file))
+    try:
+        for name, pin in PINS.items():
+            store.add(
+                UserRecord(
+                    name,
+                    TokenType("HOTP", 30, 6),
+                    key_of(name),
+                    Pin("hash", FAST_TEST_HASHER.hash(pin)),
+                )
+            )
+    finally:
+        store.close()
+    config = directory / "otpgate.toml"
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{db}"\nkey_file = "{key_file}"\n\n'
+        f'[auth]\naudit_log = "{directory}/audit.log"\n'
+        # A long first backoff, so "throttled" does not depend on how fast the test runs.
+        "throttle_base = 300\n" + extra
+    )
+    return config
+
+
+@pytest.fixture(scope="module")
+def radius(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadiusServer]:
+    freeradius = require_tool("freeradius")
+    require_tool("radclient")
+    site = site_packages(system_venv())
+    directory = tmp_path_factory.mktemp("radius")
+    with run_freeradius(freeradius, directory, site, make_gate(directory)) as server:
+        yield server
+
+
+def ask(server: RadiusServer, user: str, password: str, **attrs: str) -> RadiusReply:
+    replies = radclient(server, [{"User-Name": user, "User-Password": password, **attrs}])
+    assert len(replies) == 1, replies
+    return replies[0]
+
+
+def audit_entries(server: RadiusServer, user: str) -> list[dict[str, object]]:
+    return [e for e in map(json.loads, server.audit()) if e["user"] == user]
+
+
+def test_accept_with_pin_and_code(radius: RadiusServer) -> None:
+    reply = ask(
+        radius, "alice", PINS["alice"] + code("alice"), **{"Calling-Station-Id": "192.0.2.10"}
+    )
+    assert reply.code == "Access-Accept"
+    assert "Reply-Message" not in reply.attributes
+    (entry,) = audit_entries(radius, "alice")
+    # The client's address reached the Authenticator (throttle and audit log).
+    assert entry["result"] == "accept" and entry["reason"] == "otp"
+    assert entry["ip"] == "192.0.2.10"
+
+
+def test_replay_is_refused(radius: RadiusServer) -> None:
+    password = PINS["bob"] + code("bob")
+    assert ask(radius, "bob", password).code == "Access-Accept"
+    again = ask(radius, "bob", password)
+    assert again.code == "Access-Reject"
+    assert again.attributes["Reply-Message"] == REFUSED
+    assert [e["reason"] for e in audit_entries(radius, "bob")] == ["otp", "replayed"]
+
+
+def test_wrong_pin_and_wrong_code_are_refused_alike(radius: RadiusServer) -> None:
+    wrong_pin = ask(radius, "carol", "9999" + code("carol"))
+    wrong_code = ask(radius, "dave", PINS["dave"] + code("dave", offset_steps=40))
+    for reply in (wrong_pin, wrong_code):
+        assert reply.code == "Access-Reject"
+        assert reply.attributes == {"Reply-Message": REFUSED}
+    assert [e["reason"] for e in audit_entries(radius, "carol")] == ["bad_pin"]
+    assert [e["reason"] for e in audit_entries(radius, "dave")] == ["no_match"]
+
+
+def test_unknown_user_is_refused_like_a_wrong_code(radius: RadiusServer) -> None:
+    reply = ask(radius, "mallory", "1234" + code("alice"))
+    assert reply.code == "Access-Reject"
+    assert reply.attributes == {"Reply-Message": REFUSED}
+    assert [e["reason"] for e in audit_entries(radius, "mallory")] == ["unknown_user"]
+
+
+def test_throttled_per_client_address_with_reply_message(radius: RadiusServer) -> None:
+    guesser = {"Calling-Station-Id": "203.0.113.66"}
+    for guess in ("000000", "111111", "222222"):
+        assert ask(radius, "erin", PINS["erin"] + guess, **guesser).attributes == {
+            "Reply-Message": REFUSED
+        }
+    # Three free failures; the fourth starts the backoff and says so.  Then
+    # even the right PIN+code from that address is answered without looking.
+    fourth = ask(radius, "erin", PINS["erin"] + "333333", **guesser)
+    blocked = ask(radius, "erin", PINS["erin"] + code("erin"), **guesser)
+    for reply in (fourth, blocked):
+        assert reply.code == "Access-Reject"
+        message = reply.attributes["Reply-Message"]
+        assert message.startswith("Too many failed attempts: try again in ")
+        assert 250 <= int(message.split(" in ")[1].split()[0]) <= 300
+    # The real user, from another address, is not locked out by the guesser.
+    other = ask(
+        radius, "erin", PINS["erin"] + code("erin"), **{"Calling-Station-Id": "198.51.100.7"}
+    )
+    assert other.code == "Access-Accept"
+    reasons = [(e["reason"], e["ip"]) for e in audit_entries(radius, "erin")]
+    assert reasons[-2:] == [("throttled", "203.0.113.66"), ("otp", "198.51.100.7")]
+
+
+def test_without_calling_station_id_the_nas_address_counts(radius: RadiusServer) -> None:
+    assert ask(radius, "frank", "0000000000").code == "Access-Reject"
+    ask(radius, "frank", "0000000000", **{"NAS-IP-Address": "10.1.2.3"})
+    ips = [e["ip"] for e in audit_entries(radius, "frank")]
+    # radclient sends no NAS-IP-Address: the site takes the packet's source.
+    assert ips == ["127.0.0.1", "10.1.2.3"]
+
+
+def test_sixteen_concurrent_requests_one_fresh_code_one_accept(radius: RadiusServer) -> None:
+    password = PINS["grace"] + code("grace")
+    requests = [
+        {"User-Name": "grace", "User-Password": password, "Calling-Station-Id": f"192.0.2.{i}"}
+        for i in range(16)
+    ]
+    replies = radclient(radius, requests, parallel=16)
+    codes = sorted(r.code for r in replies)
+    assert codes == ["Access-Accept"] + ["Access-Reject"] * 15
+    reasons = sorted(e["reason"] for e in audit_entries(radius, "grace"))
+    assert reasons == ["otp"] + ["replayed"] * 15
+
+
+def test_wrong_secret_gets_no_answer(radius: RadiusServer) -> None:
+    replies = radclient(
+        radius,
+        [{"User-Name": "heidi", "User-Password": PINS["heidi"] + code("heidi")}],
+        secret="not-the-secret",
+        timeout=2,
+    )
+    assert [r.code for r in replies] != ["Access-Accept"]
+    assert audit_entries(radius, "heidi") == []
