@@ -33,10 +33,6 @@ class RadiusServer:
     directory: Path
     log: Path
 
-    def audit(self) -> list[str]:
-        path = self.directory / "audit.log"
-        return path.read_text().splitlines() if path.exists() else []
-
 
 @dataclass
 class RadiusReply:

@@ -7,20 +7,12 @@ port, and is driven by radclient from freeradius-utils.
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from conftest import require_tool
-from otpgate.crypto import create_key_file
-from otpgate.models import Pin, UserRecord
-from otpgate.otp import totp
-from otpgate.pins import FAST_TEST_HASHER
-from otpgate.store import open_store
-from otpgate.tokens import TokenType
+from gate_users import audit, code, make_gate
 from system_python import site_packages, system_venv
 
 from .server import RadiusReply, RadiusServer, radclient, run_freeradius
@@ -36,48 +28,15 @@ PINS = {
 REFUSED = "Login failed: wrong user name, PIN or code."
 
 
-def key_of(name: str) -> bytes:
-    return f"radius-test-key-{name:>8}".encode()[:20]
-
-
-def code(name: str, offset_steps: int = 0) -> str:
-    return totp(key_of(name), time.time() + 30 * offset_steps)
-
-
-def make_gate(directory: Path, extra: str = "") -> Path:
-    """An SQLite store with TOTP users and an otpgate.toml naming it."""
-    db, key_file = directory / "otpgate.db", directory / "otpgate.key"
-    create_key_file(key_file)
-    store = open_store(f"sqlite:///{db}", key_file=str(key_file))
-    try:
-        for name, pin in PINS.items():
-            store.add(
-                UserRecord(
-                    name,
-                    TokenType("HOTP", 30, 6),
-                    key_of(name),
-                    Pin("hash", FAST_TEST_HASHER.hash(pin)),
-                )
-            )
-    finally:
-        store.close()
-    config = directory / "otpgate.toml"
-    config.write_text(
-        f'[store]\nurl = "sqlite:///{db}"\nkey_file = "{key_file}"\n\n'
-        f'[auth]\naudit_log = "{directory}/audit.log"\n'
-        # A long first backoff, so "throttled" does not depend on how fast the test runs.
-        "throttle_base = 300\n" + extra
-    )
-    return config
-
-
 @pytest.fixture(scope="module")
 def radius(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadiusServer]:
     freeradius = require_tool("freeradius")
     require_tool("radclient")
     site = site_packages(system_venv())
     directory = tmp_path_factory.mktemp("radius")
-    with run_freeradius(freeradius, directory, site, make_gate(directory)) as server:
+    # A long first backoff, so "throttled" does not depend on how fast the test runs.
+    config = make_gate(directory, PINS, ["throttle_base = 300"])
+    with run_freeradius(freeradius, directory, site, config) as server:
         yield server
 
 
@@ -88,7 +47,7 @@ def ask(server: RadiusServer, user: str, password: str, **attrs: str) -> RadiusR
 
 
 def audit_entries(server: RadiusServer, user: str) -> list[dict[str, object]]:
-    return [e for e in map(json.loads, server.audit()) if e["user"] == user]
+    return audit(server.directory, user)
 
 
 def test_accept_with_pin_and_code(radius: RadiusServer) -> None:
