@@ -7,6 +7,7 @@ port, and is driven by radclient from freeradius-utils.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +16,7 @@ from conftest import require_tool
 from gate_users import audit, code, make_gate
 from system_python import site_packages, system_venv
 
+from .packet import ACCESS_REJECT, access_request, send
 from .server import RadiusReply, RadiusServer, radclient, run_freeradius
 
 pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
@@ -142,3 +144,27 @@ def test_wrong_secret_gets_no_answer(radius: RadiusServer) -> None:
     )
     assert [r.code for r in replies] != ["Access-Accept"]
     assert audit_entries(radius, "heidi") == []
+
+
+@pytest.mark.parametrize(
+    ("user", "password"),
+    [
+        (b"alice", b"\xff\xfe" + b"1111" + b"000000"),  # not UTF-8
+        (b"ali\xffce", b"1111000000"),
+        (b"alice\x00", b"1111000000"),  # a NUL, as C code would cut it
+        (b"alice\n", b"1111000000"),
+        (b"alice", b"1" * 128),  # the longest password RADIUS carries
+        (b"a" * 253, b"1111000000"),
+    ],
+)
+def test_malformed_bytes_are_refused_and_the_server_stays_up(
+    radius: RadiusServer, user: bytes, password: bytes
+) -> None:
+    reply = send(radius.port, access_request(user, password, radius.secret.encode()))
+    assert reply is not None, "no answer: did FreeRADIUS or the module crash?"
+    assert reply[0] == ACCESS_REJECT
+    # Not UTF-8: rlm_python3 cannot make a str of it and fails the request
+    # before otpgate sees it (so no audit line); FreeRADIUS answers Access-Reject.
+    # Still answering, and still deciding:
+    alive = ask(radius, "nobody", "0", **{"Calling-Station-Id": secrets.token_hex(8)})
+    assert alive.code == "Access-Reject"
