@@ -36,12 +36,18 @@ def hide_password(password: bytes, secret: bytes, authenticator: bytes) -> bytes
     return out
 
 
-def access_request(user: bytes, password: bytes, secret: bytes, ident: int = 1) -> bytes:
+def access_request(
+    user: bytes,
+    password: bytes,
+    secret: bytes,
+    ident: int = 1,
+    calling_station_id: bytes = b"192.0.2.200",
+) -> bytes:
     authenticator = os.urandom(16)
     attrs = _attr(USER_NAME, user) + _attr(
         USER_PASSWORD, hide_password(password, secret, authenticator)
     )
-    attrs += _attr(CALLING_STATION_ID, b"192.0.2.200")
+    attrs += _attr(CALLING_STATION_ID, calling_station_id)
     attrs += _attr(MESSAGE_AUTHENTICATOR, b"\0" * 16)
     length = 20 + len(attrs)
     packet = struct.pack("!BBH", ACCESS_REQUEST, ident, length) + authenticator + attrs

@@ -16,7 +16,7 @@ import secrets
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,8 +48,17 @@ def _edit(path: Path, replacements: Sequence[tuple[str, str]]) -> None:
     path.write_text(text)
 
 
-def install_config(directory: Path, venv_site: Path, gate_config: Path) -> tuple[Path, int, str]:
-    """Copy examples/freeradius into ``directory``/raddb; returns (dir, port, secret)."""
+def install_config(
+    directory: Path,
+    venv_site: Path,
+    gate_config: Path,
+    radiusd_edits: Sequence[tuple[str, str]] = (),
+) -> tuple[Path, int, str]:
+    """Copy examples/freeradius into ``directory``/raddb; returns (dir, port, secret).
+
+    ``radiusd_edits`` are further (old, new) replacements in radiusd.conf
+    (the benchmark's ``reject_delay``).
+    """
     raddb = directory / "raddb"
     shutil.copytree(EXAMPLE, raddb)
     for sub in ("run", "log"):
@@ -62,6 +71,7 @@ def install_config(directory: Path, venv_site: Path, gate_config: Path) -> tuple
             ("run_dir = /run/otpgate-radius", f"run_dir = {directory}/run"),
             ("\tuser = freerad\n", "\n"),
             ("\tgroup = freerad\n", "\n"),
+            *radiusd_edits,
         ],
     )
     _edit(raddb / "clients.conf", [("change-this-shared-secret", secret)])
@@ -84,10 +94,21 @@ def install_config(directory: Path, venv_site: Path, gate_config: Path) -> tuple
 
 @contextlib.contextmanager
 def run_freeradius(
-    freeradius: str, directory: Path, venv_site: Path, gate_config: Path
+    freeradius: str,
+    directory: Path,
+    venv_site: Path,
+    gate_config: Path,
+    radiusd_edits: Sequence[tuple[str, str]] = (),
+    after_install: Callable[[Path], None] | None = None,
 ) -> Iterator[RadiusServer]:
-    """``freeradius -f`` (foreground, threaded) with the shipped config; stopped at the end."""
-    raddb, port, secret = install_config(directory, venv_site, gate_config)
+    """``freeradius -f`` (foreground, threaded) with the shipped config; stopped at the end.
+
+    ``after_install(raddb)`` may change the installed copy (the benchmark's
+    rlm_rest variant).
+    """
+    raddb, port, secret = install_config(directory, venv_site, gate_config, radiusd_edits)
+    if after_install is not None:
+        after_install(raddb)
     log = directory / "freeradius.log"
     proc = subprocess.Popen(
         [freeradius, "-f", "-d", str(raddb), "-l", str(log)],
