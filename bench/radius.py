@@ -1,6 +1,6 @@
 """RADIUS Access-Requests per second through FreeRADIUS with otpgate in process.
 
-    .venv/bin/python bench/radius.py [--duration 10] [--users 6000]
+    .venv/bin/python bench/radius.py [--duration 5] [--rounds 3] [--users 6000] [--no-rest]
 
 Starts FreeRADIUS 3.2 with the shipped examples/freeradius/ (as the tests do:
 127.0.0.1, a free port, this user) over an SQLite store of HOTP/E users with
@@ -13,10 +13,13 @@ PAP with Message-Authenticator (tests/radius/packet.py).  Phases:
   hash, compare-and-set write); no lingering involved (linger = 0);
 * wrong guesses for one user with a PIN, 16 in parallel: from a new
   Calling-Station-Id each (every guess evaluated: store read, OTP check,
-  failure written), and from one address (throttled after three);
-* for the choice between rlm_python3 and rlm_rest: the same fresh logins
-  against ``POST /api/v1/check`` of ``otpgate serve``, the leg an rlm_rest
-  configuration adds after FreeRADIUS has parsed the packet.
+  failure written), and from one address (throttled after three).
+
+Variants, run side by side in rotating order, ``--rounds`` times each (the
+medians are reported): ``rlm_python3`` (the shipped configuration),
+``rlm_rest`` (the same FreeRADIUS site, its module replaced by rlm_rest
+calling ``POST /api/v1/check`` of an ``otpgate serve``), and ``api`` (that
+JSON API alone, over HTTP keep-alive: the leg rlm_rest adds).
 
 ``reject_delay`` is set to 0 here: the shipped 1 s delays each Access-Reject
 (and so a sequential guesser to 1 guess/s) but costs no server work, and it
@@ -70,76 +73,107 @@ class Users:
             return self._next - 1
 
 
-def drive(attempt: Callable[[], bool | None], threads: int, duration: float) -> dict[str, Any]:
-    """Run ``attempt`` in threads for ``duration`` s; ``None`` from it ends a thread."""
+# An attempt answers "accept", "reject", "timeout", or None when it has no
+# more users to log in.
+Attempt = Callable[[], str | None]
+PHASES = {  # name -> client threads
+    "fresh_sequential": 1,
+    "fresh_parallel_16": 16,
+    "wrong_guesses_new_address_16": 16,
+    "wrong_guesses_one_address_16": 16,
+}
+
+
+def drive(attempt: Attempt, threads: int, duration: float) -> dict[str, Any]:
+    """Run ``attempt`` in threads for ``duration`` s; count what finished in that time."""
     latencies: list[float] = []
-    outcomes = {"accepted": 0, "refused": 0}
+    outcomes = {"accept": 0, "reject": 0, "timeout": 0}
     lock = threading.Lock()
-    deadline = time.monotonic() + duration
+    begun = time.monotonic()
+    deadline = begun + duration
 
     def worker() -> None:
         while time.monotonic() < deadline:
             started = time.perf_counter()
-            ok = attempt()
-            if ok is None:
+            outcome = attempt()
+            if outcome is None:
                 return
             took = time.perf_counter() - started
+            if time.monotonic() > deadline:
+                return  # finished after the window: not counted
             with lock:
                 latencies.append(took)
-                outcomes["accepted" if ok else "refused"] += 1
+                outcomes[outcome] += 1
 
-    begun = time.monotonic()
     pool = [threading.Thread(target=worker) for _ in range(threads)]
     for t in pool:
         t.start()
     for t in pool:
         t.join()
-    wall = time.monotonic() - begun
+    window = min(time.monotonic(), deadline) - begun
     latencies.sort()
     n = len(latencies)
     return {
-        "threads": threads,
-        "requests": n,
-        "per_second": round(n / wall, 1),
+        "per_second": round(n / window, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 1) if n else None,
         "p99_ms": round(latencies[min(n - 1, int(n * 0.99))] * 1000, 1) if n else None,
+        "requests": n,
         **outcomes,
         "load": loadavg(),
     }
 
 
-def radius_phases(
-    port: int, secret: bytes, users: Users, duration: float, label: str
-) -> dict[str, Any]:
-    def fresh() -> bool | None:
+def _wrong() -> bytes:
+    return f"{PIN}{secrets.randbelow(10**6):06d}".encode()
+
+
+def _new_address() -> str:
+    # An IPv4 address (the JSON API, and so the rlm_rest variant, wants one).
+    return ".".join(str(b) for b in secrets.token_bytes(4))
+
+
+def radius_attempts(port: int, secret: bytes, users: Users) -> dict[str, Attempt]:
+    def ask(user: bytes, password_: bytes, station: bytes) -> str:
+        reply = send(port, access_request(user, password_, secret, calling_station_id=station))
+        if reply is None:
+            return "timeout"
+        return "accept" if reply[0] == ACCESS_ACCEPT else "reject"
+
+    def fresh() -> str | None:
         i = users.take()
-        if i is None:
-            return None
-        reply = send(port, access_request(f"u{i}".encode(), password(i).encode(), secret))
-        return reply is not None and reply[0] == ACCESS_ACCEPT
+        return None if i is None else ask(f"u{i}".encode(), password(i).encode(), b"192.0.2.1")
 
-    def guess_from_anywhere() -> bool:
-        wrong = f"{PIN}{secrets.randbelow(10**6):06d}".encode()
-        # An IPv4 address (the JSON API of the rlm_rest variant wants one), new each time.
-        station = ".".join(str(b) for b in secrets.token_bytes(4)).encode()
-        reply = send(port, access_request(b"u0", wrong, secret, calling_station_id=station))
-        return reply is not None and reply[0] == ACCESS_ACCEPT
+    return {
+        "fresh_sequential": fresh,
+        "fresh_parallel_16": fresh,
+        "wrong_guesses_new_address_16": lambda: ask(b"u0", _wrong(), _new_address().encode()),
+        "wrong_guesses_one_address_16": lambda: ask(b"u1", _wrong(), b"203.0.113.9"),
+    }
 
-    def guess_from_one_place() -> bool:
-        wrong = f"{PIN}{secrets.randbelow(10**6):06d}".encode()
-        reply = send(port, access_request(b"u1", wrong, secret, calling_station_id=b"203.0.113.9"))
-        return reply is not None and reply[0] == ACCESS_ACCEPT
 
-    out = {}
-    for name, fn, threads in (
-        ("fresh_sequential", fresh, 1),
-        ("fresh_parallel_16", fresh, 16),
-        ("wrong_guesses_new_address_16", guess_from_anywhere, 16),
-        ("wrong_guesses_one_address_16", guess_from_one_place, 16),
-    ):
-        out[name] = drive(fn, threads, duration)
-        print(f"  {label} {name}: {out[name]}", flush=True)
-    return out
+def api_attempts(port: int, key: str, users: Users) -> dict[str, Attempt]:
+    """The same against ``POST /api/v1/check`` (httpx, one keep-alive client per thread)."""
+    import httpx
+
+    local = threading.local()
+
+    def post(user: str, password_: str, ip: str) -> str:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(headers={"X-API-Key": key}, timeout=30)
+        body = {"user": user, "password": password_, "ip": ip}
+        r = local.client.post(f"http://127.0.0.1:{port}/api/v1/check", json=body)
+        return "accept" if r.status_code == 200 else "reject"
+
+    def fresh() -> str | None:
+        i = users.take()
+        return None if i is None else post(f"u{i}", password(i), "192.0.2.1")
+
+    return {
+        "fresh_sequential": fresh,
+        "fresh_parallel_16": fresh,
+        "wrong_guesses_new_address_16": lambda: post("u0", _wrong().decode(), _new_address()),
+        "wrong_guesses_one_address_16": lambda: post("u1", _wrong().decode(), "203.0.113.9"),
+    }
 
 
 REST_MODULE = """
@@ -191,51 +225,25 @@ def rest_variant(port: int, key: str) -> Callable[[Path], None]:
     return change
 
 
-def api_phases(port: int, key: str, users: Users, duration: float) -> dict[str, Any]:
-    """Fresh logins and evaluated wrong guesses straight to the JSON API (httpx)."""
-    import httpx
-
-    local = threading.local()
-
-    def post(user: str, password_: str, ip: str) -> bool:
-        if not hasattr(local, "client"):
-            local.client = httpx.Client(headers={"X-API-Key": key}, timeout=30)
-        body = {"user": user, "password": password_, "ip": ip}
-        r = local.client.post(f"http://127.0.0.1:{port}/api/v1/check", json=body)
-        return r.status_code == 200
-
-    def fresh() -> bool | None:
-        i = users.take()
-        return None if i is None else post(f"u{i}", password(i), "192.0.2.1")
-
-    def guess_from_anywhere() -> bool:
-        ip = ".".join(str(b) for b in secrets.token_bytes(4))
-        return post("u0", f"{PIN}{secrets.randbelow(10**6):06d}", ip)
-
-    out = {}
-    for name, fn, threads in (
-        ("fresh_sequential", fresh, 1),
-        ("fresh_parallel_16", fresh, 16),
-        ("wrong_guesses_new_address_16", guess_from_anywhere, 16),
-    ):
-        out[name] = drive(fn, threads, duration)
-        print(f"  api {name}: {out[name]}", flush=True)
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per phase and run")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of every phase (median)")
     parser.add_argument("--users", type=int, default=6000, help="users in the store")
     parser.add_argument(
-        "--no-rest", action="store_true", help="skip the rlm_rest and JSON API comparison"
+        "--no-rest", action="store_true", help="only rlm_python3 (no rlm_rest, no JSON API)"
     )
     parser.add_argument("--workdir", help="keep the store, configs and logs here (a new folder)")
     parser.add_argument("--save-as", default="radius", help="results/<name>.json")
     args = parser.parse_args(argv)
     freeradius = shutil.which("freeradius") or "/usr/sbin/freeradius"
     site = site_packages(system_venv())
-    result: dict[str, Any] = {"machine": machine(), "privacyidea": PRIVACYIDEA}
+    result: dict[str, Any] = {
+        "machine": machine(),
+        "privacyidea": PRIVACYIDEA,
+        "duration": args.duration,
+        "rounds": args.rounds,
+    }
     with contextlib.ExitStack() as stack:
         if args.workdir:
             directory = Path(args.workdir)
@@ -243,34 +251,48 @@ def main(argv: list[str] | None = None) -> int:
         else:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="otpgate-bench-radius-"))
             directory = Path(tmp)
+        for sub in ("py", "rest"):
+            (directory / sub).mkdir()
         store = make_sqlite(directory, args.users)
-        (directory / "py").mkdir()
-        (directory / "rest").mkdir()
         config = write_config(directory, store)
+        key = secrets.token_urlsafe(24)
+        with open(config, "a") as f:
+            f.write(f'api_keys = ["{key}"]\n')  # [web] is the file's last table
         edits = [("reject_delay = 1", "reject_delay = 0")]
-        parts = 2 if args.no_rest else 3
-        pools = [
-            Users(2 + k * args.users // parts, (k + 1) * args.users // parts) for k in range(3)
-        ]
-        print(f"FreeRADIUS + rlm_python3, {args.users} users, load {loadavg()}", flush=True)
-        with run_freeradius(freeradius, directory / "py", site, config, edits) as server:
-            result["rlm_python3"] = radius_phases(
-                server.port, server.secret.encode(), pools[0], args.duration, "rlm_python3"
-            )
+        users = Users(2, args.users)
+        py = stack.enter_context(run_freeradius(freeradius, directory / "py", site, config, edits))
+        variants = {"rlm_python3": radius_attempts(py.port, py.secret.encode(), users)}
         if not args.no_rest:
-            key = secrets.token_urlsafe(24)
-            with open(config, "a") as f:
-                f.write(f'api_keys = ["{key}"]\n')  # [web] is the file's last table
-            with run_gate(config, directory) as (gate_port, _proc):
-                print("otpgate serve, POST /api/v1/check alone", flush=True)
-                result["api"] = api_phases(gate_port, key, pools[1], args.duration)
-                print("FreeRADIUS + rlm_rest -> otpgate serve", flush=True)
-                change = rest_variant(gate_port, key)
-                rest_dir = directory / "rest"
-                with run_freeradius(freeradius, rest_dir, site, config, edits, change) as server:
-                    result["rlm_rest"] = radius_phases(
-                        server.port, server.secret.encode(), pools[2], args.duration, "rlm_rest"
-                    )
+            gate_port, _proc = stack.enter_context(run_gate(config, directory))
+            change = rest_variant(gate_port, key)
+            rest = stack.enter_context(
+                run_freeradius(freeradius, directory / "rest", site, config, edits, change)
+            )
+            variants["rlm_rest"] = radius_attempts(rest.port, rest.secret.encode(), users)
+            variants["api"] = api_attempts(gate_port, key, users)
+        runs: dict[str, dict[str, list[dict[str, Any]]]] = {v: {} for v in variants}
+        for round_ in range(args.rounds):
+            # Side by side, in a rotating order: the machine's load moves by the minute.
+            order = (
+                list(variants)[round_ % len(variants) :] + list(variants)[: round_ % len(variants)]
+            )
+            for phase, threads in PHASES.items():
+                for name in order:
+                    run = drive(variants[name][phase], threads, args.duration)
+                    runs[name].setdefault(phase, []).append(run)
+                    print(f"round {round_ + 1} {name:12} {phase:30} {run}", flush=True)
+        result["runs"] = runs
+        result["median"] = {
+            name: {
+                phase: {
+                    k: statistics.median(r[k] for r in rs if r[k] is not None)
+                    for k in ("per_second", "p50_ms", "p99_ms")
+                }
+                for phase, rs in phases.items()
+            }
+            for name, phases in runs.items()
+        }
+        print(json.dumps(result["median"], indent=1))
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{args.save_as}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
