@@ -43,7 +43,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, ROOT, loadavg, machine
+from _common import RESULTS, ROOT, cpu_seconds, loadavg, machine
 from _gate import PIN, make_sqlite, password, run_gate, write_config
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -84,8 +84,13 @@ PHASES = {  # name -> client threads
 }
 
 
-def drive(attempt: Attempt, threads: int, duration: float) -> dict[str, Any]:
-    """Run ``attempt`` in threads for ``duration`` s; count what finished in that time."""
+def drive(attempt: Attempt, threads: int, duration: float, pids: list[int]) -> dict[str, Any]:
+    """Run ``attempt`` in threads for ``duration`` s; count what finished in that time.
+
+    ``cpu_ms`` is the servers' (``pids``) user + system CPU time per answered
+    request: unlike requests/s it does not depend on how much of the shared
+    machine the servers got.
+    """
     latencies: list[float] = []
     outcomes = {"accept": 0, "reject": 0, "timeout": 0}
     lock = threading.Lock()
@@ -105,18 +110,21 @@ def drive(attempt: Attempt, threads: int, duration: float) -> dict[str, Any]:
                 latencies.append(took)
                 outcomes[outcome] += 1
 
+    cpu_before = cpu_seconds(pids)
     pool = [threading.Thread(target=worker) for _ in range(threads)]
     for t in pool:
         t.start()
     for t in pool:
         t.join()
     window = min(time.monotonic(), deadline) - begun
+    cpu = cpu_seconds(pids) - cpu_before
     latencies.sort()
     n = len(latencies)
     return {
         "per_second": round(n / window, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 1) if n else None,
         "p99_ms": round(latencies[min(n - 1, int(n * 0.99))] * 1000, 1) if n else None,
+        "cpu_ms": round(cpu * 1000 / n, 3) if n else None,
         "requests": n,
         **outcomes,
         "load": loadavg(),
@@ -262,14 +270,17 @@ def main(argv: list[str] | None = None) -> int:
         users = Users(2, args.users)
         py = stack.enter_context(run_freeradius(freeradius, directory / "py", site, config, edits))
         variants = {"rlm_python3": radius_attempts(py.port, py.secret.encode(), users)}
+        pids = {"rlm_python3": [py.pid]}
         if not args.no_rest:
-            gate_port, _proc = stack.enter_context(run_gate(config, directory))
+            gate_port, gate = stack.enter_context(run_gate(config, directory))
             change = rest_variant(gate_port, key)
             rest = stack.enter_context(
                 run_freeradius(freeradius, directory / "rest", site, config, edits, change)
             )
             variants["rlm_rest"] = radius_attempts(rest.port, rest.secret.encode(), users)
             variants["api"] = api_attempts(gate_port, key, users)
+            pids["rlm_rest"] = [rest.pid, gate.pid]
+            pids["api"] = [gate.pid]
         runs: dict[str, dict[str, list[dict[str, Any]]]] = {v: {} for v in variants}
         for round_ in range(args.rounds):
             # Side by side, in a rotating order: the machine's load moves by the minute.
@@ -278,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             for phase, threads in PHASES.items():
                 for name in order:
-                    run = drive(variants[name][phase], threads, args.duration)
+                    run = drive(variants[name][phase], threads, args.duration, pids[name])
                     runs[name].setdefault(phase, []).append(run)
                     print(f"round {round_ + 1} {name:12} {phase:30} {run}", flush=True)
         result["runs"] = runs
@@ -286,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
             name: {
                 phase: {
                     k: statistics.median(r[k] for r in rs if r[k] is not None)
-                    for k in ("per_second", "p50_ms", "p99_ms")
+                    for k in ("per_second", "p50_ms", "p99_ms", "cpu_ms")
                 }
                 for phase, rs in phases.items()
             }

@@ -32,6 +32,7 @@ class RadiusServer:
     secret: str
     directory: Path
     log: Path
+    pid: int
 
 
 @dataclass
@@ -124,7 +125,7 @@ def run_freeradius(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"freeradius did not get ready:\n{_read(log)[-3000:]}")
             time.sleep(0.05)
-        yield RadiusServer(port, secret, directory, log)
+        yield RadiusServer(port, secret, directory, log, proc.pid)
     finally:
         proc.terminate()
         try:
