@@ -52,10 +52,10 @@ class PamResult:
     output: str
 
 
-def pamtester(service: str, user: str, answers: list[str | bytes]) -> PamResult:
+def pamtester(service: str, user: str | bytes, answers: list[str | bytes]) -> PamResult:
     """``pamtester SERVICE USER authenticate`` answering the prompts from stdin."""
     done = subprocess.run(
-        ["pamtester", "-v", service, user, "authenticate"],
+        [b"pamtester", b"-v", service.encode(), os.fsencode(user), b"authenticate"],
         input=b"".join((a.encode() if isinstance(a, str) else a) + b"\n" for a in answers),
         capture_output=True,
         timeout=60,

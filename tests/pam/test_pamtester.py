@@ -91,6 +91,9 @@ def test_replay_is_refused_in_the_next_process(service: str, gate: tuple[Path, P
 def test_unknown_user(service: str) -> None:
     result = login(service, "mallory", "1234", "123456")
     assert result.returncode != 0 and USER_UNKNOWN in result.output, result.output
+    # A name that is not UTF-8 cannot be anyone's.
+    garbled = pamtester(service, b"al\xffce", ["1234", "123456"])
+    assert garbled.returncode != 0 and USER_UNKNOWN in garbled.output, garbled.output
 
 
 def test_failure_limit_answers_maxtries_with_a_message(
