@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from conftest import missing
@@ -47,8 +48,10 @@ def system_venv() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (venv / "ready").exists():
             return venv
+        # Other worktrees' test runs may be using their own (other hash) venvs
+        # right now: only what has not been touched for a day goes.
         for old in Path("/tmp").glob("otpgate-system-venv-*"):
-            if old.is_dir():
+            if old.is_dir() and time.time() - old.stat().st_mtime > 86400:
                 shutil.rmtree(old, ignore_errors=True)
         pip = [str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check"]
         steps = [
