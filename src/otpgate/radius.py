@@ -19,6 +19,7 @@ several threads at once) and :func:`detach` at the end.  The module block
         config {
             config_file = "/etc/otpgate/otpgate.toml"
             linger = 0
+            challenge = no
         }
     }
 
@@ -27,6 +28,11 @@ so its throttle and caches see every request.  The client's address for the
 throttle and the audit log is ``Calling-Station-Id`` (what the VPN
 concentrator or access point says the user connects from), else
 ``NAS-IP-Address``, else ``Packet-Src-IP-Address``.
+
+With ``challenge = yes`` logins take two steps: the first Access-Request's
+password is the PIN, answered with an Access-Challenge ("One-time code:")
+and a State; the NAS sends the code with that State, and PIN + code are then
+decided together (:class:`PendingChallenges`).
 
 Lingering is off unless ``linger`` is set: a RADIUS client sends a PIN+OTP
 once per session, so a second Access-Request with the same code is a replay,
@@ -38,7 +44,10 @@ from __future__ import annotations
 
 import logging
 import math
+import secrets
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -49,11 +58,15 @@ if TYPE_CHECKING:
     from .auth import Authenticator, Decision
 
 __all__ = [
+    "CHALLENGE_TTL",
+    "CODE_PROMPT",
     "REFUSED",
     "RLM_MODULE_FAIL",
+    "RLM_MODULE_HANDLED",
     "RLM_MODULE_NOTFOUND",
     "RLM_MODULE_OK",
     "RLM_MODULE_REJECT",
+    "PendingChallenges",
     "authenticate",
     "client_address",
     "detach",
@@ -69,6 +82,7 @@ log = logging.getLogger(__name__)
 RLM_MODULE_REJECT: Final = 0
 RLM_MODULE_FAIL: Final = 1
 RLM_MODULE_OK: Final = 2
+RLM_MODULE_HANDLED: Final = 3
 RLM_MODULE_NOTFOUND: Final = 6
 # radlog levels (log.h).
 _L_INFO: Final = 3
@@ -80,15 +94,58 @@ REFUSED: Final = "Login failed: wrong user name, PIN or code."
 _WAIT: Final = "Too many failed attempts: try again in {} seconds."
 _UNAVAILABLE: Final = "Login is not possible right now; try again later."
 _DEFAULT_CONFIG: Final = "/etc/otpgate/otpgate.toml"
+CODE_PROMPT: Final = "One-time code:"
+# Two-step logins: how long a NAS may take to come back with the code, and
+# how many such PINs wait at most (oldest dropped first).
+CHALLENGE_TTL: Final = 120.0
+_MAX_CHALLENGES: Final = 10_000
 # Calling-Station-Id is free text from the NAS (an address, a MAC, a phone
 # number); a bound keeps throttle keys and audit lines small.
 _MAX_ADDRESS: Final = 128
 
 Reply = tuple[int, dict[str, tuple[tuple[str, str], ...]]]
 
+
+class PendingChallenges:
+    """PINs waiting for their code (two-step logins), keyed by a random State.
+
+    The PIN is not checked on its own: it waits here, unread, until the code
+    arrives, and PIN + code then take the same path as a one-step login.  So
+    a challenge tells nobody whether the PIN was right, and costs no store
+    access and no hash.  Each State is used once and expires.
+    """
+
+    def __init__(self, ttl: float = CHALLENGE_TTL, size: int = _MAX_CHALLENGES) -> None:
+        self.ttl, self.size = ttl, size
+        self._pending: OrderedDict[str, tuple[str, str, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def add(self, user: str, pin: str, now: float) -> str:
+        """Keep the PIN; returns the State (``0x`` + 32 hex digits) for the NAS."""
+        state = "0x" + secrets.token_hex(16)
+        with self._lock:
+            self._pending[state] = (user, pin, now + self.ttl)
+            while len(self._pending) > self.size:
+                self._pending.popitem(last=False)
+        return state
+
+    def take(self, state: str, user: str, now: float) -> str | None:
+        """The PIN for this State and user, once; ``None`` if unknown, used or expired."""
+        with self._lock:
+            entry = self._pending.pop(state.lower(), None)
+        if entry is None or entry[2] < now or entry[0] != user:
+            return None
+        return entry[1]
+
+
 _lock = threading.Lock()
 _gate: Authenticator | None = None
 _fall_through = False
+_two_step = False
+_challenges = PendingChallenges()
 
 
 def open_gate(config_file: str | None, linger: float = 0.0) -> Authenticator:
@@ -114,13 +171,17 @@ def _radlog(level: int, text: str) -> None:
     radiusd.radlog(level, text)
 
 
-def _settings(source: Mapping[str, Any]) -> tuple[str | None, float]:
+def _settings(source: Mapping[str, Any]) -> tuple[str | None, float, bool]:
+    """(config_file, linger, challenge) from the module's ``config`` section."""
     path = source.get("config_file") or None
     raw = source.get("linger", "0") or "0"
     linger = float(raw)
     if math.isnan(linger) or linger < 0:
         raise ValueError(f"linger must be a non-negative number of seconds, not {raw!r}")
-    return (str(path) if path else None), linger
+    challenge = str(source.get("challenge", "no")).strip().lower()
+    if challenge not in ("yes", "no"):
+        raise ValueError(f"challenge must be yes or no, not {challenge!r}")
+    return (str(path) if path else None), linger, challenge == "yes"
 
 
 def instantiate(p: object = None) -> int:
@@ -128,7 +189,7 @@ def instantiate(p: object = None) -> int:
 
     Returns 0, or -1 (FreeRADIUS then refuses to start, with the reason logged).
     """
-    global _gate, _fall_through
+    global _gate, _fall_through, _two_step
     try:
         import radiusd
 
@@ -136,7 +197,7 @@ def instantiate(p: object = None) -> int:
     except ImportError:
         section = {}
     try:
-        path, linger = _settings(section)
+        path, linger, two_step = _settings(section)
         gate = open_gate(path or _DEFAULT_CONFIG, linger)
     except (ValueError, OSError) as exc:  # ConfigError and StoreError's config cases
         _radlog(_L_ERR, f"otpgate: cannot start: {exc}")
@@ -145,7 +206,7 @@ def instantiate(p: object = None) -> int:
         _radlog(_L_ERR, f"otpgate: cannot open the store: {exc.__class__.__name__}: {exc}")
         return -1
     with _lock:
-        old, _gate, _fall_through = _gate, gate, gate.settings.fall_through
+        old, _gate, _fall_through, _two_step = _gate, gate, gate.settings.fall_through, two_step
     if old is not None:
         old.close()
     _radlog(_L_INFO, f"otpgate: deciding Access-Requests with {path or _DEFAULT_CONFIG}")
@@ -209,5 +270,22 @@ def authenticate(p: object) -> Reply:
         # CHAP, MS-CHAP and EAP never carry the password itself: nothing to check.
         _radlog(_L_INFO, "otpgate: no User-Password (only PAP carries a PIN+OTP); refusing")
         return RLM_MODULE_REJECT, {"reply": (("Reply-Message", REFUSED),)}
+    if _two_step:
+        state = attrs.get("State")
+        if state is None:
+            return _challenge(user, password)
+        pin = _challenges.take(state, user, time.time())
+        if pin is None:
+            return RLM_MODULE_REJECT, {"reply": (("Reply-Message", REFUSED),)}
+        password = pin + password
     decision = gate.authenticate(user, password, client_address(attrs))
     return reply_for(decision, fall_through=_fall_through)
+
+
+def _challenge(user: str, pin: str) -> Reply:
+    """First step: keep the PIN and ask the NAS for the code (Access-Challenge)."""
+    state = _challenges.add(user, pin, time.time())
+    return RLM_MODULE_HANDLED, {
+        "reply": (("Reply-Message", CODE_PROMPT), ("State", state)),
+        "config": (("Response-Packet-Type", "Access-Challenge"),),
+    }

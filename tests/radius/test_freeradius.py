@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -168,3 +169,58 @@ def test_malformed_bytes_are_refused_and_the_server_stays_up(
     # Still answering, and still deciding:
     alive = ask(radius, "nobody", "0", **{"Calling-Station-Id": secrets.token_hex(8)})
     assert alive.code == "Access-Reject"
+
+
+# --- two steps: Access-Challenge for the code -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_step(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadiusServer]:
+    """The shipped config with ``challenge = yes`` (the one line an administrator changes)."""
+    freeradius = require_tool("freeradius")
+    require_tool("radclient")
+    site = site_packages(system_venv())
+    directory = tmp_path_factory.mktemp("radius-2step")
+    config = make_gate(directory, PINS)
+
+    def challenge_on(raddb: Path) -> None:
+        module = raddb / "mods-enabled/otpgate"
+        text = module.read_text()
+        assert "challenge = no" in text
+        module.write_text(text.replace("challenge = no", "challenge = yes"))
+
+    with run_freeradius(freeradius, directory, site, config, after_install=challenge_on) as server:
+        yield server
+
+
+def step(server: RadiusServer, user: str, password: str, state: str | None = None) -> RadiusReply:
+    attrs = {"User-Name": user, "User-Password": password}
+    if state is not None:
+        attrs["State"] = state
+    (reply,) = radclient(server, [attrs])
+    return reply
+
+
+def test_two_steps_pin_then_code(two_step: RadiusServer) -> None:
+    first = step(two_step, "alice", PINS["alice"])
+    assert first.code == "Access-Challenge"
+    assert first.attributes["Reply-Message"] == "One-time code:"
+    state = first.attributes["State"]
+    # Nothing was decided yet: the PIN alone is not checked (no PIN oracle).
+    assert audit(two_step.directory, "alice") == []
+    assert step(two_step, "alice", code("alice"), state).code == "Access-Accept"
+    # The State is used up.
+    assert step(two_step, "alice", code("alice", 1), state).code == "Access-Reject"
+    assert [e["reason"] for e in audit(two_step.directory, "alice")] == ["otp"]
+
+
+def test_two_steps_refusals(two_step: RadiusServer) -> None:
+    wrong_pin = step(two_step, "bob", "0000").attributes["State"]
+    assert step(two_step, "bob", code("bob"), wrong_pin).attributes == {"Reply-Message": REFUSED}
+    # A State is bound to its user, and a made-up State is nobody's.
+    carols = step(two_step, "carol", PINS["carol"]).attributes["State"]
+    assert step(two_step, "dave", code("dave"), carols).code == "Access-Reject"
+    assert step(two_step, "carol", code("carol"), carols).code == "Access-Reject"
+    assert step(two_step, "carol", code("carol"), "0x" + "00" * 16).code == "Access-Reject"
+    assert [e["reason"] for e in audit(two_step.directory, "bob")] == ["bad_pin"]
+    assert audit(two_step.directory, "carol") == audit(two_step.directory, "dave") == []

@@ -105,4 +105,27 @@ def test_instantiate_refuses_to_start_on_bad_settings(
     assert radius.instantiate(None) == -1
     with pytest.raises(ValueError, match="linger"):
         radius._settings({"linger": "-1"})
-    assert radius._settings({"config_file": "/x.toml", "linger": "30"}) == ("/x.toml", 30.0)
+    assert radius._settings({"config_file": "/x.toml", "linger": "30"}) == ("/x.toml", 30.0, False)
+
+
+def test_pending_challenges_once_per_state_user_and_time() -> None:
+    pending = radius.PendingChallenges(ttl=120, size=3)
+    state = pending.add("alice", "1234", now=1000.0)
+    assert state.startswith("0x") and len(state) == 34
+    assert pending.take(state, "mallory", now=1001.0) is None  # another user: gone too
+    state = pending.add("alice", "1234", now=1000.0)
+    assert pending.take(state.upper().replace("0X", "0x"), "alice", now=1001.0) == "1234"
+    assert pending.take(state, "alice", now=1002.0) is None  # used
+    late = pending.add("alice", "1234", now=1000.0)
+    assert pending.take(late, "alice", now=1121.0) is None  # expired
+    states = [pending.add(f"u{i}", "1", now=1000.0) for i in range(5)]
+    assert len(pending) == 3  # bounded: the oldest went first
+    assert pending.take(states[0], "u0", now=1000.0) is None
+    assert pending.take(states[4], "u4", now=1000.0) == "1"
+
+
+def test_challenge_setting() -> None:
+    assert radius._settings({"challenge": "yes"})[2] is True
+    assert radius._settings({})[2] is False
+    with pytest.raises(ValueError, match="challenge"):
+        radius._settings({"challenge": "maybe"})
