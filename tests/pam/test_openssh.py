@@ -13,17 +13,16 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import free_port, missing, require_tool
+from conftest import missing, require_tool
 from gate_users import audit, code, make_gate
+from procs import free_port, started
 from system_python import ROOT, site_packages, system_venv
 
 from .service import example_lines, pam_service
@@ -49,18 +48,6 @@ def login_user() -> Iterator[str]:
         yield name
     finally:
         subprocess.run([userdel, name], check=False, capture_output=True)
-
-
-def _wait_for(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"sshd exited with {proc.returncode}:\n{log.read_text()}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"sshd did not listen:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="module")
@@ -90,21 +77,9 @@ def sshd(tmp_path_factory: pytest.TempPathFactory, login_user: str) -> Iterator[
     with pam_service(example_lines("sshd", site, config)) as service:
         binary = directory / service  # sshd's PAM service is the name it runs as
         binary.symlink_to(sshd_bin)
-        log = directory / "sshd.log"
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(
-                [str(binary), "-D", "-e", "-f", str(sshd_config)], stdout=out, stderr=out
-            )
-        try:
-            _wait_for(port, proc, log)
+        argv = [str(binary), "-D", "-e", "-f", str(sshd_config)]
+        with started(argv, port, directory / "sshd.log", "sshd"):
             yield port, directory
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
 
 
 @contextlib.contextmanager

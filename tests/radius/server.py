@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import free_port
+from procs import free_port, stop, tail
 from system_python import ROOT
 
 EXAMPLE = ROOT / "examples/freeradius"
@@ -118,28 +118,17 @@ def run_freeradius(
         env={"PATH": "/usr/sbin:/usr/bin:/bin", "LANG": "C.UTF-8"},
     )
     try:
+        # RADIUS is UDP: nothing to connect to; the log says when it listens.
         deadline = time.monotonic() + 30
-        while "Ready to process requests" not in _read(log):
+        while "Ready to process requests" not in tail(log):
             if proc.poll() is not None:
-                raise RuntimeError(f"freeradius exited with {proc.returncode}:\n{_read(log)}")
+                raise RuntimeError(f"freeradius exited with {proc.returncode}:\n{tail(log)}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"freeradius did not get ready:\n{_read(log)[-3000:]}")
+                raise RuntimeError(f"freeradius did not get ready:\n{tail(log)}")
             time.sleep(0.05)
         yield RadiusServer(port, secret, directory, log, proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")
-    except OSError:
-        return ""
+        stop(proc)
 
 
 def _quote(value: str) -> str:
