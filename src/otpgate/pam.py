@@ -206,7 +206,8 @@ def pam_sm_authenticate(pamh: Any, flags: int, argv: list[str]) -> int:
         decision = gate.authenticate(user, password, ip)
     finally:
         gate.close()
-    if decision.retry_after is not None and not decision.ok:
+    # PAM_SILENT: the application asked for no messages.
+    if decision.retry_after is not None and not decision.ok and not flags & pamh.PAM_SILENT:
         from otpgate._limits import retry_after_seconds
 
         _tell(pamh, _WAIT.format(retry_after_seconds(decision.retry_after)))

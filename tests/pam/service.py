@@ -52,10 +52,15 @@ class PamResult:
     output: str
 
 
-def pamtester(service: str, user: str | bytes, answers: list[str | bytes]) -> PamResult:
-    """``pamtester SERVICE USER authenticate`` answering the prompts from stdin."""
+def pamtester(
+    service: str, user: str | bytes, answers: list[str | bytes], op: str = "authenticate"
+) -> PamResult:
+    """``pamtester SERVICE USER authenticate`` answering the prompts from stdin.
+
+    ``op`` may carry flags: ``authenticate(PAM_SILENT)``.
+    """
     done = subprocess.run(
-        [b"pamtester", b"-v", service.encode(), os.fsencode(user), b"authenticate"],
+        [b"pamtester", b"-v", service.encode(), os.fsencode(user), op.encode()],
         input=b"".join((a.encode() if isinstance(a, str) else a) + b"\n" for a in answers),
         capture_output=True,
         timeout=60,

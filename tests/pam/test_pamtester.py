@@ -107,6 +107,10 @@ def test_failure_limit_answers_maxtries_with_a_message(
     assert then.returncode != 0
     assert MAXTRIES in then.output, then.output
     assert "Too many failed attempts: try again in " in then.output
+    # PAM_SILENT: the same answer, without the message.
+    silent = pamtester(service, "erin", [PINS["erin"], code("erin")], "authenticate(PAM_SILENT)")
+    assert MAXTRIES in silent.output, silent.output
+    assert "Too many failed attempts" not in silent.output
     assert [e["reason"] for e in audit(gate[0], "erin")][-1] == "locked"
 
 
@@ -155,9 +159,16 @@ def test_use_first_pass_takes_the_password_a_module_above_asked_for(
     assert no_token.returncode != 0
 
 
-def test_unusable_settings_are_authinfo_unavailable(gate: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize(
+    ("config_name", "extra"), [("no-such.toml", ""), ("otpgate.toml", " lingr=5")]
+)
+def test_unusable_settings_are_authinfo_unavailable(
+    gate: tuple[Path, Path], config_name: str, extra: str
+) -> None:
     directory, site = gate
-    lines = example_lines("sshd", site, directory / "no-such.toml")
-    with pam_service([ln for ln in lines if ln.startswith("auth")]) as name:
+    lines = example_lines("sshd", site, directory / config_name)
+    auth = [ln + extra for ln in lines if ln.startswith("auth")]
+    with pam_service(auth) as name:
         result = pamtester(name, "alice", ["0001", "123456"])
     assert result.returncode != 0 and UNAVAILABLE in result.output, result.output
+    assert "PIN" not in result.output  # refused before asking anything
