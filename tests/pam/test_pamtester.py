@@ -159,6 +159,16 @@ def test_use_first_pass_takes_the_password_a_module_above_asked_for(
     assert no_token.returncode != 0
 
 
+def test_try_first_pass_asks_when_nothing_was_asked_before(gate: tuple[Path, Path]) -> None:
+    directory, site = gate
+    lines = example_lines("sshd", site, directory / "otpgate.toml")
+    auth = [ln + " try_first_pass" for ln in lines if ln.startswith("auth")]
+    with pam_service(auth) as name:
+        result = pamtester(name, "grace", [PINS["grace"], code("grace")])
+    assert result.returncode == 0, result.output
+    assert "PIN: " in result.output and "One-time code: " in result.output
+
+
 @pytest.mark.parametrize(
     ("config_name", "extra"), [("no-such.toml", ""), ("otpgate.toml", " lingr=5")]
 )
