@@ -415,6 +415,8 @@ class Authenticator:
             self._memory.add(key, user, ip, record, now, outcome.linger_from)
             self._known.share(key, now)
             self.throttle.success(user, ip)
+        if outcome.reason is Reason.LOGOUT:
+            self.state.revoke(user)  # an empty password: written by now, so tell every gate
         retry = self.throttle.failure(user, ip, now) if outcome.counted else outcome.retry_after
         ok = outcome.reason.accepted and record is not None
         name = record.username if ok and record is not None else None

@@ -163,6 +163,18 @@ def test_a_logout_in_one_process_is_heard_by_the_other(pair: Pair) -> None:
     assert not pair.b.authenticate("alice", password, IP, now=NOW + 3).ok
 
 
+def test_an_empty_password_logout_is_heard_too(pair: Pair) -> None:
+    # The reference module's logout: an empty password from the last address.
+    password = PIN + code()
+    assert pair.a.authenticate("alice", password, IP, now=NOW).ok
+    assert pair.b.authenticate("alice", password, IP, now=NOW + 1).ok
+    out = pair.a.authenticate("alice", "", IP, now=NOW + 2)
+    assert out.reason is Reason.LOGOUT
+    assert pair.heard.wait(10)
+    assert not pair.b.session_valid("alice", NOW, now=NOW + 3)
+    assert not pair.b.authenticate("alice", password, IP, now=NOW + 3).ok
+
+
 def test_without_redis_logins_go_on_and_each_process_throttles(
     tmp_path: Path, redis_prefix: str
 ) -> None:
