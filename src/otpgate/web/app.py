@@ -95,7 +95,7 @@ class Gate:
         self.store = store
         self.clock = clock
         secrets_ = config.secrets()
-        self.sessions = SessionCodec(secrets_, config.session_lifetime(), config.auth.max_idle)
+        self.sessions = SessionCodec(secrets_, config.session_lifetime(), config.session_idle())
         self.csrf = CsrfGuard(secrets_)
         self.metrics = Metrics()
         self.trusted = config.trusted_networks()
