@@ -31,7 +31,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..config import Config
 from ..errors import OTPGateError
-from . import pages
+from ..selfservice import Event
+from . import messages, pages
+from .account import AccountPage
+from .enrol import EnrolPages
+from .forms import FormKit
+from .i18n import choose, translator
 from .metrics import Metrics
 from .net import (
     MalformedCredentials,
@@ -109,6 +114,10 @@ class Gate:
         if self.web.cookie_domain:
             self._allowed_hosts.append("." + self.web.cookie_domain.lstrip("."))
         self._portal_is_path = not portal.netloc
+        self.kit = FormKit(self)
+
+    def _lang(self, request: Request) -> str:
+        return choose(request.headers.get("accept-language"), self.web.language)
 
     # --- helpers --------------------------------------------------------------------
 
@@ -370,10 +379,18 @@ class Gate:
         message: str | None = None,
         return_to: str = "",
         headers: dict[str, str] | None = None,
+        values: dict[str, object] | None = None,
     ) -> Response:
         nonce, token, new = self._csrf_pair(request)
+        lang = self._lang(request)
+        shown = None if message is None else translator(lang)(message, **(values or {}))
         text = pages.login_page(
-            site=self.web.title, csrf=token, return_to=return_to, user=user, message=message
+            site=self.web.title,
+            csrf=token,
+            return_to=return_to,
+            user=user,
+            message=shown,
+            lang=lang,
         )
         return self._with_csrf_cookie(self._html(text, status, headers), nonce, new)
 
@@ -450,9 +467,10 @@ class Gate:
         decision = await self.decide("login", user, pin + code, ip, now)
         if decision.ok and decision.user is not None:
             response = self._security_headers(
-                Response(b"", 303, headers={"Location": target or "./"})
+                Response(b"", 303, headers={"Location": target or self.kit.landing()})
             )
             self._set_session(response, Session(decision.user, now, now, ip), now)
+            self.kit.service.audit(now, decision.user, Event.SESSION_CREATED, ip)
             return response
         if decision.retry_after is not None:
             wait = str(max(math.ceil(decision.retry_after), 1))
@@ -461,7 +479,8 @@ class Gate:
                 429,
                 user=user,
                 return_to=target,
-                message=_throttled_text(decision.retry_after),
+                message=messages.THROTTLED,
+                values={"n": wait},
                 headers={"Retry-After": wait},
             )
         if decision.reason == "store_error":
@@ -474,7 +493,10 @@ class Gate:
         if request.method != "POST":
             nonce, token, new = self._csrf_pair(request)
             text = pages.logout_page(
-                site=self.web.title, csrf=token, user=session.user if session else None
+                site=self.web.title,
+                csrf=token,
+                user=session.user if session else None,
+                lang=self._lang(request),
             )
             return self._with_csrf_cookie(self._html(text), nonce, new)
         form = await self._form(request)
@@ -501,14 +523,22 @@ class Gate:
                 log.error("server-side logout failed: %s", exc.__class__.__name__)
                 result = "logout_store_error"
             self.metrics.record("logout", result, time.perf_counter() - started, False)
-        response = self._html(
-            pages.message_page(
-                site=self.web.title,
-                heading="Signed out",
-                text="You have signed out.",
-                link="login",
+        if self.web.signed_out_url:
+            response = self._security_headers(
+                Response(b"", 303, headers={"Location": self.web.signed_out_url})
             )
-        )
+        else:
+            lang = self._lang(request)
+            again = "login?rd=" + urllib.parse.quote(self.kit.landing(), safe="")
+            response = self._html(
+                pages.message_page(
+                    site=self.web.title,
+                    heading=messages.SIGNED_OUT,
+                    text=messages.SIGNED_OUT_TEXT,
+                    lang=lang,
+                    links=[(again, translator(lang)(messages.SIGN_IN_AGAIN))],
+                )
+            )
         self._clear_session(response)
         return response
 
@@ -517,7 +547,11 @@ class Gate:
         session = self._session(request, self.client_ip(request), now)
         nonce, token, new = self._csrf_pair(request)
         text = pages.status_page(
-            site=self.web.title, user=session.user if session else None, csrf=token
+            site=self.web.title,
+            user=session.user if session else None,
+            csrf=token,
+            lang=self._lang(request),
+            landing=self.kit.landing(),
         )
         return self._with_csrf_cookie(self._html(text), nonce, new)
 
@@ -789,6 +823,7 @@ def create_app(
     ]
     if config.web.demo:
         routes.append(Route("/demo/", gate.demo, methods=["GET", "HEAD"]))
+    routes += [*EnrolPages(gate.kit).routes(), *AccountPage(gate.kit).routes()]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gate = gate
     # Added first, so it runs after HeaderLimit's check.
