@@ -131,6 +131,7 @@ class EnrolPages:
                 qr=qr_svg(uri, _(m.QR_LABEL)),
                 key=_grouped(inv.pending_key or b""),
                 uri=uri,
+                wide=True,
                 message=None,
                 code_error=code_error,
             ),
