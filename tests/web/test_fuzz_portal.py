@@ -7,6 +7,7 @@ import urllib.parse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from otpgate.selfservice import SelfService
 from otpgate.tokens import parse_token_type
 
 from .conftest import Gate, csrf_token
@@ -20,8 +21,13 @@ forms = st.dictionaries(st.sampled_from(FIELDS), values, max_size=9)
 header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=120)
 
 
+def service(g: Gate) -> SelfService:
+    svc: SelfService = g.client.app.state.selfservice  # type: ignore[attr-defined]
+    return svc
+
+
 def _token(gate: Gate) -> str:
-    svc = gate.app_gate().kit.service
+    svc = service(gate)
     return svc.invite(
         "dora", parse_token_type("HOTP/T30"), expires_in=3600, reset=False, now=gate.clock()
     )

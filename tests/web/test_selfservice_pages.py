@@ -10,6 +10,7 @@ import pytest
 from otpgate import recovery
 from otpgate.invitations import digest
 from otpgate.otp import totp
+from otpgate.selfservice import SelfService
 from otpgate.tokens import parse_token_type
 
 from .conftest import KEY, PIN, Gate, GateFactory, code, csrf_token
@@ -18,8 +19,13 @@ NEW_PIN = "735191"
 TOTP = parse_token_type("HOTP/T30")
 
 
+def service(g: Gate) -> SelfService:
+    svc: SelfService = g.client.app.state.selfservice  # type: ignore[attr-defined]
+    return svc
+
+
 def invite(g: Gate, user: str = "dora", *, reset: bool = False, expires: float = 3600) -> str:
-    svc = g.app_gate().kit.service
+    svc = service(g)
     return svc.invite(user, TOTP, expires_in=expires, reset=reset, now=g.clock())
 
 
@@ -109,7 +115,7 @@ def test_expired_revoked_and_unknown_links(gate: Gate) -> None:
     token2 = invite(gate, "fred")
     choose_pin(gate, token2)
     page, key = scan(gate, token2)
-    assert gate.app_gate().kit.service.revoke("fred", gate.clock()) == 1
+    assert service(gate).revoke("fred", gate.clock()) == 1
     r = post(gate, f"/enrol/{token2}", page, step="confirm", code=totp(key, gate.clock()))
     assert r.status_code == 410 and "withdrawn" in r.text
     assert gate.store.get("fred") is None
@@ -263,7 +269,7 @@ def test_recent_sign_ins_from_the_audit_log(make_gate: GateFactory, tmp_path: An
 
     g = make_gate()
     g.authenticator.audit = AuditLog(str(tmp_path / "audit.log"))
-    g.app_gate().kit.service._audit_log = g.authenticator.audit
+    service(g)._audit_log = g.authenticator.audit
     signed_in(g)
     page = g.client.get("/account")
     assert "Recent sign-ins" in page.text and "<td>one-time code</td>" in page.text

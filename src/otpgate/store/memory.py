@@ -85,9 +85,7 @@ class MemoryStore:
         with self._lock:
             if invitation.digest in self._invitations:
                 raise StoreError("an invitation with this token exists")
-            self._invitations[invitation.digest] = replace(
-                invitation, version=next(self._versions)
-            )
+            self._invitations[invitation.digest] = replace(invitation, version=next(self._versions))
 
     def get_invitation(self, digest: str) -> Invitation | None:
         with self._lock:

@@ -33,8 +33,8 @@ from ..tokens import build_uri
 from . import messages as m
 from .forms import FormKit
 from .i18n import translator
-from .net import MalformedCredentials, check_user
 from .qr import qr_svg
+from .request import MalformedCredentials, check_user
 from .templating import render
 
 __all__ = ["EnrolPages"]

@@ -17,33 +17,35 @@ from starlette.responses import Response
 from ..pin_policy import PinPolicy
 from ..pins import PinHasher
 from ..selfservice import SelfService
+from .http import html, redirect
 from .i18n import choose
 
 if TYPE_CHECKING:
     from ..auth import Decision
-    from .app import Gate
+    from .portal import Portal
     from .sessions import Session
 
-__all__ = ["FormKit"]
+__all__ = ["FormKit", "landing_url"]
 
 # A page with a form, given the form's CSRF token.
 PageText = Callable[[str], str]
 
 
 class FormKit:
-    """The gate's form handling, sessions and decisions, for the self-service pages.
+    """The portal's form handling, sessions and decisions, for the self-service pages.
 
     Args:
-        gate: the gate.
+        portal: the login portal (its CSRF handling and form reading are the
+            same for every page).
     """
 
-    def __init__(self, gate: Gate) -> None:
-        self._gate = gate
+    def __init__(self, portal: Portal) -> None:
+        self._portal = portal
+        self._gate = gate = portal.gate
         self.web = gate.web
         self.auth = gate.auth
-        store = gate.auth.store
         self.service = SelfService(
-            store,
+            gate.store,
             policy=PinPolicy(min_length=self.web.pin_min_length),
             hasher=PinHasher(),
             audit=gate.auth.audit,
@@ -60,7 +62,7 @@ class FormKit:
         return self._gate.client_ip(request)
 
     def html(self, text: str, status: int = 200) -> Response:
-        return self._gate._html(text, status)
+        return html(text, status)
 
     def page(
         self,
@@ -70,25 +72,23 @@ class FormKit:
         headers: dict[str, str] | None = None,
     ) -> Response:
         """A page holding a form: its CSRF token, and the nonce cookie if new."""
-        nonce, token, new = self._gate._csrf_pair(request)
-        response = self._gate._html(text(token), status, headers)
-        return self._gate._with_csrf_cookie(response, nonce, new)
+        return self._portal._form_page(request, text, status, headers)
 
     def redirect(self, location: str, status: int = 303) -> Response:
-        return self._gate._security_headers(Response(b"", status, headers={"Location": location}))
+        return redirect(location, status)
 
     async def form(self, request: Request) -> dict[str, str] | Response:
         """The POSTed fields, or the error page (wrong encoding, too large, unreadable)."""
-        return await self._gate._form(request)
+        return await self._portal._form(request)
 
     def csrf_failed(self, request: Request, form: dict[str, str]) -> bool:
-        return self._gate._csrf_failed(request, form)
+        return self._portal._csrf_failed(request, form)
 
     def session(self, request: Request, now: float) -> Session | None:
-        return self._gate._session(request, self.ip(request), now)
+        return self._portal._session(request, now)
 
     def set_session(self, response: Response, session: Session, now: float) -> None:
-        self._gate._set_session(response, session, now)
+        self._gate.set_session(response, session, now)
 
     async def decide(
         self, frontend: str, user: str, password: str, ip: str, now: float
@@ -100,8 +100,15 @@ class FormKit:
         return self.web.portal_url.rstrip("/") + "/" + page
 
     def landing(self) -> str:
-        """Where a signed-in user goes by default."""
-        if self.web.landing_url:
-            return self.web.landing_url
-        portal = self.web.portal_url
-        return "/" if not portal or portal.startswith("/") else portal.rstrip("/") + "/account"
+        """Where a signed-in user goes by default (``web.landing_url``)."""
+        return landing_url(self.web.landing_url, self.web.portal_url)
+
+
+def landing_url(setting: str, portal_url: str) -> str:
+    """``setting``, else ``/`` when the portal is a path on the protected site, else
+    the portal's account page."""
+    if setting:
+        return setting
+    return (
+        "/" if not portal_url or portal_url.startswith("/") else portal_url.rstrip("/") + "/account"
+    )

@@ -17,6 +17,7 @@ from typing import Any, Final
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from .._limits import MAX_USER
 from .i18n import CATALOGUES
 
 __all__ = ["CSP", "CSS", "render"]
@@ -82,6 +83,8 @@ _ENV: Final = Environment(
     lstrip_blocks=True,
     auto_reload=False,
 )
+# Limits shared with the request parsing: one definition (otpgate._limits).
+_ENV.globals["max_user"] = MAX_USER
 
 
 def _translator(lang: str) -> Callable[..., Markup]:
