@@ -329,3 +329,16 @@ def test_every_new_form_refuses_cross_site_and_missing_tokens(gate: Gate, url: s
         r = gate.client.post(url, data=data, headers=headers)
         assert r.status_code == 403, (data, headers)
     assert gate.store.get_invitation(digest(token)).status == "open"  # type: ignore[union-attr]
+
+
+def test_lost_token_of_a_mobile_otp_user_sends_to_the_administrator(gate: Gate) -> None:
+    from otpgate.models import Pin, UserRecord
+
+    gate.store.add(
+        UserRecord("mo", parse_token_type("MOTP/T10/6"), b"0123456789abcdef", Pin("none"))
+    )
+    codes = recovery.generate(1)
+    gate.store.set_recovery_codes("mo", [recovery.digest("mo", codes[0])])
+    page = gate.client.get("/lost")
+    r = post(gate, "/lost", page, username="mo", pin="", code=codes[0])
+    assert r.status_code == 409 and "Ask your administrator" in r.text

@@ -307,9 +307,12 @@ class EnrolPages:
             return self._lost_page(request, lang, 401, shown, _(m.NOT_RECOVERED))
         try:
             token = await run_in_threadpool(self._reset_invitation, decision.user, now)
-        except (OTPGateError, ValueError) as exc:
+        except OTPGateError as exc:
             log.error("lost token: cannot make the invitation: %s", exc.__class__.__name__)
             return self._lost_page(request, lang, 503, shown, _(m.UNAVAILABLE))
+        except ValueError:
+            # A Mobile-OTP token has no QR code to enrol here (or the user vanished).
+            return self._lost_page(request, lang, 409, shown, _(m.ASK_ADMIN))
         return self.kit.redirect(f"enrol/{token}")
 
     def _reset_invitation(self, user: str, now: float) -> str:
