@@ -154,7 +154,9 @@ class SelfService:
     def choose_pin(self, token: str, pin: str, again: str, now: float) -> list[PinProblem]:
         """Check the PIN; if it is fine, make the secret and keep both pending.
 
-        Choosing again (the user went back) replaces the pending key and PIN.
+        Choosing again (the user went back, or the form was sent twice)
+        replaces the PIN but keeps the secret, so a QR code already scanned
+        stays good.
 
         Raises:
             InvitationRefused: the link cannot be used (any more).
@@ -163,9 +165,8 @@ class SelfService:
         problems = self.policy.problems(pin, inv.username, again)
         if problems:
             return problems
-        pending = replace(
-            inv, status="pending", pending_key=new_key(20), pending_pin=self._pin(pin)
-        )
+        key = inv.pending_key or new_key(20)
+        pending = replace(inv, status="pending", pending_key=key, pending_pin=self._pin(pin))
         if self.store.update_invitation(inv.digest, inv.version, pending) is None:
             raise InvitationRefused("used")  # changed under us: another tab or a replay
         return []

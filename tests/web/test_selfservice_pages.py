@@ -342,3 +342,22 @@ def test_lost_token_of_a_mobile_otp_user_sends_to_the_administrator(gate: Gate) 
     page = gate.client.get("/lost")
     r = post(gate, "/lost", page, username="mo", pin="", code=codes[0])
     assert r.status_code == 409 and "Ask your administrator" in r.text
+
+
+def test_sending_the_pin_step_again_keeps_the_scanned_secret(gate: Gate) -> None:
+    token = invite(gate)
+    page = gate.client.get(f"/enrol/{token}")
+    first = post(gate, f"/enrol/{token}", page, step="pin", pin=NEW_PIN, pin2=NEW_PIN)
+    assert first.status_code == 303
+    _, key = scan(gate, token)
+    # The browser's back button and the same form once more (a replay), then another PIN.
+    again = post(gate, f"/enrol/{token}", page, step="pin", pin=NEW_PIN, pin2=NEW_PIN)
+    assert again.status_code == 303
+    post(gate, f"/enrol/{token}", page, step="pin", pin="other-pin-4", pin2="other-pin-4")
+    scan_page, key_after = scan(gate, token)
+    assert key_after == key
+    done = post(gate, f"/enrol/{token}", scan_page, step="confirm", code=totp(key, gate.clock()))
+    assert done.status_code == 200
+    auth = gate.authenticator
+    gate.clock.advance(30)
+    assert auth.authenticate("dora", "other-pin-4" + totp(key, gate.clock()), "192.0.2.1").ok
