@@ -16,6 +16,7 @@ import io
 import os
 import re
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,6 +101,12 @@ class Camera:
             old.unlink()
         for file in self.taken:
             shutil.copyfile(self.tmp / file, SHOTS / file)
+        optipng = shutil.which("optipng")
+        if optipng:  # a quarter smaller, losslessly; only when refreshing the pictures
+            subprocess.run(
+                [optipng, "-quiet", "-o2", "-strip", "all", *map(str, SHOTS.glob("*.png"))],
+                check=False,
+            )
 
 
 def code_for(key: bytes, steps_ahead: int = 0) -> str:
