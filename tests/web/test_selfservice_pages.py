@@ -361,3 +361,11 @@ def test_sending_the_pin_step_again_keeps_the_scanned_secret(gate: Gate) -> None
     auth = gate.authenticator
     gate.clock.advance(30)
     assert auth.authenticate("dora", "other-pin-4" + totp(key, gate.clock()), "192.0.2.1").ok
+
+
+def test_a_title_with_a_colon_still_makes_a_uri(make_gate: GateFactory) -> None:
+    g = make_gate(title="Help desk: EMEA")
+    token = invite(g)
+    choose_pin(g, token)
+    page, _ = scan(g, token)
+    assert "issuer=Help%20desk%20EMEA" in page.text

@@ -118,7 +118,9 @@ class EnrolPages:
     ) -> Response:
         assert inv.pending_key is not None
         _ = translator(lang)
-        uri = build_uri(inv.token_type, inv.pending_key, inv.username, issuer=self.site or None)
+        # The otpauth label cannot hold a colon in the issuer; the title may have one.
+        issuer = self.site.replace(":", "").strip() or None
+        uri = build_uri(inv.token_type, inv.pending_key, inv.username, issuer=issuer)
         return self.kit.page(
             request,
             lambda csrf: render(
