@@ -216,7 +216,9 @@ class SelfService:
 
     # -- a signed-in user's own account -----------------------------------
 
-    def change_pin(self, username: str, pin: str, again: str, now: float) -> list[PinProblem]:
+    def change_pin(
+        self, username: str, pin: str, again: str, now: float, ip: str | None = None
+    ) -> list[PinProblem]:
         """Set a new PIN (the caller has checked the current PIN and a fresh code).
 
         Sessions issued before ``now`` end, as with ``otpgate user set-pin``.
@@ -232,13 +234,13 @@ class SelfService:
             raise StoreError(f"no user {username!r}")
         state = replace(record.state, revoked_before=now, last_otp=None)
         self.store.replace(replace(record, pin=self._pin(pin), state=state))
-        self._audit(now, username, Event.PIN_CHANGED)
+        self._audit(now, username, Event.PIN_CHANGED, ip=ip)
         return []
 
-    def renew_codes(self, username: str, now: float) -> list[str]:
+    def renew_codes(self, username: str, now: float, ip: str | None = None) -> list[str]:
         """New recovery codes, replacing every earlier one."""
         codes = self._new_codes(username)
-        self._audit(now, username, Event.RECOVERY_RENEWED)
+        self._audit(now, username, Event.RECOVERY_RENEWED, ip=ip)
         return codes
 
     def audit(self, now: float, user: str, event: Event, ip: str | None = None) -> None:

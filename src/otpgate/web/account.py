@@ -110,7 +110,9 @@ class AccountPage:
         try:
             if action == "pin":
                 return await self._change_pin(request, session, form, lang, now)
-            codes = await run_in_threadpool(self.kit.service.renew_codes, session.user, now)
+            codes = await run_in_threadpool(
+                self.kit.service.renew_codes, session.user, now, self.kit.ip(request)
+            )
         except OTPGateError as exc:
             log.error("account: store error %s", exc.__class__.__name__)
             return self._page(request, session.user, lang, 503, message=_(m.UNAVAILABLE))
@@ -179,13 +181,13 @@ class AccountPage:
         # same stamp keeps the new one below valid and ends every older one.
         stamp = math.floor(now * 1000) / 1000
         new, again = form.get("new_pin", ""), form.get("new_pin2", "")
+        ip = self.kit.ip(request)
         problems = await run_in_threadpool(
-            self.kit.service.change_pin, session.user, new, again, stamp
+            self.kit.service.change_pin, session.user, new, again, stamp, ip
         )
         if problems:  # checked before; only a changed setting could get here
             return self._page(request, session.user, lang, 400, message=_(m.UNKNOWN_ACTION))
         response = self._page(request, session.user, lang, message=_(m.PIN_CHANGED), kind="ok")
-        ip = self.kit.ip(request)
         self.kit.set_session(response, Session(session.user, stamp, stamp, ip), now)
         return response
 
