@@ -44,7 +44,7 @@ def choose_pin(g: Gate, token: str, pin: str = NEW_PIN, again: str | None = None
 def scan(g: Gate, token: str) -> tuple[Any, bytes]:
     page = g.client.get(f"/enrol/{token}")
     assert page.status_code == 200
-    uri = re.search(r'<p class="secret" id="uri">([^<]+)</p>', page.text)
+    uri = re.search(r'<p class="secret" id="uri"><a href="([^"]+)">', page.text)
     assert uri is not None
     inv = g.store.get_invitation(digest(token))
     assert inv is not None and inv.pending_key is not None
