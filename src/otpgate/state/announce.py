@@ -10,6 +10,7 @@ everywhere.  Written first, then told: whoever re-reads sees the change.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from ..models import UserRecord, UserState
 from ..store.base import Store
@@ -28,6 +29,10 @@ class AnnouncingStore:
         self.inner = inner
         self.state = state
         self.url = inner.url
+
+    def __getattr__(self, name: str) -> Any:
+        # Everything that does not change a user (invitations, backend extras) passes through.
+        return getattr(self.inner, name)
 
     def get(self, username: str) -> UserRecord | None:
         return self.inner.get(username)
