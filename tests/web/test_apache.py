@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -24,7 +25,8 @@ LINGER = 2
 
 
 @pytest.fixture(scope="module")
-def apache_site() -> Iterator[str]:
+def apache_site() -> Iterator[tuple[str, Path]]:
+    """The site's base URL and the gate's audit log."""
     apache = require_tool("apache2")
     if not os.path.exists("/usr/lib/apache2/modules/mod_wsgi.so"):
         from conftest import missing
@@ -40,7 +42,10 @@ def apache_site() -> Iterator[str]:
         data.mkdir()
         url, key_file = make_store(data, [("carol", "4321", KEY)])
         config = directory / "otpgate.toml"
-        config.write_text(f'[store]\nurl = "{url}"\nkey_file = "{key_file}"\n')
+        audit = data / "audit.log"
+        config.write_text(
+            f'[store]\nurl = "{url}"\nkey_file = "{key_file}"\n[auth]\naudit_log = "{audit}"\n'
+        )
         # The linger comes in under its mod_authn_otp name.
         script = (
             "from otpgate.apache import provider\n"
@@ -51,13 +56,14 @@ def apache_site() -> Iterator[str]:
             for f in data.iterdir():
                 shutil.chown(f, "www-data", "www-data")
         with run_apache(apache, directory, venv, script) as port:
-            yield f"http://127.0.0.1:{port}"
+            yield f"http://127.0.0.1:{port}", audit
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def test_check_password_401_200_linger_replay(apache_site: str) -> None:
-    with httpx.Client(base_url=apache_site, timeout=30) as c:
+def test_check_password_401_200_linger_replay(apache_site: tuple[str, Path]) -> None:
+    url, audit = apache_site
+    with httpx.Client(base_url=url, timeout=30) as c:
         none = c.get("/app/")
         assert none.status_code == 401
         assert none.headers["www-authenticate"] == 'Basic realm="My application"'
@@ -75,3 +81,11 @@ def test_check_password_401_200_linger_replay(apache_site: str) -> None:
         assert wrong_pin.status_code == 401
         garbled = c.get("/app/", headers={"Authorization": "Basic %%%"})
         assert garbled.status_code in (400, 401)
+    # What the gate decided, request by request (a lingering re-use is not audited;
+    # the garbled header never reached it).
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [(line["user"], line["result"], line["reason"]) for line in lines] == [
+        ("carol", "accept", "otp"),
+        ("carol", "reject", "replayed"),
+        ("carol", "reject", "bad_pin"),
+    ]
