@@ -39,6 +39,7 @@ __all__ = [
     "PIN_HASHER",
     "QR_KINDS",
     "SQL_KINDS",
+    "check_exists",
     "check_qr_target",
     "config_of",
     "count",
@@ -51,6 +52,7 @@ __all__ = [
     "opened",
     "pin_options",
     "print_warnings",
+    "relative_hint",
     "seconds",
     "stdin_line",
     "store_kind",
@@ -134,9 +136,45 @@ def store_kind(url: str) -> str:
     return parse_store_url(url)[0]
 
 
+def relative_hint(url: str) -> str:
+    """A note for messages about a file store whose path is relative, else ``""``.
+
+    ``sqlite:///var/lib/x.db`` (three slashes) is ``var/lib/x.db`` under the
+    current directory, which is rarely what was meant.
+    """
+    kind, target, _ = parse_store_url(url)
+    if kind not in ("sqlite", "users-file") or not target or os.path.isabs(target):
+        return ""
+    absolute = f"sqlite:////{target}" if kind == "sqlite" else f"users-file:/{target}"
+    return (
+        f" ({target} is a relative path, under {os.getcwd()}; an absolute path is "
+        f"written {absolute})"
+    )
+
+
+def check_exists(url: str) -> None:
+    """Refuse a file store that does not exist, rather than complain about its key file.
+
+    Raises:
+        CommandError: the SQLite database or users file is missing.
+    """
+    kind, target, _ = parse_store_url(url)
+    if kind in ("sqlite", "users-file") and not os.path.exists(target):
+        raise CommandError(
+            f"no store at {target}{relative_hint(url)}: create it with 'otpgate init', "
+            "or name another with --store or --config"
+        )
+
+
 @contextlib.contextmanager
-def opened(url: str, key_file: str | None) -> Iterator[Store]:
-    """The store at ``url``, closed when the block ends."""
+def opened(url: str, key_file: str | None, *, must_exist: bool = True) -> Iterator[Store]:
+    """The store at ``url``, closed when the block ends.
+
+    Raises:
+        CommandError: ``must_exist`` and it is a file store that does not exist.
+    """
+    if must_exist:
+        check_exists(url)
     store = open_store(url, key_file=key_file)
     try:
         yield store
@@ -145,7 +183,7 @@ def opened(url: str, key_file: str | None) -> Iterator[Store]:
 
 
 def store_of(args: argparse.Namespace) -> contextlib.AbstractContextManager[Store]:
-    """The store the command's options, environment and config file name."""
+    """The existing store the command's options, environment and config file name."""
     return opened(store_url(args), key_file_of(args))
 
 
@@ -274,9 +312,19 @@ def _read_pin(args: argparse.Namespace) -> str | None:
     if args.pin_stdin:
         return _check_pin_text(stdin_line("PIN"))
     if args.pin_prompt or sys.stdin.isatty():
-        first = getpass.getpass("PIN: ")
-        _check_pin_text(first)
-        if getpass.getpass("PIN again: ") != first:
+        try:
+            first = getpass.getpass("PIN: ")
+            _check_pin_text(first)
+            again = getpass.getpass("PIN again: ")
+        except EOFError:
+            # Ctrl-D at the prompt, or --pin-prompt with stdin at its end and no terminal;
+            # the message goes on a line of its own, not after the prompt.
+            print(file=sys.stderr)
+            raise CommandError(
+                "no PIN typed (end of input at the prompt); give --pin-stdin to read it "
+                "from a pipe"
+            ) from None
+        if again != first:
             raise CommandError("the two PINs differ")
         return first
     raise CommandError("no PIN source: give --pin-prompt, --pin-stdin, --no-pin or --pin-delegated")

@@ -18,6 +18,7 @@ from ..store import open_store
 from . import CommandError
 from ._common import (
     MAX_STDIN,
+    check_exists,
     config_of,
     count_or_zero,
     key_file_of,
@@ -87,7 +88,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
             audit_target = config.auth.audit_log
     checker: PinChecker | None = HtpasswdChecker(htpasswd) if htpasswd else None
     password = _read_password()
-    store = open_store(store_url(args), key_file=key_file_of(args))
+    url = store_url(args)
+    check_exists(url)
+    store = open_store(url, key_file=key_file_of(args))
     try:
         audit = AuditLog(audit_target) if audit_target else None
     except BaseException:

@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Any
 
+from ..errors import OTPGateError
 from ..store import parse_store_url
 from . import CommandError
 from ._common import (
@@ -14,6 +15,7 @@ from ._common import (
     create_users_file,
     key_file_of,
     opened,
+    relative_hint,
     store_options,
     store_url,
 )
@@ -22,10 +24,23 @@ __all__ = ["register"]
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
+    url = store_url(args)
+    try:
+        _init_store(args, url)
+    except (OTPGateError, OSError) as exc:
+        hint = relative_hint(url)
+        if hint:
+            # "cannot create key file var/lib/x.db.key" alone hides that the path is relative.
+            raise CommandError(f"{exc}{hint}") from None
+        raise
+    print(f"otpgate: store {url} is ready", file=sys.stderr)
+    return 0
+
+
+def _init_store(args: argparse.Namespace, url: str) -> None:
     from ..crypto import create_key_file
     from ..store import default_key_file
 
-    url = store_url(args)
     kind, target, _ = parse_store_url(url)
     if kind in SQL_KINDS:
         key_file = key_file_of(args) or default_key_file(url)
@@ -38,15 +53,13 @@ def _cmd_init(args: argparse.Namespace) -> int:
         else:
             create_key_file(key_file)
             print(f"otpgate: created key file {key_file} (mode 0600); back it up", file=sys.stderr)
-        with opened(url, key_file) as store:
+        with opened(url, key_file, must_exist=False) as store:
             store.ping()
     elif kind == "users-file":
         if not create_users_file(target):
             print(f"otpgate: users file {target} exists; keeping it", file=sys.stderr)
-        with opened(url, None) as store:
+        with opened(url, None, must_exist=False) as store:
             store.ping()
-    print(f"otpgate: store {url} is ready", file=sys.stderr)
-    return 0
 
 
 def register(sub: Any) -> None:
