@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import getpass
 import math
 import os
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..audit import iso_utc
-from ..config import Config, load_config
+from ..config import DEFAULT_CONFIG_PATH, Config, StoreConfig, load_config
 from ..models import Pin, UserRecord, UserState
 from ..pins import PinHasher
 from ..store import Store, open_store, parse_store_url
@@ -42,12 +43,14 @@ __all__ = [
     "check_exists",
     "check_qr_target",
     "config_of",
+    "config_path",
     "count",
     "count_or_zero",
     "create_users_file",
     "default_store_url",
     "get_user",
     "key_file_of",
+    "load_settings",
     "make_pin",
     "opened",
     "pin_options",
@@ -71,6 +74,7 @@ SQL_KINDS: Final = ("sqlite", "postgresql")
 _USER_RE: Final = re.compile(r"[A-Za-z0-9._@+-][A-Za-z0-9._@+\-]{0,127}", re.ASCII)
 _MAX_PIN: Final = 128
 MAX_STDIN: Final = 4096
+_BUILTIN_STORE_URL: Final = StoreConfig().url
 
 # Tests swap this for a cheap parameter set; production hashes use argon2-cffi's defaults.
 PIN_HASHER: PinHasher = PinHasher()
@@ -84,25 +88,53 @@ def default_store_url() -> str:
     env = os.environ.get("OTPGATE_STORE")
     if env:
         return env
+    return _home_store_url()
+
+
+def _home_store_url() -> str:
     home = os.environ.get("OTPGATE_HOME")
     path = os.path.join(home, "otpgate.db") if home else "otpgate.db"
     return f"sqlite:///{path}"
 
 
-def config_of(args: argparse.Namespace) -> Config | None:
-    """The configuration file named by ``--config`` or ``$OTPGATE_CONFIG``, if any.
+def config_path(arg: str | None) -> str | None:
+    """``--config``, else ``$OTPGATE_CONFIG``, else the default path if that file exists."""
+    if arg:
+        return arg
+    env = os.environ.get("OTPGATE_CONFIG")
+    if env:
+        return env
+    return DEFAULT_CONFIG_PATH if os.path.exists(DEFAULT_CONFIG_PATH) else None
+
+
+def load_settings(path: str | None, overrides: dict[str, dict[str, Any]] | None = None) -> Config:
+    """The settings every command reads the same way.
+
+    Lowest first: defaults, the TOML file, ``OTPGATE_*`` variables,
+    ``overrides`` (the command's flags).  A store named nowhere is
+    ``otpgate.db`` in ``$OTPGATE_HOME`` (or the current directory).
+
+    Raises:
+        ConfigError: the file is unreadable or a setting is invalid.
+    """
+    config = load_config(path, overrides=overrides)
+    if config.store.url == _BUILTIN_STORE_URL and os.environ.get("OTPGATE_HOME"):
+        config = dataclasses.replace(
+            config, store=dataclasses.replace(config.store, url=_home_store_url())
+        )
+    return config
+
+
+def config_of(args: argparse.Namespace) -> Config:
+    """The settings: ``--config`` (or ``$OTPGATE_CONFIG``, or the default file) and
+    ``OTPGATE_*``, as ``serve`` reads them; the store flags are applied by :func:`store_url`.
 
     Raises:
         ConfigError: the file is unreadable or invalid.
     """
-    path = getattr(args, "config", None) or os.environ.get("OTPGATE_CONFIG")
-    if not path:
-        return None
     cached: Config | None = getattr(args, "_loaded_config", None)
     if cached is None:
-        # OTPGATE_STORE is this command's own variable, not a config override.
-        env = {k: v for k, v in os.environ.items() if k != "OTPGATE_STORE"}
-        cached = load_config(path, env=env)
+        cached = load_settings(config_path(getattr(args, "config", None)))
         args._loaded_config = cached
     return cached
 
@@ -114,22 +146,28 @@ def store_url(args: argparse.Namespace) -> str:
         parse_store_url(args.store)
         url: str = args.store
         return url
-    if not os.environ.get("OTPGATE_STORE"):
-        config = config_of(args)
-        if config is not None:
-            return config.store.url
-    return default_store_url()
+    return config_of(args).store.url
 
 
 def key_file_of(args: argparse.Namespace) -> str | None:
-    """``--key-file``, else the config file's key file when its store is the one used."""
+    """``--key-file``, else ``$OTPGATE_STORE_KEY_FILE``, else the config file's key file.
+
+    A key file belongs to a store: one named below the layer that chose the
+    store (the file's, when ``--store`` or ``$OTPGATE_STORE`` chose another)
+    is not used; the store's own default (``<database>.key``) applies.
+    """
     if args.key_file:
         key_file: str = args.key_file
         return key_file
+    if args.store is not None:
+        return None
     config = config_of(args)
-    if config is not None and store_url(args) == config.store.url:
-        return config.store.key_file
-    return None
+    if os.environ.get("OTPGATE_STORE") and not os.environ.get("OTPGATE_STORE_KEY_FILE"):
+        path = config_path(getattr(args, "config", None))
+        file_url = load_config(path, env={}).store.url if path else None
+        if file_url != config.store.url:
+            return None
+    return config.store.key_file
 
 
 def store_kind(url: str) -> str:
@@ -321,8 +359,7 @@ def _read_pin(args: argparse.Namespace) -> str | None:
             # the message goes on a line of its own, not after the prompt.
             print(file=sys.stderr)
             raise CommandError(
-                "no PIN typed (end of input at the prompt); give --pin-stdin to read it "
-                "from a pipe"
+                "no PIN typed (end of input at the prompt); give --pin-stdin to read it from a pipe"
             ) from None
         if again != first:
             raise CommandError("the two PINs differ")

@@ -48,11 +48,9 @@ def _read_password() -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def _settings(args: argparse.Namespace, config: Config | None) -> AuthSettings:
+def _settings(args: argparse.Namespace, config: Config) -> AuthSettings:
     """The config file's login settings with this command's flags over them."""
-    from ..auth import AuthSettings
-
-    settings = config.auth_settings() if config is not None else AuthSettings()
+    settings = config.auth_settings()
     # Lingering stays off unless asked for here: each check is a new process,
     # and the next one would accept the just-used code again from the store.
     linger = 0.0 if args.linger is None else args.linger
@@ -81,11 +79,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     settings = _settings(args, config)
     htpasswd = args.htpasswd
     audit_target = args.audit
-    if config is not None:
-        if htpasswd is None and config.auth.pin_provider:
-            htpasswd = config.auth.pin_provider.removeprefix("htpasswd:")
-        if audit_target is None:
-            audit_target = config.auth.audit_log
+    if htpasswd is None and config.auth.pin_provider:
+        htpasswd = config.auth.pin_provider.removeprefix("htpasswd:")
+    if audit_target is None:
+        audit_target = config.auth.audit_log
     checker: PinChecker | None = HtpasswdChecker(htpasswd) if htpasswd else None
     password = _read_password()
     url = store_url(args)
