@@ -19,7 +19,16 @@ from ..errors import OTPGateError
 __all__ = ["CommandError", "main"]
 
 # Modules that add subcommands, in the order --help lists them; each has register(subparsers).
-_COMMAND_MODULES = ("tokens", "init", "users", "transfer", "check", "serve", "demo")
+_COMMAND_MODULES = (
+    "tokens",
+    "init",
+    "users",
+    "transfer",
+    "check",
+    "config_check",
+    "serve",
+    "demo",
+)
 
 Handler = Callable[[argparse.Namespace], int]
 
