@@ -24,7 +24,7 @@ from .otp import ALGORITHMS, MAX_DIGITS, Algorithm
 
 __all__ = [
     "MIN_DIGITS",
-    "TOKEN_TYPE_FORMS",
+    "TYPE_SPELLINGS",
     "ParsedURI",
     "ShortCodeWarning",
     "TokenType",
@@ -44,7 +44,7 @@ _TYPE_RE: Final = re.compile(
 )
 _MOTP_STEP: Final = 10
 # Said whenever a token type is refused: "TOTP" is what people type for HOTP/T30.
-TOKEN_TYPE_FORMS: Final = (
+TYPE_SPELLINGS: Final = (
     "expected HOTP/T30 (time-based, what apps call TOTP; /T60 for 60 s steps), "
     "HOTP/E (counter-based, what apps call HOTP), MOTP (Mobile-OTP), optionally with "
     "a hash and the digits: HOTP-SHA256/T30/8"
@@ -146,7 +146,7 @@ def parse_token_type(text: str, *, allow_short: bool = False) -> TokenType:
     else:
         m = _TYPE_RE.fullmatch(text)
         if m is None:
-            raise InvalidTokenType(f"not a token type: {text!r}; {TOKEN_TYPE_FORMS}")
+            raise InvalidTokenType(f"not a token type: {text!r}; {TYPE_SPELLINGS}")
         kind: Kind = "MOTP" if m["kind"].upper() == "MOTP" else "HOTP"
         alg = (m["alg"] or "SHA1").upper()
         if m["event"]:

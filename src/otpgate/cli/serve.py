@@ -20,19 +20,18 @@ granian, the benchmarks -- gets exactly the app this command serves::
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import sys
 from typing import Any, Final
 
 from ..config import DEFAULT_CONFIG_PATH, Config, open_authenticator
+from ..logs import logging_config
 from . import CommandError
 from ._common import config_path, load_settings
 
 __all__ = [
     "build_app",
     "check_setup",
-    "logging_config",
     "parse_listen",
     "register",
     "run_gate",
@@ -101,23 +100,6 @@ def check_setup(config: Config) -> None:
         authenticator.close()
 
 
-def logging_config(log_level: str, access_log: bool) -> dict[str, Any]:
-    """uvicorn's logging setup with the level applied to its own messages only.
-
-    uvicorn's ``log_level`` also raises the access logger's level, which would
-    silence ``--access-log`` under the default ``warning``; so the levels are
-    set here, and the access log (when on) logs at info.
-    """
-    from uvicorn.config import LOGGING_CONFIG
-
-    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
-    level = log_level.upper()
-    config["loggers"]["uvicorn"]["level"] = level
-    config["loggers"]["uvicorn.error"]["level"] = level
-    config["loggers"]["uvicorn.access"]["level"] = "INFO" if access_log else "WARNING"
-    return config
-
-
 def run_gate(
     config: Config,
     *,
@@ -150,7 +132,7 @@ def run_gate(
         port=port,
         proxy_headers=False,
         server_header=False,
-        log_config=logging_config(log_level, access_log),
+        log_config=logging_config(log_level, access_log, config.web.log_format),
         access_log=access_log,
         lifespan="on",
     )
@@ -170,8 +152,8 @@ def _serve(args: argparse.Namespace) -> int:
         if config.store.url.startswith("memory:"):
             raise CommandError("--workers needs a shared store; memory: lives in one process")
         check_setup(config)
-    if args.log_level in ("info", "debug") or sys.stderr.isatty():
-        # Nothing else says where the gate listens at the default level.
+    if sys.stderr.isatty() and config.web.log_format == "text":
+        # At the default level nothing else tells the person at the terminal where it listens.
         print(f"otpgate: serving on {config.web.listen}", file=sys.stderr, flush=True)
     return run_gate(
         config, workers=args.workers, log_level=args.log_level, access_log=args.access_log

@@ -49,6 +49,8 @@ session_secret_file = {secret_file}
 trusted_proxies = ["127.0.0.1", "::1"]
 # cookie_secure = true        # turn off only for plain-HTTP tests
 # title = "otpgate"           # shown on the login page
+# log_format = "text"         # "json": one JSON object per line (journald, collectors);
+#                             # decisions are logged at info: serve --log-level info
 """
 
 
