@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from otpgate.cli import _common, main
+from otpgate.cli import _secrets, main
 from otpgate.pins import FAST_TEST_HASHER
 
 
@@ -38,7 +38,7 @@ def isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     for name in list(os.environ):
         if name.startswith(("OTPGATE_", "PAM_")):
             monkeypatch.delenv(name)
-    monkeypatch.setattr(_common, "PIN_HASHER", FAST_TEST_HASHER)
+    monkeypatch.setattr(_secrets, "PIN_HASHER", FAST_TEST_HASHER)
     monkeypatch.setenv("OTPGATE_HOME", str(home))
     monkeypatch.chdir(home)
 

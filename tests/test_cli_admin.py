@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from clitools import Runner, isolate, runner
-from otpgate.cli import _common
+from otpgate.cli import _secrets
 from otpgate.keys import encode_base32
 from otpgate.pins import FAST_TEST_HASHER
 from otpgate.store import open_store
@@ -501,7 +501,7 @@ def test_import_export_through_postgresql(
 
 def test_pin_prompt(run: Any, db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     answers = iter(["9876", "9876", "1111", "2222"])
-    monkeypatch.setattr(_common.getpass, "getpass", lambda prompt="": next(answers))
+    monkeypatch.setattr(_secrets.getpass, "getpass", lambda prompt="": next(answers))
     r = run("user", "add", "pat", "--store", db, "--pin-prompt")
     assert r.code == 0, r.err
     key = parse_uri(r.out.splitlines()[0]).key

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from clitools import Runner, isolate, runner
-from otpgate.cli import _common
+from otpgate.cli import _secrets
 from otpgate.cli.transfer import _Progress
 from otpgate.tokens import parse_uri
 
@@ -65,7 +65,7 @@ def test_ctrl_d_at_the_second_prompt(run: Runner, db: str, monkeypatch: pytest.M
         except StopIteration:
             raise EOFError from None
 
-    monkeypatch.setattr(_common.getpass, "getpass", getpass)
+    monkeypatch.setattr(_secrets.getpass, "getpass", getpass)
     r = run("user", "add", "x", "--store", db, "--pin-prompt")
     assert r.code == 1 and "no PIN typed (end of input at the prompt)" in r.one_line_error()
     assert "x " not in run("user", "list", "--store", db).out

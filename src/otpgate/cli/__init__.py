@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "init",
     "users",
     "transfer",
+    "keys",
     "check",
     "config_check",
     "serve",

@@ -1,14 +1,11 @@
-"""What several commands share: choosing and opening the store, argument types,
-reading PINs and secrets from stdin or a prompt, and writing QR codes.
+"""What several commands share: reading the settings, choosing and opening the
+store, argument types, and writing QR codes (PINs: :mod:`._secrets`).
 
 The store is chosen by ``--store URL`` on every command, else the
 ``OTPGATE_STORE`` environment variable, else the configuration file's store
 (``--config`` or ``$OTPGATE_CONFIG``), else ``sqlite:///otpgate.db`` in
 ``$OTPGATE_HOME`` (or the current directory).  ``--key-file`` names the file
 that encrypts OTP keys in SQL stores (default: ``<database>.key``).
-
-PINs are read from a prompt or stdin, never from the command line (process
-lists are public).
 """
 
 from __future__ import annotations
@@ -16,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import getpass
 import math
 import os
 import re
@@ -29,15 +25,11 @@ from typing import Any, Final
 
 from ..audit import iso_utc
 from ..config import DEFAULT_CONFIG_PATH, Config, StoreConfig, load_config
-from ..models import Pin, UserRecord, UserState
-from ..pins import PinHasher
+from ..models import UserRecord, UserState
 from ..store import Store, open_store, parse_store_url
-from ..tokens import TokenType
 from . import CommandError
 
 __all__ = [
-    "MAX_STDIN",
-    "PIN_HASHER",
     "QR_KINDS",
     "SQL_KINDS",
     "check_exists",
@@ -51,13 +43,10 @@ __all__ = [
     "get_user",
     "key_file_of",
     "load_settings",
-    "make_pin",
     "opened",
-    "pin_options",
     "print_warnings",
     "relative_hint",
     "seconds",
-    "stdin_line",
     "store_kind",
     "store_of",
     "store_options",
@@ -72,12 +61,7 @@ QR_KINDS: Final = {".png": "png", ".svg": "svg"}
 SQL_KINDS: Final = ("sqlite", "postgresql")
 # User names end up in a whitespace-separated users file and in URIs.
 _USER_RE: Final = re.compile(r"[A-Za-z0-9._@+-][A-Za-z0-9._@+\-]{0,127}", re.ASCII)
-_MAX_PIN: Final = 128
-MAX_STDIN: Final = 4096
 _BUILTIN_STORE_URL: Final = StoreConfig().url
-
-# Tests swap this for a cheap parameter set; production hashes use argon2-cffi's defaults.
-PIN_HASHER: PinHasher = PinHasher()
 
 
 # --- store selection ------------------------------------------------------------------------
@@ -309,98 +293,6 @@ def seconds(text: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, not {text!r}")
     return value
-
-
-# --- reading secrets ------------------------------------------------------------------------
-
-
-def stdin_line(what: str) -> str:
-    """One line of stdin, without its line end.
-
-    Raises:
-        CommandError: stdin is empty or the line is too long.
-    """
-    line = sys.stdin.readline(MAX_STDIN + 1)
-    if len(line) > MAX_STDIN:
-        raise CommandError(f"the {what} on stdin is too long")
-    if not line:
-        raise CommandError(f"expected the {what} on stdin, got end of input")
-    return line.rstrip("\r\n")
-
-
-def _check_pin_text(pin: str) -> str:
-    problems = []
-    if not pin:
-        problems.append("is empty (use --no-pin for none)")
-    if len(pin) > _MAX_PIN:
-        problems.append(f"is longer than {_MAX_PIN} characters")
-    if any(c.isspace() or not c.isprintable() for c in pin):
-        problems.append("contains spaces or control characters")
-    if pin in ("-", "+"):
-        problems.append("is '-' or '+', which mean 'none' and 'delegated' in a users file")
-    if problems:
-        raise CommandError("the PIN " + ", ".join(problems))
-    return pin
-
-
-def _read_pin(args: argparse.Namespace) -> str | None:
-    """The PIN text, or ``None`` for --no-pin / --pin-delegated."""
-    if args.no_pin or args.pin_delegated:
-        return None
-    if args.pin_stdin:
-        return _check_pin_text(stdin_line("PIN"))
-    if args.pin_prompt or sys.stdin.isatty():
-        try:
-            first = getpass.getpass("PIN: ")
-            _check_pin_text(first)
-            again = getpass.getpass("PIN again: ")
-        except EOFError:
-            # Ctrl-D at the prompt, or --pin-prompt with stdin at its end and no terminal;
-            # the message goes on a line of its own, not after the prompt.
-            print(file=sys.stderr)
-            raise CommandError(
-                "no PIN typed (end of input at the prompt); give --pin-stdin to read it from a pipe"
-            ) from None
-        if again != first:
-            raise CommandError("the two PINs differ")
-        return first
-    raise CommandError("no PIN source: give --pin-prompt, --pin-stdin, --no-pin or --pin-delegated")
-
-
-def make_pin(args: argparse.Namespace, url: str, ttype: TokenType) -> Pin:
-    """The PIN the options ask for, in the form the store at ``url`` keeps.
-
-    Raises:
-        CommandError: no PIN source, a bad PIN, or one this store cannot keep.
-    """
-    if args.pin_delegated:
-        if ttype.kind == "MOTP":
-            raise CommandError("a Mobile-OTP PIN is part of the code; it cannot be delegated")
-        return Pin("delegated")
-    text = _read_pin(args)
-    if text is None:
-        return Pin("none")
-    if store_kind(url) in SQL_KINDS:
-        if ttype.kind == "MOTP":
-            raise CommandError(
-                "a Mobile-OTP PIN must stay readable (it is part of the code) and SQL stores "
-                "keep only hashed PINs: use --no-pin, or keep this user in a users file"
-            )
-        return Pin("hash", PIN_HASHER.hash(text))
-    return Pin("plain", text)
-
-
-def pin_options(p: argparse.ArgumentParser) -> None:
-    """Add the mutually exclusive PIN sources to ``p``."""
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--pin-prompt", action="store_true", help="ask for the PIN (twice)")
-    g.add_argument("--pin-stdin", action="store_true", help="read the PIN as one line of stdin")
-    g.add_argument("--no-pin", action="store_true", help="no PIN: the password is the OTP alone")
-    g.add_argument(
-        "--pin-delegated",
-        action="store_true",
-        help="the PIN is checked by another provider (htpasswd; '+' in a users file)",
-    )
 
 
 # --- output ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ written is an error (1, with a message) rather than a silent refusal.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from dataclasses import replace
@@ -17,7 +18,6 @@ from ..pins import HtpasswdChecker, PinChecker
 from ..store import open_store
 from . import CommandError
 from ._common import (
-    MAX_STDIN,
     check_exists,
     config_of,
     count_or_zero,
@@ -26,6 +26,7 @@ from ._common import (
     store_options,
     store_url,
 )
+from ._secrets import MAX_STDIN
 
 if TYPE_CHECKING:
     from ..auth import AuthSettings
@@ -103,6 +104,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
             f"otpgate: {'accepted' if decision.ok else 'rejected'} ({decision.reason})",
             file=sys.stderr,
         )
+    if args.json:
+        shown: dict[str, object] = {
+            "user": user,
+            "result": "accept" if decision.ok else "reject",
+            "reason": str(decision.reason),
+        }
+        if decision.retry_after is not None and not decision.ok:
+            shown["retry_after"] = decision.retry_after
+        print(json.dumps(shown))
     if decision.reason == "store_error":
         raise CommandError("the store could not be read or written; see the log")
     return 0 if decision.ok else 1
@@ -146,4 +156,9 @@ def register(sub: Any) -> None:
     p.add_argument("--htpasswd", metavar="FILE", help="htpasswd file for delegated PINs")
     p.add_argument("--audit", metavar="FILE", help="append a JSON audit line ('-' = stdout)")
     p.add_argument("-v", "--verbose", action="store_true", help="print the decision on stderr")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print the decision as JSON on stdout: {"user", "result", "reason", "retry_after"}',
+    )
     p.set_defaults(handler=_cmd_check)

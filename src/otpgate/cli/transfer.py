@@ -16,7 +16,7 @@ from typing import IO, Any
 from ..errors import StoreError
 from ..models import Pin, UserRecord
 from ..store import parse_store_url
-from . import CommandError, _common
+from . import CommandError, _secrets
 from ._common import (
     SQL_KINDS,
     create_users_file,
@@ -69,7 +69,7 @@ def _convert(record: UserRecord, dst_kind: str) -> UserRecord:
                 "only hashed PINs (keep this user in a users file)"
             )
         # Looked up at call time: tests swap in a cheap hasher.
-        pin = Pin("hash", _common.PIN_HASHER.hash(pin.value))
+        pin = Pin("hash", _secrets.PIN_HASHER.hash(pin.value))
     elif dst_kind == "users-file" and pin.kind == "hash":
         raise CommandError(
             f"{record.username}: a hashed PIN cannot be written to a users file (it holds "

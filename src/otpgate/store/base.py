@@ -56,6 +56,9 @@ class Store(Protocol):
     def consume_recovery_code(self, username: str, digest: str) -> bool:
         """Atomically delete one recovery code; ``True`` if it existed."""
 
+    def count_recovery_codes(self, username: str) -> int:
+        """How many unused recovery codes the user has (0 for an unknown user)."""
+
     def ping(self) -> None:
         """Raise StoreError if the store is unreachable."""
 

@@ -79,6 +79,10 @@ class MemoryStore:
                 return True
             return False
 
+    def count_recovery_codes(self, username: str) -> int:
+        with self._lock:
+            return len(self._codes.get(username, ()))
+
     def ping(self) -> None:
         return None
 

@@ -218,6 +218,9 @@ class PostgresStore:
     def consume_recovery_code(self, username: str, digest: str) -> bool:
         return bool(self._run("consume_code", {"username": username, "digest": digest}))
 
+    def count_recovery_codes(self, username: str) -> int:
+        return int(self._run("count_codes", {"username": username})[0][0])
+
     def ping(self) -> None:
         try:
             with self._get_pool().connection() as conn:

@@ -730,6 +730,13 @@ class UsersFileStore:
             self._cache = None
             return True
 
+    def count_recovery_codes(self, username: str) -> int:
+        with self._locked(False):
+            snap = self._snapshot()
+            if self._line_of(snap, username) is None:
+                return 0
+            return len(snap.sidecar.get(username, {}).get("recovery_codes", []))
+
     def ping(self) -> None:
         with self._locked(False):
             self._snapshot()
