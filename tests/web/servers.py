@@ -10,6 +10,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -154,10 +155,15 @@ def apache_venv() -> Path:
     with open(APACHE_VENV_LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (venv / "ready").exists():
+            (venv / "ready").touch()  # in use: see below
             return venv
         shutil.rmtree(venv, ignore_errors=True)
+        # Other checkouts (other sources, other hashes) may be running Apache on
+        # theirs right now: only venvs unused for a day go.
         for old in Path("/tmp").glob("otpgate-apache-venv-*"):
-            if old.is_dir():
+            ready = old / "ready"
+            stamp = ready.stat().st_mtime if ready.exists() else old.stat().st_mtime
+            if old.is_dir() and time.time() - stamp > 86400:
                 shutil.rmtree(old, ignore_errors=True)
         pip = [str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check"]
         steps = [
