@@ -34,6 +34,7 @@ __all__ = [
     "SQL_KINDS",
     "check_exists",
     "check_qr_target",
+    "command_group",
     "config_of",
     "config_path",
     "count",
@@ -260,6 +261,19 @@ def store_options() -> argparse.ArgumentParser:
         help="key file encrypting OTP keys in SQL stores (default <database>.key)",
     )
     return p
+
+
+def command_group(sub: Any, name: str, help_text: str) -> Any:
+    """A command with actions (``user add``, ``key rotate``); alone it prints its help, exit 1."""
+    group = sub.add_parser(name, help=help_text)
+    actions = group.add_subparsers(dest=f"{name}_command", metavar="ACTION")
+
+    def usage(_args: argparse.Namespace) -> int:
+        group.print_help(sys.stderr)
+        return 1
+
+    group.set_defaults(handler=usage)
+    return actions
 
 
 # --- argument types -------------------------------------------------------------------------

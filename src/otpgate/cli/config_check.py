@@ -18,7 +18,7 @@ from typing import Any
 from ..config import DEFAULT_CONFIG_PATH, Config
 from ..errors import OTPGateError
 from . import CommandError
-from ._common import check_exists, config_path, load_settings
+from ._common import check_exists, command_group, config_path, load_settings
 
 __all__ = ["problems", "register"]
 
@@ -99,10 +99,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     for problem in found:
         print(f"otpgate: {problem}", file=sys.stderr)
     if found:
-        print(
-            f"otpgate: {where}: {len(found)} problem(s)",
-            file=sys.stderr,
-        )
+        print(f"otpgate: {where}: {len(found)} problem(s)", file=sys.stderr)
         return 1
     print(f"otpgate: {where}: ready to serve", file=sys.stderr)
     return 0
@@ -110,9 +107,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add ``config check``."""
-    config = sub.add_parser("config", help="check the gate's configuration")
-    csub = config.add_subparsers(dest="config_command", metavar="ACTION")
-    config.set_defaults(handler=lambda a: _usage(config))
+    csub = command_group(sub, "config", "check the gate's configuration")
     p = csub.add_parser(
         "check",
         help="check everything 'serve' would, list every problem; exit 0 or 1",
@@ -127,8 +122,3 @@ def register(sub: Any) -> None:
         help=f"TOML settings (default: $OTPGATE_CONFIG, then {DEFAULT_CONFIG_PATH} if it exists)",
     )
     p.set_defaults(handler=_cmd_check)
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 1

@@ -88,14 +88,20 @@ def _show_secret(args: argparse.Namespace, ttype: TokenType, key: bytes) -> None
     print("otpgate: this is the only time the secret is shown", file=sys.stderr)
 
 
-def _cmd_add(args: argparse.Namespace) -> int:
-    url = store_url(args)
+def _new_token(args: argparse.Namespace) -> tuple[TokenType, bytes, bool]:
+    """The token the options describe: type, key, and whether the key was made here."""
     ttype = _token_type(args)
-    # Checked before the user exists: a secret nobody saw would be useless.
+    # Checked before anything is stored: a secret nobody saw would be useless.
     if args.qr_out:
         check_qr_target(args.qr_out)
     # With --key - and --pin-stdin, stdin carries the key line first, then the PIN line.
     key, generated = _key(args, ttype)
+    return ttype, key, generated
+
+
+def _cmd_add(args: argparse.Namespace) -> int:
+    url = store_url(args)
+    ttype, key, generated = _new_token(args)
     with store_of(args) as store:
         if store.get(args.name) is not None:
             raise CommandError(f"user {args.name!r} already exists in {store.url}")
@@ -124,10 +130,7 @@ def _check_pin_fits(record: UserRecord, ttype: TokenType) -> None:
 
 def _cmd_replace_token(args: argparse.Namespace) -> int:
     url = store_url(args)
-    ttype = _token_type(args)
-    if args.qr_out:
-        check_qr_target(args.qr_out)
-    key, generated = _key(args, ttype)
+    ttype, key, generated = _new_token(args)
     with store_of(args) as store:
         record = get_user(store, args.name)
         _check_pin_fits(record, ttype)

@@ -17,7 +17,14 @@ from typing import Any
 
 from ..store import default_key_file, rotate_keys
 from . import CommandError
-from ._common import check_exists, key_file_of, store_kind, store_options, store_url
+from ._common import (
+    check_exists,
+    command_group,
+    key_file_of,
+    store_kind,
+    store_options,
+    store_url,
+)
 
 __all__ = ["register"]
 
@@ -52,9 +59,7 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add ``key rotate``."""
-    key = sub.add_parser("key", help="manage the key file that encrypts OTP keys")
-    ksub = key.add_subparsers(dest="key_command", metavar="ACTION")
-    key.set_defaults(handler=lambda a: _usage(key))
+    ksub = command_group(sub, "key", "manage the key file that encrypts OTP keys")
     p = ksub.add_parser(
         "rotate",
         parents=[store_options()],
@@ -69,8 +74,3 @@ def register(sub: Any) -> None:
         help="then remove every key but the new one from the file",
     )
     p.set_defaults(handler=_cmd_rotate)
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 1

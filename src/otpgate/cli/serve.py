@@ -184,7 +184,8 @@ def register(subparsers: Any) -> None:
         "--log-level",
         default=DEFAULT_LOG_LEVEL,
         choices=LOG_LEVELS,
-        help=f"level of the server's own messages (default {DEFAULT_LOG_LEVEL})",
+        help=f"level of the server's and the gate's messages (default {DEFAULT_LOG_LEVEL}; "
+        "info adds one line per login decision, see web.log_format)",
     )
     p.add_argument(
         "--access-log",

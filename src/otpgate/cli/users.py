@@ -22,6 +22,7 @@ from ..models import UserRecord
 from ..verify import Policy, TokenState, resync
 from . import CommandError, enrol
 from ._common import (
+    command_group,
     count,
     get_user,
     store_of,
@@ -215,17 +216,10 @@ def _cmd_recovery(args: argparse.Namespace) -> int:
 # --- registration ---------------------------------------------------------------------------
 
 
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 1
-
-
 def register(sub: Any) -> None:
     """Add ``user`` and its actions."""
     common = store_options()
-    user = sub.add_parser("user", help="manage users and tokens")
-    usub = user.add_subparsers(dest="user_command", metavar="ACTION")
-    user.set_defaults(handler=lambda a: _usage(user))
+    usub = command_group(sub, "user", "manage users and tokens")
 
     enrol.register(usub, common)
 
