@@ -155,15 +155,12 @@ def apache_venv() -> Path:
     with open(APACHE_VENV_LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (venv / "ready").exists():
-            (venv / "ready").touch()  # in use: see below
             return venv
         shutil.rmtree(venv, ignore_errors=True)
-        # Other checkouts (other sources, other hashes) may be running Apache on
-        # theirs right now: only venvs unused for a day go.
+        # Other worktrees' test runs may be using their own (other hash) venvs
+        # right now: only what has not been touched for a day goes.
         for old in Path("/tmp").glob("otpgate-apache-venv-*"):
-            ready = old / "ready"
-            stamp = ready.stat().st_mtime if ready.exists() else old.stat().st_mtime
-            if old.is_dir() and time.time() - stamp > 86400:
+            if old.is_dir() and time.time() - old.stat().st_mtime > 86400:
                 shutil.rmtree(old, ignore_errors=True)
         pip = [str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check"]
         steps = [

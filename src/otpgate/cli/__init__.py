@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "tokens",
     "init",
     "users",
+    "invite",
     "transfer",
     "keys",
     "check",
