@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/state.py                     # 3 runs of 5 s per figure
     .venv/bin/python bench/state.py --runs 1 --duration 3
+    .venv/bin/python bench/state.py --calls-only        # the in-process timings alone
 
 For each run and each state (in-process, then Redis, alternately, so that a
 change in machine load hits both), ``otpgate serve`` (one process) is started
@@ -171,6 +172,53 @@ def backend_calls(workdir: Path, n: int = 3000) -> dict[str, dict[str, float]]:
     return out
 
 
+def memory_path(n: int = 20_000, rounds: int = 5) -> dict[str, float]:
+    """µs per ``attempt`` + ``check_cached`` for a lingering credential, in this process.
+
+    The Authenticator's own share of the hot path, without HTTP: in-process
+    state against Redis state (each with a store of its own).
+    """
+    from otpgate.auth import Authenticator, AuthSettings
+    from otpgate.models import Pin, UserRecord
+    from otpgate.store.memory import MemoryStore
+    from otpgate.tokens import parse_token_type
+    from otpgate.verify import generate
+
+    prefix = f"otpgate-bench-{uuid.uuid4().hex[:8]}:"
+    now = time.time()
+    auths: dict[str, Authenticator] = {}
+    password = ""
+    for name in STATES:
+        store = MemoryStore()
+        store.add(UserRecord("alice", parse_token_type("HOTP/T30"), b"k" * 20, Pin("plain", "1")))
+        state = RedisState(REDIS, prefix) if name == "redis" else None
+        auth = Authenticator(store, AuthSettings(), state=state, digest_key=b"d" * 32)
+        if state is not None:
+            state.subscribed.wait(10)
+        record = store.get("alice")
+        assert record is not None
+        password = "1" + generate(record.token(), now=now)
+        assert auth.authenticate("alice", password, "192.0.2.1", now=now).fresh
+        auths[name] = auth
+    times: dict[str, list[float]] = {name: [] for name in STATES}
+    try:
+        for _ in range(rounds):
+            for name, auth in auths.items():
+
+                def call(i: int, auth: Authenticator = auth) -> None:
+                    hit = auth.check_cached(auth.attempt("alice", password, "192.0.2.1"), now=now)
+                    assert hit is not None and hit.ok
+
+                times[name].append(_per_call(call, n))
+    finally:
+        for auth in auths.values():
+            auth.state.close()
+        _clean(prefix)
+    out = {name: statistics.median(v) for name, v in times.items()}
+    print(f"  memory path: in-process {out['in-process']:.2f} µs, redis {out['redis']:.2f} µs")
+    return out
+
+
 def table(result: dict[str, Any]) -> str:
     rows = [
         "| case | in-process req/s | Redis req/s | Redis / in-process | gate CPU µs/request |",
@@ -190,6 +238,12 @@ def table(result: dict[str, Any]) -> str:
     rows += ["", "| throttle backend | read µs | failure µs |", "|---|---:|---:|"]
     for name, v in result["calls"].items():
         rows.append(f"| {name} | {v['read_us']:.1f} | {v['failure_us']:.1f} |")
+    if "memory_path" in result:
+        m = result["memory_path"]
+        rows.append(
+            f"\nlingering credential from memory (attempt + check_cached): in-process "
+            f"{m['in-process']:.2f} µs, Redis state {m['redis']:.2f} µs"
+        )
     return "\n".join(rows)
 
 
@@ -198,8 +252,25 @@ def main() -> int:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--duration", type=float, default=5.0)
     p.add_argument("--users", type=int, default=20_000)
+    p.add_argument(
+        "--calls-only",
+        action="store_true",
+        help="only the in-process timings (throttle calls, the memory path); "
+        "written to bench/results/state-calls.json",
+    )
     args = p.parse_args()
     started = loadavg()
+    if args.calls_only:
+        with tempfile.TemporaryDirectory(prefix="otpgate-bench-state-") as tmp:
+            calls = {
+                "machine": machine(),
+                "loadavg_start": started,
+                "calls": backend_calls(Path(tmp)),
+                "memory_path": memory_path(),
+                "loadavg_end": loadavg(),
+            }
+        (BENCH / "results" / "state-calls.json").write_text(json.dumps(calls, indent=1) + "\n")
+        return 0
     with tempfile.TemporaryDirectory(prefix="otpgate-bench-state-") as tmp:
         workdir = Path(tmp)
         for s in STATES:
@@ -210,6 +281,7 @@ def main() -> int:
             "loadavg_start": started,
             "gate": gate_runs(workdir, args.runs, args.duration, args.users),
             "calls": backend_calls(workdir),
+            "memory_path": memory_path(),
             "loadavg_end": loadavg(),
         }
     out = BENCH / "results" / "state.json"
