@@ -34,7 +34,7 @@ def test_login_sets_a_signed_session_cookie_and_returns(gate: G) -> None:
     assert r.headers["location"] == "/app/page?x=1"
     cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith("otpgate_session="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
-    assert "Max-Age=600" in cookie
+    assert "Max-Age=1800" in cookie  # the idle timeout, shorter than the 12 h maximum
     assert "Secure" not in cookie  # turned off for this plain-HTTP test
 
 
@@ -243,7 +243,8 @@ def test_sessions_work_across_gate_processes_and_secret_rotation(make_gate: Gate
     assert c.client.get("/auth", headers={"Cookie": f"otpgate_session={value}"}).status_code == 200
 
 
-def test_expired_cookie_is_refused(gate: G) -> None:
+def test_expired_cookie_is_refused(make_gate: GateFactory) -> None:
+    gate = make_gate(session_lifetime=600.0, session_idle=None)
     gate.login()
     gate.clock.advance(599)
     assert gate.client.get("/auth").status_code == 200
@@ -294,7 +295,7 @@ def test_logout_needs_csrf(gate: G) -> None:
 
 
 def test_sliding_idle_timeout(make_gate: GateFactory) -> None:
-    g = make_gate(auth={"max_linger": 0.0, "max_idle": 300.0})
+    g = make_gate(session_idle=300.0)
     g.login()
     first = g.client.cookies["otpgate_session"]
     g.clock.advance(200)

@@ -18,7 +18,7 @@ from ..errors import OTPGateError
 __all__ = ["CommandError", "main"]
 
 # Modules that add subcommands; each has register(subparsers).
-_COMMAND_MODULES = ("tokens", "admin", "serve")
+_COMMAND_MODULES = ("tokens", "admin", "invite", "serve")
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -23,8 +23,10 @@ from typing import Any, Final
 
 from ..crypto import KeyRing
 from ..errors import StoreError, UnknownUser
+from ..invitations import Invitation
 from ..models import UserRecord, UserState
 from . import _sql
+from ._sql_invitations import invitation_params, pending_params, row_to_invitation
 
 __all__ = ["SQLiteStore"]
 
@@ -202,6 +204,32 @@ class SQLiteStore:
     def consume_recovery_code(self, username: str, digest: str) -> bool:
         rows = self._read(_sql.SQL["consume_code"], {"username": username, "digest": digest})
         return bool(rows)
+
+    def add_invitation(self, invitation: Invitation) -> None:
+        params = invitation_params(invitation, self._keys)
+        try:
+            self._conn().execute(_sql.SQL["inv_insert"], params)
+        except sqlite3.IntegrityError:
+            raise StoreError("an invitation with this token exists") from None
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store {self.path}: {exc}") from None
+
+    def get_invitation(self, digest: str) -> Invitation | None:
+        rows = self._read(_sql.SQL["inv_get"], {"digest": digest})
+        return row_to_invitation(rows[0], self._keys) if rows else None
+
+    def list_invitations(self) -> list[Invitation]:
+        return [row_to_invitation(r, self._keys) for r in self._read(_sql.SQL["inv_list"], {})]
+
+    def update_invitation(
+        self, digest: str, expected_version: object, invitation: Invitation
+    ) -> Invitation | None:
+        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+            return None
+        params = pending_params(invitation, self._keys)
+        params.update(digest=digest, expected=expected_version)
+        rows = self._read(_sql.SQL["inv_cas"], params)
+        return row_to_invitation(rows[0], self._keys) if rows else None
 
     def ping(self) -> None:
         self._read("SELECT count(*) FROM users", {})

@@ -47,13 +47,15 @@ import stat
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from ..errors import InvalidTokenType, StoreError, UnknownUser
+from ..invitations import Invitation
 from ..models import Pin, UserRecord, UserState
 from ..tokens import ShortCodeWarning, TokenType, parse_token_type
 from ..verify import TokenState
+from . import _file_invitations as _inv
 
 __all__ = ["SIDECAR_SUFFIX", "UsersFileStore", "format_line"]
 
@@ -587,10 +589,19 @@ class UsersFileStore:
             log.error("cannot write %s: %s", target, exc.strerror or exc)
             raise StoreError(f"cannot write {target}: {exc.strerror or exc}") from None
 
-    def _write_sidecar(self, users: dict[str, dict[str, Any]], snap: _Snapshot) -> None:
-        if not users and not os.path.exists(self.sidecar_path):
+    def _write_sidecar(
+        self,
+        users: dict[str, dict[str, Any]],
+        snap: _Snapshot,
+        invitations: dict[str, Any] | None = None,
+    ) -> None:
+        if invitations is None:
+            invitations = self._invitations(snap)
+        if not users and not invitations and not os.path.exists(self.sidecar_path):
             return
-        doc = {"format": 1, "users": {n: users[n] for n in sorted(users)}}
+        doc: dict[str, Any] = {"format": 1, "users": {n: users[n] for n in sorted(users)}}
+        if invitations:
+            doc[_inv.KEY] = invitations
         data = (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
         try:
             like: os.stat_result | None = os.stat(self.sidecar_path)
@@ -726,6 +737,59 @@ class UsersFileStore:
             self._write_sidecar(sidecar, snap)
             self._cache = None
             return True
+
+    # -- invitations (in the sidecar) -------------------------------------
+
+    def _invitations(self, snap: _Snapshot) -> dict[str, Any]:
+        if not snap.sidecar_data:
+            return {}
+        found = json.loads(snap.sidecar_data).get(_inv.KEY, {})
+        if not isinstance(found, dict):
+            raise StoreError(f"{self.sidecar_path}: damaged invitations; fix or remove them")
+        return found
+
+    def add_invitation(self, invitation: Invitation) -> None:
+        with self._locked(True):
+            snap = self._snapshot()
+            invitations = self._invitations(snap)
+            if invitation.digest in invitations:
+                raise StoreError("an invitation with this token exists")
+            invitations[invitation.digest] = _inv.to_json(invitation)
+            self._write_sidecar(snap.sidecar, snap, invitations)
+            self._cache = None
+
+    def get_invitation(self, digest: str) -> Invitation | None:
+        with self._locked(False):
+            entry = self._invitations(self._snapshot()).get(digest)
+        return None if entry is None else _inv.from_json(digest, entry)
+
+    def list_invitations(self) -> list[Invitation]:
+        with self._locked(False):
+            found = self._invitations(self._snapshot())
+        return sorted(
+            (_inv.from_json(d, e) for d, e in found.items()), key=lambda i: (i.created, i.digest)
+        )
+
+    def update_invitation(
+        self, digest: str, expected_version: object, invitation: Invitation
+    ) -> Invitation | None:
+        with self._locked(True):
+            snap = self._snapshot()
+            invitations = self._invitations(snap)
+            entry = invitations.get(digest)
+            if entry is None or _inv.version_of(entry) != expected_version:
+                return None
+            current = _inv.from_json(digest, entry)
+            new = replace(
+                current,
+                status=invitation.status,
+                pending_key=invitation.pending_key,
+                pending_pin=invitation.pending_pin,
+            )
+            invitations[digest] = _inv.to_json(new)
+            self._write_sidecar(snap.sidecar, snap, invitations)
+            self._cache = None
+            return _inv.from_json(digest, invitations[digest])
 
     def ping(self) -> None:
         with self._locked(False):
