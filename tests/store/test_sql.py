@@ -104,7 +104,7 @@ def test_schema_is_versioned_and_newer_schemas_are_refused(
 ) -> None:
     s = open_store(sql_url, key_file=key_file)
     assert isinstance(s, SQLiteStore | PostgresStore)
-    assert s.schema_version() == 2
+    assert s.schema_version() == 4
     s.add(rec("alice"))
     s.close()
     run = raw_sql

@@ -113,9 +113,7 @@ def row_to_invitation(row: Sequence[Any], keys: KeyRing) -> Invitation:
     Raises:
         StoreError: the row is damaged or its pending key does not decrypt.
     """
-    (digest, username, token_type, t0, created, expires, reset, status, key, kind, value, ver) = (
-        row
-    )
+    (digest, username, token_type, t0, created, expires, reset, status, key, kind, value, ver) = row
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

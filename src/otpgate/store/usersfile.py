@@ -56,6 +56,8 @@ from ..models import Pin, UserRecord, UserState
 from ..tokens import ShortCodeWarning, TokenType, parse_token_type
 from ..verify import TokenState
 from . import _file_invitations as _inv
+from . import query
+from .query import Role, UserFilter
 
 __all__ = ["SIDECAR_SUFFIX", "UsersFileStore", "format_line"]
 
@@ -523,14 +525,51 @@ class UsersFileStore:
             return None
         return self._record(line, snap.sidecar.get(username, {}))
 
-    def list_users(self) -> Iterator[UserRecord]:
+    def list_users(
+        self,
+        prefix: str = "",
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        filters: UserFilter | None = None,
+    ) -> Iterator[UserRecord]:
         with self._locked(False):
             snap = self._snapshot()
         if snap.dups:
             name, (a, b) = next(iter(snap.dups.items()))
             raise StoreError(f"users file {self.path}: user {name!r} appears on lines {a} and {b}")
         records = [self._record(ln, snap.sidecar.get(n, {})) for n, ln in snap.by_name.items()]
-        return iter(sorted(records, key=lambda r: r.username))
+        records.sort(key=lambda r: r.username)
+        return iter(query.page_of(records, prefix, after, limit, filters))
+
+    def count_users(self, now: float) -> dict[str, int]:
+        return query.count(self.list_users(), now)
+
+    def get_role(self, username: str) -> Role:
+        with self._locked(False):
+            snap = self._snapshot()
+        if self._line_of(snap, username) is None:
+            return "user"
+        return "admin" if snap.sidecar.get(username, {}).get("role") == "admin" else "user"
+
+    def set_role(self, username: str, role: Role) -> None:
+        role = query.check_role(role)
+        with self._locked(True):
+            snap = self._snapshot()
+            if self._line_of(snap, username) is None:
+                raise UnknownUser(username)
+            sidecar = dict(snap.sidecar)
+            entry = dict(sidecar.get(username, {}))
+            if role == "admin":
+                entry["role"] = "admin"
+            else:
+                entry.pop("role", None)
+            if entry:
+                sidecar[username] = entry
+            else:
+                sidecar.pop(username, None)
+            self._write_sidecar(sidecar, snap)
+            self._cache = None
 
     # -- writing -----------------------------------------------------------
 
@@ -538,7 +577,7 @@ class UsersFileStore:
         self, old: dict[str, Any], line: bytes, rec_state: UserState, serial: str | None
     ) -> dict[str, Any]:
         """The sidecar entry to keep next to ``line``: only what the line cannot say."""
-        entry = {k: v for k, v in old.items() if k == "recovery_codes"}
+        entry = {k: v for k, v in old.items() if k in ("recovery_codes", "role")}
         if serial is not None:
             entry["serial"] = serial
         if rec_state.locked_until is not None:
