@@ -128,8 +128,7 @@ DE: Final[dict[str, str]] = {
     "Bitten Sie Ihren Administrator um einen neuen.",
     "This user already exists. Ask your administrator for a new link.": "Diesen Benutzer gibt "
     "es schon. Bitten Sie Ihren Administrator um einen neuen Link.",
-    "Ask your administrator for a new link.": "Bitten Sie Ihren Administrator um einen neuen "
-    "Link.",
+    "Ask your administrator for a new link.": "Bitten Sie Ihren Administrator um einen neuen Link.",
     "That code does not match the new token. Check the app shows this account and type the "
     "code it shows now.": "Dieser Code passt nicht zum neuen Token. Prüfen Sie, ob die App "
     "dieses Konto zeigt, und geben Sie den aktuellen Code ein.",
@@ -154,8 +153,7 @@ DE: Final[dict[str, str]] = {
     "einem wiederholten Zeichen; wählen Sie eine weniger naheliegende.",
     "The PIN is a run such as 123456; choose a less obvious one.": "Die PIN ist eine Folge "
     "wie 123456; wählen Sie eine weniger naheliegende.",
-    "The PIN must not contain your user name.": "Die PIN darf Ihren Benutzernamen nicht "
-    "enthalten.",
+    "The PIN must not contain your user name.": "Die PIN darf Ihren Benutzernamen nicht enthalten.",
     "The PIN must not begin or end with spaces or contain control characters.": "Die PIN darf "
     "nicht mit Leerzeichen beginnen oder enden und keine Steuerzeichen enthalten.",
     "The two PINs differ.": "Die beiden PINs stimmen nicht überein.",

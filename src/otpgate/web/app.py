@@ -8,7 +8,8 @@ calls and its decisions back to HTTP:
   in front of the router since it is the hot path;
 - ``/login``, ``/logout``, ``/``, ``/demo/`` (:mod:`.portal`): the login portal;
 - ``/api/v1/check``, ``/openapi.json`` (:mod:`.api`): the JSON API;
-- ``/healthz``, ``/metrics`` (:mod:`.ops`): for operators.
+- ``/healthz``, ``/metrics`` (:mod:`.ops`): for operators;
+- ``/admin...`` (:mod:`.admin`): administration in the browser.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 
+from .admin import AdminPages
 from .api import Api
 from .forward_auth import ForwardAuth
 from .gate import Gate
@@ -66,7 +68,12 @@ def create_app(
             if on_shutdown is not None:
                 on_shutdown()
 
-    routes = [*Portal(gate).routes(), *Api(gate).routes(), *Ops(gate).routes()]
+    routes = [
+        *Portal(gate).routes(),
+        *Api(gate).routes(),
+        *Ops(gate).routes(),
+        *AdminPages(gate).routes(),
+    ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gate = gate
     # Middleware added last runs first: the header check, then /auth, then the router.
