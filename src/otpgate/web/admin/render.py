@@ -33,8 +33,8 @@ nav.top .who{margin-left:auto;color:var(--muted);font-size:.9rem}
 nav.top a[aria-current=page]{font-weight:700;text-decoration:none;color:var(--fg)}
 form.filters{display:flex;flex-wrap:wrap;align-items:flex-end;gap:.5rem 1rem;margin:0 0 1rem}
 form.filters label{margin:0 0 .25rem;font-weight:600;font-size:.9rem}
-form.filters input,form.filters select{width:auto;min-width:9rem}
-form.filters button{width:auto;margin:0;padding:.6rem 1.1rem}
+form.filters input,form.filters select{width:auto;min-width:9rem;height:2.75rem}
+form.filters button{width:auto;margin:0;padding:0 1.1rem;height:2.75rem}
 select{padding:.6rem .5rem;font:inherit;color:inherit;background:var(--card);
 border:1px solid var(--field);border-radius:8px}
 select:focus{outline:3px solid var(--accent);outline-offset:1px}
@@ -56,12 +56,16 @@ dl.facts dd{margin:0}
 a.button{display:inline-block;font-weight:600;border:2px solid var(--accent);border-radius:8px;
 text-decoration:none}
 button.danger{background:var(--err);color:var(--card)}
+form.narrow{max-width:34rem}
 .pager{display:flex;gap:1rem;margin:1rem 0 0}
 .table-wrap{overflow-x:auto}
 @media (max-width:40rem){main.admin{margin:0;border-radius:0;padding:1rem}
 table.cards thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 table.cards tr{display:block;border-bottom:1px solid var(--border);padding:.5rem 0}
 table.cards td{display:block;border:0;padding:.1rem 0}
+table.cards td:empty{display:none}
+table.cards td.num{text-align:left}
+table.cards td:first-child{font-size:1.05rem;font-weight:600}
 table.cards td[data-label]::before{content:attr(data-label) ": ";font-weight:600}}
 """
 
