@@ -40,6 +40,7 @@ from ._common import (
     when,
     write_qr,
 )
+from .roles import record as audit_admin
 
 __all__ = ["register"]
 
@@ -108,9 +109,14 @@ def _cmd_add(args: argparse.Namespace) -> int:
         if store.get(args.name) is not None:
             raise CommandError(f"user {args.name!r} already exists in {store.url}")
         pin = make_pin(args, url, ttype)
-        record = UserRecord(args.name, ttype, key, pin, UserState(), serial=args.serial)
-        store.add(record)
-    print(f"otpgate: added {args.name} ({ttype})", file=sys.stderr)
+        store.add(UserRecord(args.name, ttype, key, pin, UserState(), serial=args.serial))
+        if args.admin:
+            store.set_role(args.name, "admin")
+    audit_admin(args, "add", args.name, f"{ttype}{', administrator' if args.admin else ''}")
+    print(
+        f"otpgate: added {args.name} ({ttype}){' as an administrator' if args.admin else ''}",
+        file=sys.stderr,
+    )
     if store_kind(url) == "users-file" and ttype.algorithm != "SHA1":
         print(
             f"otpgate: warning: mod_authn_otp cannot read {ttype} lines; it will skip this user",
@@ -186,6 +192,7 @@ def _cmd_remove(args: argparse.Namespace) -> int:
     with store_of(args) as store:
         if not store.remove(args.name):
             raise CommandError(f"no user {args.name!r} in {store.url}")
+    audit_admin(args, "remove", args.name)
     print(f"otpgate: removed {args.name}", file=sys.stderr)
     return 0
 
@@ -198,6 +205,7 @@ def _cmd_set_pin(args: argparse.Namespace) -> int:
         # A new PIN ends every session and lingering login made with the old one.
         state = replace(record.state, revoked_before=time.time(), last_otp=None)
         store.replace(replace(record, pin=pin, state=state))
+    audit_admin(args, "set_pin", args.name, f"PIN {pin.kind}; sessions revoked")
     print(f"otpgate: PIN of {args.name} changed ({pin.kind})", file=sys.stderr)
     return 0
 
@@ -217,9 +225,14 @@ def _cmd_resync(args: argparse.Namespace) -> int:
                 pin=pin,
             )
         except VerificationError as exc:
+            audit_admin(args, "resync", args.name, "codes not consecutive", result="refused")
             raise CommandError(f"resync failed: {exc}") from None
         new_token: TokenState = match.state
         update_user(store, args.name, lambda s: replace(s, token=new_token, failures=0))
+    what = "counter" if record.token_type.is_event else "drift"
+    audit_admin(
+        args, "resync", args.name, f"{what} {record.state.token.counter} -> {new_token.counter}"
+    )
     if record.token_type.is_event:
         print(f"otpgate: {args.name} resynchronised; next counter {new_token.counter}")
     else:
@@ -233,6 +246,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
         update_user(
             store, args.name, lambda s: replace(s, locked_until=math.inf, revoked_before=now)
         )
+    audit_admin(args, "lock", args.name, "locked; sessions revoked")
     print(f"otpgate: locked {args.name}; their sessions are revoked", file=sys.stderr)
     return 0
 
@@ -240,6 +254,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
 def _cmd_unlock(args: argparse.Namespace) -> int:
     with store_of(args) as store:
         update_user(store, args.name, lambda s: replace(s, locked_until=None, failures=0))
+    audit_admin(args, "unlock", args.name)
     print(f"otpgate: unlocked {args.name}", file=sys.stderr)
     return 0
 
@@ -249,6 +264,7 @@ def _cmd_recovery(args: argparse.Namespace) -> int:
     with store_of(args) as store:
         get_user(store, args.name)
         store.set_recovery_codes(args.name, [recovery.digest(args.name, c) for c in codes])
+    audit_admin(args, "recovery_codes", args.name, f"{len(codes)} new codes; earlier ones void")
     print(
         f"otpgate: {len(codes)} recovery codes for {args.name}; earlier codes no longer work.\n"
         "otpgate: each works once, typed after the PIN in place of the one-time password.\n"
@@ -291,6 +307,9 @@ def register(sub: Any) -> None:
     p.add_argument("--serial", help="token serial number (for the audit log)")
     p.add_argument("--qr", action="store_true", help="print a QR code to the terminal")
     p.add_argument("--qr-out", metavar="FILE", help="write the QR code to FILE (.png or .svg)")
+    p.add_argument(
+        "--admin", action="store_true", help="make the user an administrator (the /admin pages)"
+    )
     p.add_argument(
         "--show-uri", action="store_true", help="print the URI also for a key given with --key"
     )
