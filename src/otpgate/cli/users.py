@@ -160,6 +160,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     with store_of(args) as store:
         r = get_user(store, args.name)
+        role = store.get_role(args.name)
     s = r.state
     counter = (
         f"next counter {s.token.counter}"
@@ -168,6 +169,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     )
     lines = [
         ("user", r.username),
+        ("role", role),
         ("type", str(r.token_type)),
         ("serial", r.serial or "-"),
         ("pin", r.pin.kind),
