@@ -154,7 +154,9 @@ class SelfService:
     def choose_pin(self, token: str, pin: str, again: str, now: float) -> list[PinProblem]:
         """Check the PIN; if it is fine, make the secret and keep both pending.
 
-        Choosing again (the user went back) replaces the pending key and PIN.
+        Choosing again (the user went back, or the form was sent twice)
+        replaces the PIN but keeps the secret, so a QR code already scanned
+        stays good.
 
         Raises:
             InvitationRefused: the link cannot be used (any more).
@@ -163,9 +165,8 @@ class SelfService:
         problems = self.policy.problems(pin, inv.username, again)
         if problems:
             return problems
-        pending = replace(
-            inv, status="pending", pending_key=new_key(20), pending_pin=self._pin(pin)
-        )
+        key = inv.pending_key or new_key(20)
+        pending = replace(inv, status="pending", pending_key=key, pending_pin=self._pin(pin))
         if self.store.update_invitation(inv.digest, inv.version, pending) is None:
             raise InvitationRefused("used")  # changed under us: another tab or a replay
         return []
@@ -215,7 +216,9 @@ class SelfService:
 
     # -- a signed-in user's own account -----------------------------------
 
-    def change_pin(self, username: str, pin: str, again: str, now: float) -> list[PinProblem]:
+    def change_pin(
+        self, username: str, pin: str, again: str, now: float, ip: str | None = None
+    ) -> list[PinProblem]:
         """Set a new PIN (the caller has checked the current PIN and a fresh code).
 
         Sessions issued before ``now`` end, as with ``otpgate user set-pin``.
@@ -231,13 +234,13 @@ class SelfService:
             raise StoreError(f"no user {username!r}")
         state = replace(record.state, revoked_before=now, last_otp=None)
         self.store.replace(replace(record, pin=self._pin(pin), state=state))
-        self._audit(now, username, Event.PIN_CHANGED)
+        self._audit(now, username, Event.PIN_CHANGED, ip=ip)
         return []
 
-    def renew_codes(self, username: str, now: float) -> list[str]:
+    def renew_codes(self, username: str, now: float, ip: str | None = None) -> list[str]:
         """New recovery codes, replacing every earlier one."""
         codes = self._new_codes(username)
-        self._audit(now, username, Event.RECOVERY_RENEWED)
+        self._audit(now, username, Event.RECOVERY_RENEWED, ip=ip)
         return codes
 
     def audit(self, now: float, user: str, event: Event, ip: str | None = None) -> None:

@@ -226,3 +226,26 @@ def test_tokens_and_durations() -> None:
     assert not inv.with_status("used").usable(NOW) and not inv.with_status("revoked").usable(NOW)
     with pytest.raises(ValueError):
         replace(inv, pending_key=SECRET)
+
+
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+def test_key_rotation_reencrypts_pending_keys(store_url: str, key_file: str) -> None:
+    from otpgate import crypto
+
+    s = open_store(store_url)
+    _, a = invite()
+    s.add_invitation(a)
+    got = s.get_invitation(a.digest)
+    assert got is not None
+    pending = replace(got, status="pending", pending_key=SECRET, pending_pin=Pin("hash", "$x"))
+    s.update_invitation(a.digest, got.version, pending)
+    s.close()
+    crypto.add_key(key_file)
+    s2 = open_store(store_url)
+    assert s2.reencrypt_keys() == 1  # type: ignore[attr-defined]
+    s2.close()
+    assert crypto.drop_old_keys(key_file) == [1]
+    s3 = open_store(store_url)
+    again = s3.get_invitation(a.digest)
+    assert again is not None and again.pending_key == SECRET
+    s3.close()

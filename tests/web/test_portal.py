@@ -56,11 +56,32 @@ def test_session_cookie_is_secure_by_default(make_gate: GateFactory) -> None:
     assert "Secure" in r.headers["set-cookie"]
 
 
-def test_without_a_return_url_login_goes_to_the_portal_root(gate: G) -> None:
+def test_without_a_return_url_login_goes_to_the_landing_url(make_gate: GateFactory) -> None:
+    # The portal is a path on the protected site: the site's root is the application.
+    gate = make_gate()
     r = gate.login()
-    assert r.headers["location"] == "./"
+    assert r.headers["location"] == "/"
     home = gate.client.get("/")
     assert "Signed in as <strong>alice</strong>" in home.text
+    assert 'href="/">Continue to the application</a>' in home.text
+    assert make_gate(landing_url="/app/").login().headers["location"] == "/app/"
+    own_host = make_gate(portal_url="https://auth.example.test")
+    assert own_host.login().headers["location"] == "https://auth.example.test/account"
+
+
+def test_signing_out_lands_somewhere_useful(make_gate: GateFactory) -> None:
+    gate = make_gate()
+    gate.login()
+    page = gate.client.get("/logout")
+    r = gate.client.post("/logout", data={"csrf": csrf_token(page.text)})
+    assert r.status_code == 200 and "You have signed out." in r.text
+    assert 'href="login?rd=%2F">Sign in again</a>' in r.text
+    other = make_gate(signed_out_url="https://www.example.test/bye")
+    other.login()
+    page = other.client.get("/logout")
+    r = other.client.post("/logout", data={"csrf": csrf_token(page.text)})
+    assert r.status_code == 303 and r.headers["location"] == "https://www.example.test/bye"
+    assert other.client.get("/auth").status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -87,7 +108,7 @@ def test_open_redirects_are_refused(gate: G, rd: str) -> None:
     assert 'name="rd" value=""' in page.text
     r = gate.login(rd=rd)
     assert r.status_code == 303
-    assert r.headers["location"] == "./"
+    assert r.headers["location"] == "/"  # the landing URL, never the offered one
 
 
 def test_return_to_the_own_host_and_allowed_hosts(make_gate: GateFactory) -> None:
@@ -98,7 +119,7 @@ def test_return_to_the_own_host_and_allowed_hosts(make_gate: GateFactory) -> Non
         "https://app.example.com/y"
     )
     g3 = make_gate(allowed_hosts=[".example.com"])
-    assert g3.login(rd="https://example.com.evil.test/").headers["location"] == "./"
+    assert g3.login(rd="https://example.com.evil.test/").headers["location"] == "/"
 
 
 def _post(g: G, **fields: str) -> object:

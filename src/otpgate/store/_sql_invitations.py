@@ -66,6 +66,16 @@ SQL: Final = {
         "version = version + 1 WHERE digest = :digest AND version = :expected "
         f"RETURNING {_COLS}"
     ),
+    # Key rotation (otpgate rotate-key): pending keys are re-encrypted like users' keys.
+    # The "username" of _sql.reencrypt is the associated data, invitation/<digest>.
+    "inv_keys": (
+        "SELECT 'invitation/' || digest, pending_key FROM invitations "
+        "WHERE pending_key IS NOT NULL ORDER BY digest"
+    ),
+    "inv_rekey": (
+        "UPDATE invitations SET pending_key = :new_key "
+        "WHERE 'invitation/' || digest = :username AND pending_key = :old_key"
+    ),
 }
 
 

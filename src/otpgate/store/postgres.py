@@ -307,8 +307,12 @@ class PostgresStore:
         Raises:
             StoreError: a key does not decrypt, or the database failed.
         """
-        return _sql.reencrypt(
+        users = _sql.reencrypt(
             self._keys, self._run("keys", {}), lambda p: int(self._run("rekey", p)[0])
+        )
+        pending = self._run("inv_keys", {})
+        return users + _sql.reencrypt(
+            self._keys, pending, lambda p: int(self._run("inv_rekey", p)[0])
         )
 
 

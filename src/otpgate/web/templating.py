@@ -17,6 +17,7 @@ from typing import Any, Final
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from .._limits import MAX_USER
 from .i18n import CATALOGUES
 
 __all__ = ["CSP", "CSS", "render"]
@@ -59,7 +60,8 @@ code{font-size:.95em}
 .secret{font-family:ui-monospace,monospace;word-break:break-all;font-size:.9rem;
 padding:.5rem .75rem;border:1px solid var(--field);border-radius:8px;margin:.25rem 0 0}
 .qr{display:block;margin:1rem auto;width:14rem;max-width:100%;height:auto}
-ol.codes{font-family:ui-monospace,monospace;font-size:1.05rem;columns:2;padding-left:2rem}
+ol.codes{font-family:ui-monospace,monospace;font-size:1.05rem;columns:2 13rem;padding-left:2.5rem}
+ol.codes li{white-space:nowrap}
 nav.links{display:flex;flex-wrap:wrap;gap:.5rem 1.25rem;margin:1rem 0 0}
 table{width:100%;border-collapse:collapse;font-size:.9rem}
 th,td{text-align:left;padding:.3rem .4rem;border-bottom:1px solid var(--border)}
@@ -81,6 +83,8 @@ _ENV: Final = Environment(
     lstrip_blocks=True,
     auto_reload=False,
 )
+# Limits shared with the request parsing: one definition (otpgate._limits).
+_ENV.globals["max_user"] = MAX_USER
 
 
 def _translator(lang: str) -> Callable[..., Markup]:
