@@ -8,7 +8,6 @@ none can skip the administrator check, the cross-site check or the CSRF token.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from functools import partial
 
 from starlette.requests import Request
@@ -18,7 +17,7 @@ from starlette.routing import Route
 from ..gate import Gate
 from ..http import redirect
 from .actions import Actions
-from .base import AdminBase, Ctx
+from .base import AdminBase, Ctx, root
 from .users import UserPages
 from .views import Views
 
@@ -42,7 +41,7 @@ class AdminPages:
         user = "/admin/users/{name}"
         routes = [
             Route("/admin", g(self.users.users), methods=["GET", "HEAD"]),
-            Route("/admin/", g(_to("/admin")), methods=["GET", "HEAD"]),
+            Route("/admin/", g(_to_list), methods=["GET", "HEAD"]),
             Route(user, g(self.users.user), methods=["GET", "HEAD"]),
             Route("/admin/invite", g(a.invite), methods=FORM),
             Route("/admin/audit", g(self.views.audit), methods=["GET", "HEAD"]),
@@ -59,8 +58,5 @@ class AdminPages:
         return routes
 
 
-def _to(target: str) -> Callable[[Request, Ctx], Awaitable[Response]]:
-    async def handler(request: Request, ctx: Ctx) -> Response:
-        return redirect(target, 308)
-
-    return handler
+async def _to_list(request: Request, ctx: Ctx) -> Response:
+    return redirect(root(request) + "admin", 308)

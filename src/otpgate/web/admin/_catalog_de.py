@@ -32,8 +32,7 @@ ADMIN_DE: Final[dict[str, str]] = {
     "Confirm it is you": "Bestätigen Sie, dass Sie es sind",
     "Details": "Einzelheiten",
     "Enrolment link for {user}": "Registrierungslink für {user}",
-    "Enter your PIN and a new one-time code.": "Geben Sie Ihre PIN und einen neuen Einmalcode "
-    "ein.",
+    "Enter your PIN and a new one-time code.": "Geben Sie Ihre PIN und einen neuen Einmalcode ein.",
     "Event": "Ereignis",
     "Failure limit": "Fehlversuchsgrenze",
     "Failures": "Fehlversuche",
@@ -138,8 +137,7 @@ ADMIN_DE: Final[dict[str, str]] = {
     "User removed.": "Benutzer entfernt.",
     "Users": "Benutzer",
     "Users by state": "Benutzer nach Zustand",
-    "Users in name order; {n} on this page.": "Benutzer nach Namen geordnet; {n} auf dieser "
-    "Seite.",
+    "Users in name order; {n} on this page.": "Benutzer nach Namen geordnet; {n} auf dieser Seite.",
     "Wrong PIN or code.": "Falsche PIN oder falscher Code.",
     "Your PIN": "Ihre PIN",
     "Your PIN and a new one-time code (not the one you signed in with).": "Ihre PIN und ein "

@@ -24,7 +24,7 @@ from ...errors import OTPGateError, StoreError, UnknownUser
 from ...selfservice import USER_NAME
 from ...tokens import parse_token_type
 from ..http import redirect
-from .base import AdminBase, Ctx
+from .base import AdminBase, Ctx, root
 
 __all__ = ["EXPIRY", "TYPES", "Actions"]
 
@@ -36,8 +36,8 @@ BAD_NAME: Final = "User names are 1 to 128 characters: letters, digits and . _ @
 EXISTS: Final = "That user exists already. To give them a new token, use Reset on their page."
 
 
-def _user_url(name: str, done: str = "") -> str:
-    url = "/admin/users/" + urllib.parse.quote(name, safe="")
+def _user_url(request: Request, name: str, done: str = "") -> str:
+    url = root(request) + "admin/users/" + urllib.parse.quote(name, safe="")
     return url + (f"?done={done}" if done else "")
 
 
@@ -62,7 +62,7 @@ class Actions:
     async def simple(self, request: Request, ctx: Ctx, action: str) -> Response:
         name = self._name(request)
         if request.method != "POST" or name is None:
-            return redirect(_user_url(name or ""), 303)
+            return redirect(_user_url(request, name or ""), 303)
         do: Callable[..., object] = {
             "lock": self.admin.lock,
             "unlock": self.admin.unlock,
@@ -75,7 +75,7 @@ class Actions:
         except OTPGateError:
             return self.base.page(request, ctx, "notice.html", 503, text=TROUBLE)
         done = {"lock": "locked", "unlock": "unlocked", "revoke": "revoked"}[action]
-        return redirect(_user_url(name, done), 303)
+        return redirect(_user_url(request, name, done), 303)
 
     def _missing(self, request: Request, ctx: Ctx) -> Response:
         return self.base.page(request, ctx, "notice.html", 404, text="No such user.")
@@ -143,13 +143,13 @@ class Actions:
             if not code1 or not code2 or len(code1) > 20 or len(code2) > 20:
                 raise ValueError("two codes")
             await run_in_threadpool(adm.resync, ctx.actor, name, code1, code2, ctx.now)
-            return redirect(_user_url(name, "resynced"), 303)
+            return redirect(_user_url(request, name, "resynced"), 303)
         if action == "remove":
             await run_in_threadpool(adm.remove, ctx.actor, name, ctx.now)
-            return redirect("/admin?done=removed", 303)
+            return redirect(root(request) + "admin?done=removed", 303)
         if action == "role":
             await run_in_threadpool(adm.set_role, ctx.actor, name, f.get("role", ""), ctx.now)
-            return redirect(_user_url(name, "role"), 303)
+            return redirect(_user_url(request, name, "role"), 303)
         if action == "recovery-codes":
             codes = await run_in_threadpool(adm.recovery_codes, ctx.actor, name, ctx.now)
             return self.base.page(

@@ -36,7 +36,7 @@ from ..i18n import choose
 from ..portal import Portal
 from .render import ADMIN_CSP, render, translator
 
-__all__ = ["AdminBase", "Ctx", "Handler"]
+__all__ = ["AdminBase", "Ctx", "Handler", "root"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,17 @@ class Ctx:
 
 
 Handler = Callable[[Request, Ctx], Awaitable[Response]]
+
+
+def root(request: Request) -> str:
+    """The gate's root relative to this page (``./``, ``../``, ...).
+
+    Links and redirects are relative, so the pages work wherever a proxy
+    puts the gate (``/otpgate/admin`` behind the nginx example, ``/admin``
+    on a host of its own), as the portal's pages do.
+    """
+    depth = request.url.path.count("/") - 1
+    return "../" * depth if depth > 0 else "./"
 
 
 class AdminBase(Portal):
@@ -92,7 +103,13 @@ class AdminBase(Portal):
 
         def text(token: str) -> str:
             return render(
-                template, lang=ctx.lang, site=self.web.title, csrf=token, admin=ctx.admin, **context
+                template,
+                lang=ctx.lang,
+                site=self.web.title,
+                csrf=token,
+                admin=ctx.admin,
+                root=root(request),
+                **context,
             )
 
         response = self._form_page(request, text, status)
@@ -103,7 +120,12 @@ class AdminBase(Portal):
         lang = self.lang(request)
         _ = translator(lang)
         page = render(
-            "refused.html", lang=lang, site=self.web.title, heading=_("Not allowed"), text=_(text)
+            "refused.html",
+            lang=lang,
+            site=self.web.title,
+            heading=_("Not allowed"),
+            text=_(text),
+            root=root(request),
         )
         response = html(page, status)
         response.headers["Content-Security-Policy"] = ADMIN_CSP
@@ -121,8 +143,7 @@ class AdminBase(Portal):
                 return self._refusal(request, 403, "This form came from another site.")
             session = self._session(request, now)
             if session is None:
-                back = request.url.path if request.method != "POST" else "/admin"
-                return redirect("/login?rd=" + urllib.parse.quote(back, safe=""), 303)
+                return redirect(self._sign_in_url(request), 303)
             try:
                 role = await run_in_threadpool(gate.store.get_role, session.user)
             except OTPGateError as exc:
@@ -142,6 +163,13 @@ class AdminBase(Portal):
             return await handler(request, ctx)
 
         return endpoint
+
+    def _sign_in_url(self, request: Request) -> str:
+        """The portal's login, coming back here (to the list after a POST)."""
+        portal = self.web.portal_url.rstrip("/")
+        back = request.url.path if request.method != "POST" else "/admin"
+        back = urllib.parse.urlsplit(portal).path + back
+        return f"{portal}/login?rd=" + urllib.parse.quote(back, safe="")
 
     # --- step-up --------------------------------------------------------------------
 
