@@ -296,3 +296,13 @@ def test_pages_speak_german(adm: Admin) -> None:
     adm.sign_in()
     r = adm.client.get("/admin", headers={"Accept-Language": "de"})
     assert 'lang="de"' in r.text and "Benutzer" in r.text
+
+
+def test_working_in_the_admin_pages_keeps_the_session_alive(adm: Admin) -> None:
+    adm.sign_in()
+    for _ in range(6):  # 6 x 10 min > the 30 min idle timeout
+        adm.clock.advance(600)
+        r = adm.client.get("/admin")
+        assert r.status_code == 200
+    adm.clock.advance(1801)
+    assert adm.client.get("/admin").status_code == 303

@@ -34,6 +34,7 @@ from ..gate import Gate
 from ..http import html, redirect
 from ..i18n import choose
 from ..portal import Portal
+from ..sessions import Session
 from .render import ADMIN_CSP, render, translator
 
 __all__ = ["AdminBase", "Ctx", "Handler", "root"]
@@ -160,7 +161,12 @@ class AdminBase(Portal):
                     return self._refusal(request, 403, "The form had expired. Please try again.")
                 form = read
             ctx = Ctx(session.user, gate.client_ip(request), self.lang(request), now, form)
-            return await handler(request, ctx)
+            response = await handler(request, ctx)
+            if gate.sessions.needs_refresh(session, now):
+                # An administrator at work here keeps the session alive (sliding idle time).
+                fresh = Session(session.user, session.issued_at, now, session.ip)
+                gate.set_session(response, fresh, now)
+            return response
 
         return endpoint
 
