@@ -9,22 +9,18 @@ every open invitation of that user.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import sys
 import time
-from collections.abc import Iterator
 from typing import Final
 
-from ..config import DEFAULT_CONFIG_PATH, Config, load_config
+from ..config import Config, load_config
 from ..invitations import parse_duration
 from ..pin_policy import PinPolicy
-from ..pins import PinHasher
-from ..selfservice import USER_NAME, SelfService
-from ..store import open_store
+from ..selfservice import SelfService
 from ..store.base import Store
 from ..tokens import parse_token_type
 from . import CommandError
+from ._common import PIN_HASHER, config_of, store_of, store_options, username
 
 __all__ = ["register"]
 
@@ -38,14 +34,6 @@ comes from web.portal_url in the configuration (or --url).
 """
 
 
-def _username(text: str) -> str:
-    if not USER_NAME.fullmatch(text):
-        raise argparse.ArgumentTypeError(
-            f"user names are 1-128 characters of A-Z a-z 0-9 . _ @ + - , not {text!r}"
-        )
-    return text
-
-
 def _duration(text: str) -> float:
     try:
         return parse_duration(text)
@@ -53,40 +41,20 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _config(args: argparse.Namespace) -> Config:
-    path = args.config or os.environ.get("OTPGATE_CONFIG")
-    if not path and os.path.exists(DEFAULT_CONFIG_PATH):
-        path = DEFAULT_CONFIG_PATH
-    # OTPGATE_STORE is this command's own variable (as for every command), not an override.
-    env = {k: v for k, v in os.environ.items() if k != "OTPGATE_STORE"}
-    return load_config(path or None, env=env)
-
-
-@contextlib.contextmanager
-def _store(args: argparse.Namespace, config: Config) -> Iterator[Store]:
-    url = args.store or os.environ.get("OTPGATE_STORE") or config.store.url
-    key_file = args.key_file or (config.store.key_file if url == config.store.url else None)
-    store = open_store(url, key_file=key_file)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
 def _service(store: Store, config: Config) -> SelfService:
     return SelfService(
         store,
         policy=PinPolicy(min_length=config.web.pin_min_length),
-        hasher=PinHasher(),
+        hasher=PIN_HASHER,
         issuer=config.web.title,
     )
 
 
 def _cmd_invite(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = config_of(args) or load_config(None, env={})
     now = time.time()
     if args.revoke:
-        with _store(args, config) as store:
+        with store_of(args) as store:
             count = _service(store, config).revoke(args.name, now)
         print(f"otpgate: revoked {count} open invitation(s) of {args.name}", file=sys.stderr)
         return 0
@@ -97,7 +65,7 @@ def _cmd_invite(args: argparse.Namespace) -> int:
         token_type = parse_token_type(args.type)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    with _store(args, config) as store:
+    with store_of(args) as store:
         try:
             token = _service(store, config).invite(
                 args.name, token_type, expires_in=args.expires, reset=args.reset, now=now
@@ -126,10 +94,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         return
     p = groups[0].add_parser(
         "invite",
+        parents=[store_options()],
         help="print a single-use link for a user to enrol a token in the portal",
         description=_HELP,
     )
-    p.add_argument("name", type=_username, help="the user name")
+    p.add_argument("name", type=username, help="the user name")
     p.add_argument("--type", default="HOTP/T30", help="token type: HOTP/T30 (default), HOTP/E")
     p.add_argument(
         "--expires",
@@ -143,7 +112,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--revoke", action="store_true", help="revoke NAME's open invitations instead")
     p.add_argument("--url", help="the portal's public address (default: web.portal_url)")
-    p.add_argument("--store", help="store URL (default: $OTPGATE_STORE, then the config)")
-    p.add_argument("--key-file", help="the key file of an SQL store")
-    p.add_argument("--config", help="configuration file (default: $OTPGATE_CONFIG)")
     p.set_defaults(handler=_cmd_invite)
