@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import warnings
-from typing import Any, Final
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import StoreError
 from ..invitations import Invitation
 from ..models import Pin
 from ..tokens import parse_token_type
+from ._files import locked
 
-__all__ = ["KEY", "from_json", "to_json", "version_of"]
+__all__ = ["KEY", "SidecarInvitations", "from_json", "to_json", "version_of"]
 
 KEY: Final = "invitations"
 
@@ -64,3 +67,83 @@ def from_json(digest: str, entry: Any) -> Invitation:
         )
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise StoreError(f"a stored invitation is damaged ({exc})") from None
+
+
+class SidecarInvitations:
+    """The Store protocol's invitation methods for :class:`~.usersfile.UsersFileStore`."""
+
+    if TYPE_CHECKING:
+        lock_path: str
+        sidecar_path: str
+        _cache: Any
+
+        def _snapshot(self) -> Any: ...
+
+        def _write_sidecar(
+            self, users: dict[str, dict[str, Any]], snap: Any, invitations: Any = None
+        ) -> None: ...
+
+    def _sidecar_doc(
+        self, users: dict[str, dict[str, Any]], snap: Any, invitations: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The sidecar's document: the user entries and the invitations (``None``: the
+        invitations as read with ``snap``); ``None`` if there is nothing to write."""
+        if invitations is None:
+            invitations = self._invitations(snap)
+        if not users and not invitations and not os.path.exists(self.sidecar_path):
+            return None
+        doc: dict[str, Any] = {"format": 1, "users": {n: users[n] for n in sorted(users)}}
+        if invitations:
+            doc[KEY] = invitations
+        return doc
+
+    def _invitations(self, snap: Any) -> dict[str, Any]:
+        """The sidecar's invitations as read with ``snap`` (call with the lock held)."""
+        if not snap.sidecar_data:
+            return {}
+        found = json.loads(snap.sidecar_data).get(KEY, {})
+        if not isinstance(found, dict):
+            raise StoreError(f"{self.sidecar_path}: damaged invitations; fix or remove them")
+        return found
+
+    def add_invitation(self, invitation: Invitation) -> None:
+        with locked(self.lock_path, True):
+            snap = self._snapshot()
+            invitations = self._invitations(snap)
+            if invitation.digest in invitations:
+                raise StoreError("an invitation with this token exists")
+            invitations[invitation.digest] = to_json(invitation)
+            self._write_sidecar(snap.sidecar, snap, invitations)
+            self._cache = None
+
+    def get_invitation(self, digest: str) -> Invitation | None:
+        with locked(self.lock_path, False):
+            entry = self._invitations(self._snapshot()).get(digest)
+        return None if entry is None else from_json(digest, entry)
+
+    def list_invitations(self) -> list[Invitation]:
+        with locked(self.lock_path, False):
+            found = self._invitations(self._snapshot())
+        return sorted(
+            (from_json(d, e) for d, e in found.items()), key=lambda i: (i.created, i.digest)
+        )
+
+    def update_invitation(
+        self, digest: str, expected_version: object, invitation: Invitation
+    ) -> Invitation | None:
+        with locked(self.lock_path, True):
+            snap = self._snapshot()
+            invitations = self._invitations(snap)
+            entry = invitations.get(digest)
+            if entry is None or version_of(entry) != expected_version:
+                return None
+            new = replace(
+                from_json(digest, entry),
+                status=invitation.status,
+                pending_key=invitation.pending_key,
+                pending_pin=invitation.pending_pin,
+            )
+            invitations[digest] = to_json(new)
+            self._write_sidecar(snap.sidecar, snap, invitations)
+            self._cache = None
+            return from_json(digest, invitations[digest])
