@@ -145,7 +145,11 @@ def test_roles_are_kept_reopened_and_go_with_the_user(opener: Opener) -> None:
     fill(s)
     assert s.get_role("a") == "user"
     assert s.get_role("nobody") == "user"
+    before = s.get("a")
+    assert before is not None
     s.set_role("a", "admin")
+    # A role is not part of the login state: a login racing with it still wins.
+    assert s.compare_and_set("a", before.version, UserState(failures=1)) is not None
     s.set_role("b", "admin")
     s.set_role("b", "user")
     s.set_role("b", "user")  # twice is fine
