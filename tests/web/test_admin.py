@@ -306,3 +306,63 @@ def test_working_in_the_admin_pages_keeps_the_session_alive(adm: Admin) -> None:
         assert r.status_code == 200
     adm.clock.advance(1801)
     assert adm.client.get("/admin").status_code == 303
+
+
+def test_every_link_and_form_works_behind_a_proxy_prefix(adm: Admin) -> None:
+    """As behind the nginx example: the browser sees /otpgate/..., the gate gets /...."""
+    import urllib.parse
+
+    inner = adm.app
+
+    async def stripped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            path = scope["path"]
+            assert path.startswith("/otpgate/"), path  # a link that left the prefix
+            scope = {**scope, "path": path.removeprefix("/otpgate"), "raw_path": None}
+        await inner(scope, receive, send)
+
+    client = TestClient(stripped, client=PROXY, follow_redirects=False)
+    page = client.get("/otpgate/admin")
+    assert page.status_code == 303
+    login = urllib.parse.urljoin("http://testserver/otpgate/admin", page.headers["location"])
+    assert login.startswith("http://testserver/otpgate/login?rd=%2Fotpgate%2Fadmin")
+    form = client.get(login)
+    r = client.post(
+        "/otpgate/login",
+        data={
+            "username": "root",
+            "pin": "4321",
+            "code": code(adm.clock, ROOT_KEY),
+            "csrf": csrf_token(form.text),
+            "rd": "/otpgate/admin",
+        },
+    )
+    assert r.headers["location"] == "/otpgate/admin"
+    seen: set[str] = set()
+    todo = ["http://testserver/otpgate/admin"]
+    while todo:
+        url = todo.pop()
+        if url in seen or url.endswith("/logout"):
+            continue
+        seen.add(url)
+        r = client.get(url)
+        if r.status_code == 303:  # a POST-only action's address, opened with GET
+            back = urllib.parse.urljoin(url, r.headers["location"])
+            assert back.startswith("http://testserver/otpgate/admin/users/"), url
+            continue
+        assert r.status_code == 200, url
+        for target in re.findall(r'(?:href|action)="([^"#]+)"', r.text):
+            full = urllib.parse.urljoin(url, target.replace("&amp;", "&"))
+            if full.startswith("http://testserver/otpgate/admin"):
+                todo.append(full)
+    # Users, user pages, every action's page, invite, audit, status, the pagers.
+    assert len(seen) > 25
+    assert "http://testserver/otpgate/admin/users/carol/remove" in seen
+    # A POST answered with a redirect lands under the prefix too.
+    page = client.get("/otpgate/admin/users/carol")
+    r = client.post("/otpgate/admin/users/carol/unlock", data={"csrf": csrf_token(page.text)})
+    where = urllib.parse.urljoin(
+        "http://testserver/otpgate/admin/users/carol/unlock", r.headers["location"]
+    )
+    assert where == "http://testserver/otpgate/admin/users/carol?done=unlocked"
+    client.close()
