@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from otpgate.cli import _common, main
+from otpgate.cli import _secrets, main
 from otpgate.otp import hotp
 from otpgate.pins import FAST_TEST_HASHER
 from otpgate.store import open_store
@@ -21,7 +21,7 @@ from otpgate.tokens import parse_uri
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Path, str]]:
-    monkeypatch.setattr(_common, "PIN_HASHER", FAST_TEST_HASHER)
+    monkeypatch.setattr(_secrets, "PIN_HASHER", FAST_TEST_HASHER)
     monkeypatch.delenv("OTPGATE_STORE", raising=False)
     monkeypatch.chdir(tmp_path)
     db = f"sqlite:///{tmp_path}/otpgate.db"
