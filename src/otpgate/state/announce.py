@@ -9,7 +9,6 @@ everywhere.  Written first, then told: whoever re-reads sees the change.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from ..models import UserRecord, UserState
@@ -36,9 +35,6 @@ class AnnouncingStore:
 
     def get(self, username: str) -> UserRecord | None:
         return self.inner.get(username)
-
-    def list_users(self) -> Iterator[UserRecord]:
-        return self.inner.list_users()
 
     def add(self, record: UserRecord) -> None:
         self.inner.add(record)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..models import UserRecord, UserState
@@ -38,9 +38,6 @@ class TimedStore:
 
     def get(self, username: str) -> UserRecord | None:
         return self._timed("get", lambda: self.inner.get(username))
-
-    def list_users(self) -> Iterator[UserRecord]:
-        return self.inner.list_users()
 
     def add(self, record: UserRecord) -> None:
         self._timed("add", lambda: self.inner.add(record))
