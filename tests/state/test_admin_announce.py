@@ -67,3 +67,42 @@ def test_admin_changes_reach_running_gates_at_once(
         assert again is None or not again.ok
     finally:
         auth.close()
+
+
+def test_a_lock_from_the_admin_pages_reaches_the_other_gates(
+    redis_server_url: str, redis_prefix: str
+) -> None:
+    # What web/admin/base.py wires: Administration over the announcing store.
+    from otpgate.administration import Actor, Administration
+    from otpgate.auth import AuthSettings
+    from otpgate.models import Pin, UserRecord
+    from otpgate.state.announce import AnnouncingStore
+    from otpgate.state.redis import RedisState
+    from otpgate.store.memory import MemoryStore
+    from otpgate.tokens import parse_token_type
+
+    store = MemoryStore()
+    store.add(UserRecord("ann", parse_token_type("HOTP/T30"), KEY, Pin("none", "")))
+    settings = AuthSettings(state_ttl=3600)
+    here = Authenticator(store, settings, state=RedisState(redis_server_url, redis_prefix))
+    there = Authenticator(store, settings, state=RedisState(redis_server_url, redis_prefix))
+    heard = threading.Event()
+    forget = there._memory.forget
+
+    def hook(user: str) -> None:
+        forget(user)
+        heard.set()
+
+    there._memory.forget = hook  # type: ignore[method-assign]
+    try:
+        for auth in (here, there):
+            assert auth.state.subscribed.wait(10)  # type: ignore[attr-defined]
+        now = time.time()
+        assert there.session_valid("ann", now, now=now)
+        admin = Administration(AnnouncingStore(store, here.state), None)
+        admin.lock(Actor("root", "web"), "ann", now + 1)
+        assert heard.wait(10)
+        assert not there.session_valid("ann", now, now=now + 2)
+    finally:
+        here.state.close()
+        there.state.close()

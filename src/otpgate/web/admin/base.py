@@ -30,6 +30,7 @@ from ...pin_policy import PinPolicy
 from ...pins import PinHasher
 from ...reasons import Reason
 from ...selfservice import SelfService
+from ...state.announce import AnnouncingStore
 from ..gate import Gate
 from ..http import html, redirect
 from ..i18n import choose
@@ -90,7 +91,11 @@ class AdminBase(Portal):
             audit=auth.audit,
             issuer=self.web.title,
         )
-        self.admin = Administration(gate.store, auth.audit, self.service, gate.settings.policy)
+        # With Redis, a lock, a removal or a resync made here reaches every gate at once.
+        store = AnnouncingStore(gate.store, auth.state) if auth.state.shares_credentials else None
+        self.admin = Administration(
+            store or gate.store, auth.audit, self.service, gate.settings.policy
+        )
 
     # --- rendering ------------------------------------------------------------------
 
