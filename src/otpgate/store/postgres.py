@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import threading
-import urllib.parse
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -30,6 +29,7 @@ from ..crypto import KeyRing
 from ..errors import StoreError, UnknownUser
 from ..models import UserRecord, UserState
 from . import _sql
+from ._urls import redact
 
 __all__ = ["PostgresStore", "redact"]
 
@@ -246,23 +246,6 @@ class PostgresStore:
         return _sql.reencrypt(
             self._keys, self._run("keys", {}), lambda p: int(self._run("rekey", p)[0])
         )
-
-
-def redact(url: str) -> str:
-    """The URL with any password (in the authority or a query parameter) as ``***``."""
-    parts = urllib.parse.urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        userinfo, _, hostport = netloc.rpartition("@")
-        user = userinfo.partition(":")[0]
-        netloc = f"{user}:***@{hostport}"
-    query = parts.query
-    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
-    if any(k.lower() == "password" for k, _ in pairs):
-        query = urllib.parse.urlencode(
-            [(k, "***" if k.lower() == "password" else v) for k, v in pairs], safe="*"
-        )
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def _why(exc: BaseException) -> str:
