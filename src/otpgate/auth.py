@@ -436,7 +436,10 @@ class Authenticator:
                 pin, otp = password[:-digits], password[-digits:]
             # Another process accepted this code moments ago: the reference
             # module's linger, from the stored last OTP (no write).
-            if self._stored_linger(state, otp, ip, now):
+            # The stored last OTP is compared as the store keeps it (a keyed
+            # digest in the SQL stores, never the code itself).
+            tag = self.store.otp_tag(user, otp)
+            if self._stored_linger(state, tag, ip, now):
                 if motp or self._check_pin(record, pin):
                     # The window runs from the first use, in whichever process.
                     first = state.last_auth if state.last_auth is not None else now
@@ -450,7 +453,7 @@ class Authenticator:
                 )
                 return self._fail(user, ip, now, "bad_pin"), new
             if state.last_otp is not None and hmac.compare_digest(
-                encode_secret(otp), encode_secret(state.last_otp)
+                encode_secret(tag), encode_secret(state.last_otp)
             ):
                 # The last accepted code, re-sent after its linger ran out (a
                 # browser repeating Basic credentials).  The PIN is not looked
@@ -489,7 +492,7 @@ class Authenticator:
                     state,
                     token=match.state,
                     failures=0,
-                    last_otp=otp,
+                    last_otp=tag,
                     last_auth=now,
                     last_ip=ip,
                     locked_until=None,
@@ -538,11 +541,12 @@ class Authenticator:
         self.throttle.success(user, ip)
         return Decision(True, new.username, "recovery", fresh=True)
 
-    def _stored_linger(self, state: UserState, otp: str, ip: str, now: float) -> bool:
+    def _stored_linger(self, state: UserState, otp_tag: str, ip: str, now: float) -> bool:
         s = self.settings
         if not s.lingering or state.last_otp is None or state.last_auth is None:
             return False
-        if not hmac.compare_digest(encode_secret(otp), encode_secret(state.last_otp)):
+        # Tags, not codes: the SQL stores keep the last OTP as a keyed digest.
+        if not hmac.compare_digest(encode_secret(otp_tag), encode_secret(state.last_otp)):
             return False
         # Across processes the idle time cannot slide without a write on every
         # request, so it counts from the first use there.

@@ -10,14 +10,16 @@ from the key file; the users file keeps the reference module's plain OTP.
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from otpgate.auth import Authenticator, AuthSettings
+from otpgate.cli import main
 from otpgate.models import Pin, UserRecord, UserState
 from otpgate.pins import FAST_TEST_HASHER
-from otpgate.store import Store, parse_store_url
+from otpgate.store import Store, open_store, parse_store_url
 from otpgate.tokens import parse_token_type
 from otpgate.verify import generate
 
@@ -109,3 +111,27 @@ def test_otp_tag_per_backend(store_url: str, opener: Opener) -> None:
     assert rec is not None
     s.compare_and_set("alice", rec.version, UserState(last_otp="654321", last_auth=NOW))
     assert s.get("alice").state.last_otp == s.otp_tag("alice", "654321")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_copying_to_a_users_file_drops_the_tag(
+    store_url: str, opener: Opener, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s = opener()
+    s.add(UserRecord("bob", parse_token_type("HOTP/T30"), KEY, Pin("none"), UserState()))
+    code = generate(s.get("bob").token(), now=NOW)  # type: ignore[union-attr]
+    assert Authenticator(s, AuthSettings()).authenticate("bob", code, IP, now=NOW).ok
+    users = tmp_path / "users"
+    assert main(["import", store_url, "--into", f"users-file:{users}"]) == 0, capsys.readouterr()
+    # The tag means nothing to the reference module: the line has no last OTP,
+    # and the used code is still refused (the step is kept).
+    line = users.read_text().splitlines()[-1]
+    assert "$" not in line and line.split()[1] == "bob"
+    copy = open_store(f"users-file:{users}")
+    assert Authenticator(copy, AuthSettings()).authenticate(
+        "bob", code, IP, now=NOW + 1
+    ).reason in (
+        "replayed",
+        "no_match",
+    )
+    copy.close()

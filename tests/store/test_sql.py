@@ -15,7 +15,7 @@ import pytest
 from otpgate import crypto
 from otpgate.errors import ConfigError, StoreError
 from otpgate.models import Pin, UserRecord
-from otpgate.store import open_store, rotate_keys
+from otpgate.store import _sql, open_store, rotate_keys
 from otpgate.store.postgres import PostgresStore
 from otpgate.store.sqlite import SQLiteStore
 from otpgate.tokens import parse_token_type
@@ -104,7 +104,7 @@ def test_schema_is_versioned_and_newer_schemas_are_refused(
 ) -> None:
     s = open_store(sql_url, key_file=key_file)
     assert isinstance(s, SQLiteStore | PostgresStore)
-    assert s.schema_version() == 1
+    assert s.schema_version() == _sql.MIGRATIONS[-1][0] == 2
     s.add(rec("alice"))
     s.close()
     run = raw_sql
@@ -195,8 +195,8 @@ def test_postgres_instances_starting_together_migrate_once(
         t.join()
     assert errors == []
     with psycopg.connect(postgres_url) as conn:
-        rows = conn.execute("SELECT version FROM schema_migrations").fetchall()
-    assert rows == [(1,)]
+        rows = conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
+    assert rows == [(1,), (2,)]
     for s in stores:
         s.close()
 

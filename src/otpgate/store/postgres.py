@@ -134,6 +134,12 @@ class PostgresStore:
             for version, statements in _sql.migration_statements("postgresql", current):
                 for statement in statements:
                     conn.execute(statement.encode())
+                if version == _sql.TAG_MIGRATION:
+                    rows = conn.execute(_SQL["last_otps"]).fetchall()
+                    updates = _sql.tag_plain_otps(rows, self._keys)
+                    if updates:
+                        with conn.cursor() as cur:
+                            cur.executemany(_SQL["set_last_otp"], updates)
                 conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
 
     def _run(self, name: str, params: dict[str, Any]) -> list[Any]:
@@ -155,6 +161,10 @@ class PostgresStore:
         return int(row[0]) if row and row[0] is not None else 0
 
     # -- the Store protocol ------------------------------------------------
+
+    def otp_tag(self, username: str, otp: str) -> str:
+        """The last OTP as stored: a keyed digest (see :mod:`otpgate.store._sql`)."""
+        return _sql.otp_tag(self._keys, username, otp)
 
     def get(self, username: str) -> UserRecord | None:
         rows = self._run("get", {"username": username})
@@ -191,7 +201,7 @@ class PostgresStore:
             return None
         if not -(1 << 63) <= expected_version < 1 << 63:
             return None
-        params = _sql.state_params(state)
+        params = _sql.state_params(state, self._keys, username)
         params.update(username=username, expected=expected_version)
         rows = self._run("cas", params)
         return _sql.row_to_record(rows[0], self._keys) if rows else None

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import calendar
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -54,6 +55,7 @@ from ..errors import InvalidTokenType, StoreError, UnknownUser
 from ..models import Pin, UserRecord, UserState
 from ..tokens import ShortCodeWarning, TokenType, parse_token_type
 from ..verify import TokenState
+from ._sql import TAG_PREFIX
 
 __all__ = ["SIDECAR_SUFFIX", "UsersFileStore", "format_line"]
 
@@ -270,6 +272,17 @@ def format_line(
         _check_token("client address", ip, username)
         text += f" {state.last_otp:<7} {time.strftime(_TIME_LOCAL, when)} {ip}"
     return (text + "\n").encode("utf-8")
+
+
+def _no_tag(state: UserState) -> UserState:
+    """Drop a last OTP that an SQL store kept as its digest (a copied record).
+
+    The reference format holds the code itself; a digest would mean nothing to
+    mod_authn_otp.  The used step stays, so the code is still refused.
+    """
+    if state.last_otp is not None and state.last_otp.startswith(TAG_PREFIX):
+        return dataclasses.replace(state, last_otp=None)
+    return state
 
 
 def _digest(raw: bytes) -> str:
@@ -513,6 +526,10 @@ class UsersFileStore:
             version=self._version(line, side),
         )
 
+    def otp_tag(self, username: str, otp: str) -> str:
+        """The last OTP as stored: the code itself, as the reference module keeps it."""
+        return otp
+
     def get(self, username: str) -> UserRecord | None:
         with self._locked(False):
             snap = self._snapshot()
@@ -626,6 +643,7 @@ class UsersFileStore:
         return out
 
     def add(self, record: UserRecord) -> None:
+        record = dataclasses.replace(record, state=_no_tag(record.state))
         new_line = format_line(
             record.username, record.token_type, record.key, record.pin, record.state
         )
@@ -647,6 +665,7 @@ class UsersFileStore:
             self._commit(snap, lines, sidecar)
 
     def replace(self, record: UserRecord) -> None:
+        record = dataclasses.replace(record, state=_no_tag(record.state))
         new_line = format_line(
             record.username, record.token_type, record.key, record.pin, record.state
         )
@@ -676,6 +695,7 @@ class UsersFileStore:
     def compare_and_set(
         self, username: str, expected_version: object, state: UserState
     ) -> UserRecord | None:
+        state = _no_tag(state)
         with self._locked(True):
             # The decision is checked against the file as it is now, under the lock.
             snap = self._snapshot()
