@@ -219,10 +219,16 @@ def apache_venv() -> Path:
     with open(APACHE_VENV_LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (venv / "ready").exists():
+            (venv / "ready").touch()  # in use: see the clean-up below
             return venv
         shutil.rmtree(venv, ignore_errors=True)
         for old in Path("/tmp").glob("otpgate-apache-venv-*"):
-            if old.is_dir():
+            # Another checkout's Apache may be running from a venv of other
+            # sources right now: only venvs unused for a day go, and
+            # half-built ones (nobody builds while we hold the lock).
+            ready = old / "ready"
+            stale = not ready.exists() or time.time() - ready.stat().st_mtime > 86_400
+            if old.is_dir() and stale:
                 shutil.rmtree(old, ignore_errors=True)
         pip = [str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check"]
         steps = [
@@ -257,6 +263,7 @@ Mutex file:{dir}/run default
 
 LoadModule mpm_event_module modules/mod_mpm_event.so
 LoadModule authn_core_module modules/mod_authn_core.so
+LoadModule authn_file_module modules/mod_authn_file.so
 LoadModule authz_core_module modules/mod_authz_core.so
 LoadModule auth_basic_module modules/mod_auth_basic.so
 LoadModule authz_user_module modules/mod_authz_user.so
