@@ -37,7 +37,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-__all__ = ["Throttle"]
+__all__ = ["Throttle", "address_key"]
 
 # The key of an address's shared entry: (None, address).
 _Key = tuple[str | None, str]
@@ -48,6 +48,21 @@ class _Entry:
     failures: int
     last_failure: float
     blocked_until: float
+
+
+def address_key(ip: str, ipv6_prefix: int = 64) -> str:
+    """The address as counted: IPv6 per network of ``ipv6_prefix`` bits, IPv4-mapped as IPv4."""
+    if ":" not in ip:
+        return ip  # IPv4, or not an address at all ("local")
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.IPv6Network((addr, ipv6_prefix), strict=False))
+    return ip
 
 
 class Throttle:
@@ -98,17 +113,7 @@ class Throttle:
         return len(self._free) + len(self._held)
 
     def _address(self, ip: str) -> str:
-        if ":" not in ip:
-            return ip  # IPv4, or not an address at all ("local")
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
-            return ip
-        if isinstance(addr, ipaddress.IPv6Address):
-            if addr.ipv4_mapped is not None:
-                return str(addr.ipv4_mapped)
-            return str(ipaddress.IPv6Network((addr, self.ipv6_prefix), strict=False))
-        return ip
+        return address_key(ip, self.ipv6_prefix)
 
     def _expired(self, entry: _Entry, now: float) -> bool:
         return now >= entry.blocked_until and now - entry.last_failure >= self.cap
