@@ -60,7 +60,9 @@ class DeviceCodec:
             and not isinstance(data[2], bool)
         ):
             return None
-        owner, nonce, issued = data
+        owner: str = data[0]
+        nonce: str = data[1]
+        issued: int = data[2]
         if owner != user or issued > now + _CLOCK_SKEW or now - issued > self.lifetime:
             return None
         return nonce
