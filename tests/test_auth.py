@@ -815,3 +815,87 @@ def test_audit_log_follows_logrotate(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert '"user":"one"' in (tmp_path / "audit.log.1").read_text()
     assert '"user":"two"' in path.read_text()
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+# --- one digest per attempt ------------------------------------------------------------------
+
+
+class DigestCounting(Authenticator):
+    """Counts how often the user+password digest is computed."""
+
+    digests = 0
+
+    def _digest(self, user: str, password: str) -> bytes:
+        self.digests += 1
+        return super()._digest(user, password)
+
+
+def _front_end(a: Authenticator, user: str, password: str, ip: str, now: float) -> Decision:
+    """What a web front end does: memory first, then the full decision."""
+    attempt = a.attempt(user, password, ip)
+    cached = a.check_cached(attempt, now=now)
+    return cached if cached is not None else a.decide(attempt, now=now)
+
+
+def test_a_fresh_login_digests_user_and_password_once() -> None:
+    store = make_store()
+    a = DigestCounting(store, AuthSettings(), clock=lambda: NOW)
+    d = _front_end(a, "alice", PIN + otp(store), IP, NOW)
+    assert (d.ok, d.reason, d.fresh) == (True, "otp", True)
+    assert a.digests == 1
+
+
+def test_a_lingering_reuse_digests_once_from_memory_and_after_a_store_read() -> None:
+    store = make_store()
+    a = DigestCounting(store, AuthSettings(state_ttl=2), clock=lambda: NOW)
+    pw = PIN + otp(store)
+    assert _front_end(a, "alice", pw, IP, NOW).fresh
+    a.digests = 0
+    # Within state_ttl check_cached answers; after it decide() re-reads the store.
+    for t in (1, 10):
+        reads = store.calls["get"]
+        d = _front_end(a, "alice", pw, IP, NOW + t)
+        assert (d.ok, d.reason) == (True, "linger")
+        assert store.calls["get"] == reads + (t > 2)
+    assert a.digests == 2
+
+
+def test_a_wrong_guess_and_a_replay_digest_once() -> None:
+    store = make_store()
+    a = DigestCounting(store, AuthSettings(max_linger=0), clock=lambda: NOW)
+    assert _front_end(a, "alice", PIN + "000000", IP, NOW).reason == "no_match"
+    assert a.digests == 1
+    code = otp(store)
+    assert _front_end(a, "alice", PIN + code, IP, NOW).ok
+    assert _front_end(a, "alice", PIN + code, IP, NOW + 1).reason == "replayed"
+    assert a.digests == 3
+
+
+def test_a_double_submit_and_a_recovery_code_digest_once() -> None:
+    store = make_store()
+    a = DigestCounting(store, AuthSettings(), clock=lambda: NOW)
+    other = make_auth(store)
+    code = otp(store)
+    assert other.authenticate("alice", PIN + code, OTHER_IP, now=NOW).ok
+    # Another process accepted the code: the stored linger answers (with a PIN check).
+    assert _front_end(a, "alice", PIN + code, IP, NOW + 1).reason == "linger"
+    assert a.digests == 1
+    codes = recovery.generate(1)
+    store.inner.set_recovery_codes("alice", [recovery.digest("alice", c) for c in codes])
+    assert _front_end(a, "alice", PIN + codes[0], IP, NOW + 2).reason == "recovery"
+    assert _front_end(a, "alice", PIN + codes[0], IP, NOW + 3).reason == "linger"
+    assert a.digests == 3
+
+
+def test_check_cached_keeps_the_old_positional_form() -> None:
+    store = make_store()
+    a = make_auth(store)
+    pw = PIN + otp(store)
+    assert a.authenticate("alice", pw, IP, now=NOW).ok
+    attempt = a.attempt("alice", pw, IP)
+    assert a.check_cached("alice", pw, IP, now=NOW + 1) == a.check_cached(attempt, now=NOW + 1)
+    assert a.check_cached(attempt, now=NOW + 1) == Decision(True, "alice", "linger")
+    # An over-long password is never digested and never lingers.
+    long = a.attempt("alice", "1" * 2000, IP)
+    assert long.key == b""
+    assert a.decide(long, now=NOW + 2).reason == "malformed"

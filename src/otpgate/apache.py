@@ -38,6 +38,9 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
 
+from otpgate._limits import MAX_PASSWORD, MAX_USER, has_control
+from otpgate.reasons import Reason
+
 if TYPE_CHECKING:
     from otpgate.auth import Authenticator
 
@@ -49,45 +52,52 @@ CheckPassword = Callable[[Mapping[str, object], str, str], "bool | None"]
 _Key = tuple[str | None, tuple[tuple[str, str], ...]]
 
 _lock = threading.Lock()
-_gates: dict[_Key, Authenticator] = {}
+_authenticators: dict[_Key, Authenticator] = {}
 _broken: set[_Key] = set()
 
 
 def _authenticator(key: _Key) -> Authenticator | None:
-    gate = _gates.get(key)
-    if gate is not None:
-        return gate
+    """The process's Authenticator for these settings, built on first use."""
+    authenticator = _authenticators.get(key)
+    if authenticator is not None:
+        return authenticator
     with _lock:
-        gate = _gates.get(key)
-        if gate is not None or key in _broken:
-            return gate
+        authenticator = _authenticators.get(key)
+        if authenticator is not None or key in _broken:
+            return authenticator
         from otpgate.config import load_config, open_authenticator
         from otpgate.errors import OTPGateError
 
         try:
-            gate = open_authenticator(load_config(key[0], directives=dict(key[1])))
+            authenticator = open_authenticator(load_config(key[0], directives=dict(key[1])))
         except (OTPGateError, OSError) as exc:
             # Once per process: later requests are refused without retrying.
             _broken.add(key)
             print(f"otpgate: cannot start, refusing all logins: {exc}", file=sys.stderr)
             return None
-        _gates[key] = gate
-        return gate
+        _authenticators[key] = authenticator
+        return authenticator
+
+
+def _well_formed(user: str, password: str) -> bool:
+    """The input every other front end accepts too (:mod:`otpgate._limits`)."""
+    return 0 < len(user) <= MAX_USER and not has_control(user) and len(password) <= MAX_PASSWORD
 
 
 def _check(key: _Key, environ: Mapping[str, object], user: str, password: str) -> bool | None:
-    gate = _authenticator(key)
-    if gate is None:
+    authenticator = _authenticator(key)
+    if authenticator is None or not _well_formed(user, password):
         return False
     ip = str(environ.get("REMOTE_ADDR", ""))
     # The cached answer first: a browser re-sends Basic credentials with every
     # request, and a lingering one must cost neither a store read nor a hash.
-    decision = gate.check_cached(user, password, ip)
+    attempt = authenticator.attempt(user, password, ip)
+    decision = authenticator.check_cached(attempt)
     if decision is None:
-        decision = gate.authenticate(user, password, ip)
+        decision = authenticator.decide(attempt)
     if decision.ok:
         return True
-    if decision.reason == "unknown_user" and gate.settings.fall_through:
+    if decision.reason is Reason.UNKNOWN_USER and authenticator.settings.fall_through:
         return None  # Apache asks the next AuthBasicProvider
     return False
 
@@ -129,7 +139,7 @@ def check_password(environ: Mapping[str, object], user: str, password: str) -> b
 def reset() -> None:
     """Close every Authenticator (tests; Apache starts fresh processes on restart)."""
     with _lock:
-        for gate in _gates.values():
-            gate.close()
-        _gates.clear()
+        for authenticator in _authenticators.values():
+            authenticator.close()
+        _authenticators.clear()
         _broken.clear()

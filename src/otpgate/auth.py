@@ -35,7 +35,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Final
+from typing import Final, overload
 
 from . import recovery
 from .audit import AuditLog
@@ -43,10 +43,12 @@ from .errors import MalformedCode, NoMatch, ReplayedCode, StoreConflict, StoreEr
 from .models import UserRecord, UserState
 from .otp import HmacKey
 from .pins import HtpasswdChecker, PinChecker, PinHasher, encode_secret, pins_equal
+from .reasons import Reason
 from .store.base import Store
 from .verify import Policy, verify
 
 __all__ = [
+    "Attempt",
     "AuditLog",
     "AuthSettings",
     "Authenticator",
@@ -152,10 +154,8 @@ class Decision:
     Attributes:
         ok: accepted.
         user: the user name when accepted, else ``None``.
-        reason: for the audit log only, never shown to clients: ``otp``,
-            ``linger``, ``recovery``, ``bad_pin``, ``no_match``, ``replayed``,
-            ``malformed``, ``throttled``, ``locked``, ``unknown_user``,
-            ``store_error``, ``logout``.
+        reason: why (:class:`otpgate.reasons.Reason`), for the audit log and
+            the metrics only, never shown to clients.
         retry_after: seconds, when throttled or locked for a limited time.
         fresh: a new OTP (or recovery code) was consumed; ``False`` for a
             lingering re-use.
@@ -163,9 +163,32 @@ class Decision:
 
     ok: bool
     user: str | None
-    reason: str
+    reason: Reason
     retry_after: float | None = None
     fresh: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One login attempt, with the keyed digest of user + password made once.
+
+    Built by :meth:`Authenticator.attempt`; pass it to
+    :meth:`Authenticator.check_cached` and then :meth:`Authenticator.decide`
+    so that neither computes the digest again.
+
+    Attributes:
+        user: the user name as sent.
+        password: the PIN followed by the OTP (Mobile-OTP: the OTP alone).
+        ip: the client address.
+        key: the Authenticator's keyed digest of user + password, the key of
+            its linger cache; empty when the input can never linger (not
+            text, or longer than ``max_password``).
+    """
+
+    user: str
+    password: str = field(repr=False)
+    ip: str
+    key: bytes = field(repr=False)
 
 
 @dataclass(slots=True)
@@ -237,6 +260,18 @@ class Authenticator:
 
     # -- public API -------------------------------------------------------
 
+    def attempt(self, user: str, password: str, ip: str) -> Attempt:
+        """Wrap one login attempt, computing its linger-cache digest once."""
+        key = b""
+        # Nothing longer than max_password was ever accepted: do not even hash it.
+        if (
+            isinstance(user, str)
+            and isinstance(password, str)
+            and len(password) <= self.settings.max_password
+        ):
+            key = self._digest(user, password)
+        return Attempt(user, password, ip, key)
+
     def authenticate(
         self, user: str, password: str, ip: str, *, now: float | None = None
     ) -> Decision:
@@ -249,51 +284,74 @@ class Authenticator:
             ip: the client address.
             now: Unix time; defaults to the clock.
         """
+        return self.decide(self.attempt(user, password, ip), now=now)
+
+    def decide(self, attempt: Attempt, *, now: float | None = None) -> Decision:
+        """Decide an :class:`Attempt` (blocking; may read and write the store and hash a PIN).
+
+        The same as :meth:`authenticate`, reusing the attempt's digest, for a
+        front end that asked :meth:`check_cached` first.
+        """
         now = self.clock() if now is None else now
         try:
-            decision, record = self._authenticate(user, password, ip, now)
+            decision, record = self._authenticate(attempt, now)
         except Exception:
             # A store driver raising something unexpected must end in a refusal,
             # logged, never in an exception a front end might mishandle.
             log.exception("unexpected error during a login decision")
-            decision, record = Decision(False, None, "store_error"), None
-        self._audit(decision, user, ip, record, now)
+            decision, record = Decision(False, None, Reason.STORE_ERROR), None
+        self._audit(decision, attempt.user, attempt.ip, record, now)
         return decision
 
+    @overload
+    def check_cached(self, attempt: Attempt, /, *, now: float | None = None) -> Decision | None: ...
+
+    @overload
     def check_cached(
-        self, user: str, password: str, ip: str, *, now: float | None = None
+        self, user: str, password: str, ip: str, /, *, now: float | None = None
+    ) -> Decision | None: ...
+
+    def check_cached(
+        self,
+        attempt: Attempt | str,
+        password: str | None = None,
+        ip: str | None = None,
+        /,
+        *,
+        now: float | None = None,
     ) -> Decision | None:
         """Answer from memory alone (no store access, no slow hash), or ``None``.
 
-        A lingering credential is accepted only while the cached store read is
-        younger than ``settings.state_ttl``; a throttled pair, or a user known
-        (from such a read) to be locked, is refused.
+        Takes an :class:`Attempt` (or, for older callers, user, password and
+        address).  A lingering credential is accepted only while the cached
+        store read is younger than ``settings.state_ttl``; a throttled pair,
+        or a user known (from such a read) to be locked, is refused.
         """
+        if not isinstance(attempt, Attempt):
+            attempt = self.attempt(attempt, password, ip)  # type: ignore[arg-type]
         now = self.clock() if now is None else now
-        if not isinstance(user, str) or not isinstance(password, str):
+        user, ip_ = attempt.user, attempt.ip
+        if not isinstance(user, str) or not isinstance(attempt.password, str):
             return None
-        if len(password) > self.settings.max_password:
-            password = ""  # never accepted; only the throttle may answer
         record: UserRecord | None = None
         decision: Decision | None = None
-        key = self._digest(user, password)
         snap = self._fresh_snapshot(user, now)
         if snap is not None and snap.record is not None:
             record = snap.record
-            if self._linger_hit(key, user, ip, snap, now):
-                decision = Decision(True, record.username, "linger")
+            if self._linger_hit(attempt.key, user, ip_, snap, now):
+                decision = Decision(True, record.username, Reason.LINGER)
         with self._lock:
-            known = key in self._lingering
-        # A known credential is never answered "throttled" here: authenticate()
+            known = attempt.key in self._lingering
+        # A known credential is never answered "throttled" here: decide()
         # may still accept it from its linger entry after a store read.
         if decision is None and not known:
-            retry = self.throttle.retry_after(user, ip, now)
+            retry = self.throttle.retry_after(user, ip_, now)
             if retry is not None:
-                decision = Decision(False, None, "throttled", retry_after=retry)
+                decision = Decision(False, None, Reason.THROTTLED, retry_after=retry)
             elif record is not None and _locked(record.state, now):
-                decision = Decision(False, None, "locked", _retry(record.state, now))
+                decision = Decision(False, None, Reason.LOCKED, _retry(record.state, now))
         if decision is not None:
-            self._audit(decision, user, ip, record, now)
+            self._audit(decision, user, ip_, record, now)
         return decision
 
     def logout(self, user: str, *, now: float | None = None) -> None:
@@ -344,19 +402,15 @@ class Authenticator:
 
     # -- the decision -----------------------------------------------------
 
-    def _authenticate(
-        self, user: str, password: str, ip: str, now: float
-    ) -> tuple[Decision, UserRecord | None]:
+    def _authenticate(self, attempt: Attempt, now: float) -> tuple[Decision, UserRecord | None]:
         s = self.settings
+        user, password, ip, key = attempt.user, attempt.password, attempt.ip, attempt.key
         if not isinstance(user, str) or not isinstance(password, str) or not isinstance(ip, str):
-            return Decision(False, None, "malformed"), None
+            return Decision(False, None, Reason.MALFORMED), None
         # 1. lingering credentials (a cheap check; may read the store once per state_ttl).
-        # Nothing longer than max_password was ever accepted: do not even hash it.
-        entry: _Linger | None = None
-        if len(password) <= s.max_password:
-            key = self._digest(user, password)
-            with self._lock:
-                entry = self._lingering.get(key)
+        # An empty key (an over-long password) was never cached.
+        with self._lock:
+            entry = self._lingering.get(key) if key else None
         if entry is not None:
             snap = self._fresh_snapshot(user, now)
             if snap is None:
@@ -364,38 +418,38 @@ class Authenticator:
                     snap = self._remember(user, self.store.get(user), now)
                 except StoreError as exc:
                     log.error("store error: %s", exc)
-                    return Decision(False, None, "store_error"), None
+                    return Decision(False, None, Reason.STORE_ERROR), None
             if self._linger_hit(key, user, ip, snap, now):
                 assert snap.record is not None
-                return Decision(True, snap.record.username, "linger"), snap.record
+                return Decision(True, snap.record.username, Reason.LINGER), snap.record
         # 2. throttle
         retry = self.throttle.retry_after(user, ip, now)
         if retry is not None:
-            return Decision(False, None, "throttled", retry_after=retry), None
+            return Decision(False, None, Reason.THROTTLED, retry_after=retry), None
         if not user or len(user) > _MAX_USER or len(password) > s.max_password:
-            return self._fail(user, ip, now, "malformed"), None
+            return self._fail(user, ip, now, Reason.MALFORMED), None
         snap = self._fresh_snapshot(user, now)
         if snap is not None and snap.record is not None and _locked(snap.record.state, now):
             # Hammering a locked account costs no store read within state_ttl.
             state = snap.record.state
-            return Decision(False, None, "locked", _retry(state, now)), snap.record
+            return Decision(False, None, Reason.LOCKED, _retry(state, now)), snap.record
         # 3. the record
         try:
             record = self.store.get(user)
         except StoreError as exc:
             log.error("store error reading a user: %s", exc)
-            return Decision(False, None, "store_error"), None
+            return Decision(False, None, Reason.STORE_ERROR), None
         if record is None:
             if s.fall_through:
-                return Decision(False, None, "unknown_user"), None
-            return self._fail(user, ip, now, "unknown_user"), None
+                return Decision(False, None, Reason.UNKNOWN_USER), None
+            return self._fail(user, ip, now, Reason.UNKNOWN_USER), None
         if password == "":
             return self._empty_password(record, user, ip, now), record
         try:
-            return self._decide(record, user, password, ip, now)
+            return self._decide(record, attempt, now)
         except StoreError as exc:
             log.error("store error during a login: %s", exc)
-            return Decision(False, None, "store_error"), record
+            return Decision(False, None, Reason.STORE_ERROR), record
 
     def _empty_password(self, record: UserRecord, user: str, ip: str, now: float) -> Decision:
         # As the reference module: an empty password from the last address logs out.
@@ -404,21 +458,22 @@ class Authenticator:
                 self.logout(user, now=now)
             except StoreError as exc:
                 log.error("store error during logout: %s", exc)
-                return Decision(False, None, "store_error")
-            return Decision(False, None, "logout")
+                return Decision(False, None, Reason.STORE_ERROR)
+            return Decision(False, None, Reason.LOGOUT)
         # Not a guess at anything: do not count it.
-        return Decision(False, None, "malformed")
+        return Decision(False, None, Reason.MALFORMED)
 
     def _decide(
-        self, record: UserRecord, user: str, password: str, ip: str, now: float
+        self, record: UserRecord, attempt: Attempt, now: float
     ) -> tuple[Decision, UserRecord | None]:
         s = self.settings
+        user, password, ip, key = attempt.user, attempt.password, attempt.ip, attempt.key
         bad_pin_pending = False
         for _ in range(_MAX_RETRIES):
             state = record.state
             if _locked(state, now):
                 self._remember(user, record, now)
-                return Decision(False, None, "locked", _retry(state, now)), record
+                return Decision(False, None, Reason.LOCKED, _retry(state, now)), record
             motp = record.token_type.kind == "MOTP"
             digits = record.token_type.digits
             rec = recovery.split_password(password)
@@ -427,11 +482,11 @@ class Authenticator:
             tail = password[-digits:]
             otp_shaped = len(password) == digits if motp else tail.isascii() and tail.isdigit()
             if rec is not None and not otp_shaped:
-                return self._recover(record, user, rec[0], rec[1], ip, now), record
+                return self._recover(record, attempt, rec[0], rec[1], now), record
             if motp:
                 pin, otp = "", password
             elif len(password) < digits:
-                return self._fail(user, ip, now, "malformed"), record
+                return self._fail(user, ip, now, Reason.MALFORMED), record
             else:
                 pin, otp = password[:-digits], password[-digits:]
             # Another process accepted this code moments ago: the reference
@@ -443,22 +498,22 @@ class Authenticator:
                 if motp or self._check_pin(record, pin):
                     # The window runs from the first use, in whichever process.
                     first = state.last_auth if state.last_auth is not None else now
-                    self._cache(user, password, ip, record, now, first_use=first)
+                    self._cache(key, user, ip, record, now, first_use=first)
                     self.throttle.success(user, ip)
-                    return Decision(True, record.username, "linger"), record
+                    return Decision(True, record.username, Reason.LINGER), record
                 # Someone holds the lingering code but not the PIN: end the
                 # cross-process linger so the code cannot serve many PIN guesses.
                 new = self._update(
                     record, lambda st: replace(self._failed_state(st, now), last_otp=None)
                 )
-                return self._fail(user, ip, now, "bad_pin"), new
+                return self._fail(user, ip, now, Reason.BAD_PIN), new
             if state.last_otp is not None and hmac.compare_digest(
                 encode_secret(tag), encode_secret(state.last_otp)
             ):
                 # The last accepted code, re-sent after its linger ran out (a
                 # browser repeating Basic credentials).  The PIN is not looked
                 # at, so this answers nothing about it: not counted.
-                return Decision(False, None, "replayed"), record
+                return Decision(False, None, Reason.REPLAYED), record
             motp_pin = ""
             if motp:
                 if record.pin.kind == "plain":
@@ -470,23 +525,23 @@ class Authenticator:
                     record.token(), state.token, otp, now=now, policy=s.policy, pin=motp_pin
                 )
             except MalformedCode:
-                return self._fail(user, ip, now, "malformed"), record
+                return self._fail(user, ip, now, Reason.MALFORMED), record
             except NoMatch:
                 if rec is not None:
-                    return self._recover(record, user, rec[0], rec[1], ip, now), record
+                    return self._recover(record, attempt, rec[0], rec[1], now), record
                 new = self._update(record, lambda st: self._failed_state(st, now))
-                return self._fail(user, ip, now, "no_match"), new
+                return self._fail(user, ip, now, Reason.NO_MATCH), new
             except ReplayedCode:
                 if bad_pin_pending:
                     new = self._update(record, lambda st: self._failed_state(st, now))
-                    return self._fail(user, ip, now, "bad_pin"), new
+                    return self._fail(user, ip, now, Reason.BAD_PIN), new
                 # A concurrent double submit: the winner cached it a moment ago.
                 snap = _Snapshot(record, now, self._fingerprint(record))
-                if self._linger_hit(self._digest(user, password), user, ip, snap, now):
-                    return Decision(True, record.username, "linger"), record
+                if self._linger_hit(key, user, ip, snap, now):
+                    return Decision(True, record.username, Reason.LINGER), record
                 # Knowing an old code proves nothing and the PIN was not looked
                 # at, so nothing was guessed: not counted (a double click).
-                return Decision(False, None, "replayed"), record
+                return Decision(False, None, Reason.REPLAYED), record
             if not bad_pin_pending and (motp or self._check_pin(record, pin)):
                 new_state = replace(
                     state,
@@ -505,29 +560,30 @@ class Authenticator:
                 new = self.store.compare_and_set(user, record.version, new_state)
                 if new is not None:
                     self._remember(user, new, now)
-                    return self._fail(user, ip, now, "bad_pin"), new
+                    return self._fail(user, ip, now, Reason.BAD_PIN), new
             if new is not None:
                 self._remember(user, new, now)
-                self._cache(user, password, ip, new, now)
+                self._cache(key, user, ip, new, now)
                 self.throttle.success(user, ip)
-                return Decision(True, new.username, "otp", fresh=True), new
+                return Decision(True, new.username, Reason.OTP, fresh=True), new
             # Lost a race: re-read and decide again (the code is now a replay).
             fresh = self.store.get(user)
             if fresh is None:
-                return self._fail(user, ip, now, "unknown_user"), None
+                return self._fail(user, ip, now, Reason.UNKNOWN_USER), None
             record = fresh
         raise StoreConflict(f"gave up after {_MAX_RETRIES} concurrent updates of {user!r}")
 
     def _recover(
-        self, record: UserRecord, user: str, pin: str, code: str, ip: str, now: float
+        self, record: UserRecord, attempt: Attempt, pin: str, code: str, now: float
     ) -> Decision:
+        user, ip = attempt.user, attempt.ip
         if not self.store.consume_recovery_code(user, recovery.digest(user, code)):
             self._update(record, lambda st: self._failed_state(st, now))
-            return self._fail(user, ip, now, "no_match")
+            return self._fail(user, ip, now, Reason.NO_MATCH)
         # The code is used up even if the PIN is wrong, like an OTP.
         if not self._check_pin(record, pin):
             self._update(record, lambda st: self._failed_state(st, now))
-            return self._fail(user, ip, now, "bad_pin")
+            return self._fail(user, ip, now, Reason.BAD_PIN)
         new = self._update(
             record,
             lambda st: replace(
@@ -536,10 +592,10 @@ class Authenticator:
         )
         self._remember(user, new, now)
         if new is None:
-            return self._fail(user, ip, now, "unknown_user")
-        self._cache(user, pin + code, ip, new, now)
+            return self._fail(user, ip, now, Reason.UNKNOWN_USER)
+        self._cache(attempt.key, user, ip, new, now)
         self.throttle.success(user, ip)
-        return Decision(True, new.username, "recovery", fresh=True)
+        return Decision(True, new.username, Reason.RECOVERY, fresh=True)
 
     def _stored_linger(self, state: UserState, otp_tag: str, ip: str, now: float) -> bool:
         s = self.settings
@@ -568,7 +624,7 @@ class Authenticator:
             locked_until = now + unlock if unlock > 0 else math.inf
         return replace(state, failures=failures, locked_until=locked_until)
 
-    def _fail(self, user: str, ip: str, now: float, reason: str) -> Decision:
+    def _fail(self, user: str, ip: str, now: float, reason: Reason) -> Decision:
         retry = self.throttle.failure(user, ip, now)
         return Decision(False, None, reason, retry_after=retry)
 
@@ -647,17 +703,16 @@ class Authenticator:
 
     def _cache(
         self,
+        key: bytes,
         user: str,
-        password: str,
         ip: str,
         record: UserRecord,
         now: float,
         *,
         first_use: float | None = None,
     ) -> None:
-        if not self.settings.lingering or self.settings.cache_size == 0:
+        if not key or not self.settings.lingering or self.settings.cache_size == 0:
             return
-        key = self._digest(user, password)
         first = now if first_use is None else min(first_use, now)
         entry = _Linger(user, first, now, ip, self._fingerprint(record))
         with self._lock:
@@ -710,7 +765,7 @@ class Authenticator:
     ) -> None:
         if self.audit is None:
             return
-        if decision.ok and decision.reason == "linger" and not self.settings.audit_linger:
+        if decision.ok and decision.reason is Reason.LINGER and not self.settings.audit_linger:
             return
         self.audit.write(
             now,

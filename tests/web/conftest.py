@@ -128,7 +128,7 @@ def make_gate() -> Iterator[GateFactory]:
         store = store or make_store()
         clock = clock or Clock()
         authenticator = Authenticator(store, config.auth_settings(), clock=clock)
-        app = create_app(config, authenticator, store, clock=clock)
+        app = create_app(config, authenticator)
         client = TestClient(app, client=peer, follow_redirects=False)
         clients.append(client)
         return Gate(config, store, clock, authenticator, client)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import tempfile
@@ -29,6 +30,7 @@ LINGER = 2
 class Site(NamedTuple):
     url: str
     error_log: Path
+    audit: Path  # what the gate decided, one JSON line per decision
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,10 @@ def apache_site() -> Iterator[Site]:
         data.mkdir()
         url, key_file = make_store(data, [("carol", "4321", KEY), ("jörg", "1234", JOERG_KEY)])
         config = directory / "otpgate.toml"
-        config.write_text(f'[store]\nurl = "{url}"\nkey_file = "{key_file}"\n')
+        audit = data / "audit.log"
+        config.write_text(
+            f'[store]\nurl = "{url}"\nkey_file = "{key_file}"\n[auth]\naudit_log = "{audit}"\n'
+        )
         # The linger comes in under its mod_authn_otp name.
         script = (
             "from otpgate.apache import provider\n"
@@ -59,13 +64,14 @@ def apache_site() -> Iterator[Site]:
             for f in data.iterdir():
                 shutil.chown(f, "www-data", "www-data")
         with run_apache(apache, directory, venv, script) as port:
-            yield Site(f"http://127.0.0.1:{port}", directory / "apache-error.log")
+            yield Site(f"http://127.0.0.1:{port}", directory / "apache-error.log", audit)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_check_password_401_200_linger_replay(apache_site: Site) -> None:
-    with httpx.Client(base_url=apache_site.url, timeout=30) as c:
+    url, _, audit = apache_site
+    with httpx.Client(base_url=url, timeout=30) as c:
         none = c.get("/app/")
         assert none.status_code == 401
         assert none.headers["www-authenticate"] == 'Basic realm="My application"'
@@ -83,6 +89,15 @@ def test_check_password_401_200_linger_replay(apache_site: Site) -> None:
         assert wrong_pin.status_code == 401
         garbled = c.get("/app/", headers={"Authorization": "Basic %%%"})
         assert garbled.status_code in (400, 401)
+    # What the gate decided, request by request (a lingering re-use is not audited;
+    # the garbled header never reached it).
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    lines = [line for line in lines if line["user"] == "carol"]
+    assert [(line["user"], line["result"], line["reason"]) for line in lines] == [
+        ("carol", "accept", "otp"),
+        ("carol", "reject", "replayed"),
+        ("carol", "reject", "bad_pin"),
+    ]
 
 
 def _basic(credentials: bytes) -> dict[str, str]:
@@ -99,6 +114,12 @@ def test_credentials_that_are_not_utf8_do_not_crash_apache(apache_site: Site) ->
         b"\xed\xa0\x80:1",  # an encoded surrogate
         b"\xc0\xaf:1",  # an overlong encoding
     ]
+
+    def decided() -> list[tuple[str, str]]:
+        lines = apache_site.audit.read_text().splitlines() if apache_site.audit.exists() else []
+        return [(d["user"], d["reason"]) for d in map(json.loads, lines)]
+
+    before = len(decided())
     with httpx.Client(base_url=apache_site.url, timeout=30) as c:
         for credentials in crashing:
             for scheme in ("Basic ", "basic\t"):
@@ -117,3 +138,5 @@ def test_credentials_that_are_not_utf8_do_not_crash_apache(apache_site: Site) ->
     log = apache_site.error_log.read_text(errors="replace")
     assert "Segmentation fault" not in log
     assert "exit signal" not in log
+    # None of the refused credentials reached the gate; the UTF-8 ones did.
+    assert decided()[before:] == [("jörg", "otp"), ("jörg", "no_match")]

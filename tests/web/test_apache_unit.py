@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from otpgate import apache
+from otpgate._limits import MAX_PASSWORD, MAX_USER
 from otpgate.otp import totp
 
 from .servers import make_store
@@ -79,3 +80,15 @@ def test_reference_configuration_carries_over(tmp_path: Path) -> None:
     fields = users.read_text().split()
     assert fields[:4] == ["HOTP/T30", "erin", "2468", KEY.hex()]
     assert fields[-1] == "192.0.2.1"
+
+
+@pytest.mark.parametrize("user", ["", "x" * (MAX_USER + 1), "eve\r\nX-Admin: 1", "eve\x85"])
+def test_names_every_front_end_refuses_are_refused_not_handed_on(config: Path, user: str) -> None:
+    check = apache.provider(config, OTPAuthFallThrough=True)
+    assert check({}, "x" * MAX_USER, "1357123456") is None  # unknown, well formed: handed on
+    assert check({}, user, "1357123456") is False
+
+
+def test_an_overlong_password_is_refused_unread(config: Path) -> None:
+    check = apache.provider(config)
+    assert check({}, "dave", "1357" + "1" * MAX_PASSWORD) is False

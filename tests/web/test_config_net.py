@@ -9,7 +9,7 @@ import pytest
 
 from otpgate.config import DIRECTIVES, load_config
 from otpgate.errors import ConfigError
-from otpgate.web.net import MalformedCredentials, client_address, parse_basic, safe_return_url
+from otpgate.web.request import MalformedCredentials, client_address, parse_basic, safe_return_url
 from otpgate.web.sessions import Session, SessionCodec
 
 TRUSTED = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("127.0.0.1/32")]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import sys
+from collections import Counter
+from typing import Any
 
 import httpx
 import pytest
@@ -195,6 +198,26 @@ def test_all_methods_are_answered(gate: G) -> None:
     # nginx's auth_request subrequest keeps the original method.
     for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"):
         assert gate.client.request(method, "/auth").status_code == 401
+    other = gate.client.request("TRACE", "/auth")
+    assert other.status_code == 405 and "GET" in other.headers["allow"]
+
+
+def test_mounted_under_a_prefix_auth_answers_there(gate: G) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+    from starlette.testclient import TestClient
+
+    from .conftest import PROXY
+
+    outer = Starlette(routes=[Mount("/gate", app=gate.client.app)])
+    with TestClient(outer, client=PROXY) as client:
+        auth = {"Authorization": basic("alice", PIN + code(gate.clock))}
+        ok = client.get("/gate/auth", headers=auth)
+        assert ok.status_code == 200 and ok.headers["remote-user"] == "alice"
+        assert client.get("/gate/auth").status_code == 401
+        assert client.get("/gate/healthz").json() == {"status": "ok"}
+        # The gate's /auth is only at its own root, not at the outer app's.
+        assert client.get("/auth", headers=auth).status_code == 404
 
 
 def test_hot_path_computes_no_pin_hash(
@@ -260,33 +283,33 @@ def test_a_stored_name_that_would_split_the_header_is_refused(make_gate: GateFac
     assert r.status_code == 401 and "x-admin" not in r.headers
 
 
-def test_lingering_basic_is_answered_below_the_router(
+def test_lingering_basic_is_answered_from_memory_without_a_thread(
     gate: G, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from otpgate.web.app import Gate as AppGate
+    from otpgate.auth import Authenticator
 
     calls: list[str] = []
-    full = AppGate.decide
+    blocking = Authenticator.decide
 
-    async def counting(self: AppGate, frontend: str, *args: object) -> object:
-        calls.append(frontend)
-        return await full(self, frontend, *args)  # type: ignore[arg-type]
+    def counting(self: Authenticator, *args: object, **kwargs: object) -> object:
+        calls.append("decide")
+        return blocking(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    # Only the full path (the router's forward_auth) goes through Gate.decide.
-    monkeypatch.setattr(AppGate, "decide", counting)
+    # Only a fresh login goes to the threadpool, through the blocking decide().
+    monkeypatch.setattr(Authenticator, "decide", counting)
     auth = {"Authorization": basic("alice", PIN + code(gate.clock))}
     first = gate.client.get("/auth", headers=auth)
-    assert first.status_code == 200 and calls == ["auth"]  # a fresh code: the full path
+    assert first.status_code == 200 and calls == ["decide"]  # a fresh code
     for _ in range(3):
         # Within state_ttl (2 s) the Authenticator answers from memory alone.
         gate.clock.advance(0.5)
         r = gate.client.get("/auth", headers=auth)
-        # The same answer as the full path gave, without it.
+        # The same answer as the fresh login got.
         assert r.status_code == 200 and r.headers["remote-user"] == "alice"
         assert {k: v for k, v in r.headers.items() if k != "date"} == {
             k: v for k, v in first.headers.items() if k != "date"
         }
-    assert calls == ["auth"]
+    assert calls == ["decide"]
     assert 'otpgate_decisions_total{frontend="auth",result="linger"} 3' in (
         gate.app_gate().metrics.render()
     )
@@ -306,11 +329,53 @@ def test_a_refusal_from_memory_is_decided_and_audited_once(make_gate: GateFactor
     assert {r.status_code for r in answers} == {401}
     assert "retry-after" in answers[-1].headers
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
-    # The throttled ones were refused from memory by the fast path and handed on
-    # to the full path: one request, one decision, one audit line.
+    # The throttled ones were refused from memory: one request, one decision,
+    # one audit line, one count in the metrics.
     assert len(lines) == len(answers)
     throttled = sum(line["reason"] == "throttled" for line in lines)
     assert throttled >= 3 and lines[-1]["reason"] == "throttled"
     metrics = g.app_gate().metrics.render()
     assert f'otpgate_decisions_total{{frontend="auth",result="throttled"}} {throttled}' in metrics
     assert 'otpgate_decision_seconds_count{frontend="auth"} 8' in metrics
+
+
+def _count(monkeypatch: pytest.MonkeyPatch, function: Any, calls: Counter[str]) -> None:
+    """Count calls of ``function`` wherever otpgate's modules imported it."""
+    name = function.__name__
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls[name] += 1
+        return function(*args, **kwargs)
+
+    for module in list(sys.modules.values()):
+        if module.__name__.startswith("otpgate") and getattr(module, name, None) is function:
+            monkeypatch.setattr(module, name, counting)
+
+
+def test_a_fresh_basic_login_parses_addresses_and_digests_once(
+    gate: G, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from otpgate.auth import Authenticator
+    from otpgate.web import request
+
+    calls: Counter[str] = Counter()
+    _count(monkeypatch, request.parse_basic, calls)
+    _count(monkeypatch, request.client_address, calls)
+    digest = Authenticator._digest
+
+    def counting_digest(self: Authenticator, user: str, password: str) -> bytes:
+        calls["_digest"] += 1
+        return digest(self, user, password)
+
+    monkeypatch.setattr(Authenticator, "_digest", counting_digest)
+    auth = {"Authorization": basic("alice", PIN + code(gate.clock)), "X-Forwarded-For": "192.0.2.1"}
+    r = gate.client.get("/auth", headers=auth)
+    assert r.status_code == 200 and r.headers["remote-user"] == "alice"
+    assert calls["parse_basic"] == 1
+    assert calls["client_address"] == 1
+    assert 1 <= calls["_digest"] <= 2
+    # The lingering request after it: again one of each, and no more digests.
+    calls.clear()
+    gate.clock.advance(1)
+    assert gate.client.get("/auth", headers=auth).status_code == 200
+    assert calls == Counter({"parse_basic": 1, "client_address": 1, "_digest": 1})

@@ -1,7 +1,8 @@
-"""HTTP front ends: forward auth, Basic, the login portal, the JSON API, metrics."""
+"""HTTP front ends: forward auth, the login portal, the JSON API, health and metrics."""
 
 from __future__ import annotations
 
-from .app import Gate, create_app
+from .app import create_app
+from .gate import Gate
 
 __all__ = ["Gate", "create_app"]

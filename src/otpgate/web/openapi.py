@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from .._limits import MAX_PASSWORD, MAX_USER
+
 __all__ = ["OPENAPI"]
 
 _ERROR: Final = {
@@ -40,10 +42,14 @@ OPENAPI: Final[dict[str, Any]] = {
                             "schema": {
                                 "type": "object",
                                 "properties": {
-                                    "user": {"type": "string", "minLength": 1, "maxLength": 256},
+                                    "user": {
+                                        "type": "string",
+                                        "minLength": 1,
+                                        "maxLength": MAX_USER,
+                                    },
                                     "password": {
                                         "type": "string",
-                                        "maxLength": 1024,
+                                        "maxLength": MAX_PASSWORD,
                                         "description": "PIN immediately followed by the OTP",
                                     },
                                     "ip": {

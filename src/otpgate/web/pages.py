@@ -12,6 +12,8 @@ import hashlib
 import html
 from typing import Final
 
+from .._limits import MAX_USER
+
 __all__ = ["CSP", "demo_page", "login_page", "logout_page", "message_page"]
 
 _CSS: Final = """
@@ -85,7 +87,7 @@ def login_page(
         f'<input type="hidden" name="rd" value="{_e(return_to)}">\n'
         '<label for="username">User name</label>\n'
         f'<input id="username" name="username" value="{_e(user)}" autocomplete="username" '
-        'autocapitalize="none" spellcheck="false" required maxlength="256"'
+        f'autocapitalize="none" spellcheck="false" required maxlength="{MAX_USER}"'
         f"{'' if user else ' autofocus'}>\n"
         '<label for="pin">PIN</label>\n'
         '<input id="pin" name="pin" type="password" autocomplete="current-password" '

@@ -1,8 +1,8 @@
-"""What the gate believes about a request: client address, original URL, return URL.
+"""Reading a request: Basic credentials, the client address, a safe return URL.
 
 Forwarded headers are only believed from configured proxies, and a return URL
 is only followed to the same site or an allow-listed host; everything in here
-is pure so it can be tested without a server.
+is pure (strings in, strings out) so it can be tested without a server.
 """
 
 from __future__ import annotations
@@ -14,25 +14,26 @@ import urllib.parse
 from collections.abc import Sequence
 from typing import Final
 
+from .._limits import MAX_PASSWORD, MAX_USER, has_control
 from ..config import Network
 
 __all__ = [
     "MalformedCredentials",
+    "check_user",
     "client_address",
     "host_allowed",
+    "is_trusted",
     "parse_basic",
     "safe_return_url",
+    "split_host",
 ]
 
 MAX_AUTHORIZATION: Final = 4096
 MAX_URL: Final = 2048
-MAX_USER: Final = 256
-MAX_PASSWORD: Final = 1024
 
 # C0 controls, DEL, C1 controls, backslash and whitespace never belong in a
 # return URL; browsers "repair" some of them into something else.
 _BAD_URL_CHARS: Final = re.compile(r"[\x00-\x20\x7f-\x9f\\]")
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _HOST_RE: Final = re.compile(r"[a-z0-9.\-\[\]:]+")
 
 
@@ -111,7 +112,7 @@ def check_user(user: str) -> None:
     Raises:
         MalformedCredentials: empty, overlong, or with control characters.
     """
-    if not user or len(user) > MAX_USER or _CONTROL.search(user):
+    if not user or len(user) > MAX_USER or has_control(user):
         raise MalformedCredentials("bad user name")
 
 

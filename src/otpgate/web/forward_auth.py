@@ -1,0 +1,212 @@
+"""``/auth``: forward auth for nginx ``auth_request``, Traefik ForwardAuth, Caddy ``forward_auth``.
+
+Behind such a proxy every page, image and script of the protected site passes
+through ``/auth``, so this is the gate's hot path.  It is raw ASGI in front of
+Starlette's router, as Starlette's own middleware is: the headers are read
+once, the client address is computed once, the Authenticator is asked once.
+The common answers -- a valid session cookie, a lingering Basic credential --
+never leave the event loop and are written as bare ASGI messages (the router
+and ``Request``/``Response`` objects cost as much as the decision itself:
+docs/benchmarks.md, changes 2 and 3);
+only a fresh login goes to the threadpool (:meth:`Gate.decide`).  Refusals
+are rarer and use Starlette's ``Request`` and ``Response``.
+
+Only 2xx, 401 and 403 mean something to these proxies (nginx turns anything
+else into a 500), so every refusal is a 401, or the redirect to the portal
+the proxy was asked to pass on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import urllib.parse
+from typing import Any, Final
+
+from starlette.requests import Request, cookie_parser
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .._limits import has_control
+from ..reasons import Reason
+from .gate import Gate
+from .http import RAW_SECURITY_HEADERS, redirect, retry_after, secure
+from .request import MalformedCredentials, parse_basic, safe_return_url
+from .sessions import Session
+
+__all__ = ["METHODS", "PATH", "ForwardAuth"]
+
+log = logging.getLogger(__name__)
+
+PATH: Final = "/auth"
+# nginx's auth_request subrequest keeps the original method.
+METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# The metrics' result for an Authorization header that is not Basic credentials.
+MALFORMED_HEADER: Final = "malformed_header"
+REDIRECT_MODES: Final = frozenset({"302", "303", "307", "401"})
+
+_EMPTY_BODY: Final = {"type": "http.response.body", "body": b""}
+
+
+def route_path(scope: Scope) -> str:
+    """The path below the app's mount point (``root_path``), as Starlette's router sees it."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
+        return path[len(root) :]
+    return path
+
+
+def _first_headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
+    """Cookie, Authorization, X-Forwarded-For: the first of each, as ``Request`` reads them."""
+    cookie = authorization = forwarded = None
+    for name, value in scope["headers"]:
+        if name == b"cookie" and cookie is None:
+            cookie = value.decode("latin-1")
+        elif name == b"authorization" and authorization is None:
+            authorization = value.decode("latin-1")
+        elif name == b"x-forwarded-for" and forwarded is None:
+            forwarded = value.decode("latin-1")
+    return cookie, authorization, forwarded
+
+
+class ForwardAuth:
+    """Answers ``/auth`` itself; every other request goes on to ``app``.
+
+    Args:
+        app: the rest of the gate (the portal, the API).
+        gate: the shared state.
+    """
+
+    def __init__(self, app: ASGIApp, gate: Gate) -> None:
+        self.app = app
+        self.gate = gate
+        self._methods = frozenset(METHODS)
+        realm = gate.web.realm.replace("\\", "").replace('"', "")
+        self._challenge_header = f'Basic realm="{realm}", charset="UTF-8"'
+        self._portal = bool(gate.web.portal and gate.web.portal_url)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or route_path(scope) != PATH:
+            await self.app(scope, receive, send)
+        elif scope["method"] not in self._methods:
+            allow = {"Allow": ", ".join(METHODS)}
+            await PlainTextResponse("Method Not Allowed", 405, headers=allow)(scope, receive, send)
+        else:
+            await self._answer(scope, receive, send)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Session cookie, else Basic credentials, else a challenge."""
+        started = time.perf_counter()
+        gate = self.gate
+        cookie, authorization, forwarded = _first_headers(scope)
+        now = gate.clock()
+        ip: str | None = None
+        if authorization is not None or gate.settings.logout_on_ip_change:
+            client = scope.get("client")
+            ip = gate.address(client[0] if client else None, forwarded)
+        if cookie is not None:
+            session = gate.session(cookie_parser(cookie).get(gate.web.cookie_name), now, ip)
+            if session is not None:
+                gate.metrics.record("auth", Reason.SESSION, time.perf_counter() - started, False)
+                refresh = None
+                if gate.sessions.needs_refresh(session, now):
+                    fresh = Session(session.user, session.issued_at, now, session.ip)
+                    refresh = gate.session_cookie(fresh, now)
+                await self._accept(scope, receive, send, session.user, refresh)
+                return
+        if authorization is None or ip is None:  # ip is known whenever authorization is
+            await self._refuse(scope, receive, send, offered=False)
+            return
+        try:
+            user, password = parse_basic(authorization)
+        except MalformedCredentials:
+            gate.metrics.record("auth", MALFORMED_HEADER, 0.0, False)
+            await self._refuse(scope, receive, send, offered=True)
+            return
+        decision = await gate.decide("auth", user, password, ip, now)
+        if decision.ok and decision.user is not None:
+            await self._accept(scope, receive, send, decision.user)
+        else:
+            await self._refuse(scope, receive, send, offered=True, wait=decision.retry_after)
+
+    async def _accept(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        user: str,
+        cookie: tuple[bytes, bytes] | None = None,
+    ) -> None:
+        """200 with ``Remote-User``, written by hand: this is the hot path's answer."""
+        if has_control(user):
+            # A name from the store that would split the header: refuse, loudly.
+            log.error("refusing a user name with control characters in Remote-User")
+            await self._refuse(scope, receive, send, offered=True)
+            return
+        # Raw header bytes: a user name may be any Unicode, and the proxy passes
+        # the UTF-8 bytes on (Starlette would refuse non-Latin-1 text).
+        headers = [(b"content-length", b"0"), (b"remote-user", user.encode("utf-8"))]
+        headers += RAW_SECURITY_HEADERS
+        if cookie is not None:
+            headers.append(cookie)
+        start: dict[str, Any] = {"type": "http.response.start", "status": 200, "headers": headers}
+        await send(start)
+        await send(_EMPTY_BODY)
+
+    async def _refuse(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        *,
+        offered: bool,
+        wait: float | None = None,
+    ) -> None:
+        """A Basic challenge, or for a browser that offered nothing, the portal."""
+        request = Request(scope)
+        mode = request.query_params.get("redirect", str(self.gate.web.redirect_status))
+        response: Response
+        if (
+            self._portal
+            and not offered
+            and mode in REDIRECT_MODES
+            and "text/html" in request.headers.get("accept", "")
+        ):
+            response = redirect(self._login_url(request), int(mode))
+        else:
+            headers = {"WWW-Authenticate": self._challenge_header}
+            if wait is not None:
+                headers.update(retry_after(wait))
+            response = secure(Response("Unauthorized\n", 401, headers=headers))
+        await response(scope, receive, send)
+
+    def _login_url(self, request: Request) -> str:
+        base = self.gate.web.portal_url.rstrip("/") + "/login"
+        target = self._original_url(request)
+        if target is None:
+            return base
+        return base + "?rd=" + urllib.parse.quote(target, safe="")
+
+    def _original_url(self, request: Request) -> str | None:
+        """Where the browser wanted to go, if a trusted proxy said so and it is safe."""
+        if not self.gate.from_proxy(request):
+            return None
+        h = request.headers
+        url = h.get("x-original-url")
+        if url is None and h.get("x-forwarded-host"):
+            proto = h.get("x-forwarded-proto", "https").split(",")[0].strip()
+            host = h["x-forwarded-host"].split(",")[0].strip()
+            url = f"{proto}://{host}{h.get('x-forwarded-uri', '/')}"
+        if url is None:
+            return None
+        if self.gate.portal_is_path:
+            # The portal is on the protected site itself: return by path only.
+            try:
+                parts = urllib.parse.urlsplit(url)
+            except ValueError:
+                return None
+            path = "/" + parts.path.lstrip("/")
+            url = path + (f"?{parts.query}" if parts.query else "")
+            return safe_return_url(url, ())
+        return safe_return_url(url, self.gate.allowed_hosts)

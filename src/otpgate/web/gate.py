@@ -1,0 +1,162 @@
+"""The state every front end of the gate shares, and the one way they ask for a decision.
+
+Login rules (idle timeout, ``logout_on_ip_change``, ...) are read from the
+Authenticator's own settings, and its store and clock are the gate's: there is
+one source for each.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import urllib.parse
+from typing import TYPE_CHECKING
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..auth import Decision
+from ..errors import OTPGateError
+from ..reasons import Reason
+from .metrics import Metrics
+from .request import client_address, is_trusted
+from .sessions import CsrfGuard, Session, SessionCodec
+
+if TYPE_CHECKING:
+    from ..auth import Authenticator
+    from ..config import Config
+
+__all__ = ["Gate"]
+
+log = logging.getLogger(__name__)
+
+
+class Gate:
+    """What the front ends share: settings, the Authenticator, sessions, CSRF, metrics.
+
+    Args:
+        config: all settings.
+        authenticator: the one Authenticator; its store, clock and login
+            settings are the gate's.
+
+    Raises:
+        ConfigError: no session secret, bad networks.
+    """
+
+    def __init__(self, config: Config, authenticator: Authenticator) -> None:
+        self.config = config
+        self.web = config.web
+        self.auth = authenticator
+        self.settings = authenticator.settings
+        self.store = authenticator.store
+        self.clock = authenticator.clock
+        secrets_ = config.secrets()
+        self.sessions = SessionCodec(secrets_, config.session_lifetime(), self.settings.max_idle)
+        self.csrf = CsrfGuard(secrets_)
+        self.metrics = Metrics()
+        self.trusted = config.trusted_networks()
+        # Hosts a login may send the browser back to.
+        self.allowed_hosts = list(self.web.allowed_hosts)
+        portal = urllib.parse.urlsplit(self.web.portal_url)
+        if portal.hostname:
+            self.allowed_hosts.append(portal.hostname)
+        if self.web.cookie_domain:
+            self.allowed_hosts.append("." + self.web.cookie_domain.lstrip("."))
+        self.portal_is_path = not portal.netloc
+
+    # --- the client -----------------------------------------------------------------
+
+    def address(self, peer: str | None, forwarded_for: str | None) -> str:
+        """The client's address (``X-Forwarded-For`` only from a trusted proxy)."""
+        return client_address(peer, forwarded_for, self.trusted)
+
+    def client_ip(self, request: Request) -> str:
+        return self.address(_peer(request), request.headers.get("x-forwarded-for"))
+
+    def from_proxy(self, request: Request) -> bool:
+        """Whether the direct peer is a trusted proxy, whose forwarded headers count."""
+        return is_trusted(_peer(request), self.trusted)
+
+    # --- sessions -------------------------------------------------------------------
+
+    def session(self, cookie: str | None, now: float, ip: str | None) -> Session | None:
+        """The session in this cookie value, if genuine, current and not revoked.
+
+        Args:
+            cookie: the session cookie's value.
+            now: Unix time.
+            ip: the client's address; compared only with ``logout_on_ip_change``
+                (``None`` then never matches).
+        """
+        session = self.sessions.decode(cookie, now)
+        if session is None:
+            return None
+        if self.settings.logout_on_ip_change and session.ip != ip:
+            return None
+        if not self.auth.session_valid(session.user, session.issued_at, now=now):
+            return None
+        return session
+
+    def session_cookie(self, session: Session, now: float) -> tuple[bytes, bytes]:
+        """The ``Set-Cookie`` header carrying ``session``, as an ASGI header pair."""
+        # Starlette formats the cookie; the throwaway Response only carries it.
+        carrier = Response()
+        carrier.set_cookie(
+            self.web.cookie_name,
+            self.sessions.encode(session),
+            max_age=self.sessions.max_age(session, now),
+            path="/",
+            domain=self.web.cookie_domain,
+            secure=self.web.cookie_secure,
+            httponly=True,
+            samesite="lax",
+        )
+        return carrier.raw_headers[-1]
+
+    def set_session(self, response: Response, session: Session, now: float) -> None:
+        response.raw_headers.append(self.session_cookie(session, now))
+
+    def clear_session(self, response: Response) -> None:
+        response.delete_cookie(
+            self.web.cookie_name,
+            path="/",
+            domain=self.web.cookie_domain,
+            secure=self.web.cookie_secure,
+            httponly=True,
+            samesite="lax",
+        )
+
+    # --- the decision ---------------------------------------------------------------
+
+    async def decide(
+        self, frontend: str, user: str, password: str, ip: str, now: float
+    ) -> Decision:
+        """Ask the Authenticator once, count the answer once.
+
+        The answer from memory is taken on the event loop; only a fresh login
+        (store I/O, the PIN hash) goes to the threadpool, with the same
+        :class:`~otpgate.auth.Attempt` (so its digest is computed once).
+        """
+        started = time.perf_counter()
+        try:
+            attempt = self.auth.attempt(user, password, ip)
+            decision = self.auth.check_cached(attempt, now=now)
+            if decision is None:
+                decision = await run_in_threadpool(self.auth.decide, attempt, now=now)
+        except OTPGateError as exc:
+            # The Authenticator maps store trouble to a decision itself; this is the
+            # last line, so that no failure can ever turn into an accepted login.
+            log.error("authentication failed with %s", exc.__class__.__name__)
+            decision = Decision(False, None, Reason.STORE_ERROR)
+        self.metrics.record(
+            frontend,
+            decision.reason,
+            time.perf_counter() - started,
+            decision.retry_after is not None and not decision.ok,
+        )
+        return decision
+
+
+def _peer(request: Request) -> str | None:
+    return request.client.host if request.client else None

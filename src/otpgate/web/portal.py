@@ -1,0 +1,301 @@
+"""The login portal: the login and logout forms, the status page, the demo page.
+
+A login here sets the signed session cookie that ``/auth`` accepts.  Every
+POST is checked twice against cross-site requests: the browser's own
+``Sec-Fetch-Site``/``Origin`` and a double-submit CSRF token.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import urllib.parse
+from collections.abc import Callable
+from typing import Final
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .._limits import MAX_PASSWORD, MAX_USER, retry_after_seconds
+from ..errors import OTPGateError
+from ..reasons import Reason
+from . import pages
+from .gate import Gate
+from .http import PayloadTooLarge, html, read_body, redirect, retry_after
+from .request import MalformedCredentials, check_user, safe_return_url, split_host
+from .sessions import Session
+
+__all__ = ["Portal"]
+
+log = logging.getLogger(__name__)
+
+CSRF_COOKIE: Final = "otpgate_csrf"
+WRONG: Final = "Wrong user name, PIN or code."
+UNAVAILABLE: Final = "Signing in is not possible right now. Please try again later."
+FORM_METHODS: Final = ["GET", "HEAD", "POST"]
+
+# A page with a form, given the form's CSRF token.
+PageText = Callable[[str], str]
+
+
+class Portal:
+    """The pages people see.
+
+    Args:
+        gate: the shared state.
+    """
+
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+        self.web = gate.web
+        self.csrf = gate.csrf
+
+    def routes(self) -> list[Route]:
+        routes = [
+            Route("/login", self.login, methods=FORM_METHODS),
+            Route("/logout", self.logout, methods=FORM_METHODS),
+            Route("/", self.root, methods=["GET", "HEAD"]),
+        ]
+        if self.web.demo:
+            routes.append(Route("/demo/", self.demo, methods=["GET", "HEAD"]))
+        return routes
+
+    # --- where the browser is -------------------------------------------------------
+
+    def _session(self, request: Request, now: float) -> Session | None:
+        cookie = request.cookies.get(self.web.cookie_name)
+        return self.gate.session(cookie, now, self.gate.client_ip(request))
+
+    def _own_host(self, request: Request) -> str:
+        host = request.headers.get("host", "")
+        if self.gate.from_proxy(request):
+            host = request.headers.get("x-forwarded-host", host).split(",")[0].strip()
+        return split_host(host)
+
+    def _own_origin(self, request: Request) -> tuple[str, str]:
+        """(scheme, host[:port]) of this page as the browser sees it."""
+        scheme = request.url.scheme
+        host = request.headers.get("host", "")
+        if self.gate.from_proxy(request):
+            scheme = request.headers.get("x-forwarded-proto", scheme).split(",")[0].strip()
+            host = request.headers.get("x-forwarded-host", host).split(",")[0].strip()
+        return scheme.lower(), host.lower()
+
+    def _return_target(self, request: Request, value: str | None) -> str:
+        allowed = [*self.gate.allowed_hosts, self._own_host(request)]
+        return safe_return_url(value, allowed) or ""
+
+    # --- cross-site request forgery -------------------------------------------------
+
+    def _csrf_pair(self, request: Request) -> tuple[str, str, bool]:
+        """(nonce, form token, whether the nonce cookie must be set)."""
+        nonce = request.cookies.get(CSRF_COOKIE)
+        if not nonce or len(nonce) > 64:
+            nonce = self.csrf.new_nonce()
+            return nonce, self.csrf.token(nonce), True
+        return nonce, self.csrf.token(nonce), False
+
+    def _form_page(
+        self,
+        request: Request,
+        text: PageText,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        """A page holding a form: its token, and the nonce cookie if new."""
+        nonce, token, new = self._csrf_pair(request)
+        response = html(text(token), status, headers)
+        if new:
+            response.set_cookie(
+                CSRF_COOKIE,
+                nonce,
+                path="/",
+                secure=self.web.cookie_secure,
+                httponly=True,
+                samesite="strict",
+            )
+        return response
+
+    def _cross_site(self, request: Request) -> bool:
+        """A browser says this POST comes from another site."""
+        if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
+            return True
+        origin = request.headers.get("origin")
+        if origin is None:
+            return False  # not a browser, or an old one; the CSRF token still decides
+        parts = urllib.parse.urlsplit(origin) if origin != "null" else None
+        if parts is None or not parts.netloc:
+            return True
+        return (parts.scheme.lower(), parts.netloc.lower()) != self._own_origin(request)
+
+    def _csrf_failed(self, request: Request, form: dict[str, str]) -> bool:
+        if self._cross_site(request):
+            return True
+        return not self.csrf.check(request.cookies.get(CSRF_COOKIE), form.get("csrf"))
+
+    # --- forms ----------------------------------------------------------------------
+
+    def _bad_form(self, text: str, status: int) -> Response:
+        page = pages.message_page(
+            site=self.web.title, heading="Bad request", text=text, kind="error"
+        )
+        return html(page, status)
+
+    async def _form(self, request: Request) -> dict[str, str] | Response:
+        """The POSTed form fields, or the error response."""
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "application/x-www-form-urlencoded":
+            return self._bad_form("Unsupported form encoding.", 415)
+        try:
+            body = await read_body(request, self.web.max_body)
+            fields = urllib.parse.parse_qs(
+                body.decode("utf-8"),
+                keep_blank_values=True,
+                max_num_fields=10,
+                strict_parsing=False,
+            )
+        except PayloadTooLarge:
+            return self._bad_form("The form is too large.", 413)
+        except (UnicodeDecodeError, ValueError, ClientDisconnect):
+            return self._bad_form("The form could not be read.", 400)
+        return {k: v[0] for k, v in fields.items() if len(v) == 1}
+
+    def _login_form(
+        self,
+        request: Request,
+        status: int = 200,
+        *,
+        user: str = "",
+        message: str | None = None,
+        return_to: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        def text(token: str) -> str:
+            return pages.login_page(
+                site=self.web.title, csrf=token, return_to=return_to, user=user, message=message
+            )
+
+        return self._form_page(request, text, status, headers)
+
+    # --- login ----------------------------------------------------------------------
+
+    async def login(self, request: Request) -> Response:
+        if request.method == "POST":
+            return await self._login_post(request)
+        target = self._return_target(request, request.query_params.get("rd"))
+        if target and self._session(request, self.gate.clock()) is not None:
+            return redirect(target, 303)
+        return self._login_form(request, return_to=target)
+
+    async def _login_post(self, request: Request) -> Response:
+        form = await self._form(request)
+        if isinstance(form, Response):
+            return form
+        target = self._return_target(request, form.get("rd"))
+        user = form.get("username", "").strip()
+        if self._csrf_failed(request, form):
+            message = "The form had expired. Please sign in again."
+            return self._login_form(request, 403, user=user, return_to=target, message=message)
+        pin = form.get("pin", "")
+        # People type codes as shown ("123 456"); spaces are never part of one.
+        code = "".join(form.get("code", "").split())
+        try:
+            check_user(user)
+            if not code or len(pin) + len(code) > MAX_PASSWORD:
+                raise MalformedCredentials("no code")
+        except MalformedCredentials:
+            return self._login_form(
+                request,
+                400,
+                user=user if len(user) <= MAX_USER else "",
+                return_to=target,
+                message="Enter your user name, PIN and one-time code.",
+            )
+        gate = self.gate
+        now = gate.clock()
+        ip = gate.client_ip(request)
+        decision = await gate.decide("login", user, pin + code, ip, now)
+        if decision.ok and decision.user is not None:
+            response = redirect(target or "./", 303)
+            gate.set_session(response, Session(decision.user, now, now, ip), now)
+            return response
+        if decision.retry_after is not None:
+            wait = retry_after_seconds(decision.retry_after)
+            message = f"Too many attempts. Try again in {wait} s."
+            headers = retry_after(decision.retry_after)
+            return self._login_form(
+                request, 429, user=user, return_to=target, message=message, headers=headers
+            )
+        message = UNAVAILABLE if decision.reason == Reason.STORE_ERROR else WRONG
+        status = 503 if decision.reason == Reason.STORE_ERROR else 401
+        return self._login_form(request, status, user=user, return_to=target, message=message)
+
+    # --- logout ---------------------------------------------------------------------
+
+    async def logout(self, request: Request) -> Response:
+        now = self.gate.clock()
+        # Any genuine cookie may sign out, even one from another address.
+        session = self.gate.sessions.decode(request.cookies.get(self.web.cookie_name), now)
+        name = session.user if session else None
+        if request.method != "POST":
+
+            def text(token: str) -> str:
+                return pages.logout_page(site=self.web.title, csrf=token, user=name)
+
+            return self._form_page(request, text)
+        form = await self._form(request)
+        if isinstance(form, Response):
+            return form
+        if self._csrf_failed(request, form):
+            page = pages.message_page(
+                site=self.web.title,
+                heading="Not signed out",
+                text="The form had expired. Please try again.",
+                kind="error",
+                link="logout",
+            )
+            return html(page, 403)
+        if session is not None:
+            await self._revoke(session.user, now)
+        page = pages.message_page(
+            site=self.web.title, heading="Signed out", text="You have signed out.", link="login"
+        )
+        response = html(page)
+        self.gate.clear_session(response)
+        return response
+
+    async def _revoke(self, user: str, now: float) -> None:
+        """End the user's sessions and lingering credentials on the server side."""
+        started = time.perf_counter()
+        result: str = Reason.LOGOUT
+        try:
+            await run_in_threadpool(self.gate.auth.logout, user, now=now)
+        except OTPGateError as exc:
+            # The cookie is still cleared; say so honestly in the log.
+            log.error("server-side logout failed: %s", exc.__class__.__name__)
+            result = "logout_store_error"
+        self.gate.metrics.record("logout", result, time.perf_counter() - started, False)
+
+    # --- pages behind a login -------------------------------------------------------
+
+    async def root(self, request: Request) -> Response:
+        session = self._session(request, self.gate.clock())
+        name = session.user if session else None
+
+        def text(token: str) -> str:
+            return pages.status_page(site=self.web.title, user=name, csrf=token)
+
+        return self._form_page(request, text)
+
+    async def demo(self, request: Request) -> Response:
+        session = self._session(request, self.gate.clock())
+        if session is None:
+            return redirect("../login?rd=%2Fdemo%2F", 302)
+        name = session.user
+
+        def text(token: str) -> str:
+            return pages.demo_page(site=self.web.title, user=name, csrf=token)
+
+        return self._form_page(request, text)
