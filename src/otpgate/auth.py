@@ -96,6 +96,13 @@ class AuthSettings:
             under Basic auth, so off by default).
         throttle_ipv6_prefix: the throttle counts IPv6 clients per network
             of this length (one machine usually holds a whole /64).
+        guess_budget: failed guesses per user from untrusted clients, all
+            addresses together, in any ``guess_window``; each trusted client
+            (device cookie, known address) has as many of its own; 0 = off
+            (:mod:`otpgate.budget`).
+        guess_window: seconds over which ``guess_budget`` counts.
+        trusted_for: seconds an address stays trusted after a successful
+            login from it, and a device cookie is honoured.
     """
 
     policy: Policy = Policy()  # noqa: RUF009 - frozen, so one shared default is safe
@@ -114,10 +121,15 @@ class AuthSettings:
     max_password: int = 1024
     audit_linger: bool = False
     throttle_ipv6_prefix: int = 64
+    guess_budget: int = 100
+    guess_window: float = 86_400.0
+    trusted_for: float = 30 * 86_400.0
 
     def __post_init__(self) -> None:
         problems = []
         for name in (
+            "guess_window",
+            "trusted_for",
             "max_linger",
             "failure_unlock_after",
             "throttle_base",
@@ -135,6 +147,7 @@ class AuthSettings:
             "cache_size",
             "throttle_size",
             "max_password",
+            "guess_budget",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -183,12 +196,20 @@ class Attempt:
         key: the Authenticator's keyed digest of user + password, the key of
             its linger cache; empty when the input can never linger (not
             text, or longer than ``max_password``).
+        device: the nonce of a genuine device cookie issued to this user
+            (the front end checked its signature), else ``None``: the client
+            then has a guess budget of its own (:mod:`otpgate.budget`).
+        proven: ``ip`` is where the connection came from; ``False`` when a
+            client only claims it (the API's ``ip`` field), which is then
+            never trusted for being known.
     """
 
     user: str
     password: str = field(repr=False)
     ip: str
     key: bytes = field(repr=False)
+    device: str | None = None
+    proven: bool = True
 
 
 @dataclass(slots=True)
@@ -260,8 +281,14 @@ class Authenticator:
 
     # -- public API -------------------------------------------------------
 
-    def attempt(self, user: str, password: str, ip: str) -> Attempt:
-        """Wrap one login attempt, computing its linger-cache digest once."""
+    def attempt(
+        self, user: str, password: str, ip: str, *, device: str | None = None, proven: bool = True
+    ) -> Attempt:
+        """Wrap one login attempt, computing its linger-cache digest once.
+
+        ``device`` and ``proven`` say how far the client is trusted (see
+        :class:`Attempt`).
+        """
         key = b""
         # Nothing longer than max_password was ever accepted: do not even hash it.
         if (
@@ -270,10 +297,17 @@ class Authenticator:
             and len(password) <= self.settings.max_password
         ):
             key = self._digest(user, password)
-        return Attempt(user, password, ip, key)
+        return Attempt(user, password, ip, key, device, proven)
 
     def authenticate(
-        self, user: str, password: str, ip: str, *, now: float | None = None
+        self,
+        user: str,
+        password: str,
+        ip: str,
+        *,
+        now: float | None = None,
+        device: str | None = None,
+        proven: bool = True,
     ) -> Decision:
         """Decide one login attempt (blocking; may read and write the store and hash a PIN).
 
@@ -283,8 +317,11 @@ class Authenticator:
                 an empty password from the user's last address logs out.
             ip: the client address.
             now: Unix time; defaults to the clock.
+            device: a checked device cookie's nonce (see :class:`Attempt`).
+            proven: ``False`` when ``ip`` is only claimed by the client.
         """
-        return self.decide(self.attempt(user, password, ip), now=now)
+        attempt = self.attempt(user, password, ip, device=device, proven=proven)
+        return self.decide(attempt, now=now)
 
     def decide(self, attempt: Attempt, *, now: float | None = None) -> Decision:
         """Decide an :class:`Attempt` (blocking; may read and write the store and hash a PIN).

@@ -304,10 +304,13 @@ def test_lingering_basic_is_answered_from_memory_without_a_thread(
         # Within state_ttl (2 s) the Authenticator answers from memory alone.
         gate.clock.advance(0.5)
         r = gate.client.get("/auth", headers=auth)
-        # The same answer as the fresh login got.
+        # The same answer as the fresh login got, but for the device cookie
+        # that only a fresh login earns.
         assert r.status_code == 200 and r.headers["remote-user"] == "alice"
+        assert "set-cookie" not in r.headers
+        assert first.headers["set-cookie"].startswith("otpgate_device=")
         assert {k: v for k, v in r.headers.items() if k != "date"} == {
-            k: v for k, v in first.headers.items() if k != "date"
+            k: v for k, v in first.headers.items() if k not in ("date", "set-cookie")
         }
     assert calls == ["decide"]
     assert 'otpgate_decisions_total{frontend="auth",result="linger"} 3' in (

@@ -216,10 +216,13 @@ class Portal:
         gate = self.gate
         now = gate.clock()
         ip = gate.client_ip(request)
-        decision = await gate.decide("login", user, pin + code, ip, now)
+        device = gate.device(request.cookies, user, now)
+        decision = await gate.decide("login", user, pin + code, ip, now, device=device)
         if decision.ok and decision.user is not None:
             response = redirect(target or "./", 303)
             gate.set_session(response, Session(decision.user, now, now, ip), now)
+            # This browser keeps a guess budget of its own for the user from now on.
+            response.raw_headers.append(gate.device_cookie(decision.user, now))
             return response
         if decision.retry_after is not None:
             wait = retry_after_seconds(decision.retry_after)
