@@ -39,6 +39,7 @@ from typing import Final, overload
 
 from . import recovery
 from .audit import AuditLog
+from .budget import Client
 from .errors import MalformedCode, NoMatch, ReplayedCode, StoreConflict, StoreError
 from .models import UserRecord, UserState
 from .otp import HmacKey
@@ -228,6 +229,14 @@ class _Snapshot:
     fingerprint: bytes = field(default=b"")
 
 
+# Refusals that were a guess: the throttle counts them, and so does the budget.
+_COUNTED: Final = frozenset({Reason.NO_MATCH, Reason.BAD_PIN, Reason.MALFORMED})
+
+
+def _client(attempt: Attempt) -> Client:
+    return Client(attempt.ip, attempt.device, attempt.proven)
+
+
 def _locked(state: UserState, now: float) -> bool:
     return state.locked_until is not None and now < state.locked_until
 
@@ -258,6 +267,7 @@ class Authenticator:
         audit: AuditLog | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        from .budget import GuessBudget
         from .throttle import Throttle
 
         self.store = store
@@ -269,6 +279,14 @@ class Authenticator:
             settings.throttle_free_failures,
             settings.throttle_base,
             settings.throttle_max,
+            max(settings.throttle_size, 1),
+            settings.throttle_ipv6_prefix,
+        )
+        # Across addresses: one budget per user for untrusted clients (otpgate.budget).
+        self.budget = GuessBudget(
+            settings.guess_budget,
+            settings.guess_window,
+            settings.trusted_for,
             max(settings.throttle_size, 1),
             settings.throttle_ipv6_prefix,
         )
@@ -332,6 +350,7 @@ class Authenticator:
         now = self.clock() if now is None else now
         try:
             decision, record = self._authenticate(attempt, now)
+            self._learn(attempt, decision, record, now)
         except Exception:
             # A store driver raising something unexpected must end in a refusal,
             # logged, never in an exception a front end might mishandle.
@@ -382,7 +401,7 @@ class Authenticator:
         # A known credential is never answered "throttled" here: decide()
         # may still accept it from its linger entry after a store read.
         if decision is None and not known:
-            retry = self.throttle.retry_after(user, ip_, now)
+            retry = self._wait(attempt, now)
             if retry is not None:
                 decision = Decision(False, None, Reason.THROTTLED, retry_after=retry)
             elif record is not None and _locked(record.state, now):
@@ -459,8 +478,8 @@ class Authenticator:
             if self._linger_hit(key, user, ip, snap, now):
                 assert snap.record is not None
                 return Decision(True, snap.record.username, Reason.LINGER), snap.record
-        # 2. throttle
-        retry = self.throttle.retry_after(user, ip, now)
+        # 2. throttle and guess budget
+        retry = self._wait(attempt, now)
         if retry is not None:
             return Decision(False, None, Reason.THROTTLED, retry_after=retry), None
         if not user or len(user) > _MAX_USER or len(password) > s.max_password:
@@ -487,6 +506,34 @@ class Authenticator:
         except StoreError as exc:
             log.error("store error during a login: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), record
+
+    # -- the throttle and the guess budget --------------------------------
+
+    def _wait(self, attempt: Attempt, now: float) -> float | None:
+        """How long this client must wait: the throttle's and the budget's, the longer."""
+        waits = [
+            self.throttle.retry_after(attempt.user, attempt.ip, now),
+            self.budget.retry_after(attempt.user, _client(attempt), now),
+        ]
+        found = [w for w in waits if w is not None]
+        return max(found) if found else None
+
+    def _learn(
+        self, attempt: Attempt, decision: Decision, record: UserRecord | None, now: float
+    ) -> None:
+        """The guess budget learns from a decided attempt (the throttle already did)."""
+        if not isinstance(attempt.user, str) or not isinstance(attempt.ip, str):
+            return
+        if decision.ok:
+            self.budget.success(attempt.user, _client(attempt), now)
+            return
+        guess = decision.reason in _COUNTED or (
+            decision.reason is Reason.UNKNOWN_USER and not self.settings.fall_through
+        )
+        # An empty password is a logout or nothing at all, never a guess.
+        if guess and attempt.password != "":
+            known = record is not None
+            self.budget.failure(attempt.user, _client(attempt), now, known=known)
 
     def _empty_password(self, record: UserRecord, user: str, ip: str, now: float) -> Decision:
         # As the reference module: an empty password from the last address logs out.
