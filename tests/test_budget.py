@@ -136,3 +136,20 @@ def test_device_cookies() -> None:
     # Rotation: a cookie signed with the old secret still counts.
     rotated = DeviceCodec([b"s" * 32, b"n" * 32], 30 * DAY)
     assert rotated.device(value, "alice", T + 1) == nonce
+
+
+def test_the_stored_last_address_is_trusted_in_every_process() -> None:
+    b = GuessBudget(guesses=1, trusted_for=30 * DAY)
+    b.failure("alice", Client("203.0.113.1"), T)
+    # Another process accepted alice from home an hour ago; this one reads it.
+    b.seen("alice", HOME, T - 3600, T)
+    assert b.retry_after("alice", Client(HOME), T) is None
+    assert b.retry_after("alice", Client("203.0.113.2"), T) is not None
+    # Too old, or nothing stored: nothing trusted.
+    b.seen("bob", HOME, T - 31 * DAY, T)
+    b.seen("bob", None, None, T)
+    assert not b.trusted("bob", Client(HOME), T)
+    # An older stored login does not shorten a newer trust.
+    b.success("carol", Client(HOME), T)
+    b.seen("carol", HOME, T - 29 * DAY, T)
+    assert b.trusted("carol", Client(HOME), T + 29.5 * DAY)

@@ -157,3 +157,20 @@ def test_a_new_address_without_a_device_cookie_waits_while_the_budget_is_spent()
     assert store.gets == gets
     # From home itself, she gets in.
     assert a.authenticate("alice", right, HOME, now=now).reason == "otp"
+
+
+def test_every_gate_process_keeps_the_user_in_from_where_they_logged_in() -> None:
+    # serve --workers 2: each process has its own budget and its own memory
+    # of addresses; the store's last address is what they share.
+    store = CountingStore()
+    ttype = parse_token_type("HOTP/T30")
+    store.add(UserRecord("alice", ttype, KEY, Pin("plain", PIN), UserState()))
+    first, second = (Authenticator(store, AuthSettings(guess_budget=10)) for _ in range(2))
+    assert first.authenticate("alice", PIN + _code(store, T0), HOME, now=T0).reason == "otp"
+    now = T0 + 30
+    for i in range(30):
+        second.authenticate("alice", PIN + _wrong(store, now, i), f"10.0.1.{i}", now=now)
+    assert second.authenticate("alice", PIN + "000000", "10.0.2.1", now=now).reason == "throttled"
+    # The second process never saw alice log in, but read where she did.
+    d = second.authenticate("alice", PIN + _code(store, now), HOME, now=now)
+    assert d.reason == "otp"

@@ -495,6 +495,7 @@ class Authenticator:
         except StoreError as exc:
             log.error("store error reading a user: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), None
+        self._seen(record, now)
         if record is None:
             if s.fall_through:
                 return Decision(False, None, Reason.UNKNOWN_USER), None
@@ -769,7 +770,14 @@ class Authenticator:
         )
         return self._mac.digest(b"fp\0" + b"\0".join(len(p).to_bytes(4, "big") + p for p in parts))
 
+    def _seen(self, record: UserRecord | None, now: float) -> None:
+        """The budget learns where the user last logged in (maybe in another process)."""
+        if record is not None:
+            state = record.state
+            self.budget.seen(record.username, state.last_ip, state.last_auth, now)
+
     def _remember(self, user: str, record: UserRecord | None, now: float) -> _Snapshot:
+        self._seen(record, now)
         snap = _Snapshot(record, now, self._fingerprint(record) if record is not None else b"")
         with self._lock:
             self._snapshots[user] = snap

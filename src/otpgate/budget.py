@@ -151,16 +151,23 @@ class GuessBudget:
                 return
             address = address_key(client.ip, self.ipv6_prefix)
             self._own.pop((user, "a:" + address), None)
+            self._trust(user, address, now)
+
+    def seen(self, user: str, ip: str | None, when: float | None, now: float) -> None:
+        """Trust an address the store says the user last logged in from (at ``when``).
+
+        Another gate process may have accepted that login: the stored last
+        address is how this process learns it (at any store read of the
+        user), so ``serve --workers N`` keeps the user in from every worker.
+        """
+        if ip is None or when is None or not 0 <= now - when < self.trusted_for:
+            return
+        address = address_key(ip, self.ipv6_prefix)
+        with self._lock:
             known = self._known.get(user)
-            if known is None:
-                known = self._known[user] = OrderedDict()
-            known[address] = now
-            known.move_to_end(address)
-            self._known.move_to_end(user)
-            while len(known) > _ADDRESSES_PER_USER:
-                known.popitem(last=False)
-            while len(self._known) > self.max_entries:
-                self._known.popitem(last=False)
+            if known is not None and known.get(address, -1.0) >= when:
+                return
+            self._trust(user, address, when)
 
     def forget(self, user: str) -> None:
         """Drop everything about a user (removed, or an administrator's reset)."""
@@ -187,6 +194,18 @@ class GuessBudget:
         if last is None or not 0 <= now - last < self.trusted_for:
             return None
         return "a:" + address
+
+    def _trust(self, user: str, address: str, when: float) -> None:
+        known = self._known.get(user)
+        if known is None:
+            known = self._known[user] = OrderedDict()
+        known[address] = when
+        known.move_to_end(address)
+        self._known.move_to_end(user)
+        while len(known) > _ADDRESSES_PER_USER:
+            known.popitem(last=False)
+        while len(self._known) > self.max_entries:
+            self._known.popitem(last=False)
 
     def _spent(self, times: deque[float] | None, now: float) -> float | None:
         if times is None:
