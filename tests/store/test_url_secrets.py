@@ -78,3 +78,21 @@ def test_a_good_url_keeps_its_password_for_the_connection(tmp_path: Path) -> Non
     crypto.create_key_file(key)
     kind, target, _ = parse_store_url(f"postgresql://u:{SECRET}@h:5432/db?key_file={key}")
     assert (kind, target) == ("postgresql", f"postgresql://u:{SECRET}@h:5432/db")
+
+
+def test_commands_that_succeed_do_not_print_the_password_either(
+    postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The local server trusts the connection, so a password in the URL is
+    # accepted and ignored: every command below succeeds.
+    url = postgres_url.replace("postgresql://postgres@", f"postgresql://postgres:{SECRET}@", 1)
+    assert SECRET in url
+    key = str(tmp_path / "pg.key")
+    assert main(["init", "--store", url, "--key-file", key]) == 0
+    assert main(["user", "list", "--store", url, "--key-file", key]) == 0
+    users = tmp_path / "users"
+    copied = main(["import", url, "--src-key-file", key, "--into", f"users-file:{users}"])
+    assert copied == 0
+    out, err = capsys.readouterr()
+    assert SECRET not in out + err
+    assert "***" in err  # the URL is named, without its password
