@@ -35,7 +35,7 @@ from ..keys import MOTP_KEY_BYTES, check_key_length, decode_key, new_key
 from ..models import Pin, UserRecord, UserState
 from ..otp import ALGORITHMS
 from ..pins import HtpasswdChecker, PinChecker, PinHasher
-from ..store import Store, open_store, parse_store_url
+from ..store import Store, open_store, parse_store_url, redact
 from ..tokens import TokenType, build_uri, parse_token_type, uri_warnings
 from ..verify import Policy, TokenState, resync
 from . import CommandError
@@ -309,7 +309,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
             print(f"otpgate: users file {target} exists; keeping it", file=sys.stderr)
         with _opened(url, None) as store:
             store.ping()
-    print(f"otpgate: store {url} is ready", file=sys.stderr)
+    print(f"otpgate: store {redact(url)} is ready", file=sys.stderr)
     return 0
 
 
@@ -610,7 +610,8 @@ def _copy(
             bar.update(i)
         bar.done()
     print(
-        f"otpgate: copied {copied} of {len(records)} users from {src_url} to {dst_url}"
+        f"otpgate: copied {copied} of {len(records)} users from {redact(src_url)} "
+        f"to {redact(dst_url)}"
         + (f"; {problems} skipped" if problems else "")
         + " (recovery codes are not copied)",
         file=sys.stderr,
