@@ -21,6 +21,13 @@ from typing import Final, Protocol, runtime_checkable
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from .errors import ConfigError
+
+try:
+    import bcrypt
+except ImportError:  # the optional extra otpgate[htpasswd-bcrypt]; checked when a file needs it
+    bcrypt = None  # type: ignore[assignment]
+
 __all__ = [
     "FAST_TEST_HASHER",
     "HtpasswdChecker",
@@ -32,6 +39,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_BCRYPT_PREFIXES: Final = ("$2y$", "$2b$", "$2a$")
 
 
 def _usable_cpus() -> int:
@@ -175,11 +184,8 @@ def apr1_md5(password: bytes, salt: bytes, magic: bytes = b"$apr1$") -> str:
 
 def _check_htpasswd_hash(stored: str, pin: str) -> bool:
     secret = encode_secret(pin)
-    if stored.startswith(("$2y$", "$2b$", "$2a$")):
-        try:
-            import bcrypt
-        except ImportError:
-            log.error("htpasswd entry uses bcrypt but the 'bcrypt' package is not installed")
+    if stored.startswith(_BCRYPT_PREFIXES):
+        if bcrypt is None:  # refused when the file was read; never a match
             return False
         # bcrypt only reads 72 bytes; longer inputs are an error in bcrypt>=5.
         candidate = "$2b$" + stored[4:]
@@ -205,9 +211,14 @@ def _check_htpasswd_hash(stored: str, pin: str) -> bool:
 class HtpasswdChecker:
     """Checks delegated PINs against an Apache htpasswd file.
 
-    Supports bcrypt (``$2y$``, needs the ``bcrypt`` package), ``$apr1$`` MD5,
-    ``{SHA}`` and argon2 entries; DES crypt and plain-text entries never match.
-    The file is re-read when its modification time or size changes.
+    Supports bcrypt (``$2y$``, needs the ``bcrypt`` package: the extra
+    ``otpgate[htpasswd-bcrypt]``), ``$apr1$`` MD5, ``{SHA}`` and argon2 entries;
+    DES crypt and plain-text entries never match.  The file is re-read when its
+    modification time or size changes.
+
+    Raises:
+        OSError: the file cannot be read.
+        ConfigError: it has bcrypt entries and the bcrypt package is missing.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -222,6 +233,7 @@ class HtpasswdChecker:
 
         Raises:
             OSError: the file cannot be read.
+            ConfigError: bcrypt entries without the bcrypt package.
         """
         st = self.path.stat()
         stamp = (st.st_mtime_ns, st.st_size)
@@ -236,6 +248,12 @@ class HtpasswdChecker:
                 continue
             user, _, stored = line.partition(":")
             entries.setdefault(user, stored.split(":", 1)[0])
+        if bcrypt is None and any(v.startswith(_BCRYPT_PREFIXES) for v in entries.values()):
+            # Refusing every such user quietly would look like wrong PINs.
+            raise ConfigError(
+                f"htpasswd file {self.path} has bcrypt entries ($2y$), which need the bcrypt "
+                "package: pip install 'otpgate[htpasswd-bcrypt]'"
+            )
         with self._lock:
             self._entries = entries
             self._stamp = stamp
@@ -245,6 +263,9 @@ class HtpasswdChecker:
             self._load()
         except OSError as exc:
             log.error("cannot read htpasswd file %s: %s", self.path, exc.strerror)
+            return None
+        except ConfigError as exc:
+            log.error("%s", exc)
             return None
         with self._lock:
             stored = self._entries.get(user)
