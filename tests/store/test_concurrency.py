@@ -71,7 +71,7 @@ def test_one_fresh_code_is_accepted_exactly_once(shared: tuple[str, str]) -> Non
         for p in procs:
             if p.poll() is None:
                 p.kill()
-    assert results == {"accepted": 1, "rejected replayed": PROCS - 1}
+    assert results == {"accepted": 1, "rejected ReplayedCode": PROCS - 1}
     alice = store.get("alice")
     assert alice is not None and alice.state.token.last_step == token.step_at(NOW)
     bob = store.get("bob")
