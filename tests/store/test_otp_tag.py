@@ -135,3 +135,35 @@ def test_copying_to_a_users_file_drops_the_tag(
         "no_match",
     )
     copy.close()
+
+
+def test_the_rules_compare_and_write_the_tag_never_the_code() -> None:
+    # rules.transition is pure: the store's tag function is handed in.
+    from dataclasses import replace
+
+    from otpgate import rules
+    from otpgate.settings import AuthSettings as Settings
+
+    record = UserRecord("alice", parse_token_type("HOTP/T30"), KEY, Pin("plain", PIN), UserState())
+    code = generate(record.token(), now=NOW)
+
+    def tag(otp: str) -> str:
+        return "tag:" + otp[::-1]
+
+    def pin_ok(pin: str) -> bool:
+        return pin == PIN
+
+    out = rules.transition(record, PIN + code, IP, NOW, Settings(), pin_ok, otp_tag=tag)
+    assert isinstance(out, rules.Outcome) and out.reason == "otp" and out.state is not None
+    assert out.state.last_otp == tag(code)
+    record = replace(record, state=out.state)
+    # Another process: the stored tag lets the code linger ...
+    again = rules.transition(record, PIN + code, IP, NOW + 5, Settings(), pin_ok, otp_tag=tag)
+    assert isinstance(again, rules.Outcome) and again.reason == "linger"
+    # ... and after the linger the re-sent code is a replay, not counted.
+    late = rules.transition(record, PIN + code, IP, NOW + 700, Settings(), pin_ok, otp_tag=tag)
+    assert isinstance(late, rules.Outcome) and (late.reason, late.counted) == ("replayed", False)
+    # Compared as tags: the plain code in the stored field is not the stored tag.
+    plain = replace(record, state=replace(record.state, last_otp=code))
+    other = rules.transition(plain, PIN + code, IP, NOW + 5, Settings(), pin_ok, otp_tag=tag)
+    assert isinstance(other, rules.Outcome) and other.reason != "linger"
