@@ -21,6 +21,9 @@ __all__ = ["COOKIE", "DeviceCodec"]
 
 COOKIE: Final = "otpgate_device"
 _MAX_COOKIE: Final = 1024
+# Cookies whose signature was already checked (a Basic client sends its
+# cookie with every request): the user and the time are still checked.
+_VERIFIED_CACHE: Final = 4096
 # A cookie issued in the future: clock skew between gate hosts, a little of it.
 _CLOCK_SKEW: Final = 60.0
 
@@ -38,6 +41,7 @@ class DeviceCodec:
         # Its own salt: a session cookie is never a device cookie, nor the reverse.
         self._serializer = URLSafeSerializer(list(secrets_), salt="otpgate.device.v1")
         self.lifetime = lifetime
+        self._verified: dict[str, tuple[str, str, int]] = {}
 
     def issue(self, user: str, now: float) -> str:
         """A new device cookie value for ``user``."""
@@ -47,6 +51,20 @@ class DeviceCodec:
         """The device nonce if ``value`` is a genuine, current cookie issued to ``user``."""
         if not value or len(value) > _MAX_COOKIE:
             return None
+        fields = self._verified.get(value)
+        if fields is None:
+            fields = self._verify(value)
+            if fields is None:
+                return None
+            if len(self._verified) >= _VERIFIED_CACHE:
+                del self._verified[next(iter(self._verified))]
+            self._verified[value] = fields
+        owner, nonce, issued = fields
+        if owner != user or issued > now + _CLOCK_SKEW or now - issued > self.lifetime:
+            return None
+        return nonce
+
+    def _verify(self, value: str) -> tuple[str, str, int] | None:
         try:
             data = self._serializer.loads(value)
         except (BadSignature, ValueError, TypeError):
@@ -60,9 +78,4 @@ class DeviceCodec:
             and not isinstance(data[2], bool)
         ):
             return None
-        owner: str = data[0]
-        nonce: str = data[1]
-        issued: int = data[2]
-        if owner != user or issued > now + _CLOCK_SKEW or now - issued > self.lifetime:
-            return None
-        return nonce
+        return data[0], data[1], data[2]
