@@ -268,10 +268,9 @@ class Authenticator:
             record = snap.record
             if self._memory.hit(attempt.key, user, ip_, snap, now):
                 decision = Decision(True, record.username, Reason.LINGER)
-        known = self._memory.knows(attempt.key)
         # A known credential is never answered "throttled" here: decide()
         # may still accept it from its linger entry after a store read.
-        if decision is None and not known:
+        if decision is None and not self._memory.knows(attempt.key):
             retry = self._wait(attempt, now)
             if retry is not None:
                 decision = Decision(False, None, Reason.THROTTLED, retry_after=retry)

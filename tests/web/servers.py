@@ -155,16 +155,12 @@ def apache_venv() -> Path:
     with open(APACHE_VENV_LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (venv / "ready").exists():
-            (venv / "ready").touch()  # in use: see the clean-up below
             return venv
         shutil.rmtree(venv, ignore_errors=True)
+        # Other worktrees' test runs may be using their own (other hash) venvs
+        # right now: only what has not been touched for a day goes.
         for old in Path("/tmp").glob("otpgate-apache-venv-*"):
-            # Another checkout's Apache may be running from a venv of other
-            # sources right now: only venvs unused for a day go, and
-            # half-built ones (nobody builds while we hold the lock).
-            ready = old / "ready"
-            stale = not ready.exists() or time.time() - ready.stat().st_mtime > 86_400
-            if old.is_dir() and stale:
+            if old.is_dir() and time.time() - old.stat().st_mtime > 86400:
                 shutil.rmtree(old, ignore_errors=True)
         pip = [str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check"]
         steps = [
