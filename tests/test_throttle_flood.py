@@ -8,7 +8,10 @@ bounded without letting anyone evict an entry that holds someone back.
 
 from __future__ import annotations
 
+import pytest
+
 from otpgate.auth import Authenticator, AuthSettings
+from otpgate.config import load_config
 from otpgate.models import Pin, UserRecord, UserState
 from otpgate.store.memory import MemoryStore
 from otpgate.throttle import Throttle
@@ -108,3 +111,15 @@ def test_the_table_stays_bounded_under_a_flood_of_held_entries() -> None:
             th.failure(f"user{i}", f"10.0.{i // 200}.{i % 200}", NOW)
     # Held entries are kept past the bound, but not without limit.
     assert len(th) <= 200
+
+
+def test_the_names_per_address_is_a_setting() -> None:
+    clock = [NOW]
+    a, _ = _gate(clock, throttle_names_per_address=2)
+    for i in range(50):
+        a.authenticate(f"nobody{i}", WRONG, ATTACKER)
+    assert len(a.throttle) == 3
+    config = load_config(None, env={}, overrides={"auth": {"throttle_names_per_address": 8}})
+    assert config.auth_settings().throttle_names_per_address == 8
+    with pytest.raises(ValueError, match="at least 1"):
+        AuthSettings(throttle_names_per_address=0)

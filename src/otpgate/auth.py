@@ -158,6 +158,7 @@ class Authenticator:
             settings.throttle_max,
             max(settings.throttle_size, 1),
             settings.throttle_ipv6_prefix,
+            settings.throttle_names_per_address,
         )
         # Across addresses: one budget per user for untrusted clients (otpgate.budget).
         self.budget = GuessBudget(

@@ -50,6 +50,9 @@ class AuthSettings:
             under Basic auth, so off by default).
         throttle_ipv6_prefix: the throttle counts IPv6 clients per network
             of this length (one machine usually holds a whole /64).
+        throttle_names_per_address: (user, address) pairs one address may
+            hold in the throttle table; failures for further names from it
+            share one entry, so junk names cannot evict anyone's pair.
         pin_provider: ``OTPAuthPINAuthProvider``: ``htpasswd:/path`` checks
             delegated (``+``) PINs against an htpasswd file.
         audit_log: a file for one JSON line per decision (``-``: standard
@@ -83,6 +86,7 @@ class AuthSettings:
     max_password: int = MAX_PASSWORD
     audit_linger: bool = False
     throttle_ipv6_prefix: int = 64
+    throttle_names_per_address: int = 64
     pin_provider: str | None = None
     audit_log: str | None = None
     guess_budget: int = 100
@@ -118,6 +122,9 @@ class AuthSettings:
                 problems.append(f"{name} must be a non-negative whole number")
         if self.pin_provider is not None and not self.pin_provider.startswith("htpasswd:"):
             problems.append("pin_provider must be htpasswd:/path/to/file")
+        names = self.throttle_names_per_address
+        if isinstance(names, bool) or not isinstance(names, int) or names < 1:
+            problems.append("throttle_names_per_address must be a whole number of at least 1")
         if problems:
             raise ValueError("; ".join(problems))
 
