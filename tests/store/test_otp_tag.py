@@ -19,7 +19,7 @@ from otpgate.auth import Authenticator, AuthSettings
 from otpgate.cli import main
 from otpgate.models import Pin, UserRecord, UserState
 from otpgate.pins import FAST_TEST_HASHER
-from otpgate.store import Store, open_store, parse_store_url
+from otpgate.store import Store, _sql, open_store, parse_store_url
 from otpgate.tokens import parse_token_type
 from otpgate.verify import generate
 
@@ -78,12 +78,14 @@ def test_plain_last_otps_are_migrated(store_url: str, opener: Opener) -> None:
     s = opener()
     _alice(s)
     s.close()
-    # A database as an older otpgate left it: schema 1, the last OTP in the clear.
+    # A database as an older otpgate left it: the schema before the tags, the
+    # last OTP in the clear.
+    before = _sql.TAG_MIGRATION - 1
     _raw(store_url, "UPDATE users SET last_otp = ? WHERE username = ?", ("287082", "alice"))
     if store_url.startswith("sqlite"):
-        _raw(store_url, "PRAGMA user_version = 1")
+        _raw(store_url, f"PRAGMA user_version = {before}")
     else:
-        _raw(store_url, "DELETE FROM schema_migrations WHERE version > 1")
+        _raw(store_url, "DELETE FROM schema_migrations WHERE version > ?", (before,))
     s = opener()
     s.ping()  # PostgreSQL connects and migrates on first use
     [(stored,)] = _raw(store_url, "SELECT last_otp FROM users WHERE username = ?", ("alice",))

@@ -10,7 +10,7 @@ compare-and-set is ``UPDATE ... WHERE username = :username AND version =
 never as the code: with read access to the database and a PIN cracked from
 its hash, a stored code would be a live credential while it lingers.  The
 Authenticator compares tags (``Store.otp_tag``); a plain code handed to
-:func:`state_params` is tagged on the way in, and migration 2 tagged the
+:func:`state_params` is tagged on the way in, and migration 3 tagged the
 codes older versions stored.
 """
 
@@ -27,6 +27,7 @@ from ..errors import StoreError
 from ..models import Pin, UserRecord, UserState
 from ..tokens import parse_token_type
 from ..verify import TokenState
+from . import _sql_invitations
 
 __all__ = [
     "COLUMNS",
@@ -44,7 +45,7 @@ _INT64: Final = 1 << 63
 # Marks a tagged last OTP; a code (digits or hex) never holds a '$'.
 TAG_PREFIX: Final = "$t1$"
 # The migration that replaced plain last OTPs by their tags (a data step).
-TAG_MIGRATION: Final = 2
+TAG_MIGRATION: Final = 3
 
 # Column order of every SELECT/RETURNING; row_to_record reads rows in this order.
 COLUMNS: Final = (
@@ -103,6 +104,7 @@ MIGRATIONS: Final[Sequence[tuple[int, Sequence[str]]]] = (
             )""",
         ),
     ),
+    (2, _sql_invitations.MIGRATION),
     # Data only: tag_plain_otps() runs after it (it needs the key file).
     (TAG_MIGRATION, ()),
 )
@@ -145,6 +147,7 @@ SQL: Final[Mapping[str, str]] = {
     "rekey": (
         "UPDATE users SET key_enc = :new_key WHERE username = :username AND key_enc = :old_key"
     ),
+    **_sql_invitations.SQL,
 }
 
 _NAMED: Final = re.compile(r":([a-z_][a-z0-9_]*)")

@@ -58,7 +58,7 @@ class Gate:
         self.store = authenticator.store
         self.clock = authenticator.clock
         secrets_ = config.secrets()
-        self.sessions = SessionCodec(secrets_, config.session_lifetime(), self.settings.max_idle)
+        self.sessions = SessionCodec(secrets_, config.session_lifetime(), config.session_idle())
         self.csrf = CsrfGuard(secrets_)
         self.devices = DeviceCodec(secrets_, self.settings.trusted_for)
         self.metrics = Metrics()
