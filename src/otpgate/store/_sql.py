@@ -141,6 +141,7 @@ SQL: Final[Mapping[str, str]] = {
         "DELETE FROM recovery_codes WHERE username = :username AND digest = :digest "
         "RETURNING digest"
     ),
+    "count_codes": "SELECT count(*) FROM recovery_codes WHERE username = :username",
     "keys": "SELECT username, key_enc FROM users ORDER BY username",
     "last_otps": "SELECT username, last_otp FROM users WHERE last_otp IS NOT NULL",
     "set_last_otp": "UPDATE users SET last_otp = :last_otp WHERE username = :username",
