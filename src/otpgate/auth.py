@@ -36,6 +36,7 @@ from typing import Final, overload
 
 from . import recovery, rules
 from .audit import AuditLog
+from .budget import Client, GuessBudget
 from .errors import StoreConflict, StoreError
 from .linger import LingerMemory, Snapshot
 from .models import Pin, UserRecord
@@ -98,12 +99,25 @@ class Attempt:
         key: the Authenticator's keyed digest of user + password, the key of
             its linger cache; empty when the input can never linger (not
             text, or longer than ``max_password``).
+        device: the nonce of a genuine device cookie issued to this user
+            (the front end checked its signature), else ``None``: the client
+            then has a guess budget of its own (:mod:`otpgate.budget`).
+        proven: ``ip`` is where the connection came from; ``False`` when a
+            client only claims it (the API's ``ip`` field), which is then
+            never trusted for being known.
     """
 
     user: str
     password: str = field(repr=False)
     ip: str
     key: bytes = field(repr=False)
+    device: str | None = None
+    proven: bool = True
+
+    @property
+    def client(self) -> Client:
+        """Who asks, for the guess budget."""
+        return Client(self.ip, self.device, self.proven)
 
 
 def _motp_without_pin(record: UserRecord) -> bool:
@@ -144,14 +158,29 @@ class Authenticator:
             settings.throttle_max,
             max(settings.throttle_size, 1),
             settings.throttle_ipv6_prefix,
+            settings.throttle_names_per_address,
+        )
+        # Across addresses: one budget per user for untrusted clients (otpgate.budget).
+        self.budget = GuessBudget(
+            settings.guess_budget,
+            settings.guess_window,
+            settings.trusted_for,
+            max(settings.throttle_size, 1),
+            settings.throttle_ipv6_prefix,
         )
         self._memory = LingerMemory(settings)
         self._pin_hasher = PinHasher()
 
     # -- public API -------------------------------------------------------
 
-    def attempt(self, user: str, password: str, ip: str) -> Attempt:
-        """Wrap one login attempt, computing its linger-cache digest once."""
+    def attempt(
+        self, user: str, password: str, ip: str, *, device: str | None = None, proven: bool = True
+    ) -> Attempt:
+        """Wrap one login attempt, computing its linger-cache digest once.
+
+        ``device`` and ``proven`` say how far the client is trusted (see
+        :class:`Attempt`).
+        """
         key = b""
         # Nothing longer than max_password was ever accepted: do not even hash it.
         if (
@@ -160,10 +189,17 @@ class Authenticator:
             and len(password) <= self.settings.max_password
         ):
             key = self._digest(user, password)
-        return Attempt(user, password, ip, key)
+        return Attempt(user, password, ip, key, device, proven)
 
     def authenticate(
-        self, user: str, password: str, ip: str, *, now: float | None = None
+        self,
+        user: str,
+        password: str,
+        ip: str,
+        *,
+        now: float | None = None,
+        device: str | None = None,
+        proven: bool = True,
     ) -> Decision:
         """Decide one login attempt (blocking; may read and write the store and hash a PIN).
 
@@ -173,8 +209,11 @@ class Authenticator:
                 an empty password from the user's last address logs out.
             ip: the client address.
             now: Unix time; defaults to the clock.
+            device: a checked device cookie's nonce (see :class:`Attempt`).
+            proven: ``False`` when ``ip`` is only claimed by the client.
         """
-        return self.decide(self.attempt(user, password, ip), now=now)
+        attempt = self.attempt(user, password, ip, device=device, proven=proven)
+        return self.decide(attempt, now=now)
 
     def decide(self, attempt: Attempt, *, now: float | None = None) -> Decision:
         """Decide an :class:`Attempt` (blocking; may read and write the store and hash a PIN).
@@ -233,7 +272,7 @@ class Authenticator:
         # A known credential is never answered "throttled" here: decide()
         # may still accept it from its linger entry after a store read.
         if decision is None and not self._memory.knows(attempt.key):
-            retry = self.throttle.retry_after(user, ip_, now)
+            retry = self._wait(attempt, now)
             if retry is not None:
                 decision = Decision(False, None, Reason.THROTTLED, retry_after=retry)
             elif record is not None and rules.locked(record.state, now):
@@ -306,8 +345,9 @@ class Authenticator:
             if self._memory.hit(attempt.key, user, ip, snap, now):
                 assert snap.record is not None
                 return Decision(True, snap.record.username, Reason.LINGER), snap.record
-        # 2. the throttle, the input limits, a lock known from a recent read
-        retry = self.throttle.retry_after(user, ip, now)
+        # 2. the throttle and the guess budget, the input limits, a lock
+        # known from a recent read
+        retry = self._wait(attempt, now)
         early = rules.screen(user, password, self.settings, retry)
         if early is not None:
             return self._conclude(early, attempt, None, now), None
@@ -324,6 +364,7 @@ class Authenticator:
         except StoreError as exc:
             log.error("store error reading a user: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), None
+        self._seen(record, now)
         try:
             outcome, record = self._settle(user, record, self._login_rules(attempt, now))
         except StoreError as exc:
@@ -366,6 +407,11 @@ class Authenticator:
         """
         user, password, ip, s = attempt.user, attempt.password, attempt.ip, self.settings
         pins: dict[tuple[Pin, str], bool] = {}
+
+        def otp_tag(otp: str) -> str:
+            # The stored last OTP's form: a keyed digest in the SQL stores.
+            return self.store.otp_tag(user, otp)
+
         consumed: dict[str, bool] = {}
         seen: set[Reason] = set()
 
@@ -382,7 +428,9 @@ class Authenticator:
                 return pins[record.pin, pin]
 
             bad_pin = Reason.BAD_PIN in seen
-            out = rules.transition(record, password, ip, now, s, pin_ok, pin_failed=bad_pin)
+            out = rules.transition(
+                record, password, ip, now, s, pin_ok, pin_failed=bad_pin, otp_tag=otp_tag
+            )
             if isinstance(out, rules.Recover):
                 assert record is not None
                 if out.code not in consumed:
@@ -409,7 +457,12 @@ class Authenticator:
         if outcome.linger_from is not None and record is not None:
             self._memory.add(key, user, ip, record, now, outcome.linger_from)
             self.throttle.success(user, ip)
-        retry = self.throttle.failure(user, ip, now) if outcome.counted else outcome.retry_after
+            self.budget.success(user, attempt.client, now)
+        retry = outcome.retry_after
+        if outcome.counted:
+            retry = self.throttle.failure(user, ip, now)
+            known = record is not None
+            self.budget.failure(user, attempt.client, now, known=known)
         ok = outcome.reason.accepted and record is not None
         name = record.username if ok and record is not None else None
         return Decision(ok, name, outcome.reason, retry, fresh=outcome.reason in _FRESH)
@@ -425,7 +478,28 @@ class Authenticator:
             StoreError: the store could not be read.
         """
         snap = self._memory.snapshot(user, now)
-        return snap if snap is not None else self._memory.remember(user, self.store.get(user), now)
+        if snap is not None:
+            return snap
+        record = self.store.get(user)
+        self._seen(record, now)
+        return self._memory.remember(user, record, now)
+
+    # -- the throttle and the guess budget --------------------------------
+
+    def _wait(self, attempt: Attempt, now: float) -> float | None:
+        """How long this client must wait: the throttle's or the budget's, the longer."""
+        waits = [
+            self.throttle.retry_after(attempt.user, attempt.ip, now),
+            self.budget.retry_after(attempt.user, attempt.client, now),
+        ]
+        found = [w for w in waits if w is not None]
+        return max(found) if found else None
+
+    def _seen(self, record: UserRecord | None, now: float) -> None:
+        """The budget learns where the user last logged in (maybe in another process)."""
+        if record is not None:
+            state = record.state
+            self.budget.seen(record.username, state.last_ip, state.last_auth, now)
 
     def _audit(
         self, decision: Decision, user: str, ip: str, record: UserRecord | None, now: float
