@@ -31,8 +31,8 @@ from ..invitations import Invitation
 from ..models import UserRecord, UserState
 from . import _sql, query
 from ._sql_invitations import invitation_params, pending_params, row_to_invitation
-from .query import Role, UserFilter
 from ._urls import redact
+from .query import Role, UserFilter
 
 __all__ = ["PostgresStore", "redact"]
 
