@@ -49,6 +49,73 @@ def _key_file_param(query: str, url: str) -> tuple[str | None, str]:
     return (key_files[0] if key_files else None), rest
 
 
+def _sqlite_target(rest: str, url: str, shown: str) -> tuple[str, str, str | None]:
+    if not rest.startswith("//"):
+        raise ConfigError(
+            f"store URL {shown!r}: write sqlite:///relative/path or sqlite:////abs/path"
+        )
+    netloc, slash, path_query = rest[2:].partition("/")
+    if netloc or not slash:
+        raise ConfigError(
+            f"store URL {shown!r}: an SQLite URL has no host; write sqlite:///relative.db "
+            "or sqlite:////absolute/path.db"
+        )
+    path, _, query = path_query.partition("?")
+    key_file, leftover = _key_file_param(query, url)
+    if leftover:
+        raise ConfigError(
+            f"store URL {shown!r}: unknown parameters {redact(leftover)!r} (only key_file)"
+        )
+    if not path:
+        raise ConfigError(f"store URL {shown!r} names no database file")
+    return "sqlite", urllib.parse.unquote(path), key_file
+
+
+def _users_file_target(rest: str, url: str, shown: str) -> tuple[str, str, str | None]:
+    path = rest[2:] if rest.startswith("///") else rest
+    if not path:
+        raise ConfigError(f"store URL {shown!r} names no users file")
+    if "?" in path:
+        raise ConfigError(f"store URL {shown!r}: a users file takes no parameters")
+    return "users-file", path, None
+
+
+def _postgres_target(rest: str, url: str, shown: str) -> tuple[str, str, str | None]:
+    if not rest.startswith("//"):
+        raise ConfigError(f"store URL {shown!r}: write postgresql://USER@HOST[:PORT]/DBNAME")
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as exc:  # an unclosed IPv6 bracket, for one
+        raise ConfigError(f"store URL {shown!r}: {exc}") from None
+    try:
+        parts.port  # noqa: B018 -- urlsplit checks the port only when asked
+    except ValueError:
+        raise ConfigError(
+            f"store URL {shown!r}: the port is not a number from 0 to 65535"
+        ) from None
+    if parts.fragment:
+        raise ConfigError(f"store URL {shown!r}: unexpected '#' fragment")
+    key_file, query = _key_file_param(parts.query, url)
+    target = urllib.parse.urlunsplit(parts._replace(query=query))
+    return "postgresql", target, key_file
+
+
+def _memory_target(rest: str, url: str, shown: str) -> tuple[str, str, str | None]:
+    if rest:
+        raise ConfigError(f"store URL {shown!r}: memory: takes nothing after the colon")
+    return "memory", "", None
+
+
+# scheme -> (text after "scheme:", the whole URL, the URL as messages show it) -> parts
+_KINDS: Final = {
+    "sqlite": _sqlite_target,
+    "users-file": _users_file_target,
+    "postgresql": _postgres_target,
+    "postgres": _postgres_target,
+    "memory": _memory_target,
+}
+
+
 def parse_store_url(url: str) -> tuple[str, str, str | None]:
     """Split a store URL into (kind, target, key_file from the URL).
 
@@ -69,60 +136,12 @@ def parse_store_url(url: str) -> tuple[str, str, str | None]:
         # No scheme: a bare path names a users file, as OTPAuthUsersFile does.
         return "users-file", url, None
     scheme = m.group(1).lower()
-    rest = url[m.end() :]
-    if scheme == "memory":
-        if rest:
-            raise ConfigError(f"store URL {shown!r}: memory: takes nothing after the colon")
-        return "memory", "", None
-    if scheme == "sqlite":
-        if not rest.startswith("//"):
-            raise ConfigError(
-                f"store URL {shown!r}: write sqlite:///relative/path or sqlite:////abs/path"
-            )
-        body = rest[2:]
-        netloc, slash, path_query = body.partition("/")
-        if netloc or not slash:
-            raise ConfigError(
-                f"store URL {shown!r}: an SQLite URL has no host; write sqlite:///relative.db "
-                "or sqlite:////absolute/path.db"
-            )
-        path, _, query = path_query.partition("?")
-        key_file, leftover = _key_file_param(query, url)
-        if leftover:
-            raise ConfigError(
-                f"store URL {shown!r}: unknown parameters {redact(leftover)!r} (only key_file)"
-            )
-        if not path:
-            raise ConfigError(f"store URL {shown!r} names no database file")
-        return "sqlite", urllib.parse.unquote(path), key_file
-    if scheme == "users-file":
-        path = rest[2:] if rest.startswith("///") else rest
-        if not path:
-            raise ConfigError(f"store URL {shown!r} names no users file")
-        if "?" in path:
-            raise ConfigError(f"store URL {shown!r}: a users file takes no parameters")
-        return "users-file", path, None
-    if scheme in ("postgresql", "postgres"):
-        if not rest.startswith("//"):
-            raise ConfigError(f"store URL {shown!r}: write postgresql://USER@HOST[:PORT]/DBNAME")
-        try:
-            parts = urllib.parse.urlsplit(url)
-        except ValueError as exc:  # an unclosed IPv6 bracket, for one
-            raise ConfigError(f"store URL {shown!r}: {exc}") from None
-        try:
-            parts.port  # noqa: B018 -- urlsplit checks the port only when asked
-        except ValueError:
-            raise ConfigError(
-                f"store URL {shown!r}: the port is not a number from 0 to 65535"
-            ) from None
-        if parts.fragment:
-            raise ConfigError(f"store URL {shown!r}: unexpected '#' fragment")
-        key_file, query = _key_file_param(parts.query, url)
-        target = urllib.parse.urlunsplit(parts._replace(query=query))
-        return "postgresql", target, key_file
-    raise ConfigError(
-        f"store URL {shown!r}: unknown kind {scheme + ':'!r}; expected one of: {_FORMS}"
-    )
+    kind = _KINDS.get(scheme)
+    if kind is None:
+        raise ConfigError(
+            f"store URL {shown!r}: unknown kind {scheme + ':'!r}; expected one of: {_FORMS}"
+        )
+    return kind(url[m.end() :], url, shown)
 
 
 def default_key_file(url: str) -> str | None:
