@@ -36,6 +36,7 @@ from typing import Final, overload
 
 from . import recovery, rules
 from .audit import AuditLog
+from .budget import Client, GuessBudget
 from .errors import StoreConflict, StoreError
 from .linger import LingerMemory, Snapshot
 from .models import Pin, UserRecord
@@ -101,12 +102,25 @@ class Attempt:
         key: the Authenticator's keyed digest of user + password, the key of
             its linger cache; empty when the input can never linger (not
             text, or longer than ``max_password``).
+        device: the nonce of a genuine device cookie issued to this user
+            (the front end checked its signature), else ``None``: the client
+            then has a guess budget of its own (:mod:`otpgate.budget`).
+        proven: ``ip`` is where the connection came from; ``False`` when a
+            client only claims it (the API's ``ip`` field), which is then
+            never trusted for being known.
     """
 
     user: str
     password: str = field(repr=False)
     ip: str
     key: bytes = field(repr=False)
+    device: str | None = None
+    proven: bool = True
+
+    @property
+    def client(self) -> Client:
+        """Who asks, for the guess budget."""
+        return Client(self.ip, self.device, self.proven)
 
 
 def _motp_without_pin(record: UserRecord) -> bool:
@@ -145,14 +159,28 @@ class Authenticator:
         self.clock = clock
         self.state: SharedState = state if state is not None else LocalState()
         self.throttle = build_throttle(settings, self.state)
+        # Across addresses: one budget per user for untrusted clients (otpgate.budget).
+        self.budget = GuessBudget(
+            settings.guess_budget,
+            settings.guess_window,
+            settings.trusted_for,
+            max(settings.throttle_size, 1),
+            settings.throttle_ipv6_prefix,
+        )
         self._memory = LingerMemory(settings, digest_key)
         self._known = SharedCredentials(self.state, self._memory)
         self._pin_hasher = PinHasher()
 
     # -- public API -------------------------------------------------------
 
-    def attempt(self, user: str, password: str, ip: str) -> Attempt:
-        """Wrap one login attempt, computing its linger-cache digest once."""
+    def attempt(
+        self, user: str, password: str, ip: str, *, device: str | None = None, proven: bool = True
+    ) -> Attempt:
+        """Wrap one login attempt, computing its linger-cache digest once.
+
+        ``device`` and ``proven`` say how far the client is trusted (see
+        :class:`Attempt`).
+        """
         key = b""
         # Nothing longer than max_password was ever accepted: do not even hash it.
         if (
@@ -161,10 +189,17 @@ class Authenticator:
             and len(password) <= self.settings.max_password
         ):
             key = self._digest(user, password)
-        return Attempt(user, password, ip, key)
+        return Attempt(user, password, ip, key, device, proven)
 
     def authenticate(
-        self, user: str, password: str, ip: str, *, now: float | None = None
+        self,
+        user: str,
+        password: str,
+        ip: str,
+        *,
+        now: float | None = None,
+        device: str | None = None,
+        proven: bool = True,
     ) -> Decision:
         """Decide one login attempt (blocking; may read and write the store and hash a PIN).
 
@@ -174,8 +209,11 @@ class Authenticator:
                 an empty password from the user's last address logs out.
             ip: the client address.
             now: Unix time; defaults to the clock.
+            device: a checked device cookie's nonce (see :class:`Attempt`).
+            proven: ``False`` when ``ip`` is only claimed by the client.
         """
-        return self.decide(self.attempt(user, password, ip), now=now)
+        attempt = self.attempt(user, password, ip, device=device, proven=proven)
+        return self.decide(attempt, now=now)
 
     def decide(self, attempt: Attempt, *, now: float | None = None) -> Decision:
         """Decide an :class:`Attempt` (blocking; may read and write the store and hash a PIN).
@@ -235,7 +273,7 @@ class Authenticator:
         # A known credential is never answered "throttled" here: decide()
         # may still accept it from its linger entry after a store read.
         if decision is None and not self._memory.knows(attempt.key):
-            retry = self.throttle.peek(user, ip_, now)  # no network on the event loop
+            retry = self._wait(attempt, now, peek=True)  # no network on the event loop
             if retry is not None:
                 decision = Decision(False, None, Reason.THROTTLED, retry_after=retry)
             elif record is not None and rules.locked(record.state, now):
@@ -311,8 +349,9 @@ class Authenticator:
             if self._memory.hit(attempt.key, user, ip, snap, now):
                 assert snap.record is not None
                 return Decision(True, snap.record.username, Reason.LINGER), snap.record
-        # 2. the throttle, the input limits, a lock known from a recent read
-        retry = self.throttle.retry_after(user, ip, now)
+        # 2. the throttle and the guess budget, the input limits, a lock
+        # known from a recent read
+        retry = self._wait(attempt, now)
         early = rules.screen(user, password, self.settings, retry)
         if early is not None:
             return self._conclude(early, attempt, None, now), None
@@ -329,6 +368,7 @@ class Authenticator:
         except StoreError as exc:
             log.error("store error reading a user: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), None
+        self._seen(record, now)
         try:
             outcome, record = self._settle(user, record, self._login_rules(attempt, now))
         except StoreError as exc:
@@ -371,6 +411,11 @@ class Authenticator:
         """
         user, password, ip, s = attempt.user, attempt.password, attempt.ip, self.settings
         pins: dict[tuple[Pin, str], bool] = {}
+
+        def otp_tag(otp: str) -> str:
+            # The stored last OTP's form: a keyed digest in the SQL stores.
+            return self.store.otp_tag(user, otp)
+
         consumed: dict[str, bool] = {}
         seen: set[Reason] = set()
 
@@ -387,7 +432,9 @@ class Authenticator:
                 return pins[record.pin, pin]
 
             bad_pin = Reason.BAD_PIN in seen
-            out = rules.transition(record, password, ip, now, s, pin_ok, pin_failed=bad_pin)
+            out = rules.transition(
+                record, password, ip, now, s, pin_ok, pin_failed=bad_pin, otp_tag=otp_tag
+            )
             if isinstance(out, rules.Recover):
                 assert record is not None
                 if out.code not in consumed:
@@ -415,9 +462,14 @@ class Authenticator:
             self._memory.add(key, user, ip, record, now, outcome.linger_from)
             self._known.share(key, now)
             self.throttle.success(user, ip)
+            self.budget.success(user, attempt.client, now)
         if outcome.reason is Reason.LOGOUT:
             self.state.revoke(user)  # an empty password: written by now, so tell every gate
-        retry = self.throttle.failure(user, ip, now) if outcome.counted else outcome.retry_after
+        retry = outcome.retry_after
+        if outcome.counted:
+            retry = self.throttle.failure(user, ip, now)
+            known = record is not None
+            self.budget.failure(user, attempt.client, now, known=known)
         ok = outcome.reason.accepted and record is not None
         name = record.username if ok and record is not None else None
         return Decision(ok, name, outcome.reason, retry, fresh=outcome.reason in _FRESH)
@@ -433,7 +485,32 @@ class Authenticator:
             StoreError: the store could not be read.
         """
         snap = self._memory.snapshot(user, now)
-        return snap if snap is not None else self._memory.remember(user, self.store.get(user), now)
+        if snap is not None:
+            return snap
+        record = self.store.get(user)
+        self._seen(record, now)
+        return self._memory.remember(user, record, now)
+
+    # -- the throttle and the guess budget --------------------------------
+
+    def _wait(self, attempt: Attempt, now: float, *, peek: bool = False) -> float | None:
+        """How long this client must wait: the throttle's or the budget's, the longer.
+
+        ``peek``: from memory only (a shared throttle asks Redis otherwise).
+        """
+        throttle = self.throttle.peek if peek else self.throttle.retry_after
+        waits = [
+            throttle(attempt.user, attempt.ip, now),
+            self.budget.retry_after(attempt.user, attempt.client, now),
+        ]
+        found = [w for w in waits if w is not None]
+        return max(found) if found else None
+
+    def _seen(self, record: UserRecord | None, now: float) -> None:
+        """The budget learns where the user last logged in (maybe in another process)."""
+        if record is not None:
+            state = record.state
+            self.budget.seen(record.username, state.last_ip, state.last_auth, now)
 
     def _audit(
         self, decision: Decision, user: str, ip: str, record: UserRecord | None, now: float

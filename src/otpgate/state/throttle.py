@@ -120,5 +120,6 @@ def build_throttle(settings: AuthSettings, state: SharedState) -> Throttle | Sha
         settings.throttle_max,
         max(settings.throttle_size, 1),
         settings.throttle_ipv6_prefix,
+        settings.throttle_names_per_address,
     )
     return SharedThrottle(local, state) if state.shared else local

@@ -20,6 +20,8 @@ from ..auth import Decision
 from ..errors import OTPGateError
 from ..logs import log_decision
 from ..reasons import Reason
+from .devices import COOKIE as DEVICE_COOKIE
+from .devices import DeviceCodec
 from .metrics import Metrics
 from .request import client_address, is_trusted
 from .sessions import CsrfGuard, Session, SessionCodec
@@ -62,6 +64,7 @@ class Gate:
         secrets_ = config.secrets()
         self.sessions = SessionCodec(secrets_, config.session_lifetime(), config.session_idle())
         self.csrf = CsrfGuard(secrets_)
+        self.devices = DeviceCodec(secrets_, self.settings.trusted_for)
         self.metrics = metrics if metrics is not None else Metrics()
         self.trusted = config.trusted_networks()
         # Hosts a login may send the browser back to.
@@ -148,20 +151,55 @@ class Gate:
             samesite="lax",
         )
 
+    # --- device cookies ---------------------------------------------------------
+
+    def device(self, cookies: dict[str, str], user: str, now: float) -> str | None:
+        """The nonce of the request's device cookie, if genuine and issued to ``user``."""
+        return self.devices.device(cookies.get(DEVICE_COOKIE), user, now)
+
+    def device_cookie(self, user: str, now: float) -> tuple[bytes, bytes]:
+        """A ``Set-Cookie`` header with a new device cookie for ``user`` (ASGI header pair).
+
+        Sent after a fresh login: this browser then keeps a guess budget of its
+        own for the user (:mod:`otpgate.budget`), whatever strangers spend.
+        """
+        carrier = Response()
+        carrier.set_cookie(
+            DEVICE_COOKIE,
+            self.devices.issue(user, now),
+            max_age=int(self.devices.lifetime),
+            path="/",
+            domain=self.web.cookie_domain,
+            secure=self.web.cookie_secure,
+            httponly=True,
+            samesite="lax",
+        )
+        return carrier.raw_headers[-1]
+
     # --- the decision ---------------------------------------------------------------
 
     async def decide(
-        self, frontend: str, user: str, password: str, ip: str, now: float
+        self,
+        frontend: str,
+        user: str,
+        password: str,
+        ip: str,
+        now: float,
+        *,
+        device: str | None = None,
+        proven: bool = True,
     ) -> Decision:
         """Ask the Authenticator once, count the answer once.
 
         The answer from memory is taken on the event loop; only a fresh login
         (store I/O, the PIN hash) goes to the threadpool, with the same
         :class:`~otpgate.auth.Attempt` (so its digest is computed once).
+        ``device`` and ``proven`` say how far the client is trusted
+        (:class:`~otpgate.auth.Attempt`).
         """
         started = time.perf_counter()
         try:
-            attempt = self.auth.attempt(user, password, ip)
+            attempt = self.auth.attempt(user, password, ip, device=device, proven=proven)
             decision = self.auth.check_cached(attempt, now=now)
             if decision is None:
                 decision = await run_in_threadpool(self.auth.decide, attempt, now=now)

@@ -234,10 +234,13 @@ class Portal:
         gate = self.gate
         now = gate.clock()
         ip = gate.client_ip(request)
-        decision = await gate.decide("login", user, pin + code, ip, now)
+        device = gate.device(request.cookies, user, now)
+        decision = await gate.decide("login", user, pin + code, ip, now, device=device)
         if decision.ok and decision.user is not None:
             response = redirect(target or self._landing(), 303)
             gate.set_session(response, Session(decision.user, now, now, ip), now)
+            # This browser keeps a guess budget of its own for the user from now on.
+            response.raw_headers.append(gate.device_cookie(decision.user, now))
             if gate.auth.audit is not None:
                 gate.auth.audit.write(
                     now, user=decision.user, ip=ip, result="accept", reason=Event.SESSION_CREATED
