@@ -20,7 +20,7 @@ from ..auth import Decision
 from ..errors import OTPGateError
 from ..reasons import Reason
 from .metrics import Metrics
-from .request import client_address, is_trusted
+from .request import client_address, forwarded_list, forwarded_value, is_trusted
 from .sessions import CsrfGuard, Session, SessionCodec
 
 if TYPE_CHECKING:
@@ -72,7 +72,14 @@ class Gate:
         return client_address(peer, forwarded_for, self.trusted)
 
     def client_ip(self, request: Request) -> str:
-        return self.address(_peer(request), request.headers.get("x-forwarded-for"))
+        forwarded = forwarded_list(request.headers.getlist("x-forwarded-for"))
+        return self.address(_peer(request), forwarded)
+
+    def forwarded(self, request: Request, name: str) -> str | None:
+        """``X-Forwarded-Host``/``-Proto`` as the trusted proxy set it, else ``None``."""
+        if not self.from_proxy(request):
+            return None
+        return forwarded_value(request.headers.getlist(name))
 
     def from_proxy(self, request: Request) -> bool:
         """Whether the direct peer is a trusted proxy, whose forwarded headers count."""

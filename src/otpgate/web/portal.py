@@ -69,18 +69,13 @@ class Portal:
         return self.gate.session(cookie, now, self.gate.client_ip(request))
 
     def _own_host(self, request: Request) -> str:
-        host = request.headers.get("host", "")
-        if self.gate.from_proxy(request):
-            host = request.headers.get("x-forwarded-host", host).split(",")[0].strip()
+        host = self.gate.forwarded(request, "x-forwarded-host") or request.headers.get("host", "")
         return split_host(host)
 
     def _own_origin(self, request: Request) -> tuple[str, str]:
         """(scheme, host[:port]) of this page as the browser sees it."""
-        scheme = request.url.scheme
-        host = request.headers.get("host", "")
-        if self.gate.from_proxy(request):
-            scheme = request.headers.get("x-forwarded-proto", scheme).split(",")[0].strip()
-            host = request.headers.get("x-forwarded-host", host).split(",")[0].strip()
+        scheme = self.gate.forwarded(request, "x-forwarded-proto") or request.url.scheme
+        host = self.gate.forwarded(request, "x-forwarded-host") or request.headers.get("host", "")
         return scheme.lower(), host.lower()
 
     def _return_target(self, request: Request, value: str | None) -> str:

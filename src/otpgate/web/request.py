@@ -21,6 +21,8 @@ __all__ = [
     "MalformedCredentials",
     "check_user",
     "client_address",
+    "forwarded_list",
+    "forwarded_value",
     "host_allowed",
     "is_trusted",
     "parse_basic",
@@ -55,6 +57,30 @@ def is_trusted(peer: str | None, trusted: Sequence[Network]) -> bool:
         return _in(ipaddress.ip_address(peer), trusted)
     except ValueError:
         return False
+
+
+def forwarded_list(lines: Sequence[str]) -> str | None:
+    """Several lines of one list-valued header as the one list they mean.
+
+    RFC 9110 §5.3: a recipient may combine field lines of the same name, in
+    order, with commas.  A proxy that adds its own ``X-Forwarded-For`` line
+    after the client's instead of extending it sends two lines; reading only
+    the first would let the client pick its own address.
+    """
+    return ", ".join(lines) if lines else None
+
+
+def forwarded_value(lines: Sequence[str]) -> str | None:
+    """The value a trusted proxy set in ``X-Forwarded-Host`` or ``-Proto``.
+
+    Proxies that keep an incoming value append theirs (Apache's mod_proxy), so
+    with several values, in one line or several, the last one is the nearest
+    proxy's; the first may be the client's.
+    """
+    for value in reversed(", ".join(lines).split(",")):
+        if value.strip():
+            return value.strip()
+    return None
 
 
 def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequence[Network]) -> str:
