@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .conftest import API_KEY, Gate
+from .conftest import API_KEY, PIN, Gate, code, csrf_token
 
 # Header values as a proxy could pass them on: any byte but CR, LF and NUL.
 header_bytes = st.binary(max_size=300).map(
@@ -72,3 +73,46 @@ def test_api_never_fails(gate: Gate, user: object, password: object, ip: object)
     )
     assert r.status_code in (400, 401, 429)
     assert set(r.json()) <= {"ok", "error", "retry_after"}
+
+
+# A return target as a browser or an attacker may send it: any text, or any
+# bytes percent-encoded (not UTF-8, overlong, NUL, CR/LF, ...), mostly after
+# a start that the login page would follow (a path, this very host).
+rd_start = st.sampled_from(["", "/", "//", "http://testserver/", "https://evil.test/"])
+rd_text = st.builds(lambda a, b: urllib.parse.quote(a + b, safe=""), rd_start, st.text(max_size=80))
+rd_bytes = st.builds(
+    lambda a, b: urllib.parse.quote(a, safe="") + "".join(f"%{c:02X}" for c in b),
+    rd_start,
+    st.binary(max_size=80),
+)
+
+
+@SETTINGS
+@given(rd=rd_text | rd_bytes, signed_in=st.booleans())
+def test_login_page_return_target_never_fails(gate: Gate, rd: str, signed_in: bool) -> None:
+    if signed_in and gate.client.get("/auth").status_code != 200:
+        assert gate.login().status_code == 303
+    elif not signed_in:
+        gate.client.cookies.clear()
+    r = gate.client.get("/login?rd=" + rd)
+    assert r.status_code in (200, 303)
+    assert r.headers.get("location", "").isascii()
+
+
+@SETTINGS
+@given(rd=rd_text | rd_bytes)
+def test_login_post_return_target_never_fails(gate: Gate, rd: str) -> None:
+    page = gate.client.get("/login")
+    fields = {
+        "username": "alice",
+        "pin": PIN,
+        "code": code(gate.clock),
+        "csrf": csrf_token(page.text),
+    }
+    body = urllib.parse.urlencode(fields) + "&rd=" + rd
+    r = gate.client.post(
+        "/login", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    # The first example uses the code up; the same code again is a replay or lingers.
+    assert r.status_code in (303, 401)
+    assert r.headers.get("location", "").isascii()

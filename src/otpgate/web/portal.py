@@ -211,11 +211,13 @@ class Portal:
         gate = self.gate
         now = gate.clock()
         ip = gate.client_ip(request)
+        # The answer to a success is made before the decision: a code is never
+        # used up for an answer that then cannot be sent.
+        accepted = redirect(target or "./", 303)
         decision = await gate.decide("login", user, pin + code, ip, now)
         if decision.ok and decision.user is not None:
-            response = redirect(target or "./", 303)
-            gate.set_session(response, Session(decision.user, now, now, ip), now)
-            return response
+            gate.set_session(accepted, Session(decision.user, now, now, ip), now)
+            return accepted
         if decision.retry_after is not None:
             wait = retry_after_seconds(decision.retry_after)
             message = f"Too many attempts. Try again in {wait} s."

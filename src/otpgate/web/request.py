@@ -34,9 +34,11 @@ MAX_AUTHORIZATION: Final = 4096
 MAX_URL: Final = 2048
 
 # C0 controls, DEL, C1 controls, backslash and whitespace never belong in a
-# return URL; browsers "repair" some of them into something else.
-_BAD_URL_CHARS: Final = re.compile(r"[\x00-\x20\x7f-\x9f\\]")
+# return URL; browsers "repair" some of them into something else.  Lone
+# surrogates are not text at all (they cannot be encoded as UTF-8).
+_BAD_URL_CHARS: Final = re.compile(r"[\x00-\x20\x7f-\x9f\\\ud800-\udfff]")
 _HOST_RE: Final = re.compile(r"[a-z0-9.\-\[\]:]+")
+_NON_ASCII: Final = re.compile(r"[^\x00-\x7f]+")
 
 
 class MalformedCredentials(ValueError):
@@ -163,7 +165,8 @@ def safe_return_url(url: str | None, allowed: Sequence[str]) -> str | None:
     Accepted: a path on this site (``/x``, not ``//x`` or ``/\\x``), or an
     ``http(s)`` URL without user info whose host is allowed.  Everything with
     control characters, whitespace or backslashes is refused outright, since
-    browsers normalise those into other URLs.
+    browsers normalise those into other URLs.  The URL returned is ASCII:
+    other characters are percent-encoded, as a browser would.
     """
     if not url or len(url) > MAX_URL or _BAD_URL_CHARS.search(url):
         return None
@@ -175,7 +178,7 @@ def safe_return_url(url: str | None, allowed: Sequence[str]) -> str | None:
     del port
     if not parts.scheme and not parts.netloc:
         if url.startswith("/") and not url.startswith("//"):
-            return url
+            return _as_location(url)
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
@@ -183,7 +186,19 @@ def safe_return_url(url: str | None, allowed: Sequence[str]) -> str | None:
         return None
     if not _HOST_RE.fullmatch(parts.hostname) or not host_allowed(parts.hostname, allowed):
         return None
-    return url
+    return _as_location(url)
+
+
+def _as_location(url: str) -> str | None:
+    """``url`` with non-ASCII characters percent-encoded as UTF-8 (RFC 3987 §3.1).
+
+    What a browser sends for the same address; a ``Location`` header cannot
+    carry anything else.  ASCII (including existing ``%xx``) is left alone.
+    ``None`` if that makes it longer than :data:`MAX_URL` (up to 9 times
+    longer; proxies cap header sizes).
+    """
+    url = _NON_ASCII.sub(lambda m: urllib.parse.quote(m.group(), safe=""), url)
+    return url if len(url) <= MAX_URL else None
 
 
 def split_host(host_header: str) -> str:
