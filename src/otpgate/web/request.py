@@ -25,6 +25,7 @@ __all__ = [
     "forwarded_value",
     "host_allowed",
     "is_trusted",
+    "is_unicode",
     "parse_basic",
     "safe_return_url",
     "split_host",
@@ -39,6 +40,7 @@ MAX_URL: Final = 2048
 _BAD_URL_CHARS: Final = re.compile(r"[\x00-\x20\x7f-\x9f\\\ud800-\udfff]")
 _HOST_RE: Final = re.compile(r"[a-z0-9.\-\[\]:]+")
 _NON_ASCII: Final = re.compile(r"[^\x00-\x7f]+")
+_SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
 
 
 class MalformedCredentials(ValueError):
@@ -138,10 +140,19 @@ def check_user(user: str) -> None:
     """Refuse names no store can hold, before they reach the Authenticator.
 
     Raises:
-        MalformedCredentials: empty, overlong, or with control characters.
+        MalformedCredentials: empty, overlong, with control characters, or
+            not valid Unicode (:func:`is_unicode`).
     """
-    if not user or len(user) > MAX_USER or has_control(user):
+    if not user or len(user) > MAX_USER or has_control(user) or not is_unicode(user):
         raise MalformedCredentials("bad user name")
+
+
+def is_unicode(text: str) -> bool:
+    """Whether ``text`` can be encoded as UTF-8: no lone surrogates.
+
+    JSON can carry them (``"\\ud800"``); no store, log line or header can.
+    """
+    return _SURROGATE.search(text) is None
 
 
 def host_allowed(host: str, allowed: Sequence[str]) -> bool:
