@@ -29,7 +29,7 @@ MAX_API_KEY: Final = 512
 BAD_USER: Final = (
     f"user must be 1 to {MAX_USER} characters of valid Unicode without control characters"
 )
-BAD_PASSWORD: Final = "password must be valid Unicode (no lone surrogates)"
+NOT_UNICODE: Final = "password must be valid Unicode (no lone surrogates)"
 TOO_DEEP: Final = "the body is nested too deeply"
 
 
@@ -122,7 +122,7 @@ class Api:
         except MalformedCredentials:
             return _error(400, BAD_USER)
         if not is_unicode(password):
-            return _error(400, BAD_PASSWORD)
+            return _error(400, NOT_UNICODE)
         decision = await self.gate.decide("api", user, password, ip, self.gate.clock())
         if decision.ok:
             return _answer({"ok": True, "user": decision.user})
