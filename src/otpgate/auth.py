@@ -369,11 +369,19 @@ class Authenticator:
         self._remember(user, new, now)
 
     def session_valid(self, user: str, issued_at: float, *, now: float | None = None) -> bool:
-        """Whether a session issued at ``issued_at`` still stands.
+        """Whether a session issued at ``issued_at`` still stands (:meth:`session_record`)."""
+        return self.session_record(user, issued_at, now=now) is not None
+
+    def session_record(
+        self, user: str, issued_at: float, *, now: float | None = None
+    ) -> UserRecord | None:
+        """The user's record if a session issued at ``issued_at`` still stands, else ``None``.
 
         The user must exist, not be locked, and not have been logged out or
         locked after the session was issued.  Reads the store at most once per
         ``settings.state_ttl``; never writes.  An unreadable store says no.
+        The record lets the caller check that the session was issued for this
+        very record (a user removed and added again is another record).
         """
         now = self.clock() if now is None else now
         snap = self._fresh_snapshot(user, now)
@@ -382,12 +390,12 @@ class Authenticator:
                 snap = self._remember(user, self.store.get(user), now)
             except StoreError as exc:
                 log.error("store error checking a session: %s", exc)
-                return False
+                return None
         record = snap.record
         if record is None or _locked(record.state, now):
-            return False
+            return None
         revoked = record.state.revoked_before
-        return revoked is None or issued_at >= revoked
+        return record if revoked is None or issued_at >= revoked else None
 
     def close(self) -> None:
         """Forget the caches; close the store and the audit log."""

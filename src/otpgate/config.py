@@ -125,6 +125,9 @@ class WebConfig:
     Attributes:
         listen: ``HOST:PORT`` for ``otpgate serve``.
         realm: the Basic realm shown by browsers.
+        instance: the name that keeps this gate's sessions apart from another
+            gate's with the same session secret; default: the realm and the
+            store's location (see :func:`otpgate.web.gate.instance_name`).
         portal: redirect browsers without credentials to the login page.
         portal_url: the login portal's public base URL (``https://auth.example.com``
             or a path such as ``/otpgate`` on the protected site); forward-auth
@@ -154,6 +157,7 @@ class WebConfig:
 
     listen: str = "127.0.0.1:9090"
     realm: str = "otpgate"
+    instance: str = ""
     portal: bool = True
     portal_url: str = ""
     redirect_status: int = 302

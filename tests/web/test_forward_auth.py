@@ -277,8 +277,9 @@ def test_a_stored_name_that_would_split_the_header_is_refused(make_gate: GateFac
     blob = base64.b64encode(f"eve\r\nX-Admin: 1:1{code(g.clock)}".encode()).decode()
     r = g.client.get("/auth", headers={"Authorization": f"Basic {blob}"})
     assert r.status_code == 401 and "x-admin" not in r.headers
-    session = Session("eve\r\nX-Admin: 1", g.clock(), g.clock(), "127.0.0.1")
-    cookie = g.app_gate().sessions.encode(session)
+    codec = g.app_gate().sessions
+    session = Session("eve\r\nX-Admin: 1", g.clock(), g.clock(), "127.0.0.1", codec.binding(KEY))
+    cookie = codec.encode(session)
     r = g.client.get("/auth", headers={"Cookie": f"otpgate_session={cookie}"})
     assert r.status_code == 401 and "x-admin" not in r.headers
 

@@ -18,6 +18,7 @@ the proxy was asked to pass on.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import urllib.parse
@@ -32,7 +33,6 @@ from ..reasons import Reason
 from .gate import Gate
 from .http import RAW_SECURITY_HEADERS, redirect, retry_after, secure
 from .request import MalformedCredentials, forwarded_list, parse_basic, safe_return_url
-from .sessions import Session
 
 __all__ = ["METHODS", "PATH", "ForwardAuth"]
 
@@ -116,7 +116,7 @@ class ForwardAuth:
                 gate.metrics.record("auth", Reason.SESSION, time.perf_counter() - started, False)
                 refresh = None
                 if gate.sessions.needs_refresh(session, now):
-                    fresh = Session(session.user, session.issued_at, now, session.ip)
+                    fresh = dataclasses.replace(session, seen=now)
                     refresh = gate.session_cookie(fresh, now)
                 await self._accept(scope, receive, send, session.user, refresh)
                 return

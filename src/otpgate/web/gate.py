@@ -52,7 +52,9 @@ class Gate:
         self.store = authenticator.store
         self.clock = authenticator.clock
         secrets_ = config.secrets()
-        self.sessions = SessionCodec(secrets_, config.session_lifetime(), self.settings.max_idle)
+        self.sessions = SessionCodec(
+            secrets_, config.session_lifetime(), self.settings.max_idle, instance_name(config)
+        )
         self.csrf = CsrfGuard(secrets_)
         self.metrics = Metrics()
         self.trusted = config.trusted_networks()
@@ -101,9 +103,21 @@ class Gate:
             return None
         if self.settings.logout_on_ip_change and session.ip != ip:
             return None
-        if not self.auth.session_valid(session.user, session.issued_at, now=now):
+        record = self.auth.session_record(session.user, session.issued_at, now=now)
+        if record is None or not self.sessions.bound(session, record.key):
             return None
         return session
+
+    def new_session(self, user: str, now: float, ip: str) -> Session | None:
+        """A session for ``user``, just accepted, bound to their record; ``None`` if gone.
+
+        The record is the Authenticator's read of the accepted login (no store
+        read within ``state_ttl``).
+        """
+        record = self.auth.session_record(user, now, now=now)
+        if record is None:
+            return None
+        return Session(user, now, now, ip, self.sessions.binding(record.key))
 
     def session_cookie(self, session: Session, now: float) -> tuple[bytes, bytes]:
         """The ``Set-Cookie`` header carrying ``session``, as an ASGI header pair."""
@@ -163,6 +177,25 @@ class Gate:
             decision.retry_after is not None and not decision.ok,
         )
         return decision
+
+
+def instance_name(config: Config) -> str:
+    """What tells this gate instance's sessions from another's with the same secret.
+
+    ``web.instance`` when set; else the realm and where the store is (its URL
+    without user name, password, query or fragment), which all hosts of one
+    deployment share.
+    """
+    if config.web.instance:
+        return config.web.instance
+    try:
+        parts = urllib.parse.urlsplit(config.store.url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return f"{config.web.realm}\0{config.store.url}"
+    location = urllib.parse.urlunsplit((parts.scheme, host + port, parts.path, "", ""))
+    return f"{config.web.realm}\0{location}"
 
 
 def _peer(request: Request) -> str | None:

@@ -215,8 +215,11 @@ class Portal:
         # used up for an answer that then cannot be sent.
         accepted = redirect(target or "./", 303)
         decision = await gate.decide("login", user, pin + code, ip, now)
+        session = None
         if decision.ok and decision.user is not None:
-            gate.set_session(accepted, Session(decision.user, now, now, ip), now)
+            session = await run_in_threadpool(gate.new_session, decision.user, now, ip)
+        if session is not None:
+            gate.set_session(accepted, session, now)
             return accepted
         if decision.retry_after is not None:
             wait = retry_after_seconds(decision.retry_after)
