@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from ..errors import StoreError, UnknownUser
 from ..models import UserRecord, UserState
+from .base import check_serial
 
 __all__ = ["MemoryStore"]
 
@@ -33,12 +34,14 @@ class MemoryStore:
         return iter(records)
 
     def add(self, record: UserRecord) -> None:
+        check_serial(record)
         with self._lock:
             if record.username in self._users:
                 raise StoreError(f"user {record.username!r} already exists")
             self._users[record.username] = replace(record, version=next(self._versions))
 
     def replace(self, record: UserRecord) -> None:
+        check_serial(record)
         with self._lock:
             if record.username not in self._users:
                 raise UnknownUser(record.username)

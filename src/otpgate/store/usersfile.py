@@ -54,6 +54,7 @@ from ..errors import InvalidTokenType, StoreError, UnknownUser
 from ..models import Pin, UserRecord, UserState
 from ..tokens import ShortCodeWarning, TokenType, parse_token_type
 from ..verify import TokenState
+from .base import check_serial
 
 __all__ = ["SIDECAR_SUFFIX", "UsersFileStore", "format_line"]
 
@@ -626,6 +627,7 @@ class UsersFileStore:
         return out
 
     def add(self, record: UserRecord) -> None:
+        check_serial(record)
         new_line = format_line(
             record.username, record.token_type, record.key, record.pin, record.state
         )
@@ -647,6 +649,7 @@ class UsersFileStore:
             self._commit(snap, lines, sidecar)
 
     def replace(self, record: UserRecord) -> None:
+        check_serial(record)
         new_line = format_line(
             record.username, record.token_type, record.key, record.pin, record.state
         )
