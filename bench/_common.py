@@ -1,7 +1,8 @@
-"""Shared helpers for the benchmark parts: processes, ports, wrk, machine facts.
+"""Shared helpers for the benchmark parts: process accounting, wrk, machine facts.
 
-Everything runs on 127.0.0.1; every server started here is stopped by the
-context manager that started it.
+Starting and stopping servers is tests/procs.py's job, shared with the tests
+and re-exported here.  Everything runs on 127.0.0.1; every server started is
+stopped by the context manager that started it.
 """
 
 from __future__ import annotations
@@ -13,14 +14,11 @@ import os
 import platform
 import re
 import shutil
-import signal
-import socket
 import ssl
 import statistics
 import subprocess
 import sys
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,76 +28,16 @@ BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
 PY = sys.executable
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None, log: Path, what: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}:\n{tail(log)}")
-        with socket.socket() as s:
-            s.settimeout(0.2)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"{what} did not open port {port}:\n{tail(log)}")
-
-
-def tail(log: Path) -> str:
-    try:
-        return log.read_text(errors="replace")[-3000:]
-    except OSError:
-        return "(no log)"
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL, the process (and its process group when it leads one)."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-
-
-@contextlib.contextmanager
-def started(
-    argv: Sequence[str],
-    port: int,
-    log: Path,
-    what: str,
-    *,
-    env: dict[str, str] | None = None,
-    cwd: Path | None = None,
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``argv`` in its own process group until the block ends."""
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            list(argv),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=cwd,
-            start_new_session=True,
-        )
-    try:
-        wait_for_port(port, proc, log, what)
-        yield proc
-    finally:
-        stop(proc)
-
+# The process helpers are the tests' own (tests/procs.py): one copy for both.
+sys.path.insert(0, str(ROOT / "tests"))
+from procs import (  # noqa: E402, F401 - re-exported for the bench parts
+    free_port,
+    nginx_conf,
+    started,
+    stop,
+    tail,
+    wait_for_port,
+)
 
 # --- process accounting -------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _common import BENCH, PY, ROOT, free_port, started
+from _common import PY, ROOT, free_port, nginx_conf, started
 
 from otpgate.crypto import create_key_file, load_key_file
 from otpgate.models import Pin, UserRecord
@@ -181,88 +181,49 @@ trusted_proxies = ["127.0.0.1"]
     return path
 
 
-# name -> (description, argv builder(port) -> list, workers)
+# name -> description.  "serve" is the headline: the shipped command with its shipped
+# defaults (no access log, uvicorn's messages from warning up).  The other servers load
+# the very same app through the factory the CLI uses for --workers
+# (otpgate.cli.serve:worker_app) and are given the same logging defaults.
 SERVERS: dict[str, str] = {
-    "serve": "otpgate serve (uvicorn, httptools + uvloop, 1 process)",
+    "serve": "otpgate serve, shipped defaults (uvicorn, httptools + uvloop, 1 process)",
     "serve-w2": "otpgate serve --workers 2",
+    "serve-access-log": "otpgate serve --access-log (uvicorn's access log on)",
     "uvicorn-h11": "uvicorn --http h11 --loop asyncio, 1 process",
+    "uvicorn-w1": "uvicorn httptools + uvloop, 1 process (as serve, app by import string)",
     "uvicorn-w2": "uvicorn httptools + uvloop, --workers 2",
     "granian-w1": "granian --interface asgi --loop uvloop, 1 worker",
     "granian-w2": "granian --interface asgi --loop uvloop, --workers 2",
-    "uvicorn-w1": "uvicorn httptools + uvloop, 1 process (as serve, app by import string)",
-    "uvicorn-w1-fast": "as uvicorn-w1, /auth hot cases below Starlette (bench/fastpath.py)",
-    "uvicorn-w2-fast": "as uvicorn-w2, with bench/fastpath.py",
-    "granian-w1-fast": "as granian-w1, with bench/fastpath.py",
-    "granian-w2-fast": "as granian-w2, with bench/fastpath.py",
 }
 # The default server list: the shipped command and the alternatives worth trying.
 DEFAULT_SERVERS = ["serve", "uvicorn-h11", "uvicorn-w2", "granian-w1", "granian-w2"]
+FACTORY = "otpgate.cli.serve:worker_app"
 
 
 def server_argv(name: str, config: Path, port: int) -> list[str]:
-    listen = f"127.0.0.1:{port}"
-    if name == "serve":
-        return [
-            str(Path(PY).parent / "otpgate"),
-            "serve",
-            "--config",
-            str(config),
-            "--listen",
-            listen,
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ]
-    uv = [
-        PY,
-        "-m",
-        "uvicorn",
-        "--app-dir",
-        str(BENCH),
-        "--factory",
-        "gateapp:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "--no-proxy-headers",
-        "--no-server-header",
-    ]
-    gr = [
-        str(Path(PY).parent / "granian"),
-        "--interface",
-        "asgi",
-        "--factory",
-        "--working-dir",
-        str(BENCH),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--loop",
-        "uvloop",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    if name == "serve-w2":
-        return [*server_argv("serve", config, port), "--workers", "2"]
-    if name.endswith("-fast"):
-        return server_argv(name.removesuffix("-fast"), config, port)
-    if name == "uvicorn-w1":
-        return [*uv, "--http", "httptools", "--loop", "uvloop"]
-    if name == "uvicorn-h11":
-        return [*uv, "--http", "h11", "--loop", "asyncio"]
-    if name == "uvicorn-w2":
-        return [*uv, "--http", "httptools", "--loop", "uvloop", "--workers", "2"]
-    if name == "granian-w1":
-        return [*gr, "--workers", "1", "gateapp:app"]
-    if name == "granian-w2":
-        return [*gr, "--workers", "2", "gateapp:app"]
-    raise ValueError(f"unknown server {name!r}; known: {', '.join(SERVERS)}")
+    """The command line of server ``name`` on 127.0.0.1:``port``."""
+    serve = [str(Path(PY).parent / "otpgate"), "serve", "--config", str(config)]
+    serve += ["--listen", f"127.0.0.1:{port}"]
+    local = ["--host", "127.0.0.1", "--port", str(port)]
+    # What `otpgate serve` does by default, spelled in each server's own options.
+    quiet = ["--no-access-log", "--log-level", "warning"]
+    uv = [PY, "-m", "uvicorn", "--factory", FACTORY, *local, *quiet]
+    uv += ["--no-proxy-headers", "--no-server-header"]
+    gr = [str(Path(PY).parent / "granian"), "--interface", "asgi", "--factory", *local]
+    gr += ["--loop", "uvloop", *quiet]
+    argv = {
+        "serve": serve,
+        "serve-w2": [*serve, "--workers", "2"],
+        "serve-access-log": [*serve, "--access-log"],
+        "uvicorn-h11": [*uv, "--http", "h11", "--loop", "asyncio"],
+        "uvicorn-w1": [*uv, "--http", "httptools", "--loop", "uvloop"],
+        "uvicorn-w2": [*uv, "--http", "httptools", "--loop", "uvloop", "--workers", "2"],
+        "granian-w1": [*gr, "--workers", "1", FACTORY],
+        "granian-w2": [*gr, "--workers", "2", FACTORY],
+    }
+    if name not in argv:
+        raise ValueError(f"unknown server {name!r}; known: {', '.join(SERVERS)}")
+    return argv[name]
 
 
 @contextlib.contextmanager
@@ -272,9 +233,8 @@ def run_gate(config: Path, directory: Path, server: str = "serve") -> Iterator[t
     log = directory / f"gate-{server}-{port}.log"
     env = {
         **os.environ,
-        "OTPGATE_BENCH_FASTPATH": "1" if server.endswith("-fast") else "0",
         "OTPGATE_CONFIG": str(config),
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(BENCH)]),
+        "PYTHONPATH": str(ROOT / "src"),
     }
     with started(
         server_argv(server, config, port), port, log, f"gate ({server})", env=env, cwd=directory
@@ -323,21 +283,7 @@ def get(port: int, path: str, headers: dict[str, str] | None = None) -> int:
 
 # --- nginx --------------------------------------------------------------------------
 
-NGINX_CONF = """
-worker_processes {workers};
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/nginx-error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/tmp/body;
-    proxy_temp_path {dir}/tmp/proxy;
-    fastcgi_temp_path {dir}/tmp/fastcgi;
-    uwsgi_temp_path {dir}/tmp/uwsgi;
-    scgi_temp_path {dir}/tmp/scgi;
-    {cache_path}
-
+NGINX_SITE = """
     upstream otpgate {{
         server 127.0.0.1:{gate};
         {keepalive}
@@ -368,7 +314,6 @@ http {{
             add_header X-Remote-User $otpgate_user;
         }}
     }}
-}}
 """
 
 # Caching auth decisions in nginx: an option, never the headline figure.  Keyed
@@ -393,7 +338,6 @@ def run_nginx(
     """nginx with /open/ (no auth) and /app/ (auth_request to the gate); yields (port, proc)."""
     port = free_port()
     d = directory / f"nginx-{port}"
-    (d / "tmp").mkdir(parents=True, exist_ok=True)
     # nginx's workers run as nobody when started by root: the files must be readable.
     for p in (directory, d, d / "www"):
         p.mkdir(parents=True, exist_ok=True)
@@ -403,23 +347,17 @@ def run_nginx(
         (d / "www" / sub).chmod(0o755)
         (d / "www" / sub / "index.html").write_bytes(body)
         (d / "www" / sub / "index.html").chmod(0o644)
-    conf = d / "nginx.conf"
-    conf.write_text(
-        NGINX_CONF.format(
-            workers=workers,
-            dir=d,
-            gate=gate_port,
-            port=port,
-            keepalive="keepalive 32;" if keepalive else "",
-            upstream_http='proxy_http_version 1.1;\n            proxy_set_header Connection "";'
-            if keepalive
-            else "",
-            cache_path=CACHE_PATH.format(dir=d) if cache else "",
-            cache=CACHE if cache else "",
-        )
+    site = NGINX_SITE.format(
+        dir=d,
+        gate=gate_port,
+        port=port,
+        keepalive="keepalive 32;" if keepalive else "",
+        upstream_http='proxy_http_version 1.1;\n            proxy_set_header Connection "";'
+        if keepalive
+        else "",
+        cache=CACHE if cache else "",
     )
-    log = d / "nginx-error.log"
-    argv = ["nginx", "-c", str(conf), "-p", str(d), "-e", str(log)]
+    argv, log = nginx_conf(d, (CACHE_PATH.format(dir=d) if cache else "") + site, workers=workers)
     with started(argv, port, log, "nginx") as proc:
         yield port, proc
 

@@ -15,12 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import CountingStore
 from otpgate import auth as auth_module
 from otpgate import recovery
 from otpgate.audit import AuditLog
 from otpgate.auth import Authenticator, AuthSettings, Decision
 from otpgate.errors import StoreError
 from otpgate.keys import encode_base32
+from otpgate.linger import LingerMemory
 from otpgate.models import Pin, UserRecord, UserState
 from otpgate.pins import FAST_TEST_HASHER, HtpasswdChecker, PinHasher
 from otpgate.store.memory import MemoryStore
@@ -32,26 +34,6 @@ KEY = bytes(range(1, 21))
 PIN = "4711"
 IP = "192.0.2.1"
 OTHER_IP = "198.51.100.7"
-
-
-class CountingStore:
-    """Wraps a store and counts calls per method."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.calls: Counter[str] = Counter()
-        self.url = inner.url
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self.inner, name)
-        if not callable(attr):
-            return attr
-
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            self.calls[name] += 1
-            return attr(*args, **kwargs)
-
-        return wrapped
 
 
 def make_store(
@@ -816,14 +798,18 @@ def test_audit_log_follows_logrotate(tmp_path: Path, monkeypatch: pytest.MonkeyP
 # --- one digest per attempt ------------------------------------------------------------------
 
 
-class DigestCounting(Authenticator):
-    """Counts how often the user+password digest is computed."""
+@pytest.fixture
+def digests(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Counts the keyed user+password digests (the linger cache's key)."""
+    calls: Counter[str] = Counter()
+    original = LingerMemory.digest
 
-    digests = 0
+    def counting(self: LingerMemory, user: str, password: str) -> bytes:
+        calls[user] += 1
+        return original(self, user, password)
 
-    def _digest(self, user: str, password: str) -> bytes:
-        self.digests += 1
-        return super()._digest(user, password)
+    monkeypatch.setattr(LingerMemory, "digest", counting)
+    return calls
 
 
 def _front_end(a: Authenticator, user: str, password: str, ip: str, now: float) -> Decision:
@@ -833,54 +819,56 @@ def _front_end(a: Authenticator, user: str, password: str, ip: str, now: float) 
     return cached if cached is not None else a.decide(attempt, now=now)
 
 
-def test_a_fresh_login_digests_user_and_password_once() -> None:
+def test_a_fresh_login_digests_user_and_password_once(digests: Counter[str]) -> None:
     store = make_store()
-    a = DigestCounting(store, AuthSettings(), clock=lambda: NOW)
+    a = make_auth(store)
     d = _front_end(a, "alice", PIN + otp(store), IP, NOW)
     assert (d.ok, d.reason, d.fresh) == (True, "otp", True)
-    assert a.digests == 1
+    assert digests["alice"] == 1  # it was four: two check_cached, two in the decision
 
 
-def test_a_lingering_reuse_digests_once_from_memory_and_after_a_store_read() -> None:
+def test_a_lingering_reuse_digests_once_from_memory_and_after_a_store_read(
+    digests: Counter[str],
+) -> None:
     store = make_store()
-    a = DigestCounting(store, AuthSettings(state_ttl=2), clock=lambda: NOW)
+    a = make_auth(store, state_ttl=2)
     pw = PIN + otp(store)
     assert _front_end(a, "alice", pw, IP, NOW).fresh
-    a.digests = 0
+    digests.clear()
     # Within state_ttl check_cached answers; after it decide() re-reads the store.
     for t in (1, 10):
         reads = store.calls["get"]
         d = _front_end(a, "alice", pw, IP, NOW + t)
         assert (d.ok, d.reason) == (True, "linger")
         assert store.calls["get"] == reads + (t > 2)
-    assert a.digests == 2
+    assert digests["alice"] == 2
 
 
-def test_a_wrong_guess_and_a_replay_digest_once() -> None:
+def test_a_wrong_guess_and_a_replay_digest_once(digests: Counter[str]) -> None:
     store = make_store()
-    a = DigestCounting(store, AuthSettings(max_linger=0), clock=lambda: NOW)
+    a = make_auth(store, max_linger=0)
     assert _front_end(a, "alice", PIN + "000000", IP, NOW).reason == "no_match"
-    assert a.digests == 1
+    assert digests["alice"] == 1
     code = otp(store)
     assert _front_end(a, "alice", PIN + code, IP, NOW).ok
     assert _front_end(a, "alice", PIN + code, IP, NOW + 1).reason == "replayed"
-    assert a.digests == 3
+    assert digests["alice"] == 3
 
 
-def test_a_double_submit_and_a_recovery_code_digest_once() -> None:
+def test_a_stored_linger_and_a_recovery_code_digest_once(digests: Counter[str]) -> None:
     store = make_store()
-    a = DigestCounting(store, AuthSettings(), clock=lambda: NOW)
-    other = make_auth(store)
+    a, other = make_auth(store), make_auth(store)
     code = otp(store)
     assert other.authenticate("alice", PIN + code, OTHER_IP, now=NOW).ok
+    digests.clear()
     # Another process accepted the code: the stored linger answers (with a PIN check).
     assert _front_end(a, "alice", PIN + code, IP, NOW + 1).reason == "linger"
-    assert a.digests == 1
+    assert digests["alice"] == 1
     codes = recovery.generate(1)
     store.inner.set_recovery_codes("alice", [recovery.digest("alice", c) for c in codes])
     assert _front_end(a, "alice", PIN + codes[0], IP, NOW + 2).reason == "recovery"
     assert _front_end(a, "alice", PIN + codes[0], IP, NOW + 3).reason == "linger"
-    assert a.digests == 3
+    assert digests["alice"] == 3
 
 
 def test_check_cached_keeps_the_old_positional_form() -> None:
@@ -895,3 +883,76 @@ def test_check_cached_keeps_the_old_positional_form() -> None:
     long = a.attempt("alice", "1" * 2000, IP)
     assert long.key == b""
     assert a.decide(long, now=NOW + 2).reason == "malformed"
+
+
+# --- the compare-and-set loop: a lost race is decided again -----------------------------------
+
+
+def _lose_one_race(store: Any) -> list[int]:
+    """Let another writer change the user (a failure elsewhere) before our first write."""
+    original = store.inner.compare_and_set
+    raced: list[int] = []
+
+    def racing_cas(user: str, version: object, state: UserState) -> Any:
+        if not raced:
+            current = store.inner.get(user)
+            raced.append(current.state.failures)
+            original(user, current.version, replace(current.state, failures=7))
+        return original(user, version, state)
+
+    store.inner.compare_and_set = racing_cas
+    return raced
+
+
+def test_a_lost_race_checks_the_pin_once_and_still_accepts(hash_calls: Counter[str]) -> None:
+    store = make_store(Pin("hash", FAST_TEST_HASHER.hash(PIN)))
+    a = make_auth(store)
+    code = otp(store)
+    raced = _lose_one_race(store)
+    reads = store.calls["get"]
+    d = a.authenticate("alice", PIN + code, IP, now=NOW)
+    assert raced and (d.ok, d.reason, d.fresh) == (True, "otp", True)
+    # One write lost, one re-read, one write won.
+    assert store.calls["compare_and_set"] == 2 and store.calls["get"] == reads + 2
+    assert hash_calls["verify"] == 1  # the second round knew the PIN
+    assert store.get("alice").state.failures == 0
+
+
+def test_a_lost_race_after_a_wrong_pin_still_uses_up_the_otp(hash_calls: Counter[str]) -> None:
+    store = make_store(Pin("hash", FAST_TEST_HASHER.hash(PIN)))
+    a = make_auth(store)
+    code = otp(store)
+    raced = _lose_one_race(store)
+    d = a.authenticate("alice", "0000" + code, IP, now=NOW)
+    assert raced and (d.ok, d.reason) == (False, "bad_pin")
+    assert hash_calls["verify"] == 1
+    state = store.get("alice").state
+    assert state.failures == 8  # the other writer's 7, and this one
+    # The code was consumed with the failure: the right PIN cannot use it now.
+    assert a.authenticate("alice", PIN + code, IP, now=NOW + 1).reason == "replayed"
+
+
+def test_a_lost_race_after_a_recovery_code_does_not_lose_the_code() -> None:
+    store = make_store()
+    codes = recovery.generate(1)
+    store.inner.set_recovery_codes("alice", [recovery.digest("alice", codes[0])])
+    a = make_auth(store)
+    raced = _lose_one_race(store)
+    d = a.authenticate("alice", PIN + codes[0], IP, now=NOW)
+    assert raced and (d.ok, d.reason, d.fresh) == (True, "recovery", True)
+    assert store.calls["consume_recovery_code"] == 1
+    assert store.get("alice").state.failures == 0
+
+
+def test_hammering_a_locked_user_does_not_keep_an_old_read_alive() -> None:
+    store = make_store()
+    a = make_auth(store, max_otp_failures=1, state_ttl=2, throttle_free_failures=100)
+    assert a.authenticate("alice", PIN + "000000", IP, now=NOW).reason == "no_match"
+    store.inner.replace(replace(store.get("alice"), state=UserState()))  # an admin unlocks
+    reads = store.calls["get"]
+    for t in (0.5, 1.0, 1.5):  # answered from the read made at NOW
+        assert a.authenticate("alice", PIN + "000000", IP, now=NOW + t).reason == "locked"
+    assert store.calls["get"] == reads
+    # state_ttl after that read (not after the last refusal) the store is read again.
+    d = a.authenticate("alice", PIN + otp(store, NOW + 2), IP, now=NOW + 2)
+    assert (d.ok, d.reason) == (True, "otp")

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from otpgate import auth as auth_module
+from helpers import CountingStore
+from otpgate import rules
 from otpgate.auth import Authenticator, AuthSettings
 from otpgate.models import Pin, UserRecord, UserState
 from otpgate.pins import FAST_TEST_HASHER, PinHasher
-from otpgate.store.memory import MemoryStore
 from otpgate.tokens import parse_token_type
 from otpgate.verify import generate
 
@@ -21,24 +21,10 @@ ATTACKER = "203.0.113.66"
 USER_IP = "192.0.2.10"
 
 
-class CountingStore(MemoryStore):
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: Counter[str] = Counter()
-
-    def get(self, username: str) -> Any:
-        self.calls["get"] += 1
-        return super().get(username)
-
-    def compare_and_set(self, *args: Any) -> Any:
-        self.calls["compare_and_set"] += 1
-        return super().compare_and_set(*args)
-
-
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     calls: Counter[str] = Counter()
-    verify, pin_verify = auth_module.verify, PinHasher.verify
+    verify, pin_verify = rules.verify, PinHasher.verify
 
     def counting_verify(*args: Any, **kwargs: Any) -> Any:
         calls["verify"] += 1
@@ -48,7 +34,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
         calls["pin_hash"] += 1
         return pin_verify(self, stored, pin)
 
-    monkeypatch.setattr(auth_module, "verify", counting_verify)
+    monkeypatch.setattr(rules, "verify", counting_verify)
     monkeypatch.setattr(PinHasher, "verify", counting_pin)
     return calls
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .auth import Authenticator, AuthSettings, Decision
+from .auth import Attempt, Authenticator, AuthSettings, Decision
 from .errors import (
     InvalidKey,
     InvalidTokenType,
@@ -16,12 +16,14 @@ from .errors import (
 )
 from .keys import decode_key, new_key
 from .otp import hotp, motp, totp
-from .tokens import TokenType, build_uri, parse_token_type, parse_uri
-from .verify import Match, Policy, Token, TokenState, resync, verify
+from .reasons import Reason
+from .tokens import Token, TokenType, build_uri, parse_token_type, parse_uri
+from .verify import Match, Policy, TokenState, resync, verify
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Attempt",
     "AuthSettings",
     "Authenticator",
     "Decision",
@@ -33,6 +35,7 @@ __all__ = [
     "NoMatch",
     "OTPGateError",
     "Policy",
+    "Reason",
     "ReplayedCode",
     "StoreError",
     "Token",

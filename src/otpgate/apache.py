@@ -44,7 +44,7 @@ from otpgate.reasons import Reason
 if TYPE_CHECKING:
     from otpgate.auth import Authenticator
 
-__all__ = ["check_password", "provider", "reset"]
+__all__ = ["DEFAULT_CONFIG", "CheckPassword", "check_password", "provider", "reset"]
 
 DEFAULT_CONFIG: Final = "/etc/otpgate/otpgate.toml"
 

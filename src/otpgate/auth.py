@@ -2,21 +2,23 @@
 
 Order of work per attempt, cheapest first (docs/accounts.md explains why):
 
-1. Linger cache (memory): a keyed digest of user + password that was accepted
-   recently.  A hit is accepted without a store write or a PIN hash.  It comes
-   before the throttle check because it only matches credentials that were
-   proven correct, so a user behind the same address as a guesser keeps
-   working.
+1. Linger cache (memory, :mod:`otpgate.linger`): a keyed digest of user +
+   password that was accepted recently.  A hit is accepted without a store
+   write or a PIN hash.  It comes before the throttle check because it only
+   matches credentials that were proven correct, so a user behind the same
+   address as a guesser keeps working.  The digest is made once per attempt
+   (:class:`Attempt`).
 2. Throttle table (memory, per user and client address): a throttled attempt
    is answered at once, without store read, PIN hash or write.
 3. Store read; locked users are refused.
-4. The password is split (PIN = everything but the last ``digits``
-   characters; Mobile-OTP: the whole password is the code, the PIN is in the
-   hash), and the OTP is verified (a few HMACs, :mod:`otpgate.verify`).
+4. The login rules (:func:`otpgate.rules.transition`, a pure function): the
+   password is split (PIN = everything but the last ``digits`` characters;
+   Mobile-OTP: the whole password is the code, the PIN is in the hash), and
+   the OTP is verified (a few HMACs, :mod:`otpgate.verify`).
 5. Only if the OTP matched, the PIN is checked (plain: constant time; hash:
    argon2id; delegated: the :class:`~otpgate.pins.PinChecker`).
 6. The new state is written with compare-and-set.  A lost race re-reads and
-   re-verifies, so the same code can never be accepted twice.  A store that
+   decides again, so the same code can never be accepted twice.  A store that
    cannot be written denies the login.
 
 A right OTP with a wrong PIN still consumes the OTP (the new token state is
@@ -26,26 +28,22 @@ PIN guess.
 
 from __future__ import annotations
 
-import hmac
 import logging
-import math
-import secrets
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Final, overload
 
-from . import recovery
+from . import recovery, rules
 from .audit import AuditLog
-from .errors import MalformedCode, NoMatch, ReplayedCode, StoreConflict, StoreError
-from .models import UserRecord, UserState
-from .otp import HmacKey
-from .pins import HtpasswdChecker, PinChecker, PinHasher, encode_secret, pins_equal
+from .errors import StoreConflict, StoreError
+from .linger import LingerMemory, Snapshot
+from .models import Pin, UserRecord
+from .pins import HtpasswdChecker, PinChecker, PinHasher, check_pin
 from .reasons import Reason
+from .rules import Outcome
+from .settings import AuthSettings
 from .store.base import Store
-from .verify import Policy, verify
 
 __all__ = [
     "Attempt",
@@ -61,90 +59,7 @@ log = logging.getLogger(__name__)
 
 # A compare-and-set lost this many times in a row means something is wrong.
 _MAX_RETRIES: Final = 8
-# Longer user names and passwords are refused before anything else is done.
-_MAX_USER: Final = 256
-
-
-@dataclass(frozen=True, slots=True)
-class AuthSettings:
-    """Login rules; names follow mod_authn_otp's directives where they exist.
-
-    Attributes:
-        policy: OTP windows and drift (:class:`otpgate.verify.Policy`).
-        max_linger: ``OTPAuthMaxLinger``: a used PIN+OTP is accepted again for
-            this many seconds after its first use; 0 turns lingering off.
-        max_idle: ``OTPAuthMaxIdle``: sliding variant, the time since the last
-            use counts.  When set it replaces ``max_linger``.
-        logout_on_ip_change: ``OTPAuthLogoutOnIPChange``: a lingering
-            credential from another address is not accepted.
-        max_otp_failures: ``OTPAuthMaxOTPFailure``: lock a user after this many
-            consecutive failures (0 = off).
-        failure_unlock_after: such a lock lifts itself after this many seconds
-            (``math.inf`` or 0 = never, as the reference module).
-        throttle_free_failures: failures per (user, address) before backoff.
-        throttle_base: the first backoff in seconds; doubles per failure.
-        throttle_max: the longest backoff; a quiet pair is forgotten after it.
-        fall_through: ``OTPAuthFallThrough``: unknown users are for another
-            provider; they are not counted by the throttle.
-        cache_size: bound on lingering credentials kept in memory.
-        throttle_size: bound on (user, address) pairs in the throttle table.
-        state_ttl: how long a store read may answer :meth:`Authenticator.check_cached`
-            and :meth:`Authenticator.session_valid` (so a lock or logout from
-            another process takes effect within this time).
-        max_password: longer passwords are refused unread.
-        audit_linger: also audit lingering re-checks (one per HTTP request
-            under Basic auth, so off by default).
-        throttle_ipv6_prefix: the throttle counts IPv6 clients per network
-            of this length (one machine usually holds a whole /64).
-    """
-
-    policy: Policy = Policy()  # noqa: RUF009 - frozen, so one shared default is safe
-    max_linger: float = 600.0
-    max_idle: float | None = None
-    logout_on_ip_change: bool = False
-    max_otp_failures: int = 0
-    failure_unlock_after: float = 900.0
-    throttle_free_failures: int = 3
-    throttle_base: float = 1.0
-    throttle_max: float = 900.0
-    fall_through: bool = False
-    cache_size: int = 10_000
-    throttle_size: int = 100_000
-    state_ttl: float = 2.0
-    max_password: int = 1024
-    audit_linger: bool = False
-    throttle_ipv6_prefix: int = 64
-
-    def __post_init__(self) -> None:
-        problems = []
-        for name in (
-            "max_linger",
-            "failure_unlock_after",
-            "throttle_base",
-            "throttle_max",
-            "state_ttl",
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or math.isnan(value) or value < 0:
-                problems.append(f"{name} must be a non-negative number")
-        if self.max_idle is not None and (math.isnan(self.max_idle) or self.max_idle < 0):
-            problems.append("max_idle must be a non-negative number")
-        for name in (
-            "max_otp_failures",
-            "throttle_free_failures",
-            "cache_size",
-            "throttle_size",
-            "max_password",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                problems.append(f"{name} must be a non-negative whole number")
-        if problems:
-            raise ValueError("; ".join(problems))
-
-    @property
-    def lingering(self) -> bool:
-        return (self.max_idle or 0) > 0 if self.max_idle is not None else self.max_linger > 0
+_FRESH: Final = frozenset({Reason.OTP, Reason.RECOVERY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,30 +106,9 @@ class Attempt:
     key: bytes = field(repr=False)
 
 
-@dataclass(slots=True)
-class _Linger:
-    user: str
-    first_use: float
-    last_use: float
-    ip: str
-    fingerprint: bytes
-
-
-@dataclass(slots=True)
-class _Snapshot:
-    record: UserRecord | None
-    fetched: float
-    fingerprint: bytes = field(default=b"")
-
-
-def _locked(state: UserState, now: float) -> bool:
-    return state.locked_until is not None and now < state.locked_until
-
-
-def _retry(state: UserState, now: float) -> float | None:
-    if state.locked_until is None or math.isinf(state.locked_until):
-        return None
-    return max(state.locked_until - now, 0.0)
+def _motp_without_pin(record: UserRecord) -> bool:
+    # Mobile-OTP hashes the PIN into the code: it must be stored in the clear.
+    return record.token_type.kind == "MOTP" and record.pin.kind not in ("plain", "none")
 
 
 class Authenticator:
@@ -251,11 +145,7 @@ class Authenticator:
             max(settings.throttle_size, 1),
             settings.throttle_ipv6_prefix,
         )
-        # A per-process random key: cached digests are useless outside this process.
-        self._mac = HmacKey(secrets.token_bytes(32), "SHA256")
-        self._lock = threading.Lock()
-        self._lingering: OrderedDict[bytes, _Linger] = OrderedDict()
-        self._snapshots: OrderedDict[str, _Snapshot] = OrderedDict()
+        self._memory = LingerMemory(settings)
         self._pin_hasher = PinHasher()
 
     # -- public API -------------------------------------------------------
@@ -335,21 +225,21 @@ class Authenticator:
             return None
         record: UserRecord | None = None
         decision: Decision | None = None
-        snap = self._fresh_snapshot(user, now)
+        snap = self._memory.snapshot(user, now)
         if snap is not None and snap.record is not None:
             record = snap.record
-            if self._linger_hit(attempt.key, user, ip_, snap, now):
+            if self._memory.hit(attempt.key, user, ip_, snap, now):
                 decision = Decision(True, record.username, Reason.LINGER)
-        with self._lock:
-            known = attempt.key in self._lingering
+        known = self._memory.knows(attempt.key)
         # A known credential is never answered "throttled" here: decide()
         # may still accept it from its linger entry after a store read.
         if decision is None and not known:
             retry = self.throttle.retry_after(user, ip_, now)
             if retry is not None:
                 decision = Decision(False, None, Reason.THROTTLED, retry_after=retry)
-            elif record is not None and _locked(record.state, now):
-                decision = Decision(False, None, Reason.LOCKED, _retry(record.state, now))
+            elif record is not None and rules.locked(record.state, now):
+                retry = rules.lock_retry(record.state, now)
+                decision = Decision(False, None, Reason.LOCKED, retry)
         if decision is not None:
             self._audit(decision, user, ip_, record, now)
         return decision
@@ -361,12 +251,18 @@ class Authenticator:
             StoreError: the store could not be read or written.
         """
         now = self.clock() if now is None else now
-        self._forget(user)
+        self._memory.forget(user)
         record = self.store.get(user)
         if record is None:
             return
-        new = self._update(record, lambda s: replace(s, revoked_before=now, last_otp=None))
-        self._remember(user, new, now)
+
+        def revoke(current: UserRecord | None) -> Outcome:
+            if current is None:
+                return Outcome(Reason.UNKNOWN_USER)
+            return Outcome(Reason.LOGOUT, rules.logged_out(current.state, now))
+
+        _, new = self._settle(user, record, revoke)
+        self._memory.remember(user, new, now)
 
     def session_valid(self, user: str, issued_at: float, *, now: float | None = None) -> bool:
         """Whether a session issued at ``issued_at`` still stands (:meth:`session_record`)."""
@@ -384,24 +280,19 @@ class Authenticator:
         very record (a user removed and added again is another record).
         """
         now = self.clock() if now is None else now
-        snap = self._fresh_snapshot(user, now)
-        if snap is None:
-            try:
-                snap = self._remember(user, self.store.get(user), now)
-            except StoreError as exc:
-                log.error("store error checking a session: %s", exc)
-                return None
-        record = snap.record
-        if record is None or _locked(record.state, now):
+        try:
+            record = self._read(user, now).record
+        except StoreError as exc:
+            log.error("store error checking a session: %s", exc)
+            return None
+        if record is None or rules.locked(record.state, now):
             return None
         revoked = record.state.revoked_before
         return record if revoked is None or issued_at >= revoked else None
 
     def close(self) -> None:
         """Forget the caches; close the store and the audit log."""
-        with self._lock:
-            self._lingering.clear()
-            self._snapshots.clear()
+        self._memory.clear()
         try:
             self.store.close()
         finally:
@@ -411,358 +302,139 @@ class Authenticator:
     # -- the decision -----------------------------------------------------
 
     def _authenticate(self, attempt: Attempt, now: float) -> tuple[Decision, UserRecord | None]:
-        s = self.settings
-        user, password, ip, key = attempt.user, attempt.password, attempt.ip, attempt.key
+        user, password, ip = attempt.user, attempt.password, attempt.ip
         if not isinstance(user, str) or not isinstance(password, str) or not isinstance(ip, str):
             return Decision(False, None, Reason.MALFORMED), None
-        # 1. lingering credentials (a cheap check; may read the store once per state_ttl).
-        # An empty key (an over-long password) was never cached.
-        with self._lock:
-            entry = self._lingering.get(key) if key else None
-        if entry is not None:
-            snap = self._fresh_snapshot(user, now)
-            if snap is None:
-                try:
-                    snap = self._remember(user, self.store.get(user), now)
-                except StoreError as exc:
-                    log.error("store error: %s", exc)
-                    return Decision(False, None, Reason.STORE_ERROR), None
-            if self._linger_hit(key, user, ip, snap, now):
+        # 1. lingering credentials (may read the store once per state_ttl).
+        if self._memory.knows(attempt.key):
+            try:
+                snap = self._read(user, now)
+            except StoreError as exc:
+                log.error("store error: %s", exc)
+                return Decision(False, None, Reason.STORE_ERROR), None
+            if self._memory.hit(attempt.key, user, ip, snap, now):
                 assert snap.record is not None
                 return Decision(True, snap.record.username, Reason.LINGER), snap.record
-        # 2. throttle
+        # 2. the throttle, the input limits, a lock known from a recent read
         retry = self.throttle.retry_after(user, ip, now)
-        if retry is not None:
-            return Decision(False, None, Reason.THROTTLED, retry_after=retry), None
-        if not user or len(user) > _MAX_USER or len(password) > s.max_password:
-            return self._fail(user, ip, now, Reason.MALFORMED), None
-        snap = self._fresh_snapshot(user, now)
-        if snap is not None and snap.record is not None and _locked(snap.record.state, now):
-            # Hammering a locked account costs no store read within state_ttl.
-            state = snap.record.state
-            return Decision(False, None, Reason.LOCKED, _retry(state, now)), snap.record
-        # 3. the record
+        early = rules.screen(user, password, self.settings, retry)
+        if early is not None:
+            return self._conclude(early, attempt, None, now), None
+        recent = self._memory.snapshot(user, now)
+        if recent is not None and recent.record is not None:
+            state = recent.record.state
+            if rules.locked(state, now):
+                # Hammering a locked account costs no store read within state_ttl.
+                locked = Outcome(Reason.LOCKED, retry_after=rules.lock_retry(state, now))
+                return self._conclude(locked, attempt, recent.record, now), recent.record
+        # 3. the record, the rules and the write
         try:
             record = self.store.get(user)
         except StoreError as exc:
             log.error("store error reading a user: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), None
-        if record is None:
-            if s.fall_through:
-                return Decision(False, None, Reason.UNKNOWN_USER), None
-            return self._fail(user, ip, now, Reason.UNKNOWN_USER), None
-        if password == "":
-            return self._empty_password(record, user, ip, now), record
         try:
-            return self._decide(record, attempt, now)
+            outcome, record = self._settle(user, record, self._login_rules(attempt, now))
         except StoreError as exc:
             log.error("store error during a login: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), record
+        if record is not None and (outcome.state is not None or outcome.reason is Reason.LOCKED):
+            self._memory.remember(user, record, now)  # as read or written just now
+        return self._conclude(outcome, attempt, record, now), record
 
-    def _empty_password(self, record: UserRecord, user: str, ip: str, now: float) -> Decision:
-        # As the reference module: an empty password from the last address logs out.
-        if record.state.last_ip is not None and record.state.last_ip == ip:
-            try:
-                self.logout(user, now=now)
-            except StoreError as exc:
-                log.error("store error during logout: %s", exc)
-                return Decision(False, None, Reason.STORE_ERROR)
-            return Decision(False, None, Reason.LOGOUT)
-        # Not a guess at anything: do not count it.
-        return Decision(False, None, Reason.MALFORMED)
+    def _settle(
+        self,
+        user: str,
+        record: UserRecord | None,
+        decide: Callable[[UserRecord | None], Outcome],
+    ) -> tuple[Outcome, UserRecord | None]:
+        """Decide on the record and write the new state: the one compare-and-set loop.
 
-    def _decide(
-        self, record: UserRecord, attempt: Attempt, now: float
-    ) -> tuple[Decision, UserRecord | None]:
-        s = self.settings
-        user, password, ip, key = attempt.user, attempt.password, attempt.ip, attempt.key
-        bad_pin_pending = False
-        for _ in range(_MAX_RETRIES):
-            state = record.state
-            if _locked(state, now):
-                self._remember(user, record, now)
-                return Decision(False, None, Reason.LOCKED, _retry(state, now)), record
-            motp = record.token_type.kind == "MOTP"
-            digits = record.token_type.digits
-            rec = recovery.split_password(password)
-            # A long PIN followed by an OTP can also end like a compact recovery
-            # code; such a password is tried as an OTP first.
-            tail = password[-digits:]
-            otp_shaped = len(password) == digits if motp else tail.isascii() and tail.isdigit()
-            if rec is not None and not otp_shaped:
-                return self._recover(record, attempt, rec[0], rec[1], now), record
-            if motp:
-                pin, otp = "", password
-            elif len(password) < digits:
-                return self._fail(user, ip, now, Reason.MALFORMED), record
-            else:
-                pin, otp = password[:-digits], password[-digits:]
-            # Another process accepted this code moments ago: the reference
-            # module's linger, from the stored last OTP (no write).
-            if self._stored_linger(state, otp, ip, now):
-                if motp or self._check_pin(record, pin):
-                    # The window runs from the first use, in whichever process.
-                    first = state.last_auth if state.last_auth is not None else now
-                    self._cache(key, user, ip, record, now, first_use=first)
-                    self.throttle.success(user, ip)
-                    return Decision(True, record.username, Reason.LINGER), record
-                # Someone holds the lingering code but not the PIN: end the
-                # cross-process linger so the code cannot serve many PIN guesses.
-                new = self._update(
-                    record, lambda st: replace(self._failed_state(st, now), last_otp=None)
-                )
-                return self._fail(user, ip, now, Reason.BAD_PIN), new
-            if state.last_otp is not None and hmac.compare_digest(
-                encode_secret(otp), encode_secret(state.last_otp)
-            ):
-                # The last accepted code, re-sent after its linger ran out (a
-                # browser repeating Basic credentials).  The PIN is not looked
-                # at, so this answers nothing about it: not counted.
-                return Decision(False, None, Reason.REPLAYED), record
-            motp_pin = ""
-            if motp:
-                if record.pin.kind == "plain":
-                    motp_pin = record.pin.value
-                elif record.pin.kind != "none":
-                    log.error("Mobile-OTP user %r needs a plain PIN to verify codes", user)
-            try:
-                match = verify(
-                    record.token(), state.token, otp, now=now, policy=s.policy, pin=motp_pin
-                )
-            except MalformedCode:
-                return self._fail(user, ip, now, Reason.MALFORMED), record
-            except NoMatch:
-                if rec is not None:
-                    return self._recover(record, attempt, rec[0], rec[1], now), record
-                new = self._update(record, lambda st: self._failed_state(st, now))
-                return self._fail(user, ip, now, Reason.NO_MATCH), new
-            except ReplayedCode:
-                if bad_pin_pending:
-                    new = self._update(record, lambda st: self._failed_state(st, now))
-                    return self._fail(user, ip, now, Reason.BAD_PIN), new
-                # A concurrent double submit: the winner cached it a moment ago.
-                snap = _Snapshot(record, now, self._fingerprint(record))
-                if self._linger_hit(key, user, ip, snap, now):
-                    return Decision(True, record.username, Reason.LINGER), record
-                # Knowing an old code proves nothing and the PIN was not looked
-                # at, so nothing was guessed: not counted (a double click).
-                return Decision(False, None, Reason.REPLAYED), record
-            if not bad_pin_pending and (motp or self._check_pin(record, pin)):
-                new_state = replace(
-                    state,
-                    token=match.state,
-                    failures=0,
-                    last_otp=otp,
-                    last_auth=now,
-                    last_ip=ip,
-                    locked_until=None,
-                )
-                new = self.store.compare_and_set(user, record.version, new_state)
-            else:
-                # Right OTP, wrong PIN: consume the OTP with the failure.
-                bad_pin_pending = True
-                new_state = self._failed_state(replace(state, token=match.state), now)
-                new = self.store.compare_and_set(user, record.version, new_state)
-                if new is not None:
-                    self._remember(user, new, now)
-                    return self._fail(user, ip, now, Reason.BAD_PIN), new
-            if new is not None:
-                self._remember(user, new, now)
-                self._cache(key, user, ip, new, now)
-                self.throttle.success(user, ip)
-                return Decision(True, new.username, Reason.OTP, fresh=True), new
-            # Lost a race: re-read and decide again (the code is now a replay).
-            fresh = self.store.get(user)
-            if fresh is None:
-                return self._fail(user, ip, now, Reason.UNKNOWN_USER), None
-            record = fresh
-        raise StoreConflict(f"gave up after {_MAX_RETRIES} concurrent updates of {user!r}")
-
-    def _recover(
-        self, record: UserRecord, attempt: Attempt, pin: str, code: str, now: float
-    ) -> Decision:
-        user, ip = attempt.user, attempt.ip
-        if not self.store.consume_recovery_code(user, recovery.digest(user, code)):
-            self._update(record, lambda st: self._failed_state(st, now))
-            return self._fail(user, ip, now, Reason.NO_MATCH)
-        # The code is used up even if the PIN is wrong, like an OTP.
-        if not self._check_pin(record, pin):
-            self._update(record, lambda st: self._failed_state(st, now))
-            return self._fail(user, ip, now, Reason.BAD_PIN)
-        new = self._update(
-            record,
-            lambda st: replace(
-                st, failures=0, last_otp=None, last_auth=now, last_ip=ip, locked_until=None
-            ),
-        )
-        self._remember(user, new, now)
-        if new is None:
-            return self._fail(user, ip, now, Reason.UNKNOWN_USER)
-        self._cache(attempt.key, user, ip, new, now)
-        self.throttle.success(user, ip)
-        return Decision(True, new.username, Reason.RECOVERY, fresh=True)
-
-    def _stored_linger(self, state: UserState, otp: str, ip: str, now: float) -> bool:
-        s = self.settings
-        if not s.lingering or state.last_otp is None or state.last_auth is None:
-            return False
-        if not hmac.compare_digest(encode_secret(otp), encode_secret(state.last_otp)):
-            return False
-        # Across processes the idle time cannot slide without a write on every
-        # request, so it counts from the first use there.
-        span = s.max_idle if s.max_idle is not None else s.max_linger
-        if not 0 <= now - state.last_auth < span:
-            return False
-        if state.revoked_before is not None and state.last_auth < state.revoked_before:
-            return False
-        return not (s.logout_on_ip_change and state.last_ip != ip)
-
-    def _failed_state(self, state: UserState, now: float) -> UserState:
-        s = self.settings
-        failures = state.failures + 1
-        locked_until = state.locked_until
-        if locked_until is not None and locked_until <= now:
-            locked_until = None  # an expired automatic lock
-        if s.max_otp_failures and failures >= s.max_otp_failures:
-            unlock = s.failure_unlock_after
-            locked_until = now + unlock if unlock > 0 else math.inf
-        return replace(state, failures=failures, locked_until=locked_until)
-
-    def _fail(self, user: str, ip: str, now: float, reason: Reason) -> Decision:
-        retry = self.throttle.failure(user, ip, now)
-        return Decision(False, None, reason, retry_after=retry)
-
-    def _check_pin(self, record: UserRecord, pin: str) -> bool:
-        kind = record.pin.kind
-        if kind == "none":
-            return pin == ""
-        if kind == "plain":
-            return pins_equal(record.pin.value, pin)
-        if kind == "hash":
-            return self._pin_hasher.verify(record.pin.value, pin)
-        if self.pin_checker is None:
-            log.error(
-                "user %r has a delegated PIN but no PIN checker is configured", record.username
-            )
-            return False
-        try:
-            return self.pin_checker.check(record.username, pin) is True
-        except Exception:  # a broken checker must deny, not crash the gate
-            log.exception("the PIN checker failed")
-            return False
-
-    def _update(
-        self, record: UserRecord, change: Callable[[UserState], UserState]
-    ) -> UserRecord | None:
-        """Apply ``change`` with compare-and-set, re-reading on a lost race.
+        Returns the outcome and the record as written (or as read, when
+        nothing was written).  A lost race re-reads and decides again.
 
         Raises:
             StoreError: the store failed or the race was lost too often.
         """
-        current: UserRecord | None = record
         for _ in range(_MAX_RETRIES):
-            assert current is not None
-            new = self.store.compare_and_set(
-                current.username, current.version, change(current.state)
-            )
+            outcome = decide(record)
+            if outcome.state is None or record is None:
+                return outcome, record
+            new = self.store.compare_and_set(user, record.version, outcome.state)
             if new is not None:
-                return new
-            current = self.store.get(record.username)
-            if current is None:
-                return None
-        raise StoreConflict(f"gave up after {_MAX_RETRIES} concurrent updates")
+                return outcome, new
+            # Lost a race: re-read and decide again (a code is now a replay).
+            record = self.store.get(user)
+        raise StoreConflict(f"gave up after {_MAX_RETRIES} concurrent updates of {user!r}")
 
-    # -- memory -----------------------------------------------------------
+    def _login_rules(self, attempt: Attempt, now: float) -> Callable[[UserRecord | None], Outcome]:
+        """:func:`rules.transition` for one attempt, round after round of :meth:`_settle`.
+
+        Across rounds each PIN is checked and each recovery code consumed at
+        most once, and a PIN found wrong stays wrong.
+        """
+        user, password, ip, s = attempt.user, attempt.password, attempt.ip, self.settings
+        pins: dict[tuple[Pin, str], bool] = {}
+        consumed: dict[str, bool] = {}
+        seen: set[Reason] = set()
+
+        def decide(record: UserRecord | None) -> Outcome:
+            if record is not None and _motp_without_pin(record):
+                log.error("Mobile-OTP user %r needs a plain PIN to verify codes", user)
+
+            def pin_ok(pin: str) -> bool:
+                assert record is not None
+                if (record.pin, pin) not in pins:
+                    pins[record.pin, pin] = check_pin(
+                        record.pin, record.username, pin, self._pin_hasher, self.pin_checker
+                    )
+                return pins[record.pin, pin]
+
+            bad_pin = Reason.BAD_PIN in seen
+            out = rules.transition(record, password, ip, now, s, pin_ok, pin_failed=bad_pin)
+            if isinstance(out, rules.Recover):
+                assert record is not None
+                if out.code not in consumed:
+                    digest = recovery.digest(user, out.code)
+                    consumed[out.code] = self.store.consume_recovery_code(user, digest)
+                out = rules.recovered(record, consumed[out.code], out.pin, ip, now, s, pin_ok)
+            if out.reason is Reason.LOGOUT:
+                self._memory.forget(user)
+            seen.add(out.reason)
+            return out
+
+        return decide
+
+    def _conclude(
+        self, outcome: Outcome, attempt: Attempt, record: UserRecord | None, now: float
+    ) -> Decision:
+        """The Decision for the rules' outcome; the throttle and the memory learn from it."""
+        user, ip, key = attempt.user, attempt.ip, attempt.key
+        if outcome.reason is Reason.REPLAYED and record is not None and self._memory.knows(key):
+            # A concurrent double submit: the winner cached it a moment ago.
+            snap = Snapshot(record, now, self._memory.fingerprint(record))
+            if self._memory.hit(key, user, ip, snap, now):
+                return Decision(True, record.username, Reason.LINGER)
+        if outcome.linger_from is not None and record is not None:
+            self._memory.add(key, user, ip, record, now, outcome.linger_from)
+            self.throttle.success(user, ip)
+        retry = self.throttle.failure(user, ip, now) if outcome.counted else outcome.retry_after
+        ok = outcome.reason.accepted and record is not None
+        name = record.username if ok and record is not None else None
+        return Decision(ok, name, outcome.reason, retry, fresh=outcome.reason in _FRESH)
 
     def _digest(self, user: str, password: str) -> bytes:
-        u = encode_secret(user)
-        return self._mac.digest(len(u).to_bytes(4, "big") + u + encode_secret(password))
+        # The one place an attempt's digest is made (tests count the calls).
+        return self._memory.digest(user, password)
 
-    def _fingerprint(self, record: UserRecord) -> bytes:
-        """Changes when an administrator changes the user's key, PIN or token."""
-        parts = (
-            record.key,
-            encode_secret(record.pin.kind),
-            encode_secret(record.pin.value),
-            encode_secret(str(record.token_type)),
-            encode_secret(record.serial or ""),
-        )
-        return self._mac.digest(b"fp\0" + b"\0".join(len(p).to_bytes(4, "big") + p for p in parts))
+    def _read(self, user: str, now: float) -> Snapshot:
+        """The user's record from a read younger than ``state_ttl``, else from the store.
 
-    def _remember(self, user: str, record: UserRecord | None, now: float) -> _Snapshot:
-        snap = _Snapshot(record, now, self._fingerprint(record) if record is not None else b"")
-        with self._lock:
-            self._snapshots[user] = snap
-            self._snapshots.move_to_end(user)
-            while len(self._snapshots) > max(self.settings.cache_size, 1):
-                self._snapshots.popitem(last=False)
-        return snap
-
-    def _fresh_snapshot(self, user: str, now: float) -> _Snapshot | None:
-        with self._lock:
-            snap = self._snapshots.get(user)
-        if snap is None or not 0 <= now - snap.fetched < self.settings.state_ttl:
-            return None
-        return snap
-
-    def _cache(
-        self,
-        key: bytes,
-        user: str,
-        ip: str,
-        record: UserRecord,
-        now: float,
-        *,
-        first_use: float | None = None,
-    ) -> None:
-        if not key or not self.settings.lingering or self.settings.cache_size == 0:
-            return
-        first = now if first_use is None else min(first_use, now)
-        entry = _Linger(user, first, now, ip, self._fingerprint(record))
-        with self._lock:
-            old = self._lingering.get(key)
-            if old is not None and old.user == user and old.fingerprint == entry.fingerprint:
-                # A re-use keeps its first-use time (the fixed linger window).
-                entry.first_use = old.first_use
-            self._lingering[key] = entry
-            self._lingering.move_to_end(key)
-            while len(self._lingering) > self.settings.cache_size:
-                self._lingering.popitem(last=False)
-
-    def _linger_hit(self, key: bytes, user: str, ip: str, snap: _Snapshot, now: float) -> bool:
-        s = self.settings
-        record = snap.record
-        with self._lock:
-            entry = self._lingering.get(key)
-            if entry is None or entry.user != user:
-                return False
-            if s.max_idle is not None:
-                alive = 0 <= now - entry.last_use < s.max_idle
-            else:
-                alive = 0 <= now - entry.first_use < s.max_linger
-            if not alive:
-                del self._lingering[key]
-                return False
-            if record is None or snap.fingerprint != entry.fingerprint:
-                del self._lingering[key]
-                return False
-            if _locked(record.state, now):
-                return False
-            revoked = record.state.revoked_before
-            if revoked is not None and entry.first_use < revoked:
-                del self._lingering[key]
-                return False
-            if s.logout_on_ip_change and ip != entry.ip:
-                return False
-            entry.last_use = now
-            self._lingering.move_to_end(key)
-            return True
-
-    def _forget(self, user: str) -> None:
-        with self._lock:
-            for key in [k for k, e in self._lingering.items() if e.user == user]:
-                del self._lingering[key]
-            self._snapshots.pop(user, None)
+        Raises:
+            StoreError: the store could not be read.
+        """
+        snap = self._memory.snapshot(user, now)
+        return snap if snap is not None else self._memory.remember(user, self.store.get(user), now)
 
     def _audit(
         self, decision: Decision, user: str, ip: str, record: UserRecord | None, now: float

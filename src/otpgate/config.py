@@ -17,27 +17,35 @@ A configuration file has three tables::
 
 Every setting can be overridden by an environment variable named
 ``OTPGATE_<TABLE>_<SETTING>`` (``OTPGATE_WEB_COOKIE_SECURE=false``), and an
-optional ``[mod_authn_otp]`` table (or Apache ``SetEnv``) accepts the reference
-module's directive names, translated by :data:`DIRECTIVES`.  Unknown names and
-bad values are all reported together in one :class:`ConfigError`.
+optional ``[mod_authn_otp]`` table (or :func:`otpgate.apache.provider`'s keyword
+arguments) accepts the reference module's directive names, translated by
+:data:`~otpgate.directives.DIRECTIVES`.  Unknown names and bad values are all
+reported together in one :class:`ConfigError`.
+
+The ``[auth]`` table is :class:`~otpgate.settings.AuthSettings` itself: every
+field but ``policy`` and ``max_password`` is a setting, and the policy's
+``look_ahead``, ``window``, ``max_drift`` and ``accept_hex`` sit flat in the
+table.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import os
 import secrets
 import stat
 import tomllib
-import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from .auth import AuthSettings
+from ._values import convert
+from .directives import DIRECTIVES, apply_directives
 from .errors import ConfigError
+from .settings import AuthSettings
 from .verify import Policy
 
 if TYPE_CHECKING:
@@ -46,12 +54,15 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CONFIG_PATH",
     "DIRECTIVES",
-    "AuthConfig",
+    "ENV_PREFIX",
     "Config",
     "StoreConfig",
     "WebConfig",
+    "apply_directives",
     "load_config",
+    "new_secret",
     "open_authenticator",
+    "replace_section",
 ]
 
 DEFAULT_CONFIG_PATH: Final = "/etc/otpgate/otpgate.toml"
@@ -73,49 +84,11 @@ class StoreConfig:
     key_file: str | None = None
 
 
-# The settings' defaults live with the code that uses them; the config mirrors them.
-_POLICY: Final = Policy()
-_AUTH: Final = AuthSettings()
-
-
-@dataclass(frozen=True, slots=True)
-class AuthConfig:
-    """The login rules; see :class:`otpgate.auth.AuthSettings` for their meaning.
-
-    ``look_ahead`` and ``window`` together are ``OTPAuthMaxOffset``;
-    ``pin_provider`` is ``OTPAuthPINAuthProvider`` (``htpasswd:/path``).
-    """
-
-    look_ahead: int = _POLICY.look_ahead
-    window: int = _POLICY.window
-    max_drift: int = _POLICY.max_drift
-    accept_hex: bool = _POLICY.accept_hex
-    max_linger: float = _AUTH.max_linger
-    max_idle: float | None = _AUTH.max_idle
-    logout_on_ip_change: bool = _AUTH.logout_on_ip_change
-    max_otp_failures: int = _AUTH.max_otp_failures
-    failure_unlock_after: float = _AUTH.failure_unlock_after
-    throttle_free_failures: int = _AUTH.throttle_free_failures
-    throttle_base: float = _AUTH.throttle_base
-    throttle_max: float = _AUTH.throttle_max
-    fall_through: bool = _AUTH.fall_through
-    throttle_ipv6_prefix: int = _AUTH.throttle_ipv6_prefix
-    state_ttl: float = _AUTH.state_ttl
-    cache_size: int = _AUTH.cache_size
-    throttle_size: int = _AUTH.throttle_size
-    audit_linger: bool = _AUTH.audit_linger
-    pin_provider: str | None = None
-    audit_log: str | None = None
-
-
-_POLICY_FIELDS: Final = tuple(
-    f.name for f in dataclasses.fields(AuthConfig) if f.name in Policy.__dataclass_fields__
-)
-_AUTH_FIELDS: Final = tuple(
-    f.name
-    for f in dataclasses.fields(AuthConfig)
-    if f.name in AuthSettings.__dataclass_fields__ and f.name != "policy"
-)
+# The [auth] table is AuthSettings itself, with the Policy's settings flat in it.
+_POLICY_KEYS: Final = ("look_ahead", "window", "max_drift", "accept_hex")
+# AuthSettings fields that are not settings of the file: the policy is built
+# from the flat keys; the password limit is every front end's (_limits).
+_NOT_SETTINGS: Final = frozenset({"policy", "max_password"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,18 +152,19 @@ class WebConfig:
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """All settings.  Build with :func:`load_config`."""
+    """All settings.  Build with :func:`load_config`.
+
+    ``auth`` is the Authenticator's own :class:`~otpgate.settings.AuthSettings`.
+    """
 
     store: StoreConfig = StoreConfig()
-    auth: AuthConfig = AuthConfig()
+    auth: AuthSettings = AuthSettings()
     web: WebConfig = WebConfig()
     path: str | None = None
 
     def auth_settings(self) -> AuthSettings:
-        """The Authenticator's settings."""
-        a = self.auth
-        policy = Policy(**{n: getattr(a, n) for n in _POLICY_FIELDS})
-        return AuthSettings(policy=policy, **{n: getattr(a, n) for n in _AUTH_FIELDS})
+        """The Authenticator's settings (``self.auth``; kept for older callers)."""
+        return self.auth
 
     def session_lifetime(self) -> float:
         """Seconds a login-page session lasts at most (the absolute limit)."""
@@ -282,93 +256,38 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-# --- mod_authn_otp names --------------------------------------------------------------
-
-
-def _seconds(value: str) -> float:
-    return float(value)
-
-
-def _idle(value: str) -> float | None:
-    number = float(value)
-    return number if number > 0 else None
-
-
-def _onoff(value: str) -> bool:
-    return _parse_bool(value)
-
-
-# Each reference directive -> the otpgate settings it sets, with a converter
-# from the directive's text.  Apache's OTPAuthMaxOffset covered both token
-# kinds; otpgate keeps a look-ahead for event and a window for time tokens.
-DIRECTIVES: Final[Mapping[str, tuple[tuple[str, str, Callable[[str], Any]], ...]]] = {
-    "OTPAuthUsersFile": (("store", "url", lambda v: f"users-file:{v}"),),
-    "OTPAuthMaxOffset": (("auth", "look_ahead", int), ("auth", "window", int)),
-    "OTPAuthMaxLinger": (("auth", "max_linger", _seconds),),
-    "OTPAuthMaxIdle": (("auth", "max_idle", _idle),),
-    "OTPAuthMaxOTPFailure": (("auth", "max_otp_failures", int),),
-    "OTPAuthLogoutOnIPChange": (("auth", "logout_on_ip_change", _onoff),),
-    "OTPAuthFallThrough": (("auth", "fall_through", _onoff),),
-    "OTPAuthPINAuthProvider": (("auth", "pin_provider", str),),
-}
-
-
 # --- loading -------------------------------------------------------------------------
 
 _SECTIONS: Final[dict[str, type[Any]]] = {
     "store": StoreConfig,
-    "auth": AuthConfig,
+    "auth": AuthSettings,
     "web": WebConfig,
 }
 
 
-def _parse_bool(text: str) -> bool:
-    low = text.strip().lower()
-    if low in ("1", "true", "yes", "on"):
-        return True
-    if low in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"expected on/off, true/false, not {text!r}")
+@functools.cache
+def _settings(section: str) -> dict[str, Any]:
+    """The settings a table accepts, with their types."""
+    hints = typing.get_type_hints(_SECTIONS[section])
+    if section != "auth":
+        return hints
+    policy = typing.get_type_hints(Policy)
+    return {n: h for n, h in hints.items() if n not in _NOT_SETTINGS} | {
+        n: policy[n] for n in _POLICY_KEYS
+    }
 
 
-def _convert(value: object, hint: Any, from_text: bool) -> object:
-    """Check (TOML) or parse (environment text) one value against a type hint."""
-    origin = typing.get_origin(hint)
-    if origin in (types.UnionType, typing.Union):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        if value is None or (from_text and str(value).strip().lower() in ("", "none", "off")):
-            return None
-        return _convert(value, args[0], from_text)
-    if origin is tuple:
-        if from_text:
-            assert isinstance(value, str)
-            return tuple(v.strip() for v in value.split(",") if v.strip())
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ValueError("expected a list of strings")
-        return tuple(value)
-    if hint is bool:
-        if from_text:
-            return _parse_bool(str(value))
-        if not isinstance(value, bool):
-            raise ValueError("expected true or false")
-        return value
-    if hint is int:
-        if from_text:
-            return int(str(value))
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError("expected a whole number")
-        return value
-    if hint is float:
-        if from_text:
-            return float(str(value))
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError("expected a number")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ValueError("expected a string")
-        return value
-    raise TypeError(f"unsupported setting type {hint!r}")  # a programming error
+def _build(section: str, given: Mapping[str, Any]) -> object:
+    """One table's settings object.
+
+    Raises:
+        ValueError: a value is out of range (the settings check themselves).
+    """
+    if section != "auth":
+        return _SECTIONS[section](**given)
+    policy = Policy(**{n: v for n, v in given.items() if n in _POLICY_KEYS})
+    rest = {n: v for n, v in given.items() if n not in _POLICY_KEYS}
+    return AuthSettings(policy=policy, **rest)
 
 
 def _apply(
@@ -380,35 +299,14 @@ def _apply(
     where: str,
     problems: list[str],
 ) -> None:
-    cls = _SECTIONS[section]
-    hints = typing.get_type_hints(cls)
+    hints = _settings(section)
     if name not in hints:
         problems.append(f"{where}: unknown setting {section}.{name}")
         return
     try:
-        values.setdefault(section, {})[name] = _convert(raw, hints[name], from_text)
+        values.setdefault(section, {})[name] = convert(raw, hints[name], from_text)
     except ValueError as exc:
         problems.append(f"{where}: {section}.{name}: {exc}")
-
-
-def apply_directives(
-    values: dict[str, dict[str, object]],
-    directives: Mapping[str, object],
-    where: str,
-    problems: list[str],
-) -> None:
-    """Translate mod_authn_otp directive names into otpgate settings."""
-    for directive, raw in directives.items():
-        targets = DIRECTIVES.get(directive)
-        if targets is None:
-            problems.append(f"{where}: unknown directive {directive}")
-            continue
-        text = str(raw).lower() if isinstance(raw, bool) else str(raw)
-        for section, name, parse in targets:
-            try:
-                values.setdefault(section, {})[name] = parse(text)
-            except ValueError:
-                problems.append(f"{where}: {directive}: bad value {text!r}")
 
 
 def load_config(
@@ -421,7 +319,7 @@ def load_config(
     """Read the settings.
 
     Precedence, lowest first: defaults, the TOML file (its ``[mod_authn_otp]``
-    table, then its own tables), ``directives`` (Apache ``SetEnv OTPAuth...``),
+    table, then its own tables), ``directives`` (:func:`otpgate.apache.provider`),
     ``OTPGATE_*`` environment variables, ``overrides`` (command-line options).
 
     Args:
@@ -434,35 +332,67 @@ def load_config(
         ConfigError: the file is unreadable or any setting is unknown or invalid
             (all problems in one message).
     """
-    env = os.environ if env is None else env
     values: dict[str, dict[str, object]] = {}
     problems: list[str] = []
     if path is not None:
-        where = str(path)
-        try:
-            with open(path, "rb") as f:
-                data = tomllib.load(f)
-        except OSError as exc:
-            raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        compat = data.pop("mod_authn_otp", None)
-        if compat is not None:
-            if isinstance(compat, dict):
-                apply_directives(values, compat, where, problems)
-            else:
-                problems.append(f"{where}: [mod_authn_otp] must be a table")
-        for section, table in data.items():
-            if section not in _SECTIONS:
-                problems.append(f"{where}: unknown table [{section}]")
-                continue
-            if not isinstance(table, dict):
-                problems.append(f"{where}: [{section}] must be a table")
-                continue
-            for name, raw in table.items():
-                _apply(values, section, name, raw, False, where, problems)
+        _read_file(path, values, problems)
     if directives:
         apply_directives(values, directives, "directives", problems)
+    _read_env(os.environ if env is None else env, values, problems)
+    for section, table in (overrides or {}).items():
+        for name, raw in table.items():
+            _apply(values, section, name, raw, False, "command line", problems)
+    parts: dict[str, object] = {}
+    for section, cls in _SECTIONS.items():
+        try:
+            parts[section] = _build(section, values.get(section, {}))
+        except (TypeError, ValueError) as exc:
+            problems.append(f"[{section}]: {exc}")
+            parts[section] = cls()  # so that the cross-field rules still run
+    config = Config(path=str(path) if path is not None else None, **parts)  # type: ignore[arg-type]
+    _check(config, problems)
+    if problems:
+        raise ConfigError("invalid configuration: " + "; ".join(problems))
+    return config
+
+
+def _read_file(
+    path: str | os.PathLike[str], values: dict[str, dict[str, object]], problems: list[str]
+) -> None:
+    """The TOML file: its ``[mod_authn_otp]`` table first, then its own tables.
+
+    Raises:
+        ConfigError: the file cannot be read or is not TOML.
+    """
+    where = str(path)
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    compat = data.pop("mod_authn_otp", None)
+    if compat is not None:
+        if isinstance(compat, dict):
+            apply_directives(values, compat, where, problems)
+        else:
+            problems.append(f"{where}: [mod_authn_otp] must be a table")
+    for section, table in data.items():
+        if section not in _SECTIONS:
+            problems.append(f"{where}: unknown table [{section}]")
+            continue
+        if not isinstance(table, dict):
+            problems.append(f"{where}: [{section}] must be a table")
+            continue
+        for name, raw in table.items():
+            _apply(values, section, name, raw, False, where, problems)
+
+
+def _read_env(
+    env: Mapping[str, str], values: dict[str, dict[str, object]], problems: list[str]
+) -> None:
+    """``OTPGATE_<TABLE>_<SETTING>`` variables."""
     for key, raw in sorted(env.items()):
         if not key.startswith(ENV_PREFIX) or key == "OTPGATE_CONFIG" or key == "OTPGATE_HOME":
             continue
@@ -472,33 +402,11 @@ def load_config(
         if section not in _SECTIONS:
             continue  # other tools' OTPGATE_* variables (tests, CI) are not ours to judge
         _apply(values, section, name, raw, True, key, problems)
-    for section, table in (overrides or {}).items():
-        for name, raw in table.items():
-            _apply(values, section, name, raw, False, "command line", problems)
-    parts: dict[str, object] = {}
-    for section, cls in _SECTIONS.items():
-        try:
-            parts[section] = cls(**values.get(section, {}))
-        except (TypeError, ValueError) as exc:
-            problems.append(f"[{section}]: {exc}")
-    if problems:
-        raise ConfigError("invalid configuration: " + "; ".join(problems))
-    config = Config(path=str(path) if path is not None else None, **parts)  # type: ignore[arg-type]
-    _check(config, problems)
-    if problems:
-        raise ConfigError("invalid configuration: " + "; ".join(problems))
-    return config
 
 
 def _check(config: Config, problems: list[str]) -> None:
     """Cross-field rules."""
-    a, w = config.auth, config.web
-    # The Authenticator checks its own numbers; report them with the rest.
-    # (max_idle, when set, replaces max_linger, as OTPAuthMaxIdle does.)
-    try:
-        config.auth_settings()
-    except ValueError as exc:
-        problems.append(f"[auth]: {exc}")
+    w = config.web
     if not (w.realm.isascii() and w.realm.isprintable()) or '"' in w.realm or "\\" in w.realm:
         # It goes into a WWW-Authenticate header as a quoted string.
         problems.append("web.realm must be printable ASCII without quotes or backslashes")
@@ -512,8 +420,6 @@ def _check(config: Config, problems: list[str]) -> None:
         w.portal_url.startswith(("http://", "https://")) or w.portal_url.startswith("/")
     ):
         problems.append("web.portal_url must be an http(s) URL or start with /")
-    if a.pin_provider and not a.pin_provider.startswith("htpasswd:"):
-        problems.append("auth.pin_provider must be htpasswd:/path/to/file")
     for getter in (config.trusted_networks, config.metrics_networks):
         try:
             getter()
@@ -551,4 +457,4 @@ def open_authenticator(config: Config) -> Authenticator:
     except BaseException:
         store.close()
         raise
-    return Authenticator(store, config.auth_settings(), pin_checker=checker, audit=audit)
+    return Authenticator(store, config.auth, pin_checker=checker, audit=audit)

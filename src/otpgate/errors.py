@@ -47,28 +47,21 @@ class ConfigError(OTPGateError, ValueError):
 class VerificationError(OTPGateError):
     """A one-time password was not accepted.
 
-    ``reason`` is a short machine-readable word for the audit log.
+    The login rules (:mod:`otpgate.rules`) turn each subclass into an
+    :class:`otpgate.reasons.Reason` for the audit log.
     """
-
-    reason = "rejected"
 
 
 class MalformedCode(VerificationError):
     """The code is not exactly ``digits`` ASCII digits (or the hex form)."""
 
-    reason = "malformed"
-
 
 class NoMatch(VerificationError):
     """No counter or time step in the window produced this code."""
 
-    reason = "no_match"
-
 
 class ReplayedCode(VerificationError):
     """The code matched a counter or step that was already used."""
-
-    reason = "replayed"
 
     def __init__(self, message: str, matched: int) -> None:
         super().__init__(message)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from .tokens import TokenType
-from .verify import Token, TokenState
+from .tokens import Token, TokenType
+from .verify import TokenState
 
-__all__ = ["Pin", "UserRecord", "UserState"]
+__all__ = ["Pin", "PinKind", "UserRecord", "UserState"]
 
 PinKind = Literal["none", "delegated", "plain", "hash"]
 

@@ -16,10 +16,20 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from .errors import ConfigError
+
+try:
+    import bcrypt
+except ImportError:  # the optional extra otpgate[htpasswd-bcrypt]; checked when a file needs it
+    bcrypt = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from .models import Pin
 
 __all__ = [
     "FAST_TEST_HASHER",
@@ -27,11 +37,14 @@ __all__ = [
     "PinChecker",
     "PinHasher",
     "apr1_md5",
+    "check_pin",
     "encode_secret",
     "pins_equal",
 ]
 
 log = logging.getLogger(__name__)
+
+_BCRYPT_PREFIXES: Final = ("$2y$", "$2b$", "$2a$")
 
 
 def _usable_cpus() -> int:
@@ -44,8 +57,8 @@ def _usable_cpus() -> int:
 # argon2 is CPU-bound and runs outside the GIL, so the web front end's thread
 # pool can run dozens of hashes at once; more than one per CPU only queue in
 # the scheduler (no more logins per second) while each holds its memory_cost
-# (64 MiB by default) for the whole time: 8 concurrent logins took the gate
-# to 943 MiB resident (docs/benchmarks.md).  Hashes wait for a slot instead.
+# for the whole time (docs/benchmarks.md, "Change 1", has the measurements).
+# Hashes wait for a slot instead.
 _HASH_SLOTS: Final = threading.BoundedSemaphore(_usable_cpus())
 
 
@@ -73,10 +86,10 @@ class PinHasher:
     after the OTP in the same password matched, so the hash is never the
     online guessing barrier; offline, a 4-8 digit PIN falls to any affordable
     cost anyway, and the token keys it would unlock are encrypted with a
-    separate key file.  The higher cost bought nothing but capacity lost:
-    measured here, 82 fresh logins/s instead of 11, and 19 instead of 64 MiB
-    per hash in flight (docs/benchmarks.md, part 3).  Verification reads the
-    cost from the stored hash, so existing hashes keep working.
+    separate key file.  The higher cost bought nothing but capacity lost
+    (fresh logins per second and memory per hash in flight: docs/benchmarks.md,
+    part 3).  Verification reads the cost from the stored hash, so existing
+    hashes keep working.
     """
 
     time_cost: int = 2
@@ -114,7 +127,7 @@ class PinHasher:
             return True
 
 
-# For tests only: about a millisecond per hash.
+# For tests only: the cheapest argon2id cost.
 FAST_TEST_HASHER: Final = PinHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
@@ -127,6 +140,30 @@ class PinChecker(Protocol):
     """
 
     def check(self, user: str, pin: str) -> bool | None: ...
+
+
+def check_pin(
+    stored: Pin, user: str, pin: str, hasher: PinHasher, checker: PinChecker | None
+) -> bool:
+    """Whether ``pin`` is the user's PIN, whatever kind of PIN is stored.
+
+    Plain PINs compare in constant time, hashed ones cost an argon2id hash,
+    delegated ones ask ``checker``.  A missing or failing checker denies.
+    """
+    if stored.kind == "none":
+        return pin == ""
+    if stored.kind == "plain":
+        return pins_equal(stored.value, pin)
+    if stored.kind == "hash":
+        return hasher.verify(stored.value, pin)
+    if checker is None:
+        log.error("user %r has a delegated PIN but no PIN checker is configured", user)
+        return False
+    try:
+        return checker.check(user, pin) is True
+    except Exception:  # a broken checker must deny, not crash the gate
+        log.exception("the PIN checker failed")
+        return False
 
 
 _APR1_ALPHABET: Final = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -175,11 +212,8 @@ def apr1_md5(password: bytes, salt: bytes, magic: bytes = b"$apr1$") -> str:
 
 def _check_htpasswd_hash(stored: str, pin: str) -> bool:
     secret = encode_secret(pin)
-    if stored.startswith(("$2y$", "$2b$", "$2a$")):
-        try:
-            import bcrypt
-        except ImportError:
-            log.error("htpasswd entry uses bcrypt but the 'bcrypt' package is not installed")
+    if stored.startswith(_BCRYPT_PREFIXES):
+        if bcrypt is None:  # refused when the file was read; never a match
             return False
         # bcrypt only reads 72 bytes; longer inputs are an error in bcrypt>=5.
         candidate = "$2b$" + stored[4:]
@@ -205,9 +239,14 @@ def _check_htpasswd_hash(stored: str, pin: str) -> bool:
 class HtpasswdChecker:
     """Checks delegated PINs against an Apache htpasswd file.
 
-    Supports bcrypt (``$2y$``, needs the ``bcrypt`` package), ``$apr1$`` MD5,
-    ``{SHA}`` and argon2 entries; DES crypt and plain-text entries never match.
-    The file is re-read when its modification time or size changes.
+    Supports bcrypt (``$2y$``, needs the ``bcrypt`` package: the extra
+    ``otpgate[htpasswd-bcrypt]``), ``$apr1$`` MD5, ``{SHA}`` and argon2 entries;
+    DES crypt and plain-text entries never match.  The file is re-read when its
+    modification time or size changes.
+
+    Raises:
+        OSError: the file cannot be read.
+        ConfigError: it has bcrypt entries and the bcrypt package is missing.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -222,6 +261,7 @@ class HtpasswdChecker:
 
         Raises:
             OSError: the file cannot be read.
+            ConfigError: bcrypt entries without the bcrypt package.
         """
         st = self.path.stat()
         stamp = (st.st_mtime_ns, st.st_size)
@@ -236,6 +276,12 @@ class HtpasswdChecker:
                 continue
             user, _, stored = line.partition(":")
             entries.setdefault(user, stored.split(":", 1)[0])
+        if bcrypt is None and any(v.startswith(_BCRYPT_PREFIXES) for v in entries.values()):
+            # Refusing every such user quietly would look like wrong PINs.
+            raise ConfigError(
+                f"htpasswd file {self.path} has bcrypt entries ($2y$), which need the bcrypt "
+                "package: pip install 'otpgate[htpasswd-bcrypt]'"
+            )
         with self._lock:
             self._entries = entries
             self._stamp = stamp
@@ -245,6 +291,9 @@ class HtpasswdChecker:
             self._load()
         except OSError as exc:
             log.error("cannot read htpasswd file %s: %s", self.path, exc.strerror)
+            return None
+        except ConfigError as exc:
+            log.error("%s", exc)
             return None
         with self._lock:
             stored = self._entries.get(user)

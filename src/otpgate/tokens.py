@@ -15,21 +15,35 @@ from __future__ import annotations
 import re
 import urllib.parse
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from .errors import InvalidKey, InvalidTokenType, InvalidURI
 from .keys import check_key_length, decode_key, encode_base32
-from .otp import ALGORITHMS, MAX_DIGITS, Algorithm
+from .otp import (
+    ALGORITHMS,
+    MAX_DIGITS,
+    Algorithm,
+    HmacKey,
+    hotp_finder,
+    hotp_function,
+    hotp_hex,
+    motp,
+    time_step,
+)
 
 __all__ = [
     "MIN_DIGITS",
+    "Kind",
     "ParsedURI",
     "ShortCodeWarning",
+    "Token",
     "TokenType",
     "build_uri",
     "parse_token_type",
     "parse_uri",
+    "uri_warnings",
 ]
 
 Kind = Literal["HOTP", "MOTP"]
@@ -163,6 +177,39 @@ def parse_token_type(text: str, *, allow_short: bool = False) -> TokenType:
             stacklevel=2,
         )
     return TokenType(parsed.kind, parsed.step, parsed.digits, parsed.algorithm, 0, text)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A token type with its key; the HMAC set-up is computed once."""
+
+    type: TokenType
+    key: bytes = field(repr=False)
+    _mac: HmacKey = field(init=False, repr=False, compare=False)
+    # counter -> decimal code, with everything per-key precomputed (the hot path).
+    _hotp: Callable[[int], str] = field(init=False, repr=False, compare=False)
+    # (counters, code) -> matching counters, every candidate compared (the hot path).
+    _hotp_find: Callable[[Iterable[int], str], list[int]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        mac = HmacKey(self.key, self.type.algorithm)
+        object.__setattr__(self, "_mac", mac)
+        object.__setattr__(self, "_hotp", hotp_function(mac, self.type.digits))
+        object.__setattr__(self, "_hotp_find", hotp_finder(mac, self.type.digits))
+
+    def code(self, counter: int, pin: str = "") -> str:
+        """The code for an absolute counter or time step."""
+        if self.type.kind == "MOTP":
+            return motp(self.key, pin, counter, self.type.digits)
+        return self._hotp(counter)
+
+    def hex_code(self, counter: int) -> str:
+        return hotp_hex(self._mac, counter, self.type.digits, self.type.algorithm)
+
+    def step_at(self, now: float) -> int:
+        return time_step(now, self.type.step, self.type.t0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from .errors import MalformedCode, NoMatch, ReplayedCode
-from .otp import HmacKey, hotp_finder, hotp_function, hotp_hex, motp, time_step
-from .tokens import TokenType
+from .tokens import Token, TokenType
+
+# Token (defined in tokens) is re-exported: verify() takes one, and callers import it from here.
 
 __all__ = [
     "Match",
@@ -42,39 +42,6 @@ __all__ = [
 
 _DIGITS_RE: Final = re.compile(r"[0-9]+", re.ASCII)
 _HEX_RE: Final = re.compile(r"[0-9a-fA-F]+", re.ASCII)
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    """A token type with its key; the HMAC set-up is computed once."""
-
-    type: TokenType
-    key: bytes = field(repr=False)
-    _mac: HmacKey = field(init=False, repr=False, compare=False)
-    # counter -> decimal code, with everything per-key precomputed (the hot path).
-    _hotp: Callable[[int], str] = field(init=False, repr=False, compare=False)
-    # (counters, code) -> matching counters, every candidate compared (the hot path).
-    _hotp_find: Callable[[Iterable[int], str], list[int]] = field(
-        init=False, repr=False, compare=False
-    )
-
-    def __post_init__(self) -> None:
-        mac = HmacKey(self.key, self.type.algorithm)
-        object.__setattr__(self, "_mac", mac)
-        object.__setattr__(self, "_hotp", hotp_function(mac, self.type.digits))
-        object.__setattr__(self, "_hotp_find", hotp_finder(mac, self.type.digits))
-
-    def code(self, counter: int, pin: str = "") -> str:
-        """The code for an absolute counter or time step."""
-        if self.type.kind == "MOTP":
-            return motp(self.key, pin, counter, self.type.digits)
-        return self._hotp(counter)
-
-    def hex_code(self, counter: int) -> str:
-        return hotp_hex(self._mac, counter, self.type.digits, self.type.algorithm)
-
-    def step_at(self, now: float) -> int:
-        return time_step(now, self.type.step, self.type.t0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ def race(url: str, key_file: str, user: str, code: str, now: float) -> str:
             try:
                 match = verify(rec.token(), rec.state.token, code, now=now, policy=Policy())
             except VerificationError as exc:
-                return f"rejected {exc.reason}"
+                return f"rejected {type(exc).__name__}"
             state = replace(rec.state, token=match.state, last_otp=code, last_auth=now)
             if store.compare_and_set(user, rec.version, state) is not None:
                 return "accepted"

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from conftest import free_port, missing
+from conftest import missing
 from otpgate.crypto import create_key_file
 from otpgate.models import Pin, UserRecord
 from otpgate.pins import FAST_TEST_HASHER
 from otpgate.store import open_store
 from otpgate.tokens import TokenType
+from procs import free_port, nginx_conf, started
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-session-secret-0123456789abcdef"
@@ -33,37 +31,6 @@ NGINX_USERS = [
     ("bob", "2222", NGINX_BOB_KEY),
     ("erin", "3333", NGINX_ERIN_KEY),
 ]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None, log: Path, what: str) -> None:
-    """Wait until something accepts connections on the port (or the process died)."""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}:\n{_tail(log)}")
-        with socket.socket() as s:
-            s.settimeout(0.2)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"{what} did not open port {port}:\n{_tail(log)}")
-
-
-def _tail(log: Path) -> str:
-    try:
-        return log.read_text(errors="replace")[-3000:]
-    except OSError:
-        return "(no log)"
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def make_store(directory: Path, users: Sequence[tuple[str, str, bytes]]) -> tuple[str, Path]:
@@ -105,51 +72,26 @@ cookie_secure = false
 
 @contextlib.contextmanager
 def run_gate(config: Path, directory: Path, *extra_args: str) -> Iterator[int]:
-    """``otpgate serve`` in a subprocess; yields its port."""
+    """``otpgate serve`` in a subprocess, with the shipped defaults; yields its port."""
     port = free_port()
-    log = directory / "gate.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from otpgate.cli import main; raise SystemExit(main())",
-                "serve",
-                "--config",
-                str(config),
-                "--listen",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-                *extra_args,
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=directory,
-            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-        )
-    try:
-        wait_for_port(port, proc, log, "otpgate serve")
+    argv = [
+        sys.executable,
+        "-c",
+        "from otpgate.cli import main; raise SystemExit(main())",
+        "serve",
+        "--config",
+        str(config),
+        "--listen",
+        f"127.0.0.1:{port}",
+        *extra_args,
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    with started(argv, port, directory / "gate.log", "otpgate serve", env=env, cwd=directory):
         yield port
-    finally:
-        stop(proc)
 
 
-NGINX_MAIN = """
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/nginx-error.log info;
-events {{ worker_connections 256; }}
-http {{
-    access_log {dir}/nginx-access.log;
-    client_body_temp_path {dir}/tmp/body;
-    proxy_temp_path {dir}/tmp/proxy;
-    fastcgi_temp_path {dir}/tmp/fastcgi;
-    uwsgi_temp_path {dir}/tmp/uwsgi;
-    scgi_temp_path {dir}/tmp/scgi;
-
-    # The application behind the gate: echoes the user nginx hands it.
+# The application behind the gate: echoes the user nginx hands it.
+NGINX_UPSTREAM = """
     server {{
         listen 127.0.0.1:{upstream};
         default_type text/html;
@@ -158,9 +100,6 @@ http {{
 <p>You asked for $request_uri</p><a href=/otpgate/logout>Sign out</a>\\n";
         }}
     }}
-
-{site}
-}}
 """
 
 
@@ -168,26 +107,22 @@ http {{
 def run_nginx(nginx: str, directory: Path, gate_port: int) -> Iterator[int]:
     """nginx with examples/nginx/otpgate.conf in front of an echo upstream; yields its port."""
     port, upstream = free_port(), free_port()
-    (directory / "tmp").mkdir(exist_ok=True)
     site = (ROOT / "examples/nginx/otpgate.conf").read_text()
     site = (
         site.replace("listen 80;", f"listen 127.0.0.1:{port};")
         .replace("127.0.0.1:9090", f"127.0.0.1:{gate_port}")
         .replace("127.0.0.1:8080", f"127.0.0.1:{upstream}")
     )
-    conf = directory / "nginx.conf"
-    conf.write_text(NGINX_MAIN.format(dir=directory, upstream=upstream, site=site))
-    log = directory / "nginx-error.log"
-    proc = subprocess.Popen(
-        [nginx, "-c", str(conf), "-p", str(directory), "-e", str(log)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
+    argv, log = nginx_conf(
+        directory,
+        NGINX_UPSTREAM.format(upstream=upstream) + site,
+        connections=256,
+        error_level="info",
+        access_log=f"{directory}/nginx-access.log",
+        nginx=nginx,
     )
-    try:
-        wait_for_port(port, proc, log, "nginx")
+    with started(argv, port, log, "nginx"):
         yield port
-    finally:
-        stop(proc)
 
 
 # --- Apache httpd + mod_wsgi ------------------------------------------------------------
@@ -305,14 +240,5 @@ def run_apache(apache: str, directory: Path, venv: Path, auth_script: str) -> It
         "LANG": "C.UTF-8",
         "APACHE_RUN_DIR": str(directory / "run"),
     }
-    proc = subprocess.Popen(
-        [apache, "-f", str(conf), "-DFOREGROUND"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    try:
-        wait_for_port(port, proc, log, "apache2")
+    with started([apache, "-f", str(conf), "-DFOREGROUND"], port, log, "apache2", env=env):
         yield port
-    finally:
-        stop(proc)

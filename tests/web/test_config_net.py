@@ -40,7 +40,7 @@ trusted_proxies = ["10.0.0.0/8"]
     )
     c = load_config(path, env={"OTPGATE_WEB_COOKIE_SECURE": "false", "OTPGATE_AUTH_WINDOW": "2"})
     assert c.store.url == "users-file:/etc/otp/users"
-    assert c.auth.look_ahead == 4 and c.auth.window == 2  # env beats the file
+    assert c.auth.policy.look_ahead == 4 and c.auth.policy.window == 2  # env beats the file
     assert c.auth.max_linger == 120  # own table beats the directive table
     assert c.auth.max_otp_failures == 5 and c.auth.logout_on_ip_change is True
     assert c.web.cookie_secure is False

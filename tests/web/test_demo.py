@@ -12,12 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import free_port
 from otpgate.keys import decode_key
 from otpgate.otp import totp
+from procs import free_port, stop, wait_for_port
 
 from .conftest import csrf_token
-from .servers import ROOT, stop, wait_for_port
+from .servers import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -17,8 +17,8 @@ from ..errors import OTPGateError
 
 __all__ = ["CommandError", "main"]
 
-# Modules that add subcommands; each has register(subparsers).
-_COMMAND_MODULES = ("tokens", "admin", "serve")
+# Modules that add subcommands, in the order --help lists them; each has register(subparsers).
+_COMMAND_MODULES = ("tokens", "init", "users", "transfer", "check", "serve", "demo")
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -48,13 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"otpgate {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
-                continue  # not built yet
-            raise
-        module.register(sub)
+        importlib.import_module(f"{__name__}.{name}").register(sub)
     return parser
 
 

@@ -1,27 +1,37 @@
-"""``otpgate serve`` (the gate) and ``otpgate demo`` (try it in a minute).
+"""``otpgate serve``: run the gate.
 
 ``serve`` reads the TOML settings (``--config``, else ``$OTPGATE_CONFIG``, else
 ``/etc/otpgate/otpgate.toml`` if it exists) and runs the ASGI application under
 uvicorn.  uvicorn's own ``X-Forwarded-For`` handling is turned off: the gate
 decides itself which proxies it believes (``web.trusted_proxies``).
+
+The defaults are a production gate's: no access log (the proxy in front logs
+every request already, and uvicorn's access log halves the requests per
+second of the hot path) and uvicorn's own messages from level warning up.
+``--access-log`` and ``--log-level`` turn them back on.
+
+:func:`build_app` and :func:`worker_app` are how anything else -- ``--workers``,
+granian, the benchmarks -- gets exactly the app this command serves::
+
+    OTPGATE_CONFIG=/etc/otpgate/otpgate.toml \\
+        granian --interface asgi --factory otpgate.cli.serve:worker_app
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
-import secrets
 import sys
-from pathlib import Path
 from typing import Any, Final
 
 from ..config import DEFAULT_CONFIG_PATH, Config, load_config, open_authenticator
 from . import CommandError
 
-__all__ = ["parse_listen", "register"]
+__all__ = ["build_app", "logging_config", "parse_listen", "register", "run_gate", "worker_app"]
 
-DEMO_USER: Final = "demo"
-DEMO_ISSUER: Final = "otpgate demo"
+LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug")
+DEFAULT_LOG_LEVEL: Final = "warning"
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -37,7 +47,8 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _config_path(arg: str | None) -> str | None:
+def config_path(arg: str | None) -> str | None:
+    """``--config``, else ``$OTPGATE_CONFIG``, else the default path if that file exists."""
     if arg:
         return arg
     env = os.environ.get("OTPGATE_CONFIG")
@@ -61,16 +72,39 @@ def build_app(config: Config) -> Any:
 
 
 def worker_app() -> Any:
-    """ASGI factory for ``serve --workers N``: each worker builds its own Authenticator.
+    """ASGI factory: the app :func:`build_app` makes, from the environment.
 
-    The settings come from ``$OTPGATE_CONFIG`` (set by :func:`run_gate`) and the
-    ``OTPGATE_*`` variables, exactly as the parent read them.
+    The settings come from ``$OTPGATE_CONFIG`` (set by :func:`run_gate` for
+    ``serve --workers N``) and the ``OTPGATE_*`` variables, exactly as
+    ``serve`` reads them.  Each process that calls it gets its own
+    Authenticator.
     """
     return build_app(load_config(os.environ.get("OTPGATE_CONFIG") or None))
 
 
+def logging_config(log_level: str, access_log: bool) -> dict[str, Any]:
+    """uvicorn's logging setup with the level applied to its own messages only.
+
+    uvicorn's ``log_level`` also raises the access logger's level, which would
+    silence ``--access-log`` under the default ``warning``; so the levels are
+    set here, and the access log (when on) logs at info.
+    """
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    level = log_level.upper()
+    config["loggers"]["uvicorn"]["level"] = level
+    config["loggers"]["uvicorn.error"]["level"] = level
+    config["loggers"]["uvicorn.access"]["level"] = "INFO" if access_log else "WARNING"
+    return config
+
+
 def run_gate(
-    config: Config, *, workers: int = 1, log_level: str = "info", access_log: bool = True
+    config: Config,
+    *,
+    workers: int = 1,
+    log_level: str = DEFAULT_LOG_LEVEL,
+    access_log: bool = False,
 ) -> int:
     """Open the store and serve until interrupted.
 
@@ -97,7 +131,7 @@ def run_gate(
         port=port,
         proxy_headers=False,
         server_header=False,
-        log_level=log_level,
+        log_config=logging_config(log_level, access_log),
         access_log=access_log,
         lifespan="on",
     )
@@ -111,22 +145,27 @@ def _serve(args: argparse.Namespace) -> int:
         overrides["web"] = {"listen": args.listen}
     if args.workers < 1 or args.workers > 64:
         raise CommandError(f"--workers {args.workers}: expected 1 to 64 (one per core is best)")
-    config = load_config(_config_path(args.config), overrides=overrides)
+    config = load_config(config_path(args.config), overrides=overrides)
     config.secrets()  # fail here, in one line, rather than inside the server
     if args.workers > 1 and config.store.url.startswith("memory:"):
         raise CommandError("--workers needs a shared store; memory: lives in one process")
+    if args.log_level in ("info", "debug") or sys.stderr.isatty():
+        # Nothing else says where the gate listens at the default level.
+        print(f"otpgate: serving on {config.web.listen}", file=sys.stderr, flush=True)
     return run_gate(
-        config, workers=args.workers, log_level=args.log_level, access_log=not args.no_access_log
+        config, workers=args.workers, log_level=args.log_level, access_log=args.access_log
     )
 
 
 def register(subparsers: Any) -> None:
-    """Add ``serve`` and ``demo`` to the ``otpgate`` command."""
+    """Add ``serve`` to the ``otpgate`` command."""
     p = subparsers.add_parser(
         "serve",
         help="run the gate (forward auth, login page, JSON API)",
         description="Run the gate: forward auth for nginx/Traefik/Caddy, the login page, "
-        "the JSON API, /healthz and /metrics.",
+        "the JSON API, /healthz and /metrics.  By default nothing is logged per request "
+        "(the proxy in front logs requests; an access log here halves the requests per "
+        "second) and the server's own messages from level warning up.",
     )
     p.add_argument(
         "--config",
@@ -139,9 +178,18 @@ def register(subparsers: Any) -> None:
         help="address to listen on (default: web.listen, 127.0.0.1:9090)",
     )
     p.add_argument(
-        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+        "--log-level",
+        default=DEFAULT_LOG_LEVEL,
+        choices=LOG_LEVELS,
+        help=f"level of the server's own messages (default {DEFAULT_LOG_LEVEL})",
     )
-    p.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    p.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="log every request on stdout, uvicorn's format (default: off; the proxy in "
+        "front logs requests, and this costs about half the requests per second)",
+    )
     p.add_argument(
         "--workers",
         type=int,
@@ -151,122 +199,3 @@ def register(subparsers: Any) -> None:
         "docs/benchmarks.md)",
     )
     p.set_defaults(handler=_serve)
-
-    d = subparsers.add_parser(
-        "demo",
-        help="try it: a demo store, user and page behind the gate on 127.0.0.1",
-        description="Create (once) an SQLite store, a key file and a user 'demo' with a TOTP "
-        "token in DIR, print the PIN and the QR code to scan, and run the gate with a demo "
-        "page behind it on 127.0.0.1.  Not for production: cookies are not marked Secure "
-        "because the demo speaks plain HTTP.",
-    )
-    d.add_argument(
-        "--dir",
-        metavar="DIR",
-        help="where the demo keeps its files (default: $OTPGATE_HOME, else ./demo)",
-    )
-    d.add_argument(
-        "--listen", metavar="HOST:PORT", default="127.0.0.1:9090", help="default 127.0.0.1:9090"
-    )
-    d.add_argument("--no-serve", action="store_true", help="set up and exit")
-    d.set_defaults(handler=_demo)
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Create a file only its owner can read (it holds a secret)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-
-
-def _demo_config(directory: Path, listen: str) -> Path:
-    from ..config import new_secret
-    from ..crypto import create_key_file
-
-    db = directory / "otpgate.db"
-    key_file = directory / "otpgate.key"
-    if not key_file.exists():
-        create_key_file(key_file)
-    secret_file = directory / "session.secret"
-    if not secret_file.exists():
-        _write_private(secret_file, new_secret() + "\n")
-    config = directory / "otpgate.toml"
-    # Rewritten on every start so that --listen takes effect; nothing secret in it.
-    config.write_text(
-        "# Written by `otpgate demo`.  Not a production configuration: plain HTTP.\n"
-        "[store]\n"
-        f'url = "sqlite:///{db}"\n'
-        f'key_file = "{key_file}"\n\n'
-        "[auth]\n"
-        f'audit_log = "{directory / "audit.log"}"\n\n'
-        "[web]\n"
-        f'listen = "{listen}"\n'
-        f'title = "{DEMO_ISSUER}"\n'
-        f'session_secret_file = "{secret_file}"\n'
-        "cookie_secure = false\n"
-        "demo = true\n",
-        encoding="utf-8",
-    )
-    return config
-
-
-def _demo_user(config: Config, directory: Path) -> None:
-    """Create the demo user once; show its PIN, URI and QR code only then."""
-    from ..keys import encode_base32, new_key
-    from ..models import Pin, UserRecord
-    from ..pins import PinHasher
-    from ..store import open_store
-    from ..tokens import TokenType, build_uri
-
-    store = open_store(config.store.url, key_file=config.store.key_file)
-    try:
-        if store.get(DEMO_USER) is not None:
-            print(
-                f"The user '{DEMO_USER}' exists; its PIN and QR code were shown when it was "
-                f"created.  Start over: delete {directory} and run otpgate demo again.\n"
-            )
-            return
-        token_type = TokenType("HOTP", 30, 6)
-        key = new_key(20)
-        pin = f"{secrets.randbelow(10**4):04d}"
-        store.add(UserRecord(DEMO_USER, token_type, key, Pin("hash", PinHasher().hash(pin))))
-    finally:
-        store.close()
-    uri = build_uri(token_type, key, DEMO_USER, issuer=DEMO_ISSUER)
-    secret_file = directory / "demo-token.b32"
-    _write_private(secret_file, encode_base32(key) + "\n")
-    print(f"Created the user '{DEMO_USER}'.  This is shown once:\n")
-    try:
-        import segno
-
-        segno.make_qr(uri, error="m").terminal(out=sys.stdout, compact=True)
-    except ImportError:  # segno is a dependency; a broken install still gets the URI
-        pass
-    print(f"\n  URI:  {uri}\n  PIN:  {pin}\n")
-    # Name the program as it was started (.venv/bin/otpgate is often not on PATH).
-    prog = sys.argv[0] if os.path.basename(sys.argv[0]) == "otpgate" else "otpgate"
-    print(
-        "Scan the QR code with an authenticator app (FreeOTP, Google Authenticator, ...).\n"
-        "No app at hand?  The current code is:\n"
-        f"  {prog} otp --totp --base32 @{secret_file}\n"
-    )
-
-
-def _demo(args: argparse.Namespace) -> int:
-    parse_listen(args.listen)
-    directory = Path(args.dir or os.environ.get("OTPGATE_HOME") or "demo").resolve()
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    config_path = _demo_config(directory, args.listen)
-    # Only the demo's own file: OTPGATE_* variables meant for a real gate stay out.
-    config = load_config(config_path, env={})
-    _demo_user(config, directory)
-    host, port = parse_listen(args.listen)
-    shown = f"[{host}]" if ":" in host else host
-    print(
-        f"Open http://{shown}:{port}/demo/ and sign in as '{DEMO_USER}' with the PIN and the\n"
-        "6-digit code from the app (type them into their own fields).  Ctrl-C stops the gate.\n",
-        flush=True,
-    )
-    if args.no_serve:
-        return 0
-    return run_gate(config, log_level="warning")

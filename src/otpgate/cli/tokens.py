@@ -14,12 +14,9 @@ stdin (``-``) or a file (``@FILE``) so they need not appear in process lists.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import os
 import re
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Sequence
@@ -32,6 +29,7 @@ from ..otp import ALGORITHMS, MAX_DIGITS, Algorithm
 from ..tokens import MIN_DIGITS, TokenType, build_uri, uri_warnings
 from ..verify import Policy, Token, TokenState, verify
 from . import CommandError
+from ._common import QR_KINDS, write_qr
 
 __all__ = ["register"]
 
@@ -39,7 +37,6 @@ __all__ = ["register"]
 _MAX_WINDOW: Final = 1_000_000
 _MAX_COUNTER: Final = (1 << 64) - 1
 _MOTP_STEP: Final = 10
-_QR_KINDS: Final = {".png": "png", ".svg": "svg"}
 _DURATION_RE: Final = re.compile(r"([0-9]{1,9})\s*(s|sec|m|min|h)?", re.ASCII | re.IGNORECASE)
 _DURATION_UNITS: Final = {"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
 _UNIX_RE: Final = re.compile(r"@([0-9]{1,12})", re.ASCII)
@@ -409,33 +406,12 @@ def _register_uri(sub: Any) -> None:
     p.set_defaults(handler=_cmd_uri)
 
 
-def _write_qr(qr: Any, target: str) -> None:
-    """Save the QR code via a temporary file and rename, so no half file is left."""
-    path = Path(target)
-    kind = _QR_KINDS.get(path.suffix.lower())
-    if kind is None:
-        raise CommandError(f"--qr-out must end in .png or .svg, not {path.name!r}")
-    directory = path.parent
-    # mkstemp creates the file 0600: the picture holds the secret.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            qr.save(fh, kind=kind, scale=6 if kind == "png" else 4)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _cmd_uri(args: argparse.Namespace) -> int:
     if args.totp is None and args.step is not None:
         raise CommandError("-s is the TOTP period; give --totp too")
     if args.totp is not None and args.counter is not None:
         raise CommandError("--counter is for HOTP tokens; TOTP has a period (-s) instead")
-    if args.qr_out is not None and Path(args.qr_out).suffix.lower() not in _QR_KINDS:
+    if args.qr_out is not None and Path(args.qr_out).suffix.lower() not in QR_KINDS:
         raise CommandError(f"--qr-out must end in .png or .svg, not {args.qr_out!r}")
     step = (args.step or 30) if args.totp is not None else 0
     token_type = TokenType("HOTP", step, args.digits, args.totp or "SHA1")
@@ -450,7 +426,7 @@ def _cmd_uri(args: argparse.Namespace) -> int:
 
     qr = segno.make_qr(uri, error="m")
     if args.qr_out:
-        _write_qr(qr, args.qr_out)
+        write_qr(qr, args.qr_out)
         print(f"otpgate: wrote {args.qr_out}", file=sys.stderr)
     if args.qr:
         qr.terminal(out=sys.stdout, compact=True)

@@ -1,9 +1,9 @@
 """``users-file:/PATH``: mod_authn_otp's users file, as a drop-in.
 
-The file format is the reference module's (see DESIGN.md): one user per line,
-``TYPE USER PIN HEXKEY [COUNTER [STATE...]]``, ``#`` comments in column 1,
-blank lines.  This store reads every form the reference module reads and
-writes the way it writes:
+The file format is the reference module's (docs/stores.md, "The users file"):
+one user per line, ``TYPE USER PIN HEXKEY [COUNTER [STATE...]]``, ``#``
+comments in column 1, blank lines.  This store reads every form the reference
+module reads and writes the way it writes:
 
 * Only the line of the user being changed is rewritten, in the reference's
   own layout (its ``print_user``); every other byte -- comments, blank lines,

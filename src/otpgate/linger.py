@@ -1,0 +1,166 @@
+"""What one process remembers between logins: lingering credentials and recent reads.
+
+Two bounded tables, both in memory only and keyed with a per-process random
+HMAC key (so nothing in them is useful outside the process):
+
+* lingering credentials: the keyed digest of user + password that was
+  accepted, with its first and last use, the client address and a
+  fingerprint of the user's key, PIN and token.  An administrator's change
+  to any of those changes the fingerprint and ends the linger.
+* snapshots: the last store read per user and when it was made, so that a
+  lingering credential, a lock or a logout is answered without a store read
+  for ``state_ttl`` seconds.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from .models import UserRecord
+from .otp import HmacKey
+from .pins import encode_secret
+from .rules import locked
+from .settings import AuthSettings
+
+__all__ = ["LingerMemory", "Snapshot"]
+
+
+@dataclass(slots=True)
+class _Entry:
+    user: str
+    first_use: float
+    last_use: float
+    ip: str
+    fingerprint: bytes
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """A store read: the record (``None``: no such user), when, and its fingerprint."""
+
+    record: UserRecord | None
+    fetched: float
+    fingerprint: bytes = field(default=b"")
+
+
+class LingerMemory:
+    """Lingering credentials and recent store reads of one Authenticator; thread-safe.
+
+    Args:
+        settings: the linger windows, ``cache_size`` and ``state_ttl``.
+    """
+
+    def __init__(self, settings: AuthSettings) -> None:
+        self.settings = settings
+        # A per-process random key: cached digests are useless outside this process.
+        self._mac = HmacKey(secrets.token_bytes(32), "SHA256")
+        self._lock = threading.Lock()
+        self._lingering: OrderedDict[bytes, _Entry] = OrderedDict()
+        self._snapshots: OrderedDict[str, Snapshot] = OrderedDict()
+
+    def digest(self, user: str, password: str) -> bytes:
+        """The key of a credential (computed once per attempt, see ``Attempt``)."""
+        u = encode_secret(user)
+        return self._mac.digest(len(u).to_bytes(4, "big") + u + encode_secret(password))
+
+    def fingerprint(self, record: UserRecord) -> bytes:
+        """Changes when an administrator changes the user's key, PIN or token."""
+        parts = (
+            record.key,
+            encode_secret(record.pin.kind),
+            encode_secret(record.pin.value),
+            encode_secret(str(record.token_type)),
+            encode_secret(record.serial or ""),
+        )
+        return self._mac.digest(b"fp\0" + b"\0".join(len(p).to_bytes(4, "big") + p for p in parts))
+
+    # -- store reads ------------------------------------------------------
+
+    def remember(self, user: str, record: UserRecord | None, now: float) -> Snapshot:
+        """Keep a store read of ``user`` (``None``: no such user)."""
+        snap = Snapshot(record, now, self.fingerprint(record) if record is not None else b"")
+        with self._lock:
+            self._snapshots[user] = snap
+            self._snapshots.move_to_end(user)
+            while len(self._snapshots) > max(self.settings.cache_size, 1):
+                self._snapshots.popitem(last=False)
+        return snap
+
+    def snapshot(self, user: str, now: float) -> Snapshot | None:
+        """The last read of ``user`` if younger than ``state_ttl``, else ``None``."""
+        with self._lock:
+            snap = self._snapshots.get(user)
+        if snap is None or not 0 <= now - snap.fetched < self.settings.state_ttl:
+            return None
+        return snap
+
+    # -- lingering credentials --------------------------------------------
+
+    def knows(self, key: bytes) -> bool:
+        """Whether a credential is remembered at all (alive or not)."""
+        with self._lock:
+            return bool(key) and key in self._lingering
+
+    def add(
+        self, key: bytes, user: str, ip: str, record: UserRecord, now: float, first_use: float
+    ) -> None:
+        """Remember an accepted credential; its window runs from ``first_use``."""
+        s = self.settings
+        if not key or not s.lingering or s.cache_size == 0:
+            return
+        entry = _Entry(user, min(first_use, now), now, ip, self.fingerprint(record))
+        with self._lock:
+            old = self._lingering.get(key)
+            if old is not None and old.user == user and old.fingerprint == entry.fingerprint:
+                # A re-use keeps its first-use time (the fixed linger window).
+                entry.first_use = old.first_use
+            self._lingering[key] = entry
+            self._lingering.move_to_end(key)
+            while len(self._lingering) > s.cache_size:
+                self._lingering.popitem(last=False)
+
+    def hit(self, key: bytes, user: str, ip: str, snap: Snapshot, now: float) -> bool:
+        """Whether the credential lingers for ``user`` at ``ip``, given a store read.
+
+        A hit slides the idle window; a credential that can never linger
+        again (expired, changed by an administrator, logged out) is dropped.
+        """
+        s = self.settings
+        record = snap.record
+        with self._lock:
+            entry = self._lingering.get(key)
+            if entry is None or entry.user != user:
+                return False
+            if s.max_idle is not None:
+                alive = 0 <= now - entry.last_use < s.max_idle
+            else:
+                alive = 0 <= now - entry.first_use < s.max_linger
+            if not alive or record is None or snap.fingerprint != entry.fingerprint:
+                del self._lingering[key]
+                return False
+            if locked(record.state, now):
+                return False  # kept: an automatic lock lifts itself
+            revoked = record.state.revoked_before
+            if revoked is not None and entry.first_use < revoked:
+                del self._lingering[key]
+                return False
+            if s.logout_on_ip_change and ip != entry.ip:
+                return False
+            entry.last_use = now
+            self._lingering.move_to_end(key)
+            return True
+
+    def forget(self, user: str) -> None:
+        """Drop the user's lingering credentials and store read (a logout)."""
+        with self._lock:
+            for key in [k for k, e in self._lingering.items() if e.user == user]:
+                del self._lingering[key]
+            self._snapshots.pop(user, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._lingering.clear()
+            self._snapshots.clear()

@@ -1,0 +1,293 @@
+"""The login rules: one attempt against one user record, as a pure function.
+
+:func:`transition` takes what the store holds about a user, the password, the
+client address, the time and the settings, and returns an :class:`Outcome`:
+the :class:`~otpgate.reasons.Reason`, the state to write (or none), and
+whether the throttle counts a failure.  No store, clock, memory or thread is
+touched here, so the rules are tested as a table (tests/test_rules.py).  The
+:class:`~otpgate.auth.Authenticator` does the work around them: the linger
+cache and the throttle before, the store read, one compare-and-set loop
+(a lost race re-reads and decides again, when the code is a replay), and the
+recovery-code consumption, which is a store call.
+
+Two checks are passed in, because they are slow or call out:
+
+* ``pin_ok(pin)``: plain PINs compare in constant time, hashed ones cost an
+  argon2id hash, delegated ones ask another service.  It is called only after
+  the OTP matched, so a wrong guess costs a few HMACs, not a hash.
+* a recovery code is not consumed here: :func:`transition` returns a
+  :class:`Recover`, the Authenticator consumes the code, and
+  :func:`recovered` finishes the decision.
+
+The rules, in order: no such user; an empty password (logout from the last
+address); a lock; a recovery code; a PIN+OTP still lingering from its use in
+another process (the stored last OTP); the last OTP re-sent (a replay, not
+counted); the OTP verified; only then the PIN.  A right OTP with a wrong PIN
+is written as used, so it cannot serve a second PIN guess.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from . import recovery
+from ._limits import MAX_USER
+from .errors import MalformedCode, NoMatch, ReplayedCode
+from .models import UserRecord, UserState
+from .pins import pins_equal
+from .reasons import Reason
+from .settings import AuthSettings
+from .verify import verify
+
+__all__ = [
+    "Outcome",
+    "PinCheck",
+    "Recover",
+    "failed_state",
+    "lock_retry",
+    "locked",
+    "logged_out",
+    "recovered",
+    "screen",
+    "transition",
+]
+
+PinCheck = Callable[[str], bool]
+"""Checks a PIN against the user's record (slow: argon2id, or another service)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one attempt comes to.
+
+    Attributes:
+        reason: why it was accepted or refused.
+        state: the user's new state, to be written with compare-and-set;
+            ``None``: nothing to write.
+        counted: a failure the throttle counts (a guess at the PIN or code).
+        retry_after: seconds, when locked for a limited time.
+        linger_from: accepted by the rules: the credential may linger from
+            this time (``None`` for a refusal).
+    """
+
+    reason: Reason
+    state: UserState | None = None
+    counted: bool = False
+    retry_after: float | None = None
+    linger_from: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Recover:
+    """The password ends with a recovery code: consume it, then call :func:`recovered`."""
+
+    pin: str = field(repr=False)
+    code: str = field(repr=False)
+
+
+def locked(state: UserState, now: float) -> bool:
+    """Whether the user is locked at ``now``."""
+    return state.locked_until is not None and now < state.locked_until
+
+
+def lock_retry(state: UserState, now: float) -> float | None:
+    """Seconds until a lock lifts itself; ``None`` for a lock that does not."""
+    if state.locked_until is None or math.isinf(state.locked_until):
+        return None
+    return max(state.locked_until - now, 0.0)
+
+
+def failed_state(state: UserState, now: float, settings: AuthSettings) -> UserState:
+    """One more consecutive failure; at ``max_otp_failures`` the user is locked."""
+    failures = state.failures + 1
+    locked_until = state.locked_until
+    if locked_until is not None and locked_until <= now:
+        locked_until = None  # an expired automatic lock
+    if settings.max_otp_failures and failures >= settings.max_otp_failures:
+        unlock = settings.failure_unlock_after
+        locked_until = now + unlock if unlock > 0 else math.inf
+    return replace(state, failures=failures, locked_until=locked_until)
+
+
+def logged_out(state: UserState, now: float) -> UserState:
+    """Sessions and lingering credentials from before ``now`` end."""
+    return replace(state, revoked_before=now, last_otp=None)
+
+
+def screen(
+    user: str, password: str, settings: AuthSettings, throttled: float | None
+) -> Outcome | None:
+    """The rules before the store is read; ``None`` means read it.
+
+    Args:
+        throttled: the throttle's wait for this user and address, if any.
+    """
+    if throttled is not None:
+        return Outcome(Reason.THROTTLED, retry_after=throttled)
+    if not user or len(user) > MAX_USER or len(password) > settings.max_password:
+        return Outcome(Reason.MALFORMED, counted=True)
+    return None
+
+
+def transition(
+    record: UserRecord | None,
+    password: str,
+    ip: str,
+    now: float,
+    settings: AuthSettings,
+    pin_ok: PinCheck,
+    *,
+    pin_failed: bool = False,
+) -> Outcome | Recover:
+    """Decide one attempt against the user's record as the store holds it.
+
+    Args:
+        record: the user; ``None`` when the store has no such user.
+        password: the PIN followed by the code (Mobile-OTP: the code alone).
+        ip: the client address.
+        now: Unix time.
+        settings: the rules' settings.
+        pin_ok: checks a PIN; called only after the OTP matched.
+        pin_failed: an earlier round of this attempt found the PIN wrong and
+            lost the race to write that; it is not asked again.
+    """
+    if record is None:
+        # Unknown users are another provider's with fall_through: not counted.
+        return Outcome(Reason.UNKNOWN_USER, counted=not settings.fall_through)
+    state = record.state
+    if password == "":
+        # As the reference module: an empty password from the last address logs
+        # out; from elsewhere it is not a guess at anything, so not counted.
+        if state.last_ip is not None and state.last_ip == ip:
+            return Outcome(Reason.LOGOUT, logged_out(state, now))
+        return Outcome(Reason.MALFORMED)
+    if locked(state, now):
+        return Outcome(Reason.LOCKED, retry_after=lock_retry(state, now))
+    split = _split(record, password)
+    if not isinstance(split, tuple):
+        return split
+    pin, otp = split
+    check: PinCheck = (lambda _: False) if pin_failed else pin_ok
+    motp = record.token_type.kind == "MOTP"
+    if _stored_linger(state, otp, ip, now, settings):
+        # Another process accepted this code moments ago: the reference module's
+        # linger, from the stored last OTP (no write).
+        if motp or check(pin):
+            # The window runs from the first use, in whichever process.
+            first = state.last_auth if state.last_auth is not None else now
+            return Outcome(Reason.LINGER, linger_from=first)
+        # Someone holds the lingering code but not the PIN: end the
+        # cross-process linger so the code cannot serve many PIN guesses.
+        new = replace(failed_state(state, now, settings), last_otp=None)
+        return Outcome(Reason.BAD_PIN, new, counted=True)
+    if state.last_otp is not None and pins_equal(state.last_otp, otp):
+        # The last accepted code, re-sent after its linger ran out (a browser
+        # repeating Basic credentials).  The PIN is not looked at, so this
+        # answers nothing about it: not counted.
+        return Outcome(Reason.REPLAYED)
+    return _verify(record, password, pin, otp, ip, now, settings, pin_ok, pin_failed)
+
+
+def recovered(
+    record: UserRecord,
+    consumed: bool,
+    pin: str,
+    ip: str,
+    now: float,
+    settings: AuthSettings,
+    pin_ok: PinCheck,
+) -> Outcome:
+    """Finish a :class:`Recover`: ``consumed`` says whether the code existed and is now gone."""
+    state = record.state
+    if not consumed:
+        return Outcome(Reason.NO_MATCH, failed_state(state, now, settings), counted=True)
+    # The code is used up even if the PIN is wrong, like an OTP.
+    if not pin_ok(pin):
+        return Outcome(Reason.BAD_PIN, failed_state(state, now, settings), counted=True)
+    new = replace(state, failures=0, last_otp=None, last_auth=now, last_ip=ip, locked_until=None)
+    return Outcome(Reason.RECOVERY, new, linger_from=now)
+
+
+def _split(record: UserRecord, password: str) -> tuple[str, str] | Recover | Outcome:
+    """``(pin, otp)``, or a recovery code to try, or a malformed password."""
+    ttype = record.token_type
+    motp = ttype.kind == "MOTP"
+    rec = recovery.split_password(password)
+    # A long PIN followed by an OTP can also end like a compact recovery code;
+    # such a password is tried as an OTP first (see _verify).
+    tail = password[-ttype.digits :]
+    otp_shaped = len(password) == ttype.digits if motp else tail.isascii() and tail.isdigit()
+    if rec is not None and not otp_shaped:
+        return Recover(*rec)
+    if motp:
+        return "", password
+    if len(password) < ttype.digits:
+        return Outcome(Reason.MALFORMED, counted=True)
+    return password[: -ttype.digits], password[-ttype.digits :]
+
+
+def _stored_linger(state: UserState, otp: str, ip: str, now: float, s: AuthSettings) -> bool:
+    if not s.lingering or state.last_otp is None or state.last_auth is None:
+        return False
+    if not pins_equal(state.last_otp, otp):
+        return False
+    # Across processes the idle time cannot slide without a write on every
+    # request, so it counts from the first use there.
+    span = s.max_idle if s.max_idle is not None else s.max_linger
+    if not 0 <= now - state.last_auth < span:
+        return False
+    if state.revoked_before is not None and state.last_auth < state.revoked_before:
+        return False
+    return not (s.logout_on_ip_change and state.last_ip != ip)
+
+
+def _verify(
+    record: UserRecord,
+    password: str,
+    pin: str,
+    otp: str,
+    ip: str,
+    now: float,
+    settings: AuthSettings,
+    pin_ok: PinCheck,
+    pin_failed: bool,
+) -> Outcome | Recover:
+    """Verify the OTP; only if it matched, check the PIN."""
+    state = record.state
+    motp = record.token_type.kind == "MOTP"
+    # Mobile-OTP hashes the PIN into the code; it needs the PIN in the clear.
+    motp_pin = record.pin.value if motp and record.pin.kind == "plain" else ""
+    try:
+        match = verify(
+            record.token(), state.token, otp, now=now, policy=settings.policy, pin=motp_pin
+        )
+    except MalformedCode:
+        return Outcome(Reason.MALFORMED, counted=True)
+    except NoMatch:
+        rec = recovery.split_password(password)
+        if rec is not None:
+            return Recover(*rec)
+        return Outcome(Reason.NO_MATCH, failed_state(state, now, settings), counted=True)
+    except ReplayedCode:
+        if pin_failed:
+            return Outcome(Reason.BAD_PIN, failed_state(state, now, settings), counted=True)
+        # A concurrent double submit (the Authenticator looks for the winner's
+        # linger entry) or an old code: the PIN was not looked at, so nothing
+        # was guessed: not counted.
+        return Outcome(Reason.REPLAYED)
+    if not pin_failed and (motp or pin_ok(pin)):
+        new = replace(
+            state,
+            token=match.state,
+            failures=0,
+            last_otp=otp,
+            last_auth=now,
+            last_ip=ip,
+            locked_until=None,
+        )
+        return Outcome(Reason.OTP, new, linger_from=now)
+    # Right OTP, wrong PIN: consume the OTP with the failure.
+    new = failed_state(replace(state, token=match.state), now, settings)
+    return Outcome(Reason.BAD_PIN, new, counted=True)
