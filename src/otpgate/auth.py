@@ -98,12 +98,20 @@ class Attempt:
         key: the Authenticator's keyed digest of user + password, the key of
             its linger cache; empty when the input can never linger (not
             text, or longer than ``max_password``).
+        linger: a lingering credential may answer it (Basic clients resend
+            the same PIN+OTP); ``False`` for a code typed into a form, which
+            is single use.
+        write_behind: a failure count is written after the answer, not
+            before it (:meth:`Authenticator.flush`), so a known user's wrong
+            code is answered as fast as an unknown user's.
     """
 
     user: str
     password: str = field(repr=False)
     ip: str
     key: bytes = field(repr=False)
+    linger: bool = True
+    write_behind: bool = False
 
 
 def _motp_without_pin(record: UserRecord) -> bool:
@@ -150,8 +158,18 @@ class Authenticator:
 
     # -- public API -------------------------------------------------------
 
-    def attempt(self, user: str, password: str, ip: str) -> Attempt:
-        """Wrap one login attempt, computing its linger-cache digest once."""
+    def attempt(
+        self, user: str, password: str, ip: str, *, linger: bool = True, write_behind: bool = False
+    ) -> Attempt:
+        """Wrap one login attempt, computing its linger-cache digest once.
+
+        Args:
+            user: the user name as sent.
+            password: the PIN followed by the OTP.
+            ip: the client address.
+            linger: whether a lingering credential may answer (see :class:`Attempt`).
+            write_behind: write a failure count after the answer (see :class:`Attempt`).
+        """
         key = b""
         # Nothing longer than max_password was ever accepted: do not even hash it.
         if (
@@ -160,7 +178,7 @@ class Authenticator:
             and len(password) <= self.settings.max_password
         ):
             key = self._digest(user, password)
-        return Attempt(user, password, ip, key)
+        return Attempt(user, password, ip, key, linger, write_behind)
 
     def authenticate(
         self, user: str, password: str, ip: str, *, now: float | None = None
@@ -228,9 +246,9 @@ class Authenticator:
         snap = self._memory.snapshot(user, now)
         if snap is not None and snap.record is not None:
             record = snap.record
-            if self._memory.hit(attempt.key, user, ip_, snap, now):
+            if attempt.linger and self._memory.hit(attempt.key, user, ip_, snap, now):
                 decision = Decision(True, record.username, Reason.LINGER)
-        known = self._memory.knows(attempt.key)
+        known = attempt.linger and self._memory.knows(attempt.key)
         # A known credential is never answered "throttled" here: decide()
         # may still accept it from its linger entry after a store read.
         if decision is None and not known:
@@ -306,7 +324,7 @@ class Authenticator:
         if not isinstance(user, str) or not isinstance(password, str) or not isinstance(ip, str):
             return Decision(False, None, Reason.MALFORMED), None
         # 1. lingering credentials (may read the store once per state_ttl).
-        if self._memory.knows(attempt.key):
+        if attempt.linger and self._memory.knows(attempt.key):
             try:
                 snap = self._read(user, now)
             except StoreError as exc:
@@ -391,7 +409,9 @@ class Authenticator:
                 return pins[record.pin, pin]
 
             bad_pin = Reason.BAD_PIN in seen
-            out = rules.transition(record, password, ip, now, s, pin_ok, pin_failed=bad_pin)
+            out = rules.transition(
+                record, password, ip, now, s, pin_ok, pin_failed=bad_pin, linger=attempt.linger
+            )
             if isinstance(out, rules.Recover):
                 assert record is not None
                 if out.code not in consumed:
@@ -410,7 +430,8 @@ class Authenticator:
     ) -> Decision:
         """The Decision for the rules' outcome; the throttle and the memory learn from it."""
         user, ip, key = attempt.user, attempt.ip, attempt.key
-        if outcome.reason is Reason.REPLAYED and record is not None and self._memory.knows(key):
+        double = outcome.reason is Reason.REPLAYED and attempt.linger
+        if double and record is not None and self._memory.knows(key):
             # A concurrent double submit: the winner cached it a moment ago.
             snap = Snapshot(record, now, self._memory.fingerprint(record))
             if self._memory.hit(key, user, ip, snap, now):

@@ -140,6 +140,7 @@ def transition(
     pin_ok: PinCheck,
     *,
     pin_failed: bool = False,
+    linger: bool = True,
 ) -> Outcome | Recover:
     """Decide one attempt against the user's record as the store holds it.
 
@@ -152,6 +153,9 @@ def transition(
         pin_ok: checks a PIN; called only after the OTP matched.
         pin_failed: an earlier round of this attempt found the PIN wrong and
             lost the race to write that; it is not asked again.
+        linger: whether a code still lingering from its last use may be
+            accepted again; ``False`` (a code typed into a form is single
+            use) makes it a replay.
     """
     if record is None:
         # Unknown users are another provider's with fall_through: not counted.
@@ -171,7 +175,7 @@ def transition(
     pin, otp = split
     check: PinCheck = (lambda _: False) if pin_failed else pin_ok
     motp = record.token_type.kind == "MOTP"
-    if _stored_linger(state, otp, ip, now, settings):
+    if linger and _stored_linger(state, otp, ip, now, settings):
         # Another process accepted this code moments ago: the reference module's
         # linger, from the stored last OTP (no write).
         if motp or check(pin):

@@ -112,11 +112,17 @@ class Gate:
         """A session for ``user``, just accepted, bound to their record; ``None`` if gone.
 
         The record is the Authenticator's read of the accepted login (no store
-        read within ``state_ttl``).
+        read within ``state_ttl``).  The session is written to the audit log
+        (``reason`` ``session``, ``detail`` ``issued``).
         """
         record = self.auth.session_record(user, now, now=now)
         if record is None:
             return None
+        if self.auth.audit is not None:
+            # Every session made is in the audit log: who, from where, when.
+            self.auth.audit.write(
+                now, user=user, ip=ip, result="accept", reason=Reason.SESSION, detail="issued"
+            )
         return Session(user, now, now, ip, self.sessions.binding(record.key))
 
     def session_cookie(self, session: Session, now: float) -> tuple[bytes, bytes]:
@@ -151,17 +157,26 @@ class Gate:
     # --- the decision ---------------------------------------------------------------
 
     async def decide(
-        self, frontend: str, user: str, password: str, ip: str, now: float
+        self,
+        frontend: str,
+        user: str,
+        password: str,
+        ip: str,
+        now: float,
+        *,
+        linger: bool = True,
     ) -> Decision:
         """Ask the Authenticator once, count the answer once.
 
         The answer from memory is taken on the event loop; only a fresh login
         (store I/O, the PIN hash) goes to the threadpool, with the same
         :class:`~otpgate.auth.Attempt` (so its digest is computed once).
+        ``linger=False``: a lingering credential does not answer (the login
+        form, where a code is single use).
         """
         started = time.perf_counter()
         try:
-            attempt = self.auth.attempt(user, password, ip)
+            attempt = self.auth.attempt(user, password, ip, linger=linger)
             decision = self.auth.check_cached(attempt, now=now)
             if decision is None:
                 decision = await run_in_threadpool(self.auth.decide, attempt, now=now)

@@ -214,7 +214,8 @@ class Portal:
         # The answer to a success is made before the decision: a code is never
         # used up for an answer that then cannot be sent.
         accepted = redirect(target or "./", 303)
-        decision = await gate.decide("login", user, pin + code, ip, now)
+        # A code typed into the form is single use: no lingering credential answers.
+        decision = await gate.decide("login", user, pin + code, ip, now, linger=False)
         session = None
         if decision.ok and decision.user is not None:
             session = await run_in_threadpool(gate.new_session, decision.user, now, ip)
