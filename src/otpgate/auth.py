@@ -29,6 +29,7 @@ PIN guess.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ from .reasons import Reason
 from .rules import Outcome
 from .settings import AuthSettings
 from .store.base import Store
+from .tokens import TokenType
+from .writebehind import FailureWriter
 
 __all__ = [
     "Attempt",
@@ -155,6 +158,12 @@ class Authenticator:
         )
         self._memory = LingerMemory(settings)
         self._pin_hasher = PinHasher()
+        self._failures = FailureWriter(self._write_failures)
+        # An unknown user's attempt is checked against this decoy, so that it
+        # costs what a known user's does (the default token type of `user add`).
+        self._decoy = UserRecord(
+            "\0decoy", TokenType("HOTP", 30, 6), secrets.token_bytes(20), Pin("none")
+        )
 
     # -- public API -------------------------------------------------------
 
@@ -308,8 +317,17 @@ class Authenticator:
         revoked = record.state.revoked_before
         return record if revoked is None or issued_at >= revoked else None
 
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until failure counts written behind answers are in the store.
+
+        Returns:
+            ``False`` if ``timeout`` seconds passed first.
+        """
+        return self._failures.flush(timeout)
+
     def close(self) -> None:
-        """Forget the caches; close the store and the audit log."""
+        """Write pending failure counts, forget the caches, close the store and audit log."""
+        self._failures.close()
         self._memory.clear()
         try:
             self.store.close()
@@ -352,7 +370,11 @@ class Authenticator:
             log.error("store error reading a user: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), None
         try:
-            outcome, record = self._settle(user, record, self._login_rules(attempt, now))
+            if record is None:
+                self._decoy_work(attempt, now)
+            decide = self._login_rules(attempt, now)
+            defer = self._deferrer(user, now) if attempt.write_behind else None
+            outcome, record = self._settle(user, record, decide, defer)
         except StoreError as exc:
             log.error("store error during a login: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), record
@@ -365,11 +387,13 @@ class Authenticator:
         user: str,
         record: UserRecord | None,
         decide: Callable[[UserRecord | None], Outcome],
+        defer: Callable[[Outcome], bool] | None = None,
     ) -> tuple[Outcome, UserRecord | None]:
         """Decide on the record and write the new state: the one compare-and-set loop.
 
         Returns the outcome and the record as written (or as read, when
-        nothing was written).  A lost race re-reads and decides again.
+        nothing was written, or when ``defer`` took the write to do it after
+        the answer).  A lost race re-reads and decides again.
 
         Raises:
             StoreError: the store failed or the race was lost too often.
@@ -378,12 +402,68 @@ class Authenticator:
             outcome = decide(record)
             if outcome.state is None or record is None:
                 return outcome, record
+            if defer is not None and defer(outcome):
+                return outcome, record
             new = self.store.compare_and_set(user, record.version, outcome.state)
             if new is not None:
                 return outcome, new
             # Lost a race: re-read and decide again (a code is now a replay).
             record = self.store.get(user)
         raise StoreConflict(f"gave up after {_MAX_RETRIES} concurrent updates of {user!r}")
+
+    def _deferrer(self, user: str, now: float) -> Callable[[Outcome], bool]:
+        """For :meth:`_settle`: hand a wrong code's failure count to the writer.
+
+        Only a ``no_match``: its new state is one more failure (and maybe a
+        lock), which :meth:`_write_failures` applies as well later.  A right
+        OTP with a wrong PIN is written before the answer, since it uses the
+        code up: a second PIN guess with it must find it used.
+        """
+
+        def defer(outcome: Outcome) -> bool:
+            return outcome.reason is Reason.NO_MATCH and self._failures.submit(user, now)
+
+        return defer
+
+    def _write_failures(self, user: str, count: int, now: float) -> None:
+        """Add ``count`` failures at ``now`` to the stored state (the writer's thread).
+
+        Raises:
+            StoreError: the store failed or the race was lost too often.
+        """
+
+        def fail(current: UserRecord | None) -> Outcome:
+            if current is None:
+                return Outcome(Reason.UNKNOWN_USER)  # removed meanwhile: nothing to count
+            state = current.state
+            for _ in range(count):
+                state = rules.failed_state(state, now, self.settings)
+            return Outcome(Reason.NO_MATCH, state)
+
+        _, new = self._settle(user, self.store.get(user), fail)
+        if new is not None:
+            self._memory.remember(user, new, now)
+
+    def _decoy_work(self, attempt: Attempt, now: float) -> None:
+        """Do for an unknown user what a known user's attempt does before the answer.
+
+        The same split and OTP verification (against a decoy token of the
+        default type), and for a recovery-code-shaped password the same store
+        call (it finds nothing), so that the time taken does not tell whether
+        the name exists.  The outcome is thrown away.
+        """
+        s = self.settings
+        out = rules.transition(
+            self._decoy,
+            attempt.password,
+            attempt.ip,
+            now,
+            s,
+            lambda _: False,
+            linger=attempt.linger,
+        )
+        if isinstance(out, rules.Recover):
+            self.store.consume_recovery_code(attempt.user, recovery.digest(attempt.user, out.code))
 
     def _login_rules(self, attempt: Attempt, now: float) -> Callable[[UserRecord | None], Outcome]:
         """:func:`rules.transition` for one attempt, round after round of :meth:`_settle`.

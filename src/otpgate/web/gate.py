@@ -176,7 +176,9 @@ class Gate:
         """
         started = time.perf_counter()
         try:
-            attempt = self.auth.attempt(user, password, ip, linger=linger)
+            # A failure count is written after the answer: a known user's wrong
+            # code must take as long as an unknown user's (docs/accounts.md).
+            attempt = self.auth.attempt(user, password, ip, linger=linger, write_behind=True)
             decision = self.auth.check_cached(attempt, now=now)
             if decision is None:
                 decision = await run_in_threadpool(self.auth.decide, attempt, now=now)
