@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from .. import recovery
+from .._limits import escape_control, has_control
 from ..errors import VerificationError
 from ..keys import MOTP_KEY_BYTES, check_key_length, decode_key, new_key
 from ..models import UserRecord, UserState
@@ -96,6 +97,15 @@ def _show_secret(args: argparse.Namespace, ttype: TokenType, key: bytes) -> None
     print("otpgate: this is the only time the secret is shown", file=sys.stderr)
 
 
+def _serial(text: str) -> str:
+    """``--serial``: printable text; it is shown by ``user show`` and written to the audit log."""
+    if has_control(text):
+        raise argparse.ArgumentTypeError(
+            f"a serial must not hold control characters: {escape_control(text)}"
+        )
+    return text
+
+
 def _cmd_add(args: argparse.Namespace) -> int:
     url = store_url(args)
     ttype = _token_type(args)
@@ -132,7 +142,7 @@ def _locked(r: UserRecord, now: float) -> str:
 def _cmd_list(args: argparse.Namespace) -> int:
     now = time.time()
     with store_of(args) as store:
-        rows = [
+        rows: list[tuple[str, ...]] = [
             (
                 r.username,
                 str(r.token_type),
@@ -144,6 +154,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
             )
             for r in store.list_users()
         ]
+    # Stored text may hold control characters (written by other tools): shown escaped.
+    rows = [tuple(escape_control(c) for c in row) for row in rows]
     header = ("USER", "TYPE", "SERIAL", "PIN", "LAST LOGIN", "FAILURES", "LOCKED UNTIL")
     widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(header)]
     for row in (header, *rows):
@@ -175,7 +187,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     ]
     width = max(len(k) for k, _ in lines)
     for k, v in lines:
-        print(f"{k.ljust(width)}  {v}")
+        print(f"{k.ljust(width)}  {escape_control(v)}")
     return 0
 
 
@@ -288,7 +300,9 @@ def register(sub: Any) -> None:
     p.add_argument("--base32", action="store_true", help="--key is base32, not hex")
     pin_options(p)
     p.add_argument("--issuer", help="issuer shown by authenticator apps")
-    p.add_argument("--serial", help="token serial number (for the audit log)")
+    p.add_argument(
+        "--serial", type=_serial, help="token serial number (for the audit log; printable text)"
+    )
     p.add_argument("--qr", action="store_true", help="print a QR code to the terminal")
     p.add_argument("--qr-out", metavar="FILE", help="write the QR code to FILE (.png or .svg)")
     p.add_argument(
