@@ -192,3 +192,20 @@ def test_without_write_behind_the_failure_is_written_before_the_answer(
         assert record is not None and record.state.failures == 1
     finally:
         auth.close()
+
+
+def test_a_failure_written_behind_a_later_success_is_not_consecutive(
+    store: CountingStore,
+) -> None:
+    from otpgate.otp import totp
+
+    auth = make_auth(store)
+    try:
+        with auth._failures._cond:  # hold the writer back until the login is in
+            auth.decide(auth.attempt("alice", WRONG, "10.4.0.1", write_behind=True))
+            assert auth.authenticate("alice", PIN + totp(KEY, T0), "10.4.0.2").ok
+        auth.flush()
+        record = store.inner.get("alice")
+        assert record is not None and record.state.failures == 0
+    finally:
+        auth.close()

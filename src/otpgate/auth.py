@@ -436,6 +436,10 @@ class Authenticator:
             if current is None:
                 return Outcome(Reason.UNKNOWN_USER)  # removed meanwhile: nothing to count
             state = current.state
+            if state.last_auth is not None and state.last_auth >= now:
+                # A login succeeded since: the failures are no longer consecutive
+                # (no state: nothing to write).
+                return Outcome(Reason.NO_MATCH)
             for _ in range(count):
                 state = rules.failed_state(state, now, self.settings)
             return Outcome(Reason.NO_MATCH, state)
