@@ -257,9 +257,10 @@ class Authenticator:
             record = snap.record
             if attempt.linger and self._memory.hit(attempt.key, user, ip_, snap, now):
                 decision = Decision(True, record.username, Reason.LINGER)
-        known = attempt.linger and self._memory.knows(attempt.key)
         # A known credential is never answered "throttled" here: decide()
-        # may still accept it from its linger entry after a store read.
+        # may still accept it from its linger entry after a store read (unless
+        # the attempt may not linger: then it is an attempt like any other).
+        known = decision is None and attempt.linger and self._memory.knows(attempt.key)
         if decision is None and not known:
             retry = self.throttle.retry_after(user, ip_, now)
             if retry is not None:

@@ -377,8 +377,28 @@ def test_a_fresh_basic_login_parses_addresses_and_digests_once(
     assert calls["parse_basic"] == 1
     assert calls["client_address"] == 1
     assert 1 <= calls["_digest"] <= 2
-    # The lingering request after it: again one of each, and no more digests.
+    # The lingering request after it: one parse and one digest; the same proxy
+    # headers give the address from the gate's cache, without parsing them again.
     calls.clear()
     gate.clock.advance(1)
     assert gate.client.get("/auth", headers=auth).status_code == 200
-    assert calls == Counter({"parse_basic": 1, "client_address": 1, "_digest": 1})
+    assert calls == Counter({"parse_basic": 1, "_digest": 1})
+
+
+def test_the_address_cache_is_bounded_and_agrees_with_the_parser(gate: G) -> None:
+    from otpgate.web import gate as gate_module
+    from otpgate.web.request import client_address
+
+    g = gate.app_gate()
+    trusted = g.trusted
+    for i in range(gate_module._ADDRESS_CACHE + 10):
+        forwarded = f"198.51.100.{i % 250}, 10.{i // 250}.0.1"
+        assert g.address("127.0.0.1", forwarded) == client_address(
+            "127.0.0.1", forwarded, trusted
+        )
+        assert len(g._addresses) <= gate_module._ADDRESS_CACHE
+    # Overlong headers are answered but not kept.
+    long_header = ", ".join(["203.0.113.7"] * 40)
+    g._addresses.clear()
+    assert g.address("127.0.0.1", long_header) == "203.0.113.7"
+    assert g._addresses == {}

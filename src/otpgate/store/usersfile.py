@@ -34,26 +34,27 @@ cannot be kept: the reference module compares PINs literally.
 
 from __future__ import annotations
 
-import calendar
-import contextlib
-import fcntl
-import hashlib
 import json
 import logging
-import math
 import os
-import re
 import stat
-import time
-import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
-from ..errors import InvalidTokenType, StoreError, UnknownUser
-from ..models import Pin, UserRecord, UserState
-from ..tokens import ShortCodeWarning, TokenType, parse_token_type
+from ..errors import StoreError, UnknownUser
+from ..models import UserRecord, UserState
 from ..verify import TokenState
+from ._files import NEW_SUFFIX, atomic_write, locked, refuse_open_to_all
+from ._usersfile_lines import (
+    Line,
+    dec_float,
+    digest,
+    enc_float,
+    format_line,
+    parse_line,
+    split_lines,
+)
 from .base import check_serial
 
 __all__ = ["SIDECAR_SUFFIX", "UsersFileStore", "format_line"]
@@ -61,241 +62,15 @@ __all__ = ["SIDECAR_SUFFIX", "UsersFileStore", "format_line"]
 log = logging.getLogger(__name__)
 
 LOCK_SUFFIX: Final = ".lock"
-NEW_SUFFIX: Final = ".new"
 SIDECAR_SUFFIX: Final = ".otpgate.json"
-
-# The reference module splits on these (not on form feed).
-_SPLIT: Final = re.compile(rb"[ \t\r\n\v]+")
-_SIGNED: Final = re.compile(r"[-+]?[0-9]{1,19}", re.ASCII)
-_UNSIGNED: Final = re.compile(r"[0-9]{1,10}", re.ASCII)
-_HEX: Final = re.compile(r"(?:[0-9a-fA-F]{2})+", re.ASCII)
-_TIME_LOCAL: Final = "%Y-%m-%dT%H:%M:%SL"
-_TIME_UTC: Final = "%Y-%m-%dT%H:%M:%SZ"
-_TIME_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[LZ]", re.ASCII)
-_LONG: Final = 1 << 63
-_UINT: Final = 1 << 32
-# The reference module's buffer sizes (MAX_USERNAME, MAX_PIN, MAX_KEY, ...).
-_MAX_FIELD: Final = 127
-_MAX_KEY_BYTES: Final = 256
-_NO_IP: Final = "-"
-
-
-@dataclass(slots=True)
-class _Entry:
-    """One parsed user line, before the sidecar is applied."""
-
-    username: str
-    token_type: TokenType
-    pin: Pin
-    key: bytes = field(repr=False)
-    counter: int
-    failures: int
-    last_otp: str | None
-    last_auth: int | None
-    last_ip: str | None
-
-    def derived_state(self) -> UserState:
-        last_step = None
-        if self.token_type.is_time and self.last_otp is not None and self.last_auth is not None:
-            # The step the reference module accepted: time / interval + offset.
-            last_step = (self.last_auth - self.token_type.t0) // self.token_type.step + self.counter
-        return UserState(
-            token=TokenState(self.counter, last_step),
-            failures=self.failures,
-            last_otp=self.last_otp,
-            last_auth=None if self.last_auth is None else float(self.last_auth),
-            last_ip=self.last_ip,
-        )
-
-
-@dataclass(slots=True)
-class _Line:
-    lineno: int
-    raw: bytes
-    entry: _Entry | None = None
-    problem: str | None = None
-    note: str | None = None
-
-
-def _parse_time(text: str) -> int:
-    if not _TIME_RE.fullmatch(text):
-        raise ValueError("not YYYY-MM-DDTHH:MM:SS followed by L or Z")
-    if text.endswith("Z"):
-        # Early versions of the module wrote UTC (see its users.sample).
-        return calendar.timegm(time.strptime(text, _TIME_UTC))
-    tm = time.strptime(text, _TIME_LOCAL)
-    # tm_isdst=-1: let mktime decide, as the reference does.
-    return int(time.mktime((*tm[:8], -1)))
-
-
-def _parse_line(lineno: int, raw: bytes) -> _Line:
-    """Parse one line; ``entry`` is None for comments, blanks and invalid lines."""
-    line = _Line(lineno, raw)
-    if raw.startswith(b"#"):
-        return line
-    fields_b = [f for f in _SPLIT.split(raw) if f]
-    if not fields_b:
-        return line
-
-    def bad(reason: str) -> _Line:
-        line.problem = reason
-        return line
-
-    if b"\x00" in raw:
-        return bad("contains a NUL byte")
-    try:
-        fields = [f.decode("utf-8") for f in fields_b]
-    except UnicodeDecodeError:
-        return bad("is not valid UTF-8")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ShortCodeWarning)
-        try:
-            token_type = parse_token_type(fields[0], allow_short=True)
-        except InvalidTokenType:
-            return bad(f"invalid token type {fields[0][:20]!r}")
-    if caught:
-        line.note = str(caught[0].message)
-    if len(fields) < 2:
-        return bad("missing username field")
-    username = fields[1]
-    if len(fields) < 3:
-        return bad("missing PIN field")
-    pin_text = fields[2]
-    pin = Pin("none") if pin_text == "-" else Pin("delegated") if pin_text == "+" else None
-    if len(fields) < 4:
-        return bad("missing token key field")
-    # Reasons never quote the PIN or the key.
-    if not _HEX.fullmatch(fields[3]):
-        return bad("the key is not an even number of hex digits")
-    key = bytes.fromhex(fields[3])
-    if len(key) > _MAX_KEY_BYTES:
-        return bad(f"the key is longer than {_MAX_KEY_BYTES} bytes")
-    counter = 0
-    if len(fields) >= 5:
-        if not _SIGNED.fullmatch(fields[4]) or not -_LONG <= int(fields[4]) < _LONG:
-            return bad("the counter/offset is not a whole number")
-        counter = int(fields[4])
-    extra = fields[5:]
-    if len(extra) > 4:
-        return bad(f"{len(fields)} fields; at most 9 are allowed")
-    # The reference module tells its layouts apart by the number of fields.
-    failures_s = extra[0] if len(extra) in (1, 4) else None
-    rest = extra[1:] if len(extra) == 4 else extra if len(extra) in (2, 3) else []
-    if len(extra) == 3 and not _TIME_RE.fullmatch(extra[1]) and _TIME_RE.fullmatch(extra[2]):
-        # "failures, last OTP, time" and an empty address: what the reference
-        # module writes when it has no client address (it then misreads its
-        # own line).  Read it as meant; the next write completes the layout.
-        failures_s, rest = extra[0], extra[1:]
-    failures = 0
-    if failures_s is not None:
-        if not _UNSIGNED.fullmatch(failures_s) or int(failures_s) >= _UINT:
-            return bad("the failure count is not a whole number")
-        failures = int(failures_s)
-    last_otp = last_ip = None
-    last_auth = None
-    if rest:
-        last_otp = rest[0]
-        try:
-            last_auth = _parse_time(rest[1])
-        except (ValueError, OverflowError):
-            # Not quoted: when fields are shifted it may be a (lingering) OTP.
-            return bad("invalid auth timestamp (expected YYYY-MM-DDTHH:MM:SSL)")
-        if len(rest) == 3 and rest[2] != _NO_IP:
-            last_ip = rest[2]
-    if pin is None:
-        pin = Pin("plain", pin_text)
-    line.entry = _Entry(
-        username, token_type, pin, key, counter, failures, last_otp, last_auth, last_ip
-    )
-    return line
-
-
-def _split_lines(data: bytes) -> list[bytes]:
-    """Lines with their endings, so joining them gives back ``data``.
-
-    Only ``\n`` ends a line, as for the reference module (``bytes.splitlines``
-    would also split on a lone ``\r``).
-    """
-    parts = data.split(b"\n")
-    lines = [p + b"\n" for p in parts[:-1]]
-    if parts[-1]:
-        lines.append(parts[-1])
-    return lines
-
-
-def _check_token(what: str, value: str, username: str) -> None:
-    raw = value.encode("utf-8")
-    if not raw or len(raw) > _MAX_FIELD or _SPLIT.search(raw) or b"\x00" in raw or b"\x0c" in raw:
-        raise StoreError(
-            f"cannot write {username!r} to a users file: the {what} must be 1..{_MAX_FIELD} "
-            "bytes without spaces"
-        )
-
-
-def format_line(
-    username: str, token_type: TokenType, key: bytes, pin: Pin, state: UserState
-) -> bytes:
-    """A user's line exactly as mod_authn_otp's ``print_user`` writes it.
-
-    Raises:
-        StoreError: the record cannot be expressed in a users file.
-    """
-    _check_token("user name", username, username)
-    if username.startswith("#"):
-        raise StoreError(f"cannot write {username!r} to a users file: it would be a comment")
-    if pin.kind == "hash":
-        raise StoreError(
-            f"cannot write {username!r} to a users file: it keeps PINs in plain text and "
-            "cannot check a hashed PIN; use an SQLite or PostgreSQL store"
-        )
-    if pin.kind == "plain":
-        _check_token("PIN", pin.value, username)
-        if pin.value in ("-", "+"):
-            raise StoreError(
-                f"cannot write {username!r}: a PIN of '-' or '+' has a special meaning"
-            )
-    if token_type.t0 != 0:
-        raise StoreError(f"cannot write {username!r} to a users file: it has no T0 field")
-    if not key or len(key) > _MAX_KEY_BYTES:
-        raise StoreError(f"cannot write {username!r}: the key must be 1..{_MAX_KEY_BYTES} bytes")
-    counter, failures = state.token.counter, state.failures
-    if not -_LONG <= counter < _LONG or not 0 <= failures < _UINT:
-        raise StoreError(f"cannot write {username!r}: counter or failure count out of range")
-    pin_text = {"none": "-", "delegated": "+"}.get(pin.kind, pin.value)
-    text = f"{token_type.canonical():<7} {username:<13} {pin_text:<7} {key.hex()}"
-    text += f" {counter:<3} {failures:<2}"
-    if state.last_otp:
-        _check_token("last OTP", state.last_otp, username)
-        when = time.localtime(int(state.last_auth or 0))
-        ip = state.last_ip or _NO_IP
-        _check_token("client address", ip, username)
-        text += f" {state.last_otp:<7} {time.strftime(_TIME_LOCAL, when)} {ip}"
-    return (text + "\n").encode("utf-8")
-
-
-def _digest(raw: bytes) -> str:
-    return hashlib.sha256(raw).hexdigest()
-
-
-def _enc_float(value: float | None) -> float | str | None:
-    # JSON has no infinity; an administrator's lock is locked_until = inf.
-    return "inf" if value is not None and math.isinf(value) else value
-
-
-def _dec_float(value: Any) -> float | None:
-    if value is None:
-        return None
-    if value == "inf":
-        return math.inf
-    return float(value)
 
 
 @dataclass(slots=True)
 class _Snapshot:
     """The users file and sidecar as read at one moment."""
 
-    lines: list[_Line]
-    by_name: dict[str, _Line]
+    lines: list[Line]
+    by_name: dict[str, Line]
     dups: dict[str, tuple[int, int]]
     sidecar: dict[str, dict[str, Any]]
     stat: os.stat_result
@@ -327,7 +102,7 @@ class UsersFileStore:
         self._reported: set[tuple[int, bytes]] = set()
         # Parse results by line bytes: every write re-reads the whole file
         # under the lock, but only the changed line needs parsing again.
-        self._parsed: dict[bytes, _Line] = {}
+        self._parsed: dict[bytes, Line] = {}
         if create:
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -336,7 +111,7 @@ class UsersFileStore:
                 pass
             except OSError as exc:
                 raise StoreError(f"cannot create users file {self.path}: {exc.strerror}") from None
-        with self._locked(False):
+        with locked(self.lock_path, False):
             snap = self._snapshot()
         if snap.dups:
             name, (a, b) = next(iter(snap.dups.items()))
@@ -347,31 +122,10 @@ class UsersFileStore:
 
     # -- reading -----------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _locked(self, exclusive: bool) -> Iterator[None]:
-        try:
-            # As the reference module opens it: create, truncate, 0600.
-            fd = os.open(self.lock_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        except OSError as exc:
-            raise StoreError(f"cannot open lock file {self.lock_path}: {exc.strerror}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            yield
-        finally:
-            os.close(fd)  # releases the lock
-
-    def _check_mode(self, st: os.stat_result, path: str) -> None:
-        if st.st_mode & (stat.S_IROTH | stat.S_IWOTH):
-            raise StoreError(
-                f"{path} is readable or writable by every user (mode "
-                f"{stat.S_IMODE(st.st_mode):04o}) but holds PINs and keys in plain text; "
-                f"chmod o-rwx {path}"
-            )
-
     def _read_sidecar(self) -> bytes:
         try:
             with open(self.sidecar_path, "rb") as f:
-                self._check_mode(os.fstat(f.fileno()), self.sidecar_path)
+                refuse_open_to_all(os.fstat(f.fileno()), self.sidecar_path)
                 return f.read()
         except FileNotFoundError:
             return b""
@@ -400,7 +154,7 @@ class UsersFileStore:
         try:
             with open(self.path, "rb") as f:
                 st = os.fstat(f.fileno())
-                self._check_mode(st, self.path)
+                refuse_open_to_all(st, self.path)
                 data = f.read()
         except FileNotFoundError:
             raise StoreError(f"users file {self.path} does not exist") from None
@@ -417,10 +171,10 @@ class UsersFileStore:
             cached.stat = st
             return cached
         sidecar = self._parse_sidecar(sidecar_data)
-        lines = [self._parse_cached(n, raw) for n, raw in enumerate(_split_lines(data), 1)]
+        lines = [self._parse_cached(n, raw) for n, raw in enumerate(split_lines(data), 1)]
         if len(self._parsed) > 2 * len(lines) + 64:
             self._parsed = {ln.raw: ln for ln in lines}
-        by_name: dict[str, _Line] = {}
+        by_name: dict[str, Line] = {}
         dups: dict[str, tuple[int, int]] = {}
         for line in lines:
             if (line.problem or line.note) and (line.lineno, line.raw) not in self._reported:
@@ -446,13 +200,13 @@ class UsersFileStore:
         self._cache = snap
         return snap
 
-    def _parse_cached(self, lineno: int, raw: bytes) -> _Line:
+    def _parse_cached(self, lineno: int, raw: bytes) -> Line:
         known = self._parsed.get(raw)
         if known is None:
-            known = self._parsed[raw] = _parse_line(lineno, raw)
+            known = self._parsed[raw] = parse_line(lineno, raw)
         if known.lineno == lineno:
             return known
-        return _Line(lineno, raw, known.entry, known.problem, known.note)
+        return Line(lineno, raw, known.entry, known.problem, known.note)
 
     def problems(self) -> list[tuple[int, str]]:
         """Lines the store ignores, as (line number, reason); duplicates included.
@@ -460,13 +214,13 @@ class UsersFileStore:
         Raises:
             StoreError: the file cannot be read.
         """
-        with self._locked(False):
+        with locked(self.lock_path, False):
             snap = self._snapshot()
         out = [(ln.lineno, ln.problem) for ln in snap.lines if ln.problem is not None]
         out += [(b, f"user {n!r} repeats line {a}") for n, (a, b) in snap.dups.items()]
         return sorted(out)
 
-    def _line_of(self, snap: _Snapshot, username: str) -> _Line | None:
+    def _line_of(self, snap: _Snapshot, username: str) -> Line | None:
         if username in snap.dups:
             a, b = snap.dups[username]
             raise StoreError(
@@ -475,24 +229,24 @@ class UsersFileStore:
             )
         return snap.by_name.get(username)
 
-    def _version(self, line: _Line, side: dict[str, Any]) -> str:
+    def _version(self, line: Line, side: dict[str, Any]) -> str:
         # Recovery codes are left out: consuming one must not fail a login.
         relevant = {k: v for k, v in side.items() if k != "recovery_codes"}
         blob = line.raw + b"\x00" + json.dumps(relevant, sort_keys=True).encode()
-        return _digest(blob)
+        return digest(blob)
 
-    def _record(self, line: _Line, side: dict[str, Any]) -> UserRecord:
+    def _record(self, line: Line, side: dict[str, Any]) -> UserRecord:
         entry = line.entry
         assert entry is not None
         state = entry.derived_state()
         shadow = side.get("shadow")
-        if isinstance(shadow, dict) and shadow.get("line") == _digest(line.raw):
+        if isinstance(shadow, dict) and shadow.get("line") == digest(line.raw):
             # The line is the one written together with these exact values.
             state = UserState(
                 token=TokenState(state.token.counter, shadow.get("last_step")),
                 failures=state.failures,
                 last_otp=state.last_otp,
-                last_auth=_dec_float(shadow.get("last_auth")),
+                last_auth=dec_float(shadow.get("last_auth")),
                 last_ip=shadow.get("last_ip"),
             )
         state = UserState(
@@ -501,8 +255,8 @@ class UsersFileStore:
             last_otp=state.last_otp,
             last_auth=state.last_auth,
             last_ip=state.last_ip,
-            locked_until=_dec_float(side.get("locked_until")),
-            revoked_before=_dec_float(side.get("revoked_before")),
+            locked_until=dec_float(side.get("locked_until")),
+            revoked_before=dec_float(side.get("revoked_before")),
         )
         return UserRecord(
             username=entry.username,
@@ -515,7 +269,7 @@ class UsersFileStore:
         )
 
     def get(self, username: str) -> UserRecord | None:
-        with self._locked(False):
+        with locked(self.lock_path, False):
             snap = self._snapshot()
         line = self._line_of(snap, username)
         if line is None:
@@ -523,7 +277,7 @@ class UsersFileStore:
         return self._record(line, snap.sidecar.get(username, {}))
 
     def list_users(self) -> Iterator[UserRecord]:
-        with self._locked(False):
+        with locked(self.lock_path, False):
             snap = self._snapshot()
         if snap.dups:
             name, (a, b) = next(iter(snap.dups.items()))
@@ -541,52 +295,21 @@ class UsersFileStore:
         if serial is not None:
             entry["serial"] = serial
         if rec_state.locked_until is not None:
-            entry["locked_until"] = _enc_float(rec_state.locked_until)
+            entry["locked_until"] = enc_float(rec_state.locked_until)
         if rec_state.revoked_before is not None:
-            entry["revoked_before"] = _enc_float(rec_state.revoked_before)
-        parsed = _parse_line(0, line).entry
+            entry["revoked_before"] = enc_float(rec_state.revoked_before)
+        parsed = parse_line(0, line).entry
         assert parsed is not None
         derived = parsed.derived_state()
         wanted = (rec_state.token.last_step, rec_state.last_auth, rec_state.last_ip)
         if (derived.token.last_step, derived.last_auth, derived.last_ip) != wanted:
             entry["shadow"] = {
-                "line": _digest(line),
+                "line": digest(line),
                 "last_step": rec_state.token.last_step,
-                "last_auth": _enc_float(rec_state.last_auth),
+                "last_auth": enc_float(rec_state.last_auth),
                 "last_ip": rec_state.last_ip,
             }
         return entry
-
-    def _write_file(self, target: str, data: bytes, like: os.stat_result | None) -> None:
-        """Atomically replace ``target``: write ``target.new``, fsync, rename, fsync dir."""
-        new = target + NEW_SUFFIX
-        try:
-            fd = os.open(new, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                if like is not None:
-                    os.fchmod(fd, stat.S_IMODE(like.st_mode))
-                    if (like.st_uid, like.st_gid) != (os.geteuid(), os.getegid()):
-                        try:
-                            os.fchown(fd, like.st_uid, like.st_gid)
-                        except PermissionError:
-                            log.warning("cannot keep the owner of %s (not permitted)", target)
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(new, target)
-            dfd = os.open(os.path.dirname(target), os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(new)
-            log.error("cannot write %s: %s", target, exc.strerror or exc)
-            raise StoreError(f"cannot write {target}: {exc.strerror or exc}") from None
 
     def _write_sidecar(self, users: dict[str, dict[str, Any]], snap: _Snapshot) -> None:
         if not users and not os.path.exists(self.sidecar_path):
@@ -600,7 +323,7 @@ class UsersFileStore:
         if like is None:
             # A new sidecar: the users file's owner, but never more than 0600.
             like = os.stat_result((stat.S_IFREG | 0o600, *snap.stat[1:]))
-        self._write_file(self.sidecar_path, data, like)
+        atomic_write(self.sidecar_path, data, like)
 
     def _commit(
         self,
@@ -613,7 +336,7 @@ class UsersFileStore:
         # line with its own derived state, never a mix.
         if sidecar != snap.sidecar:
             self._write_sidecar(sidecar, snap)
-        self._write_file(self.path, b"".join(lines), snap.stat)
+        atomic_write(self.path, b"".join(lines), snap.stat)
         self._cache = None
 
     def _replace_line(self, snap: _Snapshot, username: str, new_line: bytes | None) -> list[bytes]:
@@ -631,7 +354,7 @@ class UsersFileStore:
         new_line = format_line(
             record.username, record.token_type, record.key, record.pin, record.state
         )
-        with self._locked(True):
+        with locked(self.lock_path, True):
             snap = self._snapshot()
             if self._line_of(snap, record.username) is not None:
                 raise StoreError(f"user {record.username!r} already exists")
@@ -653,7 +376,7 @@ class UsersFileStore:
         new_line = format_line(
             record.username, record.token_type, record.key, record.pin, record.state
         )
-        with self._locked(True):
+        with locked(self.lock_path, True):
             snap = self._snapshot()
             if self._line_of(snap, record.username) is None:
                 raise UnknownUser(record.username)
@@ -667,7 +390,7 @@ class UsersFileStore:
             self._commit(snap, self._replace_line(snap, record.username, new_line), sidecar)
 
     def remove(self, username: str) -> bool:
-        with self._locked(True):
+        with locked(self.lock_path, True):
             snap = self._snapshot()
             if self._line_of(snap, username) is None:
                 return False
@@ -679,7 +402,7 @@ class UsersFileStore:
     def compare_and_set(
         self, username: str, expected_version: object, state: UserState
     ) -> UserRecord | None:
-        with self._locked(True):
+        with locked(self.lock_path, True):
             # The decision is checked against the file as it is now, under the lock.
             snap = self._snapshot()
             line = self._line_of(snap, username)
@@ -698,11 +421,11 @@ class UsersFileStore:
             else:
                 sidecar.pop(username, None)
             self._commit(snap, self._replace_line(snap, username, new_line), sidecar)
-            new_parsed = _parse_line(line.lineno, new_line)
+            new_parsed = parse_line(line.lineno, new_line)
             return self._record(new_parsed, side)
 
     def set_recovery_codes(self, username: str, digests: list[str]) -> None:
-        with self._locked(True):
+        with locked(self.lock_path, True):
             snap = self._snapshot()
             if self._line_of(snap, username) is None:
                 raise UnknownUser(username)
@@ -714,7 +437,7 @@ class UsersFileStore:
             self._cache = None
 
     def consume_recovery_code(self, username: str, digest: str) -> bool:
-        with self._locked(True):
+        with locked(self.lock_path, True):
             snap = self._snapshot()
             if self._line_of(snap, username) is None:
                 return False
@@ -731,7 +454,7 @@ class UsersFileStore:
             return True
 
     def ping(self) -> None:
-        with self._locked(False):
+        with locked(self.lock_path, False):
             self._snapshot()
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import urllib.parse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 __all__ = ["Gate"]
 
 log = logging.getLogger(__name__)
+
+# Bounds of the address cache: entries, and the longest X-Forwarded-For kept.
+_ADDRESS_CACHE: Final = 4096
+_CACHED_FORWARDED: Final = 256
 
 
 class Gate:
@@ -66,12 +70,25 @@ class Gate:
         if self.web.cookie_domain:
             self.allowed_hosts.append("." + self.web.cookie_domain.lstrip("."))
         self.portal_is_path = not portal.netloc
+        # (peer, X-Forwarded-For) -> client address: behind a proxy the same few
+        # pairs arrive on every request, and parsing them was 40% of a lingering
+        # Basic request's time (docs/benchmarks.md).  Bounded; the trusted
+        # networks never change while the gate runs, so an entry never goes stale.
+        self._addresses: dict[tuple[str | None, str | None], str] = {}
 
     # --- the client -----------------------------------------------------------------
 
     def address(self, peer: str | None, forwarded_for: str | None) -> str:
         """The client's address (``X-Forwarded-For`` only from a trusted proxy)."""
-        return client_address(peer, forwarded_for, self.trusted)
+        key = (peer, forwarded_for)
+        found = self._addresses.get(key)
+        if found is None:
+            found = client_address(peer, forwarded_for, self.trusted)
+            if forwarded_for is None or len(forwarded_for) <= _CACHED_FORWARDED:
+                if len(self._addresses) >= _ADDRESS_CACHE:
+                    self._addresses.clear()  # a flood of distinct headers: start again
+                self._addresses[key] = found
+        return found
 
     def client_ip(self, request: Request) -> str:
         forwarded = forwarded_list(request.headers.getlist("x-forwarded-for"))
