@@ -209,3 +209,22 @@ def test_a_failure_written_behind_a_later_success_is_not_consecutive(
         assert record is not None and record.state.failures == 0
     finally:
         auth.close()
+
+
+def test_the_writer_thread_ends_when_idle_and_comes_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    from otpgate import writebehind
+
+    monkeypatch.setattr(writebehind, "IDLE_EXIT", 0.01)
+    written: list[tuple[str, int]] = []
+    writer = writebehind.FailureWriter(lambda user, count, now: written.append((user, count)))
+    assert writer.submit("alice", T0) and writer.submit("alice", T0)
+    assert writer.flush(5)
+    thread = writer._thread
+    if thread is not None:
+        thread.join(5)  # a bound for a broken writer, not a timing assertion
+        assert not thread.is_alive()
+    assert writer._thread is None
+    assert writer.submit("bob", T0) and writer.flush(5)
+    writer.close()
+    assert not writer.submit("carol", T0)  # closed: the caller writes itself
+    assert sum(c for u, c in written if u == "alice") == 2 and ("bob", 1) in written

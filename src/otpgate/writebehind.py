@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # Users with failures waiting to be written; beyond this the caller writes itself.
 MAX_PENDING: Final = 10_000
+# The thread ends after this many idle seconds (the next failure starts another).
+IDLE_EXIT: Final = 30.0
 
 # apply(user, count, now): add ``count`` failures at time ``now`` with compare-and-set.
 Apply = Callable[[str, int, float], None]
@@ -90,9 +92,11 @@ class FailureWriter:
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._pending or self._closed)
+                self._cond.wait_for(lambda: self._pending or self._closed, IDLE_EXIT)
                 if not self._pending:
-                    return  # closed and drained
+                    # Closed and drained, or idle: a gate nobody guesses at holds no thread.
+                    self._thread = None
+                    return
                 batch, self._pending = self._pending, {}
                 self._busy = len(batch)
             for user, (count, now) in batch.items():
