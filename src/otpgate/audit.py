@@ -61,6 +61,11 @@ class AuditLog:
         else:
             self._stream = target
 
+    @property
+    def path(self) -> str | None:
+        """The file written to, or ``None`` for a stream."""
+        return self._path
+
     @staticmethod
     def _open(path: str) -> IO[str]:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)

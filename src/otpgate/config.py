@@ -118,8 +118,18 @@ class WebConfig:
         cookie_name: the session cookie.
         cookie_domain: set to share sessions between subdomains.
         cookie_secure: mark cookies ``Secure``; only turn off for plain-HTTP tests.
-        session_lifetime: seconds a login-page session lasts; ``None`` means the
-            linger setting (``auth.max_linger``), or twelve hours with ``max_idle``.
+        session_lifetime: seconds a login-page session lasts at most (12 hours,
+            a working day); independent of the Basic linger.
+        session_idle: seconds without a request after which a session ends
+            (30 minutes; every request slides it); ``None`` or 0 for none.
+        landing_url: where a login without a return URL goes; ``""`` means
+            ``/`` when ``portal_url`` is a path (the protected site), else the
+            portal's account page.
+        signed_out_url: where signing out goes; ``""`` shows the portal's
+            "signed out" page.
+        language: ``en`` or ``de`` to fix the pages' language; ``""`` follows
+            the browser's ``Accept-Language``.
+        pin_min_length: the shortest PIN a user may choose in the portal.
         api_keys: keys accepted by ``POST /api/v1/check``.
         api_keys_file: a file with one API key per line.
         max_body: the largest request body read, in bytes.
@@ -141,7 +151,12 @@ class WebConfig:
     cookie_name: str = "otpgate_session"
     cookie_domain: str | None = None
     cookie_secure: bool = True
-    session_lifetime: float | None = None
+    session_lifetime: float = 12 * 3600.0
+    session_idle: float | None = 1800.0
+    landing_url: str = ""
+    signed_out_url: str = ""
+    language: str = ""
+    pin_min_length: int = 6
     api_keys: tuple[str, ...] = field(default=(), repr=False)
     api_keys_file: str | None = None
     max_body: int = 8192
@@ -168,12 +183,12 @@ class Config:
 
     def session_lifetime(self) -> float:
         """Seconds a login-page session lasts at most (the absolute limit)."""
-        if self.web.session_lifetime is not None:
-            return self.web.session_lifetime
-        if self.auth.max_idle is not None:
-            return 12 * 3600.0
-        # Linger 0 (every request needs a fresh OTP) cannot be a session length.
-        return self.auth.max_linger if self.auth.max_linger > 0 else 600.0
+        return self.web.session_lifetime
+
+    def session_idle(self) -> float | None:
+        """Seconds of inactivity that end a login-page session, or ``None``."""
+        idle = self.web.session_idle
+        return idle if idle else None
 
     def secrets(self) -> list[bytes]:
         """Session signing secrets, oldest first (newest signs).
@@ -414,8 +429,18 @@ def _check(config: Config, problems: list[str]) -> None:
         problems.append("web.redirect_status must be 302, 303, 307 or 401")
     if w.max_body < 256:
         problems.append("web.max_body must be at least 256 bytes")
-    if w.session_lifetime is not None and w.session_lifetime <= 0:
+    if w.session_lifetime <= 0:
         problems.append("web.session_lifetime must be positive")
+    if w.session_idle is not None and w.session_idle < 0:
+        problems.append("web.session_idle must not be negative")
+    if w.language not in ("", "en", "de"):
+        problems.append('web.language must be "en", "de" or "" (from the browser)')
+    if not 4 <= w.pin_min_length <= 64:
+        problems.append("web.pin_min_length must be 4 to 64")
+    for name in ("landing_url", "signed_out_url"):
+        value = getattr(w, name)
+        if value and not (value.startswith(("http://", "https://")) or value.startswith("/")):
+            problems.append(f"web.{name} must be an http(s) URL or start with /")
     if w.portal_url and not (
         w.portal_url.startswith(("http://", "https://")) or w.portal_url.startswith("/")
     ):

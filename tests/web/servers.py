@@ -10,6 +10,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -156,8 +157,10 @@ def apache_venv() -> Path:
         if (venv / "ready").exists():
             return venv
         shutil.rmtree(venv, ignore_errors=True)
+        # Other worktrees' test runs may be using their own (other hash) venvs
+        # right now: only what has not been touched for a day goes.
         for old in Path("/tmp").glob("otpgate-apache-venv-*"):
-            if old.is_dir():
+            if old.is_dir() and time.time() - old.stat().st_mtime > 86400:
                 shutil.rmtree(old, ignore_errors=True)
         pip = [str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check"]
         steps = [

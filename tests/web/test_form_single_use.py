@@ -44,7 +44,7 @@ def test_a_code_opens_one_session_only(gate: G) -> None:
     second = submit(gate, "alice", otp, **{"X-Forwarded-For": "192.0.2.2"})
     assert second.status_code == 401  # type: ignore[attr-defined]
     assert "otpgate_session" not in second.cookies  # type: ignore[attr-defined]
-    sessions = [e for e in lines(audit) if e["reason"] == "session"]
+    sessions = [e for e in lines(audit) if e["reason"] == "session_created"]
     assert len(sessions) == 1
     assert sessions[0]["user"] == "alice" and sessions[0]["ip"] == "192.0.2.1"
     assert sessions[0]["result"] == "accept" and "ts" in sessions[0]
@@ -83,5 +83,5 @@ def test_every_session_is_audited(gate: G) -> None:
         assert submit(gate, "alice", code(gate.clock)).status_code == 303  # type: ignore[attr-defined]
         gate.clock.advance(30)
     entries = lines(audit)
-    assert [e["reason"] for e in entries].count("session") == 3
+    assert [e["reason"] for e in entries].count("session_created") == 3
     assert [e["reason"] for e in entries].count("otp") == 3

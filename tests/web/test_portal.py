@@ -34,7 +34,7 @@ def test_login_sets_a_signed_session_cookie_and_returns(gate: G) -> None:
     assert r.headers["location"] == "/app/page?x=1"
     cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith("otpgate_session="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
-    assert "Max-Age=600" in cookie
+    assert "Max-Age=1800" in cookie  # the idle timeout, shorter than the 12 h maximum
     assert "Secure" not in cookie  # turned off for this plain-HTTP test
 
 
@@ -56,11 +56,32 @@ def test_session_cookie_is_secure_by_default(make_gate: GateFactory) -> None:
     assert "Secure" in r.headers["set-cookie"]
 
 
-def test_without_a_return_url_login_goes_to_the_portal_root(gate: G) -> None:
+def test_without_a_return_url_login_goes_to_the_landing_url(make_gate: GateFactory) -> None:
+    # The portal is a path on the protected site: the site's root is the application.
+    gate = make_gate()
     r = gate.login()
-    assert r.headers["location"] == "./"
+    assert r.headers["location"] == "/"
     home = gate.client.get("/")
     assert "Signed in as <strong>alice</strong>" in home.text
+    assert 'href="/">Continue to the application</a>' in home.text
+    assert make_gate(landing_url="/app/").login().headers["location"] == "/app/"
+    own_host = make_gate(portal_url="https://auth.example.test")
+    assert own_host.login().headers["location"] == "https://auth.example.test/account"
+
+
+def test_signing_out_lands_somewhere_useful(make_gate: GateFactory) -> None:
+    gate = make_gate()
+    gate.login()
+    page = gate.client.get("/logout")
+    r = gate.client.post("/logout", data={"csrf": csrf_token(page.text)})
+    assert r.status_code == 200 and "You have signed out." in r.text
+    assert 'href="login?rd=%2F">Sign in again</a>' in r.text
+    other = make_gate(signed_out_url="https://www.example.test/bye")
+    other.login()
+    page = other.client.get("/logout")
+    r = other.client.post("/logout", data={"csrf": csrf_token(page.text)})
+    assert r.status_code == 303 and r.headers["location"] == "https://www.example.test/bye"
+    assert other.client.get("/auth").status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -87,7 +108,7 @@ def test_open_redirects_are_refused(gate: G, rd: str) -> None:
     assert 'name="rd" value=""' in page.text
     r = gate.login(rd=rd)
     assert r.status_code == 303
-    assert r.headers["location"] == "./"
+    assert r.headers["location"] == "/"  # the landing URL, never the offered one
 
 
 def test_return_to_the_own_host_and_allowed_hosts(make_gate: GateFactory) -> None:
@@ -98,7 +119,7 @@ def test_return_to_the_own_host_and_allowed_hosts(make_gate: GateFactory) -> Non
         "https://app.example.com/y"
     )
     g3 = make_gate(allowed_hosts=[".example.com"])
-    assert g3.login(rd="https://example.com.evil.test/").headers["location"] == "./"
+    assert g3.login(rd="https://example.com.evil.test/").headers["location"] == "/"
 
 
 def _post(g: G, **fields: str) -> object:
@@ -243,7 +264,8 @@ def test_sessions_work_across_gate_processes_and_secret_rotation(make_gate: Gate
     assert c.client.get("/auth", headers={"Cookie": f"otpgate_session={value}"}).status_code == 200
 
 
-def test_expired_cookie_is_refused(gate: G) -> None:
+def test_expired_cookie_is_refused(make_gate: GateFactory) -> None:
+    gate = make_gate(session_lifetime=600.0, session_idle=None)
     gate.login()
     gate.clock.advance(599)
     assert gate.client.get("/auth").status_code == 200
@@ -294,7 +316,7 @@ def test_logout_needs_csrf(gate: G) -> None:
 
 
 def test_sliding_idle_timeout(make_gate: GateFactory) -> None:
-    g = make_gate(auth={"max_linger": 0.0, "max_idle": 300.0})
+    g = make_gate(session_idle=300.0)
     g.login()
     first = g.client.cookies["otpgate_session"]
     g.clock.advance(200)

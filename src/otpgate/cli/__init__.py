@@ -18,7 +18,7 @@ from ..errors import OTPGateError
 __all__ = ["CommandError", "main"]
 
 # Modules that add subcommands, in the order --help lists them; each has register(subparsers).
-_COMMAND_MODULES = ("tokens", "init", "users", "transfer", "check", "serve", "demo")
+_COMMAND_MODULES = ("tokens", "init", "users", "invite", "transfer", "check", "serve", "demo")
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -20,6 +20,7 @@ from ..errors import StoreError
 from ..models import Pin, UserRecord, UserState
 from ..tokens import parse_token_type
 from ..verify import TokenState
+from . import _sql_invitations
 from .base import check_serial
 
 __all__ = [
@@ -92,6 +93,7 @@ MIGRATIONS: Final[Sequence[tuple[int, Sequence[str]]]] = (
             )""",
         ),
     ),
+    (2, _sql_invitations.MIGRATION),
 )
 
 _STATE_SET: Final = (
@@ -130,6 +132,7 @@ SQL: Final[Mapping[str, str]] = {
     "rekey": (
         "UPDATE users SET key_enc = :new_key WHERE username = :username AND key_enc = :old_key"
     ),
+    **_sql_invitations.SQL,
 }
 
 _NAMED: Final = re.compile(r":([a-z_][a-z0-9_]*)")

@@ -7,6 +7,7 @@ from typing import Protocol, runtime_checkable
 
 from .._limits import has_control
 from ..errors import StoreError
+from ..invitations import Invitation
 from ..models import UserRecord, UserState
 
 __all__ = ["Store", "check_serial"]
@@ -74,6 +75,24 @@ class Store(Protocol):
 
     def consume_recovery_code(self, username: str, digest: str) -> bool:
         """Atomically delete one recovery code; ``True`` if it existed."""
+
+    def add_invitation(self, invitation: Invitation) -> None:
+        """Keep a new invitation.  Raises StoreError if its digest is taken."""
+
+    def get_invitation(self, digest: str) -> Invitation | None:
+        """The invitation with this token digest, or ``None``."""
+
+    def list_invitations(self) -> list[Invitation]:
+        """Every invitation, oldest first."""
+
+    def update_invitation(
+        self, digest: str, expected_version: object, invitation: Invitation
+    ) -> Invitation | None:
+        """Write ``invitation``'s status and pending key and PIN, if unchanged meanwhile.
+
+        Compare-and-set, as for users: of two confirmations of one link only
+        one succeeds.  Returns the new invitation or ``None``.
+        """
 
     def ping(self) -> None:
         """Raise StoreError if the store is unreachable."""

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from ..errors import StoreError, UnknownUser
+from ..invitations import Invitation
 from ..models import UserRecord, UserState
 from .base import check_serial
 
@@ -21,6 +22,7 @@ class MemoryStore:
         self.url = url
         self._users: dict[str, UserRecord] = {}
         self._codes: dict[str, set[str]] = {}
+        self._invitations: dict[str, Invitation] = {}
         self._lock = threading.Lock()
         self._versions = itertools.count(1)
 
@@ -81,6 +83,41 @@ class MemoryStore:
                 codes.remove(digest)
                 return True
             return False
+
+    def add_invitation(self, invitation: Invitation) -> None:
+        with self._lock:
+            if invitation.digest in self._invitations:
+                raise StoreError("an invitation with this token exists")
+            self._invitations[invitation.digest] = replace(invitation, version=next(self._versions))
+
+    def get_invitation(self, digest: str) -> Invitation | None:
+        with self._lock:
+            return self._invitations.get(digest)
+
+    def list_invitations(self) -> list[Invitation]:
+        with self._lock:
+            return sorted(self._invitations.values(), key=lambda i: (i.created, i.digest))
+
+    def update_invitation(
+        self, digest: str, expected_version: object, invitation: Invitation
+    ) -> Invitation | None:
+        with self._lock:
+            current = self._invitations.get(digest)
+            if (
+                current is None
+                or type(expected_version) is not int
+                or current.version != expected_version
+            ):
+                return None
+            new = replace(
+                current,
+                status=invitation.status,
+                pending_key=invitation.pending_key,
+                pending_pin=invitation.pending_pin,
+                version=next(self._versions),
+            )
+            self._invitations[digest] = new
+            return new
 
     def ping(self) -> None:
         return None

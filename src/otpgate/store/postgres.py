@@ -28,8 +28,10 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..crypto import KeyRing
 from ..errors import StoreError, UnknownUser
+from ..invitations import Invitation
 from ..models import UserRecord, UserState
 from . import _sql
+from ._sql_invitations import invitation_params, pending_params, row_to_invitation
 
 __all__ = ["PostgresStore", "redact"]
 
@@ -218,6 +220,35 @@ class PostgresStore:
     def consume_recovery_code(self, username: str, digest: str) -> bool:
         return bool(self._run("consume_code", {"username": username, "digest": digest}))
 
+    def add_invitation(self, invitation: Invitation) -> None:
+        params = invitation_params(invitation, self._keys)
+        try:
+            with self._get_pool().connection() as conn:
+                conn.execute(_SQL["inv_insert"], params)
+        except psycopg.errors.UniqueViolation:
+            raise StoreError("an invitation with this token exists") from None
+        except (PoolTimeout, psycopg.Error) as exc:
+            raise StoreError(f"PostgreSQL store: {_why(exc)}") from None
+
+    def get_invitation(self, digest: str) -> Invitation | None:
+        rows = self._run("inv_get", {"digest": digest})
+        return row_to_invitation(rows[0], self._keys) if rows else None
+
+    def list_invitations(self) -> list[Invitation]:
+        return [row_to_invitation(r, self._keys) for r in self._run("inv_list", {})]
+
+    def update_invitation(
+        self, digest: str, expected_version: object, invitation: Invitation
+    ) -> Invitation | None:
+        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+            return None
+        if not -(1 << 63) <= expected_version < 1 << 63:
+            return None
+        params = pending_params(invitation, self._keys)
+        params.update(digest=digest, expected=expected_version)
+        rows = self._run("inv_cas", params)
+        return row_to_invitation(rows[0], self._keys) if rows else None
+
     def ping(self) -> None:
         try:
             with self._get_pool().connection() as conn:
@@ -243,8 +274,12 @@ class PostgresStore:
         Raises:
             StoreError: a key does not decrypt, or the database failed.
         """
-        return _sql.reencrypt(
+        users = _sql.reencrypt(
             self._keys, self._run("keys", {}), lambda p: int(self._run("rekey", p)[0])
+        )
+        pending = self._run("inv_keys", {})
+        return users + _sql.reencrypt(
+            self._keys, pending, lambda p: int(self._run("inv_rekey", p)[0])
         )
 
 

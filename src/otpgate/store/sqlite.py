@@ -18,13 +18,15 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from ..crypto import KeyRing
 from ..errors import StoreError, UnknownUser
+from ..invitations import Invitation
 from ..models import UserRecord, UserState
 from . import _sql
+from ._sql_invitations import invitation_params, pending_params, row_to_invitation
 
 __all__ = ["SQLiteStore"]
 
@@ -203,6 +205,32 @@ class SQLiteStore:
         rows = self._read(_sql.SQL["consume_code"], {"username": username, "digest": digest})
         return bool(rows)
 
+    def add_invitation(self, invitation: Invitation) -> None:
+        params = invitation_params(invitation, self._keys)
+        try:
+            self._conn().execute(_sql.SQL["inv_insert"], params)
+        except sqlite3.IntegrityError:
+            raise StoreError("an invitation with this token exists") from None
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store {self.path}: {exc}") from None
+
+    def get_invitation(self, digest: str) -> Invitation | None:
+        rows = self._read(_sql.SQL["inv_get"], {"digest": digest})
+        return row_to_invitation(rows[0], self._keys) if rows else None
+
+    def list_invitations(self) -> list[Invitation]:
+        return [row_to_invitation(r, self._keys) for r in self._read(_sql.SQL["inv_list"], {})]
+
+    def update_invitation(
+        self, digest: str, expected_version: object, invitation: Invitation
+    ) -> Invitation | None:
+        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+            return None
+        params = pending_params(invitation, self._keys)
+        params.update(digest=digest, expected=expected_version)
+        rows = self._read(_sql.SQL["inv_cas"], params)
+        return row_to_invitation(rows[0], self._keys) if rows else None
+
     def ping(self) -> None:
         self._read("SELECT count(*) FROM users", {})
 
@@ -227,10 +255,15 @@ class SQLiteStore:
             StoreError: a key does not decrypt, or the database failed.
         """
 
-        def rekey(params: dict[str, Any]) -> int:
-            try:
-                return self._conn().execute(_sql.SQL["rekey"], params).rowcount
-            except sqlite3.Error as exc:
-                raise StoreError(f"SQLite store {self.path}: {exc}") from None
+        def rekey(statement: str) -> Callable[[dict[str, Any]], int]:
+            def run(params: dict[str, Any]) -> int:
+                try:
+                    return self._conn().execute(_sql.SQL[statement], params).rowcount
+                except sqlite3.Error as exc:
+                    raise StoreError(f"SQLite store {self.path}: {exc}") from None
 
-        return _sql.reencrypt(self._keys, self._read(_sql.SQL["keys"], {}), rekey)
+            return run
+
+        users = _sql.reencrypt(self._keys, self._read(_sql.SQL["keys"], {}), rekey("rekey"))
+        pending = self._read(_sql.SQL["inv_keys"], {})
+        return users + _sql.reencrypt(self._keys, pending, rekey("inv_rekey"))

@@ -45,6 +45,7 @@ from typing import Any, Final
 from ..errors import StoreError, UnknownUser
 from ..models import UserRecord, UserState
 from ..verify import TokenState
+from ._file_invitations import SidecarInvitations
 from ._files import NEW_SUFFIX, atomic_write, locked, refuse_open_to_all
 from ._usersfile_lines import (
     Line,
@@ -78,7 +79,7 @@ class _Snapshot:
     sidecar_data: bytes
 
 
-class UsersFileStore:
+class UsersFileStore(SidecarInvitations):
     """A mod_authn_otp users file, shared safely with the reference module's tools."""
 
     def __init__(self, path: str, *, url: str | None = None, create: bool = False) -> None:
@@ -311,10 +312,12 @@ class UsersFileStore:
             }
         return entry
 
-    def _write_sidecar(self, users: dict[str, dict[str, Any]], snap: _Snapshot) -> None:
-        if not users and not os.path.exists(self.sidecar_path):
+    def _write_sidecar(
+        self, users: dict[str, dict[str, Any]], snap: _Snapshot, invitations: Any = None
+    ) -> None:
+        doc = self._sidecar_doc(users, snap, invitations)  # with the invitations, if any
+        if doc is None:
             return
-        doc = {"format": 1, "users": {n: users[n] for n in sorted(users)}}
         data = (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
         try:
             like: os.stat_result | None = os.stat(self.sidecar_path)

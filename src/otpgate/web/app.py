@@ -7,6 +7,8 @@ calls and its decisions back to HTTP:
 - ``/auth`` (:mod:`.forward_auth`): forward auth for reverse proxies, raw ASGI
   in front of the router since it is the hot path;
 - ``/login``, ``/logout``, ``/``, ``/demo/`` (:mod:`.portal`): the login portal;
+- ``/enrol/<token>``, ``/lost`` (:mod:`.enrol`), ``/account`` (:mod:`.account`):
+  self-service, through :mod:`.forms`;
 - ``/api/v1/check``, ``/openapi.json`` (:mod:`.api`): the JSON API;
 - ``/healthz``, ``/metrics`` (:mod:`.ops`): for operators.
 """
@@ -19,7 +21,10 @@ from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 
+from .account import AccountPage
 from .api import Api
+from .enrol import EnrolPages
+from .forms import FormKit
 from .forward_auth import ForwardAuth
 from .gate import Gate
 from .middleware import HeaderLimit
@@ -66,9 +71,18 @@ def create_app(
             if on_shutdown is not None:
                 on_shutdown()
 
-    routes = [*Portal(gate).routes(), *Api(gate).routes(), *Ops(gate).routes()]
+    portal = Portal(gate)
+    kit = FormKit(portal)
+    routes = [
+        *portal.routes(),
+        *EnrolPages(kit).routes(),
+        *AccountPage(kit).routes(),
+        *Api(gate).routes(),
+        *Ops(gate).routes(),
+    ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gate = gate
+    app.state.selfservice = kit.service
     # Middleware added last runs first: the header check, then /auth, then the router.
     app.add_middleware(ForwardAuth, gate=gate)
     app.add_middleware(HeaderLimit)

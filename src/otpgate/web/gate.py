@@ -19,6 +19,7 @@ from starlette.responses import Response
 from ..auth import Decision
 from ..errors import OTPGateError
 from ..reasons import Reason
+from ..selfservice import Event
 from .metrics import Metrics
 from .request import client_address, forwarded_list, forwarded_value, is_trusted
 from .sessions import CsrfGuard, Session, SessionCodec
@@ -57,7 +58,7 @@ class Gate:
         self.clock = authenticator.clock
         secrets_ = config.secrets()
         self.sessions = SessionCodec(
-            secrets_, config.session_lifetime(), self.settings.max_idle, instance_name(config)
+            secrets_, config.session_lifetime(), config.session_idle(), instance_name(config)
         )
         self.csrf = CsrfGuard(secrets_)
         self.metrics = Metrics()
@@ -130,7 +131,7 @@ class Gate:
 
         The record is the Authenticator's read of the accepted login (no store
         read within ``state_ttl``).  The session is written to the audit log
-        (``reason`` ``session``, ``detail`` ``issued``).
+        (``reason`` ``session_created``).
         """
         record = self.auth.session_record(user, now, now=now)
         if record is None:
@@ -138,7 +139,7 @@ class Gate:
         if self.auth.audit is not None:
             # Every session made is in the audit log: who, from where, when.
             self.auth.audit.write(
-                now, user=user, ip=ip, result="accept", reason=Reason.SESSION, detail="issued"
+                now, user=user, ip=ip, result="accept", reason=Event.SESSION_CREATED
             )
         return Session(user, now, now, ip, self.sessions.binding(record.key))
 

@@ -21,9 +21,11 @@ from starlette.routing import Route
 from .._limits import MAX_PASSWORD, MAX_USER, retry_after_seconds
 from ..errors import OTPGateError
 from ..reasons import Reason
-from . import pages
+from . import messages, pages
+from .forms import landing_url
 from .gate import Gate
 from .http import PayloadTooLarge, html, read_body, redirect, retry_after
+from .i18n import choose, translator
 from .request import MalformedCredentials, check_user, safe_return_url, split_host
 from .sessions import Session
 
@@ -32,8 +34,8 @@ __all__ = ["Portal"]
 log = logging.getLogger(__name__)
 
 CSRF_COOKIE: Final = "otpgate_csrf"
-WRONG: Final = "Wrong user name, PIN or code."
-UNAVAILABLE: Final = "Signing in is not possible right now. Please try again later."
+WRONG: Final = messages.WRONG
+UNAVAILABLE: Final = messages.UNAVAILABLE
 FORM_METHODS: Final = ["GET", "HEAD", "POST"]
 
 # A page with a form, given the form's CSRF token.
@@ -67,6 +69,12 @@ class Portal:
     def _session(self, request: Request, now: float) -> Session | None:
         cookie = request.cookies.get(self.web.cookie_name)
         return self.gate.session(cookie, now, self.gate.client_ip(request))
+
+    def _lang(self, request: Request) -> str:
+        return choose(request.headers.get("accept-language"), self.web.language)
+
+    def _landing(self) -> str:
+        return landing_url(self.web.landing_url, self.web.portal_url)
 
     def _own_host(self, request: Request) -> str:
         host = self.gate.forwarded(request, "x-forwarded-host") or request.headers.get("host", "")
@@ -166,10 +174,19 @@ class Portal:
         message: str | None = None,
         return_to: str = "",
         headers: dict[str, str] | None = None,
+        values: dict[str, object] | None = None,
     ) -> Response:
+        lang = self._lang(request)
+        shown = None if message is None else translator(lang)(message, **(values or {}))
+
         def text(token: str) -> str:
             return pages.login_page(
-                site=self.web.title, csrf=token, return_to=return_to, user=user, message=message
+                site=self.web.title,
+                csrf=token,
+                return_to=return_to,
+                user=user,
+                message=shown,
+                lang=lang,
             )
 
         return self._form_page(request, text, status, headers)
@@ -191,7 +208,7 @@ class Portal:
         target = self._return_target(request, form.get("rd"))
         user = form.get("username", "").strip()
         if self._csrf_failed(request, form):
-            message = "The form had expired. Please sign in again."
+            message = messages.EXPIRED_FORM
             return self._login_form(request, 403, user=user, return_to=target, message=message)
         pin = form.get("pin", "")
         # People type codes as shown ("123 456"); spaces are never part of one.
@@ -206,14 +223,14 @@ class Portal:
                 400,
                 user=user if len(user) <= MAX_USER else "",
                 return_to=target,
-                message="Enter your user name, PIN and one-time code.",
+                message=messages.INCOMPLETE,
             )
         gate = self.gate
         now = gate.clock()
         ip = gate.client_ip(request)
         # The answer to a success is made before the decision: a code is never
         # used up for an answer that then cannot be sent.
-        accepted = redirect(target or "./", 303)
+        accepted = redirect(target or self._landing(), 303)
         # A code typed into the form is single use: no lingering credential answers.
         decision = await gate.decide("login", user, pin + code, ip, now, linger=False)
         session = None
@@ -224,10 +241,15 @@ class Portal:
             return accepted
         if decision.retry_after is not None:
             wait = retry_after_seconds(decision.retry_after)
-            message = f"Too many attempts. Try again in {wait} s."
             headers = retry_after(decision.retry_after)
             return self._login_form(
-                request, 429, user=user, return_to=target, message=message, headers=headers
+                request,
+                429,
+                user=user,
+                return_to=target,
+                message=messages.THROTTLED,
+                values={"n": wait},
+                headers=headers,
             )
         message = UNAVAILABLE if decision.reason == Reason.STORE_ERROR else WRONG
         status = 503 if decision.reason == Reason.STORE_ERROR else 401
@@ -241,9 +263,10 @@ class Portal:
         session = self.gate.sessions.decode(request.cookies.get(self.web.cookie_name), now)
         name = session.user if session else None
         if request.method != "POST":
+            lang = self._lang(request)
 
             def text(token: str) -> str:
-                return pages.logout_page(site=self.web.title, csrf=token, user=name)
+                return pages.logout_page(site=self.web.title, csrf=token, user=name, lang=lang)
 
             return self._form_page(request, text)
         form = await self._form(request)
@@ -252,20 +275,33 @@ class Portal:
         if self._csrf_failed(request, form):
             page = pages.message_page(
                 site=self.web.title,
-                heading="Not signed out",
-                text="The form had expired. Please try again.",
+                heading=messages.NOT_SIGNED_OUT,
+                text=messages.EXPIRED_FORM_RETRY,
                 kind="error",
                 link="logout",
+                lang=self._lang(request),
             )
             return html(page, 403)
         if session is not None:
             await self._revoke(session.user, now)
-        page = pages.message_page(
-            site=self.web.title, heading="Signed out", text="You have signed out.", link="login"
-        )
-        response = html(page)
+        response = self._signed_out(request)
         self.gate.clear_session(response)
         return response
+
+    def _signed_out(self, request: Request) -> Response:
+        """Where signing out leads: ``web.signed_out_url``, else a page with a way back."""
+        if self.web.signed_out_url:
+            return redirect(self.web.signed_out_url, 303)
+        lang = self._lang(request)
+        again = "login?rd=" + urllib.parse.quote(self._landing(), safe="")
+        page = pages.message_page(
+            site=self.web.title,
+            heading=messages.SIGNED_OUT,
+            text=messages.SIGNED_OUT_TEXT,
+            lang=lang,
+            links=[(again, translator(lang)(messages.SIGN_IN_AGAIN))],
+        )
+        return html(page)
 
     async def _revoke(self, user: str, now: float) -> None:
         """End the user's sessions and lingering credentials on the server side."""
@@ -285,8 +321,12 @@ class Portal:
         session = self._session(request, self.gate.clock())
         name = session.user if session else None
 
+        lang, landing = self._lang(request), self._landing()
+
         def text(token: str) -> str:
-            return pages.status_page(site=self.web.title, user=name, csrf=token)
+            return pages.status_page(
+                site=self.web.title, user=name, csrf=token, lang=lang, landing=landing
+            )
 
         return self._form_page(request, text)
 
@@ -296,7 +336,9 @@ class Portal:
             return redirect("../login?rd=%2Fdemo%2F", 302)
         name = session.user
 
+        lang = self._lang(request)
+
         def text(token: str) -> str:
-            return pages.demo_page(site=self.web.title, user=name, csrf=token)
+            return pages.demo_page(site=self.web.title, user=name, csrf=token, lang=lang)
 
         return self._form_page(request, text)

@@ -1,0 +1,115 @@
+"""``otpgate user invite``: a single-use link with which a user enrols a token.
+
+The link's last path part is a 256-bit random token; the store keeps only
+its digest, so the link is printed once (the last line of the output, on
+stdout, for scripts) and cannot be shown again.  ``--revoke NAME`` withdraws
+every open invitation of that user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Final
+
+from ..config import Config, load_config
+from ..invitations import parse_duration
+from ..pin_policy import PinPolicy
+from ..selfservice import SelfService
+from ..store.base import Store
+from ..tokens import parse_token_type
+from . import CommandError
+from ._common import PIN_HASHER, config_of, store_of, store_options, username
+
+__all__ = ["register"]
+
+_HELP: Final = """\
+Print a single-use, expiring link with which NAME sets a PIN and enrols a new
+token in the portal (shown as a QR code there; the secret never leaves the
+server otherwise).  Without --reset NAME must not exist yet; with --reset NAME
+must exist, and their old token and PIN keep working until the new token is
+confirmed.  The link is the last line of the output.  The portal's address
+comes from web.portal_url in the configuration (or --url).
+"""
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _service(store: Store, config: Config) -> SelfService:
+    return SelfService(
+        store,
+        policy=PinPolicy(min_length=config.web.pin_min_length),
+        hasher=PIN_HASHER,
+        issuer=config.web.title,
+    )
+
+
+def _cmd_invite(args: argparse.Namespace) -> int:
+    config = config_of(args) or load_config(None, env={})
+    now = time.time()
+    if args.revoke:
+        with store_of(args) as store:
+            count = _service(store, config).revoke(args.name, now)
+        print(f"otpgate: revoked {count} open invitation(s) of {args.name}", file=sys.stderr)
+        return 0
+    base = (args.url or config.web.portal_url).rstrip("/")
+    if not base:
+        raise CommandError("the portal's address is unknown: set web.portal_url or pass --url")
+    try:
+        token_type = parse_token_type(args.type)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    with store_of(args) as store:
+        try:
+            token = _service(store, config).invite(
+                args.name, token_type, expires_in=args.expires, reset=args.reset, now=now
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+    until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(now + args.expires))
+    kind = "to replace the token of" if args.reset else "to enrol"
+    print(f"otpgate: a single-use link {kind} {args.name}, valid until {until}:", file=sys.stderr)
+    if base.startswith("/"):
+        print(
+            "otpgate: (a path on the protected site; prefix it with the site's address)",
+            file=sys.stderr,
+        )
+    print(f"{base}/enrol/{token}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``invite`` to the ``user`` command group (made by the admin commands)."""
+    user = sub.choices.get("user")
+    if user is None:
+        return
+    groups = [a for a in user._actions if isinstance(a, argparse._SubParsersAction)]
+    if not groups:
+        return
+    p = groups[0].add_parser(
+        "invite",
+        parents=[store_options()],
+        help="print a single-use link for a user to enrol a token in the portal",
+        description=_HELP,
+    )
+    p.add_argument("name", type=username, help="the user name")
+    p.add_argument("--type", default="HOTP/T30", help="token type: HOTP/T30 (default), HOTP/E")
+    p.add_argument(
+        "--expires",
+        type=_duration,
+        default=7 * 86400.0,
+        metavar="DURATION",
+        help="how long the link works: 30m, 12h, 7d (default), up to 90d",
+    )
+    p.add_argument(
+        "--reset", action="store_true", help="replace an existing user's token (lost phone)"
+    )
+    p.add_argument("--revoke", action="store_true", help="revoke NAME's open invitations instead")
+    p.add_argument("--url", help="the portal's public address (default: web.portal_url)")
+    p.set_defaults(handler=_cmd_invite)

@@ -1,0 +1,149 @@
+"""Invitations in a users file's sidecar (``<file>.otpgate.json``, key ``invitations``).
+
+The reference layout has no place for them.  They are kept under the same
+lock and written atomically with the sidecar, the pending key as hex and the
+pending PIN as the users file keeps PINs (the sidecar is mode 0600, like the
+users file with its plain keys and PINs).  User entries and invitations are
+independent: writing one never changes the other's compare-and-set version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Final
+
+from ..errors import StoreError
+from ..invitations import Invitation
+from ..models import Pin
+from ..tokens import parse_token_type
+from ._files import locked
+
+__all__ = ["KEY", "SidecarInvitations", "from_json", "to_json", "version_of"]
+
+KEY: Final = "invitations"
+
+
+def to_json(invitation: Invitation) -> dict[str, Any]:
+    pin = invitation.pending_pin
+    return {
+        "username": invitation.username,
+        "token_type": str(invitation.token_type),
+        "created": invitation.created,
+        "expires": invitation.expires,
+        "reset": invitation.reset,
+        "status": invitation.status,
+        "pending_key": None if invitation.pending_key is None else invitation.pending_key.hex(),
+        "pending_pin": None if pin is None else [pin.kind, pin.value],
+    }
+
+
+def version_of(entry: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()
+
+
+def from_json(digest: str, entry: Any) -> Invitation:
+    """Raises StoreError if the entry is damaged."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ttype = parse_token_type(entry["token_type"], allow_short=True)
+        pin = entry.get("pending_pin")
+        key = entry.get("pending_key")
+        return Invitation(
+            digest=digest,
+            username=str(entry["username"]),
+            token_type=ttype,
+            created=float(entry["created"]),
+            expires=float(entry["expires"]),
+            reset=bool(entry.get("reset", False)),
+            status=entry["status"],
+            pending_key=None if key is None else bytes.fromhex(key),
+            pending_pin=None if pin is None else Pin(pin[0], pin[1]),
+            version=version_of(entry),
+        )
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise StoreError(f"a stored invitation is damaged ({exc})") from None
+
+
+class SidecarInvitations:
+    """The Store protocol's invitation methods for :class:`~.usersfile.UsersFileStore`."""
+
+    if TYPE_CHECKING:
+        lock_path: str
+        sidecar_path: str
+        _cache: Any
+
+        def _snapshot(self) -> Any: ...
+
+        def _write_sidecar(
+            self, users: dict[str, dict[str, Any]], snap: Any, invitations: Any = None
+        ) -> None: ...
+
+    def _sidecar_doc(
+        self, users: dict[str, dict[str, Any]], snap: Any, invitations: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The sidecar's document: the user entries and the invitations (``None``: the
+        invitations as read with ``snap``); ``None`` if there is nothing to write."""
+        if invitations is None:
+            invitations = self._invitations(snap)
+        if not users and not invitations and not os.path.exists(self.sidecar_path):
+            return None
+        doc: dict[str, Any] = {"format": 1, "users": {n: users[n] for n in sorted(users)}}
+        if invitations:
+            doc[KEY] = invitations
+        return doc
+
+    def _invitations(self, snap: Any) -> dict[str, Any]:
+        """The sidecar's invitations as read with ``snap`` (call with the lock held)."""
+        if not snap.sidecar_data:
+            return {}
+        found = json.loads(snap.sidecar_data).get(KEY, {})
+        if not isinstance(found, dict):
+            raise StoreError(f"{self.sidecar_path}: damaged invitations; fix or remove them")
+        return found
+
+    def add_invitation(self, invitation: Invitation) -> None:
+        with locked(self.lock_path, True):
+            snap = self._snapshot()
+            invitations = self._invitations(snap)
+            if invitation.digest in invitations:
+                raise StoreError("an invitation with this token exists")
+            invitations[invitation.digest] = to_json(invitation)
+            self._write_sidecar(snap.sidecar, snap, invitations)
+            self._cache = None
+
+    def get_invitation(self, digest: str) -> Invitation | None:
+        with locked(self.lock_path, False):
+            entry = self._invitations(self._snapshot()).get(digest)
+        return None if entry is None else from_json(digest, entry)
+
+    def list_invitations(self) -> list[Invitation]:
+        with locked(self.lock_path, False):
+            found = self._invitations(self._snapshot())
+        return sorted(
+            (from_json(d, e) for d, e in found.items()), key=lambda i: (i.created, i.digest)
+        )
+
+    def update_invitation(
+        self, digest: str, expected_version: object, invitation: Invitation
+    ) -> Invitation | None:
+        with locked(self.lock_path, True):
+            snap = self._snapshot()
+            invitations = self._invitations(snap)
+            entry = invitations.get(digest)
+            if entry is None or version_of(entry) != expected_version:
+                return None
+            new = replace(
+                from_json(digest, entry),
+                status=invitation.status,
+                pending_key=invitation.pending_key,
+                pending_pin=invitation.pending_pin,
+            )
+            invitations[digest] = to_json(new)
+            self._write_sidecar(snap.sidecar, snap, invitations)
+            self._cache = None
+            return from_json(digest, invitations[digest])

@@ -1,0 +1,106 @@
+"""``otpgate user invite``: single-use links from the command line."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from otpgate.cli import main
+from otpgate.models import Pin, UserRecord
+from otpgate.pin_policy import PinPolicy
+from otpgate.pins import PinHasher
+from otpgate.selfservice import InvitationRefused, SelfService
+from otpgate.store import open_store
+from otpgate.tokens import parse_token_type
+
+
+@pytest.fixture
+def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    for var in ("OTPGATE_STORE", "OTPGATE_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    db = tmp_path / "otpgate.db"
+    config = tmp_path / "otpgate.toml"
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{db}"\n[web]\nportal_url = "https://auth.example.test/"\n'
+    )
+    assert main(["init", "--store", f"sqlite:///{db}"]) == 0
+    store = open_store(f"sqlite:///{db}")
+    store.add(UserRecord("erin", parse_token_type("HOTP/T30"), b"k" * 20, Pin("none")))
+    store.close()
+    return str(config)
+
+
+def link_of(out: str) -> str:
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("https://auth.example.test/enrol/"), out
+    return last
+
+
+def service(config: Path) -> SelfService:
+    db = config.read_text().split('"')[1]
+    return SelfService(open_store(db), policy=PinPolicy(), hasher=PinHasher())
+
+
+def test_invite_prints_a_working_single_use_link_last(
+    setup: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["user", "invite", "dora", "--config", setup, "--expires", "2h"]) == 0
+    captured = capsys.readouterr()
+    link = link_of(captured.out)
+    assert "valid until" in captured.err
+    svc = service(Path(setup))
+    token = link.rsplit("/", 1)[1]
+    inv = svc.open(token, time.time())
+    assert inv.username == "dora" and not inv.reset
+    assert 7100 < inv.expires - inv.created <= 7200
+    # Only the digest is kept.
+    assert token not in Path(setup).with_name("otpgate.db").read_bytes().decode("latin-1")
+    svc.store.close()
+
+
+def test_reset_revoke_and_refusals(setup: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["user", "invite", "erin", "--reset", "--config", setup]) == 0
+    token = link_of(capsys.readouterr().out).rsplit("/", 1)[1]
+    assert main(["user", "invite", "erin", "--revoke", "--config", setup]) == 0
+    assert "revoked 1" in capsys.readouterr().err
+    svc = service(Path(setup))
+    with pytest.raises(InvitationRefused) as exc:
+        svc.open(token, time.time())
+    assert exc.value.why == "revoked"
+    svc.store.close()
+    for args, needle in [
+        (["erin"], "exists; use --reset"),
+        (["nobody", "--reset"], "no user 'nobody'"),
+        (["dora", "--expires", "1y"], "not a duration"),
+        (["dora", "--type", "MOTP/T10/6"], "Mobile-OTP"),
+        (["dora", "--type", "bogus"], "token type"),
+        (["bad name"], "user names are"),
+    ]:
+        try:
+            code = main(["user", "invite", *args, "--config", setup])
+        except SystemExit as exc:  # argparse's own refusals
+            code = exc.code  # type: ignore[assignment]
+        assert code == 1
+        err = capsys.readouterr().err
+        assert needle in err and "Traceback" not in err
+
+
+def test_without_a_portal_address_it_says_so(
+    setup: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bare = tmp_path / "bare.toml"
+    bare.write_text(Path(setup).read_text().split("[web]")[0])
+    assert main(["user", "invite", "dora", "--config", str(bare)]) == 1
+    assert "web.portal_url" in capsys.readouterr().err
+    assert main(["user", "invite", "dora", "--config", str(bare), "--url", "/otpgate"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip().startswith("/otpgate/enrol/") and "path" in captured.err
+
+
+def test_help_explains(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["user", "invite", "--help"])
+    out = capsys.readouterr().out
+    assert "single-use" in out and "--reset" in out and "--revoke" in out and "--expires" in out

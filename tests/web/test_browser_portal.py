@@ -1,0 +1,258 @@
+"""The self-service journey in a real browser, through nginx, with screenshots.
+
+invite -> open the link -> choose a PIN -> read the otpauth URI from the page
+-> confirm -> sign in through nginx -> the application -> account page ->
+change PIN -> sign out -> lost token -> recovery code -> new token -> sign in.
+
+Each page is photographed on a desktop and a phone viewport, in light and
+dark mode; the pictures in docs/img/portal/ are refreshed when
+OTPGATE_UPDATE_SCREENSHOT is set (or missing), so test runs leave the tree clean.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from otpgate.cli import main
+from otpgate.otp import totp
+from otpgate.tokens import parse_uri
+
+from .servers import NGINX_USERS, ROOT, SECRET, make_store, run_gate, run_nginx
+from .test_browser import browser  # noqa: F401 -- the fixture
+
+pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+
+SHOTS = ROOT / "docs/img/portal"
+VIEWPORTS = {"desktop": (960, 720), "phone": (390, 760)}
+PIN1, PIN2, PIN3 = "walnut-73", "maple-2891", "cedar-5512"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    from conftest import require_tool
+
+    nginx = require_tool("nginx")
+    directory = tmp_path_factory.mktemp("portal")
+    url, key_file = make_store(directory, NGINX_USERS)
+    config = directory / "otpgate.toml"
+    config.write_text(
+        f"""
+[store]
+url = "{url}"
+key_file = "{key_file}"
+
+[auth]
+audit_log = "{directory / "audit.log"}"
+window = 3  # the journey uses one key's codes a few steps apart, in real time
+
+[web]
+portal_url = "/otpgate"
+session_secrets = ["{SECRET}"]
+cookie_secure = false
+title = "Example Corp"
+"""
+    )
+    with run_gate(config, directory) as gate_port, run_nginx(nginx, directory, gate_port) as port:
+        yield f"http://127.0.0.1:{port}", config
+
+
+def invite(config: Path, base: str, *args: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["user", "invite", *args, "--config", str(config), "--url", base]) == 0
+    return out.getvalue().strip().splitlines()[-1]
+
+
+class Camera:
+    """Screenshots of every page in four variants; copied to docs/ on request."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.taken: list[str] = []
+        self.update = bool(os.environ.get("OTPGATE_UPDATE_SCREENSHOT")) or not SHOTS.exists()
+
+    def shoot(self, page: Any, name: str) -> None:
+        for view, (w, h) in VIEWPORTS.items():
+            page.set_viewport_size({"width": w, "height": h})
+            for scheme in ("light", "dark"):
+                page.emulate_media(color_scheme=scheme)
+                file = f"{len(self.taken) // 4 + 1:02d}-{name}-{view}-{scheme}.png"
+                page.screenshot(path=str(self.tmp / file), full_page=True)
+                self.taken.append(file)
+        page.set_viewport_size({"width": 960, "height": 720})
+        page.emulate_media(color_scheme="light")
+
+    def publish(self) -> None:
+        if not self.update:
+            return
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        for old in SHOTS.glob("*.png"):
+            old.unlink()
+        for file in self.taken:
+            shutil.copyfile(self.tmp / file, SHOTS / file)
+        optipng = shutil.which("optipng")
+        if optipng:  # a quarter smaller, losslessly; only when refreshing the pictures
+            subprocess.run(
+                [optipng, "-quiet", "-o2", "-strip", "all", *map(str, SHOTS.glob("*.png"))],
+                check=False,
+            )
+
+
+def code_for(key: bytes, steps_ahead: int = 0) -> str:
+    return totp(key, time.time() + 30 * steps_ahead)
+
+
+def enrol(
+    page: Any, link: str, pin: str, cam: Camera | None, prefix: str
+) -> tuple[bytes, list[str]]:
+    """Open the link, choose a PIN, read the URI, confirm; the key and the recovery codes."""
+    page.goto(link)
+    assert page.get_by_role("heading", name="Set up your sign-in").is_visible()
+    if cam:
+        cam.shoot(page, f"{prefix}-choose-pin")
+    page.get_by_label("New PIN", exact=True).fill("123456")
+    page.get_by_label("New PIN again").fill("123456")
+    page.get_by_role("button", name="Continue").click()
+    # The policy's message is tied to the field (aria-describedby) and read out.
+    pin_field = page.get_by_label("New PIN", exact=True)
+    assert pin_field.get_attribute("aria-invalid") == "true"
+    assert "a run such as 123456" in page.locator("#pin-error").inner_text()
+    if cam:
+        cam.shoot(page, f"{prefix}-pin-refused")
+    page.get_by_label("New PIN", exact=True).fill(pin)
+    page.get_by_label("New PIN again").fill(pin)
+    page.get_by_role("button", name="Continue").click()
+    assert page.get_by_role("heading", name="Add the token to your app").is_visible()
+    assert page.get_by_role("img", name="QR code of the new token").is_visible()
+    if cam:
+        cam.shoot(page, f"{prefix}-scan")
+    key = parse_uri(page.locator("#uri").inner_text()).key
+    page.get_by_label("Code from the app").fill("000000")
+    page.get_by_role("button", name="Confirm").click()
+    assert page.get_by_label("Code from the app").get_attribute("aria-invalid") == "true"
+    page.get_by_label("Code from the app").fill(code_for(key))
+    page.get_by_role("button", name="Confirm").click()
+    assert page.get_by_role("heading", name="Your recovery codes").is_visible()
+    codes = page.locator("ol.codes li").all_inner_texts()
+    assert len(codes) == 10
+    if cam:
+        cam.shoot(page, f"{prefix}-recovery-codes")
+    return key, codes
+
+
+def sign_in(page: Any, user: str, pin: str, code: str) -> None:
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("PIN").fill(pin)
+    page.get_by_label("One-time code").fill(code)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_the_self_service_journey(
+    browser: Any,  # noqa: F811 -- the imported fixture
+    site: tuple[str, Path],
+    tmp_path: Path,
+) -> None:
+    base, config = site
+    cam = Camera(tmp_path)
+    link = invite(config, f"{base}/otpgate", "dora")
+    assert re.fullmatch(rf"{re.escape(base)}/otpgate/enrol/[A-Za-z0-9_-]{{43}}", link)
+    context = browser.new_context(locale="en-US", viewport={"width": 960, "height": 720})
+    try:
+        page = context.new_page()
+        key, codes = enrol(page, link, PIN1, cam, "enrol")
+        # The link is spent.
+        page.goto(link)
+        assert "already been used" in page.get_by_role("alert").inner_text()
+
+        # Sign in through nginx: the application, then the account page.
+        page.goto(f"{base}/app/tickets")
+        assert "/otpgate/login?rd=%2Fapp%2Ftickets" in page.url
+        cam.shoot(page, "login")
+        sign_in(page, "dora", PIN1, code_for(key, 1))
+        page.wait_for_url(f"{base}/app/tickets")
+        assert page.locator("h1").inner_text() == "Hello dora"
+
+        page.goto(f"{base}/otpgate/account")
+        assert page.get_by_role("heading", name="Your account").is_visible()
+        assert page.get_by_role("cell", name="one-time code").first.is_visible()
+        cam.shoot(page, "account")
+        page.locator("#cp-pin").fill(PIN1)
+        page.locator("#cp-code").fill(code_for(key, 2))
+        page.locator("#cp-new").fill(PIN2)
+        page.locator("#cp-new2").fill(PIN2)
+        page.get_by_role("button", name="Change PIN").click()
+        assert page.get_by_role("status").inner_text() == "Your PIN has been changed."
+        cam.shoot(page, "pin-changed")
+
+        # Sign out everywhere.
+        page.get_by_role("button", name="Sign out everywhere").click()
+        assert page.get_by_role("status").inner_text() == "You have signed out."
+        cam.shoot(page, "signed-out")
+        page.goto(f"{base}/app/tickets")
+        assert "/otpgate/login" in page.url
+
+        # Lost the phone: a recovery code and the PIN make a new token.
+        page.get_by_role("link", name="Lost your phone or token?").click()
+        cam.shoot(page, "lost")
+        page.get_by_label("User name").fill("dora")
+        page.get_by_label("PIN").fill(PIN2)
+        page.get_by_label("Recovery code").fill(codes[0].lower())
+        page.get_by_role("button", name="Continue").click()
+        assert "/otpgate/enrol/" in page.url
+        new_key, _ = enrol(page, page.url, PIN3, None, "reset")
+        assert new_key != key
+        page.get_by_role("link", name="Continue to sign in").click()
+        sign_in(page, "dora", PIN3, code_for(key, 3))  # the old token: refused
+        assert page.get_by_role("alert").inner_text() == "Wrong user name, PIN or code."
+        page.get_by_label("PIN").fill(PIN3)
+        page.get_by_label("One-time code").fill(code_for(new_key, 1))
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{base}/")
+        assert page.locator("h1").inner_text() == "Hello dora"
+    finally:
+        context.close()
+    audit = (config.parent / "audit.log").read_text()
+    for event in ("invited", "enrolled", "session_created", "pin_changed", "token_replaced"):
+        assert f'"reason":"{event}"' in audit
+    assert '"reason":"recovery"' in audit and PIN1 not in audit and key.hex() not in audit
+    cam.publish()
+
+
+def test_the_portal_in_german_and_by_keyboard(
+    browser: Any,  # noqa: F811
+    site: tuple[str, Path],
+) -> None:
+    base, config = site
+    link = invite(config, f"{base}/otpgate", "kai")
+    context = browser.new_context(locale="de-DE", extra_http_headers={"Accept-Language": "de"})
+    try:
+        page = context.new_page()
+        page.goto(link)
+        assert page.get_by_role("heading", name="Anmeldung einrichten").is_visible()
+        # Keyboard only: the first field has the focus, Tab moves on, Enter submits.
+        page.keyboard.type(PIN1)
+        page.keyboard.press("Tab")
+        page.keyboard.type(PIN1)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.get_by_role("heading", name="Token in der App hinzufügen").is_visible()
+        key = parse_uri(page.locator("#uri").inner_text()).key
+        page.keyboard.type(code_for(key))
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.get_by_role("heading", name="Ihre Wiederherstellungscodes").is_visible()
+        page.goto(f"{base}/otpgate/login")
+        assert page.get_by_role("button", name="Anmelden").is_visible()
+    finally:
+        context.close()
