@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from otpgate.cli import build_parser
-from otpgate.cli.serve import logging_config
+from otpgate.logs import logging_config
 from procs import free_port, started
 
 ROOT = Path(__file__).resolve().parents[1]

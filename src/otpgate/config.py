@@ -136,6 +136,8 @@ class WebConfig:
         metrics_allow: networks that may read ``/metrics``.
         title: the heading on the login page.
         demo: serve a demo page at ``/demo/`` that needs a login.
+        log_format: ``text`` or ``json`` (one JSON object per line; see
+            :mod:`otpgate.logs`).
     """
 
     listen: str = "127.0.0.1:9090"
@@ -163,6 +165,7 @@ class WebConfig:
     metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")
     title: str = "otpgate"
     demo: bool = False
+    log_format: str = "text"
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,6 +430,8 @@ def _check(config: Config, problems: list[str]) -> None:
         problems.append("web.realm must be printable ASCII without quotes or backslashes")
     if w.redirect_status not in (302, 303, 307, 401):
         problems.append("web.redirect_status must be 302, 303, 307 or 401")
+    if w.log_format not in ("text", "json"):
+        problems.append("web.log_format must be text or json")
     if w.max_body < 256:
         problems.append("web.max_body must be at least 256 bytes")
     if w.session_lifetime <= 0:

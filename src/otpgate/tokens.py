@@ -35,6 +35,7 @@ from .otp import (
 
 __all__ = [
     "MIN_DIGITS",
+    "TYPE_SPELLINGS",
     "Kind",
     "ParsedURI",
     "ShortCodeWarning",
@@ -56,6 +57,12 @@ _TYPE_RE: Final = re.compile(
     r"(?:/(?:(?P<event>E)|T(?P<step>[0-9]+))(?:/(?P<digits>[0-9]+))?)?"
 )
 _MOTP_STEP: Final = 10
+# Said whenever a token type is refused: "TOTP" is what people type for HOTP/T30.
+TYPE_SPELLINGS: Final = (
+    "expected HOTP/T30 (time-based, what apps call TOTP; /T60 for 60 s steps), "
+    "HOTP/E (counter-based, what apps call HOTP), MOTP (Mobile-OTP), optionally with "
+    "a hash and the digits: HOTP-SHA256/T30/8"
+)
 
 
 class ShortCodeWarning(UserWarning):
@@ -153,7 +160,7 @@ def parse_token_type(text: str, *, allow_short: bool = False) -> TokenType:
     else:
         m = _TYPE_RE.fullmatch(text)
         if m is None:
-            raise InvalidTokenType(f"not a token type: {text!r}")
+            raise InvalidTokenType(f"not a token type: {text!r}; {TYPE_SPELLINGS}")
         kind: Kind = "MOTP" if m["kind"].upper() == "MOTP" else "HOTP"
         alg = (m["alg"] or "SHA1").upper()
         if m["event"]:

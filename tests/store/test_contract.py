@@ -115,6 +115,7 @@ def test_remove(opener: Opener) -> None:
     assert [r.username for r in s.list_users()] == ["bob"]
     # A user re-created under the old name does not inherit the old codes.
     s.add(user("alice"))
+    assert s.count_recovery_codes("alice") == 0
     assert s.consume_recovery_code("alice", "d1") is False
 
 
@@ -254,11 +255,14 @@ def test_recovery_codes_are_consumed_exactly_once(opener: Opener, backend: str) 
     s = opener()
     s.add(user("alice"))
     s.add(user("bob"))
-    s.set_recovery_codes("alice", ["d1", "d2"])
+    assert s.count_recovery_codes("alice") == 0 and s.count_recovery_codes("nobody") == 0
+    s.set_recovery_codes("alice", ["d1", "d2", "d1"])  # a repeated digest is one code
     s.set_recovery_codes("bob", ["d3"])
+    assert (s.count_recovery_codes("alice"), s.count_recovery_codes("bob")) == (2, 1)
     assert s.consume_recovery_code("alice", "d3") is False  # bob's code
     assert s.consume_recovery_code("alice", "d1") is True
     assert s.consume_recovery_code("alice", "d1") is False
+    assert s.count_recovery_codes("alice") == 1
     if backend in PERSISTENT:
         assert opener().consume_recovery_code("alice", "d1") is False
         assert opener().consume_recovery_code("alice", "d2") is True

@@ -222,6 +222,9 @@ MALFORMED = [
     (b"HOTP mallory\n", "PIN"),
     (b"HOTP\n", "username"),
     (b"HOTP mallory - " + b"ab" * 300 + b"\n", "longer"),
+    # A typo in a key is named as such, not as "an odd number of digits".
+    (b"HOTP mallory - " + KEY_HEX[:-1].encode() + b"g\n", "not a hex digit (0-9, a-f)"),
+    (b"HOTP mallory - " + KEY_HEX[:-1].encode() + b"\n", "odd number of hex digits"),
 ]
 
 

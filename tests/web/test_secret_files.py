@@ -60,7 +60,7 @@ def test_api_keys_file_is_checked_the_same_way(tmp_path: Path, mode: int, ok: bo
 
 def test_the_documented_command_makes_a_file_the_gate_accepts(tmp_path: Path) -> None:
     text = DOCS.read_text()
-    found = re.search(r"Create the session secret with\n`([^`]+)`", text)
+    found = re.search(r"To create the session secret by hand:\n`([^`]+)`", text)
     assert found is not None, "docs/gate.md no longer shows the command"
     target = tmp_path / "session.secret"
     command = found.group(1).replace("/etc/otpgate/session.secret", str(target))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from collections.abc import Callable, Sequence
 
@@ -18,7 +19,18 @@ from ..errors import OTPGateError
 __all__ = ["CommandError", "main"]
 
 # Modules that add subcommands, in the order --help lists them; each has register(subparsers).
-_COMMAND_MODULES = ("tokens", "init", "users", "invite", "transfer", "check", "serve", "demo")
+_COMMAND_MODULES = (
+    "tokens",
+    "init",
+    "users",
+    "invite",
+    "transfer",
+    "keys",
+    "check",
+    "config_check",
+    "serve",
+    "demo",
+)
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -31,11 +43,30 @@ class CommandError(Exception):
         self.code = code
 
 
+# argparse's word for a value given to a flag that takes none (``--totp=MD5``).
+_EXPLICIT_RE = re.compile(r"argument (\S+?)(?:/\S+)?: ignored explicit argument '(.*)'", re.S)
+
+
+def _clearer(message: str) -> str:
+    """argparse's message, or a plainer one where argparse's misleads."""
+    m = _EXPLICIT_RE.fullmatch(message)
+    if m is None:
+        return message
+    option, value = m.groups()
+    if option == "--totp":
+        # --totp=SHA256 is spelled out as its own flag; anything else lands here.
+        return (
+            f"--totp={value}: not a hash otpgate knows; use --totp (SHA1), --totp=SHA256 "
+            "or --totp=SHA512"
+        )
+    return f"{option} takes no value, not {value!r}"
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # argparse exits 2 on usage errors; otpgate keeps 2 for "code did not match".
         self.print_usage(sys.stderr)
-        self.exit(1, f"{self.prog}: error: {message}\n")
+        self.exit(1, f"{self.prog}: error: {_clearer(message)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except (OTPGateError, ValueError, OSError) as exc:
         print(f"otpgate: {exc}", file=sys.stderr)
+        return 1
+    except EOFError:
+        # input() or getpass() met the end of stdin where a command asked for more.
+        print("otpgate: unexpected end of input", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -1,21 +1,18 @@
-"""What several commands share: choosing and opening the store, argument types,
-reading PINs and secrets from stdin or a prompt, and writing QR codes.
+"""What several commands share: reading the settings, choosing and opening the
+store, argument types, and writing QR codes (PINs: :mod:`._secrets`).
 
 The store is chosen by ``--store URL`` on every command, else the
 ``OTPGATE_STORE`` environment variable, else the configuration file's store
 (``--config`` or ``$OTPGATE_CONFIG``), else ``sqlite:///otpgate.db`` in
 ``$OTPGATE_HOME`` (or the current directory).  ``--key-file`` names the file
 that encrypts OTP keys in SQL stores (default: ``<database>.key``).
-
-PINs are read from a prompt or stdin, never from the command line (process
-lists are public).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
+import dataclasses
 import math
 import os
 import re
@@ -27,32 +24,30 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..audit import iso_utc
-from ..config import Config, load_config
-from ..models import Pin, UserRecord, UserState
-from ..pins import PinHasher
+from ..config import DEFAULT_CONFIG_PATH, Config, StoreConfig, load_config
+from ..models import UserRecord, UserState
 from ..store import Store, open_store, parse_store_url
-from ..tokens import TokenType
 from . import CommandError
 
 __all__ = [
-    "MAX_STDIN",
-    "PIN_HASHER",
     "QR_KINDS",
     "SQL_KINDS",
+    "check_exists",
     "check_qr_target",
+    "command_group",
     "config_of",
+    "config_path",
     "count",
     "count_or_zero",
     "create_users_file",
     "default_store_url",
     "get_user",
     "key_file_of",
-    "make_pin",
+    "load_settings",
     "opened",
-    "pin_options",
     "print_warnings",
+    "relative_hint",
     "seconds",
-    "stdin_line",
     "store_kind",
     "store_of",
     "store_options",
@@ -67,11 +62,7 @@ QR_KINDS: Final = {".png": "png", ".svg": "svg"}
 SQL_KINDS: Final = ("sqlite", "postgresql")
 # User names end up in a whitespace-separated users file and in URIs.
 _USER_RE: Final = re.compile(r"[A-Za-z0-9._@+-][A-Za-z0-9._@+\-]{0,127}", re.ASCII)
-_MAX_PIN: Final = 128
-MAX_STDIN: Final = 4096
-
-# Tests swap this for a cheap parameter set; production hashes use argon2-cffi's defaults.
-PIN_HASHER: PinHasher = PinHasher()
+_BUILTIN_STORE_URL: Final = StoreConfig().url
 
 
 # --- store selection ------------------------------------------------------------------------
@@ -82,25 +73,53 @@ def default_store_url() -> str:
     env = os.environ.get("OTPGATE_STORE")
     if env:
         return env
+    return _home_store_url()
+
+
+def _home_store_url() -> str:
     home = os.environ.get("OTPGATE_HOME")
     path = os.path.join(home, "otpgate.db") if home else "otpgate.db"
     return f"sqlite:///{path}"
 
 
-def config_of(args: argparse.Namespace) -> Config | None:
-    """The configuration file named by ``--config`` or ``$OTPGATE_CONFIG``, if any.
+def config_path(arg: str | None) -> str | None:
+    """``--config``, else ``$OTPGATE_CONFIG``, else the default path if that file exists."""
+    if arg:
+        return arg
+    env = os.environ.get("OTPGATE_CONFIG")
+    if env:
+        return env
+    return DEFAULT_CONFIG_PATH if os.path.exists(DEFAULT_CONFIG_PATH) else None
+
+
+def load_settings(path: str | None, overrides: dict[str, dict[str, Any]] | None = None) -> Config:
+    """The settings every command reads the same way.
+
+    Lowest first: defaults, the TOML file, ``OTPGATE_*`` variables,
+    ``overrides`` (the command's flags).  A store named nowhere is
+    ``otpgate.db`` in ``$OTPGATE_HOME`` (or the current directory).
+
+    Raises:
+        ConfigError: the file is unreadable or a setting is invalid.
+    """
+    config = load_config(path, overrides=overrides)
+    if config.store.url == _BUILTIN_STORE_URL and os.environ.get("OTPGATE_HOME"):
+        config = dataclasses.replace(
+            config, store=dataclasses.replace(config.store, url=_home_store_url())
+        )
+    return config
+
+
+def config_of(args: argparse.Namespace) -> Config:
+    """The settings: ``--config`` (or ``$OTPGATE_CONFIG``, or the default file) and
+    ``OTPGATE_*``, as ``serve`` reads them; the store flags are applied by :func:`store_url`.
 
     Raises:
         ConfigError: the file is unreadable or invalid.
     """
-    path = getattr(args, "config", None) or os.environ.get("OTPGATE_CONFIG")
-    if not path:
-        return None
     cached: Config | None = getattr(args, "_loaded_config", None)
     if cached is None:
-        # OTPGATE_STORE is this command's own variable, not a config override.
-        env = {k: v for k, v in os.environ.items() if k != "OTPGATE_STORE"}
-        cached = load_config(path, env=env)
+        cached = load_settings(config_path(getattr(args, "config", None)))
         args._loaded_config = cached
     return cached
 
@@ -112,31 +131,73 @@ def store_url(args: argparse.Namespace) -> str:
         parse_store_url(args.store)
         url: str = args.store
         return url
-    if not os.environ.get("OTPGATE_STORE"):
-        config = config_of(args)
-        if config is not None:
-            return config.store.url
-    return default_store_url()
+    return config_of(args).store.url
 
 
 def key_file_of(args: argparse.Namespace) -> str | None:
-    """``--key-file``, else the config file's key file when its store is the one used."""
+    """``--key-file``, else ``$OTPGATE_STORE_KEY_FILE``, else the config file's key file.
+
+    A key file belongs to a store: one named below the layer that chose the
+    store (the file's, when ``--store`` or ``$OTPGATE_STORE`` chose another)
+    is not used; the store's own default (``<database>.key``) applies.
+    """
     if args.key_file:
         key_file: str = args.key_file
         return key_file
+    if args.store is not None:
+        return None
     config = config_of(args)
-    if config is not None and store_url(args) == config.store.url:
-        return config.store.key_file
-    return None
+    if os.environ.get("OTPGATE_STORE") and not os.environ.get("OTPGATE_STORE_KEY_FILE"):
+        path = config_path(getattr(args, "config", None))
+        file_url = load_config(path, env={}).store.url if path else None
+        if file_url != config.store.url:
+            return None
+    return config.store.key_file
 
 
 def store_kind(url: str) -> str:
     return parse_store_url(url)[0]
 
 
+def relative_hint(url: str) -> str:
+    """A note for messages about a file store whose path is relative, else ``""``.
+
+    ``sqlite:///var/lib/x.db`` (three slashes) is ``var/lib/x.db`` under the
+    current directory, which is rarely what was meant.
+    """
+    kind, target, _ = parse_store_url(url)
+    if kind not in ("sqlite", "users-file") or not target or os.path.isabs(target):
+        return ""
+    absolute = f"sqlite:////{target}" if kind == "sqlite" else f"users-file:/{target}"
+    return (
+        f" ({target} is a relative path, under {os.getcwd()}; an absolute path is "
+        f"written {absolute})"
+    )
+
+
+def check_exists(url: str) -> None:
+    """Refuse a file store that does not exist, rather than complain about its key file.
+
+    Raises:
+        CommandError: the SQLite database or users file is missing.
+    """
+    kind, target, _ = parse_store_url(url)
+    if kind in ("sqlite", "users-file") and not os.path.exists(target):
+        raise CommandError(
+            f"no store at {target}{relative_hint(url)}: create it with 'otpgate init', "
+            "or name another with --store or --config"
+        )
+
+
 @contextlib.contextmanager
-def opened(url: str, key_file: str | None) -> Iterator[Store]:
-    """The store at ``url``, closed when the block ends."""
+def opened(url: str, key_file: str | None, *, must_exist: bool = True) -> Iterator[Store]:
+    """The store at ``url``, closed when the block ends.
+
+    Raises:
+        CommandError: ``must_exist`` and it is a file store that does not exist.
+    """
+    if must_exist:
+        check_exists(url)
     store = open_store(url, key_file=key_file)
     try:
         yield store
@@ -145,7 +206,7 @@ def opened(url: str, key_file: str | None) -> Iterator[Store]:
 
 
 def store_of(args: argparse.Namespace) -> contextlib.AbstractContextManager[Store]:
-    """The store the command's options, environment and config file name."""
+    """The existing store the command's options, environment and config file name."""
     return opened(store_url(args), key_file_of(args))
 
 
@@ -202,6 +263,19 @@ def store_options() -> argparse.ArgumentParser:
     return p
 
 
+def command_group(sub: Any, name: str, help_text: str) -> Any:
+    """A command with actions (``user add``, ``key rotate``); alone it prints its help, exit 1."""
+    group = sub.add_parser(name, help=help_text)
+    actions = group.add_subparsers(dest=f"{name}_command", metavar="ACTION")
+
+    def usage(_args: argparse.Namespace) -> int:
+        group.print_help(sys.stderr)
+        return 1
+
+    group.set_defaults(handler=usage)
+    return actions
+
+
 # --- argument types -------------------------------------------------------------------------
 
 
@@ -233,89 +307,6 @@ def seconds(text: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, not {text!r}")
     return value
-
-
-# --- reading secrets ------------------------------------------------------------------------
-
-
-def stdin_line(what: str) -> str:
-    """One line of stdin, without its line end.
-
-    Raises:
-        CommandError: stdin is empty or the line is too long.
-    """
-    line = sys.stdin.readline(MAX_STDIN + 1)
-    if len(line) > MAX_STDIN:
-        raise CommandError(f"the {what} on stdin is too long")
-    if not line:
-        raise CommandError(f"expected the {what} on stdin, got end of input")
-    return line.rstrip("\r\n")
-
-
-def _check_pin_text(pin: str) -> str:
-    problems = []
-    if not pin:
-        problems.append("is empty (use --no-pin for none)")
-    if len(pin) > _MAX_PIN:
-        problems.append(f"is longer than {_MAX_PIN} characters")
-    if any(c.isspace() or not c.isprintable() for c in pin):
-        problems.append("contains spaces or control characters")
-    if pin in ("-", "+"):
-        problems.append("is '-' or '+', which mean 'none' and 'delegated' in a users file")
-    if problems:
-        raise CommandError("the PIN " + ", ".join(problems))
-    return pin
-
-
-def _read_pin(args: argparse.Namespace) -> str | None:
-    """The PIN text, or ``None`` for --no-pin / --pin-delegated."""
-    if args.no_pin or args.pin_delegated:
-        return None
-    if args.pin_stdin:
-        return _check_pin_text(stdin_line("PIN"))
-    if args.pin_prompt or sys.stdin.isatty():
-        first = getpass.getpass("PIN: ")
-        _check_pin_text(first)
-        if getpass.getpass("PIN again: ") != first:
-            raise CommandError("the two PINs differ")
-        return first
-    raise CommandError("no PIN source: give --pin-prompt, --pin-stdin, --no-pin or --pin-delegated")
-
-
-def make_pin(args: argparse.Namespace, url: str, ttype: TokenType) -> Pin:
-    """The PIN the options ask for, in the form the store at ``url`` keeps.
-
-    Raises:
-        CommandError: no PIN source, a bad PIN, or one this store cannot keep.
-    """
-    if args.pin_delegated:
-        if ttype.kind == "MOTP":
-            raise CommandError("a Mobile-OTP PIN is part of the code; it cannot be delegated")
-        return Pin("delegated")
-    text = _read_pin(args)
-    if text is None:
-        return Pin("none")
-    if store_kind(url) in SQL_KINDS:
-        if ttype.kind == "MOTP":
-            raise CommandError(
-                "a Mobile-OTP PIN must stay readable (it is part of the code) and SQL stores "
-                "keep only hashed PINs: use --no-pin, or keep this user in a users file"
-            )
-        return Pin("hash", PIN_HASHER.hash(text))
-    return Pin("plain", text)
-
-
-def pin_options(p: argparse.ArgumentParser) -> None:
-    """Add the mutually exclusive PIN sources to ``p``."""
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--pin-prompt", action="store_true", help="ask for the PIN (twice)")
-    g.add_argument("--pin-stdin", action="store_true", help="read the PIN as one line of stdin")
-    g.add_argument("--no-pin", action="store_true", help="no PIN: the password is the OTP alone")
-    g.add_argument(
-        "--pin-delegated",
-        action="store_true",
-        help="the PIN is checked by another provider (htpasswd; '+' in a users file)",
-    )
 
 
 # --- output ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ written is an error (1, with a message) rather than a silent refusal.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from dataclasses import replace
@@ -17,7 +18,7 @@ from ..pins import HtpasswdChecker, PinChecker
 from ..store import open_store
 from . import CommandError
 from ._common import (
-    MAX_STDIN,
+    check_exists,
     config_of,
     count_or_zero,
     key_file_of,
@@ -25,6 +26,7 @@ from ._common import (
     store_options,
     store_url,
 )
+from ._secrets import MAX_STDIN
 
 if TYPE_CHECKING:
     from ..auth import AuthSettings
@@ -47,11 +49,9 @@ def _read_password() -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def _settings(args: argparse.Namespace, config: Config | None) -> AuthSettings:
+def _settings(args: argparse.Namespace, config: Config) -> AuthSettings:
     """The config file's login settings with this command's flags over them."""
-    from ..auth import AuthSettings
-
-    settings = config.auth_settings() if config is not None else AuthSettings()
+    settings = config.auth_settings()
     # Lingering stays off unless asked for here: each check is a new process,
     # and the next one would accept the just-used code again from the store.
     linger = 0.0 if args.linger is None else args.linger
@@ -80,14 +80,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
     settings = _settings(args, config)
     htpasswd = args.htpasswd
     audit_target = args.audit
-    if config is not None:
-        if htpasswd is None and config.auth.pin_provider:
-            htpasswd = config.auth.pin_provider.removeprefix("htpasswd:")
-        if audit_target is None:
-            audit_target = config.auth.audit_log
+    if htpasswd is None and config.auth.pin_provider:
+        htpasswd = config.auth.pin_provider.removeprefix("htpasswd:")
+    if audit_target is None:
+        audit_target = config.auth.audit_log
     checker: PinChecker | None = HtpasswdChecker(htpasswd) if htpasswd else None
     password = _read_password()
-    store = open_store(store_url(args), key_file=key_file_of(args))
+    url = store_url(args)
+    check_exists(url)
+    store = open_store(url, key_file=key_file_of(args))
     try:
         audit = AuditLog(audit_target) if audit_target else None
     except BaseException:
@@ -103,6 +104,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
             f"otpgate: {'accepted' if decision.ok else 'rejected'} ({decision.reason})",
             file=sys.stderr,
         )
+    if args.json:
+        shown: dict[str, object] = {
+            "user": user,
+            "result": "accept" if decision.ok else "reject",
+            "reason": str(decision.reason),
+        }
+        if decision.retry_after is not None and not decision.ok:
+            shown["retry_after"] = decision.retry_after
+        print(json.dumps(shown))
     if decision.reason == "store_error":
         raise CommandError("the store could not be read or written; see the log")
     return 0 if decision.ok else 1
@@ -146,4 +156,9 @@ def register(sub: Any) -> None:
     p.add_argument("--htpasswd", metavar="FILE", help="htpasswd file for delegated PINs")
     p.add_argument("--audit", metavar="FILE", help="append a JSON audit line ('-' = stdout)")
     p.add_argument("-v", "--verbose", action="store_true", help="print the decision on stderr")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print the decision as JSON on stdout: {"user", "result", "reason", "retry_after"}',
+    )
     p.set_defaults(handler=_cmd_check)

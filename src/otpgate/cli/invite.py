@@ -13,14 +13,14 @@ import sys
 import time
 from typing import Final
 
-from ..config import Config, load_config
+from ..config import Config
 from ..invitations import parse_duration
 from ..pin_policy import PinPolicy
 from ..selfservice import SelfService
 from ..store.base import Store
 from ..tokens import parse_token_type
-from . import CommandError
-from ._common import PIN_HASHER, config_of, store_of, store_options, username
+from . import CommandError, _secrets
+from ._common import config_of, store_of, store_options, username
 
 __all__ = ["register"]
 
@@ -45,13 +45,14 @@ def _service(store: Store, config: Config) -> SelfService:
     return SelfService(
         store,
         policy=PinPolicy(min_length=config.web.pin_min_length),
-        hasher=PIN_HASHER,
+        # Looked up at call time: tests swap in a cheap hasher.
+        hasher=_secrets.PIN_HASHER,
         issuer=config.web.title,
     )
 
 
 def _cmd_invite(args: argparse.Namespace) -> int:
-    config = config_of(args) or load_config(None, env={})
+    config = config_of(args)
     now = time.time()
     if args.revoke:
         with store_of(args) as store:

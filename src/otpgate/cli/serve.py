@@ -20,15 +20,23 @@ granian, the benchmarks -- gets exactly the app this command serves::
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import sys
 from typing import Any, Final
 
-from ..config import DEFAULT_CONFIG_PATH, Config, load_config, open_authenticator
+from ..config import DEFAULT_CONFIG_PATH, Config, open_authenticator
+from ..logs import logging_config
 from . import CommandError
+from ._common import config_path, load_settings
 
-__all__ = ["build_app", "logging_config", "parse_listen", "register", "run_gate", "worker_app"]
+__all__ = [
+    "build_app",
+    "check_setup",
+    "parse_listen",
+    "register",
+    "run_gate",
+    "worker_app",
+]
 
 LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug")
 DEFAULT_LOG_LEVEL: Final = "warning"
@@ -45,16 +53,6 @@ def parse_listen(text: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise CommandError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:9090")
     return host, int(port)
-
-
-def config_path(arg: str | None) -> str | None:
-    """``--config``, else ``$OTPGATE_CONFIG``, else the default path if that file exists."""
-    if arg:
-        return arg
-    env = os.environ.get("OTPGATE_CONFIG")
-    if env:
-        return env
-    return DEFAULT_CONFIG_PATH if os.path.exists(DEFAULT_CONFIG_PATH) else None
 
 
 def build_app(config: Config) -> Any:
@@ -79,24 +77,27 @@ def worker_app() -> Any:
     ``serve`` reads them.  Each process that calls it gets its own
     Authenticator.
     """
-    return build_app(load_config(os.environ.get("OTPGATE_CONFIG") or None))
+    return build_app(load_settings(os.environ.get("OTPGATE_CONFIG") or None))
 
 
-def logging_config(log_level: str, access_log: bool) -> dict[str, Any]:
-    """uvicorn's logging setup with the level applied to its own messages only.
+def check_setup(config: Config) -> None:
+    """Open everything the gate will use and close it again: store, key file, PIN
+    provider, audit log, secrets and web settings.
 
-    uvicorn's ``log_level`` also raises the access logger's level, which would
-    silence ``--access-log`` under the default ``warning``; so the levels are
-    set here, and the access log (when on) logs at info.
+    ``serve --workers N`` calls it before starting the workers, which would
+    otherwise each die with the same error and be started again, forever.
+
+    Raises:
+        OTPGateError, OSError: the first problem found.
     """
-    from uvicorn.config import LOGGING_CONFIG
+    from ..web import create_app
 
-    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
-    level = log_level.upper()
-    config["loggers"]["uvicorn"]["level"] = level
-    config["loggers"]["uvicorn.error"]["level"] = level
-    config["loggers"]["uvicorn.access"]["level"] = "INFO" if access_log else "WARNING"
-    return config
+    authenticator = open_authenticator(config)
+    try:
+        authenticator.store.ping()
+        create_app(config, authenticator, authenticator.store)
+    finally:
+        authenticator.close()
 
 
 def run_gate(
@@ -131,7 +132,7 @@ def run_gate(
         port=port,
         proxy_headers=False,
         server_header=False,
-        log_config=logging_config(log_level, access_log),
+        log_config=logging_config(log_level, access_log, config.web.log_format),
         access_log=access_log,
         lifespan="on",
     )
@@ -145,12 +146,14 @@ def _serve(args: argparse.Namespace) -> int:
         overrides["web"] = {"listen": args.listen}
     if args.workers < 1 or args.workers > 64:
         raise CommandError(f"--workers {args.workers}: expected 1 to 64 (one per core is best)")
-    config = load_config(config_path(args.config), overrides=overrides)
+    config = load_settings(config_path(args.config), overrides=overrides)
     config.secrets()  # fail here, in one line, rather than inside the server
-    if args.workers > 1 and config.store.url.startswith("memory:"):
-        raise CommandError("--workers needs a shared store; memory: lives in one process")
-    if args.log_level in ("info", "debug") or sys.stderr.isatty():
-        # Nothing else says where the gate listens at the default level.
+    if args.workers > 1:
+        if config.store.url.startswith("memory:"):
+            raise CommandError("--workers needs a shared store; memory: lives in one process")
+        check_setup(config)
+    if sys.stderr.isatty() and config.web.log_format == "text":
+        # At the default level nothing else tells the person at the terminal where it listens.
         print(f"otpgate: serving on {config.web.listen}", file=sys.stderr, flush=True)
     return run_gate(
         config, workers=args.workers, log_level=args.log_level, access_log=args.access_log
@@ -181,7 +184,8 @@ def register(subparsers: Any) -> None:
         "--log-level",
         default=DEFAULT_LOG_LEVEL,
         choices=LOG_LEVELS,
-        help=f"level of the server's own messages (default {DEFAULT_LOG_LEVEL})",
+        help=f"level of the server's and the gate's messages (default {DEFAULT_LOG_LEVEL}; "
+        "info adds one line per login decision, see web.log_format)",
     )
     p.add_argument(
         "--access-log",

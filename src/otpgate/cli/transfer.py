@@ -16,7 +16,7 @@ from typing import IO, Any
 from ..errors import StoreError
 from ..models import Pin, UserRecord
 from ..store import parse_store_url
-from . import CommandError, _common
+from . import CommandError, _secrets
 from ._common import (
     SQL_KINDS,
     create_users_file,
@@ -30,16 +30,18 @@ __all__ = ["register"]
 
 
 class _Progress:
-    """A one-line progress bar on stderr."""
+    """A one-line progress bar on stderr, when stderr is a terminal."""
 
     def __init__(self, total: int, stream: IO[str]) -> None:
         self.total = total
         self.stream = stream
         self.shown = -1
+        # A log or a pipe would keep every redrawn bar: draw only on a terminal.
+        self.live = stream.isatty()
 
     def update(self, done: int) -> None:
         pct = 100 if self.total == 0 else done * 100 // self.total
-        if pct == self.shown:
+        if not self.live or pct == self.shown:
             return
         self.shown = pct
         filled = pct * 30 // 100
@@ -48,8 +50,9 @@ class _Progress:
         self.stream.flush()
 
     def done(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
+        if self.live:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def _convert(record: UserRecord, dst_kind: str) -> UserRecord:
@@ -66,7 +69,7 @@ def _convert(record: UserRecord, dst_kind: str) -> UserRecord:
                 "only hashed PINs (keep this user in a users file)"
             )
         # Looked up at call time: tests swap in a cheap hasher.
-        pin = Pin("hash", _common.PIN_HASHER.hash(pin.value))
+        pin = Pin("hash", _secrets.PIN_HASHER.hash(pin.value))
     elif dst_kind == "users-file" and pin.kind == "hash":
         raise CommandError(
             f"{record.username}: a hashed PIN cannot be written to a users file (it holds "
@@ -89,7 +92,7 @@ def _copy(
         # Only now that the source is readable: no empty file is left behind otherwise.
         if dst_kind == "users-file" and create_users_file(dst_target):
             print(f"otpgate: created users file {dst_target} (mode 0600)", file=sys.stderr)
-        dst = stack.enter_context(opened(dst_url, dst_key))
+        dst = stack.enter_context(opened(dst_url, dst_key, must_exist=False))
         bar = _Progress(len(records), sys.stderr)
         bar.update(0)
         for i, record in enumerate(records, 1):
@@ -106,7 +109,7 @@ def _copy(
                 copied += 1
             except (CommandError, StoreError) as exc:
                 problems += 1
-                sys.stderr.write(f"\rotpgate: skipped {exc}\n")
+                sys.stderr.write(f"{chr(13) if bar.live else ''}otpgate: skipped {exc}\n")
             bar.update(i)
         bar.done()
     print(

@@ -128,6 +128,7 @@ SQL: Final[Mapping[str, str]] = {
         "DELETE FROM recovery_codes WHERE username = :username AND digest = :digest "
         "RETURNING digest"
     ),
+    "count_codes": "SELECT count(*) FROM recovery_codes WHERE username = :username",
     "keys": "SELECT username, key_enc FROM users ORDER BY username",
     "rekey": (
         "UPDATE users SET key_enc = :new_key WHERE username = :username AND key_enc = :old_key"

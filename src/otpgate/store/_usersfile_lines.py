@@ -36,6 +36,7 @@ _SPLIT: Final = re.compile(rb"[ \t\r\n\v]+")
 _SIGNED: Final = re.compile(r"[-+]?[0-9]{1,19}", re.ASCII)
 _UNSIGNED: Final = re.compile(r"[0-9]{1,10}", re.ASCII)
 _HEX: Final = re.compile(r"(?:[0-9a-fA-F]{2})+", re.ASCII)
+_HEX_DIGITS: Final = re.compile(r"[0-9a-fA-F]+", re.ASCII)
 _TIME_LOCAL: Final = "%Y-%m-%dT%H:%M:%SL"
 _TIME_UTC: Final = "%Y-%m-%dT%H:%M:%SZ"
 _TIME_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[LZ]", re.ASCII)
@@ -133,7 +134,9 @@ def parse_line(lineno: int, raw: bytes) -> Line:
         return bad("missing token key field")
     # Reasons never quote the PIN or the key.
     if not _HEX.fullmatch(fields[3]):
-        return bad("the key is not an even number of hex digits")
+        if _HEX_DIGITS.fullmatch(fields[3]):
+            return bad("the key has an odd number of hex digits")
+        return bad("the key has a character that is not a hex digit (0-9, a-f)")
     key = bytes.fromhex(fields[3])
     if len(key) > _MAX_KEY_BYTES:
         return bad(f"the key is longer than {_MAX_KEY_BYTES} bytes")

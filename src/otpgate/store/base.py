@@ -76,6 +76,9 @@ class Store(Protocol):
     def consume_recovery_code(self, username: str, digest: str) -> bool:
         """Atomically delete one recovery code; ``True`` if it existed."""
 
+    def count_recovery_codes(self, username: str) -> int:
+        """How many unused recovery codes the user has (0 for an unknown user)."""
+
     def add_invitation(self, invitation: Invitation) -> None:
         """Keep a new invitation.  Raises StoreError if its digest is taken."""
 

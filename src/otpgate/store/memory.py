@@ -84,6 +84,10 @@ class MemoryStore:
                 return True
             return False
 
+    def count_recovery_codes(self, username: str) -> int:
+        with self._lock:
+            return len(self._codes.get(username, ()))
+
     def add_invitation(self, invitation: Invitation) -> None:
         with self._lock:
             if invitation.digest in self._invitations:

@@ -220,6 +220,9 @@ class PostgresStore:
     def consume_recovery_code(self, username: str, digest: str) -> bool:
         return bool(self._run("consume_code", {"username": username, "digest": digest}))
 
+    def count_recovery_codes(self, username: str) -> int:
+        return int(self._run("count_codes", {"username": username})[0][0])
+
     def add_invitation(self, invitation: Invitation) -> None:
         params = invitation_params(invitation, self._keys)
         try:

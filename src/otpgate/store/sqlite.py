@@ -205,6 +205,9 @@ class SQLiteStore:
         rows = self._read(_sql.SQL["consume_code"], {"username": username, "digest": digest})
         return bool(rows)
 
+    def count_recovery_codes(self, username: str) -> int:
+        return int(self._read(_sql.SQL["count_codes"], {"username": username})[0][0])
+
     def add_invitation(self, invitation: Invitation) -> None:
         params = invitation_params(invitation, self._keys)
         try:

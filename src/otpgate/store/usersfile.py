@@ -456,6 +456,13 @@ class UsersFileStore(SidecarInvitations):
             self._cache = None
             return True
 
+    def count_recovery_codes(self, username: str) -> int:
+        with locked(self.lock_path, False):
+            snap = self._snapshot()
+            if self._line_of(snap, username) is None:
+                return 0
+            return len(snap.sidecar.get(username, {}).get("recovery_codes", []))
+
     def ping(self) -> None:
         with locked(self.lock_path, False):
             self._snapshot()

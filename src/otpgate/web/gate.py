@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from ..auth import Decision
 from ..errors import OTPGateError
+from ..logs import log_decision
 from ..reasons import Reason
 from ..selfservice import Event
 from .metrics import Metrics
@@ -211,6 +212,7 @@ class Gate:
             time.perf_counter() - started,
             decision.retry_after is not None and not decision.ok,
         )
+        log_decision(frontend, user, ip, decision.ok, decision.reason, decision.retry_after)
         return decision
 
 

@@ -1,0 +1,158 @@
+"""docs/migrating.md: its example users file through otpgate's defaults and through
+the settings that restore mod_authn_otp's behaviour, row by row of its table."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from otpgate.auth import Authenticator, Decision
+from otpgate.config import load_config
+from otpgate.otp import hotp, totp
+from otpgate.store.usersfile import UsersFileStore
+from otpgate.tokens import parse_token_type
+from otpgate.verify import Token
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = (ROOT / "docs/migrating.md").read_text()
+NOW = 1_800_000_000.0
+IP = "192.0.2.7"
+
+
+def _block(marker: str) -> str:
+    m = re.search(rf"<!-- migrating: {marker} -->\n```\w*\n(.*?)```", DOC, re.S)
+    assert m is not None, marker
+    return m[1]
+
+
+def _table() -> list[dict[str, str]]:
+    m = re.search(r"<!-- migrating: behaviour -->\n((?:\|.*\n)+)", DOC)
+    assert m is not None
+    lines = m[1].splitlines()
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = []
+    for line in lines[2:]:
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        rows.append(dict(zip(header, cells, strict=True)))
+    return rows
+
+
+USERS = _block("users")
+KEY = bytes.fromhex(USERS.split()[USERS.split().index("ann") + 2])
+ROWS = _table()
+
+
+class Site:
+    """The example users file and one of the two configurations."""
+
+    def __init__(self, tmp: Path, settings: str) -> None:
+        self.users = tmp / "users"
+        self.users.write_text(USERS)
+        self.users.chmod(0o600)
+        conf = tmp / "otpgate.toml"
+        conf.write_text(_block(settings).replace("/etc/otp/users", str(self.users)))
+        config = load_config(conf, env={})
+        assert config.store.url == f"users-file:{self.users}"
+        self.auth = Authenticator(UsersFileStore(str(self.users)), config.auth_settings())
+
+    def login(self, user: str, password: str, at: float = 0.0) -> Decision:
+        return self.auth.authenticate(user, password, IP, now=NOW + at)
+
+
+def _event_ahead(s: Site) -> Decision:
+    return s.login("ann", "1234" + hotp(KEY, 7))
+
+
+def _time_behind(s: Site) -> Decision:
+    return s.login("bob", "5678" + totp(KEY, NOW - 90))
+
+
+def _hex_code(s: Site) -> Decision:
+    return s.login("ann", "1234" + Token(parse_token_type("HOTP/E"), KEY).hex_code(1))
+
+
+def _wrong_pin_same_code(s: Site) -> Decision:
+    assert not s.login("ann", "9999" + hotp(KEY, 1)).ok
+    return s.login("ann", "1234" + hotp(KEY, 1), at=1)
+
+
+def _failures_in_file(s: Site) -> Decision:
+    return s.login("carl", "4321" + hotp(KEY, 1))
+
+
+def _failures_in_file_locked(s: Site) -> Decision:
+    # The doc's own command, run as written (with the store named by the environment).
+    row = next(r for r in ROWS if r["id"] == "failures-in-file")
+    command = re.search(r"`(otpgate user list .*?)`", row["why, and the setting"])
+    assert command is not None
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "OTPGATE_STORE": f"users-file:{s.users}",
+    }
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", command[1].replace("\\|", "|")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "locked carl" in done.stderr and "ann" not in done.stderr
+    return s.login("carl", "4321" + hotp(KEY, 1))
+
+
+def _linger(s: Site) -> Decision:
+    assert s.login("ann", "1234" + hotp(KEY, 1)).ok
+    return s.login("ann", "1234" + hotp(KEY, 1), at=599)
+
+
+def _linger_over(s: Site) -> Decision:
+    assert s.login("ann", "1234" + hotp(KEY, 1)).ok
+    return s.login("ann", "1234" + hotp(KEY, 1), at=601)
+
+
+def _guessing(s: Site) -> Decision:
+    for i in range(3):
+        assert not s.login("ann", "1234000000", at=i * 100).ok
+    return s.login("ann", "1234000000", at=300)
+
+
+SCENARIOS: dict[str, Callable[[Site], Decision]] = {
+    "event-ahead": _event_ahead,
+    "time-behind": _time_behind,
+    "hex-code": _hex_code,
+    "wrong-pin-same-code": _wrong_pin_same_code,
+    "failures-in-file": _failures_in_file,
+    "failures-in-file-locked": _failures_in_file_locked,
+    "linger": _linger,
+    "linger-over": _linger_over,
+    "guessing": _guessing,
+}
+
+
+def test_every_row_has_a_scenario() -> None:
+    assert [r["id"] for r in ROWS] == list(SCENARIOS)
+
+
+def _outcome(decision: Decision) -> str:
+    if decision.ok:
+        return "accepted"
+    return "refused, and told to wait" if decision.retry_after is not None else "refused"
+
+
+@pytest.mark.parametrize(
+    ("column", "settings"),
+    [("otpgate defaults", "otpgate"), ("with the module's settings", "module")],
+)
+@pytest.mark.parametrize("row", ROWS, ids=[r["id"] for r in ROWS])
+def test_behaviour_table(tmp_path: Path, row: dict[str, str], column: str, settings: str) -> None:
+    site = Site(tmp_path, settings)
+    assert _outcome(SCENARIOS[row["id"]](site)) == row[column]
