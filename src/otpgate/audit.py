@@ -1,9 +1,13 @@
-"""The audit log: one JSON line per login decision.
+"""The audit log: one JSON line per login decision and per administrative action.
 
-Fields: ``ts`` (ISO 8601 UTC, milliseconds), ``user``, ``ip``, ``result``
+Login lines: ``ts`` (ISO 8601 UTC, milliseconds), ``user``, ``ip``, ``result``
 (``accept``/``reject``), ``reason``, ``fresh``, ``token`` (type), ``serial``,
-``retry_after`` where set.  Never a PIN, key, OTP or password: the caller only
-hands over those fields, and the writer refuses anything else.
+``retry_after`` where set.  Administrative lines (:meth:`AuditLog.admin`) carry
+``kind: "admin"``, the ``actor`` who acted, ``via`` (``web`` or ``cli``), the
+``action``, the ``user`` acted on, the actor's ``ip`` (web), ``result``
+(``ok``/``refused``/``error``) and a ``detail`` saying what changed.  Never a
+PIN, key, OTP, link token or password: the caller only hands over those
+fields, and the writer refuses anything else.
 """
 
 from __future__ import annotations
@@ -17,13 +21,28 @@ import time
 from datetime import UTC, datetime
 from typing import IO, Final
 
-__all__ = ["AuditLog", "iso_utc"]
+__all__ = ["ADMIN", "AuditLog", "iso_utc"]
 
 log = logging.getLogger(__name__)
 
 _FIELDS: Final = frozenset(
-    {"user", "ip", "result", "reason", "fresh", "token", "serial", "retry_after", "detail"}
+    {
+        "user",
+        "ip",
+        "result",
+        "reason",
+        "fresh",
+        "token",
+        "serial",
+        "retry_after",
+        "detail",
+        "kind",
+        "actor",
+        "via",
+        "action",
+    }
 )
+ADMIN: Final = "admin"
 # User names and addresses come from clients; keep a line bounded.
 _MAX_FIELD: Final = 256
 
@@ -113,6 +132,31 @@ class AuditLog:
                 self._stream.flush()
             except (OSError, ValueError) as exc:
                 log.error("cannot write the audit log: %s", exc)
+
+    def admin(
+        self,
+        ts: float,
+        *,
+        actor: str,
+        via: str,
+        action: str,
+        user: str | None,
+        ip: str | None = None,
+        result: str = "ok",
+        detail: str | None = None,
+    ) -> None:
+        """Record an administrative action (``kind: "admin"``): who, from where, what changed."""
+        self.write(
+            ts,
+            kind=ADMIN,
+            actor=actor,
+            via=via,
+            action=action,
+            user=user,
+            ip=ip,
+            result=result,
+            detail=detail,
+        )
 
     def close(self) -> None:
         with self._lock:

@@ -15,7 +15,7 @@ import pytest
 from otpgate import crypto
 from otpgate.errors import ConfigError, StoreError
 from otpgate.models import Pin, UserRecord
-from otpgate.store import open_store, rotate_keys
+from otpgate.store import _sql, open_store, rotate_keys
 from otpgate.store.postgres import PostgresStore
 from otpgate.store.sqlite import SQLiteStore
 from otpgate.tokens import parse_token_type
@@ -104,7 +104,7 @@ def test_schema_is_versioned_and_newer_schemas_are_refused(
 ) -> None:
     s = open_store(sql_url, key_file=key_file)
     assert isinstance(s, SQLiteStore | PostgresStore)
-    assert s.schema_version() == 2
+    assert s.schema_version() == 4
     s.add(rec("alice"))
     s.close()
     run = raw_sql
@@ -196,7 +196,7 @@ def test_postgres_instances_starting_together_migrate_once(
     assert errors == []
     with psycopg.connect(postgres_url) as conn:
         rows = conn.execute("SELECT version FROM schema_migrations").fetchall()
-    assert sorted(rows) == [(1,), (2,)]
+    assert sorted(rows) == [(v,) for v, _ in _sql.MIGRATIONS]
     for s in stores:
         s.close()
 

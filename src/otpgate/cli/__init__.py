@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "init",
     "users",
     "invite",
+    "roles",
     "transfer",
     "keys",
     "check",

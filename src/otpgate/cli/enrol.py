@@ -33,6 +33,7 @@ from ._common import (
     write_qr,
 )
 from ._secrets import make_pin, pin_options, stdin_line
+from .roles import record as audit_admin
 
 __all__ = ["register"]
 
@@ -109,7 +110,11 @@ def _cmd_add(args: argparse.Namespace) -> int:
         pin = make_pin(args, url, ttype)
         record = UserRecord(args.name, ttype, key, pin, UserState(), serial=args.serial)
         store.add(record)
-    print(f"otpgate: added {args.name} ({ttype})", file=sys.stderr)
+        if args.admin:
+            store.set_role(args.name, "admin")
+    audit_admin(args, "add", args.name, f"{ttype}{', administrator' if args.admin else ''}")
+    role = " as an administrator" if args.admin else ""
+    print(f"otpgate: added {args.name} ({ttype}){role}", file=sys.stderr)
     _warn_users_file(url, ttype)
     if generated or args.qr or args.qr_out or args.show_uri:
         _show_secret(args, ttype, key)
@@ -146,6 +151,7 @@ def _cmd_replace_token(args: argparse.Namespace) -> int:
         )
         new = replace(record, token_type=ttype, key=key, state=state, serial=args.serial)
         store.replace(new)
+    audit_admin(args, "replace_token", args.name, f"{ttype}; sessions revoked")
     print(
         f"otpgate: new {ttype} token for {args.name}; the PIN is kept, the old token's "
         "sessions are ended",
@@ -205,6 +211,9 @@ def register(usub: Any, common: argparse.ArgumentParser) -> None:
         "--serial", type=_serial, help="token serial number (for the audit log; printable text)"
     )
     _secret_options(p)
+    p.add_argument(
+        "--admin", action="store_true", help="make the user an administrator (the /admin pages)"
+    )
     p.set_defaults(handler=_cmd_add)
 
     p = usub.add_parser(

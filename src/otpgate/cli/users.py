@@ -34,6 +34,7 @@ from ._common import (
     when,
 )
 from ._secrets import make_pin, pin_options
+from .roles import record as audit_admin
 
 __all__ = ["register"]
 
@@ -101,6 +102,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     with store_of(args) as store:
         r = get_user(store, args.name)
         codes = store.count_recovery_codes(args.name)
+        role = store.get_role(args.name)
     s = r.state
     now = time.time()
     if args.json:
@@ -108,6 +110,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
         key = "next_counter" if r.token_type.is_event else "drift_steps"
         shown.update({key: s.token.counter, "last_step": s.token.last_step})
         shown["recovery_codes"] = codes
+        shown["role"] = role
         print(json.dumps(shown, indent=1))
         return 0
     counter = (
@@ -117,6 +120,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     )
     lines = [
         ("user", r.username),
+        ("role", role),
         ("type", str(r.token_type)),
         ("serial", r.serial or "-"),
         ("pin", r.pin.kind),
@@ -142,6 +146,7 @@ def _cmd_remove(args: argparse.Namespace) -> int:
     with store_of(args) as store:
         if not store.remove(args.name):
             raise CommandError(f"no user {args.name!r} in {store.url}")
+    audit_admin(args, "remove", args.name)
     print(f"otpgate: removed {args.name}", file=sys.stderr)
     return 0
 
@@ -154,6 +159,7 @@ def _cmd_set_pin(args: argparse.Namespace) -> int:
         # A new PIN ends every session and lingering login made with the old one.
         state = replace(record.state, revoked_before=time.time(), last_otp=None)
         store.replace(replace(record, pin=pin, state=state))
+    audit_admin(args, "set_pin", args.name, f"PIN {pin.kind}; sessions revoked")
     print(f"otpgate: PIN of {args.name} changed ({pin.kind})", file=sys.stderr)
     return 0
 
@@ -173,9 +179,14 @@ def _cmd_resync(args: argparse.Namespace) -> int:
                 pin=pin,
             )
         except VerificationError as exc:
+            audit_admin(args, "resync", args.name, "codes not consecutive", result="refused")
             raise CommandError(f"resync failed: {exc}") from None
         new_token: TokenState = match.state
         update_user(store, args.name, lambda s: replace(s, token=new_token, failures=0))
+    what = "counter" if record.token_type.is_event else "drift"
+    audit_admin(
+        args, "resync", args.name, f"{what} {record.state.token.counter} -> {new_token.counter}"
+    )
     if record.token_type.is_event:
         print(f"otpgate: {args.name} resynchronised; next counter {new_token.counter}")
     else:
@@ -189,6 +200,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
         update_user(
             store, args.name, lambda s: replace(s, locked_until=math.inf, revoked_before=now)
         )
+    audit_admin(args, "lock", args.name, "locked; sessions revoked")
     print(f"otpgate: locked {args.name}; their sessions are revoked", file=sys.stderr)
     return 0
 
@@ -196,6 +208,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
 def _cmd_unlock(args: argparse.Namespace) -> int:
     with store_of(args) as store:
         update_user(store, args.name, lambda s: replace(s, locked_until=None, failures=0))
+    audit_admin(args, "unlock", args.name)
     print(f"otpgate: unlocked {args.name}", file=sys.stderr)
     return 0
 
@@ -205,6 +218,7 @@ def _cmd_recovery(args: argparse.Namespace) -> int:
     with store_of(args) as store:
         get_user(store, args.name)
         store.set_recovery_codes(args.name, [recovery.digest(args.name, c) for c in codes])
+    audit_admin(args, "recovery_codes", args.name, f"{len(codes)} new codes; earlier ones void")
     print(
         f"otpgate: {len(codes)} recovery codes for {args.name}; earlier codes no longer work.\n"
         "otpgate: each works once, typed after the PIN in place of the one-time password.\n"

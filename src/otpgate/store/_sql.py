@@ -20,12 +20,13 @@ from ..errors import StoreError
 from ..models import Pin, UserRecord, UserState
 from ..tokens import parse_token_type
 from ..verify import TokenState
-from . import _sql_invitations
+from . import _sql_invitations, _sql_roles
 from .base import check_serial
 
 __all__ = [
     "COLUMNS",
     "MIGRATIONS",
+    "SELECT",
     "SQL",
     "migration_statements",
     "record_params",
@@ -59,8 +60,13 @@ _COLS: Final = ", ".join(COLUMNS)
 
 # Type names differ between the two databases; everything else is shared.
 DIALECTS: Final[Mapping[str, Mapping[str, str]]] = {
-    "sqlite": {"blob": "BLOB", "float": "REAL", "bigint": "INTEGER"},
-    "postgresql": {"blob": "BYTEA", "float": "DOUBLE PRECISION", "bigint": "BIGINT"},
+    "sqlite": {"blob": "BLOB", "float": "REAL", "bigint": "INTEGER", "c_name": "username"},
+    "postgresql": {
+        "blob": "BYTEA",
+        "float": "DOUBLE PRECISION",
+        "bigint": "BIGINT",
+        "c_name": 'username COLLATE "C"',
+    },
 }
 
 # (version, statements).  Append only: a released migration is never edited.
@@ -94,6 +100,8 @@ MIGRATIONS: Final[Sequence[tuple[int, Sequence[str]]]] = (
         ),
     ),
     (2, _sql_invitations.MIGRATION),
+    # 3 is kept for the next migration on main; the coordinator renumbers on merge.
+    (4, _sql_roles.MIGRATION),
 )
 
 _STATE_SET: Final = (
@@ -103,13 +111,13 @@ _STATE_SET: Final = (
 )
 
 # S608: these f-strings join constant column names; no input ever reaches them.
-_SELECT: Final = f"SELECT {_COLS} FROM users"  # noqa: S608
+SELECT: Final = f"SELECT {_COLS} FROM users"  # noqa: S608
 _VALUES: Final = ", ".join(f":{c}" for c in COLUMNS)
 _INSERT: Final = f"INSERT INTO users ({_COLS}) VALUES ({_VALUES})"  # noqa: S608
 
 SQL: Final[Mapping[str, str]] = {
-    "get": f"{_SELECT} WHERE username = :username",
-    "list": f"{_SELECT} ORDER BY username",
+    "get": f"{SELECT} WHERE username = :username",
+    "list": f"{SELECT} ORDER BY username",
     "insert": _INSERT,
     "replace": (
         "UPDATE users SET token_type = :token_type, t0 = :t0, key_enc = :key_enc, "  # noqa: S608
@@ -134,6 +142,7 @@ SQL: Final[Mapping[str, str]] = {
         "UPDATE users SET key_enc = :new_key WHERE username = :username AND key_enc = :old_key"
     ),
     **_sql_invitations.SQL,
+    **_sql_roles.SQL,
 }
 
 _NAMED: Final = re.compile(r":([a-z_][a-z0-9_]*)")

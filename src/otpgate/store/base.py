@@ -9,6 +9,7 @@ from .._limits import has_control
 from ..errors import StoreError
 from ..invitations import Invitation
 from ..models import UserRecord, UserState
+from .query import Role, UserFilter
 
 __all__ = ["Store", "check_serial"]
 
@@ -45,8 +46,35 @@ class Store(Protocol):
     def get(self, username: str) -> UserRecord | None:
         """The record, or ``None``.  Raises StoreError if the store is unreadable."""
 
-    def list_users(self) -> Iterator[UserRecord]:
-        """Every record, in a stable order."""
+    def list_users(
+        self,
+        prefix: str = "",
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        filters: UserFilter | None = None,
+    ) -> Iterator[UserRecord]:
+        """Records in name order (code point order): all, or one page.
+
+        Args:
+            prefix: only names starting with this.
+            after: only names sorting after this (the last name of the previous page).
+            limit: at most this many (1 to :data:`~otpgate.store.query.MAX_PAGE`),
+                or ``None`` for every match.
+            filters: conditions every record returned meets.
+
+        Raises:
+            ValueError: a limit out of range, a NUL in ``prefix`` or ``after``.
+        """
+
+    def count_users(self, now: float) -> dict[str, int]:
+        """Users by state: ``total``, ``locked``, ``throttled``, ``never_signed_in``."""
+
+    def get_role(self, username: str) -> Role:
+        """``admin`` or ``user`` (also for a name the store does not know)."""
+
+    def set_role(self, username: str, role: Role) -> None:
+        """Make the user an administrator or a user.  Raises UnknownUser if there is none."""
 
     def add(self, record: UserRecord) -> None:
         """Create a user.  Raises StoreError if the name is taken."""

@@ -10,7 +10,9 @@ from dataclasses import replace
 from ..errors import StoreError, UnknownUser
 from ..invitations import Invitation
 from ..models import UserRecord, UserState
+from . import query
 from .base import check_serial
+from .query import Role, UserFilter
 
 __all__ = ["MemoryStore"]
 
@@ -23,6 +25,7 @@ class MemoryStore:
         self._users: dict[str, UserRecord] = {}
         self._codes: dict[str, set[str]] = {}
         self._invitations: dict[str, Invitation] = {}
+        self._admins: set[str] = set()
         self._lock = threading.Lock()
         self._versions = itertools.count(1)
 
@@ -30,10 +33,36 @@ class MemoryStore:
         with self._lock:
             return self._users.get(username)
 
-    def list_users(self) -> Iterator[UserRecord]:
+    def list_users(
+        self,
+        prefix: str = "",
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        filters: UserFilter | None = None,
+    ) -> Iterator[UserRecord]:
         with self._lock:
             records = sorted(self._users.values(), key=lambda r: r.username)
-        return iter(records)
+        return iter(query.page_of(records, prefix, after, limit, filters))
+
+    def count_users(self, now: float) -> dict[str, int]:
+        with self._lock:
+            records = list(self._users.values())
+        return query.count(records, now)
+
+    def get_role(self, username: str) -> Role:
+        with self._lock:
+            return "admin" if username in self._admins else "user"
+
+    def set_role(self, username: str, role: Role) -> None:
+        role = query.check_role(role)
+        with self._lock:
+            if username not in self._users:
+                raise UnknownUser(username)
+            if role == "admin":
+                self._admins.add(username)
+            else:
+                self._admins.discard(username)
 
     def add(self, record: UserRecord) -> None:
         check_serial(record)
@@ -52,6 +81,7 @@ class MemoryStore:
     def remove(self, username: str) -> bool:
         with self._lock:
             self._codes.pop(username, None)
+            self._admins.discard(username)
             return self._users.pop(username, None) is not None
 
     def compare_and_set(

@@ -30,8 +30,9 @@ from ..crypto import KeyRing
 from ..errors import StoreError, UnknownUser
 from ..invitations import Invitation
 from ..models import UserRecord, UserState
-from . import _sql
+from . import _sql, query
 from ._sql_invitations import invitation_params, pending_params, row_to_invitation
+from .query import Role, UserFilter
 
 __all__ = ["PostgresStore", "redact"]
 
@@ -138,11 +139,11 @@ class PostgresStore:
                     conn.execute(statement.encode())
                 conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
 
-    def _run(self, name: str, params: dict[str, Any]) -> list[Any]:
-        """Run one named statement in autocommit; rows if it returns any."""
+    def _run(self, name: str, params: dict[str, Any], sql: str | None = None) -> list[Any]:
+        """Run one named statement (or ``sql``) in autocommit; rows if it returns any."""
         try:
             with self._get_pool().connection() as conn:
-                cur = conn.execute(_SQL[name], params)
+                cur = conn.execute(_SQL[name] if sql is None else sql, params)
                 return cur.fetchall() if cur.description is not None else [cur.rowcount]
         except (PoolTimeout, psycopg.Error) as exc:
             raise StoreError(f"PostgreSQL store: {_why(exc)}") from None
@@ -162,9 +163,41 @@ class PostgresStore:
         rows = self._run("get", {"username": username})
         return _sql.row_to_record(rows[0], self._keys) if rows else None
 
-    def list_users(self) -> Iterator[UserRecord]:
-        rows = self._run("list", {})
+    def list_users(
+        self,
+        prefix: str = "",
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        filters: UserFilter | None = None,
+    ) -> Iterator[UserRecord]:
+        sql, params = query.sql_page(_sql.SELECT, "postgresql", prefix, after, limit, filters)
+        rows = self._run("list", params, _sql.to_pyformat(sql))
         return iter([_sql.row_to_record(row, self._keys) for row in rows])
+
+    def count_users(self, now: float) -> dict[str, int]:
+        sql = _sql.to_pyformat(query.COUNT_SQL)
+        return query.counts_of_row(self._run("count", query.count_params(now), sql)[0])
+
+    def get_role(self, username: str) -> Role:
+        rows = self._run("role_get", {"username": username})
+        return "admin" if rows and rows[0][0] == "admin" else "user"
+
+    def set_role(self, username: str, role: Role) -> None:
+        role = query.check_role(role)
+        params = {"username": username, "role": role}
+        try:
+            with self._get_pool().connection() as conn, conn.transaction():
+                found = conn.execute(
+                    "SELECT 1 FROM users WHERE username = %(username)s FOR UPDATE", params
+                ).fetchall()
+                if not found:
+                    raise UnknownUser(username)
+                conn.execute(_SQL["role_delete"], params)
+                if role == "admin":
+                    conn.execute(_SQL["role_insert"], params)
+        except (PoolTimeout, psycopg.Error) as exc:
+            raise StoreError(f"PostgreSQL store: {_why(exc)}") from None
 
     def add(self, record: UserRecord) -> None:
         params = _sql.record_params(record, self._keys)

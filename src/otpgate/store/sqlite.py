@@ -25,8 +25,9 @@ from ..crypto import KeyRing
 from ..errors import StoreError, UnknownUser
 from ..invitations import Invitation
 from ..models import UserRecord, UserState
-from . import _sql
+from . import _sql, query
 from ._sql_invitations import invitation_params, pending_params, row_to_invitation
+from .query import Role, UserFilter
 
 __all__ = ["SQLiteStore"]
 
@@ -146,9 +147,33 @@ class SQLiteStore:
         rows = self._read(_sql.SQL["get"], {"username": username})
         return _sql.row_to_record(rows[0], self._keys) if rows else None
 
-    def list_users(self) -> Iterator[UserRecord]:
-        rows = self._read(_sql.SQL["list"], {})
+    def list_users(
+        self,
+        prefix: str = "",
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        filters: UserFilter | None = None,
+    ) -> Iterator[UserRecord]:
+        sql, params = query.sql_page(_sql.SELECT, "sqlite", prefix, after, limit, filters)
+        rows = self._read(sql, params)
         return iter([_sql.row_to_record(row, self._keys) for row in rows])
+
+    def count_users(self, now: float) -> dict[str, int]:
+        return query.counts_of_row(self._read(query.COUNT_SQL, query.count_params(now))[0])
+
+    def get_role(self, username: str) -> Role:
+        rows = self._read(_sql.SQL["role_get"], {"username": username})
+        return "admin" if rows and rows[0][0] == "admin" else "user"
+
+    def set_role(self, username: str, role: Role) -> None:
+        role = query.check_role(role)
+        with self._write() as conn:
+            if not conn.execute(_sql.SQL["exists"], {"username": username}).fetchall():
+                raise UnknownUser(username)
+            conn.execute(_sql.SQL["role_delete"], {"username": username})
+            if role == "admin":
+                conn.execute(_sql.SQL["role_insert"], {"username": username, "role": role})
 
     def add(self, record: UserRecord) -> None:
         params = _sql.record_params(record, self._keys)
@@ -172,6 +197,7 @@ class SQLiteStore:
     def remove(self, username: str) -> bool:
         with self._write() as conn:
             conn.execute(_sql.SQL["remove_codes"], {"username": username})
+            conn.execute(_sql.SQL["role_delete"], {"username": username})
             cur = conn.execute(_sql.SQL["remove"], {"username": username})
         return cur.rowcount > 0
 

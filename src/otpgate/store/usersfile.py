@@ -38,7 +38,6 @@ import json
 import logging
 import os
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -46,6 +45,7 @@ from ..errors import StoreError, UnknownUser
 from ..models import UserRecord, UserState
 from ..verify import TokenState
 from ._file_invitations import SidecarInvitations
+from ._file_roles import SidecarRoles
 from ._files import NEW_SUFFIX, atomic_write, locked, refuse_open_to_all
 from ._usersfile_lines import (
     Line,
@@ -79,7 +79,7 @@ class _Snapshot:
     sidecar_data: bytes
 
 
-class UsersFileStore(SidecarInvitations):
+class UsersFileStore(SidecarInvitations, SidecarRoles):
     """A mod_authn_otp users file, shared safely with the reference module's tools."""
 
     def __init__(self, path: str, *, url: str | None = None, create: bool = False) -> None:
@@ -232,7 +232,7 @@ class UsersFileStore(SidecarInvitations):
 
     def _version(self, line: Line, side: dict[str, Any]) -> str:
         # Recovery codes are left out: consuming one must not fail a login.
-        relevant = {k: v for k, v in side.items() if k != "recovery_codes"}
+        relevant = {k: v for k, v in side.items() if k not in ("recovery_codes", "role")}
         blob = line.raw + b"\x00" + json.dumps(relevant, sort_keys=True).encode()
         return digest(blob)
 
@@ -277,14 +277,15 @@ class UsersFileStore(SidecarInvitations):
             return None
         return self._record(line, snap.sidecar.get(username, {}))
 
-    def list_users(self) -> Iterator[UserRecord]:
+    def _all_users(self) -> list[UserRecord]:
+        """Every record, in name order (``list_users`` pages through them)."""
         with locked(self.lock_path, False):
             snap = self._snapshot()
         if snap.dups:
             name, (a, b) = next(iter(snap.dups.items()))
             raise StoreError(f"users file {self.path}: user {name!r} appears on lines {a} and {b}")
         records = [self._record(ln, snap.sidecar.get(n, {})) for n, ln in snap.by_name.items()]
-        return iter(sorted(records, key=lambda r: r.username))
+        return sorted(records, key=lambda r: r.username)
 
     # -- writing -----------------------------------------------------------
 
@@ -292,7 +293,7 @@ class UsersFileStore(SidecarInvitations):
         self, old: dict[str, Any], line: bytes, rec_state: UserState, serial: str | None
     ) -> dict[str, Any]:
         """The sidecar entry to keep next to ``line``: only what the line cannot say."""
-        entry = {k: v for k, v in old.items() if k == "recovery_codes"}
+        entry = {k: v for k, v in old.items() if k in ("recovery_codes", "role")}
         if serial is not None:
             entry["serial"] = serial
         if rec_state.locked_until is not None:

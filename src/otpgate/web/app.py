@@ -10,7 +10,8 @@ calls and its decisions back to HTTP:
 - ``/enrol/<token>``, ``/lost`` (:mod:`.enrol`), ``/account`` (:mod:`.account`):
   self-service, through :mod:`.forms`;
 - ``/api/v1/check``, ``/openapi.json`` (:mod:`.api`): the JSON API;
-- ``/healthz``, ``/metrics`` (:mod:`.ops`): for operators.
+- ``/healthz``, ``/metrics`` (:mod:`.ops`): for operators;
+- ``/admin...`` (:mod:`.admin`): administration in the browser.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 
 from .account import AccountPage
+from .admin import AdminPages
 from .api import Api
 from .enrol import EnrolPages
 from .forms import FormKit
@@ -79,6 +81,7 @@ def create_app(
         *AccountPage(kit).routes(),
         *Api(gate).routes(),
         *Ops(gate).routes(),
+        *AdminPages(gate).routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gate = gate

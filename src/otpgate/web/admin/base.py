@@ -1,0 +1,196 @@
+"""What every admin page does first: who is asking, may they, and is the form genuine.
+
+Every route under ``/admin`` goes through :meth:`AdminBase.guard`: an
+anonymous browser is sent to sign in, a signed-in user who is not an
+administrator gets 403, and a POST must pass the portal's cross-site check
+and CSRF token before anything else is read.  The role is read from the
+store on every request, so taking it away takes effect at once.
+
+Destructive actions also need a *step-up*: the administrator's PIN and a
+fresh one-time code on the confirmation form, checked by the one
+Authenticator; a lingering code (the one used to sign in) is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any, Final
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..._limits import MAX_PASSWORD
+from ...administration import Actor, Administration
+from ...errors import OTPGateError
+from ...pin_policy import PinPolicy
+from ...pins import PinHasher
+from ...reasons import Reason
+from ...selfservice import SelfService
+from ..gate import Gate
+from ..http import html, redirect
+from ..i18n import choose
+from ..portal import Portal
+from .render import ADMIN_CSP, render, translator
+
+__all__ = ["AdminBase", "Ctx", "Handler", "root"]
+
+log = logging.getLogger(__name__)
+
+_FRESH: Final = (Reason.OTP, Reason.RECOVERY)
+
+
+@dataclass(frozen=True, slots=True)
+class Ctx:
+    """An administrator's request: who, from where, in which language, when."""
+
+    admin: str
+    ip: str
+    lang: str
+    now: float
+    form: dict[str, str]
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.admin, "web", self.ip)
+
+
+Handler = Callable[[Request, Ctx], Awaitable[Response]]
+
+
+def root(request: Request) -> str:
+    """The gate's root relative to this page (``./``, ``../``, ...).
+
+    Links and redirects are relative, so the pages work wherever a proxy
+    puts the gate (``/otpgate/admin`` behind the nginx example, ``/admin``
+    on a host of its own), as the portal's pages do.
+    """
+    depth = request.url.path.count("/") - 1
+    return "../" * depth if depth > 0 else "./"
+
+
+class AdminBase(Portal):
+    """The portal's form handling, plus the administrator check and step-up.
+
+    Args:
+        gate: the shared state.
+    """
+
+    def __init__(self, gate: Gate) -> None:
+        super().__init__(gate)
+        auth = gate.auth
+        self.service = SelfService(
+            gate.store,
+            policy=PinPolicy(min_length=self.web.pin_min_length),
+            hasher=PinHasher(),
+            audit=auth.audit,
+            issuer=self.web.title,
+        )
+        self.admin = Administration(gate.store, auth.audit, self.service, gate.settings.policy)
+
+    # --- rendering ------------------------------------------------------------------
+
+    def lang(self, request: Request) -> str:
+        return choose(request.headers.get("accept-language"), self.web.language)
+
+    def page(
+        self, request: Request, ctx: Ctx, template: str, status: int = 200, /, **context: Any
+    ) -> Response:
+        """An admin page (with a fresh CSRF token for its forms)."""
+
+        def text(token: str) -> str:
+            return render(
+                template,
+                lang=ctx.lang,
+                site=self.web.title,
+                csrf=token,
+                admin=ctx.admin,
+                root=root(request),
+                **context,
+            )
+
+        response = self._form_page(request, text, status)
+        response.headers["Content-Security-Policy"] = ADMIN_CSP
+        return response
+
+    def _refusal(self, request: Request, status: int, text: str) -> Response:
+        lang = self.lang(request)
+        _ = translator(lang)
+        page = render(
+            "refused.html",
+            lang=lang,
+            site=self.web.title,
+            heading=_("Not allowed"),
+            text=_(text),
+            root=root(request),
+        )
+        response = html(page, status)
+        response.headers["Content-Security-Policy"] = ADMIN_CSP
+        return response
+
+    # --- the guard ------------------------------------------------------------------
+
+    def guard(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        """Wrap ``handler`` so it runs only for an administrator, with a genuine form."""
+
+        async def endpoint(request: Request) -> Response:
+            gate = self.gate
+            now = gate.clock()
+            if request.method == "POST" and self._cross_site(request):
+                return self._refusal(request, 403, "This form came from another site.")
+            session = self._session(request, now)
+            if session is None:
+                return redirect(self._sign_in_url(request), 303)
+            try:
+                role = await run_in_threadpool(gate.store.get_role, session.user)
+            except OTPGateError as exc:
+                log.error("cannot read the role of an administrator: %s", exc.__class__.__name__)
+                return self._refusal(request, 503, "The store cannot be read right now.")
+            if role != "admin":
+                return self._refusal(request, 403, "These pages are for administrators.")
+            form: dict[str, str] = {}
+            if request.method == "POST":
+                read = await self._form(request)
+                if isinstance(read, Response):
+                    return read
+                if self._csrf_failed(request, read):
+                    return self._refusal(request, 403, "The form had expired. Please try again.")
+                form = read
+            ctx = Ctx(session.user, gate.client_ip(request), self.lang(request), now, form)
+            response = await handler(request, ctx)
+            if gate.sessions.needs_refresh(session, now):
+                # An administrator at work here keeps the session alive (sliding idle time).
+                # replace(): the re-issued cookie keeps the session's record binding.
+                fresh = replace(session, seen=now)
+                gate.set_session(response, fresh, now)
+            return response
+
+        return endpoint
+
+    def _sign_in_url(self, request: Request) -> str:
+        """The portal's login, coming back here (to the list after a POST)."""
+        portal = self.web.portal_url.rstrip("/")
+        back = request.url.path if request.method != "POST" else "/admin"
+        back = urllib.parse.urlsplit(portal).path + back
+        return f"{portal}/login?rd=" + urllib.parse.quote(back, safe="")
+
+    # --- step-up --------------------------------------------------------------------
+
+    async def step_up(self, ctx: Ctx) -> str | None:
+        """Check the PIN and fresh code on a confirmation form; an error message id or ``None``."""
+        pin = ctx.form.get("pin", "")
+        code = "".join(ctx.form.get("code", "").split())
+        if not code or len(pin) + len(code) > MAX_PASSWORD:
+            return "Enter your PIN and a new one-time code."
+        decision = await self.gate.decide("admin", ctx.admin, pin + code, ctx.ip, ctx.now)
+        if decision.ok and decision.reason in _FRESH:
+            return None
+        if decision.retry_after is not None and not decision.ok:
+            return "Too many attempts. Wait a little and try again."
+        if decision.ok:
+            # Right, but not fresh (the code that signed you in, still lingering).
+            return "That code was used already. Wait for the next one."
+        return "Wrong PIN or code."

@@ -1,0 +1,216 @@
+"""``/admin`` (the user list) and ``/admin/users/<name>`` (one user).
+
+The list is a keyset page from :meth:`otpgate.store.base.Store.list_users`:
+a name prefix and filters go to the store, and "next page" carries the last
+name shown, so a page costs the same with ten users or a million.  Invited
+users who have not enrolled yet are not users of the store: that filter
+lists their open invitations instead.
+"""
+
+from __future__ import annotations
+
+import math
+import urllib.parse
+from dataclasses import dataclass
+from typing import Final
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..._limits import MAX_USER, has_control
+from ...audit import iso_utc
+from ...audit_read import AuditQuery, search
+from ...models import UserRecord
+from ...store.query import FAR, TOKEN_KINDS, UserFilter, token_kind
+from .base import AdminBase, Ctx
+
+__all__ = ["STATES", "Row", "UserPages", "shown", "when"]
+
+PAGE: Final = 50
+STATES: Final = ("locked", "throttled", "invited", "never")
+# Messages a redirect after an action may ask the user page or list to show.
+DONE: Final = {
+    "locked": "Locked. Their sessions have ended.",
+    "unlocked": "Unlocked.",
+    "resynced": "Token resynchronised.",
+    "removed": "User removed.",
+    "role": "Role changed.",
+    "revoked": "Open links revoked.",
+}
+
+
+def when(ts: float | None) -> str:
+    """``2026-12-02 07:15 UTC`` (minutes are enough for people)."""
+    if ts is None or not math.isfinite(ts):
+        return ""
+    return iso_utc(ts)[:16].replace("T", " ") + " UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the user list."""
+
+    name: str
+    kind: str
+    serial: str
+    last_auth: str
+    last_ip: str
+    failures: int
+    locked: bool
+    throttled_until: str
+    invited_until: str = ""
+
+    @classmethod
+    def of(cls, r: UserRecord, now: float) -> Row:
+        s = r.state
+        until = s.locked_until
+        return cls(
+            r.username,
+            token_kind(r.token_type),
+            r.serial or "",
+            when(s.last_auth),
+            s.last_ip or "",
+            s.failures,
+            until is not None and until > FAR,
+            when(until) if until is not None and now < until <= FAR else "",
+        )
+
+
+_SHOWN: Final = ("ts", "user", "kind", "action", "result", "actor", "via", "ip", "detail", "reason")
+
+
+def shown(lines: list[dict[str, object]]) -> list[dict[str, str]]:
+    """Audit lines with every field a page shows, as text (absent ones empty)."""
+    out = []
+    for line in lines:
+        row = {k: "" if line.get(k) is None else str(line.get(k)) for k in _SHOWN}
+        row["token"] = str(line.get("token") or "")
+        out.append(row)
+    return out
+
+
+def _text_arg(request: Request, name: str) -> str | None:
+    """A query parameter, or ``None`` if it is not a plausible name (length, control chars)."""
+    value = request.query_params.get(name, "")
+    if len(value) > MAX_USER or has_control(value):
+        return None
+    return value
+
+
+class UserPages:
+    """The user list and the user page."""
+
+    def __init__(self, base: AdminBase) -> None:
+        self.base = base
+
+    async def users(self, request: Request, ctx: Ctx) -> Response:
+        q, after = _text_arg(request, "q"), _text_arg(request, "after")
+        state = request.query_params.get("state", "")
+        kind = request.query_params.get("kind", "")
+        if (
+            q is None
+            or after is None
+            or state not in ("", *STATES)
+            or kind not in ("", *TOKEN_KINDS)
+        ):
+            return self.base.page(request, ctx, "users.html", 400, **_empty(ctx, "Bad search."))
+        q = q.strip()
+        if state == "invited":
+            rows = await run_in_threadpool(self._invited, q, after, ctx.now)
+        else:
+            f = UserFilter(
+                locked=state == "locked",
+                throttled=state == "throttled",
+                never_signed_in=state == "never",
+                kind=kind,
+                now=ctx.now,
+            )
+            found = await run_in_threadpool(
+                lambda: list(
+                    self.base.gate.store.list_users(
+                        q, after=after or None, limit=PAGE + 1, filters=f
+                    )
+                )
+            )
+            rows = [Row.of(r, ctx.now) for r in found]
+        more = len(rows) > PAGE
+        rows = rows[:PAGE]
+        params = {"q": q, "state": state, "kind": kind}
+        next_url = ""
+        if more:
+            next_url = "?" + urllib.parse.urlencode({**params, "after": rows[-1].name})
+        return self.base.page(
+            request,
+            ctx,
+            "users.html",
+            rows=rows,
+            q=q,
+            state=state,
+            kind=kind,
+            first=not after,
+            first_url="?" + urllib.parse.urlencode(params),
+            next_url=next_url,
+            message=DONE.get(request.query_params.get("done", "")),
+            kinds=TOKEN_KINDS,
+        )
+
+    def _invited(self, prefix: str, after: str, now: float) -> list[Row]:
+        pending: dict[str, float] = {}
+        for inv in self.base.gate.store.list_invitations():
+            if inv.reset or not inv.usable(now) or not inv.username.startswith(prefix):
+                continue
+            if inv.username > after:
+                pending[inv.username] = max(pending.get(inv.username, 0.0), inv.expires)
+        names = sorted(pending)[: PAGE + 1]
+        return [Row(n, "", "", "", "", 0, False, "", invited_until=when(pending[n])) for n in names]
+
+    async def user(self, request: Request, ctx: Ctx) -> Response:
+        name = request.path_params["name"]
+        store = self.base.gate.store
+        record = await run_in_threadpool(store.get, name)
+        if record is None:
+            return self.base.page(request, ctx, "users.html", 404, **_empty(ctx, "No such user."))
+        role = await run_in_threadpool(store.get_role, name)
+        links = await run_in_threadpool(
+            lambda: [
+                i for i in store.list_invitations() if i.username == name and i.usable(ctx.now)
+            ]
+        )
+        audit = self.base.gate.auth.audit
+        path = audit.path if audit is not None else None
+        lines = []
+        if path:
+            found = await run_in_threadpool(search, path, AuditQuery(user=name), limit=15)
+            lines = shown(found.lines)
+        s = record.state
+        return self.base.page(
+            request,
+            ctx,
+            "user.html",
+            u=Row.of(record, ctx.now),
+            token_type=str(record.token_type),
+            pin_kind=record.pin.kind,
+            role=role,
+            links=[when(i.expires) for i in links],
+            revoked_before=when(s.revoked_before),
+            lines=lines,
+            audit_on=bool(path),
+            message=DONE.get(request.query_params.get("done", "")),
+            self_page=name == ctx.admin,
+        )
+
+
+def _empty(ctx: Ctx, message: str) -> dict[str, object]:
+    return {
+        "rows": [],
+        "q": "",
+        "state": "",
+        "kind": "",
+        "first": True,
+        "first_url": "?",
+        "next_url": "",
+        "message": message,
+        "message_kind": "error",
+        "kinds": TOKEN_KINDS,
+    }

@@ -1,0 +1,211 @@
+"""An administrator at work in a real browser (headless Chromium via Playwright).
+
+Signs in, finds the locked user, unlocks them, invites a new user, resets a
+user's token (with a fresh code), and finds each action in the audit view.
+No JavaScript is needed: the pages have none, and the CSP forbids it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from otpgate.audit import AuditLog
+from otpgate.auth import Authenticator
+from otpgate.models import Pin, UserRecord, UserState
+from otpgate.otp import totp
+from otpgate.store.memory import MemoryStore
+from otpgate.tokens import TokenType
+from otpgate.web import create_app
+
+from .conftest import make_config
+from .servers import ROOT
+from .test_browser import browser  # noqa: F401 -- the shared Chromium fixture
+
+pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+
+SHOTS = ROOT / "docs/img/admin"
+ROOT_KEY = b"r" * 20
+TOTP = TokenType("HOTP", 30, 6)
+HOTP = TokenType("HOTP", 0, 6)
+
+
+def _store() -> MemoryStore:
+    store = MemoryStore()
+    store.add(UserRecord("root", TOTP, ROOT_KEY, Pin("plain", "4321")))
+    store.set_role("root", "admin")
+    now = time.time()
+    people = [
+        "alice", "amir", "anna.schmidt", "ben", "bjorn", "carol", "chen.wei", "dmitri",
+        "elena", "farah", "gustavo", "hana", "ivan", "jürgen", "kofi", "lena", "marta",
+    ]  # fmt: skip
+    for i, name in enumerate(people):
+        state = UserState(
+            failures=(i * 3) % 4,
+            last_auth=None if i % 5 == 3 else now - i * 5400,
+            last_ip=None if i % 5 == 3 else f"198.51.100.{10 + i}",
+            locked_until=math.inf if name == "carol" else (now + 600 if name == "ivan" else None),
+        )
+        if name == "carol":
+            state = UserState(
+                failures=10, last_auth=now - 86400 * 3, last_ip="203.0.113.9", locked_until=math.inf
+            )
+        store.add(
+            UserRecord(
+                name,
+                HOTP if i % 4 == 2 else TOTP,
+                ROOT_KEY,
+                Pin("plain", "1234"),
+                state,
+                serial=f"TK-{4000 + i}" if i % 3 == 0 else None,
+            )
+        )
+    return store
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The gate, in this process, on a free loopback port; its base URL."""
+    import uvicorn
+
+    from procs import free_port
+
+    tmp = tmp_path_factory.mktemp("admin")
+    audit = AuditLog(str(tmp / "audit.log"))
+    config = make_config(portal_url="")
+    app = create_app(config, Authenticator(_store(), config.auth_settings(), audit=audit))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(500):
+        if server.started:
+            break
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def _shot(page: Any, name: str, tmp: Path, *, full: bool = True) -> None:
+    """A screenshot; docs/img/admin/ is refreshed on request, so test runs leave the tree clean."""
+    path = tmp / name
+    page.screenshot(path=str(path), full_page=full)
+    target = SHOTS / name
+    if os.environ.get("OTPGATE_UPDATE_SCREENSHOT") or not target.exists():
+        shutil.copyfile(path, target)
+
+
+def _sign_in(page: Any, site: str) -> float:
+    """Sign in as root; the time whose code was used."""
+    page.goto(f"{site}/admin")
+    assert "/login?rd=%2Fadmin" in page.url
+    # By id: the phone tests sign in in German.
+    page.locator("#username").fill("root")
+    page.locator("#pin").fill("4321")
+    used = time.time()
+    page.locator("#code").fill(totp(ROOT_KEY, used))
+    page.locator("button[type=submit]").click()
+    page.wait_for_url(f"{site}/admin")
+    return used
+
+
+def test_an_administrator_unlocks_invites_resets_and_audits(
+    browser: Any,  # noqa: F811
+    site: str,
+    tmp_path: Path,
+) -> None:
+    context = browser.new_context(
+        viewport={"width": 1100, "height": 760}, locale="en-US", java_script_enabled=False
+    )
+    try:
+        page = context.new_page()
+        used = _sign_in(page, site)
+        assert page.get_by_role("heading", name="Users").is_visible()
+        _shot(page, "users.png", tmp_path)
+
+        # Find the locked user with the filter, open their page, unlock them.
+        page.get_by_label("State").select_option("locked")
+        page.get_by_role("button", name="Search").click()
+        rows = page.locator("tbody tr")
+        assert rows.count() == 1
+        page.get_by_role("link", name="carol").click()
+        assert page.get_by_text("locked", exact=True).is_visible()
+        page.get_by_role("button", name="Unlock").click()
+        assert page.get_by_role("status").inner_text() == "Unlocked."
+        assert page.get_by_role("button", name="Lock").is_visible()
+
+        # Invite a new user: the link is shown once.
+        page.get_by_role("link", name="Invite a user").click()
+        page.get_by_label("User name").fill("nadia")
+        page.get_by_role("button", name="Make the link").click()
+        link = page.locator("#link").inner_text()
+        assert f"{site}/enrol/" in link
+
+        # Reset alice's token: a destructive action asks for a fresh code.
+        page.goto(f"{site}/admin/users/alice")
+        page.get_by_role("link", name="Reset (new token)").click()
+        page.get_by_label("Your PIN").fill("4321")
+        page.get_by_label("Your one-time code").fill(totp(ROOT_KEY, used))  # used: refused
+        page.get_by_role("button", name="Reset the token").click()
+        assert "already" in page.get_by_role("alert").inner_text()
+        _shot(page, "step-up.png", tmp_path)
+        page.get_by_label("Your PIN").fill("4321")
+        page.get_by_label("Your one-time code").fill(totp(ROOT_KEY, max(used + 30, time.time())))
+        page.get_by_role("button", name="Reset the token").click()
+        assert "/enrol/" in page.locator("#link").inner_text()
+
+        # Each action is in the audit view.
+        page.get_by_role("link", name="Audit log").click()
+        page.get_by_label("Event").select_option("admin")
+        page.get_by_role("button", name="Search").click()
+        table = page.locator("tbody").inner_text()
+        for action, user in (("unlock", "carol"), ("invite", "nadia"), ("reset", "alice")):
+            row = page.locator("tbody tr", has_text=action).filter(has_text=user)
+            assert row.count() == 1, table
+            assert "root (web)" in row.inner_text()
+        assert link.rsplit("/", 1)[1] not in page.content()
+        _shot(page, "audit.png", tmp_path)
+        page.goto(f"{site}/admin/users/carol")
+        _shot(page, "user.png", tmp_path)
+        page.goto(f"{site}/admin/status")
+        _shot(page, "status.png", tmp_path)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("scheme", "name"), [("light", "phone.png"), ("dark", "phone-dark.png")])
+def test_the_list_on_a_phone_light_and_dark(
+    browser: Any,  # noqa: F811
+    site: str,
+    tmp_path: Path,
+    scheme: str,
+    name: str,
+) -> None:
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=1,
+        locale="de-DE",
+        color_scheme=scheme,
+        java_script_enabled=False,
+    )
+    try:
+        page = context.new_page()
+        _sign_in(page, site)
+        assert page.get_by_role("heading", name="Benutzer", exact=True).is_visible()
+        # Nothing wider than the screen: the table turns into cards.
+        box = page.locator("table").bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+        _shot(page, name, tmp_path, full=False)
+    finally:
+        context.close()
