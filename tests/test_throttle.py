@@ -41,12 +41,26 @@ def test_success_clears_and_quiet_pairs_are_forgotten() -> None:
 
 
 def test_table_is_bounded() -> None:
-    th = Throttle(free_failures=0, max_entries=100)
+    th = Throttle(free_failures=2, max_entries=100)
+    for i in range(10_000):
+        th.failure(f"user{i}", f"10.0.{i // 250}.{i % 250}", T)
+    assert len(th) == 100
+    assert th.failures("user9999", "10.0.39.249") == 1
+    assert th.failures("user0", "10.0.0.0") == 0
+
+
+def test_one_address_holds_a_bounded_number_of_names() -> None:
+    th = Throttle(free_failures=0, max_entries=100, names_per_address=10)
     for i in range(10_000):
         th.failure(f"user{i}", "ip", T)
-    assert len(th) == 100
-    assert th.retry_after("user9999", "ip", T) is not None
-    assert th.retry_after("user0", "ip", T) is None
+    assert len(th) == 11  # ten names of its own and the shared entry
+    # Names past the tenth share one entry: 9,990 failures, one backoff.
+    assert th.failures("user9999", "ip") == 9_990
+    assert th.retry_after("never-tried", "ip", T) == 900.0
+    assert th.failures("user0", "ip") == 1
+    th.success("user9999", "ip")  # one name's success frees no other name
+    assert th.retry_after("never-tried", "ip", T) == 900.0
+    assert th.blocked(T).keys() == {f"user{i}" for i in range(10)}
 
 
 def test_huge_failure_counts_do_not_overflow() -> None:

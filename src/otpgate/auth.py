@@ -37,6 +37,7 @@ from typing import Final, overload
 
 from . import recovery, rules
 from .audit import AuditLog
+from .budget import Client, GuessBudget
 from .errors import StoreConflict, StoreError
 from .linger import LingerMemory, Snapshot
 from .models import Pin, UserRecord
@@ -107,6 +108,12 @@ class Attempt:
         write_behind: a failure count is written after the answer, not
             before it (:meth:`Authenticator.flush`), so a known user's wrong
             code is answered as fast as an unknown user's.
+        device: the nonce of a genuine device cookie issued to this user
+            (the front end checked its signature), else ``None``: the client
+            then has a guess budget of its own (:mod:`otpgate.budget`).
+        proven: ``ip`` is where the connection came from; ``False`` when a
+            client only claims it (the API's ``ip`` field), which is then
+            never trusted for being known.
     """
 
     user: str
@@ -115,6 +122,13 @@ class Attempt:
     key: bytes = field(repr=False)
     linger: bool = True
     write_behind: bool = False
+    device: str | None = None
+    proven: bool = True
+
+    @property
+    def client(self) -> Client:
+        """Who asks, for the guess budget."""
+        return Client(self.ip, self.device, self.proven)
 
 
 def _motp_without_pin(record: UserRecord) -> bool:
@@ -155,6 +169,15 @@ class Authenticator:
             settings.throttle_max,
             max(settings.throttle_size, 1),
             settings.throttle_ipv6_prefix,
+            settings.throttle_names_per_address,
+        )
+        # Across addresses: one budget per user for untrusted clients (otpgate.budget).
+        self.budget = GuessBudget(
+            settings.guess_budget,
+            settings.guess_window,
+            settings.trusted_for,
+            max(settings.throttle_size, 1),
+            settings.throttle_ipv6_prefix,
         )
         self._memory = LingerMemory(settings)
         self._pin_hasher = PinHasher()
@@ -168,7 +191,15 @@ class Authenticator:
     # -- public API -------------------------------------------------------
 
     def attempt(
-        self, user: str, password: str, ip: str, *, linger: bool = True, write_behind: bool = False
+        self,
+        user: str,
+        password: str,
+        ip: str,
+        *,
+        linger: bool = True,
+        write_behind: bool = False,
+        device: str | None = None,
+        proven: bool = True,
     ) -> Attempt:
         """Wrap one login attempt, computing its linger-cache digest once.
 
@@ -178,6 +209,8 @@ class Authenticator:
             ip: the client address.
             linger: whether a lingering credential may answer (see :class:`Attempt`).
             write_behind: write a failure count after the answer (see :class:`Attempt`).
+            device: a genuine device cookie's nonce (see :class:`Attempt`).
+            proven: whether ``ip`` is where the connection came from (see :class:`Attempt`).
         """
         key = b""
         # Nothing longer than max_password was ever accepted: do not even hash it.
@@ -187,10 +220,17 @@ class Authenticator:
             and len(password) <= self.settings.max_password
         ):
             key = self._digest(user, password)
-        return Attempt(user, password, ip, key, linger, write_behind)
+        return Attempt(user, password, ip, key, linger, write_behind, device, proven)
 
     def authenticate(
-        self, user: str, password: str, ip: str, *, now: float | None = None
+        self,
+        user: str,
+        password: str,
+        ip: str,
+        *,
+        now: float | None = None,
+        device: str | None = None,
+        proven: bool = True,
     ) -> Decision:
         """Decide one login attempt (blocking; may read and write the store and hash a PIN).
 
@@ -200,8 +240,11 @@ class Authenticator:
                 an empty password from the user's last address logs out.
             ip: the client address.
             now: Unix time; defaults to the clock.
+            device: a checked device cookie's nonce (see :class:`Attempt`).
+            proven: ``False`` when ``ip`` is only claimed by the client.
         """
-        return self.decide(self.attempt(user, password, ip), now=now)
+        attempt = self.attempt(user, password, ip, device=device, proven=proven)
+        return self.decide(attempt, now=now)
 
     def decide(self, attempt: Attempt, *, now: float | None = None) -> Decision:
         """Decide an :class:`Attempt` (blocking; may read and write the store and hash a PIN).
@@ -262,7 +305,7 @@ class Authenticator:
         # the attempt may not linger: then it is an attempt like any other).
         known = decision is None and attempt.linger and self._memory.knows(attempt.key)
         if decision is None and not known:
-            retry = self.throttle.retry_after(user, ip_, now)
+            retry = self._wait(attempt, now)
             if retry is not None:
                 decision = Decision(False, None, Reason.THROTTLED, retry_after=retry)
             elif record is not None and rules.locked(record.state, now):
@@ -352,8 +395,9 @@ class Authenticator:
             if self._memory.hit(attempt.key, user, ip, snap, now):
                 assert snap.record is not None
                 return Decision(True, snap.record.username, Reason.LINGER), snap.record
-        # 2. the throttle, the input limits, a lock known from a recent read
-        retry = self.throttle.retry_after(user, ip, now)
+        # 2. the throttle and the guess budget, the input limits, a lock
+        # known from a recent read
+        retry = self._wait(attempt, now)
         early = rules.screen(user, password, self.settings, retry)
         if early is not None:
             return self._conclude(early, attempt, None, now), None
@@ -370,6 +414,7 @@ class Authenticator:
         except StoreError as exc:
             log.error("store error reading a user: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), None
+        self._seen(record, now)
         try:
             if record is None:
                 self._decoy_work(attempt, now)
@@ -465,6 +510,8 @@ class Authenticator:
             now,
             s,
             lambda _: False,
+            # The store's tag of the code, as for a known user (an HMAC in SQL stores).
+            otp_tag=lambda otp: self.store.otp_tag(attempt.user, otp),
             linger=attempt.linger,
         )
         if isinstance(out, rules.Recover):
@@ -478,6 +525,11 @@ class Authenticator:
         """
         user, password, ip, s = attempt.user, attempt.password, attempt.ip, self.settings
         pins: dict[tuple[Pin, str], bool] = {}
+
+        def otp_tag(otp: str) -> str:
+            # The stored last OTP's form: a keyed digest in the SQL stores.
+            return self.store.otp_tag(user, otp)
+
         consumed: dict[str, bool] = {}
         seen: set[Reason] = set()
 
@@ -495,7 +547,15 @@ class Authenticator:
 
             bad_pin = Reason.BAD_PIN in seen
             out = rules.transition(
-                record, password, ip, now, s, pin_ok, pin_failed=bad_pin, linger=attempt.linger
+                record,
+                password,
+                ip,
+                now,
+                s,
+                pin_ok,
+                pin_failed=bad_pin,
+                otp_tag=otp_tag,
+                linger=attempt.linger,
             )
             if isinstance(out, rules.Recover):
                 assert record is not None
@@ -524,7 +584,12 @@ class Authenticator:
         if outcome.linger_from is not None and record is not None:
             self._memory.add(key, user, ip, record, now, outcome.linger_from)
             self.throttle.success(user, ip)
-        retry = self.throttle.failure(user, ip, now) if outcome.counted else outcome.retry_after
+            self.budget.success(user, attempt.client, now)
+        retry = outcome.retry_after
+        if outcome.counted:
+            retry = self.throttle.failure(user, ip, now)
+            known = record is not None
+            self.budget.failure(user, attempt.client, now, known=known)
         ok = outcome.reason.accepted and record is not None
         name = record.username if ok and record is not None else None
         return Decision(ok, name, outcome.reason, retry, fresh=outcome.reason in _FRESH)
@@ -540,7 +605,28 @@ class Authenticator:
             StoreError: the store could not be read.
         """
         snap = self._memory.snapshot(user, now)
-        return snap if snap is not None else self._memory.remember(user, self.store.get(user), now)
+        if snap is not None:
+            return snap
+        record = self.store.get(user)
+        self._seen(record, now)
+        return self._memory.remember(user, record, now)
+
+    # -- the throttle and the guess budget --------------------------------
+
+    def _wait(self, attempt: Attempt, now: float) -> float | None:
+        """How long this client must wait: the throttle's or the budget's, the longer."""
+        waits = [
+            self.throttle.retry_after(attempt.user, attempt.ip, now),
+            self.budget.retry_after(attempt.user, attempt.client, now),
+        ]
+        found = [w for w in waits if w is not None]
+        return max(found) if found else None
+
+    def _seen(self, record: UserRecord | None, now: float) -> None:
+        """The budget learns where the user last logged in (maybe in another process)."""
+        if record is not None:
+            state = record.state
+            self.budget.seen(record.username, state.last_ip, state.last_auth, now)
 
     def _audit(
         self, decision: Decision, user: str, ip: str, record: UserRecord | None, now: float

@@ -30,6 +30,8 @@ import base64
 import binascii
 import contextlib
 import fcntl
+import hashlib
+import hmac
 import os
 import secrets
 import stat
@@ -58,6 +60,9 @@ _FORMAT: Final = 1
 _HEADER: Final = struct.Struct(">BI")
 _NONCE_BYTES: Final = 12
 _AAD_PREFIX: Final = b"otpgate/otp-key/v1\x00"
+# A separate key for digests, derived from each encryption key: one key is
+# never used for two algorithms.
+_MAC_LABEL: Final = b"otpgate/mac-key/v1"
 _BANNER: Final = (
     "# otpgate key file: AES-256-GCM keys that encrypt the OTP keys in the store.\n"
     "# Keep it secret (mode 0600) and back it up: without it no token can be read.\n"
@@ -94,6 +99,9 @@ class KeyRing:
         self.source = source
         self._path = path
         self._aead = {key_id: AESGCM(key) for key_id, key in keys.items()}
+        self._mac = {
+            key_id: hmac.digest(key, _MAC_LABEL, hashlib.sha256) for key_id, key in keys.items()
+        }
         self.newest_id = max(keys)
         self._reload_lock = threading.Lock()
 
@@ -107,7 +115,9 @@ class KeyRing:
             except ConfigError:
                 return  # keep working with the keys already loaded
             merged = {**fresh._aead, **self._aead}
+            macs = {**fresh._mac, **self._mac}
             # Assign whole objects: readers in other threads see old or new, never half.
+            self._mac = macs
             self._aead = merged
             self.newest_id = max(self.newest_id, fresh.newest_id)
 
@@ -124,6 +134,20 @@ class KeyRing:
         nonce = secrets.token_bytes(_NONCE_BYTES)
         sealed = self._aead[self.newest_id].encrypt(nonce, plaintext, self._aad(username))
         return _HEADER.pack(_FORMAT, self.newest_id) + nonce + sealed
+
+    def digest(self, purpose: str, *parts: str) -> bytes:
+        """A keyed digest (HMAC-SHA256) of ``parts`` under the newest key.
+
+        For values the store must compare but should not reveal (the last
+        OTP).  Each part is length-prefixed, so ``("ab", "c")`` and
+        ``("a", "bc")`` differ; ``purpose`` separates uses of one key.  The
+        result changes when a new key is added (:func:`add_key`).
+        """
+        message = bytearray(purpose.encode("utf-8") + b"\x00")
+        for part in parts:
+            raw = part.encode("utf-8", "surrogatepass")
+            message += len(raw).to_bytes(4, "big") + raw
+        return hmac.digest(self._mac[self.newest_id], bytes(message), hashlib.sha256)
 
     @staticmethod
     def key_id_of(blob: bytes) -> int:

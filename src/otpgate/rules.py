@@ -57,6 +57,14 @@ __all__ = [
 PinCheck = Callable[[str], bool]
 """Checks a PIN against the user's record (slow: argon2id, or another service)."""
 
+OtpTag = Callable[[str], str]
+"""How the store keeps a code as the user's ``last_otp`` (``Store.otp_tag``):
+a keyed digest in the SQL stores, the code itself in the users file."""
+
+
+def _same(otp: str) -> str:
+    return otp
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -140,6 +148,7 @@ def transition(
     pin_ok: PinCheck,
     *,
     pin_failed: bool = False,
+    otp_tag: OtpTag = _same,
     linger: bool = True,
 ) -> Outcome | Recover:
     """Decide one attempt against the user's record as the store holds it.
@@ -153,6 +162,9 @@ def transition(
         pin_ok: checks a PIN; called only after the OTP matched.
         pin_failed: an earlier round of this attempt found the PIN wrong and
             lost the race to write that; it is not asked again.
+        otp_tag: the code as the store keeps it (``Store.otp_tag``); the
+            stored last OTP is compared, and written, in that form, so a
+            database that keeps a digest never holds the code itself.
         linger: whether a code still lingering from its last use may be
             accepted again; ``False`` (a code typed into a form is single
             use) makes it a replay.
@@ -175,7 +187,8 @@ def transition(
     pin, otp = split
     check: PinCheck = (lambda _: False) if pin_failed else pin_ok
     motp = record.token_type.kind == "MOTP"
-    if linger and _stored_linger(state, otp, ip, now, settings):
+    tag = otp_tag(otp)
+    if linger and _stored_linger(state, tag, ip, now, settings):
         # Another process accepted this code moments ago: the reference module's
         # linger, from the stored last OTP (no write).
         if motp or check(pin):
@@ -186,12 +199,12 @@ def transition(
         # cross-process linger so the code cannot serve many PIN guesses.
         new = replace(failed_state(state, now, settings), last_otp=None)
         return Outcome(Reason.BAD_PIN, new, counted=True)
-    if state.last_otp is not None and pins_equal(state.last_otp, otp):
+    if state.last_otp is not None and pins_equal(state.last_otp, tag):
         # The last accepted code, re-sent after its linger ran out (a browser
         # repeating Basic credentials).  The PIN is not looked at, so this
         # answers nothing about it: not counted.
         return Outcome(Reason.REPLAYED)
-    return _verify(record, password, pin, otp, ip, now, settings, pin_ok, pin_failed)
+    return _verify(record, password, pin, (otp, tag), ip, now, settings, pin_ok, pin_failed)
 
 
 def recovered(
@@ -232,10 +245,10 @@ def _split(record: UserRecord, password: str) -> tuple[str, str] | Recover | Out
     return password[: -ttype.digits], password[-ttype.digits :]
 
 
-def _stored_linger(state: UserState, otp: str, ip: str, now: float, s: AuthSettings) -> bool:
+def _stored_linger(state: UserState, tag: str, ip: str, now: float, s: AuthSettings) -> bool:
     if not s.lingering or state.last_otp is None or state.last_auth is None:
         return False
-    if not pins_equal(state.last_otp, otp):
+    if not pins_equal(state.last_otp, tag):  # constant time
         return False
     # Across processes the idle time cannot slide without a write on every
     # request, so it counts from the first use there.
@@ -251,14 +264,15 @@ def _verify(
     record: UserRecord,
     password: str,
     pin: str,
-    otp: str,
+    code: tuple[str, str],
     ip: str,
     now: float,
     settings: AuthSettings,
     pin_ok: PinCheck,
     pin_failed: bool,
 ) -> Outcome | Recover:
-    """Verify the OTP; only if it matched, check the PIN."""
+    """Verify the OTP (``code``: it and its tag); only if it matched, check the PIN."""
+    otp, tag = code
     state = record.state
     motp = record.token_type.kind == "MOTP"
     # Mobile-OTP hashes the PIN into the code; it needs the PIN in the clear.
@@ -286,7 +300,7 @@ def _verify(
             state,
             token=match.state,
             failures=0,
-            last_otp=otp,
+            last_otp=tag,
             last_auth=now,
             last_ip=ip,
             locked_until=None,

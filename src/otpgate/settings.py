@@ -50,10 +50,20 @@ class AuthSettings:
             under Basic auth, so off by default).
         throttle_ipv6_prefix: the throttle counts IPv6 clients per network
             of this length (one machine usually holds a whole /64).
+        throttle_names_per_address: (user, address) pairs one address may
+            hold in the throttle table; failures for further names from it
+            share one entry, so junk names cannot evict anyone's pair.
         pin_provider: ``OTPAuthPINAuthProvider``: ``htpasswd:/path`` checks
             delegated (``+``) PINs against an htpasswd file.
         audit_log: a file for one JSON line per decision (``-``: standard
             output).
+        guess_budget: failed guesses per user from untrusted clients, all
+            addresses together, in any ``guess_window``; each trusted client
+            (device cookie, known address) has as many of its own; 0 = off
+            (:mod:`otpgate.budget`).
+        guess_window: seconds over which ``guess_budget`` counts.
+        trusted_for: seconds an address stays trusted after a successful
+            login from it, and a device cookie is honoured.
 
     The last two are not rules but the Authenticator's helpers, named here so
     that the ``[auth]`` table is one object;
@@ -76,12 +86,18 @@ class AuthSettings:
     max_password: int = MAX_PASSWORD
     audit_linger: bool = False
     throttle_ipv6_prefix: int = 64
+    throttle_names_per_address: int = 64
     pin_provider: str | None = None
     audit_log: str | None = None
+    guess_budget: int = 100
+    guess_window: float = 86_400.0
+    trusted_for: float = 30 * 86_400.0
 
     def __post_init__(self) -> None:
         problems = []
         for name in (
+            "guess_window",
+            "trusted_for",
             "max_linger",
             "failure_unlock_after",
             "throttle_base",
@@ -99,12 +115,16 @@ class AuthSettings:
             "cache_size",
             "throttle_size",
             "max_password",
+            "guess_budget",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 problems.append(f"{name} must be a non-negative whole number")
         if self.pin_provider is not None and not self.pin_provider.startswith("htpasswd:"):
             problems.append("pin_provider must be htpasswd:/path/to/file")
+        names = self.throttle_names_per_address
+        if isinstance(names, bool) or not isinstance(names, int) or names < 1:
+            problems.append("throttle_names_per_address must be a whole number of at least 1")
         if problems:
             raise ValueError("; ".join(problems))
 

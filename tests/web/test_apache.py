@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -9,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -21,12 +23,18 @@ from .servers import apache_venv, make_store, run_apache
 pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
 
 KEY = b"apache-carol-key-003"
+JOERG_KEY = b"apache-joerg-key-004"
 LINGER = 2
 
 
+class Site(NamedTuple):
+    url: str
+    error_log: Path
+    audit: Path  # what the gate decided, one JSON line per decision
+
+
 @pytest.fixture(scope="module")
-def apache_site() -> Iterator[tuple[str, Path]]:
-    """The site's base URL and the gate's audit log."""
+def apache_site() -> Iterator[Site]:
     apache = require_tool("apache2")
     if not os.path.exists("/usr/lib/apache2/modules/mod_wsgi.so"):
         from conftest import missing
@@ -40,7 +48,7 @@ def apache_site() -> Iterator[tuple[str, Path]]:
         os.chmod(directory, 0o755)  # noqa: S103 - www-data must traverse it
         data = directory / "data"
         data.mkdir()
-        url, key_file = make_store(data, [("carol", "4321", KEY)])
+        url, key_file = make_store(data, [("carol", "4321", KEY), ("jörg", "1234", JOERG_KEY)])
         config = directory / "otpgate.toml"
         audit = data / "audit.log"
         config.write_text(
@@ -56,13 +64,13 @@ def apache_site() -> Iterator[tuple[str, Path]]:
             for f in data.iterdir():
                 shutil.chown(f, "www-data", "www-data")
         with run_apache(apache, directory, venv, script) as port:
-            yield f"http://127.0.0.1:{port}", audit
+            yield Site(f"http://127.0.0.1:{port}", directory / "apache-error.log", audit)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def test_check_password_401_200_linger_replay(apache_site: tuple[str, Path]) -> None:
-    url, audit = apache_site
+def test_check_password_401_200_linger_replay(apache_site: Site) -> None:
+    url, _, audit = apache_site
     with httpx.Client(base_url=url, timeout=30) as c:
         none = c.get("/app/")
         assert none.status_code == 401
@@ -84,8 +92,51 @@ def test_check_password_401_200_linger_replay(apache_site: tuple[str, Path]) -> 
     # What the gate decided, request by request (a lingering re-use is not audited;
     # the garbled header never reached it).
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    lines = [line for line in lines if line["user"] == "carol"]
     assert [(line["user"], line["result"], line["reason"]) for line in lines] == [
         ("carol", "accept", "otp"),
         ("carol", "reject", "replayed"),
         ("carol", "reject", "bad_pin"),
     ]
+
+
+def _basic(credentials: bytes) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(credentials).decode("ascii")}
+
+
+def test_credentials_that_are_not_utf8_do_not_crash_apache(apache_site: Site) -> None:
+    # Debian's mod_wsgi 4.9.4 segfaults the child on such bytes, before any
+    # Python runs; the shipped configuration keeps them away from it.
+    crashing = [
+        b"j\xffb:4321123456",  # the name (issue 9's reproduction)
+        b"carol:\xff4321123456",  # the password
+        b"j\xc3:1",  # a cut-off UTF-8 sequence
+        b"\xed\xa0\x80:1",  # an encoded surrogate
+        b"\xc0\xaf:1",  # an overlong encoding
+    ]
+
+    def decided() -> list[tuple[str, str]]:
+        lines = apache_site.audit.read_text().splitlines() if apache_site.audit.exists() else []
+        return [(d["user"], d["reason"]) for d in map(json.loads, lines)]
+
+    before = len(decided())
+    with httpx.Client(base_url=apache_site.url, timeout=30) as c:
+        for credentials in crashing:
+            for scheme in ("Basic ", "basic\t"):
+                value = scheme + base64.b64encode(credentials).decode("ascii")
+                r = c.get("/app/", headers={"Authorization": value})
+                assert r.status_code == 401, (credentials, scheme, r.status_code)
+                assert r.headers["www-authenticate"] == 'Basic realm="My application"'
+        # Valid UTF-8 still reaches otpgate: a non-ASCII name logs in ...
+        password = "1234" + totp(JOERG_KEY, time.time())
+        ok = c.get("/app/", headers=_basic(f"jörg:{password}".encode()))
+        assert ok.status_code == 200
+        assert ok.text.startswith("REMOTE_USER=")
+        # ... and a wrong code for it is refused by otpgate, not by the guard.
+        assert c.get("/app/", headers=_basic("jörg:1234000000".encode())).status_code == 401
+    time.sleep(0.5)  # the parent logs a dead child when it reaps it
+    log = apache_site.error_log.read_text(errors="replace")
+    assert "Segmentation fault" not in log
+    assert "exit signal" not in log
+    # None of the refused credentials reached the gate; the UTF-8 ones did.
+    assert decided()[before:] == [("jörg", "otp"), ("jörg", "no_match")]

@@ -307,10 +307,13 @@ def test_lingering_basic_is_answered_from_memory_without_a_thread(
         # Within state_ttl (2 s) the Authenticator answers from memory alone.
         gate.clock.advance(0.5)
         r = gate.client.get("/auth", headers=auth)
-        # The same answer as the fresh login got.
+        # The same answer as the fresh login got, but for the device cookie
+        # that only a fresh login earns.
         assert r.status_code == 200 and r.headers["remote-user"] == "alice"
+        assert "set-cookie" not in r.headers
+        assert first.headers["set-cookie"].startswith("otpgate_device=")
         assert {k: v for k, v in r.headers.items() if k != "date"} == {
-            k: v for k, v in first.headers.items() if k != "date"
+            k: v for k, v in first.headers.items() if k not in ("date", "set-cookie")
         }
     assert calls == ["decide"]
     assert 'otpgate_decisions_total{frontend="auth",result="linger"} 3' in (
@@ -393,9 +396,7 @@ def test_the_address_cache_is_bounded_and_agrees_with_the_parser(gate: G) -> Non
     trusted = g.trusted
     for i in range(gate_module._ADDRESS_CACHE + 10):
         forwarded = f"198.51.100.{i % 250}, 10.{i // 250}.0.1"
-        assert g.address("127.0.0.1", forwarded) == client_address(
-            "127.0.0.1", forwarded, trusted
-        )
+        assert g.address("127.0.0.1", forwarded) == client_address("127.0.0.1", forwarded, trusted)
         assert len(g._addresses) <= gate_module._ADDRESS_CACHE
     # Overlong headers are answered but not kept.
     long_header = ", ".join(["203.0.113.7"] * 40)

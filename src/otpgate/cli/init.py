@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OTPGateError
-from ..store import parse_store_url
+from ..store import parse_store_url, redact
 from . import CommandError
 from ._common import (
     SQL_KINDS,
@@ -66,7 +66,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
             # "cannot create key file var/lib/x.db.key" alone hides that the path is relative.
             raise CommandError(f"{exc}{hint}") from None
         raise
-    print(f"otpgate: store {url} is ready", file=sys.stderr)
+    print(f"otpgate: store {redact(url)} is ready", file=sys.stderr)
     return 0
 
 

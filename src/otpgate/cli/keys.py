@@ -15,7 +15,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..store import default_key_file, rotate_keys
+from ..store import default_key_file, redact, rotate_keys
 from . import CommandError
 from ._common import (
     check_exists,
@@ -34,7 +34,9 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
 
     url = store_url(args)
     if store_kind(url) not in ("sqlite", "postgresql"):
-        raise CommandError(f"store {url} keeps no encrypted keys; there is no key to rotate")
+        raise CommandError(
+            f"store {redact(url)} keeps no encrypted keys; there is no key to rotate"
+        )
     check_exists(url)
     key_file = key_file_of(args) or default_key_file(url)
     if key_file is None:

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from ..errors import StoreError
 from ..models import Pin, UserRecord
-from ..store import parse_store_url
+from ..store import parse_store_url, redact
 from . import CommandError, _secrets
 from ._common import (
     SQL_KINDS,
@@ -113,7 +113,8 @@ def _copy(
             bar.update(i)
         bar.done()
     print(
-        f"otpgate: copied {copied} of {len(records)} users from {src_url} to {dst_url}"
+        f"otpgate: copied {copied} of {len(records)} users from {redact(src_url)} "
+        f"to {redact(dst_url)}"
         + (f"; {problems} skipped" if problems else "")
         + " (recovery codes are not copied)",
         file=sys.stderr,

@@ -12,6 +12,7 @@ import urllib.parse
 from typing import Final
 
 from ..errors import ConfigError
+from ._urls import redact
 from .base import Store
 from .memory import MemoryStore
 
@@ -21,6 +22,7 @@ __all__ = [
     "default_key_file",
     "open_store",
     "parse_store_url",
+    "redact",
     "rotate_keys",
 ]
 
@@ -33,17 +35,85 @@ _FORMS: Final = (
 
 def _key_file_param(query: str, url: str) -> tuple[str | None, str]:
     """Split ``key_file=`` off a query string; return it and the rest."""
+    shown = redact(url)
     try:
         pairs = urllib.parse.parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
     except ValueError:
-        raise ConfigError(f"store URL {url!r}: malformed query string") from None
+        raise ConfigError(f"store URL {shown!r}: malformed query string") from None
     key_files = [v for k, v in pairs if k == "key_file"]
     if len(key_files) > 1:
-        raise ConfigError(f"store URL {url!r}: key_file is given more than once")
+        raise ConfigError(f"store URL {shown!r}: key_file is given more than once")
     if key_files and not key_files[0]:
-        raise ConfigError(f"store URL {url!r}: key_file is empty")
+        raise ConfigError(f"store URL {shown!r}: key_file is empty")
     rest = urllib.parse.urlencode([(k, v) for k, v in pairs if k != "key_file"])
     return (key_files[0] if key_files else None), rest
+
+
+def _sqlite_target(rest: str, url: str, shown: str) -> tuple[str, str, str | None]:
+    if not rest.startswith("//"):
+        raise ConfigError(
+            f"store URL {shown!r}: write sqlite:///relative/path or sqlite:////abs/path"
+        )
+    netloc, slash, path_query = rest[2:].partition("/")
+    if netloc or not slash:
+        raise ConfigError(
+            f"store URL {shown!r}: an SQLite URL has no host; write sqlite:///relative.db "
+            "or sqlite:////absolute/path.db"
+        )
+    path, _, query = path_query.partition("?")
+    key_file, leftover = _key_file_param(query, url)
+    if leftover:
+        raise ConfigError(
+            f"store URL {shown!r}: unknown parameters {redact(leftover)!r} (only key_file)"
+        )
+    if not path:
+        raise ConfigError(f"store URL {shown!r} names no database file")
+    return "sqlite", urllib.parse.unquote(path), key_file
+
+
+def _users_file_target(rest: str, url: str, shown: str) -> tuple[str, str, str | None]:
+    path = rest[2:] if rest.startswith("///") else rest
+    if not path:
+        raise ConfigError(f"store URL {shown!r} names no users file")
+    if "?" in path:
+        raise ConfigError(f"store URL {shown!r}: a users file takes no parameters")
+    return "users-file", path, None
+
+
+def _postgres_target(rest: str, url: str, shown: str) -> tuple[str, str, str | None]:
+    if not rest.startswith("//"):
+        raise ConfigError(f"store URL {shown!r}: write postgresql://USER@HOST[:PORT]/DBNAME")
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as exc:  # an unclosed IPv6 bracket, for one
+        raise ConfigError(f"store URL {shown!r}: {exc}") from None
+    try:
+        parts.port  # noqa: B018 -- urlsplit checks the port only when asked
+    except ValueError:
+        raise ConfigError(
+            f"store URL {shown!r}: the port is not a number from 0 to 65535"
+        ) from None
+    if parts.fragment:
+        raise ConfigError(f"store URL {shown!r}: unexpected '#' fragment")
+    key_file, query = _key_file_param(parts.query, url)
+    target = urllib.parse.urlunsplit(parts._replace(query=query))
+    return "postgresql", target, key_file
+
+
+def _memory_target(rest: str, url: str, shown: str) -> tuple[str, str, str | None]:
+    if rest:
+        raise ConfigError(f"store URL {shown!r}: memory: takes nothing after the colon")
+    return "memory", "", None
+
+
+# scheme -> (text after "scheme:", the whole URL, the URL as messages show it) -> parts
+_KINDS: Final = {
+    "sqlite": _sqlite_target,
+    "users-file": _users_file_target,
+    "postgresql": _postgres_target,
+    "postgres": _postgres_target,
+    "memory": _memory_target,
+}
 
 
 def parse_store_url(url: str) -> tuple[str, str, str | None]:
@@ -58,60 +128,20 @@ def parse_store_url(url: str) -> tuple[str, str, str | None]:
     """
     if not isinstance(url, str) or not url.strip():
         raise ConfigError(f"the store URL is empty; expected one of: {_FORMS}")
+    shown = redact(url)  # messages name the URL, never its password
     if url != url.strip() or "\x00" in url:
-        raise ConfigError(f"store URL {url!r} has surrounding spaces or a NUL byte")
+        raise ConfigError(f"store URL {shown!r} has surrounding spaces or a NUL byte")
     m = _SCHEME_RE.match(url)
     if m is None:
         # No scheme: a bare path names a users file, as OTPAuthUsersFile does.
         return "users-file", url, None
     scheme = m.group(1).lower()
-    rest = url[m.end() :]
-    if scheme == "memory":
-        if rest:
-            raise ConfigError(f"store URL {url!r}: memory: takes nothing after the colon")
-        return "memory", "", None
-    if scheme == "sqlite":
-        if not rest.startswith("//"):
-            raise ConfigError(
-                f"store URL {url!r}: write sqlite:///relative/path or sqlite:////abs/path"
-            )
-        body = rest[2:]
-        netloc, slash, path_query = body.partition("/")
-        if netloc or not slash:
-            raise ConfigError(
-                f"store URL {url!r}: an SQLite URL has no host; write sqlite:///relative.db "
-                "or sqlite:////absolute/path.db"
-            )
-        path, _, query = path_query.partition("?")
-        key_file, leftover = _key_file_param(query, url)
-        if leftover:
-            raise ConfigError(f"store URL {url!r}: unknown parameters {leftover!r} (only key_file)")
-        if not path:
-            raise ConfigError(f"store URL {url!r} names no database file")
-        return "sqlite", urllib.parse.unquote(path), key_file
-    if scheme == "users-file":
-        path = rest[2:] if rest.startswith("///") else rest
-        if not path:
-            raise ConfigError(f"store URL {url!r} names no users file")
-        if "?" in path:
-            raise ConfigError(f"store URL {url!r}: a users file takes no parameters")
-        return "users-file", path, None
-    if scheme in ("postgresql", "postgres"):
-        parts = urllib.parse.urlsplit(url)
-        if not rest.startswith("//"):
-            raise ConfigError(f"store URL {url!r}: write postgresql://USER@HOST[:PORT]/DBNAME")
-        try:
-            parts.port  # noqa: B018 -- urlsplit checks the port only when asked
-        except ValueError:
-            raise ConfigError(f"store URL {url!r}: the port is not a number") from None
-        if parts.fragment:
-            raise ConfigError(f"store URL {url!r}: unexpected '#' fragment")
-        key_file, query = _key_file_param(parts.query, url)
-        target = urllib.parse.urlunsplit(parts._replace(query=query))
-        return "postgresql", target, key_file
-    raise ConfigError(
-        f"store URL {url!r}: unknown kind {scheme + ':'!r}; expected one of: {_FORMS}"
-    )
+    kind = _KINDS.get(scheme)
+    if kind is None:
+        raise ConfigError(
+            f"store URL {shown!r}: unknown kind {scheme + ':'!r}; expected one of: {_FORMS}"
+        )
+    return kind(url[m.end() :], url, shown)
 
 
 def default_key_file(url: str) -> str | None:
@@ -147,6 +177,7 @@ def open_store(url: str, *, key_file: str | None = None) -> Store:
         StoreError: the store cannot be opened.
     """
     kind, target, from_url = parse_store_url(url)
+    shown = redact(url)
     if kind == "memory":
         return MemoryStore(url)
     if kind == "users-file":
@@ -159,7 +190,7 @@ def open_store(url: str, *, key_file: str | None = None) -> Store:
     chosen = key_file or from_url or (target + ".key" if kind == "sqlite" else None)
     if chosen is None:
         raise ConfigError(
-            f"store {url!r} needs a key file for its OTP keys: pass key_file "
+            f"store {shown!r} needs a key file for its OTP keys: pass key_file "
             "(--key-file) or add ?key_file=/path to the URL"
         )
     keys = load_key_file(chosen)
@@ -194,11 +225,12 @@ def rotate_keys(url: str, *, key_file: str | None = None) -> tuple[int, int]:
     from ..crypto import add_key
 
     kind, target, from_url = parse_store_url(url)
+    shown = redact(url)
     if kind not in ("sqlite", "postgresql"):
-        raise ConfigError(f"store {url!r} keeps no encrypted keys; there is nothing to rotate")
+        raise ConfigError(f"store {shown!r} keeps no encrypted keys; there is nothing to rotate")
     chosen = key_file or from_url or (target + ".key" if kind == "sqlite" else None)
     if chosen is None:
-        raise ConfigError(f"store {url!r}: name the key file to rotate (key_file)")
+        raise ConfigError(f"store {shown!r}: name the key file to rotate (key_file)")
     new_id = add_key(chosen)
     store = open_store(url, key_file=chosen)
     try:

@@ -5,6 +5,13 @@ style) and translated to ``%(name)s`` for psycopg, so both backends run the
 same SQL.  A record's ``version`` is an integer incremented by every write;
 compare-and-set is ``UPDATE ... WHERE username = :username AND version =
 :expected``.
+
+``last_otp`` is kept as :func:`otp_tag`, a keyed digest under the key file,
+never as the code: with read access to the database and a PIN cracked from
+its hash, a stored code would be a live credential while it lingers.  The
+Authenticator compares tags (``Store.otp_tag``); a plain code handed to
+:func:`state_params` is tagged on the way in, and migration 3 tagged the
+codes older versions stored.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ __all__ = [
     "SELECT",
     "SQL",
     "migration_statements",
+    "otp_tag",
     "record_params",
     "row_to_record",
     "state_params",
@@ -36,6 +44,10 @@ __all__ = [
 ]
 
 _INT64: Final = 1 << 63
+# Marks a tagged last OTP; a code (digits or hex) never holds a '$'.
+TAG_PREFIX: Final = "$t1$"
+# The migration that replaced plain last OTPs by their tags (a data step).
+TAG_MIGRATION: Final = 3
 
 # Column order of every SELECT/RETURNING; row_to_record reads rows in this order.
 COLUMNS: Final = (
@@ -100,7 +112,8 @@ MIGRATIONS: Final[Sequence[tuple[int, Sequence[str]]]] = (
         ),
     ),
     (2, _sql_invitations.MIGRATION),
-    # 3 is kept for the next migration on main; the coordinator renumbers on merge.
+    # Data only: tag_plain_otps() runs after it (it needs the key file).
+    (TAG_MIGRATION, ()),
     (4, _sql_roles.MIGRATION),
 )
 
@@ -138,6 +151,8 @@ SQL: Final[Mapping[str, str]] = {
     ),
     "count_codes": "SELECT count(*) FROM recovery_codes WHERE username = :username",
     "keys": "SELECT username, key_enc FROM users ORDER BY username",
+    "last_otps": "SELECT username, last_otp FROM users WHERE last_otp IS NOT NULL",
+    "set_last_otp": "UPDATE users SET last_otp = :last_otp WHERE username = :username",
     "rekey": (
         "UPDATE users SET key_enc = :new_key WHERE username = :username AND key_enc = :old_key"
     ),
@@ -168,8 +183,28 @@ def _check_int64(name: str, value: int | None) -> None:
         raise StoreError(f"{name} {value} does not fit in a 64-bit database column")
 
 
-def state_params(state: UserState) -> dict[str, Any]:
-    """The columns a compare-and-set writes.
+def otp_tag(keys: KeyRing, username: str, otp: str) -> str:
+    """The stored form of a user's last OTP: an HMAC under the key file, not the code."""
+    return TAG_PREFIX + keys.digest("last-otp", username, otp).hex()
+
+
+def _stored_otp(keys: KeyRing, username: str, value: str | None) -> str | None:
+    if value is None or value.startswith(TAG_PREFIX):
+        return value
+    return otp_tag(keys, username, value)
+
+
+def tag_plain_otps(rows: Iterable[Sequence[Any]], keys: KeyRing) -> list[dict[str, Any]]:
+    """``set_last_otp`` parameters for every (username, last_otp) row still in the clear."""
+    return [
+        {"username": username, "last_otp": otp_tag(keys, username, value)}
+        for username, value in rows
+        if value is not None and not value.startswith(TAG_PREFIX)
+    ]
+
+
+def state_params(state: UserState, keys: KeyRing, username: str) -> dict[str, Any]:
+    """The columns a compare-and-set writes (a plain last OTP as its tag).
 
     Raises:
         StoreError: a number is out of the database's range.
@@ -181,7 +216,7 @@ def state_params(state: UserState) -> dict[str, Any]:
         "counter": state.token.counter,
         "last_step": state.token.last_step,
         "failures": state.failures,
-        "last_otp": state.last_otp,
+        "last_otp": _stored_otp(keys, username, state.last_otp),
         "last_auth": state.last_auth,
         "last_ip": state.last_ip,
         "locked_until": state.locked_until,
@@ -204,7 +239,7 @@ def record_params(record: UserRecord, keys: KeyRing) -> dict[str, Any]:
             f"refusing to store a plain-text PIN for {record.username!r}: SQL stores keep "
             "only argon2id hashes (Pin('hash', ...)); plain PINs exist only in users files"
         )
-    params = state_params(record.state)
+    params = state_params(record.state, keys, record.username)
     params.update(
         username=record.username,
         token_type=str(record.token_type),

@@ -7,6 +7,7 @@ locking, the sidecar and the atomic writes around these functions.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import hashlib
 import math
 import re
@@ -19,6 +20,7 @@ from ..errors import InvalidTokenType, StoreError
 from ..models import Pin, UserState
 from ..tokens import ShortCodeWarning, TokenType, parse_token_type
 from ..verify import TokenState
+from ._sql import TAG_PREFIX
 
 __all__ = [
     "Entry",
@@ -27,6 +29,7 @@ __all__ = [
     "digest",
     "enc_float",
     "format_line",
+    "no_tag",
     "parse_line",
     "split_lines",
 ]
@@ -272,3 +275,14 @@ def dec_float(value: Any) -> float | None:
     if value == "inf":
         return math.inf
     return float(value)
+
+
+def no_tag(state: UserState) -> UserState:
+    """Drop a last OTP that an SQL store kept as its digest (a copied record).
+
+    The reference format holds the code itself; a digest would mean nothing to
+    mod_authn_otp.  The used step stays, so the code is still refused.
+    """
+    if state.last_otp is not None and state.last_otp.startswith(TAG_PREFIX):
+        return dataclasses.replace(state, last_otp=None)
+    return state

@@ -46,6 +46,15 @@ class Store(Protocol):
     def get(self, username: str) -> UserRecord | None:
         """The record, or ``None``.  Raises StoreError if the store is unreadable."""
 
+    def otp_tag(self, username: str, otp: str) -> str:
+        """How the store keeps ``otp`` as a user's ``last_otp``.
+
+        The SQL stores keep a keyed digest (HMAC under the key file), so that
+        database access alone does not give the code while it lingers; the
+        users file keeps the code itself (the reference format).  Callers
+        compare ``otp_tag(user, otp)`` with ``state.last_otp``, in constant time.
+        """
+
     def list_users(
         self,
         prefix: str = "",

@@ -29,6 +29,10 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._versions = itertools.count(1)
 
+    def otp_tag(self, username: str, otp: str) -> str:
+        """The last OTP as stored: the code itself (nothing outlives the process)."""
+        return otp
+
     def get(self, username: str) -> UserRecord | None:
         with self._lock:
             return self._users.get(username)

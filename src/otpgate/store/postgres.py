@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import threading
-import urllib.parse
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -32,6 +31,7 @@ from ..invitations import Invitation
 from ..models import UserRecord, UserState
 from . import _sql, query
 from ._sql_invitations import invitation_params, pending_params, row_to_invitation
+from ._urls import redact
 from .query import Role, UserFilter
 
 __all__ = ["PostgresStore", "redact"]
@@ -137,6 +137,12 @@ class PostgresStore:
             for version, statements in _sql.migration_statements("postgresql", current):
                 for statement in statements:
                     conn.execute(statement.encode())
+                if version == _sql.TAG_MIGRATION:
+                    rows = conn.execute(_SQL["last_otps"]).fetchall()
+                    updates = _sql.tag_plain_otps(rows, self._keys)
+                    if updates:
+                        with conn.cursor() as cur:
+                            cur.executemany(_SQL["set_last_otp"], updates)
                 conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
 
     def _run(self, name: str, params: dict[str, Any], sql: str | None = None) -> list[Any]:
@@ -158,6 +164,10 @@ class PostgresStore:
         return int(row[0]) if row and row[0] is not None else 0
 
     # -- the Store protocol ------------------------------------------------
+
+    def otp_tag(self, username: str, otp: str) -> str:
+        """The last OTP as stored: a keyed digest (see :mod:`otpgate.store._sql`)."""
+        return _sql.otp_tag(self._keys, username, otp)
 
     def get(self, username: str) -> UserRecord | None:
         rows = self._run("get", {"username": username})
@@ -226,7 +236,7 @@ class PostgresStore:
             return None
         if not -(1 << 63) <= expected_version < 1 << 63:
             return None
-        params = _sql.state_params(state)
+        params = _sql.state_params(state, self._keys, username)
         params.update(username=username, expected=expected_version)
         rows = self._run("cas", params)
         return _sql.row_to_record(rows[0], self._keys) if rows else None
@@ -317,23 +327,6 @@ class PostgresStore:
         return users + _sql.reencrypt(
             self._keys, pending, lambda p: int(self._run("inv_rekey", p)[0])
         )
-
-
-def redact(url: str) -> str:
-    """The URL with any password (in the authority or a query parameter) as ``***``."""
-    parts = urllib.parse.urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        userinfo, _, hostport = netloc.rpartition("@")
-        user = userinfo.partition(":")[0]
-        netloc = f"{user}:***@{hostport}"
-    query = parts.query
-    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
-    if any(k.lower() == "password" for k, _ in pairs):
-        query = urllib.parse.urlencode(
-            [(k, "***" if k.lower() == "password" else v) for k, v in pairs], safe="*"
-        )
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def _why(exc: BaseException) -> str:

@@ -134,6 +134,11 @@ class SQLiteStore:
             for version, statements in _sql.migration_statements("sqlite", current):
                 for statement in statements:
                     conn.execute(statement)
+                if version == _sql.TAG_MIGRATION:
+                    rows = conn.execute(_sql.SQL["last_otps"]).fetchall()
+                    conn.executemany(
+                        _sql.SQL["set_last_otp"], _sql.tag_plain_otps(rows, self._keys)
+                    )
                 conn.execute(f"PRAGMA user_version = {int(version)}")
 
     def schema_version(self) -> int:
@@ -142,6 +147,10 @@ class SQLiteStore:
         return version
 
     # -- the Store protocol ------------------------------------------------
+
+    def otp_tag(self, username: str, otp: str) -> str:
+        """The last OTP as stored: a keyed digest (see :mod:`otpgate.store._sql`)."""
+        return _sql.otp_tag(self._keys, username, otp)
 
     def get(self, username: str) -> UserRecord | None:
         rows = self._read(_sql.SQL["get"], {"username": username})
@@ -206,7 +215,7 @@ class SQLiteStore:
     ) -> UserRecord | None:
         if isinstance(expected_version, bool) or not isinstance(expected_version, int):
             return None
-        params = _sql.state_params(state)
+        params = _sql.state_params(state, self._keys, username)
         params.update(username=username, expected=expected_version)
         conn = self._conn()
         try:

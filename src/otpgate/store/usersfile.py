@@ -34,6 +34,7 @@ cannot be kept: the reference module compares PINs literally.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -53,6 +54,7 @@ from ._usersfile_lines import (
     digest,
     enc_float,
     format_line,
+    no_tag,
     parse_line,
     split_lines,
 )
@@ -269,6 +271,10 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
             version=self._version(line, side),
         )
 
+    def otp_tag(self, username: str, otp: str) -> str:
+        """The last OTP as stored: the code itself, as the reference module keeps it."""
+        return otp
+
     def get(self, username: str) -> UserRecord | None:
         with locked(self.lock_path, False):
             snap = self._snapshot()
@@ -355,6 +361,7 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
 
     def add(self, record: UserRecord) -> None:
         check_serial(record)
+        record = dataclasses.replace(record, state=no_tag(record.state))
         new_line = format_line(
             record.username, record.token_type, record.key, record.pin, record.state
         )
@@ -377,6 +384,7 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
 
     def replace(self, record: UserRecord) -> None:
         check_serial(record)
+        record = dataclasses.replace(record, state=no_tag(record.state))
         new_line = format_line(
             record.username, record.token_type, record.key, record.pin, record.state
         )
@@ -406,6 +414,7 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
     def compare_and_set(
         self, username: str, expected_version: object, state: UserState
     ) -> UserRecord | None:
+        state = no_tag(state)
         with locked(self.lock_path, True):
             # The decision is checked against the file as it is now, under the lock.
             snap = self._snapshot()

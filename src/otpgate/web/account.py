@@ -155,7 +155,7 @@ class AccountPage:
             wrong = {f"{prefix}-code": _(m.WRONG_PIN_OR_CODE)}
             return self._page(request, session.user, lang, 400, errors=wrong)
         ip = self.kit.ip(request)
-        decision = await self.kit.decide("account", session.user, pin + code, ip, now)
+        decision = await self.kit.decide("account", session.user, pin + code, ip, now, request)
         if decision.ok and decision.fresh and decision.reason in _FRESH:
             return None
         if decision.retry_after is not None and not decision.ok:

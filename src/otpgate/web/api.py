@@ -111,6 +111,11 @@ class Api:
         user, password, ip = data.get("user"), data.get("password"), data.get("ip")
         if not isinstance(user, str) or not isinstance(password, str):
             return _error(400, "user and password must be strings")
+        # An address the client only names is no proof of anything: it never
+        # counts as one the user logged in from (otpgate.budget), so neither a
+        # fresh address per call nor the user's own address escapes the
+        # user's guess budget.
+        proven = ip is None
         if ip is None:
             ip = self.gate.client_ip(request)
         elif not isinstance(ip, str) or not _is_ip(ip):
@@ -123,7 +128,9 @@ class Api:
             return _error(400, BAD_USER)
         if not is_unicode(password):
             return _error(400, NOT_UNICODE)
-        decision = await self.gate.decide("api", user, password, ip, self.gate.clock())
+        decision = await self.gate.decide(
+            "api", user, password, ip, self.gate.clock(), proven=proven
+        )
         if decision.ok:
             return _answer({"ok": True, "user": decision.user})
         if decision.retry_after is not None:

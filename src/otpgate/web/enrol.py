@@ -296,7 +296,7 @@ class EnrolPages:
         except MalformedCredentials:
             return self._lost_page(request, lang, 400, shown, _(m.NOT_RECOVERED))
         now, ip = self.kit.now(), self.kit.ip(request)
-        decision = await self.kit.decide("lost", user, pin + code, ip, now)
+        decision = await self.kit.decide("lost", user, pin + code, ip, now, request)
         if decision.retry_after is not None and not decision.ok:
             wait = retry_after_seconds(decision.retry_after)
             return self._lost_page(

@@ -91,9 +91,12 @@ class FormKit:
         self._gate.set_session(response, session, now)
 
     async def decide(
-        self, frontend: str, user: str, password: str, ip: str, now: float
+        self, frontend: str, user: str, password: str, ip: str, now: float, request: Request
     ) -> Decision:
-        return await self._gate.decide(frontend, user, password, ip, now)
+        # The browser's device cookie, if it has one for this user, keeps it
+        # out of strangers' spent guess budget (otpgate.budget).
+        device = self._gate.device(request.cookies, user, now)
+        return await self._gate.decide(frontend, user, password, ip, now, device=device)
 
     def portal_path(self, page: str) -> str:
         """``page`` of the portal as an absolute URL or path (for ``rd``)."""

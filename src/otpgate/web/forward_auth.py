@@ -110,8 +110,9 @@ class ForwardAuth:
         if authorization is not None or gate.settings.logout_on_ip_change:
             client = scope.get("client")
             ip = gate.address(client[0] if client else None, forwarded)
-        if cookie is not None:
-            session = gate.session(cookie_parser(cookie).get(gate.web.cookie_name), now, ip)
+        cookies = cookie_parser(cookie) if cookie is not None else {}
+        if cookies:
+            session = gate.session(cookies.get(gate.web.cookie_name), now, ip)
             if session is not None:
                 gate.metrics.record("auth", Reason.SESSION, time.perf_counter() - started, False)
                 refresh = None
@@ -129,9 +130,14 @@ class ForwardAuth:
             gate.metrics.record("auth", MALFORMED_HEADER, 0.0, False)
             await self._refuse(scope, receive, send, offered=True)
             return
-        decision = await gate.decide("auth", user, password, ip, now)
+        device = gate.device(cookies, user, now) if cookies else None
+        decision = await gate.decide("auth", user, password, ip, now, device=device)
         if decision.ok and decision.user is not None:
-            await self._accept(scope, receive, send, decision.user)
+            # A fresh login earns the browser a device cookie (browsers keep
+            # cookies for Basic too).  The proxy must pass it on: nginx drops
+            # an auth_request's Set-Cookie unless told (docs/gate.md).
+            issued = gate.device_cookie(decision.user, now) if decision.fresh else None
+            await self._accept(scope, receive, send, decision.user, issued)
         else:
             await self._refuse(scope, receive, send, offered=True, wait=decision.retry_after)
 

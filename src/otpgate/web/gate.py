@@ -21,6 +21,8 @@ from ..errors import OTPGateError
 from ..logs import log_decision
 from ..reasons import Reason
 from ..selfservice import Event
+from .devices import COOKIE as DEVICE_COOKIE
+from .devices import DeviceCodec
 from .metrics import Metrics
 from .request import client_address, forwarded_list, forwarded_value, is_trusted
 from .sessions import CsrfGuard, Session, SessionCodec
@@ -62,6 +64,7 @@ class Gate:
             secrets_, config.session_lifetime(), config.session_idle(), instance_name(config)
         )
         self.csrf = CsrfGuard(secrets_)
+        self.devices = DeviceCodec(secrets_, self.settings.trusted_for)
         self.metrics = Metrics()
         self.trusted = config.trusted_networks()
         # Hosts a login may send the browser back to.
@@ -173,6 +176,31 @@ class Gate:
             samesite="lax",
         )
 
+    # --- device cookies ---------------------------------------------------------
+
+    def device(self, cookies: dict[str, str], user: str, now: float) -> str | None:
+        """The nonce of the request's device cookie, if genuine and issued to ``user``."""
+        return self.devices.device(cookies.get(DEVICE_COOKIE), user, now)
+
+    def device_cookie(self, user: str, now: float) -> tuple[bytes, bytes]:
+        """A ``Set-Cookie`` header with a new device cookie for ``user`` (ASGI header pair).
+
+        Sent after a fresh login: this browser then keeps a guess budget of its
+        own for the user (:mod:`otpgate.budget`), whatever strangers spend.
+        """
+        carrier = Response()
+        carrier.set_cookie(
+            DEVICE_COOKIE,
+            self.devices.issue(user, now),
+            max_age=int(self.devices.lifetime),
+            path="/",
+            domain=self.web.cookie_domain,
+            secure=self.web.cookie_secure,
+            httponly=True,
+            samesite="lax",
+        )
+        return carrier.raw_headers[-1]
+
     # --- the decision ---------------------------------------------------------------
 
     async def decide(
@@ -184,6 +212,8 @@ class Gate:
         now: float,
         *,
         linger: bool = True,
+        device: str | None = None,
+        proven: bool = True,
     ) -> Decision:
         """Ask the Authenticator once, count the answer once.
 
@@ -191,13 +221,22 @@ class Gate:
         (store I/O, the PIN hash) goes to the threadpool, with the same
         :class:`~otpgate.auth.Attempt` (so its digest is computed once).
         ``linger=False``: a lingering credential does not answer (the login
-        form, where a code is single use).
+        form, where a code is single use).  ``device`` and ``proven`` say how
+        far the client is trusted (:class:`~otpgate.auth.Attempt`).
         """
         started = time.perf_counter()
         try:
             # A failure count is written after the answer: a known user's wrong
             # code must take as long as an unknown user's (docs/accounts.md).
-            attempt = self.auth.attempt(user, password, ip, linger=linger, write_behind=True)
+            attempt = self.auth.attempt(
+                user,
+                password,
+                ip,
+                linger=linger,
+                write_behind=True,
+                device=device,
+                proven=proven,
+            )
             decision = self.auth.check_cached(attempt, now=now)
             if decision is None:
                 decision = await run_in_threadpool(self.auth.decide, attempt, now=now)

@@ -1,0 +1,81 @@
+"""Device cookies: a signed "this browser logged in as this user before".
+
+OWASP's device cookies (see :mod:`otpgate.budget`): issued at a successful
+login, a device cookie gives its browser a guess budget of its own for that
+user, so strangers spending the user's budget from other addresses do not
+lock it out.  It proves nothing else: it is not a session and never logs
+anyone in.  It carries the user, a random nonce (the device's name in the
+budget) and when it was issued, signed with the session secrets (the newest
+signs, all verify), so every gate process sharing the secrets accepts it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import Final
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+__all__ = ["COOKIE", "DeviceCodec"]
+
+COOKIE: Final = "otpgate_device"
+_MAX_COOKIE: Final = 1024
+# Cookies whose signature was already checked (a Basic client sends its
+# cookie with every request): the user and the time are still checked.
+_VERIFIED_CACHE: Final = 4096
+# A cookie issued in the future: clock skew between gate hosts, a little of it.
+_CLOCK_SKEW: Final = 60.0
+
+
+class DeviceCodec:
+    """Issues and checks device cookies.
+
+    Args:
+        secrets_: signing secrets, oldest first (the session secrets).
+        lifetime: seconds a device cookie is honoured after it was issued;
+            each successful login issues a fresh one.
+    """
+
+    def __init__(self, secrets_: Sequence[bytes], lifetime: float) -> None:
+        # Its own salt: a session cookie is never a device cookie, nor the reverse.
+        self._serializer = URLSafeSerializer(list(secrets_), salt="otpgate.device.v1")
+        self.lifetime = lifetime
+        self._verified: dict[str, tuple[str, str, int]] = {}
+
+    def issue(self, user: str, now: float) -> str:
+        """A new device cookie value for ``user``."""
+        return self._serializer.dumps([user, secrets.token_urlsafe(12), int(now)])
+
+    def device(self, value: str | None, user: str, now: float) -> str | None:
+        """The device nonce if ``value`` is a genuine, current cookie issued to ``user``."""
+        if not value or len(value) > _MAX_COOKIE:
+            return None
+        fields = self._verified.get(value)
+        if fields is None:
+            fields = self._verify(value)
+            if fields is None:
+                return None
+            if len(self._verified) >= _VERIFIED_CACHE:
+                del self._verified[next(iter(self._verified))]
+            self._verified[value] = fields
+        owner, nonce, issued = fields
+        if owner != user or issued > now + _CLOCK_SKEW or now - issued > self.lifetime:
+            return None
+        return nonce
+
+    def _verify(self, value: str) -> tuple[str, str, int] | None:
+        try:
+            data = self._serializer.loads(value)
+        except (BadSignature, ValueError, TypeError):
+            return None
+        if not (
+            isinstance(data, list)
+            and len(data) == 3
+            and isinstance(data[0], str)
+            and isinstance(data[1], str)
+            and isinstance(data[2], int)
+            and not isinstance(data[2], bool)
+        ):
+            return None
+        return data[0], data[1], data[2]
