@@ -10,7 +10,8 @@ a wrong 6-digit code, as a front end calls it (the web gate and Apache ask
 for the failure count to be written behind the answer when the Authenticator
 offers that, ``write_behind=True``).  Known user ``alice`` (TOTP, a plain or
 hashed PIN) and unknown users ``nobody<i>`` alternate; every attempt comes
-from a fresh address so that the throttle never answers.  The figure is the
+from a fresh address so that the throttle never answers (and the per-user
+guess budget is lifted, for the same reason).  The figure is the
 difference of the medians (known minus unknown) in milliseconds, with each
 median.  Nothing here is run by the test suite.
 """
@@ -57,7 +58,11 @@ def _store(kind: str, directory: Path) -> str:
 def measure(kind: str, rounds: int) -> tuple[float, float]:
     """Median seconds (known user, unknown user) per wrong attempt."""
     with tempfile.TemporaryDirectory() as tmp:
-        auth = Authenticator(open_store(_store(kind, Path(tmp))), AuthSettings(state_ttl=0))
+        # The guess budget (per user, across addresses) would soon answer alice's
+        # wrong codes from memory: lifted, so that every attempt is evaluated.
+        lifted = {"guess_budget": 10**9} if hasattr(AuthSettings, "guess_budget") else {}
+        settings = AuthSettings(state_ttl=0, **lifted)  # type: ignore[arg-type]
+        auth = Authenticator(open_store(_store(kind, Path(tmp))), settings)
         behind = "write_behind" in inspect.signature(auth.attempt).parameters
         options = {"write_behind": True} if behind else {}
         known: list[float] = []
