@@ -29,6 +29,8 @@ from otpgate.tokens import TokenType
 from otpgate.verify import Token
 
 SECRET = "bench-session-secret-0123456789abcdef"  # noqa: S105 - a throwaway benchmark secret
+# web.instance of every benchmark gate, so session_cookie() can bind its cookies.
+INSTANCE = "bench"
 PIN = "4711"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 EVENT = TokenType("HOTP", 0, 6)
@@ -171,6 +173,7 @@ url = "{store.url}"
 [web]
 portal_url = "/otpgate"
 session_secrets = ["{SECRET}"]
+instance = "{INSTANCE}"
 cookie_secure = false
 trusted_proxies = ["127.0.0.1"]
 """
@@ -258,8 +261,9 @@ def session_cookie(user: str = "u0", ip: str = "127.0.0.1") -> str:
     from otpgate.web.sessions import Session, SessionCodec
 
     now = time.time()
-    codec = SessionCodec([SECRET.encode()], 600.0, None)
-    return codec.encode(Session(user, now, now, ip))
+    codec = SessionCodec([SECRET.encode()], 600.0, None, INSTANCE)
+    binding = codec.binding(user_key(int(user.removeprefix("u"))))
+    return codec.encode(Session(user, now, now, ip, binding))
 
 
 def basic(user: str, secret: str) -> str:

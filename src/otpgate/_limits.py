@@ -10,7 +10,14 @@ import math
 import re
 from typing import Final
 
-__all__ = ["CONTROL", "MAX_PASSWORD", "MAX_USER", "has_control", "retry_after_seconds"]
+__all__ = [
+    "CONTROL",
+    "MAX_PASSWORD",
+    "MAX_USER",
+    "escape_control",
+    "has_control",
+    "retry_after_seconds",
+]
 
 # Longer user names are refused before anything else is done.
 MAX_USER: Final = 256
@@ -24,6 +31,15 @@ CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 def has_control(text: str) -> bool:
     """Whether ``text`` holds a control character (:data:`CONTROL`)."""
     return CONTROL.search(text) is not None
+
+
+def escape_control(text: str) -> str:
+    """``text`` with each control character written as Python writes it (``\\n``, ``\\x1b``).
+
+    For showing stored text on a terminal: a newline would forge a line, an
+    escape sequence would reprogram the terminal.
+    """
+    return CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def retry_after_seconds(seconds: float) -> int:

@@ -114,7 +114,8 @@ def _check(key: _Key, environ: Mapping[str, object], user: str, password: str) -
     ip = str(environ.get("REMOTE_ADDR", ""))
     # The cached answer first: a browser re-sends Basic credentials with every
     # request, and a lingering one must cost neither a store read nor a hash.
-    attempt = authenticator.attempt(user, password, ip)
+    # write_behind: a known user's wrong code is answered as fast as an unknown user's.
+    attempt = authenticator.attempt(user, password, ip, write_behind=True)
     decision = authenticator.check_cached(attempt)
     if decision is None:
         decision = authenticator.decide(attempt)

@@ -29,6 +29,7 @@ PIN guess.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ from .state import LocalState, SharedState
 from .state.credentials import SharedCredentials
 from .state.throttle import build_throttle
 from .store.base import Store
+from .tokens import TokenType
+from .writebehind import FailureWriter
 
 __all__ = [
     "Attempt",
@@ -102,6 +105,12 @@ class Attempt:
         key: the Authenticator's keyed digest of user + password, the key of
             its linger cache; empty when the input can never linger (not
             text, or longer than ``max_password``).
+        linger: a lingering credential may answer it (Basic clients resend
+            the same PIN+OTP); ``False`` for a code typed into a form, which
+            is single use.
+        write_behind: a failure count is written after the answer, not
+            before it (:meth:`Authenticator.flush`), so a known user's wrong
+            code is answered as fast as an unknown user's.
         device: the nonce of a genuine device cookie issued to this user
             (the front end checked its signature), else ``None``: the client
             then has a guess budget of its own (:mod:`otpgate.budget`).
@@ -114,6 +123,8 @@ class Attempt:
     password: str = field(repr=False)
     ip: str
     key: bytes = field(repr=False)
+    linger: bool = True
+    write_behind: bool = False
     device: str | None = None
     proven: bool = True
 
@@ -170,16 +181,36 @@ class Authenticator:
         self._memory = LingerMemory(settings, digest_key)
         self._known = SharedCredentials(self.state, self._memory)
         self._pin_hasher = PinHasher()
+        self._failures = FailureWriter(self._write_failures)
+        # An unknown user's attempt is checked against this decoy, so that it
+        # costs what a known user's does (the default token type of `user add`).
+        self._decoy = UserRecord(
+            "\0decoy", TokenType("HOTP", 30, 6), secrets.token_bytes(20), Pin("none")
+        )
 
     # -- public API -------------------------------------------------------
 
     def attempt(
-        self, user: str, password: str, ip: str, *, device: str | None = None, proven: bool = True
+        self,
+        user: str,
+        password: str,
+        ip: str,
+        *,
+        linger: bool = True,
+        write_behind: bool = False,
+        device: str | None = None,
+        proven: bool = True,
     ) -> Attempt:
         """Wrap one login attempt, computing its linger-cache digest once.
 
-        ``device`` and ``proven`` say how far the client is trusted (see
-        :class:`Attempt`).
+        Args:
+            user: the user name as sent.
+            password: the PIN followed by the OTP.
+            ip: the client address.
+            linger: whether a lingering credential may answer (see :class:`Attempt`).
+            write_behind: write a failure count after the answer (see :class:`Attempt`).
+            device: a genuine device cookie's nonce (see :class:`Attempt`).
+            proven: whether ``ip`` is where the connection came from (see :class:`Attempt`).
         """
         key = b""
         # Nothing longer than max_password was ever accepted: do not even hash it.
@@ -189,7 +220,7 @@ class Authenticator:
             and len(password) <= self.settings.max_password
         ):
             key = self._digest(user, password)
-        return Attempt(user, password, ip, key, device, proven)
+        return Attempt(user, password, ip, key, linger, write_behind, device, proven)
 
     def authenticate(
         self,
@@ -268,11 +299,13 @@ class Authenticator:
         snap = self._memory.snapshot(user, now)
         if snap is not None and snap.record is not None:
             record = snap.record
-            if self._memory.hit(attempt.key, user, ip_, snap, now):
+            if attempt.linger and self._memory.hit(attempt.key, user, ip_, snap, now):
                 decision = Decision(True, record.username, Reason.LINGER)
         # A known credential is never answered "throttled" here: decide()
-        # may still accept it from its linger entry after a store read.
-        if decision is None and not self._memory.knows(attempt.key):
+        # may still accept it from its linger entry after a store read (unless
+        # the attempt may not linger: then it is an attempt like any other).
+        known = decision is None and attempt.linger and self._memory.knows(attempt.key)
+        if decision is None and not known:
             retry = self._wait(attempt, now, peek=True)  # no network on the event loop
             if retry is not None:
                 decision = Decision(False, None, Reason.THROTTLED, retry_after=retry)
@@ -305,11 +338,19 @@ class Authenticator:
         self.state.revoke(user)  # written first: whoever hears it and re-reads sees it
 
     def session_valid(self, user: str, issued_at: float, *, now: float | None = None) -> bool:
-        """Whether a session issued at ``issued_at`` still stands.
+        """Whether a session issued at ``issued_at`` still stands (:meth:`session_record`)."""
+        return self.session_record(user, issued_at, now=now) is not None
+
+    def session_record(
+        self, user: str, issued_at: float, *, now: float | None = None
+    ) -> UserRecord | None:
+        """The user's record if a session issued at ``issued_at`` still stands, else ``None``.
 
         The user must exist, not be locked, and not have been logged out or
         locked after the session was issued.  Reads the store at most once per
         ``settings.state_ttl``; never writes.  An unreadable store says no.
+        The record lets the caller check that the session was issued for this
+        very record (a user removed and added again is another record).
         """
         now = self.clock() if now is None else now
         self.state.sync()
@@ -317,14 +358,23 @@ class Authenticator:
             record = self._read(user, now).record
         except StoreError as exc:
             log.error("store error checking a session: %s", exc)
-            return False
+            return None
         if record is None or rules.locked(record.state, now):
-            return False
+            return None
         revoked = record.state.revoked_before
-        return revoked is None or issued_at >= revoked
+        return record if revoked is None or issued_at >= revoked else None
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until failure counts written behind answers are in the store.
+
+        Returns:
+            ``False`` if ``timeout`` seconds passed first.
+        """
+        return self._failures.flush(timeout)
 
     def close(self) -> None:
-        """Forget the caches; close the store and the audit log."""
+        """Write pending failure counts, forget the caches, close the store and audit log."""
+        self._failures.close()
         self._memory.clear()
         try:
             self.state.close()
@@ -340,7 +390,9 @@ class Authenticator:
         if not isinstance(user, str) or not isinstance(password, str) or not isinstance(ip, str):
             return Decision(False, None, Reason.MALFORMED), None
         # 1. lingering credentials (may read the store once per state_ttl).
-        if self._memory.knows(attempt.key) or self._known.adopt(attempt.key, user):
+        if attempt.linger and (
+            self._memory.knows(attempt.key) or self._known.adopt(attempt.key, user)
+        ):
             try:
                 snap = self._read(user, now)
             except StoreError as exc:
@@ -370,7 +422,11 @@ class Authenticator:
             return Decision(False, None, Reason.STORE_ERROR), None
         self._seen(record, now)
         try:
-            outcome, record = self._settle(user, record, self._login_rules(attempt, now))
+            if record is None:
+                self._decoy_work(attempt, now)
+            decide = self._login_rules(attempt, now)
+            defer = self._deferrer(user, now) if attempt.write_behind else None
+            outcome, record = self._settle(user, record, decide, defer)
         except StoreError as exc:
             log.error("store error during a login: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), record
@@ -383,11 +439,13 @@ class Authenticator:
         user: str,
         record: UserRecord | None,
         decide: Callable[[UserRecord | None], Outcome],
+        defer: Callable[[Outcome], bool] | None = None,
     ) -> tuple[Outcome, UserRecord | None]:
         """Decide on the record and write the new state: the one compare-and-set loop.
 
         Returns the outcome and the record as written (or as read, when
-        nothing was written).  A lost race re-reads and decides again.
+        nothing was written, or when ``defer`` took the write to do it after
+        the answer).  A lost race re-reads and decides again.
 
         Raises:
             StoreError: the store failed or the race was lost too often.
@@ -396,12 +454,74 @@ class Authenticator:
             outcome = decide(record)
             if outcome.state is None or record is None:
                 return outcome, record
+            if defer is not None and defer(outcome):
+                return outcome, record
             new = self.store.compare_and_set(user, record.version, outcome.state)
             if new is not None:
                 return outcome, new
             # Lost a race: re-read and decide again (a code is now a replay).
             record = self.store.get(user)
         raise StoreConflict(f"gave up after {_MAX_RETRIES} concurrent updates of {user!r}")
+
+    def _deferrer(self, user: str, now: float) -> Callable[[Outcome], bool]:
+        """For :meth:`_settle`: hand a wrong code's failure count to the writer.
+
+        Only a ``no_match``: its new state is one more failure (and maybe a
+        lock), which :meth:`_write_failures` applies as well later.  A right
+        OTP with a wrong PIN is written before the answer, since it uses the
+        code up: a second PIN guess with it must find it used.
+        """
+
+        def defer(outcome: Outcome) -> bool:
+            return outcome.reason is Reason.NO_MATCH and self._failures.submit(user, now)
+
+        return defer
+
+    def _write_failures(self, user: str, count: int, now: float) -> None:
+        """Add ``count`` failures at ``now`` to the stored state (the writer's thread).
+
+        Raises:
+            StoreError: the store failed or the race was lost too often.
+        """
+
+        def fail(current: UserRecord | None) -> Outcome:
+            if current is None:
+                return Outcome(Reason.UNKNOWN_USER)  # removed meanwhile: nothing to count
+            state = current.state
+            if state.last_auth is not None and state.last_auth >= now:
+                # A login succeeded since: the failures are no longer consecutive
+                # (no state: nothing to write).
+                return Outcome(Reason.NO_MATCH)
+            for _ in range(count):
+                state = rules.failed_state(state, now, self.settings)
+            return Outcome(Reason.NO_MATCH, state)
+
+        _, new = self._settle(user, self.store.get(user), fail)
+        if new is not None:
+            self._memory.remember(user, new, now)
+
+    def _decoy_work(self, attempt: Attempt, now: float) -> None:
+        """Do for an unknown user what a known user's attempt does before the answer.
+
+        The same split and OTP verification (against a decoy token of the
+        default type), and for a recovery-code-shaped password the same store
+        call (it finds nothing), so that the time taken does not tell whether
+        the name exists.  The outcome is thrown away.
+        """
+        s = self.settings
+        out = rules.transition(
+            self._decoy,
+            attempt.password,
+            attempt.ip,
+            now,
+            s,
+            lambda _: False,
+            # The store's tag of the code, as for a known user (an HMAC in SQL stores).
+            otp_tag=lambda otp: self.store.otp_tag(attempt.user, otp),
+            linger=attempt.linger,
+        )
+        if isinstance(out, rules.Recover):
+            self.store.consume_recovery_code(attempt.user, recovery.digest(attempt.user, out.code))
 
     def _login_rules(self, attempt: Attempt, now: float) -> Callable[[UserRecord | None], Outcome]:
         """:func:`rules.transition` for one attempt, round after round of :meth:`_settle`.
@@ -433,7 +553,15 @@ class Authenticator:
 
             bad_pin = Reason.BAD_PIN in seen
             out = rules.transition(
-                record, password, ip, now, s, pin_ok, pin_failed=bad_pin, otp_tag=otp_tag
+                record,
+                password,
+                ip,
+                now,
+                s,
+                pin_ok,
+                pin_failed=bad_pin,
+                otp_tag=otp_tag,
+                linger=attempt.linger,
             )
             if isinstance(out, rules.Recover):
                 assert record is not None
@@ -453,7 +581,8 @@ class Authenticator:
     ) -> Decision:
         """The Decision for the rules' outcome; the throttle and the memory learn from it."""
         user, ip, key = attempt.user, attempt.ip, attempt.key
-        if outcome.reason is Reason.REPLAYED and record is not None and self._memory.knows(key):
+        double = outcome.reason is Reason.REPLAYED and attempt.linger
+        if double and record is not None and self._memory.knows(key):
             # A concurrent double submit: the winner cached it a moment ago.
             snap = Snapshot(record, now, self._memory.fingerprint(record))
             if self._memory.hit(key, user, ip, snap, now):

@@ -38,11 +38,11 @@ import functools
 import ipaddress
 import os
 import secrets
+import stat
 import tomllib
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from ._values import convert
@@ -102,6 +102,9 @@ class WebConfig:
     Attributes:
         listen: ``HOST:PORT`` for ``otpgate serve``.
         realm: the Basic realm shown by browsers.
+        instance: the name that keeps this gate's sessions apart from another
+            gate's with the same session secret; default: the realm and the
+            store's location (see :func:`otpgate.web.gate.instance_name`).
         portal: redirect browsers without credentials to the login page.
         portal_url: the login portal's public base URL (``https://auth.example.com``
             or a path such as ``/otpgate`` on the protected site); forward-auth
@@ -143,6 +146,7 @@ class WebConfig:
 
     listen: str = "127.0.0.1:9090"
     realm: str = "otpgate"
+    instance: str = ""
     portal: bool = True
     portal_url: str = ""
     redirect_status: int = 302
@@ -202,7 +206,8 @@ class Config:
         """
         found = [s.encode() for s in self.web.session_secrets if s]
         if self.web.session_secret_file:
-            found += [line.encode() for line in _read_lines(self.web.session_secret_file)]
+            lines = _read_private_lines(self.web.session_secret_file, "web.session_secret_file")
+            found += [line.encode() for line in lines]
         if not found:
             raise ConfigError(
                 "no session secret: set web.session_secret_file (one secret per line) "
@@ -217,7 +222,7 @@ class Config:
         """API keys for ``POST /api/v1/check``."""
         keys = [k for k in self.web.api_keys if k]
         if self.web.api_keys_file:
-            keys += _read_lines(self.web.api_keys_file)
+            keys += _read_private_lines(self.web.api_keys_file, "web.api_keys_file")
         return keys
 
     def trusted_networks(self) -> list[Network]:
@@ -227,11 +232,32 @@ class Config:
         return _networks(self.web.metrics_allow, "web.metrics_allow")
 
 
-def _read_lines(path: str) -> list[str]:
+def _read_private_lines(path: str, setting: str) -> list[str]:
+    """The lines of a file of secrets, refused if other users could read or change it.
+
+    Whoever reads a session secret can sign a cookie for any user; whoever
+    can write it (or an API key file) picks the secret.  So, like the store's
+    key file (:func:`otpgate.crypto.load_key_file`), nothing for others and
+    no group write; group read stays allowed (``root:otpgate 0640``).
+
+    Raises:
+        ConfigError: unreadable, or accessible to others.
+    """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            mode = os.fstat(f.fileno()).st_mode
+            data = f.read()
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+        raise ConfigError(f"{setting}: cannot read {path}: {exc.strerror}") from None
+    if mode & (stat.S_IRWXO | stat.S_IWGRP):
+        raise ConfigError(
+            f"{setting}: {path} is accessible to other users (mode "
+            f"{stat.S_IMODE(mode):04o}); chmod 600 it"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{setting}: {path} is not UTF-8 text") from None
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
 
 

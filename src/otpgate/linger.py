@@ -7,8 +7,9 @@ key common to them all:
 
 * lingering credentials: the keyed digest of user + password that was
   accepted, with its first and last use, the client address and a
-  fingerprint of the user's key, PIN and token.  An administrator's change
-  to any of those changes the fingerprint and ends the linger.
+  fingerprint of the user's key, PIN, token and token state.  An
+  administrator's change to any of those, or another code used since,
+  changes the fingerprint and ends the linger.
 * snapshots: the last store read per user and when it was made, so that a
   lingering credential, a lock or a logout is answered without a store read
   for ``state_ttl`` seconds.
@@ -72,13 +73,23 @@ class LingerMemory:
         return self.mac.digest(len(u).to_bytes(4, "big") + u + encode_secret(password))
 
     def fingerprint(self, record: UserRecord) -> bytes:
-        """Changes when an administrator changes the user's key, PIN or token."""
+        """Changes when the user's key, PIN, token or token state changes.
+
+        The token state (counter or last step, drift) moves with every code
+        used, in any process, and when an administrator resets or resyncs
+        the token, also by editing the users file: a credential accepted
+        before such a change does not linger past it (as the reference
+        module lingers only the last code used).  A failure count or a
+        lock does not change it.
+        """
+        token = record.state.token
         parts = (
             record.key,
             encode_secret(record.pin.kind),
             encode_secret(record.pin.value),
             encode_secret(str(record.token_type)),
             encode_secret(record.serial or ""),
+            encode_secret(repr((token.counter, token.last_step))),
         )
         return self.mac.digest(b"fp\0" + b"\0".join(len(p).to_bytes(4, "big") + p for p in parts))
 

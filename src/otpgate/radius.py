@@ -278,7 +278,9 @@ def authenticate(p: object) -> Reply:
         if pin is None:
             return RLM_MODULE_REJECT, {"reply": (("Reply-Message", REFUSED),)}
         password = pin + password
-    decision = gate.authenticate(user, password, client_address(attrs))
+    # write_behind: a known user's wrong code is answered as fast as an unknown user's.
+    attempt = gate.attempt(user, password, client_address(attrs), write_behind=True)
+    decision = gate.decide(attempt)
     return reply_for(decision, fall_through=_fall_through)
 
 

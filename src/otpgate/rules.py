@@ -149,6 +149,7 @@ def transition(
     *,
     pin_failed: bool = False,
     otp_tag: OtpTag = _same,
+    linger: bool = True,
 ) -> Outcome | Recover:
     """Decide one attempt against the user's record as the store holds it.
 
@@ -164,6 +165,9 @@ def transition(
         otp_tag: the code as the store keeps it (``Store.otp_tag``); the
             stored last OTP is compared, and written, in that form, so a
             database that keeps a digest never holds the code itself.
+        linger: whether a code still lingering from its last use may be
+            accepted again; ``False`` (a code typed into a form is single
+            use) makes it a replay.
     """
     if record is None:
         # Unknown users are another provider's with fall_through: not counted.
@@ -184,7 +188,7 @@ def transition(
     check: PinCheck = (lambda _: False) if pin_failed else pin_ok
     motp = record.token_type.kind == "MOTP"
     tag = otp_tag(otp)
-    if _stored_linger(state, tag, ip, now, settings):
+    if linger and _stored_linger(state, tag, ip, now, settings):
         # Another process accepted this code moments ago: the reference module's
         # linger, from the stored last OTP (no write).
         if motp or check(pin):

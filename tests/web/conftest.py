@@ -6,6 +6,7 @@ import dataclasses
 import re
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +18,11 @@ with warnings.catch_warnings():
 
 from otpgate.auth import Authenticator
 from otpgate.config import Config, load_config
+from otpgate.crypto import create_key_file
 from otpgate.models import Pin, UserRecord
 from otpgate.otp import totp
+from otpgate.pins import FAST_TEST_HASHER
+from otpgate.store import Store, open_store
 from otpgate.store.memory import MemoryStore
 from otpgate.tokens import TokenType
 from otpgate.web import Gate as WebGate
@@ -65,6 +69,16 @@ def make_store() -> MemoryStore:
     store.add(
         UserRecord(UNICODE_USER, TokenType("HOTP", 30, 6), UNICODE_KEY, Pin("plain", UNICODE_PIN))
     )
+    return store
+
+
+def make_sqlite_store(directory: Path) -> Store:
+    """An SQLite store (its own key file) holding alice with a hashed PIN."""
+    key_file = directory / "otpgate.key"
+    create_key_file(key_file)
+    store = open_store(f"sqlite:///{directory / 'otpgate.db'}", key_file=str(key_file))
+    pin = Pin("hash", FAST_TEST_HASHER.hash(PIN))
+    store.add(UserRecord("alice", TokenType("HOTP", 30, 6), KEY, pin))
     return store
 
 

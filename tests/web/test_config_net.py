@@ -18,6 +18,7 @@ TRUSTED = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("127.0.0.1/3
 def test_toml_env_and_directives(tmp_path: Path) -> None:
     secret = tmp_path / "secret"
     secret.write_text("# comment\n" + "a" * 32 + "\n" + "b" * 32 + "\n")
+    secret.chmod(0o600)
     path = tmp_path / "gate.toml"
     path.write_text(
         f"""

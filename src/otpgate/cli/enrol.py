@@ -15,6 +15,7 @@ import warnings
 from dataclasses import replace
 from typing import Any
 
+from .._limits import escape_control, has_control
 from ..keys import MOTP_KEY_BYTES, check_key_length, decode_key, new_key
 from ..models import UserRecord, UserState
 from ..otp import ALGORITHMS
@@ -192,12 +193,23 @@ def _secret_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _serial(text: str) -> str:
+    """``--serial``: printable text; it is shown by ``user show`` and written to the audit log."""
+    if has_control(text):
+        raise argparse.ArgumentTypeError(
+            f"a serial must not hold control characters: {escape_control(text)}"
+        )
+    return text
+
+
 def register(usub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``user add`` and ``user replace-token``."""
     p = usub.add_parser("add", parents=[common], help="add a user with a new token")
     _token_options(p)
     pin_options(p)
-    p.add_argument("--serial", help="token serial number (for the audit log)")
+    p.add_argument(
+        "--serial", type=_serial, help="token serial number (for the audit log; printable text)"
+    )
     _secret_options(p)
     p.add_argument(
         "--admin", action="store_true", help="make the user an administrator (the /admin pages)"
@@ -213,6 +225,10 @@ def register(usub: Any, common: argparse.ArgumentParser) -> None:
         "new token starts at counter 0 / no drift.  The new secret is shown once.",
     )
     _token_options(p)
-    p.add_argument("--serial", help="the new token's serial number (the old one's is dropped)")
+    p.add_argument(
+        "--serial",
+        type=_serial,
+        help="the new token's serial number (printable text; the old one's is dropped)",
+    )
     _secret_options(p)
     p.set_defaults(handler=_cmd_replace_token)

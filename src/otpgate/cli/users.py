@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from .. import recovery
+from .._limits import escape_control
 from ..audit import iso_utc
 from ..errors import VerificationError
 from ..models import UserRecord
@@ -76,7 +77,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([_as_json(r, now) for r in records], indent=1))
         return 0
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (
             r.username,
             str(r.token_type),
@@ -88,6 +89,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
         )
         for r in records
     ]
+    # Stored text may hold control characters (written by other tools): shown escaped.
+    rows = [tuple(escape_control(c) for c in row) for row in rows]
     header = ("USER", "TYPE", "SERIAL", "PIN", "LAST LOGIN", "FAILURES", "LOCKED UNTIL")
     widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(header)]
     for row in (header, *rows):
@@ -132,7 +135,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     ]
     width = max(len(k) for k, _ in lines)
     for k, v in lines:
-        print(f"{k.ljust(width)}  {v}")
+        print(f"{k.ljust(width)}  {escape_control(v)}")
     return 0
 
 

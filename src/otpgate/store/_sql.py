@@ -28,6 +28,7 @@ from ..models import Pin, UserRecord, UserState
 from ..tokens import parse_token_type
 from ..verify import TokenState
 from . import _sql_invitations, _sql_roles
+from .base import check_serial
 
 __all__ = [
     "COLUMNS",
@@ -232,6 +233,7 @@ def record_params(record: UserRecord, keys: KeyRing) -> dict[str, Any]:
     """
     if not record.username:
         raise StoreError("the user name is empty")
+    check_serial(record)
     if record.pin.kind == "plain":
         raise StoreError(
             f"refusing to store a plain-text PIN for {record.username!r}: SQL stores keep "

@@ -5,11 +5,30 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
+from .._limits import has_control
+from ..errors import StoreError
 from ..invitations import Invitation
 from ..models import UserRecord, UserState
 from .query import Role, UserFilter
 
-__all__ = ["Store"]
+__all__ = ["Store", "check_serial"]
+
+
+def check_serial(record: UserRecord) -> None:
+    """Refuse a serial with control characters (:data:`otpgate._limits.CONTROL`).
+
+    A serial is shown by ``user show``/``list`` and written to the audit log;
+    a newline or a terminal escape in it would forge lines or take over the
+    administrator's terminal.  Every store calls this before it writes.
+
+    Raises:
+        StoreError: the serial holds a control character (shown escaped).
+    """
+    if record.serial is not None and has_control(record.serial):
+        raise StoreError(
+            f"the token serial of {record.username!r} must not hold control characters: "
+            f"{record.serial!r}"
+        )
 
 
 @runtime_checkable

@@ -11,6 +11,7 @@ from ..errors import StoreError, UnknownUser
 from ..invitations import Invitation
 from ..models import UserRecord, UserState
 from . import query
+from .base import check_serial
 from .query import Role, UserFilter
 
 __all__ = ["MemoryStore"]
@@ -68,12 +69,14 @@ class MemoryStore:
                 self._admins.discard(username)
 
     def add(self, record: UserRecord) -> None:
+        check_serial(record)
         with self._lock:
             if record.username in self._users:
                 raise StoreError(f"user {record.username!r} already exists")
             self._users[record.username] = replace(record, version=next(self._versions))
 
     def replace(self, record: UserRecord) -> None:
+        check_serial(record)
         with self._lock:
             if record.username not in self._users:
                 raise UnknownUser(record.username)

@@ -58,6 +58,7 @@ from ._usersfile_lines import (
     parse_line,
     split_lines,
 )
+from .base import check_serial
 
 __all__ = ["SIDECAR_SUFFIX", "UsersFileStore", "format_line"]
 
@@ -359,6 +360,7 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
         return out
 
     def add(self, record: UserRecord) -> None:
+        check_serial(record)
         record = dataclasses.replace(record, state=no_tag(record.state))
         new_line = format_line(
             record.username, record.token_type, record.key, record.pin, record.state
@@ -381,6 +383,7 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
             self._commit(snap, lines, sidecar)
 
     def replace(self, record: UserRecord) -> None:
+        check_serial(record)
         record = dataclasses.replace(record, state=no_tag(record.state))
         new_line = format_line(
             record.username, record.token_type, record.key, record.pin, record.state

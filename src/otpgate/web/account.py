@@ -188,7 +188,9 @@ class AccountPage:
         if problems:  # checked before; only a changed setting could get here
             return self._page(request, session.user, lang, 400, message=_(m.UNKNOWN_ACTION))
         response = self._page(request, session.user, lang, message=_(m.PIN_CHANGED), kind="ok")
-        self.kit.set_session(response, Session(session.user, stamp, stamp, ip), now)
+        # The same record (a new PIN, the same key): the session keeps its binding.
+        renewed = Session(session.user, stamp, stamp, ip, session.binding)
+        self.kit.set_session(response, renewed, now)
         return response
 
 

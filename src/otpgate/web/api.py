@@ -21,12 +21,16 @@ from ..reasons import Reason
 from .gate import Gate
 from .http import PayloadTooLarge, read_body, retry_after, secure
 from .openapi import OPENAPI
-from .request import MalformedCredentials, check_user
+from .request import MalformedCredentials, check_user, is_unicode
 
 __all__ = ["Api"]
 
 MAX_API_KEY: Final = 512
-BAD_USER: Final = f"user must be 1 to {MAX_USER} characters without control characters"
+BAD_USER: Final = (
+    f"user must be 1 to {MAX_USER} characters of valid Unicode without control characters"
+)
+NOT_UNICODE: Final = "password must be valid Unicode (no lone surrogates)"
+TOO_DEEP: Final = "the body is nested too deeply"
 
 
 def _is_ip(text: str) -> bool:
@@ -88,6 +92,9 @@ class Api:
             data: Any = json.loads(await read_body(request, self.gate.web.max_body))
         except PayloadTooLarge:
             return _error(413, "the body is too large")
+        except RecursionError:
+            # json's C parser recurses per level: "[" x 8000 fits in max_body.
+            return _error(400, TOO_DEEP)
         except (ValueError, ClientDisconnect):
             return _error(400, "the body is not JSON")
         if not isinstance(data, dict):
@@ -119,6 +126,8 @@ class Api:
                 raise MalformedCredentials("password too long")
         except MalformedCredentials:
             return _error(400, BAD_USER)
+        if not is_unicode(password):
+            return _error(400, NOT_UNICODE)
         decision = await self.gate.decide(
             "api", user, password, ip, self.gate.clock(), proven=proven
         )

@@ -18,6 +18,7 @@ the proxy was asked to pass on.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import urllib.parse
@@ -31,8 +32,7 @@ from .._limits import has_control
 from ..reasons import Reason
 from .gate import Gate
 from .http import RAW_SECURITY_HEADERS, redirect, retry_after, secure
-from .request import MalformedCredentials, parse_basic, safe_return_url
-from .sessions import Session
+from .request import MalformedCredentials, forwarded_list, parse_basic, safe_return_url
 
 __all__ = ["METHODS", "PATH", "ForwardAuth"]
 
@@ -57,17 +57,22 @@ def route_path(scope: Scope) -> str:
     return path
 
 
-def _first_headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
-    """Cookie, Authorization, X-Forwarded-For: the first of each, as ``Request`` reads them."""
-    cookie = authorization = forwarded = None
+def _read_headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
+    """Cookie and Authorization (the first of each) and X-Forwarded-For (every line, joined).
+
+    ``Request`` reads the first Cookie and Authorization line too; several
+    X-Forwarded-For lines are one list (:func:`~.request.forwarded_list`).
+    """
+    cookie = authorization = None
+    forwarded: list[str] = []
     for name, value in scope["headers"]:
         if name == b"cookie" and cookie is None:
             cookie = value.decode("latin-1")
         elif name == b"authorization" and authorization is None:
             authorization = value.decode("latin-1")
-        elif name == b"x-forwarded-for" and forwarded is None:
-            forwarded = value.decode("latin-1")
-    return cookie, authorization, forwarded
+        elif name == b"x-forwarded-for":
+            forwarded.append(value.decode("latin-1"))
+    return cookie, authorization, forwarded_list(forwarded)
 
 
 class ForwardAuth:
@@ -99,7 +104,7 @@ class ForwardAuth:
         """Session cookie, else Basic credentials, else a challenge."""
         started = time.perf_counter()
         gate = self.gate
-        cookie, authorization, forwarded = _first_headers(scope)
+        cookie, authorization, forwarded = _read_headers(scope)
         now = gate.clock()
         ip: str | None = None
         if authorization is not None or gate.settings.logout_on_ip_change:
@@ -112,7 +117,7 @@ class ForwardAuth:
                 gate.metrics.record("auth", Reason.SESSION, time.perf_counter() - started, False)
                 refresh = None
                 if gate.sessions.needs_refresh(session, now):
-                    fresh = Session(session.user, session.issued_at, now, session.ip)
+                    fresh = dataclasses.replace(session, seen=now)
                     refresh = gate.session_cookie(fresh, now)
                 await self._accept(scope, receive, send, session.user, refresh)
                 return
@@ -200,9 +205,9 @@ class ForwardAuth:
             return None
         h = request.headers
         url = h.get("x-original-url")
-        if url is None and h.get("x-forwarded-host"):
-            proto = h.get("x-forwarded-proto", "https").split(",")[0].strip()
-            host = h["x-forwarded-host"].split(",")[0].strip()
+        host = self.gate.forwarded(request, "x-forwarded-host")
+        if url is None and host:
+            proto = self.gate.forwarded(request, "x-forwarded-proto") or "https"
             url = f"{proto}://{host}{h.get('x-forwarded-uri', '/')}"
         if url is None:
             return None

@@ -20,10 +20,11 @@ from ..auth import Decision
 from ..errors import OTPGateError
 from ..logs import log_decision
 from ..reasons import Reason
+from ..selfservice import Event
 from .devices import COOKIE as DEVICE_COOKIE
 from .devices import DeviceCodec
 from .metrics import Metrics
-from .request import client_address, is_trusted
+from .request import client_address, forwarded_list, forwarded_value, is_trusted
 from .sessions import CsrfGuard, Session, SessionCodec
 
 if TYPE_CHECKING:
@@ -62,7 +63,9 @@ class Gate:
         self.store = authenticator.store
         self.clock = authenticator.clock
         secrets_ = config.secrets()
-        self.sessions = SessionCodec(secrets_, config.session_lifetime(), config.session_idle())
+        self.sessions = SessionCodec(
+            secrets_, config.session_lifetime(), config.session_idle(), instance_name(config)
+        )
         self.csrf = CsrfGuard(secrets_)
         self.devices = DeviceCodec(secrets_, self.settings.trusted_for)
         self.metrics = metrics if metrics is not None else Metrics()
@@ -96,7 +99,14 @@ class Gate:
         return found
 
     def client_ip(self, request: Request) -> str:
-        return self.address(_peer(request), request.headers.get("x-forwarded-for"))
+        forwarded = forwarded_list(request.headers.getlist("x-forwarded-for"))
+        return self.address(_peer(request), forwarded)
+
+    def forwarded(self, request: Request, name: str) -> str | None:
+        """``X-Forwarded-Host``/``-Proto`` as the trusted proxy set it, else ``None``."""
+        if not self.from_proxy(request):
+            return None
+        return forwarded_value(request.headers.getlist(name))
 
     def from_proxy(self, request: Request) -> bool:
         """Whether the direct peer is a trusted proxy, whose forwarded headers count."""
@@ -118,9 +128,27 @@ class Gate:
             return None
         if self.settings.logout_on_ip_change and session.ip != ip:
             return None
-        if not self.auth.session_valid(session.user, session.issued_at, now=now):
+        record = self.auth.session_record(session.user, session.issued_at, now=now)
+        if record is None or not self.sessions.bound(session, record.key):
             return None
         return session
+
+    def new_session(self, user: str, now: float, ip: str) -> Session | None:
+        """A session for ``user``, just accepted, bound to their record; ``None`` if gone.
+
+        The record is the Authenticator's read of the accepted login (no store
+        read within ``state_ttl``).  The session is written to the audit log
+        (``reason`` ``session_created``).
+        """
+        record = self.auth.session_record(user, now, now=now)
+        if record is None:
+            return None
+        if self.auth.audit is not None:
+            # Every session made is in the audit log: who, from where, when.
+            self.auth.audit.write(
+                now, user=user, ip=ip, result="accept", reason=Event.SESSION_CREATED
+            )
+        return Session(user, now, now, ip, self.sessions.binding(record.key))
 
     def session_cookie(self, session: Session, now: float) -> tuple[bytes, bytes]:
         """The ``Set-Cookie`` header carrying ``session``, as an ASGI header pair."""
@@ -186,6 +214,7 @@ class Gate:
         ip: str,
         now: float,
         *,
+        linger: bool = True,
         device: str | None = None,
         proven: bool = True,
     ) -> Decision:
@@ -194,12 +223,23 @@ class Gate:
         The answer from memory is taken on the event loop; only a fresh login
         (store I/O, the PIN hash) goes to the threadpool, with the same
         :class:`~otpgate.auth.Attempt` (so its digest is computed once).
-        ``device`` and ``proven`` say how far the client is trusted
-        (:class:`~otpgate.auth.Attempt`).
+        ``linger=False``: a lingering credential does not answer (the login
+        form, where a code is single use).  ``device`` and ``proven`` say how
+        far the client is trusted (:class:`~otpgate.auth.Attempt`).
         """
         started = time.perf_counter()
         try:
-            attempt = self.auth.attempt(user, password, ip, device=device, proven=proven)
+            # A failure count is written after the answer: a known user's wrong
+            # code must take as long as an unknown user's (docs/accounts.md).
+            attempt = self.auth.attempt(
+                user,
+                password,
+                ip,
+                linger=linger,
+                write_behind=True,
+                device=device,
+                proven=proven,
+            )
             decision = self.auth.check_cached(attempt, now=now)
             if decision is None:
                 decision = await run_in_threadpool(self.auth.decide, attempt, now=now)
@@ -216,6 +256,25 @@ class Gate:
         )
         log_decision(frontend, user, ip, decision.ok, decision.reason, decision.retry_after)
         return decision
+
+
+def instance_name(config: Config) -> str:
+    """What tells this gate instance's sessions from another's with the same secret.
+
+    ``web.instance`` when set; else the realm and where the store is (its URL
+    without user name, password, query or fragment), which all hosts of one
+    deployment share.
+    """
+    if config.web.instance:
+        return config.web.instance
+    try:
+        parts = urllib.parse.urlsplit(config.store.url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return f"{config.web.realm}\0{config.store.url}"
+    location = urllib.parse.urlunsplit((parts.scheme, host + port, parts.path, "", ""))
+    return f"{config.web.realm}\0{location}"
 
 
 def _peer(request: Request) -> str | None:

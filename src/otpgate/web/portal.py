@@ -21,7 +21,6 @@ from starlette.routing import Route
 from .._limits import MAX_PASSWORD, MAX_USER, retry_after_seconds
 from ..errors import OTPGateError
 from ..reasons import Reason
-from ..selfservice import Event
 from . import messages, pages
 from .forms import landing_url
 from .gate import Gate
@@ -78,18 +77,13 @@ class Portal:
         return landing_url(self.web.landing_url, self.web.portal_url)
 
     def _own_host(self, request: Request) -> str:
-        host = request.headers.get("host", "")
-        if self.gate.from_proxy(request):
-            host = request.headers.get("x-forwarded-host", host).split(",")[0].strip()
+        host = self.gate.forwarded(request, "x-forwarded-host") or request.headers.get("host", "")
         return split_host(host)
 
     def _own_origin(self, request: Request) -> tuple[str, str]:
         """(scheme, host[:port]) of this page as the browser sees it."""
-        scheme = request.url.scheme
-        host = request.headers.get("host", "")
-        if self.gate.from_proxy(request):
-            scheme = request.headers.get("x-forwarded-proto", scheme).split(",")[0].strip()
-            host = request.headers.get("x-forwarded-host", host).split(",")[0].strip()
+        scheme = self.gate.forwarded(request, "x-forwarded-proto") or request.url.scheme
+        host = self.gate.forwarded(request, "x-forwarded-host") or request.headers.get("host", "")
         return scheme.lower(), host.lower()
 
     def _return_target(self, request: Request, value: str | None) -> str:
@@ -234,18 +228,22 @@ class Portal:
         gate = self.gate
         now = gate.clock()
         ip = gate.client_ip(request)
+        # The answer to a success is made before the decision: a code is never
+        # used up for an answer that then cannot be sent.
+        accepted = redirect(target or self._landing(), 303)
         device = gate.device(request.cookies, user, now)
-        decision = await gate.decide("login", user, pin + code, ip, now, device=device)
+        # A code typed into the form is single use: no lingering credential answers.
+        decision = await gate.decide(
+            "login", user, pin + code, ip, now, linger=False, device=device
+        )
+        session = None
         if decision.ok and decision.user is not None:
-            response = redirect(target or self._landing(), 303)
-            gate.set_session(response, Session(decision.user, now, now, ip), now)
+            session = await run_in_threadpool(gate.new_session, decision.user, now, ip)
+        if session is not None:
+            gate.set_session(accepted, session, now)
             # This browser keeps a guess budget of its own for the user from now on.
-            response.raw_headers.append(gate.device_cookie(decision.user, now))
-            if gate.auth.audit is not None:
-                gate.auth.audit.write(
-                    now, user=decision.user, ip=ip, result="accept", reason=Event.SESSION_CREATED
-                )
-            return response
+            accepted.raw_headers.append(gate.device_cookie(session.user, now))
+            return accepted
         if decision.retry_after is not None:
             wait = retry_after_seconds(decision.retry_after)
             headers = retry_after(decision.retry_after)

@@ -21,8 +21,11 @@ __all__ = [
     "MalformedCredentials",
     "check_user",
     "client_address",
+    "forwarded_list",
+    "forwarded_value",
     "host_allowed",
     "is_trusted",
+    "is_unicode",
     "parse_basic",
     "safe_return_url",
     "split_host",
@@ -32,9 +35,12 @@ MAX_AUTHORIZATION: Final = 4096
 MAX_URL: Final = 2048
 
 # C0 controls, DEL, C1 controls, backslash and whitespace never belong in a
-# return URL; browsers "repair" some of them into something else.
-_BAD_URL_CHARS: Final = re.compile(r"[\x00-\x20\x7f-\x9f\\]")
+# return URL; browsers "repair" some of them into something else.  Lone
+# surrogates are not text at all (they cannot be encoded as UTF-8).
+_BAD_URL_CHARS: Final = re.compile(r"[\x00-\x20\x7f-\x9f\\\ud800-\udfff]")
 _HOST_RE: Final = re.compile(r"[a-z0-9.\-\[\]:]+")
+_NON_ASCII: Final = re.compile(r"[^\x00-\x7f]+")
+_SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
 
 
 class MalformedCredentials(ValueError):
@@ -55,6 +61,30 @@ def is_trusted(peer: str | None, trusted: Sequence[Network]) -> bool:
         return _in(ipaddress.ip_address(peer), trusted)
     except ValueError:
         return False
+
+
+def forwarded_list(lines: Sequence[str]) -> str | None:
+    """Several lines of one list-valued header as the one list they mean.
+
+    RFC 9110 §5.3: a recipient may combine field lines of the same name, in
+    order, with commas.  A proxy that adds its own ``X-Forwarded-For`` line
+    after the client's instead of extending it sends two lines; reading only
+    the first would let the client pick its own address.
+    """
+    return ", ".join(lines) if lines else None
+
+
+def forwarded_value(lines: Sequence[str]) -> str | None:
+    """The value a trusted proxy set in ``X-Forwarded-Host`` or ``-Proto``.
+
+    Proxies that keep an incoming value append theirs (Apache's mod_proxy), so
+    with several values, in one line or several, the last one is the nearest
+    proxy's; the first may be the client's.
+    """
+    for value in reversed(", ".join(lines).split(",")):
+        if value.strip():
+            return value.strip()
+    return None
 
 
 def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequence[Network]) -> str:
@@ -110,10 +140,19 @@ def check_user(user: str) -> None:
     """Refuse names no store can hold, before they reach the Authenticator.
 
     Raises:
-        MalformedCredentials: empty, overlong, or with control characters.
+        MalformedCredentials: empty, overlong, with control characters, or
+            not valid Unicode (:func:`is_unicode`).
     """
-    if not user or len(user) > MAX_USER or has_control(user):
+    if not user or len(user) > MAX_USER or has_control(user) or not is_unicode(user):
         raise MalformedCredentials("bad user name")
+
+
+def is_unicode(text: str) -> bool:
+    """Whether ``text`` can be encoded as UTF-8: no lone surrogates.
+
+    JSON can carry them (``"\\ud800"``); no store, log line or header can.
+    """
+    return _SURROGATE.search(text) is None
 
 
 def host_allowed(host: str, allowed: Sequence[str]) -> bool:
@@ -137,7 +176,8 @@ def safe_return_url(url: str | None, allowed: Sequence[str]) -> str | None:
     Accepted: a path on this site (``/x``, not ``//x`` or ``/\\x``), or an
     ``http(s)`` URL without user info whose host is allowed.  Everything with
     control characters, whitespace or backslashes is refused outright, since
-    browsers normalise those into other URLs.
+    browsers normalise those into other URLs.  The URL returned is ASCII:
+    other characters are percent-encoded, as a browser would.
     """
     if not url or len(url) > MAX_URL or _BAD_URL_CHARS.search(url):
         return None
@@ -149,7 +189,7 @@ def safe_return_url(url: str | None, allowed: Sequence[str]) -> str | None:
     del port
     if not parts.scheme and not parts.netloc:
         if url.startswith("/") and not url.startswith("//"):
-            return url
+            return _as_location(url)
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
@@ -157,7 +197,19 @@ def safe_return_url(url: str | None, allowed: Sequence[str]) -> str | None:
         return None
     if not _HOST_RE.fullmatch(parts.hostname) or not host_allowed(parts.hostname, allowed):
         return None
-    return url
+    return _as_location(url)
+
+
+def _as_location(url: str) -> str | None:
+    """``url`` with non-ASCII characters percent-encoded as UTF-8 (RFC 3987 §3.1).
+
+    What a browser sends for the same address; a ``Location`` header cannot
+    carry anything else.  ASCII (including existing ``%xx``) is left alone.
+    ``None`` if that makes it longer than :data:`MAX_URL` (up to 9 times
+    longer; proxies cap header sizes).
+    """
+    url = _NON_ASCII.sub(lambda m: urllib.parse.quote(m.group(), safe=""), url)
+    return url if len(url) <= MAX_URL else None
 
 
 def split_host(host_header: str) -> str:

@@ -1,15 +1,23 @@
 """Signed session cookies and CSRF tokens.
 
 A session cookie carries the user, when it was issued, when it was last seen
-(for the sliding idle timeout) and the client address, signed with the shared
-secret; so any gate process or host with the same secret accepts it without a
-store read.  Revocation (logout, lock) is the Authenticator's
-``session_valid``, which compares ``issued_at`` with the user's
-``revoked_before``.
+(for the sliding idle timeout), the client address and a binding to the user
+record and gate instance, signed with the shared secret; so any gate process
+or host with the same secret accepts it without a store read.  Revocation
+(logout, lock) is the Authenticator's ``session_record``, which compares
+``issued_at`` with the user's ``revoked_before``.
+
+The binding (:meth:`SessionCodec.binding`) is an HMAC keyed with the user's
+OTP key over the instance's name: a user removed and added again (a new
+random key), or a user of another gate instance that shares the secret, does
+not match.  Keyed with the OTP key, it tells someone holding the cookie no
+more about that key than one observed OTP does.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import math
 import secrets
@@ -26,6 +34,10 @@ MAX_COOKIE: Final = 4096
 # is tolerated, more is an attack or a broken clock.
 CLOCK_SKEW: Final = 60.0
 VERIFIED_CACHE: Final = 4096
+# v2 added the binding; cookies of v1 (no binding) no longer verify.
+SALT: Final = "otpgate.session.v2"
+# 128 bits: a collision between two keys of one user name is out of reach.
+BINDING_BYTES: Final = 16
 
 
 def _floor_ms(t: float) -> float:
@@ -41,12 +53,14 @@ class Session:
         issued_at: Unix time of the login.
         seen: Unix time the cookie was last refreshed.
         ip: the client address at login.
+        binding: :meth:`SessionCodec.binding` of the user's record at login.
     """
 
     user: str
     issued_at: float
     seen: float
     ip: str
+    binding: str = ""
 
 
 class SessionCodec:
@@ -56,10 +70,19 @@ class SessionCodec:
         secrets_: signing secrets, oldest first; the newest signs, all verify.
         lifetime: seconds a session lasts from login.
         max_idle: seconds without a request after which it ends (sliding), or ``None``.
+        instance: the gate instance's name; sessions of another instance do
+            not match (:meth:`binding`).
     """
 
-    def __init__(self, secrets_: Sequence[bytes], lifetime: float, max_idle: float | None) -> None:
-        self._serializer = URLSafeSerializer(list(secrets_), salt="otpgate.session.v1")
+    def __init__(
+        self,
+        secrets_: Sequence[bytes],
+        lifetime: float,
+        max_idle: float | None,
+        instance: str = "",
+    ) -> None:
+        self._serializer = URLSafeSerializer(list(secrets_), salt=SALT)
+        self._instance = b"otpgate.session.binding\0" + instance.encode("utf-8", "surrogatepass")
         self.lifetime = lifetime
         self.max_idle = max_idle
         # Cookies whose signature was already checked: a signature check costs
@@ -67,11 +90,26 @@ class SessionCodec:
         # again and again.  Expiry and revocation are still checked every time.
         self._verified: dict[str, Session] = {}
 
+    def binding(self, key: bytes) -> str:
+        """The binding of a session to the user record with OTP key ``key``, here."""
+        mac = hmac.digest(key, self._instance, hashlib.sha256)[:BINDING_BYTES]
+        return base64.urlsafe_b64encode(mac).decode("ascii").rstrip("=")
+
+    def bound(self, session: Session, key: bytes) -> bool:
+        """Whether ``session`` was issued for the record with OTP key ``key``, here."""
+        return hmac.compare_digest(session.binding.encode(), self.binding(key).encode())
+
     def encode(self, session: Session) -> str:
         # Rounded down: a cookie must never look newer than it is, or a logout
         # in the same millisecond would not revoke it.
         return self._serializer.dumps(
-            [session.user, _floor_ms(session.issued_at), _floor_ms(session.seen), session.ip]
+            [
+                session.user,
+                _floor_ms(session.issued_at),
+                _floor_ms(session.seen),
+                session.ip,
+                session.binding,
+            ]
         )
 
     def decode(self, value: str | None, now: float) -> Session | None:
@@ -101,13 +139,15 @@ class SessionCodec:
             return None
         if not (
             isinstance(data, list)
-            and len(data) == 4
+            and len(data) == 5
             and isinstance(data[0], str)
             and all(isinstance(x, int | float) and not isinstance(x, bool) for x in data[1:3])
             and isinstance(data[3], str)
+            and isinstance(data[4], str)
+            and data[4].isascii()
         ):
             return None
-        return Session(data[0], float(data[1]), float(data[2]), data[3])
+        return Session(data[0], float(data[1]), float(data[2]), data[3], data[4])
 
     def needs_refresh(self, session: Session, now: float) -> bool:
         """Whether to re-issue the cookie to slide the idle timeout.

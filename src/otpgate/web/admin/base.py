@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import urllib.parse
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from starlette.concurrency import run_in_threadpool
@@ -35,7 +35,6 @@ from ..gate import Gate
 from ..http import html, redirect
 from ..i18n import choose
 from ..portal import Portal
-from ..sessions import Session
 from .render import ADMIN_CSP, render, translator
 
 __all__ = ["AdminBase", "Ctx", "Handler", "root"]
@@ -169,7 +168,8 @@ class AdminBase(Portal):
             response = await handler(request, ctx)
             if gate.sessions.needs_refresh(session, now):
                 # An administrator at work here keeps the session alive (sliding idle time).
-                fresh = Session(session.user, session.issued_at, now, session.ip)
+                # replace(): the re-issued cookie keeps the session's record binding.
+                fresh = replace(session, seen=now)
                 gate.set_session(response, fresh, now)
             return response
 
