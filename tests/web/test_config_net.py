@@ -178,3 +178,17 @@ def test_default_config_gives_the_authenticators_own_defaults() -> None:
     from otpgate.auth import AuthSettings
 
     assert load_config(None, env={}).auth_settings() == AuthSettings()
+
+
+def test_session_bindings_are_kept_per_key_and_bounded() -> None:
+    from otpgate.web import sessions
+
+    codec = sessions.SessionCodec([b"s" * 32], 3600.0, None, instance="gate-a")
+    other = sessions.SessionCodec([b"s" * 32], 3600.0, None, instance="gate-b")
+    first = codec.binding(b"k" * 20)
+    assert codec.binding(b"k" * 20) == first  # from the table, the same answer
+    assert codec.binding(b"j" * 20) != first  # another record
+    assert other.binding(b"k" * 20) != first  # another instance
+    for i in range(sessions.VERIFIED_CACHE + 5):
+        codec.binding(i.to_bytes(20, "big"))
+        assert len(codec._bindings) <= sessions.VERIFIED_CACHE

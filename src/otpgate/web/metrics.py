@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import platform
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client import (
     CollectorRegistry,
@@ -103,6 +103,7 @@ class Metrics:
         build.labels(__version__, platform.python_version()).set(1)
         self._throttled.inc(0)
         self._degraded.set(0)
+        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     def record(self, frontend: str, result: str, seconds: float, throttled: bool) -> None:
         """Count one decision.
@@ -113,10 +114,18 @@ class Metrics:
             seconds: how long the decision took.
             throttled: whether it was answered with a retry delay.
         """
-        self._decisions.labels(frontend, str(result)).inc()
+        # The labelled children, kept here: prometheus_client's labels() takes a
+        # lock and checks its arguments on every call, a quarter of a hot-path
+        # request's time (docs/benchmarks.md).  Front ends and reasons are few.
+        key = (frontend, str(result))
+        children = self._children.get(key)
+        if children is None:
+            children = (self._decisions.labels(*key), self._seconds.labels(frontend))
+            self._children[key] = children
+        children[0].inc()
         if throttled:
             self._throttled.inc()
-        self._seconds.labels(frontend).observe(seconds)
+        children[1].observe(seconds)
 
     def store_call(self, op: str, seconds: float) -> None:
         self._store.labels(op).observe(seconds)

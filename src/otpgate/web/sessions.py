@@ -89,11 +89,20 @@ class SessionCodec:
         # more than the rest of a request, and a browser sends the same cookie
         # again and again.  Expiry and revocation are still checked every time.
         self._verified: dict[str, Session] = {}
+        self._bindings: dict[bytes, str] = {}
 
     def binding(self, key: bytes) -> str:
         """The binding of a session to the user record with OTP key ``key``, here."""
-        mac = hmac.digest(key, self._instance, hashlib.sha256)[:BINDING_BYTES]
-        return base64.urlsafe_b64encode(mac).decode("ascii").rstrip("=")
+        found = self._bindings.get(key)
+        if found is None:
+            mac = hmac.digest(key, self._instance, hashlib.sha256)[:BINDING_BYTES]
+            found = base64.urlsafe_b64encode(mac).decode("ascii").rstrip("=")
+            if len(self._bindings) >= VERIFIED_CACHE:
+                self._bindings.clear()
+            # Kept per key: every request of a session compares it (an HMAC each
+            # time cost as much as the rest of the cookie check).
+            self._bindings[key] = found
+        return found
 
     def bound(self, session: Session, key: bytes) -> bool:
         """Whether ``session`` was issued for the record with OTP key ``key``, here."""
