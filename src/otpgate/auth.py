@@ -37,7 +37,7 @@ from typing import Final, overload
 
 from . import recovery, rules
 from .audit import AuditLog
-from .budget import Client, GuessBudget
+from .budget import Client
 from .errors import StoreConflict, StoreError
 from .linger import LingerMemory, Snapshot
 from .models import Pin, UserRecord
@@ -46,6 +46,7 @@ from .reasons import Reason
 from .rules import Outcome
 from .settings import AuthSettings
 from .state import LocalState, SharedState
+from .state.budget import build_budget
 from .state.credentials import SharedCredentials
 from .state.throttle import build_throttle
 from .store.base import Store
@@ -171,13 +172,7 @@ class Authenticator:
         self.state: SharedState = state if state is not None else LocalState()
         self.throttle = build_throttle(settings, self.state)
         # Across addresses: one budget per user for untrusted clients (otpgate.budget).
-        self.budget = GuessBudget(
-            settings.guess_budget,
-            settings.guess_window,
-            settings.trusted_for,
-            max(settings.throttle_size, 1),
-            settings.throttle_ipv6_prefix,
-        )
+        self.budget = build_budget(settings, self.state)
         self._memory = LingerMemory(settings, digest_key)
         self._known = SharedCredentials(self.state, self._memory)
         self._pin_hasher = PinHasher()
@@ -625,12 +620,13 @@ class Authenticator:
     def _wait(self, attempt: Attempt, now: float, *, peek: bool = False) -> float | None:
         """How long this client must wait: the throttle's or the budget's, the longer.
 
-        ``peek``: from memory only (a shared throttle asks Redis otherwise).
+        ``peek``: from memory only (a shared throttle and budget ask Redis otherwise).
         """
         throttle = self.throttle.peek if peek else self.throttle.retry_after
+        budget = self.budget.peek if peek else self.budget.retry_after
         waits = [
             throttle(attempt.user, attempt.ip, now),
-            self.budget.retry_after(attempt.user, attempt.client, now),
+            budget(attempt.user, attempt.client, now),
         ]
         found = [w for w in waits if w is not None]
         return max(found) if found else None

@@ -272,6 +272,10 @@ def test_windows_and_marks_for_a_guess_budget(redis_server_url: str, redis_prefi
         assert not b.marked("known", "alice|192.0.2.1")
         a.mark("known", "alice|192.0.2.1", 60.0)
         assert b.marked("known", "alice|192.0.2.1")
+        a.window_failure("budget", "bob", 104.0, 60.0, 1)
+        b.window_clear("budget", "alice")  # a trusted client logged in: its window only
+        assert a.window_retry_after("budget", "alice", 104.5, 60.0, 1) is None
+        assert a.window_retry_after("budget", "bob", 104.5, 60.0, 1) == pytest.approx(59.5)
         assert LocalState().window_retry_after("budget", "alice", 104.0, 60.0, 1) is None
     finally:
         a.close()

@@ -92,6 +92,9 @@ class SharedState(Protocol):
     ) -> float | None:
         """Seconds until ``key`` has fewer than ``limit`` failures in ``window``, or ``None``."""
 
+    def window_clear(self, table: str, key: str) -> None:
+        """Forget ``key``'s failure times (a trusted client logged in)."""
+
     def mark(self, table: str, key: str, ttl: float) -> None:
         """Remember ``key`` for ``ttl`` seconds (a trusted address, say)."""
 
@@ -153,6 +156,9 @@ class LocalState:
     def window_retry_after(
         self, table: str, key: str, now: float, window: float, limit: int
     ) -> float | None:
+        return None
+
+    def window_clear(self, table: str, key: str) -> None:
         return None
 
     def mark(self, table: str, key: str, ttl: float) -> None:

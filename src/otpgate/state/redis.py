@@ -238,6 +238,9 @@ class RedisState:
         wait: float = times[-limit] + window - now
         return wait if wait > 0 else None
 
+    def window_clear(self, table: str, key: str) -> None:
+        self._call("del", lambda: self._redis.delete(self._wkey(table, key)), None)
+
     def mark(self, table: str, key: str, ttl: float) -> None:
         ms = max(int(ttl * 1000), 1)
         mkey = f"{self.prefix}m:{table}:{key}"

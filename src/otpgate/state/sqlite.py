@@ -178,6 +178,9 @@ class SqliteState:
     ) -> float | None:
         return None
 
+    def window_clear(self, table: str, key: str) -> None:
+        return None
+
     def mark(self, table: str, key: str, ttl: float) -> None:
         return None
 
