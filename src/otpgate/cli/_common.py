@@ -42,6 +42,7 @@ __all__ = [
     "create_users_file",
     "default_store_url",
     "get_user",
+    "group_actions",
     "key_file_of",
     "load_settings",
     "opened",
@@ -293,6 +294,16 @@ def command_group(sub: Any, name: str, help_text: str) -> Any:
 
     group.set_defaults(handler=usage)
     return actions
+
+
+def group_actions(sub: Any, name: str) -> Any:
+    """The actions of the existing command group ``name`` (made by :func:`command_group`),
+    or ``None`` if that group was not registered."""
+    group = sub.choices.get(name)
+    if group is None:
+        return None
+    found = [a for a in group._actions if isinstance(a, argparse._SubParsersAction)]
+    return found[0] if found else None
 
 
 # --- argument types -------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from ..selfservice import SelfService
 from ..store.base import Store
 from ..tokens import parse_token_type
 from . import CommandError, _secrets
-from ._common import config_of, store_of, store_options, username
+from ._common import config_of, group_actions, store_of, store_options, username
 
 __all__ = ["register"]
 
@@ -87,13 +87,10 @@ def _cmd_invite(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``invite`` to the ``user`` command group (made by the admin commands)."""
-    user = sub.choices.get("user")
-    if user is None:
+    actions = group_actions(sub, "user")
+    if actions is None:
         return
-    groups = [a for a in user._actions if isinstance(a, argparse._SubParsersAction)]
-    if not groups:
-        return
-    p = groups[0].add_parser(
+    p = actions.add_parser(
         "invite",
         parents=[store_options()],
         help="print a single-use link for a user to enrol a token in the portal",

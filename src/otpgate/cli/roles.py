@@ -21,7 +21,7 @@ from ..audit import AuditLog
 from ..errors import UnknownUser
 from ..store.query import ROLES, check_role
 from . import CommandError
-from ._common import config_of, store_of, store_options, username
+from ._common import config_of, group_actions, store_of, store_options, username
 
 __all__ = ["record", "register"]
 
@@ -84,13 +84,10 @@ def _cmd_set_role(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``set-role`` to the ``user`` command group."""
-    user = sub.choices.get("user")
-    if user is None:
+    actions = group_actions(sub, "user")
+    if actions is None:
         return
-    groups = [a for a in user._actions if isinstance(a, argparse._SubParsersAction)]
-    if not groups:
-        return
-    p = groups[0].add_parser(
+    p = actions.add_parser(
         "set-role",
         parents=[store_options()],
         help="make a user an administrator of the /admin pages, or a user again",
