@@ -21,13 +21,15 @@ import hashlib
 import hmac
 import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
 from itsdangerous import BadSignature, Signer, URLSafeSerializer
 
-__all__ = ["CsrfGuard", "Session", "SessionCodec"]
+__all__ = ["CsrfGuard", "Session", "SessionCodec", "verified"]
+
+_T = TypeVar("_T")
 
 MAX_COOKIE: Final = 4096
 # A cookie issued in the future means a clock skew between gate hosts; a little
@@ -42,6 +44,29 @@ BINDING_BYTES: Final = 16
 
 def _floor_ms(t: float) -> float:
     return math.floor(t * 1000) / 1000
+
+
+def verified(
+    cache: dict[str, _T], value: str | None, max_len: int, verify: Callable[[str], _T | None]
+) -> _T | None:
+    """What ``verify`` makes of a signed cookie ``value``, remembered in ``cache``.
+
+    Checking the signature is the costly part of every request that carries the
+    cookie, so a genuine value is verified once; the cache is bounded (the oldest
+    entry goes first) and only ever holds values whose signature checked out.
+    Empty or over-long values are refused before any work.
+    """
+    if not value or len(value) > max_len:
+        return None
+    result = cache.get(value)
+    if result is None:
+        result = verify(value)
+        if result is None:
+            return None
+        if len(cache) >= VERIFIED_CACHE:
+            del cache[next(iter(cache))]
+        cache[value] = result
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,16 +139,9 @@ class SessionCodec:
 
     def decode(self, value: str | None, now: float) -> Session | None:
         """The session if the cookie is genuine and not expired, else ``None``."""
-        if not value or len(value) > MAX_COOKIE:
-            return None
-        session = self._verified.get(value)
+        session = verified(self._verified, value, MAX_COOKIE, self._verify)
         if session is None:
-            session = self._verify(value)
-            if session is None:
-                return None
-            if len(self._verified) >= VERIFIED_CACHE:
-                del self._verified[next(iter(self._verified))]
-            self._verified[value] = session
+            return None
         if session.issued_at > now + CLOCK_SKEW or session.seen < session.issued_at:
             return None
         if now - session.issued_at > self.lifetime:
