@@ -31,6 +31,7 @@ from ..reasons import Reason
 from ..selfservice import InvitationRefused, WrongCode
 from ..tokens import build_uri
 from . import messages as m
+from . import pages
 from .forms import FormKit
 from .i18n import translator
 from .qr import qr_svg
@@ -66,18 +67,15 @@ class EnrolPages:
 
     # --- /enrol/<token> ---------------------------------------------------------------
 
-    def _refused(self, lang: str, why: str) -> Response:
-        _ = translator(lang)
-        text = render(
-            "message.html",
-            lang=lang,
-            site=self.site,
-            heading=_(m.LINK_REFUSED),
-            text=_(m.LINK_WHY.get(why, m.ASK_ADMIN)),
-            kind="error",
-            links=[("../login", _("Sign in"))],
+    def _message(self, lang: str, heading: str, text: str, status: int, link: str = "") -> Response:
+        page = pages.message_page(
+            site=self.site, heading=heading, text=text, kind="error", link=link, lang=lang
         )
-        return self.kit.html(text, _STATUS.get(why, 410))
+        return self.kit.html(page, status)
+
+    def _refused(self, lang: str, why: str) -> Response:
+        text = m.LINK_WHY.get(why, m.ASK_ADMIN)
+        return self._message(lang, m.LINK_REFUSED, text, _STATUS.get(why, 410), "../login")
 
     def _pin_page(
         self,
@@ -142,16 +140,19 @@ class EnrolPages:
 
     async def enrol(self, request: Request) -> Response:
         lang = self.kit.lang(request)
-        token = request.path_params["token"]
-        now = self.kit.now()
-        svc = self.kit.service
         try:
-            inv = await run_in_threadpool(svc.open, token, now)
+            return await self._enrol(request, request.path_params["token"], lang)
         except InvitationRefused as exc:
             return self._refused(lang, exc.why)
         except OTPGateError as exc:
             log.error("enrolment: store error %s", exc.__class__.__name__)
             return self._unavailable(lang)
+
+    async def _enrol(self, request: Request, token: str, lang: str) -> Response:
+        # Every step re-reads the invitation; a refusal or a store error at any
+        # point is answered by enrol().
+        now = self.kit.now()
+        inv = await run_in_threadpool(self.kit.service.open, token, now)
         if request.method != "POST":
             if inv.status == "pending":
                 return self._scan_page(request, inv, token, lang)
@@ -161,16 +162,10 @@ class EnrolPages:
             return form
         if self.kit.csrf_failed(request, form):
             return self._expired(lang)
-        try:
-            if form.get("step") == "confirm" and inv.status == "pending":
-                return await self._confirm(request, inv, token, form, lang, now)
-            if form.get("step") == "pin":
-                return await self._choose(request, inv, token, form, lang, now)
-        except InvitationRefused as exc:
-            return self._refused(lang, exc.why)
-        except OTPGateError as exc:
-            log.error("enrolment: store error %s", exc.__class__.__name__)
-            return self._unavailable(lang)
+        if form.get("step") == "confirm" and inv.status == "pending":
+            return await self._confirm(request, inv, token, form, lang, now)
+        if form.get("step") == "pin":
+            return await self._choose(request, inv, token, form, lang, now)
         # A stale form (the other step), or something made up: show where things stand.
         return self.kit.redirect(token)
 
@@ -225,30 +220,10 @@ class EnrolPages:
         return self.kit.html(text)
 
     def _expired(self, lang: str) -> Response:
-        _ = translator(lang)
-        text = render(
-            "message.html",
-            lang=lang,
-            site=self.site,
-            heading=_(m.BAD_REQUEST),
-            text=_(m.EXPIRED_FORM_RETRY),
-            kind="error",
-            links=[],
-        )
-        return self.kit.html(text, 403)
+        return self._message(lang, m.BAD_REQUEST, m.EXPIRED_FORM_RETRY, 403)
 
     def _unavailable(self, lang: str) -> Response:
-        _ = translator(lang)
-        text = render(
-            "message.html",
-            lang=lang,
-            site=self.site,
-            heading=_(m.BAD_REQUEST),
-            text=_(m.UNAVAILABLE),
-            kind="error",
-            links=[],
-        )
-        return self.kit.html(text, 503)
+        return self._message(lang, m.BAD_REQUEST, m.UNAVAILABLE, 503)
 
     # --- /lost ------------------------------------------------------------------------
 
