@@ -87,22 +87,18 @@ class EnrolPages:
         errors: dict[str, str] | None = None,
     ) -> Response:
         errors = errors or {}
-        return self.kit.page(
+        return self.kit.form_page(
             request,
-            lambda csrf: render(
-                "enrol_pin.html",
-                lang=lang,
-                site=self.site,
-                csrf=csrf,
-                action=token,
-                user=inv.username,
-                reset=inv.reset,
-                min_length=self.kit.service.policy.min_length,
-                message=None,
-                pin_error=errors.get("pin"),
-                pin2_error=errors.get("pin2"),
-            ),
+            "enrol_pin.html",
+            lang,
             status,
+            action=token,
+            user=inv.username,
+            reset=inv.reset,
+            min_length=self.kit.service.policy.min_length,
+            message=None,
+            pin_error=errors.get("pin"),
+            pin2_error=errors.get("pin2"),
         )
 
     def _scan_page(
@@ -119,23 +115,19 @@ class EnrolPages:
         # The otpauth label cannot hold a colon in the issuer; the title may have one.
         issuer = self.site.replace(":", "").strip() or None
         uri = build_uri(inv.token_type, inv.pending_key, inv.username, issuer=issuer)
-        return self.kit.page(
+        return self.kit.form_page(
             request,
-            lambda csrf: render(
-                "enrol_scan.html",
-                lang=lang,
-                site=self.site,
-                csrf=csrf,
-                action=token,
-                user=inv.username,
-                qr=qr_svg(uri, _(m.QR_LABEL)),
-                key=_grouped(inv.pending_key or b""),
-                uri=uri,
-                wide=True,
-                message=None,
-                code_error=code_error,
-            ),
+            "enrol_scan.html",
+            lang,
             status,
+            action=token,
+            user=inv.username,
+            qr=qr_svg(uri, _(m.QR_LABEL)),
+            key=_grouped(inv.pending_key or b""),
+            uri=uri,
+            wide=True,
+            message=None,
+            code_error=code_error,
         )
 
     async def enrol(self, request: Request) -> Response:
@@ -236,19 +228,15 @@ class EnrolPages:
         message: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> Response:
-        return self.kit.page(
+        return self.kit.form_page(
             request,
-            lambda csrf: render(
-                "lost.html",
-                lang=lang,
-                site=self.site,
-                csrf=csrf,
-                user=user,
-                message=message,
-                invalid=bool(message),
-            ),
+            "lost.html",
+            lang,
             status,
             headers,
+            user=user,
+            message=message,
+            invalid=bool(message),
         )
 
     async def lost(self, request: Request) -> Response:
