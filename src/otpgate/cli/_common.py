@@ -32,6 +32,7 @@ from . import CommandError
 __all__ = [
     "QR_KINDS",
     "SQL_KINDS",
+    "add_user_action",
     "check_exists",
     "check_qr_target",
     "command_group",
@@ -42,7 +43,6 @@ __all__ = [
     "create_users_file",
     "default_store_url",
     "get_user",
-    "group_actions",
     "key_file_of",
     "load_settings",
     "opened",
@@ -296,14 +296,18 @@ def command_group(sub: Any, name: str, help_text: str) -> Any:
     return actions
 
 
-def group_actions(sub: Any, name: str) -> Any:
-    """The actions of the existing command group ``name`` (made by :func:`command_group`),
-    or ``None`` if that group was not registered."""
-    group = sub.choices.get(name)
+def add_user_action(sub: Any, name: str, help_text: str, description: str) -> Any:
+    """Add the action ``user NAME`` (with the store options) from a module of its own;
+    its parser, or ``None`` if the ``user`` group was not registered."""
+    group = sub.choices.get("user")
     if group is None:
         return None
     found = [a for a in group._actions if isinstance(a, argparse._SubParsersAction)]
-    return found[0] if found else None
+    if not found:
+        return None
+    return found[0].add_parser(
+        name, parents=[store_options()], help=help_text, description=description
+    )
 
 
 # --- argument types -------------------------------------------------------------------------
