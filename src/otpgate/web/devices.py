@@ -15,9 +15,9 @@ import secrets
 from collections.abc import Sequence
 from typing import Final
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import URLSafeSerializer
 
-from .sessions import verified
+from .sessions import signed_fields, verified
 
 __all__ = ["COOKIE", "DeviceCodec"]
 
@@ -59,14 +59,9 @@ class DeviceCodec:
         return nonce
 
     def _verify(self, value: str) -> tuple[str, str, int] | None:
-        try:
-            data = self._serializer.loads(value)
-        except (BadSignature, ValueError, TypeError):
-            return None
-        if not (
-            isinstance(data, list)
-            and len(data) == 3
-            and isinstance(data[0], str)
+        data = signed_fields(self._serializer, value, 3)
+        if data is None or not (
+            isinstance(data[0], str)
             and isinstance(data[1], str)
             and isinstance(data[2], int)
             and not isinstance(data[2], bool)

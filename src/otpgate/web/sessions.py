@@ -23,11 +23,11 @@ import math
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from itsdangerous import BadSignature, Signer, URLSafeSerializer
 
-__all__ = ["CsrfGuard", "Session", "SessionCodec", "verified"]
+__all__ = ["CsrfGuard", "Session", "SessionCodec", "signed_fields", "verified"]
 
 _T = TypeVar("_T")
 
@@ -67,6 +67,16 @@ def verified(
             del cache[next(iter(cache))]
         cache[value] = result
     return result
+
+
+def signed_fields(serializer: URLSafeSerializer, value: str, count: int) -> list[Any] | None:
+    """The list of ``count`` fields signed in ``value``, or ``None`` if the signature
+    or the shape is wrong (the types of the fields are the caller's to check)."""
+    try:
+        data = serializer.loads(value)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    return data if isinstance(data, list) and len(data) == count else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,14 +161,9 @@ class SessionCodec:
         return session
 
     def _verify(self, value: str) -> Session | None:
-        try:
-            data = self._serializer.loads(value)
-        except (BadSignature, ValueError, TypeError):
-            return None
-        if not (
-            isinstance(data, list)
-            and len(data) == 5
-            and isinstance(data[0], str)
+        data = signed_fields(self._serializer, value, 5)
+        if data is None or not (
+            isinstance(data[0], str)
             and all(isinstance(x, int | float) and not isinstance(x, bool) for x in data[1:3])
             and isinstance(data[3], str)
             and isinstance(data[4], str)
