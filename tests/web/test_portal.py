@@ -353,3 +353,10 @@ def test_demo_page_needs_a_login(make_gate: GateFactory) -> None:
     g.login(rd="/demo/")
     page = g.client.get("/demo/")
     assert page.status_code == 200 and "Hello <strong>alice</strong>" in page.text
+
+
+@pytest.mark.parametrize("path", ["/login/", "/lost/", "/account/", "/enrol/abc/"])
+def test_no_redirect_built_from_the_requests_own_host(gate: G, path: str) -> None:
+    # Starlette would answer 307 to http://<Host header><path without slash>.
+    r = gate.client.get(path, headers={"Host": "evil.example"}, follow_redirects=False)
+    assert r.status_code == 404 and "location" not in r.headers

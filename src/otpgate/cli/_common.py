@@ -32,6 +32,7 @@ from . import CommandError
 __all__ = [
     "QR_KINDS",
     "SQL_KINDS",
+    "add_user_action",
     "check_exists",
     "check_qr_target",
     "command_group",
@@ -293,6 +294,20 @@ def command_group(sub: Any, name: str, help_text: str) -> Any:
 
     group.set_defaults(handler=usage)
     return actions
+
+
+def add_user_action(sub: Any, name: str, help_text: str, description: str) -> Any:
+    """Add the action ``user NAME`` (with the store options) from a module of its own;
+    its parser, or ``None`` if the ``user`` group was not registered."""
+    group = sub.choices.get("user")
+    if group is None:
+        return None
+    found = [a for a in group._actions if isinstance(a, argparse._SubParsersAction)]
+    if not found:
+        return None
+    return found[0].add_parser(
+        name, parents=[store_options()], help=help_text, description=description
+    )
 
 
 # --- argument types -------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from ..selfservice import SelfService
 from ..store.base import Store
 from ..tokens import parse_token_type
 from . import CommandError, _secrets
-from ._common import config_of, store_of, store_options, username
+from ._common import add_user_action, config_of, store_of, username
 
 __all__ = ["register"]
 
@@ -87,18 +87,14 @@ def _cmd_invite(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``invite`` to the ``user`` command group (made by the admin commands)."""
-    user = sub.choices.get("user")
-    if user is None:
-        return
-    groups = [a for a in user._actions if isinstance(a, argparse._SubParsersAction)]
-    if not groups:
-        return
-    p = groups[0].add_parser(
+    p = add_user_action(
+        sub,
         "invite",
-        parents=[store_options()],
-        help="print a single-use link for a user to enrol a token in the portal",
-        description=_HELP,
+        "print a single-use link for a user to enrol a token in the portal",
+        _HELP,
     )
+    if p is None:
+        return
     p.add_argument("name", type=username, help="the user name")
     p.add_argument("--type", default="HOTP/T30", help="token type: HOTP/T30 (default), HOTP/E")
     p.add_argument(

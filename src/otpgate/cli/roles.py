@@ -21,7 +21,7 @@ from ..audit import AuditLog
 from ..errors import UnknownUser
 from ..store.query import ROLES, check_role
 from . import CommandError
-from ._common import config_of, store_of, store_options, username
+from ._common import add_user_action, config_of, store_of, username
 
 __all__ = ["record", "register"]
 
@@ -84,19 +84,15 @@ def _cmd_set_role(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``set-role`` to the ``user`` command group."""
-    user = sub.choices.get("user")
-    if user is None:
-        return
-    groups = [a for a in user._actions if isinstance(a, argparse._SubParsersAction)]
-    if not groups:
-        return
-    p = groups[0].add_parser(
+    p = add_user_action(
+        sub,
         "set-role",
-        parents=[store_options()],
-        help="make a user an administrator of the /admin pages, or a user again",
-        description="Administrators manage users in the browser under /admin (sign in with "
+        "make a user an administrator of the /admin pages, or a user again",
+        "Administrators manage users in the browser under /admin (sign in with "
         "PIN and code as usual). The first administrator is made here.",
     )
+    if p is None:
+        return
     p.add_argument("name", type=username)
     p.add_argument("role", choices=ROLES)
     p.set_defaults(handler=_cmd_set_role)

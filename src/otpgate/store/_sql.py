@@ -16,6 +16,7 @@ codes older versions stored.
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -38,6 +39,8 @@ __all__ = [
     "migration_statements",
     "otp_tag",
     "record_params",
+    "reencrypt",
+    "reencrypt_all",
     "row_to_record",
     "state_params",
     "to_pyformat",
@@ -321,4 +324,25 @@ def reencrypt(
             continue
         new = keys.encrypt(keys.decrypt(blob, username), username)
         done += rekey({"username": username, "old_key": blob, "new_key": new})
+    return done
+
+
+# Each table that holds encrypted OTP keys: the statement that reads them, the one
+# that rewrites one (users, then the pending keys of invitations).
+_KEYED_TABLES: Final = (("keys", "rekey"), ("inv_keys", "inv_rekey"))
+
+
+def reencrypt_all(
+    keys: KeyRing,
+    read: Callable[[str], Iterable[Sequence[Any]]],
+    write: Callable[[str, dict[str, Any]], int],
+) -> int:
+    """Re-encrypt the OTP keys of every table that holds them (see :func:`reencrypt`).
+
+    ``read(name)`` runs the statement ``SQL[name]`` and returns its rows;
+    ``write(name, params)`` runs ``SQL[name]`` and returns the rows it changed.
+    """
+    done = 0
+    for select, update in _KEYED_TABLES:
+        done += reencrypt(keys, read(select), functools.partial(write, update))
     return done

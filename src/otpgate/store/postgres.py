@@ -320,12 +320,8 @@ class PostgresStore:
         Raises:
             StoreError: a key does not decrypt, or the database failed.
         """
-        users = _sql.reencrypt(
-            self._keys, self._run("keys", {}), lambda p: int(self._run("rekey", p)[0])
-        )
-        pending = self._run("inv_keys", {})
-        return users + _sql.reencrypt(
-            self._keys, pending, lambda p: int(self._run("inv_rekey", p)[0])
+        return _sql.reencrypt_all(
+            self._keys, lambda name: self._run(name, {}), lambda name, p: int(self._run(name, p)[0])
         )
 
 

@@ -18,7 +18,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Final
 
 from ..crypto import KeyRing
@@ -293,15 +293,10 @@ class SQLiteStore:
             StoreError: a key does not decrypt, or the database failed.
         """
 
-        def rekey(statement: str) -> Callable[[dict[str, Any]], int]:
-            def run(params: dict[str, Any]) -> int:
-                try:
-                    return self._conn().execute(_sql.SQL[statement], params).rowcount
-                except sqlite3.Error as exc:
-                    raise StoreError(f"SQLite store {self.path}: {exc}") from None
+        def rekey(statement: str, params: dict[str, Any]) -> int:
+            try:
+                return self._conn().execute(_sql.SQL[statement], params).rowcount
+            except sqlite3.Error as exc:
+                raise StoreError(f"SQLite store {self.path}: {exc}") from None
 
-            return run
-
-        users = _sql.reencrypt(self._keys, self._read(_sql.SQL["keys"], {}), rekey("rekey"))
-        pending = self._read(_sql.SQL["inv_keys"], {})
-        return users + _sql.reencrypt(self._keys, pending, rekey("inv_rekey"))
+        return _sql.reencrypt_all(self._keys, lambda name: self._read(_sql.SQL[name], {}), rekey)

@@ -61,24 +61,20 @@ class AccountPage:
         audit = self.kit.auth.audit
         path = audit.path if audit is not None else None
         signins = recent_signins(path, user) if path else None
-        return self.kit.page(
+        return self.kit.form_page(
             request,
-            lambda csrf: render(
-                "account.html",
-                lang=lang,
-                site=self.site,
-                csrf=csrf,
-                user=user,
-                landing=self.kit.landing(),
-                message=message,
-                message_kind=kind,
-                errors=errors or {},
-                min_length=self.kit.service.policy.min_length,
-                signins=signins,
-                wide=True,
-            ),
+            "account.html",
+            lang,
             status,
             headers,
+            user=user,
+            landing=self.kit.landing(),
+            message=message,
+            message_kind=kind,
+            errors=errors or {},
+            min_length=self.kit.service.policy.min_length,
+            signins=signins,
+            wide=True,
         )
 
     async def account(self, request: Request) -> Response:

@@ -87,6 +87,9 @@ def create_app(
         *AdminPages(gate).routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
+    # No "/x/" -> "/x" redirects: Starlette builds them from the request's own Host
+    # and scheme (http behind a TLS proxy), and every page has one address.
+    app.router.redirect_slashes = False
     app.state.gate = gate
     app.state.selfservice = kit.service
     # Middleware added last runs first: the header check, then /auth, then the router.

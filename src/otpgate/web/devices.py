@@ -15,15 +15,14 @@ import secrets
 from collections.abc import Sequence
 from typing import Final
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import URLSafeSerializer
+
+from .sessions import signed_fields, verified
 
 __all__ = ["COOKIE", "DeviceCodec"]
 
 COOKIE: Final = "otpgate_device"
 _MAX_COOKIE: Final = 1024
-# Cookies whose signature was already checked (a Basic client sends its
-# cookie with every request): the user and the time are still checked.
-_VERIFIED_CACHE: Final = 4096
 # A cookie issued in the future: clock skew between gate hosts, a little of it.
 _CLOCK_SKEW: Final = 60.0
 
@@ -49,30 +48,20 @@ class DeviceCodec:
 
     def device(self, value: str | None, user: str, now: float) -> str | None:
         """The device nonce if ``value`` is a genuine, current cookie issued to ``user``."""
-        if not value or len(value) > _MAX_COOKIE:
-            return None
-        fields = self._verified.get(value)
+        # A Basic client sends its cookie with every request: the signature is
+        # checked once, the owner and the times on every call.
+        fields = verified(self._verified, value, _MAX_COOKIE, self._verify)
         if fields is None:
-            fields = self._verify(value)
-            if fields is None:
-                return None
-            if len(self._verified) >= _VERIFIED_CACHE:
-                del self._verified[next(iter(self._verified))]
-            self._verified[value] = fields
+            return None
         owner, nonce, issued = fields
         if owner != user or issued > now + _CLOCK_SKEW or now - issued > self.lifetime:
             return None
         return nonce
 
     def _verify(self, value: str) -> tuple[str, str, int] | None:
-        try:
-            data = self._serializer.loads(value)
-        except (BadSignature, ValueError, TypeError):
-            return None
-        if not (
-            isinstance(data, list)
-            and len(data) == 3
-            and isinstance(data[0], str)
+        data = signed_fields(self._serializer, value, 3)
+        if data is None or not (
+            isinstance(data[0], str)
             and isinstance(data[1], str)
             and isinstance(data[2], int)
             and not isinstance(data[2], bool)

@@ -31,6 +31,7 @@ from ..reasons import Reason
 from ..selfservice import InvitationRefused, WrongCode
 from ..tokens import build_uri
 from . import messages as m
+from . import pages
 from .forms import FormKit
 from .i18n import translator
 from .qr import qr_svg
@@ -66,18 +67,15 @@ class EnrolPages:
 
     # --- /enrol/<token> ---------------------------------------------------------------
 
-    def _refused(self, lang: str, why: str) -> Response:
-        _ = translator(lang)
-        text = render(
-            "message.html",
-            lang=lang,
-            site=self.site,
-            heading=_(m.LINK_REFUSED),
-            text=_(m.LINK_WHY.get(why, m.ASK_ADMIN)),
-            kind="error",
-            links=[("../login", _("Sign in"))],
+    def _message(self, lang: str, heading: str, text: str, status: int, link: str = "") -> Response:
+        page = pages.message_page(
+            site=self.site, heading=heading, text=text, kind="error", link=link, lang=lang
         )
-        return self.kit.html(text, _STATUS.get(why, 410))
+        return self.kit.html(page, status)
+
+    def _refused(self, lang: str, why: str) -> Response:
+        text = m.LINK_WHY.get(why, m.ASK_ADMIN)
+        return self._message(lang, m.LINK_REFUSED, text, _STATUS.get(why, 410), "../login")
 
     def _pin_page(
         self,
@@ -89,22 +87,18 @@ class EnrolPages:
         errors: dict[str, str] | None = None,
     ) -> Response:
         errors = errors or {}
-        return self.kit.page(
+        return self.kit.form_page(
             request,
-            lambda csrf: render(
-                "enrol_pin.html",
-                lang=lang,
-                site=self.site,
-                csrf=csrf,
-                action=token,
-                user=inv.username,
-                reset=inv.reset,
-                min_length=self.kit.service.policy.min_length,
-                message=None,
-                pin_error=errors.get("pin"),
-                pin2_error=errors.get("pin2"),
-            ),
+            "enrol_pin.html",
+            lang,
             status,
+            action=token,
+            user=inv.username,
+            reset=inv.reset,
+            min_length=self.kit.service.policy.min_length,
+            message=None,
+            pin_error=errors.get("pin"),
+            pin2_error=errors.get("pin2"),
         )
 
     def _scan_page(
@@ -121,37 +115,36 @@ class EnrolPages:
         # The otpauth label cannot hold a colon in the issuer; the title may have one.
         issuer = self.site.replace(":", "").strip() or None
         uri = build_uri(inv.token_type, inv.pending_key, inv.username, issuer=issuer)
-        return self.kit.page(
+        return self.kit.form_page(
             request,
-            lambda csrf: render(
-                "enrol_scan.html",
-                lang=lang,
-                site=self.site,
-                csrf=csrf,
-                action=token,
-                user=inv.username,
-                qr=qr_svg(uri, _(m.QR_LABEL)),
-                key=_grouped(inv.pending_key or b""),
-                uri=uri,
-                wide=True,
-                message=None,
-                code_error=code_error,
-            ),
+            "enrol_scan.html",
+            lang,
             status,
+            action=token,
+            user=inv.username,
+            qr=qr_svg(uri, _(m.QR_LABEL)),
+            key=_grouped(inv.pending_key or b""),
+            uri=uri,
+            wide=True,
+            message=None,
+            code_error=code_error,
         )
 
     async def enrol(self, request: Request) -> Response:
         lang = self.kit.lang(request)
-        token = request.path_params["token"]
-        now = self.kit.now()
-        svc = self.kit.service
         try:
-            inv = await run_in_threadpool(svc.open, token, now)
+            return await self._enrol(request, request.path_params["token"], lang)
         except InvitationRefused as exc:
             return self._refused(lang, exc.why)
         except OTPGateError as exc:
             log.error("enrolment: store error %s", exc.__class__.__name__)
             return self._unavailable(lang)
+
+    async def _enrol(self, request: Request, token: str, lang: str) -> Response:
+        # Every step re-reads the invitation; a refusal or a store error at any
+        # point is answered by enrol().
+        now = self.kit.now()
+        inv = await run_in_threadpool(self.kit.service.open, token, now)
         if request.method != "POST":
             if inv.status == "pending":
                 return self._scan_page(request, inv, token, lang)
@@ -161,16 +154,10 @@ class EnrolPages:
             return form
         if self.kit.csrf_failed(request, form):
             return self._expired(lang)
-        try:
-            if form.get("step") == "confirm" and inv.status == "pending":
-                return await self._confirm(request, inv, token, form, lang, now)
-            if form.get("step") == "pin":
-                return await self._choose(request, inv, token, form, lang, now)
-        except InvitationRefused as exc:
-            return self._refused(lang, exc.why)
-        except OTPGateError as exc:
-            log.error("enrolment: store error %s", exc.__class__.__name__)
-            return self._unavailable(lang)
+        if form.get("step") == "confirm" and inv.status == "pending":
+            return await self._confirm(request, inv, token, form, lang, now)
+        if form.get("step") == "pin":
+            return await self._choose(request, inv, token, form, lang, now)
         # A stale form (the other step), or something made up: show where things stand.
         return self.kit.redirect(token)
 
@@ -225,30 +212,10 @@ class EnrolPages:
         return self.kit.html(text)
 
     def _expired(self, lang: str) -> Response:
-        _ = translator(lang)
-        text = render(
-            "message.html",
-            lang=lang,
-            site=self.site,
-            heading=_(m.BAD_REQUEST),
-            text=_(m.EXPIRED_FORM_RETRY),
-            kind="error",
-            links=[],
-        )
-        return self.kit.html(text, 403)
+        return self._message(lang, m.BAD_REQUEST, m.EXPIRED_FORM_RETRY, 403)
 
     def _unavailable(self, lang: str) -> Response:
-        _ = translator(lang)
-        text = render(
-            "message.html",
-            lang=lang,
-            site=self.site,
-            heading=_(m.BAD_REQUEST),
-            text=_(m.UNAVAILABLE),
-            kind="error",
-            links=[],
-        )
-        return self.kit.html(text, 503)
+        return self._message(lang, m.BAD_REQUEST, m.UNAVAILABLE, 503)
 
     # --- /lost ------------------------------------------------------------------------
 
@@ -261,19 +228,15 @@ class EnrolPages:
         message: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> Response:
-        return self.kit.page(
+        return self.kit.form_page(
             request,
-            lambda csrf: render(
-                "lost.html",
-                lang=lang,
-                site=self.site,
-                csrf=csrf,
-                user=user,
-                message=message,
-                invalid=bool(message),
-            ),
+            "lost.html",
+            lang,
             status,
             headers,
+            user=user,
+            message=message,
+            invalid=bool(message),
         )
 
     async def lost(self, request: Request) -> Response:

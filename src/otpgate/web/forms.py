@@ -9,7 +9,7 @@ Only this module knows how the gate's front ends are put together.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,6 +19,7 @@ from ..pins import PinHasher
 from ..selfservice import SelfService
 from .http import html, redirect
 from .i18n import choose
+from .templating import render
 
 if TYPE_CHECKING:
     from ..auth import Decision
@@ -73,6 +74,25 @@ class FormKit:
     ) -> Response:
         """A page holding a form: its CSRF token, and the nonce cookie if new."""
         return self._portal._form_page(request, text, status, headers)
+
+    def form_page(
+        self,
+        request: Request,
+        template: str,
+        lang: str,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        **fields: Any,
+    ) -> Response:
+        """:meth:`page` of ``template`` with the language, the site's title and the
+        form's CSRF token, and ``fields``."""
+        title = self.web.title
+        return self.page(
+            request,
+            lambda csrf: render(template, lang=lang, site=title, csrf=csrf, **fields),
+            status,
+            headers,
+        )
 
     def redirect(self, location: str, status: int = 303) -> Response:
         return redirect(location, status)

@@ -21,13 +21,15 @@ import hashlib
 import hmac
 import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, TypeVar
 
 from itsdangerous import BadSignature, Signer, URLSafeSerializer
 
-__all__ = ["CsrfGuard", "Session", "SessionCodec"]
+__all__ = ["CsrfGuard", "Session", "SessionCodec", "signed_fields", "verified"]
+
+_T = TypeVar("_T")
 
 MAX_COOKIE: Final = 4096
 # A cookie issued in the future means a clock skew between gate hosts; a little
@@ -42,6 +44,39 @@ BINDING_BYTES: Final = 16
 
 def _floor_ms(t: float) -> float:
     return math.floor(t * 1000) / 1000
+
+
+def verified(
+    cache: dict[str, _T], value: str | None, max_len: int, verify: Callable[[str], _T | None]
+) -> _T | None:
+    """What ``verify`` makes of a signed cookie ``value``, remembered in ``cache``.
+
+    Checking the signature is the costly part of every request that carries the
+    cookie, so a genuine value is verified once; the cache is bounded (the oldest
+    entry goes first) and only ever holds values whose signature checked out.
+    Empty or over-long values are refused before any work.
+    """
+    if not value or len(value) > max_len:
+        return None
+    result = cache.get(value)
+    if result is None:
+        result = verify(value)
+        if result is None:
+            return None
+        if len(cache) >= VERIFIED_CACHE:
+            del cache[next(iter(cache))]
+        cache[value] = result
+    return result
+
+
+def signed_fields(serializer: URLSafeSerializer, value: str, count: int) -> list[Any] | None:
+    """The list of ``count`` fields signed in ``value``, or ``None`` if the signature
+    or the shape is wrong (the types of the fields are the caller's to check)."""
+    try:
+        data = serializer.loads(value)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    return data if isinstance(data, list) and len(data) == count else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,16 +158,9 @@ class SessionCodec:
 
     def decode(self, value: str | None, now: float) -> Session | None:
         """The session if the cookie is genuine and not expired, else ``None``."""
-        if not value or len(value) > MAX_COOKIE:
-            return None
-        session = self._verified.get(value)
+        session = verified(self._verified, value, MAX_COOKIE, self._verify)
         if session is None:
-            session = self._verify(value)
-            if session is None:
-                return None
-            if len(self._verified) >= VERIFIED_CACHE:
-                del self._verified[next(iter(self._verified))]
-            self._verified[value] = session
+            return None
         if session.issued_at > now + CLOCK_SKEW or session.seen < session.issued_at:
             return None
         if now - session.issued_at > self.lifetime:
@@ -142,14 +170,9 @@ class SessionCodec:
         return session
 
     def _verify(self, value: str) -> Session | None:
-        try:
-            data = self._serializer.loads(value)
-        except (BadSignature, ValueError, TypeError):
-            return None
-        if not (
-            isinstance(data, list)
-            and len(data) == 5
-            and isinstance(data[0], str)
+        data = signed_fields(self._serializer, value, 5)
+        if data is None or not (
+            isinstance(data[0], str)
             and all(isinstance(x, int | float) and not isinstance(x, bool) for x in data[1:3])
             and isinstance(data[3], str)
             and isinstance(data[4], str)
