@@ -583,16 +583,4 @@ class Authenticator:
             return
         if decision.ok and decision.reason is Reason.LINGER and not self.settings.audit_linger:
             return
-        self.audit.write(
-            now,
-            user=user if isinstance(user, str) else repr(type(user)),
-            ip=ip if isinstance(ip, str) else None,
-            result="accept" if decision.ok else "reject",
-            reason=decision.reason,
-            fresh=decision.fresh,
-            token=str(record.token_type) if record is not None else None,
-            serial=record.serial if record is not None else None,
-            retry_after=round(decision.retry_after, 3)
-            if decision.retry_after is not None
-            else None,
-        )
+        self.audit.login(now, decision, user, ip, record)
