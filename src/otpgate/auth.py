@@ -34,11 +34,11 @@ import time
 from collections.abc import Callable
 from typing import Final, overload
 
-from . import recovery, rules
+from . import rules, settle
 from .attempts import Attempt, Decision
 from .audit import AuditLog
 from .budget import GuessBudget
-from .errors import StoreConflict, StoreError
+from .errors import StoreError
 from .linger import LingerMemory, Snapshot
 from .models import Pin, UserRecord
 from .pins import HtpasswdChecker, PinChecker, PinHasher, check_pin
@@ -64,14 +64,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# A compare-and-set lost this many times in a row means something is wrong.
-_MAX_RETRIES: Final = 8
 _FRESH: Final = frozenset({Reason.OTP, Reason.RECOVERY})
-
-
-def _motp_without_pin(record: UserRecord) -> bool:
-    # Mobile-OTP hashes the PIN into the code: it must be stored in the clear.
-    return record.token_type.kind == "MOTP" and record.pin.kind not in ("plain", "none")
 
 
 class Authenticator:
@@ -263,12 +256,7 @@ class Authenticator:
         if record is None:
             return
 
-        def revoke(current: UserRecord | None) -> Outcome:
-            if current is None:
-                return Outcome(Reason.UNKNOWN_USER)
-            return Outcome(Reason.LOGOUT, rules.logged_out(current.state, now))
-
-        _, new = self._settle(user, record, revoke)
+        _, new = settle.settle(self.store, user, record, settle.log_out(now))
         self._memory.remember(user, new, now)
         self.state.revoke(user)  # written first: whoever hears it and re-reads sees it
 
@@ -358,10 +346,12 @@ class Authenticator:
         self._seen(record, now)
         try:
             if record is None:
-                self._decoy_work(attempt, now)
-            decide = self._login_rules(attempt, now)
+                settle.decoy_work(self.store, self._decoy, attempt, now, self.settings)
+            decide = settle.login_rules(
+                self.store, attempt, now, self.settings, self._check_pin, self._memory.forget
+            )
             defer = self._deferrer(user, now) if attempt.write_behind else None
-            outcome, record = self._settle(user, record, decide, defer)
+            outcome, record = settle.settle(self.store, user, record, decide, defer)
         except StoreError as exc:
             log.error("store error during a login: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), record
@@ -369,37 +359,8 @@ class Authenticator:
             self._memory.remember(user, record, now)  # as read or written just now
         return self._conclude(outcome, attempt, record, now), record
 
-    def _settle(
-        self,
-        user: str,
-        record: UserRecord | None,
-        decide: Callable[[UserRecord | None], Outcome],
-        defer: Callable[[Outcome], bool] | None = None,
-    ) -> tuple[Outcome, UserRecord | None]:
-        """Decide on the record and write the new state: the one compare-and-set loop.
-
-        Returns the outcome and the record as written (or as read, when
-        nothing was written, or when ``defer`` took the write to do it after
-        the answer).  A lost race re-reads and decides again.
-
-        Raises:
-            StoreError: the store failed or the race was lost too often.
-        """
-        for _ in range(_MAX_RETRIES):
-            outcome = decide(record)
-            if outcome.state is None or record is None:
-                return outcome, record
-            if defer is not None and defer(outcome):
-                return outcome, record
-            new = self.store.compare_and_set(user, record.version, outcome.state)
-            if new is not None:
-                return outcome, new
-            # Lost a race: re-read and decide again (a code is now a replay).
-            record = self.store.get(user)
-        raise StoreConflict(f"gave up after {_MAX_RETRIES} concurrent updates of {user!r}")
-
     def _deferrer(self, user: str, now: float) -> Callable[[Outcome], bool]:
-        """For :meth:`_settle`: hand a wrong code's failure count to the writer.
+        """For :func:`settle.settle`: hand a wrong code's failure count to the writer.
 
         Only a ``no_match``: its new state is one more failure (and maybe a
         lock), which :meth:`_write_failures` applies as well later.  A right
@@ -418,98 +379,13 @@ class Authenticator:
         Raises:
             StoreError: the store failed or the race was lost too often.
         """
-
-        def fail(current: UserRecord | None) -> Outcome:
-            if current is None:
-                return Outcome(Reason.UNKNOWN_USER)  # removed meanwhile: nothing to count
-            state = current.state
-            if state.last_auth is not None and state.last_auth >= now:
-                # A login succeeded since: the failures are no longer consecutive
-                # (no state: nothing to write).
-                return Outcome(Reason.NO_MATCH)
-            for _ in range(count):
-                state = rules.failed_state(state, now, self.settings)
-            return Outcome(Reason.NO_MATCH, state)
-
-        _, new = self._settle(user, self.store.get(user), fail)
+        fail = settle.count_failures(count, now, self.settings)
+        _, new = settle.settle(self.store, user, self.store.get(user), fail)
         if new is not None:
             self._memory.remember(user, new, now)
 
-    def _decoy_work(self, attempt: Attempt, now: float) -> None:
-        """Do for an unknown user what a known user's attempt does before the answer.
-
-        The same split and OTP verification (against a decoy token of the
-        default type), and for a recovery-code-shaped password the same store
-        call (it finds nothing), so that the time taken does not tell whether
-        the name exists.  The outcome is thrown away.
-        """
-        s = self.settings
-        out = rules.transition(
-            self._decoy,
-            attempt.password,
-            attempt.ip,
-            now,
-            s,
-            lambda _: False,
-            # The store's tag of the code, as for a known user (an HMAC in SQL stores).
-            otp_tag=lambda otp: self.store.otp_tag(attempt.user, otp),
-            linger=attempt.linger,
-        )
-        if isinstance(out, rules.Recover):
-            self.store.consume_recovery_code(attempt.user, recovery.digest(attempt.user, out.code))
-
-    def _login_rules(self, attempt: Attempt, now: float) -> Callable[[UserRecord | None], Outcome]:
-        """:func:`rules.transition` for one attempt, round after round of :meth:`_settle`.
-
-        Across rounds each PIN is checked and each recovery code consumed at
-        most once, and a PIN found wrong stays wrong.
-        """
-        user, password, ip, s = attempt.user, attempt.password, attempt.ip, self.settings
-        pins: dict[tuple[Pin, str], bool] = {}
-
-        def otp_tag(otp: str) -> str:
-            # The stored last OTP's form: a keyed digest in the SQL stores.
-            return self.store.otp_tag(user, otp)
-
-        consumed: dict[str, bool] = {}
-        seen: set[Reason] = set()
-
-        def decide(record: UserRecord | None) -> Outcome:
-            if record is not None and _motp_without_pin(record):
-                log.error("Mobile-OTP user %r needs a plain PIN to verify codes", user)
-
-            def pin_ok(pin: str) -> bool:
-                assert record is not None
-                if (record.pin, pin) not in pins:
-                    pins[record.pin, pin] = check_pin(
-                        record.pin, record.username, pin, self._pin_hasher, self.pin_checker
-                    )
-                return pins[record.pin, pin]
-
-            bad_pin = Reason.BAD_PIN in seen
-            out = rules.transition(
-                record,
-                password,
-                ip,
-                now,
-                s,
-                pin_ok,
-                pin_failed=bad_pin,
-                otp_tag=otp_tag,
-                linger=attempt.linger,
-            )
-            if isinstance(out, rules.Recover):
-                assert record is not None
-                if out.code not in consumed:
-                    digest = recovery.digest(user, out.code)
-                    consumed[out.code] = self.store.consume_recovery_code(user, digest)
-                out = rules.recovered(record, consumed[out.code], out.pin, ip, now, s, pin_ok)
-            if out.reason is Reason.LOGOUT:
-                self._memory.forget(user)
-            seen.add(out.reason)
-            return out
-
-        return decide
+    def _check_pin(self, stored: Pin, user: str, pin: str) -> bool:
+        return check_pin(stored, user, pin, self._pin_hasher, self.pin_checker)
 
     def _conclude(
         self, outcome: Outcome, attempt: Attempt, record: UserRecord | None, now: float
