@@ -29,7 +29,6 @@ PIN guess.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from typing import Final, overload
@@ -49,7 +48,6 @@ from .state import LocalState, SharedState
 from .state.credentials import SharedCredentials
 from .state.throttle import build_throttle
 from .store.base import Store
-from .tokens import TokenType
 from .writebehind import FailureWriter
 
 __all__ = [
@@ -99,22 +97,14 @@ class Authenticator:
         self.state: SharedState = state if state is not None else LocalState()
         self.throttle = build_throttle(settings, self.state)
         # Across addresses: one budget per user for untrusted clients (otpgate.budget).
-        self.budget = GuessBudget(
-            settings.guess_budget,
-            settings.guess_window,
-            settings.trusted_for,
-            max(settings.throttle_size, 1),
-            settings.throttle_ipv6_prefix,
-        )
+        self.budget = GuessBudget.from_settings(settings)
         self._memory = LingerMemory(settings, digest_key)
         self._known = SharedCredentials(self.state, self._memory)
         self._pin_hasher = PinHasher()
         self._failures = FailureWriter(self._write_failures)
         # An unknown user's attempt is checked against this decoy, so that it
-        # costs what a known user's does (the default token type of `user add`).
-        self._decoy = UserRecord(
-            "\0decoy", TokenType("HOTP", 30, 6), secrets.token_bytes(20), Pin("none")
-        )
+        # costs what a known user's does.
+        self._decoy = settle.decoy_record()
 
     # -- public API -------------------------------------------------------
 

@@ -12,6 +12,7 @@ does for an unknown user what a known user's attempt costs.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from typing import Final
 
@@ -23,12 +24,14 @@ from .reasons import Reason
 from .rules import Outcome
 from .settings import AuthSettings
 from .store.base import Store
+from .tokens import TokenType
 
 __all__ = [
     "MAX_RETRIES",
     "Decide",
     "PinCheck",
     "count_failures",
+    "decoy_record",
     "decoy_work",
     "log_out",
     "login_rules",
@@ -142,13 +145,18 @@ def login_rules(
     return decide
 
 
+def decoy_record() -> UserRecord:
+    """A record no user has, of the default token type of ``user add``, with a random key."""
+    return UserRecord("\0decoy", TokenType("HOTP", 30, 6), secrets.token_bytes(20), Pin("none"))
+
+
 def decoy_work(
     store: Store, decoy: UserRecord, attempt: Attempt, now: float, settings: AuthSettings
 ) -> None:
     """Do for an unknown user what a known user's attempt does before the answer.
 
-    The same split and OTP verification (against ``decoy``, a token of the
-    default type), and for a recovery-code-shaped password the same store
+    The same split and OTP verification (against ``decoy``, a
+    :func:`decoy_record`), and for a recovery-code-shaped password the same store
     call (it finds nothing), so that the time taken does not tell whether
     the name exists.  The outcome is thrown away.
     """
