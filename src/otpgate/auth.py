@@ -245,7 +245,6 @@ class Authenticator:
         record = self.store.get(user)
         if record is None:
             return
-
         _, new = settle.settle(self.store, user, record, settle.log_out(now))
         self._memory.remember(user, new, now)
         self.state.revoke(user)  # written first: whoever hears it and re-reads sees it
@@ -260,7 +259,8 @@ class Authenticator:
         """The user's record if a session issued at ``issued_at`` still stands, else ``None``.
 
         The user must exist, not be locked, and not have been logged out or
-        locked after the session was issued.  Reads the store at most once per
+        locked after the session was issued (:func:`rules.session_stands`).
+        Reads the store at most once per
         ``settings.state_ttl``; never writes.  An unreadable store says no.
         The record lets the caller check that the session was issued for this
         very record (a user removed and added again is another record).
@@ -272,10 +272,7 @@ class Authenticator:
         except StoreError as exc:
             log.error("store error checking a session: %s", exc)
             return None
-        if record is None or rules.locked(record.state, now):
-            return None
-        revoked = record.state.revoked_before
-        return record if revoked is None or issued_at >= revoked else None
+        return record if rules.session_stands(record, issued_at, now) else None
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until failure counts written behind answers are in the store.
@@ -340,7 +337,7 @@ class Authenticator:
             decide = settle.login_rules(
                 self.store, attempt, now, self.settings, self._check_pin, self._memory.forget
             )
-            defer = self._deferrer(user, now) if attempt.write_behind else None
+            defer = settle.write_behind(self._failures, user, now) if attempt.write_behind else None
             outcome, record = settle.settle(self.store, user, record, decide, defer)
         except StoreError as exc:
             log.error("store error during a login: %s", exc)
@@ -348,20 +345,6 @@ class Authenticator:
         if record is not None and (outcome.state is not None or outcome.reason is Reason.LOCKED):
             self._memory.remember(user, record, now)  # as read or written just now
         return self._conclude(outcome, attempt, record, now), record
-
-    def _deferrer(self, user: str, now: float) -> Callable[[Outcome], bool]:
-        """For :func:`settle.settle`: hand a wrong code's failure count to the writer.
-
-        Only a ``no_match``: its new state is one more failure (and maybe a
-        lock), which :meth:`_write_failures` applies as well later.  A right
-        OTP with a wrong PIN is written before the answer, since it uses the
-        code up: a second PIN guess with it must find it used.
-        """
-
-        def defer(outcome: Outcome) -> bool:
-            return outcome.reason is Reason.NO_MATCH and self._failures.submit(user, now)
-
-        return defer
 
     def _write_failures(self, user: str, count: int, now: float) -> None:
         """Add ``count`` failures at ``now`` to the stored state (the writer's thread).

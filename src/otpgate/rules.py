@@ -51,6 +51,7 @@ __all__ = [
     "logged_out",
     "recovered",
     "screen",
+    "session_stands",
     "transition",
 ]
 
@@ -122,6 +123,18 @@ def failed_state(state: UserState, now: float, settings: AuthSettings) -> UserSt
 def logged_out(state: UserState, now: float) -> UserState:
     """Sessions and lingering credentials from before ``now`` end."""
     return replace(state, revoked_before=now, last_otp=None)
+
+
+def session_stands(record: UserRecord | None, issued_at: float, now: float) -> bool:
+    """Whether a session issued at ``issued_at`` still stands for this record.
+
+    The user must exist, not be locked, and not have been logged out or
+    locked after the session was issued.
+    """
+    if record is None or locked(record.state, now):
+        return False
+    revoked = record.state.revoked_before
+    return revoked is None or issued_at >= revoked
 
 
 def screen(

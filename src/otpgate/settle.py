@@ -5,7 +5,7 @@ function (record -> :class:`~otpgate.rules.Outcome`) and writes the new state;
 a lost race re-reads and decides again, so the same code can never be
 accepted twice.  The ``decide`` functions come from here too: the login rules
 for one attempt (:func:`login_rules`), failures counted after the answer
-(:func:`count_failures`) and a logout (:func:`log_out`).  :func:`decoy_work`
+(:func:`count_failures`, :func:`write_behind`) and a logout (:func:`log_out`).  :func:`decoy_work`
 does for an unknown user what a known user's attempt costs.
 """
 
@@ -25,17 +25,19 @@ from .rules import Outcome
 from .settings import AuthSettings
 from .store.base import Store
 from .tokens import TokenType
+from .writebehind import FailureWriter
 
 __all__ = [
     "MAX_RETRIES",
+    "CheckPin",
     "Decide",
-    "PinCheck",
     "count_failures",
     "decoy_record",
     "decoy_work",
     "log_out",
     "login_rules",
     "settle",
+    "write_behind",
 ]
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ MAX_RETRIES: Final = 8
 Decide = Callable[[UserRecord | None], Outcome]
 """The rules for one change: the user's record as read (``None``: no such user) -> outcome."""
 
-PinCheck = Callable[[Pin, str, str], bool]
+CheckPin = Callable[[Pin, str, str], bool]
 """Whether a given PIN is right: (stored PIN, user name, PIN given) -> bool."""
 
 
@@ -80,6 +82,21 @@ def settle(
     raise StoreConflict(f"gave up after {MAX_RETRIES} concurrent updates of {user!r}")
 
 
+def write_behind(failures: FailureWriter, user: str, now: float) -> Callable[[Outcome], bool]:
+    """For :func:`settle`'s ``defer``: hand a wrong code's failure count to ``failures``.
+
+    Only a ``no_match``: its new state is one more failure (and maybe a
+    lock), which :func:`count_failures` applies as well later.  A right
+    OTP with a wrong PIN is written before the answer, since it uses the
+    code up: a second PIN guess with it must find it used.
+    """
+
+    def defer(outcome: Outcome) -> bool:
+        return outcome.reason is Reason.NO_MATCH and failures.submit(user, now)
+
+    return defer
+
+
 def _motp_without_pin(record: UserRecord) -> bool:
     # Mobile-OTP hashes the PIN into the code: it must be stored in the clear.
     return record.token_type.kind == "MOTP" and record.pin.kind not in ("plain", "none")
@@ -90,7 +107,7 @@ def login_rules(
     attempt: Attempt,
     now: float,
     settings: AuthSettings,
-    check_pin: PinCheck,
+    check_pin: CheckPin,
     on_logout: Callable[[str], None],
 ) -> Decide:
     """:func:`rules.transition` for one attempt, round after round of :func:`settle`.
