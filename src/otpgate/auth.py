@@ -17,9 +17,10 @@ Order of work per attempt, cheapest first (docs/accounts.md explains why):
    the OTP is verified (a few HMACs, :mod:`otpgate.verify`).
 5. Only if the OTP matched, the PIN is checked (plain: constant time; hash:
    argon2id; delegated: the :class:`~otpgate.pins.PinChecker`).
-6. The new state is written with compare-and-set.  A lost race re-reads and
-   decides again, so the same code can never be accepted twice.  A store that
-   cannot be written denies the login.
+6. The new state is written with compare-and-set (:func:`otpgate.settle.settle`,
+   the one loop).  A lost race re-reads and decides again, so the same code
+   can never be accepted twice.  A store that cannot be written denies the
+   login.
 
 A right OTP with a wrong PIN still consumes the OTP (the new token state is
 written along with the failure), so the code cannot be retried with another
