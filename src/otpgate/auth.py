@@ -359,6 +359,7 @@ class Authenticator:
             self._memory.remember(user, new, now)
 
     def _check_pin(self, stored: Pin, user: str, pin: str) -> bool:
+        """For :func:`settle.login_rules`: whether ``pin`` is ``user``'s PIN."""
         return check_pin(stored, user, pin, self._pin_hasher, self.pin_checker)
 
     def _conclude(
