@@ -258,3 +258,20 @@ def test_the_rules_do_not_change_their_inputs() -> None:
     for password in (PIN + CODE, "0000" + CODE, PIN + WRONG, "", PIN + RECOVERY_CODE):
         rules.transition(record, password, IP, NOW, AuthSettings(), lambda p: p == PIN)
     assert record == before and record.state == before.state
+
+
+@pytest.mark.parametrize(
+    ("record", "issued_at", "stands"),
+    [
+        (None, NOW - 60, False),  # no such user
+        (user(), NOW - 60, True),  # never logged out
+        (user(locked_until=NOW + 60), NOW - 60, False),  # locked now
+        (user(locked_until=math.inf), NOW - 60, False),  # locked for good
+        (user(locked_until=NOW - 1), NOW - 60, True),  # a lock that has lifted
+        (user(revoked_before=NOW - 30), NOW - 60, False),  # logged out after the session began
+        (user(revoked_before=NOW - 60), NOW - 60, True),  # issued at the revocation: stands
+        (user(revoked_before=NOW - 90), NOW - 60, True),  # logged out before it
+    ],
+)
+def test_session_stands(record: UserRecord | None, issued_at: float, stands: bool) -> None:
+    assert rules.session_stands(record, issued_at, NOW) is stands

@@ -19,7 +19,11 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime
-from typing import IO, Final
+from typing import IO, TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from .attempts import Decision
+    from .models import UserRecord
 
 __all__ = ["ADMIN", "AuditLog", "iso_utc"]
 
@@ -132,6 +136,24 @@ class AuditLog:
                 self._stream.flush()
             except (OSError, ValueError) as exc:
                 log.error("cannot write the audit log: %s", exc)
+
+    def login(
+        self, ts: float, decision: Decision, user: str, ip: str, record: UserRecord | None
+    ) -> None:
+        """Record one login decision; ``user`` and ``ip`` as sent (not text: its type only)."""
+        self.write(
+            ts,
+            user=user if isinstance(user, str) else repr(type(user)),
+            ip=ip if isinstance(ip, str) else None,
+            result="accept" if decision.ok else "reject",
+            reason=decision.reason,
+            fresh=decision.fresh,
+            token=str(record.token_type) if record is not None else None,
+            serial=record.serial if record is not None else None,
+            retry_after=round(decision.retry_after, 3)
+            if decision.retry_after is not None
+            else None,
+        )
 
     def admin(
         self,

@@ -17,9 +17,10 @@ Order of work per attempt, cheapest first (docs/accounts.md explains why):
    the OTP is verified (a few HMACs, :mod:`otpgate.verify`).
 5. Only if the OTP matched, the PIN is checked (plain: constant time; hash:
    argon2id; delegated: the :class:`~otpgate.pins.PinChecker`).
-6. The new state is written with compare-and-set.  A lost race re-reads and
-   decides again, so the same code can never be accepted twice.  A store that
-   cannot be written denies the login.
+6. The new state is written with compare-and-set (:func:`otpgate.settle.settle`,
+   the one loop).  A lost race re-reads and decides again, so the same code
+   can never be accepted twice.  A store that cannot be written denies the
+   login.
 
 A right OTP with a wrong PIN still consumes the OTP (the new token state is
 written along with the failure), so the code cannot be retried with another
@@ -29,16 +30,14 @@ PIN guess.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Final, overload
 
-from . import recovery, rules
+from . import rules, settle
+from .attempts import Attempt, Decision
 from .audit import AuditLog
-from .budget import Client
-from .errors import StoreConflict, StoreError
+from .errors import StoreError
 from .linger import LingerMemory, Snapshot
 from .models import Pin, UserRecord
 from .pins import HtpasswdChecker, PinChecker, PinHasher, check_pin
@@ -50,7 +49,6 @@ from .state.budget import build_budget
 from .state.credentials import SharedCredentials
 from .state.throttle import build_throttle
 from .store.base import Store
-from .tokens import TokenType
 from .writebehind import FailureWriter
 
 __all__ = [
@@ -65,79 +63,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# A compare-and-set lost this many times in a row means something is wrong.
-_MAX_RETRIES: Final = 8
 _FRESH: Final = frozenset({Reason.OTP, Reason.RECOVERY})
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The answer to one login attempt.
-
-    Attributes:
-        ok: accepted.
-        user: the user name when accepted, else ``None``.
-        reason: why (:class:`otpgate.reasons.Reason`), for the audit log and
-            the metrics only, never shown to clients.
-        retry_after: seconds, when throttled or locked for a limited time.
-        fresh: a new OTP (or recovery code) was consumed; ``False`` for a
-            lingering re-use.
-    """
-
-    ok: bool
-    user: str | None
-    reason: Reason
-    retry_after: float | None = None
-    fresh: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    """One login attempt, with the keyed digest of user + password made once.
-
-    Built by :meth:`Authenticator.attempt`; pass it to
-    :meth:`Authenticator.check_cached` and then :meth:`Authenticator.decide`
-    so that neither computes the digest again.
-
-    Attributes:
-        user: the user name as sent.
-        password: the PIN followed by the OTP (Mobile-OTP: the OTP alone).
-        ip: the client address.
-        key: the Authenticator's keyed digest of user + password, the key of
-            its linger cache; empty when the input can never linger (not
-            text, or longer than ``max_password``).
-        linger: a lingering credential may answer it (Basic clients resend
-            the same PIN+OTP); ``False`` for a code typed into a form, which
-            is single use.
-        write_behind: a failure count is written after the answer, not
-            before it (:meth:`Authenticator.flush`), so a known user's wrong
-            code is answered as fast as an unknown user's.
-        device: the nonce of a genuine device cookie issued to this user
-            (the front end checked its signature), else ``None``: the client
-            then has a guess budget of its own (:mod:`otpgate.budget`).
-        proven: ``ip`` is where the connection came from; ``False`` when a
-            client only claims it (the API's ``ip`` field), which is then
-            never trusted for being known.
-    """
-
-    user: str
-    password: str = field(repr=False)
-    ip: str
-    key: bytes = field(repr=False)
-    linger: bool = True
-    write_behind: bool = False
-    device: str | None = None
-    proven: bool = True
-
-    @property
-    def client(self) -> Client:
-        """Who asks, for the guess budget."""
-        return Client(self.ip, self.device, self.proven)
-
-
-def _motp_without_pin(record: UserRecord) -> bool:
-    # Mobile-OTP hashes the PIN into the code: it must be stored in the clear.
-    return record.token_type.kind == "MOTP" and record.pin.kind not in ("plain", "none")
 
 
 class Authenticator:
@@ -178,10 +104,8 @@ class Authenticator:
         self._pin_hasher = PinHasher()
         self._failures = FailureWriter(self._write_failures)
         # An unknown user's attempt is checked against this decoy, so that it
-        # costs what a known user's does (the default token type of `user add`).
-        self._decoy = UserRecord(
-            "\0decoy", TokenType("HOTP", 30, 6), secrets.token_bytes(20), Pin("none")
-        )
+        # costs what a known user's does.
+        self._decoy = settle.decoy_record()
 
     # -- public API -------------------------------------------------------
 
@@ -322,13 +246,7 @@ class Authenticator:
         record = self.store.get(user)
         if record is None:
             return
-
-        def revoke(current: UserRecord | None) -> Outcome:
-            if current is None:
-                return Outcome(Reason.UNKNOWN_USER)
-            return Outcome(Reason.LOGOUT, rules.logged_out(current.state, now))
-
-        _, new = self._settle(user, record, revoke)
+        _, new = settle.settle(self.store, user, record, settle.log_out(now))
         self._memory.remember(user, new, now)
         self.state.revoke(user)  # written first: whoever hears it and re-reads sees it
 
@@ -342,7 +260,8 @@ class Authenticator:
         """The user's record if a session issued at ``issued_at`` still stands, else ``None``.
 
         The user must exist, not be locked, and not have been logged out or
-        locked after the session was issued.  Reads the store at most once per
+        locked after the session was issued (:func:`rules.session_stands`).
+        Reads the store at most once per
         ``settings.state_ttl``; never writes.  An unreadable store says no.
         The record lets the caller check that the session was issued for this
         very record (a user removed and added again is another record).
@@ -354,10 +273,7 @@ class Authenticator:
         except StoreError as exc:
             log.error("store error checking a session: %s", exc)
             return None
-        if record is None or rules.locked(record.state, now):
-            return None
-        revoked = record.state.revoked_before
-        return record if revoked is None or issued_at >= revoked else None
+        return record if rules.session_stands(record, issued_at, now) else None
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until failure counts written behind answers are in the store.
@@ -418,10 +334,12 @@ class Authenticator:
         self._seen(record, now)
         try:
             if record is None:
-                self._decoy_work(attempt, now)
-            decide = self._login_rules(attempt, now)
-            defer = self._deferrer(user, now) if attempt.write_behind else None
-            outcome, record = self._settle(user, record, decide, defer)
+                settle.decoy_work(self.store, self._decoy, attempt, now, self.settings)
+            decide = settle.login_rules(
+                self.store, attempt, now, self.settings, self._check_pin, self._memory.forget
+            )
+            defer = settle.write_behind(self._failures, user, now) if attempt.write_behind else None
+            outcome, record = settle.settle(self.store, user, record, decide, defer)
         except StoreError as exc:
             log.error("store error during a login: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), record
@@ -429,147 +347,20 @@ class Authenticator:
             self._memory.remember(user, record, now)  # as read or written just now
         return self._conclude(outcome, attempt, record, now), record
 
-    def _settle(
-        self,
-        user: str,
-        record: UserRecord | None,
-        decide: Callable[[UserRecord | None], Outcome],
-        defer: Callable[[Outcome], bool] | None = None,
-    ) -> tuple[Outcome, UserRecord | None]:
-        """Decide on the record and write the new state: the one compare-and-set loop.
-
-        Returns the outcome and the record as written (or as read, when
-        nothing was written, or when ``defer`` took the write to do it after
-        the answer).  A lost race re-reads and decides again.
-
-        Raises:
-            StoreError: the store failed or the race was lost too often.
-        """
-        for _ in range(_MAX_RETRIES):
-            outcome = decide(record)
-            if outcome.state is None or record is None:
-                return outcome, record
-            if defer is not None and defer(outcome):
-                return outcome, record
-            new = self.store.compare_and_set(user, record.version, outcome.state)
-            if new is not None:
-                return outcome, new
-            # Lost a race: re-read and decide again (a code is now a replay).
-            record = self.store.get(user)
-        raise StoreConflict(f"gave up after {_MAX_RETRIES} concurrent updates of {user!r}")
-
-    def _deferrer(self, user: str, now: float) -> Callable[[Outcome], bool]:
-        """For :meth:`_settle`: hand a wrong code's failure count to the writer.
-
-        Only a ``no_match``: its new state is one more failure (and maybe a
-        lock), which :meth:`_write_failures` applies as well later.  A right
-        OTP with a wrong PIN is written before the answer, since it uses the
-        code up: a second PIN guess with it must find it used.
-        """
-
-        def defer(outcome: Outcome) -> bool:
-            return outcome.reason is Reason.NO_MATCH and self._failures.submit(user, now)
-
-        return defer
-
     def _write_failures(self, user: str, count: int, now: float) -> None:
         """Add ``count`` failures at ``now`` to the stored state (the writer's thread).
 
         Raises:
             StoreError: the store failed or the race was lost too often.
         """
-
-        def fail(current: UserRecord | None) -> Outcome:
-            if current is None:
-                return Outcome(Reason.UNKNOWN_USER)  # removed meanwhile: nothing to count
-            state = current.state
-            if state.last_auth is not None and state.last_auth >= now:
-                # A login succeeded since: the failures are no longer consecutive
-                # (no state: nothing to write).
-                return Outcome(Reason.NO_MATCH)
-            for _ in range(count):
-                state = rules.failed_state(state, now, self.settings)
-            return Outcome(Reason.NO_MATCH, state)
-
-        _, new = self._settle(user, self.store.get(user), fail)
+        fail = settle.count_failures(count, now, self.settings)
+        _, new = settle.settle(self.store, user, self.store.get(user), fail)
         if new is not None:
             self._memory.remember(user, new, now)
 
-    def _decoy_work(self, attempt: Attempt, now: float) -> None:
-        """Do for an unknown user what a known user's attempt does before the answer.
-
-        The same split and OTP verification (against a decoy token of the
-        default type), and for a recovery-code-shaped password the same store
-        call (it finds nothing), so that the time taken does not tell whether
-        the name exists.  The outcome is thrown away.
-        """
-        s = self.settings
-        out = rules.transition(
-            self._decoy,
-            attempt.password,
-            attempt.ip,
-            now,
-            s,
-            lambda _: False,
-            # The store's tag of the code, as for a known user (an HMAC in SQL stores).
-            otp_tag=lambda otp: self.store.otp_tag(attempt.user, otp),
-            linger=attempt.linger,
-        )
-        if isinstance(out, rules.Recover):
-            self.store.consume_recovery_code(attempt.user, recovery.digest(attempt.user, out.code))
-
-    def _login_rules(self, attempt: Attempt, now: float) -> Callable[[UserRecord | None], Outcome]:
-        """:func:`rules.transition` for one attempt, round after round of :meth:`_settle`.
-
-        Across rounds each PIN is checked and each recovery code consumed at
-        most once, and a PIN found wrong stays wrong.
-        """
-        user, password, ip, s = attempt.user, attempt.password, attempt.ip, self.settings
-        pins: dict[tuple[Pin, str], bool] = {}
-
-        def otp_tag(otp: str) -> str:
-            # The stored last OTP's form: a keyed digest in the SQL stores.
-            return self.store.otp_tag(user, otp)
-
-        consumed: dict[str, bool] = {}
-        seen: set[Reason] = set()
-
-        def decide(record: UserRecord | None) -> Outcome:
-            if record is not None and _motp_without_pin(record):
-                log.error("Mobile-OTP user %r needs a plain PIN to verify codes", user)
-
-            def pin_ok(pin: str) -> bool:
-                assert record is not None
-                if (record.pin, pin) not in pins:
-                    pins[record.pin, pin] = check_pin(
-                        record.pin, record.username, pin, self._pin_hasher, self.pin_checker
-                    )
-                return pins[record.pin, pin]
-
-            bad_pin = Reason.BAD_PIN in seen
-            out = rules.transition(
-                record,
-                password,
-                ip,
-                now,
-                s,
-                pin_ok,
-                pin_failed=bad_pin,
-                otp_tag=otp_tag,
-                linger=attempt.linger,
-            )
-            if isinstance(out, rules.Recover):
-                assert record is not None
-                if out.code not in consumed:
-                    digest = recovery.digest(user, out.code)
-                    consumed[out.code] = self.store.consume_recovery_code(user, digest)
-                out = rules.recovered(record, consumed[out.code], out.pin, ip, now, s, pin_ok)
-            if out.reason is Reason.LOGOUT:
-                self._memory.forget(user)
-            seen.add(out.reason)
-            return out
-
-        return decide
+    def _check_pin(self, stored: Pin, user: str, pin: str) -> bool:
+        """For :func:`settle.login_rules`: whether ``pin`` is ``user``'s PIN."""
+        return check_pin(stored, user, pin, self._pin_hasher, self.pin_checker)
 
     def _conclude(
         self, outcome: Outcome, attempt: Attempt, record: UserRecord | None, now: float
@@ -644,16 +435,4 @@ class Authenticator:
             return
         if decision.ok and decision.reason is Reason.LINGER and not self.settings.audit_linger:
             return
-        self.audit.write(
-            now,
-            user=user if isinstance(user, str) else repr(type(user)),
-            ip=ip if isinstance(ip, str) else None,
-            result="accept" if decision.ok else "reject",
-            reason=decision.reason,
-            fresh=decision.fresh,
-            token=str(record.token_type) if record is not None else None,
-            serial=record.serial if record is not None else None,
-            retry_after=round(decision.retry_after, 3)
-            if decision.retry_after is not None
-            else None,
-        )
+        self.audit.login(now, decision, user, ip, record)

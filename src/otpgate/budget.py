@@ -39,9 +39,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from .throttle import address_key
+
+if TYPE_CHECKING:
+    from .settings import AuthSettings
 
 __all__ = ["Client", "GuessBudget"]
 
@@ -110,6 +113,17 @@ class GuessBudget:
         # user -> address -> time of the last successful login from it.
         self._known: OrderedDict[str, OrderedDict[str, float]] = OrderedDict()
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: AuthSettings) -> GuessBudget:
+        """The budget an :class:`~otpgate.auth.Authenticator` with these settings keeps."""
+        return cls(
+            settings.guess_budget,
+            settings.guess_window,
+            settings.trusted_for,
+            max(settings.throttle_size, 1),
+            settings.throttle_ipv6_prefix,
+        )
 
     # -- queries -----------------------------------------------------------
 

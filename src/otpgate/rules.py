@@ -51,6 +51,7 @@ __all__ = [
     "logged_out",
     "recovered",
     "screen",
+    "session_stands",
     "transition",
 ]
 
@@ -124,6 +125,18 @@ def logged_out(state: UserState, now: float) -> UserState:
     return replace(state, revoked_before=now, last_otp=None)
 
 
+def session_stands(record: UserRecord | None, issued_at: float, now: float) -> bool:
+    """Whether a session issued at ``issued_at`` still stands for this record.
+
+    The user must exist, not be locked, and not have been logged out or
+    locked after the session was issued.
+    """
+    if record is None or locked(record.state, now):
+        return False
+    revoked = record.state.revoked_before
+    return revoked is None or issued_at >= revoked
+
+
 def screen(
     user: str, password: str, settings: AuthSettings, throttled: float | None
 ) -> Outcome | None:
@@ -191,14 +204,7 @@ def transition(
     if linger and _stored_linger(state, tag, ip, now, settings):
         # Another process accepted this code moments ago: the reference module's
         # linger, from the stored last OTP (no write).
-        if motp or check(pin):
-            # The window runs from the first use, in whichever process.
-            first = state.last_auth if state.last_auth is not None else now
-            return Outcome(Reason.LINGER, linger_from=first)
-        # Someone holds the lingering code but not the PIN: end the
-        # cross-process linger so the code cannot serve many PIN guesses.
-        new = replace(failed_state(state, now, settings), last_otp=None)
-        return Outcome(Reason.BAD_PIN, new, counted=True)
+        return _lingering(state, motp or check(pin), now, settings)
     if state.last_otp is not None and pins_equal(state.last_otp, tag):
         # The last accepted code, re-sent after its linger ran out (a browser
         # repeating Basic credentials).  The PIN is not looked at, so this
@@ -243,6 +249,21 @@ def _split(record: UserRecord, password: str) -> tuple[str, str] | Recover | Out
     if len(password) < ttype.digits:
         return Outcome(Reason.MALFORMED, counted=True)
     return password[: -ttype.digits], password[-ttype.digits :]
+
+
+def _lingering(state: UserState, pin_right: bool, now: float, s: AuthSettings) -> Outcome:
+    """A code still lingering in the store, sent with a right PIN or not.
+
+    ``pin_right``: the PIN was right (Mobile-OTP: it is part of the code).
+    """
+    if pin_right:
+        # The window runs from the first use, in whichever process.
+        first = state.last_auth if state.last_auth is not None else now
+        return Outcome(Reason.LINGER, linger_from=first)
+    # Someone holds the lingering code but not the PIN: end the
+    # cross-process linger so the code cannot serve many PIN guesses.
+    new = replace(failed_state(state, now, s), last_otp=None)
+    return Outcome(Reason.BAD_PIN, new, counted=True)
 
 
 def _stored_linger(state: UserState, tag: str, ip: str, now: float, s: AuthSettings) -> bool:

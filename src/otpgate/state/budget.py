@@ -172,11 +172,5 @@ def _longer(a: float | None, b: float | None) -> float | None:
 
 def build_budget(settings: AuthSettings, state: SharedState) -> GuessBudget | SharedBudget:
     """The Authenticator's guess budget: its own, shared through ``state`` if that shares."""
-    local = GuessBudget(
-        settings.guess_budget,
-        settings.guess_window,
-        settings.trusted_for,
-        max(settings.throttle_size, 1),
-        settings.throttle_ipv6_prefix,
-    )
+    local = GuessBudget.from_settings(settings)
     return SharedBudget(local, state) if state.shared else local

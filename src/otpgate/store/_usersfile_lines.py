@@ -1,7 +1,8 @@
 """The users file's line format: mod_authn_otp's fields, parsed and written (pure).
 
 See docs/stores.md, "The users file".  :mod:`otpgate.store.usersfile` does the
-locking, the sidecar and the atomic writes around these functions.
+locking and the atomic writes around these functions, and
+:mod:`otpgate.store._usersfile_sidecar` keeps what a line cannot hold.
 """
 
 from __future__ import annotations

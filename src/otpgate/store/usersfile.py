@@ -35,24 +35,19 @@ cannot be kept: the reference module compares PINs literally.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
-import stat
 from dataclasses import dataclass
 from typing import Any, Final
 
 from ..errors import StoreError, UnknownUser
 from ..models import UserRecord, UserState
-from ..verify import TokenState
+from . import _usersfile_sidecar as sidecar_file
 from ._file_invitations import SidecarInvitations
 from ._file_roles import SidecarRoles
 from ._files import NEW_SUFFIX, atomic_write, locked, refuse_open_to_all
 from ._usersfile_lines import (
     Line,
-    dec_float,
-    digest,
-    enc_float,
     format_line,
     no_tag,
     parse_line,
@@ -125,28 +120,6 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
 
     # -- reading -----------------------------------------------------------
 
-    def _read_sidecar(self) -> bytes:
-        try:
-            with open(self.sidecar_path, "rb") as f:
-                refuse_open_to_all(os.fstat(f.fileno()), self.sidecar_path)
-                return f.read()
-        except FileNotFoundError:
-            return b""
-        except OSError as exc:
-            raise StoreError(f"cannot read {self.sidecar_path}: {exc.strerror}") from None
-
-    def _parse_sidecar(self, data: bytes) -> dict[str, dict[str, Any]]:
-        if not data:
-            return {}
-        try:
-            doc = json.loads(data)
-            users = doc["users"]
-            if doc.get("format") != 1 or not isinstance(users, dict):
-                raise ValueError("unknown format")
-        except (ValueError, KeyError, TypeError) as exc:
-            raise StoreError(f"{self.sidecar_path} is damaged ({exc}); fix or remove it") from None
-        return users
-
     def _snapshot(self) -> _Snapshot:
         """Read and parse the file and sidecar; call with the lock held.
 
@@ -168,12 +141,12 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
             raise StoreError(
                 f"{self.path} is an SQLite database, not a users file; use sqlite:///PATH"
             )
-        sidecar_data = self._read_sidecar()
+        sidecar_data = sidecar_file.read(self.sidecar_path)
         cached = self._cache
         if cached is not None and cached.data == data and cached.sidecar_data == sidecar_data:
             cached.stat = st
             return cached
-        sidecar = self._parse_sidecar(sidecar_data)
+        sidecar = sidecar_file.parse(self.sidecar_path, sidecar_data)
         lines = [self._parse_cached(n, raw) for n, raw in enumerate(split_lines(data), 1)]
         if len(self._parsed) > 2 * len(lines) + 64:
             self._parsed = {ln.raw: ln for ln in lines}
@@ -232,45 +205,6 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
             )
         return snap.by_name.get(username)
 
-    def _version(self, line: Line, side: dict[str, Any]) -> str:
-        # Recovery codes are left out: consuming one must not fail a login.
-        relevant = {k: v for k, v in side.items() if k not in ("recovery_codes", "role")}
-        blob = line.raw + b"\x00" + json.dumps(relevant, sort_keys=True).encode()
-        return digest(blob)
-
-    def _record(self, line: Line, side: dict[str, Any]) -> UserRecord:
-        entry = line.entry
-        assert entry is not None
-        state = entry.derived_state()
-        shadow = side.get("shadow")
-        if isinstance(shadow, dict) and shadow.get("line") == digest(line.raw):
-            # The line is the one written together with these exact values.
-            state = UserState(
-                token=TokenState(state.token.counter, shadow.get("last_step")),
-                failures=state.failures,
-                last_otp=state.last_otp,
-                last_auth=dec_float(shadow.get("last_auth")),
-                last_ip=shadow.get("last_ip"),
-            )
-        state = UserState(
-            token=state.token,
-            failures=state.failures,
-            last_otp=state.last_otp,
-            last_auth=state.last_auth,
-            last_ip=state.last_ip,
-            locked_until=dec_float(side.get("locked_until")),
-            revoked_before=dec_float(side.get("revoked_before")),
-        )
-        return UserRecord(
-            username=entry.username,
-            token_type=entry.token_type,
-            key=entry.key,
-            pin=entry.pin,
-            state=state,
-            serial=side.get("serial"),
-            version=self._version(line, side),
-        )
-
     def otp_tag(self, username: str, otp: str) -> str:
         """The last OTP as stored: the code itself, as the reference module keeps it."""
         return otp
@@ -281,7 +215,7 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
         line = self._line_of(snap, username)
         if line is None:
             return None
-        return self._record(line, snap.sidecar.get(username, {}))
+        return sidecar_file.record_of(line, snap.sidecar.get(username, {}))
 
     def _all_users(self) -> list[UserRecord]:
         """Every record, in name order (``list_users`` pages through them)."""
@@ -290,50 +224,19 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
         if snap.dups:
             name, (a, b) = next(iter(snap.dups.items()))
             raise StoreError(f"users file {self.path}: user {name!r} appears on lines {a} and {b}")
-        records = [self._record(ln, snap.sidecar.get(n, {})) for n, ln in snap.by_name.items()]
+        records = [
+            sidecar_file.record_of(ln, snap.sidecar.get(n, {})) for n, ln in snap.by_name.items()
+        ]
         return sorted(records, key=lambda r: r.username)
 
     # -- writing -----------------------------------------------------------
-
-    def _sidecar_entry(
-        self, old: dict[str, Any], line: bytes, rec_state: UserState, serial: str | None
-    ) -> dict[str, Any]:
-        """The sidecar entry to keep next to ``line``: only what the line cannot say."""
-        entry = {k: v for k, v in old.items() if k in ("recovery_codes", "role")}
-        if serial is not None:
-            entry["serial"] = serial
-        if rec_state.locked_until is not None:
-            entry["locked_until"] = enc_float(rec_state.locked_until)
-        if rec_state.revoked_before is not None:
-            entry["revoked_before"] = enc_float(rec_state.revoked_before)
-        parsed = parse_line(0, line).entry
-        assert parsed is not None
-        derived = parsed.derived_state()
-        wanted = (rec_state.token.last_step, rec_state.last_auth, rec_state.last_ip)
-        if (derived.token.last_step, derived.last_auth, derived.last_ip) != wanted:
-            entry["shadow"] = {
-                "line": digest(line),
-                "last_step": rec_state.token.last_step,
-                "last_auth": enc_float(rec_state.last_auth),
-                "last_ip": rec_state.last_ip,
-            }
-        return entry
 
     def _write_sidecar(
         self, users: dict[str, dict[str, Any]], snap: _Snapshot, invitations: Any = None
     ) -> None:
         doc = self._sidecar_doc(users, snap, invitations)  # with the invitations, if any
-        if doc is None:
-            return
-        data = (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
-        try:
-            like: os.stat_result | None = os.stat(self.sidecar_path)
-        except FileNotFoundError:
-            like = None
-        if like is None:
-            # A new sidecar: the users file's owner, but never more than 0600.
-            like = os.stat_result((stat.S_IFREG | 0o600, *snap.stat[1:]))
-        atomic_write(self.sidecar_path, data, like)
+        if doc is not None:
+            sidecar_file.write(self.sidecar_path, doc, snap.stat)
 
     def _commit(
         self,
@@ -375,11 +278,8 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
             lines.append(new_line)
             sidecar = dict(snap.sidecar)
             # A stale entry from a user removed by other tools must not apply.
-            entry = self._sidecar_entry({}, new_line, record.state, record.serial)
-            if entry:
-                sidecar[record.username] = entry
-            else:
-                sidecar.pop(record.username, None)
+            entry = sidecar_file.entry_for({}, new_line, record.state, record.serial)
+            sidecar_file.put(sidecar, record.username, entry)
             self._commit(snap, lines, sidecar)
 
     def replace(self, record: UserRecord) -> None:
@@ -394,11 +294,8 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
                 raise UnknownUser(record.username)
             sidecar = dict(snap.sidecar)
             old = sidecar.get(record.username, {})
-            entry = self._sidecar_entry(old, new_line, record.state, record.serial)
-            if entry:
-                sidecar[record.username] = entry
-            else:
-                sidecar.pop(record.username, None)
+            entry = sidecar_file.entry_for(old, new_line, record.state, record.serial)
+            sidecar_file.put(sidecar, record.username, entry)
             self._commit(snap, self._replace_line(snap, record.username, new_line), sidecar)
 
     def remove(self, username: str) -> bool:
@@ -422,20 +319,17 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
             if line is None or line.entry is None:
                 return None
             old_side = snap.sidecar.get(username, {})
-            if expected_version != self._version(line, old_side):
+            if expected_version != sidecar_file.version_of(line, old_side):
                 return None
-            current = self._record(line, old_side)
+            current = sidecar_file.record_of(line, old_side)
             entry = line.entry
             new_line = format_line(username, entry.token_type, entry.key, entry.pin, state)
             sidecar = dict(snap.sidecar)
-            side = self._sidecar_entry(old_side, new_line, state, current.serial)
-            if side:
-                sidecar[username] = side
-            else:
-                sidecar.pop(username, None)
+            side = sidecar_file.entry_for(old_side, new_line, state, current.serial)
+            sidecar_file.put(sidecar, username, side)
             self._commit(snap, self._replace_line(snap, username, new_line), sidecar)
             new_parsed = parse_line(line.lineno, new_line)
-            return self._record(new_parsed, side)
+            return sidecar_file.record_of(new_parsed, side)
 
     def set_recovery_codes(self, username: str, digests: list[str]) -> None:
         with locked(self.lock_path, True):
