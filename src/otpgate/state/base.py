@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Backoff", "LocalState", "SharedState"]
+__all__ = ["Backoff", "LocalState", "NothingShared", "SharedState"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,24 +131,8 @@ class SharedState(Protocol):
         """Stop listening and release connections."""
 
 
-class LocalState:
-    """Nothing shared: one process, nothing to install (the default)."""
-
-    shared = False
-    shares_credentials = False
-
-    def __init__(self) -> None:
-        self.observe: Callable[[str, float], None] | None = None
-        self.on_change: Callable[[str | None], None] | None = None
-
-    def retry_after(self, table: str, key: str, now: float) -> float | None:
-        return None
-
-    def failure(self, table: str, key: str, now: float, rule: Backoff) -> float | None:
-        return None
-
-    def clear(self, table: str, key: str) -> None:
-        return None
+class NothingShared:
+    """The parts of :class:`SharedState` a backend without them answers with "nothing"."""
 
     def window_failure(self, table: str, key: str, now: float, window: float, limit: int) -> None:
         return None
@@ -180,6 +164,26 @@ class LocalState:
         return None
 
     def sync(self) -> None:
+        return None
+
+
+class LocalState(NothingShared):
+    """Nothing shared: one process, nothing to install (the default)."""
+
+    shared = False
+    shares_credentials = False
+
+    def __init__(self) -> None:
+        self.observe: Callable[[str, float], None] | None = None
+        self.on_change: Callable[[str | None], None] | None = None
+
+    def retry_after(self, table: str, key: str, now: float) -> float | None:
+        return None
+
+    def failure(self, table: str, key: str, now: float, rule: Backoff) -> float | None:
+        return None
+
+    def clear(self, table: str, key: str) -> None:
         return None
 
     def problem(self) -> str | None:

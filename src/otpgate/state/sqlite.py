@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from .base import Backoff
+from .base import Backoff, NothingShared
 from .breaker import Breaker
 
 __all__ = ["SqliteState"]
@@ -45,7 +45,7 @@ CREATE INDEX IF NOT EXISTS backoff_expires ON backoff (expires);
 _PRUNE_EVERY: Final = 256
 
 
-class SqliteState:
+class SqliteState(NothingShared):
     """Backoff tables in an SQLite file shared by the processes of one host.
 
     Args:
@@ -167,40 +167,6 @@ class SqliteState:
             ),
             None,
         )
-
-    # -- not kept here -----------------------------------------------------
-
-    def window_failure(self, table: str, key: str, now: float, window: float, limit: int) -> None:
-        return None
-
-    def window_retry_after(
-        self, table: str, key: str, now: float, window: float, limit: int
-    ) -> float | None:
-        return None
-
-    def window_clear(self, table: str, key: str) -> None:
-        return None
-
-    def mark(self, table: str, key: str, ttl: float) -> None:
-        return None
-
-    def marked(self, table: str, key: str) -> bool:
-        return False
-
-    def put_credential(self, digest: bytes, value: bytes, ttl: float) -> None:
-        return None
-
-    def get_credential(self, digest: bytes) -> bytes | None:
-        return None
-
-    def revoke(self, user: str) -> None:
-        return None
-
-    def listen(self, on_user: Callable[[str], None], on_reset: Callable[[], None]) -> None:
-        return None
-
-    def sync(self) -> None:
-        return None
 
     def problem(self) -> str | None:
         return self.breaker.problem()
