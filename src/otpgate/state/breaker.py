@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-__all__ = ["Breaker"]
+__all__ = ["Breaker", "BreakerHooks"]
 
 log = logging.getLogger("otpgate.state")
 
@@ -98,3 +98,27 @@ class Breaker:
     def problem(self) -> str | None:
         with self._lock:
             return self._problem
+
+
+class BreakerHooks:
+    """``observe`` and ``on_change`` of a shared state, kept by its :class:`Breaker`."""
+
+    breaker: Breaker
+
+    @property
+    def observe(self) -> Callable[[str, float], None] | None:
+        """Called with (operation, seconds) after each call to the backend (the metrics)."""
+        return self.breaker.observe
+
+    @observe.setter
+    def observe(self, value: Callable[[str, float], None] | None) -> None:
+        self.breaker.observe = value
+
+    @property
+    def on_change(self) -> Callable[[str | None], None] | None:
+        """Called with the problem (or ``None``) when the backend goes away (or comes back)."""
+        return self.breaker.on_change
+
+    @on_change.setter
+    def on_change(self, value: Callable[[str | None], None] | None) -> None:
+        self.breaker.on_change = value

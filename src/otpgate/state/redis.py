@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 from .base import Backoff
-from .breaker import Breaker
+from .breaker import Breaker, BreakerHooks
 
 __all__ = ["RedisState"]
 
@@ -84,7 +84,7 @@ def describe(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-class RedisState:
+class RedisState(BreakerHooks):
     """:class:`~otpgate.state.base.SharedState` in Redis (redis-py).
 
     Args:
@@ -157,24 +157,6 @@ class RedisState:
         self._sync_errors: tuple[type[BaseException], ...] = (*self._errors, ValueError)
         self._on_user: Callable[[str], None] = lambda user: None
         self._on_reset: Callable[[], None] = lambda: None
-
-    @property
-    def observe(self) -> Callable[[str, float], None] | None:
-        """Called with (operation, seconds) after each Redis call (the metrics)."""
-        return self.breaker.observe
-
-    @observe.setter
-    def observe(self, value: Callable[[str, float], None] | None) -> None:
-        self.breaker.observe = value
-
-    @property
-    def on_change(self) -> Callable[[str | None], None] | None:
-        """Called with the problem (or ``None``) when Redis goes away (or comes back)."""
-        return self.breaker.on_change
-
-    @on_change.setter
-    def on_change(self, value: Callable[[str | None], None] | None) -> None:
-        self.breaker.on_change = value
 
     def _call(self, op: str, fn: Callable[[], T], default: T) -> T:
         return self.breaker.call(op, fn, default)

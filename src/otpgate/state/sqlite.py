@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Final
 
 from .base import Backoff, NothingShared
-from .breaker import Breaker
+from .breaker import Breaker, BreakerHooks
 
 __all__ = ["SqliteState"]
 
@@ -45,7 +45,7 @@ CREATE INDEX IF NOT EXISTS backoff_expires ON backoff (expires);
 _PRUNE_EVERY: Final = 256
 
 
-class SqliteState(NothingShared):
+class SqliteState(BreakerHooks, NothingShared):
     """Backoff tables in an SQLite file shared by the processes of one host.
 
     Args:
@@ -94,22 +94,6 @@ class SqliteState(NothingShared):
         if conn is None:
             conn = self._local.conn = self._connect()
         return conn
-
-    @property
-    def observe(self) -> Callable[[str, float], None] | None:
-        return self.breaker.observe
-
-    @observe.setter
-    def observe(self, value: Callable[[str, float], None] | None) -> None:
-        self.breaker.observe = value
-
-    @property
-    def on_change(self) -> Callable[[str | None], None] | None:
-        return self.breaker.on_change
-
-    @on_change.setter
-    def on_change(self, value: Callable[[str | None], None] | None) -> None:
-        self.breaker.on_change = value
 
     # -- backoff tables ----------------------------------------------------
 
