@@ -87,7 +87,7 @@ def test_commented_defaults_in_the_starter_are_true() -> None:
         if m := re.fullmatch(r"\[(\w+)\]", line):
             table = m[1]
         m = re.match(r"# (\w+) = (.+?)(?:\s+#.*)?$", line)
-        if m is None or m[1] in ("audit_log", "key_file"):  # examples, not defaults
+        if m is None or m[1] in ("audit_log", "key_file", "portal_url"):  # examples
             continue
         one = load_config(None, env={}, overrides={table: {m[1]: _toml_value(m[2])}})
         assert _setting(one, table, m[1]) == _setting(defaults, table, m[1]), line
@@ -166,3 +166,57 @@ def test_config_check_without_any_file(run: Runner, tmp_path: Path) -> None:
         "otpgate: no configuration file (OTPGATE_* and defaults): "
     )
     assert _common.config_path(None) is None
+
+
+# --- init: all or nothing, and $OTPGATE_CONFIG as --config -----------------------------------
+
+
+@pytest.mark.needs_postgres
+def test_init_against_a_missing_postgres_database_leaves_nothing(
+    run: Runner, tmp_path: Path, postgres_server_url: str
+) -> None:
+    missing_db = postgres_server_url.rpartition("/")[0] + "/otpgate_absent_db"
+    r = run("init", "--store", missing_db, "--key-file", str(tmp_path / "pg.key"))
+    assert r.code == 1 and 'database "otpgate_absent_db" does not exist' in r.one_line_error()
+    # With a starter configuration too: nothing of it stays behind.
+    r = run("init", "--config", str(tmp_path / "otpgate.toml"), "--store", missing_db)
+    assert r.code == 1 and "does not exist" in r.one_line_error()
+    assert r.err.count("\n") == 1  # no "wrote ...", "created ...": nothing was kept
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.needs_postgres
+def test_init_config_for_postgres_uses_the_key_file_it_names(
+    run: Runner, tmp_path: Path, postgres_url: str
+) -> None:
+    conf = tmp_path / "otpgate.toml"
+    r = run("init", "--config", str(conf), "--store", postgres_url)
+    assert r.code == 0, r.err
+    config = load_config(conf, env={})
+    assert config.store.key_file == str(tmp_path / "otpgate.key")
+    assert (tmp_path / "otpgate.key").exists()
+    assert run("config", "check", "--config", str(conf)).code == 0
+    assert run("user", "add", "ann", "--no-pin", "--config", str(conf)).code == 0
+
+
+def test_init_that_fails_keeps_what_was_there(run: Runner, tmp_path: Path) -> None:
+    # A key file that exists is never removed, even when the store then fails.
+    key = tmp_path / "keep.key"
+    assert run("init", "--store", f"sqlite:///{tmp_path}/a.db", "--key-file", str(key)).code == 0
+    before = key.read_bytes()
+    (tmp_path / "dir.db").mkdir()  # a database path SQLite cannot open
+    r = run("init", "--store", f"sqlite:///{tmp_path}/dir.db", "--key-file", str(key))
+    assert r.code == 1 and key.read_bytes() == before
+
+
+def test_init_writes_the_starter_where_otpgate_config_points(
+    run: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conf = tmp_path / "etc" / "otpgate.toml"
+    conf.parent.mkdir()
+    monkeypatch.setenv("OTPGATE_CONFIG", str(conf))
+    r = run("init")
+    assert r.code == 0, r.err
+    assert f"wrote {conf}" in r.err
+    assert load_config(conf, env={}).store.url == f"sqlite:///{conf.parent}/otpgate.db"
+    assert run("config", "check").code == 0
