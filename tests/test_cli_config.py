@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,8 @@ from clitools import Runner, isolate, runner
 from otpgate.cli import _common
 from otpgate.cli.starter import render
 from otpgate.config import load_config
+
+CLI = [sys.executable, "-c", "from otpgate.cli import main; raise SystemExit(main())"]
 
 
 @pytest.fixture(autouse=True)
@@ -156,6 +160,57 @@ def test_config_check_secret_file_modes_and_missing_files(
     (tmp_path / "session.secret").unlink()
     r = run("config", "check")
     assert r.code == 1 and "session.secret" in r.err
+
+
+def test_config_check_warns_of_a_store_others_may_read(
+    run: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conf = tmp_path / "otpgate.toml"
+    assert run("init", "--config", str(conf)).code == 0
+    monkeypatch.setenv("OTPGATE_CONFIG", str(conf))
+    r = run("config", "check")
+    assert r.code == 0 and "warning" not in r.err
+    # What a restore with cp (or sqlite3 .backup under umask 022) leaves.
+    (tmp_path / "otpgate.db").chmod(0o644)
+    r = run("config", "check")
+    assert r.code == 0, r.err  # the gate would start: a warning, not a problem
+    assert r.err.splitlines() == [
+        f"otpgate: warning: the store {tmp_path}/otpgate.db is mode 0644: others may read its "
+        "PIN hashes; chmod 0600 it (0640 for the gate's group)",
+        f"otpgate: {conf}: ready to serve (1 warning(s))",
+    ]
+    (tmp_path / "otpgate.db").chmod(0o640)  # the gate's group may
+    assert "warning" not in run("config", "check").err
+    # A key file others may read is refused outright, by the store itself.
+    (tmp_path / "otpgate.db.key").chmod(0o644)
+    r = run("config", "check")
+    assert r.code == 1 and "otpgate.db.key is accessible to other users (mode 0644)" in r.err
+
+
+def test_config_check_warns_when_the_shared_state_does_not_answer(
+    run: Runner, tmp_path: Path
+) -> None:
+    from procs import free_port
+
+    conf = tmp_path / "otpgate.toml"
+    assert run("init", "--config", str(conf)).code == 0
+    nobody = f"redis://:not-shown@127.0.0.1:{free_port()}/0"
+    with conf.open("a") as f:
+        f.write(f'\n[state]\nurl = "{nobody}"\n')
+    # In a process of its own, as an administrator runs it: no logging set up.
+    done = subprocess.run(
+        [*CLI, "config", "check", "--config", str(conf)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    warning, ready = done.stderr.splitlines()  # said once, in the check's words
+    assert ready == f"otpgate: {conf}: ready to serve (1 warning(s))"
+    assert warning.startswith("otpgate: warning: state.url: Redis at redis://127.0.0.1:")
+    assert "unreachable" in warning and "not-shown" not in done.stderr
 
 
 def test_config_check_without_any_file(run: Runner, tmp_path: Path) -> None:
