@@ -275,3 +275,55 @@ def test_init_writes_the_starter_where_otpgate_config_points(
     assert f"wrote {conf}" in r.err
     assert load_config(conf, env={}).store.url == f"sqlite:///{conf.parent}/otpgate.db"
     assert run("config", "check").code == 0
+
+
+# --- one rule for --config --------------------------------------------------------------------
+
+
+def _config_options() -> dict[str, str]:
+    """Every command's --config option -> its help text, by the command's name."""
+    import argparse
+
+    from otpgate.cli import build_parser
+
+    found: dict[str, str] = {}
+
+    def walk(parser: argparse.ArgumentParser, name: str) -> None:
+        for action in parser._actions:
+            if "--config" in action.option_strings:
+                found[name] = action.help or ""
+            if isinstance(action, argparse._SubParsersAction):
+                for sub, child in action.choices.items():
+                    walk(child, f"{name} {sub}".strip())
+
+    walk(build_parser(), "")
+    return found
+
+
+def test_every_config_option_documents_the_one_rule() -> None:
+    options = _config_options()
+    assert {"serve", "config check", "init", "user add", "key rotate"} <= set(options)
+    for command, text in options.items():
+        assert "$OTPGATE_CONFIG" in text and "/etc/otpgate/otpgate.toml" in text, command
+    assert len(set(options.values())) == 1  # the same words everywhere
+
+
+def test_every_command_falls_back_to_the_default_file(
+    run: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # /etc/otpgate/otpgate.toml, moved under tmp_path: found when nothing names a file.
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    default = etc / "otpgate.toml"
+    monkeypatch.setattr(_common, "DEFAULT_CONFIG_PATH", str(default))
+    assert run("init", "--config", str(default)).code == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # where no otpgate.db of its own may appear
+    monkeypatch.delenv("OTPGATE_HOME")
+    assert run("config", "check").err.startswith(f"otpgate: {default}: ready to serve")
+    assert run("user", "add", "ann", "--no-pin").code == 0
+    assert "ann" in run("user", "list").out
+    assert run("key", "rotate").code == 0
+    assert "store sqlite:///" + str(etc) in run("init").err
+    assert list(elsewhere.iterdir()) == []

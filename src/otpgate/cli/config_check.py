@@ -19,10 +19,10 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from ..config import DEFAULT_CONFIG_PATH, Config
+from ..config import Config
 from ..errors import OTPGateError
 from . import CommandError
-from ._common import check_exists, command_group, config_path, load_settings
+from ._common import CONFIG_HELP, check_exists, command_group, config_path, load_settings
 
 __all__ = ["problems", "register", "review"]
 
@@ -178,9 +178,5 @@ def register(sub: Any) -> None:
         "start, 1 otherwise.  Warnings, which leave the exit code alone: a SQLite store "
         "others may read, a [state] url that does not answer.",
     )
-    p.add_argument(
-        "--config",
-        metavar="FILE",
-        help=f"TOML settings (default: $OTPGATE_CONFIG, then {DEFAULT_CONFIG_PATH} if it exists)",
-    )
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     p.set_defaults(handler=_cmd_check)

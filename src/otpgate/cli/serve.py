@@ -26,10 +26,10 @@ import shutil
 import tempfile
 from typing import Any, Final
 
-from ..config import DEFAULT_CONFIG_PATH, Config, open_authenticator
+from ..config import Config, open_authenticator
 from ..logs import START_LOG, logging_config
 from . import CommandError
-from ._common import config_path, load_settings
+from ._common import CONFIG_HELP, config_path, load_settings
 
 __all__ = [
     "build_app",
@@ -217,11 +217,7 @@ def register(subparsers: Any) -> None:
         "(the proxy in front logs requests; an access log here halves the requests per "
         "second) and the server's own messages from level warning up.",
     )
-    p.add_argument(
-        "--config",
-        metavar="FILE",
-        help=f"TOML settings (default: $OTPGATE_CONFIG, then {DEFAULT_CONFIG_PATH} if it exists)",
-    )
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     p.add_argument(
         "--listen",
         metavar="HOST:PORT",
