@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 import subprocess
@@ -211,6 +212,30 @@ def test_config_check_warns_when_the_shared_state_does_not_answer(
     assert ready == f"otpgate: {conf}: ready to serve (1 warning(s))"
     assert warning.startswith("otpgate: warning: state.url: Redis at redis://127.0.0.1:")
     assert "unreachable" in warning and "not-shown" not in done.stderr
+
+
+def test_an_audit_log_that_cannot_be_opened_is_one_clear_line(run: Runner, tmp_path: Path) -> None:
+    conf = tmp_path / "otpgate.toml"
+    assert run("init", "--config", str(conf)).code == 0
+    audit = tmp_path / "log" / "audit.log"  # its directory was never made
+    text = conf.read_text().replace("# audit_log = ", f'audit_log = "{audit}"  # ', 1)
+    conf.write_text(text)
+    said = (
+        f"otpgate: cannot open the audit log {audit}: No such file or directory "
+        "(its directory does not exist)"
+    )
+    r = run("config", "check", "--config", str(conf))
+    assert r.code == 1 and r.err.splitlines()[0] == said
+    r = run("serve", "--config", str(conf))
+    assert r.code == 1 and r.err == said + "\n"
+    (tmp_path / "log").mkdir()
+    (tmp_path / "log").chmod(0o500)
+    try:
+        r = run("config", "check", "--config", str(conf))
+        if os.geteuid() != 0:  # root may write anywhere
+            assert r.err.splitlines()[0].endswith(": Permission denied")
+    finally:
+        (tmp_path / "log").chmod(0o700)
 
 
 def test_config_check_without_any_file(run: Runner, tmp_path: Path) -> None:
