@@ -87,12 +87,20 @@ def test_reset_revoke_and_refusals(setup: str, capsys: pytest.CaptureFixture[str
         assert needle in err and "Traceback" not in err
 
 
-def test_without_a_portal_address_it_says_so(
+def test_without_a_portal_address_the_link_is_on_the_gates_own(
     setup: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # The starter's first start: no proxy, the pages on the address serve listens on.
     bare = tmp_path / "bare.toml"
     bare.write_text(Path(setup).read_text().split("[web]")[0])
-    assert main(["user", "invite", "dora", "--config", str(bare)]) == 1
+    assert main(["user", "invite", "dora", "--config", str(bare)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip().startswith("http://127.0.0.1:9090/enrol/")
+    assert "web.portal_url" in captured.err  # and how to give the public address
+    # Listening on every address names no host a link could use.
+    anywhere = tmp_path / "anywhere.toml"
+    anywhere.write_text(bare.read_text() + '[web]\nlisten = "0.0.0.0:9090"\n')
+    assert main(["user", "invite", "erin", "--reset", "--config", str(anywhere)]) == 1
     assert "web.portal_url" in capsys.readouterr().err
     assert main(["user", "invite", "dora", "--config", str(bare), "--url", "/otpgate"]) == 0
     captured = capsys.readouterr()

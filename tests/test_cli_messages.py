@@ -56,6 +56,48 @@ def test_pin_prompt_at_end_of_input_is_one_line(tmp_path: Path, db: str) -> None
     assert done.stdout == ""  # no secret shown for a user that was not added
 
 
+def _at_a_terminal(argv: list[str], cwd: Path, keys: bytes) -> tuple[int, str]:
+    """Run the command on a pseudo-terminal of its own (getpass opens it as /dev/tty),
+    type ``keys`` once it asks for the PIN; its exit code and everything it wrote."""
+    import os
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the pty is its controlling terminal
+        try:
+            os.chdir(cwd)
+            os.execv(argv[0], argv)  # noqa: S606 -- the test's own interpreter, no shell
+        finally:
+            os._exit(127)  # never back into pytest
+    out = b""
+    typed = False
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+        if not typed and out.endswith(b"PIN: "):
+            os.write(fd, keys)
+            typed = True
+    os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+
+def test_ctrl_d_at_a_terminal_prompt_says_so(tmp_path: Path, db: str) -> None:
+    code, said = _at_a_terminal(
+        [*CLI, "user", "add", "x", "--store", db, "--pin-prompt"], tmp_path, b"\x04"
+    )
+    assert code == 1 and "Traceback" not in said
+    # Someone at the keyboard ended the prompt: no advice about pipes.
+    last = said.splitlines()[-1]
+    assert last == "otpgate: no PIN typed (Ctrl-D at the prompt); nothing was changed"
+    assert "--pin-stdin" not in said
+
+
 def test_ctrl_d_at_the_second_prompt(run: Runner, db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     answers = iter(["9876"])
 
@@ -67,7 +109,8 @@ def test_ctrl_d_at_the_second_prompt(run: Runner, db: str, monkeypatch: pytest.M
 
     monkeypatch.setattr(_secrets.getpass, "getpass", getpass)
     r = run("user", "add", "x", "--store", db, "--pin-prompt")
-    assert r.code == 1 and "no PIN typed (end of input at the prompt)" in r.one_line_error()
+    # (Which end of input it was depends on whether the test has a terminal.)
+    assert r.code == 1 and r.one_line_error().startswith("otpgate: no PIN typed (")
     assert "x " not in run("user", "list", "--store", db).out
 
 

@@ -3,6 +3,7 @@ own messages from warning up; `--access-log` turns the request log on."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ import httpx
 import pytest
 
 from otpgate.cli import build_parser
+from otpgate.cli.serve import start_line
+from otpgate.config import load_config
 from otpgate.logs import logging_config
 from procs import free_port, started
 
@@ -43,9 +46,11 @@ def test_access_log_survives_the_default_level() -> None:
     assert off["uvicorn.error"]["level"] == "INFO" and off["uvicorn.access"]["level"] == "WARNING"
 
 
-def _serve_and_log(tmp_path: Path, *flags: str) -> str:
+def _serve_and_log(tmp_path: Path, *flags: str, web: str = "") -> str:
     config = tmp_path / "gate.toml"
-    config.write_text('[store]\nurl = "memory:"\n[web]\nsession_secrets = ["' + "s" * 40 + '"]\n')
+    config.write_text(
+        '[store]\nurl = "memory:"\n[web]\nsession_secrets = ["' + "s" * 40 + '"]\n' + web
+    )
     port = free_port()
     log = tmp_path / f"gate{len(flags)}.log"
     argv = [
@@ -64,7 +69,7 @@ def _serve_and_log(tmp_path: Path, *flags: str) -> str:
         for _ in range(3):
             assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
             assert httpx.get(f"http://127.0.0.1:{port}/auth").status_code == 401
-    return log.read_text()
+    return log.read_text().replace(f":{port}", ":PORT")
 
 
 @pytest.mark.slow
@@ -72,6 +77,39 @@ def test_default_logs_nothing_per_request_and_access_log_logs_each(tmp_path: Pat
     quiet = _serve_and_log(tmp_path)
     assert "GET /" not in quiet
     assert "Uvicorn running" not in quiet  # an info message: below the default level
+    # One line says where it listens, with what: the only one at the default level.
+    assert quiet.splitlines() == [
+        "INFO:     otpgate serving http://127.0.0.1:PORT with store memory:, state in this process"
+    ]
     loud = _serve_and_log(tmp_path, "--access-log")
     assert loud.count('"GET /healthz HTTP/1.1" 200') == 3
     assert loud.count('"GET /auth HTTP/1.1" 401') == 3
+
+
+@pytest.mark.slow
+def test_the_start_line_in_json_and_silenced_with_errors_only(tmp_path: Path) -> None:
+    [line] = _serve_and_log(tmp_path, web='log_format = "json"\n').splitlines()
+    record = json.loads(line)
+    assert record["logger"] == "otpgate.serve" and record["event"] == "start"
+    assert record["listen"] == "http://127.0.0.1:PORT" and record["store"] == "memory:"
+    assert _serve_and_log(tmp_path, "--log-level", "error") == ""
+
+
+def test_the_start_line_masks_passwords() -> None:
+    config = load_config(
+        None,
+        env={},
+        overrides={
+            "store": {"url": "postgresql://gate:s3cret-pw@db.example.net/otpgate"},
+            "state": {"url": "redis://:r3dis-pw@cache.example.net:6379/0"},
+            "web": {"listen": "[::1]:9191"},
+        },
+    )
+    line, fields = start_line(config)
+    assert line == (
+        "otpgate serving http://[::1]:9191 with store postgresql://gate:***@db.example.net/"
+        "otpgate, state redis://:***@cache.example.net:6379/0"
+    )
+    assert "pw" not in json.dumps(fields)
+    line, fields = start_line(load_config(None, env={}), workers=4)
+    assert line.endswith("state shared by the 4 workers of this run") and fields["workers"] == 4

@@ -76,6 +76,9 @@ class Machine:
         )
 
     def sh(self, command: str, stdin: str = "") -> str:
+        return self.run(command, stdin).stdout
+
+    def run(self, command: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", self.here(command)],
             input=stdin,
@@ -88,7 +91,7 @@ class Machine:
         )
         assert done.returncode == 0, (command, done.stdout, done.stderr)
         assert "Traceback" not in done.stderr
-        return done.stdout
+        return done
 
     @contextmanager
     def serving(self, command: str) -> Iterator[None]:
@@ -146,7 +149,11 @@ def test_operations_walk_through(tmp_path: Path) -> None:
     (m.root / "var/lib").mkdir(parents=True)
     restore = steps[8]
     serve_at = next(i for i, line in enumerate(restore) if line.startswith("otpgate serve"))
-    _run(m, restore[:serve_at])
+    for line in restore[:serve_at]:
+        # config check warns of nothing: the files came back private, as they left.
+        assert "warning" not in m.run(line).stderr, line
+    for path in (*(m.root / "etc/otpgate").iterdir(), m.root / "var/lib/otpgate/otpgate.db"):
+        assert oct(path.stat().st_mode & 0o777) == "0o600", path
     with m.serving(restore[serve_at]):
         [login_again] = restore[serve_at + 1 :]
         # The next code: the restored store remembers that the first one was used.

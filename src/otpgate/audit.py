@@ -12,6 +12,7 @@ fields, and the writer refuses anything else.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from .attempts import Decision
     from .models import UserRecord
 
-__all__ = ["ADMIN", "AuditLog", "iso_utc"]
+__all__ = ["ADMIN", "AuditLog", "AuditLogUnavailable", "iso_utc"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,18 @@ def iso_utc(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+class AuditLogUnavailable(OSError):
+    """The audit log file cannot be opened.
+
+    An :class:`OSError` (``errno``, ``strerror``, ``filename`` as usual) whose
+    text is one line naming the file, not ``[Errno 2] ...: '<path>'``.
+    """
+
+    def __str__(self) -> str:
+        why = " (its directory does not exist)" if self.errno == errno.ENOENT else ""
+        return f"cannot open the audit log {self.filename}: {self.strerror}{why}"
+
+
 class AuditLog:
     """Appends JSON lines to a file path or a text stream; thread-safe.
 
@@ -65,7 +78,7 @@ class AuditLog:
             is noticed within a second and opened anew.
 
     Raises:
-        OSError: the file cannot be opened.
+        AuditLogUnavailable: the file cannot be opened (an :class:`OSError`).
     """
 
     def __init__(self, target: str | os.PathLike[str] | IO[str]) -> None:
@@ -79,7 +92,10 @@ class AuditLog:
                 self._stream = sys.stdout
             else:
                 self._path = os.fspath(target)
-                self._stream = self._open(self._path)
+                try:
+                    self._stream = self._open(self._path)
+                except OSError as exc:
+                    raise AuditLogUnavailable(exc.errno, exc.strerror, self._path) from None
                 self._owned = True
         else:
             self._stream = target

@@ -7,11 +7,15 @@ object (``ts``, ``level``, ``logger``, ``msg`` and, for decisions, ``event``,
 journald and log collectors can read the fields.  ``text`` (the default) is
 uvicorn's plain format.
 
-Decisions are logged at info on the logger ``otpgate.decision``, so they show
-with ``serve --log-level info``; a lingering credential accepted again is not
-a new decision (it is the hot path, and the audit log skips it too unless
-``auth.audit_linger``).  Never a PIN, code, password, key or secret: only the
-fields named above, and client-supplied text is cut to :data:`MAX_USER`.
+``serve`` says where it listens, which store and which shared state it uses
+in one line on the logger ``otpgate.serve``, shown at every level but
+``error`` and ``critical``.  Decisions are logged at info on the logger
+``otpgate.decision``, so they show with ``serve --log-level info``; a
+lingering credential accepted again is not a new decision (it is the hot
+path, and the audit log skips it too unless ``auth.audit_linger``).  Never a
+PIN, code, password, key or secret: only the fields named above (store and
+state URLs with their passwords masked), and client-supplied text is cut to
+:data:`MAX_USER`.
 """
 
 from __future__ import annotations
@@ -25,10 +29,18 @@ from ._limits import MAX_USER
 from .audit import iso_utc
 from .reasons import Reason
 
-__all__ = ["DECISION_LOG", "FORMATS", "JSONFormatter", "log_decision", "logging_config"]
+__all__ = [
+    "DECISION_LOG",
+    "FORMATS",
+    "START_LOG",
+    "JSONFormatter",
+    "log_decision",
+    "logging_config",
+]
 
 FORMATS: Final = ("text", "json")
 DECISION_LOG: Final = logging.getLogger("otpgate.decision")
+START_LOG: Final = logging.getLogger("otpgate.serve")
 
 
 class JSONFormatter(logging.Formatter):
@@ -95,6 +107,13 @@ def logging_config(log_level: str, access_log: bool, log_format: str = "text") -
     loggers["uvicorn.error"]["level"] = level
     loggers["uvicorn.access"]["level"] = "INFO" if access_log else "WARNING"
     loggers["otpgate"] = {"handlers": ["default"], "level": level, "propagate": False}
+    # serve's one line saying where it listens: shown at the default level too,
+    # silenced only when just errors are asked for.
+    loggers[START_LOG.name] = {
+        "handlers": ["default"],
+        "level": "INFO" if level == "WARNING" else level,
+        "propagate": False,
+    }
     if log_format == "json":
         for name in ("default", "access"):
             config["formatters"][name] = {"()": f"{__name__}.JSONFormatter"}

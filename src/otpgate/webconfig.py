@@ -52,7 +52,8 @@ class WebConfig:
         api_keys: keys accepted by ``POST /api/v1/check``.
         api_keys_file: a file with one API key per line.
         max_body: the largest request body read, in bytes.
-        metrics_allow: networks that may read ``/metrics``.
+        metrics_allow: networks whose clients may read ``/metrics`` (judged by the
+            address a trusted proxy forwards, not by the proxy's own).
         title: the heading on the login page.
         demo: serve a demo page at ``/demo/`` that needs a login.
         log_format: ``text`` or ``json`` (one JSON object per line; see

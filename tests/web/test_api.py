@@ -149,6 +149,20 @@ def test_metrics_are_only_for_allowed_networks(make_gate: GateFactory) -> None:
     assert g.client.get("/metrics").status_code == 403
 
 
+def test_metrics_through_a_proxy_are_judged_by_the_client(make_gate: GateFactory) -> None:
+    # A proxy on the gate's host (Traefik, Caddy, nginx) is in metrics_allow's
+    # 127.0.0.1; what it forwards from the world must not read /metrics.
+    g = make_gate(peer=("127.0.0.1", 1))
+    assert g.client.get("/metrics").status_code == 200
+    outside = g.client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.5"})
+    assert outside.status_code == 403
+    inside = g.client.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"})
+    assert inside.status_code == 200
+    # From a peer that is no trusted proxy, its X-Forwarded-For changes nothing.
+    g = make_gate(peer=("203.0.113.5", 1))
+    assert g.client.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"}).status_code == 403
+
+
 def test_unknown_paths_and_methods(gate: G) -> None:
     assert gate.client.get("/nope").status_code == 404
     assert gate.client.get("/api/v1/check").status_code == 405

@@ -2,9 +2,11 @@
 store, argument types, and writing QR codes (PINs: :mod:`._secrets`).
 
 The store is chosen by ``--store URL`` on every command, else the
-``OTPGATE_STORE`` environment variable, else the configuration file's store
-(``--config`` or ``$OTPGATE_CONFIG``), else ``sqlite:///otpgate.db`` in
-``$OTPGATE_HOME`` (or the current directory).  ``--key-file`` names the file
+``OTPGATE_STORE`` environment variable, else the configuration file's store,
+else ``sqlite:///otpgate.db`` in ``$OTPGATE_HOME`` (or the current directory).
+The configuration file is ``--config``, else ``$OTPGATE_CONFIG``, else
+``/etc/otpgate/otpgate.toml`` if it exists: one rule (:func:`config_path`)
+for every command that reads one.  ``--key-file`` names the file
 that encrypts OTP keys in SQL stores (default: ``<database>.key``).
 """
 
@@ -30,6 +32,7 @@ from ..store import Store, open_store, parse_store_url
 from . import CommandError
 
 __all__ = [
+    "CONFIG_HELP",
     "QR_KINDS",
     "SQL_KINDS",
     "add_user_action",
@@ -81,6 +84,13 @@ def _home_store_url() -> str:
     home = os.environ.get("OTPGATE_HOME")
     path = os.path.join(home, "otpgate.db") if home else "otpgate.db"
     return f"sqlite:///{path}"
+
+
+# The one rule every command with --config follows (config_path), in its --help.
+CONFIG_HELP: Final = (
+    f"otpgate.toml with the settings (default: $OTPGATE_CONFIG, then {DEFAULT_CONFIG_PATH} "
+    "if it exists)"
+)
 
 
 def config_path(arg: str | None) -> str | None:
@@ -270,11 +280,7 @@ def store_options() -> argparse.ArgumentParser:
         help="the store (default: $OTPGATE_STORE, the config file's, or sqlite:///otpgate.db "
         "in $OTPGATE_HOME or here)",
     )
-    p.add_argument(
-        "--config",
-        metavar="FILE",
-        help="otpgate.toml for the store and login settings (default: $OTPGATE_CONFIG)",
-    )
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     p.add_argument(
         "--key-file",
         metavar="FILE",

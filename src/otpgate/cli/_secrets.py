@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from typing import Final
 
@@ -55,6 +56,19 @@ def _check_pin_text(pin: str) -> str:
     return pin
 
 
+def _at_a_terminal() -> bool:
+    """Whether getpass asked at a terminal (Ctrl-D typed there), not on a pipe at its end.
+
+    getpass reads from ``/dev/tty`` when this process has one, else from stdin.
+    """
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return sys.stdin.isatty()
+    os.close(fd)
+    return True
+
+
 def _read_pin(args: argparse.Namespace) -> str | None:
     """The PIN text, or ``None`` for --no-pin / --pin-delegated."""
     if args.no_pin or args.pin_delegated:
@@ -67,9 +81,12 @@ def _read_pin(args: argparse.Namespace) -> str | None:
             _check_pin_text(first)
             again = getpass.getpass("PIN again: ")
         except EOFError:
-            # Ctrl-D at the prompt, or --pin-prompt with stdin at its end and no terminal;
-            # the message goes on a line of its own, not after the prompt.
+            # The message goes on a line of its own, not after the prompt.
             print(file=sys.stderr)
+            if _at_a_terminal():
+                raise CommandError(
+                    "no PIN typed (Ctrl-D at the prompt); nothing was changed"
+                ) from None
             raise CommandError(
                 "no PIN typed (end of input at the prompt); give --pin-stdin to read it from a pipe"
             ) from None

@@ -3,24 +3,28 @@
 Run it before a restart: it reads the settings as ``serve`` does, opens the
 store, key file, PIN provider and audit log, builds the app, and checks that
 files holding secrets are not readable by others.  Exit 0 when the gate
-would start, 1 with every problem on its own line otherwise.
+would start, 1 with every problem on its own line otherwise.  Warnings (a
+store others may read, a shared state that does not answer) do not change
+the exit code: the gate starts with them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import stat
 import sys
 from collections.abc import Iterator
 from typing import Any
 
-from ..config import DEFAULT_CONFIG_PATH, Config
+from ..config import Config
 from ..errors import OTPGateError
 from . import CommandError
-from ._common import check_exists, command_group, config_path, load_settings
+from ._common import CONFIG_HELP, check_exists, command_group, config_path, load_settings
 
-__all__ = ["problems", "register"]
+__all__ = ["problems", "register", "review"]
 
 
 def _mode_problems(path: str, what: str) -> Iterator[str]:
@@ -48,8 +52,9 @@ def _file_problems(config: Config) -> Iterator[str]:
         yield from _mode_problems(config.path, "the configuration (it holds secrets inline)")
 
 
-def _open_problems(config: Config) -> Iterator[str]:
-    """Open what the gate opens; each failure is one problem."""
+def _open_problems(config: Config, warned: list[str]) -> Iterator[str]:
+    """Open what the gate opens; each failure is one problem.  The shared state
+    not answering is a warning (the gate starts without it) added to ``warned``."""
     from ..config import open_authenticator
     from ..web import create_app
 
@@ -62,14 +67,48 @@ def _open_problems(config: Config) -> Iterator[str]:
     try:
         authenticator.store.ping()
         create_app(config, authenticator, authenticator.store)
+        away = authenticator.state.check()
+        if away is not None:
+            warned.append(
+                f"state.url: {away}; the gate starts without it, each process deciding on "
+                "its own (docs/scaling.md)"
+            )
     except (OTPGateError, OSError) as exc:
         yield str(exc)
     finally:
         authenticator.close()
 
 
+def _store_warnings(config: Config) -> Iterator[str]:
+    """A SQLite store others may read: PIN hashes and login state, for anyone to copy.
+
+    ``serve`` opens it all the same (a users file or key file others can read
+    it refuses); a restore with ``cp`` is how one gets there.
+    """
+    from ..store import parse_store_url
+
+    kind, target, _ = parse_store_url(config.store.url)
+    if kind != "sqlite" or not target or target == ":memory:":
+        return
+    for path in (target, target + "-wal", target + "-shm"):
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            continue  # a missing store is a problem named elsewhere
+        if mode & stat.S_IRWXO:
+            yield (
+                f"the store {path} is mode {stat.S_IMODE(mode):04o}: others may read its PIN "
+                "hashes; chmod 0600 it (0640 for the gate's group)"
+            )
+
+
 def problems(path: str | None) -> list[str]:
     """Every problem ``serve`` would meet with these settings; empty when none."""
+    return review(path)[0]
+
+
+def review(path: str | None) -> tuple[list[str], list[str]]:
+    """(problems ``serve`` would meet, warnings about what it starts with all the same)."""
     from .serve import parse_listen
 
     try:
@@ -77,8 +116,9 @@ def problems(path: str | None) -> list[str]:
     except OTPGateError as exc:
         # load_config reports all of its problems in one message.
         text = str(exc).removeprefix("invalid configuration: ")
-        return text.split("; ")
+        return text.split("; "), []
     found: list[str] = []
+    warned: list[str] = []
     try:
         parse_listen(config.web.listen)
     except CommandError as exc:
@@ -88,20 +128,41 @@ def problems(path: str | None) -> list[str]:
     except OTPGateError as exc:
         found.append(str(exc))
     found += _file_problems(config)
-    found += _open_problems(config)
-    return found
+    found += _open_problems(config, warned)
+    warned += _store_warnings(config)
+    return found, warned
+
+
+@contextlib.contextmanager
+def _own_words() -> Iterator[None]:
+    """Keep the gate's log lines (a breaker saying Redis is away) off the terminal while
+    checking: each thing found is said once, in the check's own words."""
+    logger = logging.getLogger("otpgate")
+    quiet = logging.NullHandler()
+    propagate = logger.propagate
+    logger.addHandler(quiet)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.propagate = propagate
+        logger.removeHandler(quiet)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     path = config_path(args.config)
     where = path or "no configuration file (OTPGATE_* and defaults)"
-    found = problems(path)
+    with _own_words():
+        found, warned = review(path)
     for problem in found:
         print(f"otpgate: {problem}", file=sys.stderr)
+    for warning in warned:
+        print(f"otpgate: warning: {warning}", file=sys.stderr)
     if found:
         print(f"otpgate: {where}: {len(found)} problem(s)", file=sys.stderr)
         return 1
-    print(f"otpgate: {where}: ready to serve", file=sys.stderr)
+    also = f" ({len(warned)} warning(s))" if warned else ""
+    print(f"otpgate: {where}: ready to serve{also}", file=sys.stderr)
     return 0
 
 
@@ -114,11 +175,8 @@ def register(sub: Any) -> None:
         description="Read the settings as 'otpgate serve' does, open the store, key file, "
         "PIN provider and audit log, check the session secret and the modes of files "
         "holding secrets, and list every problem found.  Exit 0 when the gate would "
-        "start, 1 otherwise.",
+        "start, 1 otherwise.  Warnings, which leave the exit code alone: a SQLite store "
+        "others may read, a [state] url that does not answer.",
     )
-    p.add_argument(
-        "--config",
-        metavar="FILE",
-        help=f"TOML settings (default: $OTPGATE_CONFIG, then {DEFAULT_CONFIG_PATH} if it exists)",
-    )
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     p.set_defaults(handler=_cmd_check)

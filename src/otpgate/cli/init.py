@@ -1,9 +1,12 @@
 """``otpgate init``: create a store (and, for SQL stores, the key file that encrypts it);
-with ``--config`` naming a new file, a starter configuration and session secret first."""
+with ``--config`` (or ``$OTPGATE_CONFIG``) naming a new file, a starter configuration
+and session secret first.  All or nothing: when a step fails (a PostgreSQL
+database that does not exist), the files this run created are removed again."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -14,6 +17,7 @@ from ..store import parse_store_url, redact
 from . import CommandError
 from ._common import (
     SQL_KINDS,
+    config_path,
     create_users_file,
     key_file_of,
     opened,
@@ -26,12 +30,12 @@ from ._common import (
 __all__ = ["register"]
 
 
-def _starter(args: argparse.Namespace) -> None:
-    """Write the starter config named by ``--config`` (and its session secret)."""
+def _starter(args: argparse.Namespace, path: Path, made: list[Path]) -> list[str]:
+    """Write the starter config at ``path`` (and its session secret); what to tell."""
     from ..store import default_key_file
-    from .starter import write_starter
+    from .starter import LISTEN, write_starter
 
-    path = Path(args.config).absolute()
+    path = path.absolute()
     if not path.parent.is_dir():
         raise CommandError(f"--config: no directory {str(path.parent)!r}")
     url = args.store or f"sqlite:///{path.parent / 'otpgate.db'}"
@@ -41,40 +45,63 @@ def _starter(args: argparse.Namespace) -> None:
         key_file = str(path.parent / "otpgate.key")
     if key_file is not None:
         key_file = os.path.abspath(key_file)
-    written, secret_written, secret = write_starter(path, url, key_file)
-    if written:
-        print(
-            f"otpgate: wrote {path} (mode 0600); set portal_url and trusted_proxies for "
-            f"your proxy, then run 'otpgate config check --config {path}'",
-            file=sys.stderr,
-        )
-    if secret_written:
-        print(f"otpgate: created session secret {secret} (mode 0600)", file=sys.stderr)
+        # The store below gets the key file the configuration names.
+        args.key_file = key_file
+    secret = write_starter(path, url, key_file, made)
+    notes = []
+    if path in made:
+        notes += [
+            f"wrote {path} (mode 0600); check it with 'otpgate config check --config {path}'",
+            f"as written, 'otpgate serve --config {path}' serves the pages at http://{LISTEN}/ "
+            "(behind a proxy: set portal_url and trusted_proxies, docs/gate.md)",
+        ]
+    if secret in made:
+        notes.append(f"created session secret {secret} (mode 0600)")
     else:
-        print(f"otpgate: session secret {secret} exists; keeping it", file=sys.stderr)
+        notes.append(f"session secret {secret} exists; keeping it")
+    return notes
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    if args.config and not os.path.exists(args.config):
-        _starter(args)
+    made: list[Path] = []  # what this run created: removed again if a later step fails
+    try:
+        notes = _init(args, made)
+    except BaseException:
+        for path in reversed(made):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        raise
+    for note in notes:
+        print(f"otpgate: {note}", file=sys.stderr)
+    return 0
+
+
+def _init(args: argparse.Namespace, made: list[Path]) -> list[str]:
+    """Create what is missing; the notes to print once everything is there."""
+    notes: list[str] = []
+    path = config_path(args.config)
+    if path and not os.path.exists(path):
+        notes += _starter(args, Path(path), made)
     url = store_url(args)
     try:
-        _init_store(args, url)
+        notes += _init_store(args, url, made)
     except (OTPGateError, OSError) as exc:
         hint = relative_hint(url)
         if hint:
             # "cannot create key file var/lib/x.db.key" alone hides that the path is relative.
             raise CommandError(f"{exc}{hint}") from None
         raise
-    print(f"otpgate: store {redact(url)} is ready", file=sys.stderr)
-    return 0
+    notes.append(f"store {redact(url)} is ready")
+    return notes
 
 
-def _init_store(args: argparse.Namespace, url: str) -> None:
+def _init_store(args: argparse.Namespace, url: str, made: list[Path]) -> list[str]:
+    """Create the store (and its key file) at ``url``; what to tell."""
     from ..crypto import create_key_file
     from ..store import default_key_file
 
     kind, target, _ = parse_store_url(url)
+    notes = []
     if kind in SQL_KINDS:
         key_file = key_file_of(args) or default_key_file(url)
         if key_file is None:
@@ -82,17 +109,23 @@ def _init_store(args: argparse.Namespace, url: str) -> None:
                 "a PostgreSQL store needs a key file for its OTP keys: give --key-file PATH"
             )
         if os.path.exists(key_file):
-            print(f"otpgate: key file {key_file} exists; keeping it", file=sys.stderr)
+            notes.append(f"key file {key_file} exists; keeping it")
         else:
             create_key_file(key_file)
-            print(f"otpgate: created key file {key_file} (mode 0600); back it up", file=sys.stderr)
+            made.append(Path(key_file))
+            notes.append(f"created key file {key_file} (mode 0600); back it up")
+        if kind == "sqlite" and not os.path.exists(target):
+            made += [Path(target + suffix) for suffix in ("", "-wal", "-shm")]
         with opened(url, key_file, must_exist=False) as store:
             store.ping()
     elif kind == "users-file":
-        if not create_users_file(target):
-            print(f"otpgate: users file {target} exists; keeping it", file=sys.stderr)
+        if create_users_file(target):
+            made.append(Path(target))
+        else:
+            notes.append(f"users file {target} exists; keeping it")
         with opened(url, None, must_exist=False) as store:
             store.ping()
+    return notes
 
 
 def register(sub: Any) -> None:
@@ -102,10 +135,11 @@ def register(sub: Any) -> None:
         parents=[store_options()],
         help="create a store and its key file (and with --config FILE, a starter config)",
         description="Create the store and, for SQL stores, the key file that encrypts it "
-        "(mode 0600).  With --config FILE naming a file that does not exist yet, first "
-        "write a commented starter configuration there (mode 0600) with a new session "
-        "secret next to it (session.secret, mode 0600), ready for 'otpgate serve'; the "
-        "store defaults to otpgate.db in the same directory (--store names another).  "
-        "Existing files are never overwritten.",
+        "(mode 0600).  With --config FILE (or $OTPGATE_CONFIG) naming a file that does "
+        "not exist yet, first write a commented starter configuration there (mode 0600) "
+        "with a new session secret next to it (session.secret, mode 0600), ready for "
+        "'otpgate serve' on 127.0.0.1:9090; the store defaults to otpgate.db in the same "
+        "directory (--store names another).  Existing files are never overwritten, and "
+        "when a step fails the files this run created are removed again.",
     )
     p.set_defaults(handler=_cmd_init)

@@ -9,6 +9,7 @@ every open invitation of that user.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import sys
 import time
 from typing import Final
@@ -51,6 +52,24 @@ def _service(store: Store, config: Config) -> SelfService:
     )
 
 
+def _link_base(portal_url: str, listen: str) -> str:
+    """Where the enrolment pages are: ``portal_url``, else the address ``serve`` listens on.
+
+    Raises:
+        CommandError: neither names a host a link can use (listening on every address).
+    """
+    if portal_url:
+        return portal_url.rstrip("/")
+    host = listen.rpartition(":")[0].strip("[]")
+    try:
+        anywhere = ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        anywhere = not host
+    if anywhere:
+        raise CommandError("the portal's address is unknown: set web.portal_url or pass --url")
+    return f"http://{listen}"
+
+
 def _cmd_invite(args: argparse.Namespace) -> int:
     config = config_of(args)
     now = time.time()
@@ -59,9 +78,7 @@ def _cmd_invite(args: argparse.Namespace) -> int:
             count = _service(store, config).revoke(args.name, now)
         print(f"otpgate: revoked {count} open invitation(s) of {args.name}", file=sys.stderr)
         return 0
-    base = (args.url or config.web.portal_url).rstrip("/")
-    if not base:
-        raise CommandError("the portal's address is unknown: set web.portal_url or pass --url")
+    base = _link_base(args.url or config.web.portal_url, config.web.listen)
     try:
         token_type = parse_token_type(args.type)
     except ValueError as exc:
@@ -79,6 +96,12 @@ def _cmd_invite(args: argparse.Namespace) -> int:
     if base.startswith("/"):
         print(
             "otpgate: (a path on the protected site; prefix it with the site's address)",
+            file=sys.stderr,
+        )
+    elif not (args.url or config.web.portal_url):
+        print(
+            "otpgate: (the address the gate listens on; set web.portal_url or pass --url "
+            "for the one people reach)",
             file=sys.stderr,
         )
     print(f"{base}/enrol/{token}")
@@ -108,5 +131,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--reset", action="store_true", help="replace an existing user's token (lost phone)"
     )
     p.add_argument("--revoke", action="store_true", help="revoke NAME's open invitations instead")
-    p.add_argument("--url", help="the portal's public address (default: web.portal_url)")
+    p.add_argument(
+        "--url",
+        help="the portal's public address (default: web.portal_url, else the address "
+        "'serve' listens on, web.listen)",
+    )
     p.set_defaults(handler=_cmd_invite)

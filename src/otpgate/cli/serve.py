@@ -20,16 +20,16 @@ granian, the benchmarks -- gets exactly the app this command serves::
 from __future__ import annotations
 
 import argparse
+import logging.config
 import os
 import shutil
-import sys
 import tempfile
 from typing import Any, Final
 
-from ..config import DEFAULT_CONFIG_PATH, Config, open_authenticator
-from ..logs import logging_config
+from ..config import Config, open_authenticator
+from ..logs import START_LOG, logging_config
 from . import CommandError
-from ._common import config_path, load_settings
+from ._common import CONFIG_HELP, config_path, load_settings
 
 __all__ = [
     "build_app",
@@ -37,6 +37,7 @@ __all__ = [
     "parse_listen",
     "register",
     "run_gate",
+    "start_line",
     "worker_app",
 ]
 
@@ -105,6 +106,25 @@ def check_setup(config: Config) -> None:
         authenticator.close()
 
 
+def start_line(config: Config, workers: int = 1) -> tuple[str, dict[str, Any]]:
+    """What ``serve`` says when it starts: where it listens, the store and the shared
+    state (passwords masked), as text and as the JSON log's fields."""
+    from ..store import redact
+
+    store = redact(config.store.url)
+    if config.state.url and config.state.url not in ("local", "local:"):
+        state = redact(config.state.url)
+    elif workers > 1:
+        state = f"shared by the {workers} workers of this run"
+    else:
+        state = "in this process"
+    address = f"http://{config.web.listen}"
+    fields: dict[str, Any] = {"event": "start", "listen": address, "store": store, "state": state}
+    if workers > 1:
+        fields["workers"] = workers
+    return f"otpgate serving {address} with store {store}, state {state}", fields
+
+
 def run_gate(
     config: Config,
     *,
@@ -144,7 +164,12 @@ def run_gate(
         app: Any = f"{__name__}:worker_app"
     else:
         app = build_app(config)
+    log_config = logging_config(log_level, access_log, config.web.log_format)
     try:
+        # Configured here already (uvicorn configures it again) for the line below.
+        logging.config.dictConfig(log_config)
+        line, fields = start_line(config, workers)
+        START_LOG.info("%s", line, extra={"otpgate": fields})
         uvicorn.run(
             app,
             factory=workers > 1,
@@ -153,7 +178,7 @@ def run_gate(
             port=port,
             proxy_headers=False,
             server_header=False,
-            log_config=logging_config(log_level, access_log, config.web.log_format),
+            log_config=log_config,
             access_log=access_log,
             lifespan="on",
         )
@@ -177,9 +202,6 @@ def _serve(args: argparse.Namespace) -> int:
         if config.store.url.startswith("memory:"):
             raise CommandError("--workers needs a shared store; memory: lives in one process")
         check_setup(config)
-    if sys.stderr.isatty() and config.web.log_format == "text":
-        # At the default level nothing else tells the person at the terminal where it listens.
-        print(f"otpgate: serving on {config.web.listen}", file=sys.stderr, flush=True)
     return run_gate(
         config, workers=args.workers, log_level=args.log_level, access_log=args.access_log
     )
@@ -195,11 +217,7 @@ def register(subparsers: Any) -> None:
         "(the proxy in front logs requests; an access log here halves the requests per "
         "second) and the server's own messages from level warning up.",
     )
-    p.add_argument(
-        "--config",
-        metavar="FILE",
-        help=f"TOML settings (default: $OTPGATE_CONFIG, then {DEFAULT_CONFIG_PATH} if it exists)",
-    )
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     p.add_argument(
         "--listen",
         metavar="HOST:PORT",

@@ -13,9 +13,14 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
-__all__ = ["STARTER", "render", "write_new_private", "write_starter"]
+from ..webconfig import WebConfig
 
-# str.format fields: store, key_file_line, secret_file.  TOML strings are written
+__all__ = ["LISTEN", "STARTER", "render", "write_new_private", "write_starter"]
+
+# Where the starter's gate listens: the pages are there until a proxy is chosen.
+LISTEN: Final = WebConfig().listen
+
+# str.format fields: store, key_file_line, secret_file, listen.  TOML strings are written
 # with json.dumps (a JSON string is a valid TOML basic string for these paths).
 STARTER: Final = """\
 # otpgate configuration, written by `otpgate init --config`.
@@ -40,14 +45,17 @@ url = {store}
 # audit_log = "/var/log/otpgate/audit.log"   # one JSON line per decision
 
 [web]
-listen = "127.0.0.1:9090"
-# The login page's public base: a path on the protected site, or a URL.
-portal_url = "/otpgate"
+# Where `otpgate serve` listens.  As written, the pages (sign-in, /account,
+# /admin) are on this address: http://{listen}/
+listen = "{listen}"
+# Behind a proxy, the pages' public base: a path the proxy forwards to the gate
+# (examples/nginx) or the gate's own site (examples/caddy, examples/traefik).
+# portal_url = "/otpgate"     # or "https://auth.example.com"
 # One secret per line, newest last; made by `otpgate init --config` (mode 0600).
 session_secret_file = {secret_file}
 # The proxy in front of the gate, whose X-Forwarded-For is believed.
 trusted_proxies = ["127.0.0.1", "::1"]
-# cookie_secure = true        # turn off only for plain-HTTP tests
+# cookie_secure = true        # browsers keep Secure cookies on http://127.0.0.1 too
 # title = "otpgate"           # shown on the login page
 # log_format = "text"         # "json": one JSON object per line (journald, collectors);
 #                             # decisions are logged at info: serve --log-level info
@@ -62,7 +70,10 @@ def render(store: str, key_file: str | None, secret_file: str) -> str:
         else "# key_file = none: this store keeps no encrypted keys"
     )
     return STARTER.format(
-        store=json.dumps(store), key_file_line=key_line, secret_file=json.dumps(secret_file)
+        store=json.dumps(store),
+        key_file_line=key_line,
+        secret_file=json.dumps(secret_file),
+        listen=LISTEN,
     )
 
 
@@ -89,10 +100,11 @@ def write_new_private(path: Path, text: str) -> bool:
             os.unlink(tmp)
 
 
-def write_starter(path: Path, store: str, key_file: str | None) -> tuple[bool, bool, Path]:
+def write_starter(path: Path, store: str, key_file: str | None, made: list[Path]) -> Path:
     """Write the starter config and its session secret next to it (each only if new).
 
-    Returns whether the config and the secret were written, and the secret's path.
+    Each file written is added to ``made``, so that the caller can remove
+    them again if what follows fails.  Returns the secret's path.
 
     Raises:
         OSError: a file cannot be written.
@@ -100,6 +112,8 @@ def write_starter(path: Path, store: str, key_file: str | None) -> tuple[bool, b
     from ..config import new_secret
 
     secret_file = path.parent / "session.secret"
-    secret_written = write_new_private(secret_file, new_secret() + "\n")
-    written = write_new_private(path, render(store, key_file, str(secret_file)))
-    return written, secret_written, secret_file
+    if write_new_private(secret_file, new_secret() + "\n"):
+        made.append(secret_file)
+    if write_new_private(path, render(store, key_file, str(secret_file))):
+        made.append(path)
+    return secret_file

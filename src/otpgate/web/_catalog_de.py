@@ -117,6 +117,8 @@ DE: Final[dict[str, str]] = {
     "Signed out": "Abgemeldet",
     "You have signed out.": "Sie haben sich abgemeldet.",
     "Sign in again": "Erneut anmelden",
+    "Page not found": "Seite nicht gefunden",
+    "There is no page at this address.": "Unter dieser Adresse gibt es keine Seite.",
     "This link cannot be used": "Dieser Link kann nicht verwendet werden",
     "The link is not valid. Check that it was copied completely.": "Der Link ist ungültig. "
     "Prüfen Sie, ob er vollständig kopiert wurde.",

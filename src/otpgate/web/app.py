@@ -86,7 +86,7 @@ def create_app(
         *Ops(gate).routes(),
         *AdminPages(gate).routes(),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: portal.not_found})
     # No "/x/" -> "/x" redirects: Starlette builds them from the request's own Host
     # and scheme (http behind a TLS proxy), and every page has one address.
     app.router.redirect_slashes = False

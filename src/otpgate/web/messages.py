@@ -25,6 +25,8 @@ NOT_SIGNED_OUT: Final = "Not signed out"
 SIGNED_OUT: Final = "Signed out"
 SIGNED_OUT_TEXT: Final = "You have signed out."
 SIGN_IN_AGAIN: Final = "Sign in again"
+NOT_FOUND: Final = "Page not found"
+NOT_FOUND_TEXT: Final = "There is no page at this address."
 
 # Enrolment and recovery.
 LINK_REFUSED: Final = "This link cannot be used"
@@ -70,5 +72,5 @@ ALL: Final = (
     BAD_ENCODING, TOO_LARGE, UNREADABLE, NOT_SIGNED_OUT, SIGNED_OUT, SIGNED_OUT_TEXT,
     SIGN_IN_AGAIN, LINK_REFUSED, *LINK_WHY.values(), ASK_ADMIN, WRONG_NEW_CODE, ENROLLED,
     CONTINUE_SIGN_IN, QR_LABEL, NOT_RECOVERED, PIN_CHANGED, CODES_RENEWED, BACK_TO_ACCOUNT,
-    WRONG_PIN_OR_CODE, UNKNOWN_ACTION, *PIN_PROBLEMS.values(), *HOW,
+    WRONG_PIN_OR_CODE, UNKNOWN_ACTION, *PIN_PROBLEMS.values(), *HOW, NOT_FOUND, NOT_FOUND_TEXT,
 )  # fmt: skip

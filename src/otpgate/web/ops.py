@@ -48,7 +48,13 @@ class Ops:
         return JSONResponse({"status": "ok"})
 
     async def metrics(self, request: Request) -> Response:
-        peer = request.client.host if request.client else None
-        if not is_trusted(peer, self._metrics_nets):
+        """The counters, for ``web.metrics_allow`` only.
+
+        Judged by the client's address, not the peer's: a proxy on the gate's
+        own host is in the default ``127.0.0.1``, and what it forwards from
+        the world must not read them (a trusted proxy's ``X-Forwarded-For``
+        names the client; anyone else's is ignored).
+        """
+        if not is_trusted(self.gate.client_ip(request), self._metrics_nets):
             return Response("Forbidden\n", 403)
         return Response(self.gate.metrics.render(), media_type="text/plain; version=0.0.4")

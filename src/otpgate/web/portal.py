@@ -15,7 +15,7 @@ from typing import Final
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from .._limits import MAX_PASSWORD, MAX_USER, retry_after_seconds
@@ -24,7 +24,7 @@ from ..reasons import Reason
 from . import messages, pages
 from .forms import landing_url
 from .gate import Gate
-from .http import PayloadTooLarge, html, read_body, redirect, retry_after
+from .http import PayloadTooLarge, html, read_body, redirect, retry_after, secure
 from .i18n import choose, translator
 from .request import MalformedCredentials, check_user, safe_return_url, split_host
 from .sessions import Session
@@ -137,6 +137,33 @@ class Portal:
         if self._cross_site(request):
             return True
         return not self.csrf.check(request.cookies.get(CSRF_COOKIE), form.get("csrf"))
+
+    # --- no such page ---------------------------------------------------------------
+
+    async def not_found(self, request: Request, exc: Exception) -> Response:
+        """A page with a way to sign in for a browser; the usual short answer for programs.
+
+        Every redirect of the portal lands on a page of the gate, so a browser
+        that meets a 404 here followed a wrong ``web.portal_url`` or an old
+        link: it gets the sign-in page's address, not a bare "Not Found".
+        """
+        if "text/html" not in request.headers.get("accept", ""):
+            return secure(PlainTextResponse("Not Found", 404))
+        login = self.web.portal_url.rstrip("/") + "/login"
+        prefix = urllib.parse.urlsplit(self.web.portal_url).path.rstrip("/")
+        if prefix and request.url.path.startswith(prefix + "/"):
+            # The portal's path prefix reached the gate itself: nothing in front
+            # strips it, so the sign-in page is at the gate's own root.
+            login = "/login"
+        page = pages.message_page(
+            site=self.web.title,
+            heading=messages.NOT_FOUND,
+            text=messages.NOT_FOUND_TEXT,
+            kind="error",
+            link=login,
+            lang=self._lang(request),
+        )
+        return html(page, 404)
 
     # --- forms ----------------------------------------------------------------------
 
