@@ -92,3 +92,18 @@ def test_names_every_front_end_refuses_are_refused_not_handed_on(config: Path, u
 def test_an_overlong_password_is_refused_unread(config: Path) -> None:
     check = apache.provider(config)
     assert check({}, "dave", "1357" + "1" * MAX_PASSWORD) is False
+
+
+def test_a_user_named_twice_does_not_stop_every_login(tmp_path: Path) -> None:
+    # The store refused to open such a file, so every login in it failed until
+    # Apache restarted.  As for mod_authn_otp, the first line counts.
+    users = tmp_path / "users"
+    users.write_text(
+        f"HOTP/T30 erin 2468 {KEY.hex()}\nHOTP/T30 fred 1357 {KEY.hex()}\n"
+        f"HOTP/T30 erin 9999 {KEY.hex()}\n"
+    )
+    users.chmod(0o600)
+    check = apache.provider(None, OTPAuthUsersFile=str(users))
+    environ = {"REMOTE_ADDR": "192.0.2.1"}
+    assert check(environ, "fred", "1357" + totp(KEY, time.time())) is True
+    assert check(environ, "erin", "2468" + totp(KEY, time.time() + 30)) is True

@@ -3,7 +3,9 @@
 Run it before a restart: it reads the settings as ``serve`` does, opens the
 store, key file, PIN provider and audit log, builds the app, and checks that
 files holding secrets are not readable by others.  Exit 0 when the gate
-would start, 1 with every problem on its own line otherwise.
+would start, 1 with every problem on its own line otherwise.  What the gate
+starts with but reads past (a users file's ignored lines: invalid ones, a
+user named again) is listed as a warning.
 """
 
 from __future__ import annotations
@@ -48,7 +50,16 @@ def _file_problems(config: Config) -> Iterator[str]:
         yield from _mode_problems(config.path, "the configuration (it holds secrets inline)")
 
 
-def _open_problems(config: Config) -> Iterator[str]:
+def _store_warnings(store: object) -> Iterator[str]:
+    """The lines of a users file the gate ignores (the first line of a user counts)."""
+    from ..store.usersfile import UsersFileStore
+
+    if isinstance(store, UsersFileStore):
+        for lineno, reason in store.problems():
+            yield f"users file {store.path} line {lineno} is ignored: {reason}"
+
+
+def _open_problems(config: Config, warnings: list[str]) -> Iterator[str]:
     """Open what the gate opens; each failure is one problem."""
     from ..config import open_authenticator
     from ..web import create_app
@@ -61,6 +72,7 @@ def _open_problems(config: Config) -> Iterator[str]:
         return
     try:
         authenticator.store.ping()
+        warnings += _store_warnings(authenticator.store)
         create_app(config, authenticator, authenticator.store)
     except (OTPGateError, OSError) as exc:
         yield str(exc)
@@ -68,8 +80,11 @@ def _open_problems(config: Config) -> Iterator[str]:
         authenticator.close()
 
 
-def problems(path: str | None) -> list[str]:
-    """Every problem ``serve`` would meet with these settings; empty when none."""
+def problems(path: str | None, warnings: list[str] | None = None) -> list[str]:
+    """Every problem ``serve`` would meet with these settings; empty when none.
+
+    ``warnings`` receives what the gate would start with but read past.
+    """
     from .serve import parse_listen
 
     try:
@@ -88,14 +103,17 @@ def problems(path: str | None) -> list[str]:
     except OTPGateError as exc:
         found.append(str(exc))
     found += _file_problems(config)
-    found += _open_problems(config)
+    found += _open_problems(config, [] if warnings is None else warnings)
     return found
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     path = config_path(args.config)
     where = path or "no configuration file (OTPGATE_* and defaults)"
-    found = problems(path)
+    warnings: list[str] = []
+    found = problems(path, warnings)
+    for warning in warnings:
+        print(f"otpgate: warning: {warning}", file=sys.stderr)
     for problem in found:
         print(f"otpgate: {problem}", file=sys.stderr)
     if found:
