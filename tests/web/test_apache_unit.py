@@ -107,3 +107,24 @@ def test_a_user_named_twice_does_not_stop_every_login(tmp_path: Path) -> None:
     environ = {"REMOTE_ADDR": "192.0.2.1"}
     assert check(environ, "fred", "1357" + totp(KEY, time.time())) is True
     assert check(environ, "erin", "2468" + totp(KEY, time.time() + 30)) is True
+
+
+def test_pin_auth_provider_file_as_copied_from_apache(tmp_path: Path) -> None:
+    # "OTPAuthPINAuthProvider file" with the AuthUserFile beside it refused every
+    # login: the provider's name was not a setting otpgate knew.
+    from otpgate.pins import apr1_md5
+
+    users = tmp_path / "users"
+    users.write_text(f"HOTP/T30 gail + {KEY.hex()}\n")
+    users.chmod(0o600)
+    pins = tmp_path / "pins"
+    pins.write_text("gail:" + apr1_md5(b"8642", b"r31.....") + "\n")
+    check = apache.provider(
+        None,
+        OTPAuthUsersFile=str(users),
+        OTPAuthPINAuthProvider="file",
+        AuthUserFile=str(pins),
+    )
+    environ = {"REMOTE_ADDR": "192.0.2.1"}
+    assert check(environ, "gail", "8642" + totp(KEY, time.time())) is True
+    assert check(environ, "gail", "1111" + totp(KEY, time.time() + 30)) is False
