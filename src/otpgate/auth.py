@@ -119,6 +119,7 @@ class Authenticator:
         write_behind: bool = False,
         device: str | None = None,
         proven: bool = True,
+        next_provider: bool = False,
     ) -> Attempt:
         """Wrap one login attempt, computing its linger-cache digest once.
 
@@ -130,6 +131,7 @@ class Authenticator:
             write_behind: write a failure count after the answer (see :class:`Attempt`).
             device: a genuine device cookie's nonce (see :class:`Attempt`).
             proven: whether ``ip`` is where the connection came from (see :class:`Attempt`).
+            next_provider: unknown users go to another provider (see :class:`Attempt`).
         """
         key = b""
         # Nothing longer than max_password was ever accepted: do not even hash it.
@@ -139,7 +141,7 @@ class Authenticator:
             and len(password) <= self.settings.max_password
         ):
             key = self._digest(user, password)
-        return Attempt(user, password, ip, key, linger, write_behind, device, proven)
+        return Attempt(user, password, ip, key, linger, write_behind, device, proven, next_provider)
 
     def authenticate(
         self,

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Final
 
 from . import recovery
 from ._limits import MAX_USER
@@ -49,6 +50,7 @@ __all__ = [
     "lock_retry",
     "locked",
     "logged_out",
+    "passed_on",
     "recovered",
     "screen",
     "session_stands",
@@ -65,6 +67,36 @@ a keyed digest in the SQL stores, the code itself in the users file."""
 
 def _same(otp: str) -> str:
     return otp
+
+
+# What mod_authn_otp answers AUTH_USER_NOT_FOUND for with OTPAuthFallThrough On
+# (its authn_otp_check_password): a wrong PIN, a password of the wrong length,
+# the failure limit reached, a logout.  otpgate checks the code before the PIN
+# and never tells which was wrong, so a wrong or used code goes the same way;
+# and a throttled attempt, in which it checked nothing.
+_PASSED_ON: Final = frozenset(
+    {
+        Reason.UNKNOWN_USER,
+        Reason.BAD_PIN,
+        Reason.MALFORMED,
+        Reason.LOCKED,
+        Reason.LOGOUT,
+        Reason.NO_MATCH,
+        Reason.REPLAYED,
+        Reason.THROTTLED,
+    }
+)
+
+
+def passed_on(reason: Reason, fall_through: bool) -> bool:
+    """Whether a refusal is left to the next provider (``OTPAuthFallThrough``).
+
+    An unknown user always is, as the module answers for a name its file does
+    not hold whatever the setting says; with ``fall_through`` every refusal
+    of the password is, but never a store error.  The attempt was counted all
+    the same (:class:`Outcome`): passing it on gives a guesser nothing here.
+    """
+    return reason is Reason.UNKNOWN_USER or (fall_through and reason in _PASSED_ON)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +195,7 @@ def transition(
     pin_failed: bool = False,
     otp_tag: OtpTag = _same,
     linger: bool = True,
+    next_provider: bool = False,
 ) -> Outcome | Recover:
     """Decide one attempt against the user's record as the store holds it.
 
@@ -181,10 +214,13 @@ def transition(
         linger: whether a code still lingering from its last use may be
             accepted again; ``False`` (a code typed into a form is single
             use) makes it a replay.
+        next_provider: the front end hands unknown users to another
+            provider (Apache's next ``AuthBasicProvider``).
     """
     if record is None:
-        # Unknown users are another provider's with fall_through: not counted.
-        return Outcome(Reason.UNKNOWN_USER, counted=not settings.fall_through)
+        # Another provider's user (fall_through, or Apache's next provider):
+        # not a guess at anyone here, so not counted.
+        return Outcome(Reason.UNKNOWN_USER, counted=not (settings.fall_through or next_provider))
     state = record.state
     if password == "":
         # As the reference module: an empty password from the last address logs

@@ -147,6 +147,7 @@ def login_rules(
             pin_failed=bad_pin,
             otp_tag=otp_tag,
             linger=attempt.linger,
+            next_provider=attempt.next_provider,
         )
         if isinstance(out, rules.Recover):
             assert record is not None
