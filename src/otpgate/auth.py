@@ -220,7 +220,13 @@ class Authenticator:
         snap = self._memory.snapshot(user, now)
         if snap is not None and snap.record is not None:
             record = snap.record
-            if attempt.linger and self._memory.hit(attempt.key, user, ip_, snap, now):
+            # A lingering credential, unless its use is due to be written
+            # (max_idle, rules.idle_use): decide() writes it.
+            if (
+                attempt.linger
+                and self._memory.hit(attempt.key, user, ip_, snap, now)
+                and rules.idle_use(record.state, now, self.settings) is None
+            ):
                 decision = Decision(True, record.username, Reason.LINGER)
         # A known credential is never answered "throttled" here: decide()
         # may still accept it from its linger entry after a store read (unless
@@ -313,6 +319,11 @@ class Authenticator:
                 return Decision(False, None, Reason.STORE_ERROR), None
             if self._memory.hit(attempt.key, user, ip, snap, now):
                 assert snap.record is not None
+                fingerprint = snap.fingerprint
+                same = lambda r: self._memory.fingerprint(r) == fingerprint  # noqa: E731
+                used = settle.write_use(self.store, snap.record, now, self.settings, same)
+                if used is not None:
+                    self._memory.remember(user, used, now)
                 return Decision(True, snap.record.username, Reason.LINGER), snap.record
         # 2. the throttle and the guess budget, the input limits, a lock
         # known from a recent read

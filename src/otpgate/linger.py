@@ -147,8 +147,9 @@ class LingerMemory:
     def adopt(self, key: bytes, known: KnownCredential) -> None:
         """Take over a credential another process accepted (its window and fingerprint).
 
-        Idle time then counts from the first use: sliding it across processes
-        would need a write per request.
+        Idle time here counts from the first use; after that the store's
+        last use (written every ``max_idle / 16`` s, :func:`otpgate.rules.idle_use`)
+        decides, through the stored last OTP.
         """
         if not key or self.settings.cache_size == 0:
             return

@@ -43,10 +43,12 @@ from .settings import AuthSettings
 from .verify import verify
 
 __all__ = [
+    "IDLE_WRITES",
     "Outcome",
     "PinCheck",
     "Recover",
     "failed_state",
+    "idle_use",
     "lock_retry",
     "locked",
     "logged_out",
@@ -56,6 +58,11 @@ __all__ = [
     "session_stands",
     "transition",
 ]
+
+IDLE_WRITES: Final = 16
+"""Under ``max_idle`` a lingering use is written at most every ``max_idle / 16`` s:
+mod_authn_otp's ``IDLE_UPDATE_DIVISOR``, so the idle clock is shared by every
+process (and by the module, on a shared file) at 1/16 of its length."""
 
 PinCheck = Callable[[str], bool]
 """Checks a PIN against the user's record (slow: argon2id, or another service)."""
@@ -150,6 +157,24 @@ def failed_state(state: UserState, now: float, settings: AuthSettings) -> UserSt
         unlock = settings.failure_unlock_after
         locked_until = now + unlock if unlock > 0 else math.inf
     return replace(state, failures=failures, locked_until=locked_until)
+
+
+def idle_use(state: UserState, now: float, settings: AuthSettings) -> UserState | None:
+    """The state that records a lingering use at ``now``, when one is due; else ``None``.
+
+    Only under ``max_idle``, for a stored last OTP (a logout cleared it), and
+    only when the stored use is more than ``max_idle / IDLE_WRITES`` old, as
+    the module does: every process slides one clock, and a Basic client
+    re-sending its password costs no write per request.  The time alone is
+    written; the address stays the login's (an address is trusted by the
+    guess budget for a login from it, not for a re-sent password).
+    """
+    idle = settings.max_idle
+    if idle is None or state.last_otp is None or state.last_auth is None:
+        return None
+    if not now - state.last_auth > idle / IDLE_WRITES:
+        return None
+    return replace(state, last_auth=now)
 
 
 def logged_out(state: UserState, now: float) -> UserState:
@@ -293,9 +318,10 @@ def _lingering(state: UserState, pin_right: bool, now: float, s: AuthSettings) -
     ``pin_right``: the PIN was right (Mobile-OTP: it is part of the code).
     """
     if pin_right:
-        # The window runs from the first use, in whichever process.
+        # The window runs from the first use (max_idle: the last one written),
+        # in whichever process.
         first = state.last_auth if state.last_auth is not None else now
-        return Outcome(Reason.LINGER, linger_from=first)
+        return Outcome(Reason.LINGER, idle_use(state, now, s), linger_from=first)
     # Someone holds the lingering code but not the PIN: end the
     # cross-process linger so the code cannot serve many PIN guesses.
     new = replace(failed_state(state, now, s), last_otp=None)
@@ -307,8 +333,7 @@ def _stored_linger(state: UserState, tag: str, ip: str, now: float, s: AuthSetti
         return False
     if not pins_equal(state.last_otp, tag):  # constant time
         return False
-    # Across processes the idle time cannot slide without a write on every
-    # request, so it counts from the first use there.
+    # Under max_idle last_auth is the last use any process wrote (idle_use).
     span = s.max_idle if s.max_idle is not None else s.max_linger
     if not 0 <= now - state.last_auth < span:
         return False
