@@ -99,7 +99,7 @@ class Authenticator:
         self.throttle = build_throttle(settings, self.state)
         # Across addresses: one budget per user for untrusted clients (otpgate.budget).
         self.budget = build_budget(settings, self.state)
-        self._memory = LingerMemory(settings, digest_key)
+        self._memory = LingerMemory(settings, digest_key, store.stamp)
         self._known = SharedCredentials(self.state, self._memory)
         self._pin_hasher = PinHasher()
         self._failures = FailureWriter(self._write_failures)
@@ -251,11 +251,12 @@ class Authenticator:
         """
         now = self.clock() if now is None else now
         self._memory.forget(user)
+        stamp = self.store.stamp()
         record = self.store.get(user)
         if record is None:
             return
         _, new = settle.settle(self.store, user, record, settle.log_out(now))
-        self._memory.remember(user, new, now)
+        self._memory.remember(user, new, now, stamp)
         self.state.revoke(user)  # written first: whoever hears it and re-reads sees it
 
     def session_valid(self, user: str, issued_at: float, *, now: float | None = None) -> bool:
@@ -323,7 +324,7 @@ class Authenticator:
                 same = lambda r: self._memory.fingerprint(r) == fingerprint  # noqa: E731
                 used = settle.write_use(self.store, snap.record, now, self.settings, same)
                 if used is not None:
-                    self._memory.remember(user, used, now)
+                    self._memory.remember(user, used, now, snap.stamp)
                 return Decision(True, snap.record.username, Reason.LINGER), snap.record
         # 2. the throttle and the guess budget, the input limits, a lock
         # known from a recent read
@@ -339,6 +340,7 @@ class Authenticator:
                 locked = Outcome(Reason.LOCKED, retry_after=rules.lock_retry(state, now))
                 return self._conclude(locked, attempt, recent.record, now), recent.record
         # 3. the record, the rules and the write
+        stamp = self.store.stamp()  # before the read: a change during it is seen next time
         try:
             record = self.store.get(user)
         except StoreError as exc:
@@ -349,7 +351,13 @@ class Authenticator:
             if record is None:
                 settle.decoy_work(self.store, self._decoy, attempt, now, self.settings)
             decide = settle.login_rules(
-                self.store, attempt, now, self.settings, self._check_pin, self._memory.forget
+                self.store,
+                attempt,
+                now,
+                self.settings,
+                self._check_pin,
+                self._memory.forget,
+                self._memory.no_step_back,
             )
             defer = settle.write_behind(self._failures, user, now) if attempt.write_behind else None
             outcome, record = settle.settle(self.store, user, record, decide, defer)
@@ -357,7 +365,7 @@ class Authenticator:
             log.error("store error during a login: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), record
         if record is not None and (outcome.state is not None or outcome.reason is Reason.LOCKED):
-            self._memory.remember(user, record, now)  # as read or written just now
+            self._memory.remember(user, record, now, stamp)  # as read or written just now
         return self._conclude(outcome, attempt, record, now), record
 
     def _write_failures(self, user: str, count: int, now: float) -> None:
@@ -367,9 +375,10 @@ class Authenticator:
             StoreError: the store failed or the race was lost too often.
         """
         fail = settle.count_failures(count, now, self.settings)
+        stamp = self.store.stamp()
         _, new = settle.settle(self.store, user, self.store.get(user), fail)
         if new is not None:
-            self._memory.remember(user, new, now)
+            self._memory.remember(user, new, now, stamp)
 
     def _check_pin(self, stored: Pin, user: str, pin: str) -> bool:
         """For :func:`settle.login_rules`: whether ``pin`` is ``user``'s PIN."""
@@ -415,9 +424,10 @@ class Authenticator:
         snap = self._memory.snapshot(user, now)
         if snap is not None:
             return snap
+        stamp = self.store.stamp()
         record = self.store.get(user)
         self._seen(record, now)
-        return self._memory.remember(user, record, now)
+        return self._memory.remember(user, record, now, stamp)
 
     # -- the throttle and the guess budget --------------------------------
 

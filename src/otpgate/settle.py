@@ -110,12 +110,15 @@ def login_rules(
     settings: AuthSettings,
     check_pin: CheckPin,
     on_logout: Callable[[str], None],
+    no_step_back: Callable[[UserRecord], UserRecord] = lambda record: record,
 ) -> Decide:
     """:func:`rules.transition` for one attempt, round after round of :func:`settle`.
 
     Across rounds each PIN is checked and each recovery code consumed at
     most once, and a PIN found wrong stays wrong.  ``on_logout`` hears the
     user name when the attempt is a logout (an empty password).
+    ``no_step_back`` raises a record's last time step to one read before
+    (:meth:`otpgate.linger.LingerMemory.no_step_back`), in every round.
     """
     user, password, ip, s = attempt.user, attempt.password, attempt.ip, settings
     pins: dict[tuple[Pin, str], bool] = {}
@@ -138,6 +141,8 @@ def login_rules(
             return pins[record.pin, pin]
 
         bad_pin = Reason.BAD_PIN in seen
+        if record is not None:
+            record = no_step_back(record)
         out = rules.transition(
             record,
             password,

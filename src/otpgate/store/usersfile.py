@@ -362,6 +362,23 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
                 return 0
             return len(snap.sidecar.get(username, {}).get("recovery_codes", []))
 
+    def stamp(self) -> object:
+        """The file's device, inode, size and modification time: one ``stat``, no read.
+
+        Every writer replaces the file (a new inode: the module, this store,
+        editors) or at least its modification time, so the stamp changes with
+        any change a login could care about.  The sidecar is left out: what
+        only it holds (recovery codes, roles, invitations) does not decide a
+        lingering credential, and every change of a user's state rewrites the
+        file too.  An unreadable file gives a stamp equal to nothing, so the
+        next request reads it (and reports why it cannot).
+        """
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return object()
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
     def ping(self) -> None:
         with locked(self.lock_path, False):
             self._snapshot()
