@@ -236,6 +236,23 @@ def test_an_audit_log_that_cannot_be_opened_is_one_clear_line(run: Runner, tmp_p
             assert r.err.splitlines()[0].endswith(": Permission denied")
     finally:
         (tmp_path / "log").chmod(0o700)
+def test_config_check_warns_of_a_user_named_twice(run: Runner, tmp_path: Path) -> None:
+    conf = tmp_path / "otpgate.toml"
+    assert run("init", "--config", str(conf)).code == 0
+    users = tmp_path / "users"
+    line = "HOTP/T30 erin 2468 3132333435363738393031323334353637383930\n"
+    users.write_text(line + line.replace("2468", "9999"))
+    users.chmod(0o600)
+    text = re.sub(r'url = "sqlite:///[^"]*"', f'url = "users-file:{users}"', conf.read_text())
+    conf.write_text(text)
+    r = run("config", "check", "--config", str(conf))
+    # The gate starts (the first line counts, as for mod_authn_otp), and says so.
+    assert r.code == 0, r.err
+    assert r.err.splitlines() == [
+        f"otpgate: warning: users file {users} line 2 is ignored: user 'erin' repeats "
+        "line 1; the first line counts",
+        f"otpgate: {conf}: ready to serve (1 warning(s))",
+    ]
 
 
 def test_config_check_without_any_file(run: Runner, tmp_path: Path) -> None:

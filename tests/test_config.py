@@ -56,6 +56,36 @@ def test_directives_set_the_policy_and_the_rules() -> None:
     assert c.auth.max_idle == 300 and c.auth.pin_provider == "htpasswd:/x"
 
 
+def test_pin_provider_file_takes_the_auth_user_file() -> None:
+    # Copied from an Apache configuration: the provider's name, and the file
+    # Apache's "file" provider reads, named by AuthUserFile.
+    c = load_config(
+        None,
+        env={},
+        directives={"OTPAuthPINAuthProvider": "file", "AuthUserFile": "/etc/apache2/pins"},
+    )
+    assert c.auth.pin_provider == "htpasswd:/etc/apache2/pins"
+    # otpgate's own form still works; AuthUserFile alone sets nothing.
+    c = load_config(None, env={}, directives={"AuthUserFile": "/etc/apache2/pins"})
+    assert c.auth.pin_provider is None
+
+
+@pytest.mark.parametrize(
+    ("directives", "message"),
+    [
+        ({"OTPAuthPINAuthProvider": "file"}, "OTPAuthPINAuthProvider file needs AuthUserFile"),
+        ({"OTPAuthPINAuthProvider": "ldap"}, "OTPAuthPINAuthProvider ldap: not supported"),
+        ({"OTPAuthPINAuthProvider": "file ldap", "AuthUserFile": "/x"}, "file ldap: not"),
+    ],
+)
+def test_pin_providers_that_do_not_carry_over_are_named(
+    directives: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(None, env={}, directives=directives)
+    assert "htpasswd:" in str(info.value)  # and what works instead
+
+
 def test_bad_auth_values_are_reported_with_every_other_problem() -> None:
     with pytest.raises(ConfigError) as info:
         load_config(

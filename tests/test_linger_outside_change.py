@@ -14,8 +14,13 @@ from pathlib import Path
 import pytest
 
 from otpgate.auth import Authenticator, AuthSettings
+from otpgate.models import Pin, UserState
 from otpgate.otp import hotp, totp
 from otpgate.store import open_store
+from otpgate.store.timed import TimedStore
+from otpgate.store.usersfile import format_line
+from otpgate.tokens import parse_token_type
+from otpgate.verify import TokenState
 
 KEY = b"12345678901234567890"
 PIN = "1234"
@@ -92,11 +97,70 @@ def test_an_empty_password_after_a_reset_leaves_nothing_lingering(
     assert not decision.ok
 
 
-def test_the_linger_stays_within_state_ttl_without_a_read(
+def test_an_outside_change_is_seen_at_once_and_an_unchanged_file_is_not_read(
     setup: tuple[Authenticator, Path, str, str],
 ) -> None:
-    # The hot path still reads nothing within state_ttl: the reset is seen after it.
+    # Within state_ttl the hot path reads nothing while the file is unchanged;
+    # a change (its inode, size or modification time) is seen at once.
     auth, path, otp, reset = setup
-    write_outside(path, reset)
+    reads: list[str] = []
+    auth.store = TimedStore(auth.store, lambda op, _: reads.append(op))
     decision = auth.check_cached("alice", PIN + otp, IP)
-    assert decision is not None and decision.ok
+    assert decision is not None and decision.ok and reads == []
+    write_outside(path, reset)
+    decision = auth.check_cached("alice", PIN + otp, IP) or auth.authenticate(
+        "alice", PIN + otp, IP
+    )
+    assert not decision.ok and "get" in reads
+
+
+def module_line(user: str, otp: str, offset: int, when: float) -> str:
+    """A line as mod_authn_otp's print_user writes it after accepting ``otp``."""
+    state = UserState(TokenState(offset), last_otp=otp, last_auth=when, last_ip=IP)
+    return format_line(user, parse_token_type("HOTP/T30"), KEY, Pin("plain", PIN), state).decode()
+
+
+@pytest.mark.parametrize("later", [0.5, 5.0], ids=["within state_ttl", "after it"])
+def test_an_older_code_the_module_accepts_does_not_reopen_the_newer_one(
+    tmp_path: Path, later: float
+) -> None:
+    # Issue 17, item 11.  On a file shared with mod_authn_otp: otpgate accepts
+    # the newer code; the module then accepts the older one (it remembers the
+    # last code, not the step) and writes a drift of -1, so the step read
+    # from its line is the older one.  otpgate accepted the newer code again:
+    # from its linger (the file read 2 s before still counted), and after
+    # that as a fresh code.
+    path = tmp_path / "users"
+    write_outside(path, f"HOTP/T30 bob {PIN} {KEY.hex()} 0\n")
+    clock = Clock()
+    clock.now = T0 + 5
+    store = open_store(f"users-file:{path}")
+    auth = Authenticator(store, AuthSettings(max_linger=600, state_ttl=2), clock=clock)
+    newer, older = totp(KEY, T0), totp(KEY, T0 - 30)
+    assert auth.authenticate("bob", PIN + newer, IP).reason == "otp"
+    clock.now = T0 + 6
+    write_outside(path, module_line("bob", older, -1, clock.now))
+    clock.now += later
+    decision = auth.check_cached("bob", PIN + newer, IP) or auth.authenticate(
+        "bob", PIN + newer, IP
+    )
+    assert (decision.ok, decision.reason) == (False, "replayed")
+    # The next code is still the user's.
+    clock.now = T0 + 31
+    assert auth.authenticate("bob", PIN + totp(KEY, T0 + 30), IP).reason == "otp"
+    auth.close()
+
+
+def test_a_new_key_is_another_token_and_keeps_no_used_step(tmp_path: Path) -> None:
+    # The floor holds for the token whose step was read: a new key (a reset by
+    # another tool) starts afresh, its code of the same step is accepted.
+    path = tmp_path / "users"
+    write_outside(path, f"HOTP/T30 bob {PIN} {KEY.hex()} 0\n")
+    clock = Clock()
+    auth = Authenticator(open_store(f"users-file:{path}"), AuthSettings(), clock=clock)
+    assert auth.authenticate("bob", PIN + totp(KEY, T0), IP).reason == "otp"
+    other = b"another-key-for-bob!"
+    write_outside(path, f"HOTP/T30 bob {PIN} {other.hex()} 0\n")
+    clock.now += 1
+    assert auth.authenticate("bob", PIN + totp(other, T0), IP).reason == "otp"
+    auth.close()

@@ -3,21 +3,26 @@ the settings that restore mod_authn_otp's behaviour, row by row of its table."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from otpgate import apache
 from otpgate.auth import Authenticator, Decision
 from otpgate.config import load_config
+from otpgate.models import Pin, UserState
 from otpgate.otp import hotp, totp
-from otpgate.store.usersfile import UsersFileStore
+from otpgate.pins import apr1_md5
+from otpgate.store.usersfile import UsersFileStore, format_line
 from otpgate.tokens import parse_token_type
-from otpgate.verify import Token
+from otpgate.verify import Token, TokenState
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs/migrating.md").read_text()
@@ -52,17 +57,30 @@ class Site:
     """The example users file and one of the two configurations."""
 
     def __init__(self, tmp: Path, settings: str) -> None:
+        self.tmp = tmp
         self.users = tmp / "users"
         self.users.write_text(USERS)
         self.users.chmod(0o600)
-        conf = tmp / "otpgate.toml"
-        conf.write_text(_block(settings).replace("/etc/otp/users", str(self.users)))
-        config = load_config(conf, env={})
-        assert config.store.url == f"users-file:{self.users}"
-        self.auth = Authenticator(UsersFileStore(str(self.users)), config.auth_settings())
+        self.conf = tmp / "otpgate.toml"
+        self.conf.write_text(_block(settings).replace("/etc/otp/users", str(self.users)))
+        self.config = load_config(self.conf, env={})
+        assert self.config.store.url == f"users-file:{self.users}"
+        self.auth = self.process()
+
+    def process(self, **changes: Any) -> Authenticator:
+        """Another gate process (an Apache child) on the file, with settings changed."""
+        settings = dataclasses.replace(self.config.auth_settings(), **changes)
+        return Authenticator(UsersFileStore(str(self.users)), settings)
 
     def login(self, user: str, password: str, at: float = 0.0) -> Decision:
         return self.auth.authenticate(user, password, IP, now=NOW + at)
+
+    def apache(self, **directives: object) -> apache.CheckPassword:
+        """The Apache provider with this configuration and these directives."""
+        return apache.provider(self.conf, **directives)
+
+    def append(self, line: str) -> None:
+        self.users.write_text(self.users.read_text() + line + "\n")
 
 
 def _event_ahead(s: Site) -> Decision:
@@ -125,7 +143,56 @@ def _guessing(s: Site) -> Decision:
     return s.login("ann", "1234000000", at=300)
 
 
-SCENARIOS: dict[str, Callable[[Site], Decision]] = {
+def _unknown_user(s: Site) -> bool | None:
+    check = s.apache()
+    answers = {check({"REMOTE_ADDR": IP}, "hank", "hank's-htpasswd-password") for _ in range(10)}
+    return answers.pop() if len(answers) == 1 else False
+
+
+def _fall_through_wrong_pin(s: Site) -> bool | None:
+    return s.apache(OTPAuthFallThrough=True)({"REMOTE_ADDR": IP}, "ann", "9999" + hotp(KEY, 1))
+
+
+def _fall_through_wrong_code(s: Site) -> bool | None:
+    return s.apache(OTPAuthFallThrough=True)({"REMOTE_ADDR": IP}, "ann", "1234000000")
+
+
+def _idle_children(s: Site) -> Decision:
+    first, second, third = (s.process(max_idle=20.0) for _ in range(3))
+    password = "1234" + hotp(KEY, 1)
+    assert first.authenticate("ann", password, IP, now=NOW).ok
+    assert second.authenticate("ann", password, IP, now=NOW + 12).ok
+    return third.authenticate("ann", password, IP, now=NOW + 24)
+
+
+def _duplicate_line(s: Site) -> Decision:
+    s.append(f"HOTP/E ann 9999 {KEY.hex()} 0")
+    return s.process().authenticate("ann", "1234" + hotp(KEY, 1), IP, now=NOW)
+
+
+def _pin_provider_file(s: Site) -> bool | None:
+    s.append(f"HOTP/E dora + {KEY.hex()} 0")
+    pins = s.tmp / "pins"
+    pins.write_text("dora:" + apr1_md5(b"2580", b"migrate1") + "\n")
+    check = s.apache(OTPAuthPINAuthProvider="file", AuthUserFile=str(pins))
+    return check({"REMOTE_ADDR": IP}, "dora", "2580" + hotp(KEY, 1))
+
+
+def _older_code_shared(s: Site) -> Decision:
+    newer, older = totp(KEY, NOW), totp(KEY, NOW - 30)
+    assert s.login("bob", "5678" + newer).ok
+    # The module accepts the older code and rewrites bob's line (print_user).
+    state = UserState(TokenState(-1), last_otp=older, last_auth=NOW + 1, last_ip=IP)
+    line = format_line("bob", parse_token_type("HOTP/T30"), KEY, Pin("plain", "5678"), state)
+    lines = [ln for ln in s.users.read_text().splitlines(keepends=True) if " bob " not in ln]
+    tmp = s.tmp / "users.module"
+    tmp.write_text("".join(lines) + line.decode())
+    tmp.chmod(0o600)
+    os.replace(tmp, s.users)
+    return s.login("bob", "5678" + newer, at=1.5)
+
+
+SCENARIOS: dict[str, Callable[[Site], Decision | bool | None]] = {
     "event-ahead": _event_ahead,
     "time-behind": _time_behind,
     "hex-code": _hex_code,
@@ -135,14 +202,31 @@ SCENARIOS: dict[str, Callable[[Site], Decision]] = {
     "linger": _linger,
     "linger-over": _linger_over,
     "guessing": _guessing,
+    "unknown-user": _unknown_user,
+    "fall-through-wrong-pin": _fall_through_wrong_pin,
+    "fall-through-wrong-code": _fall_through_wrong_code,
+    "idle-children": _idle_children,
+    "duplicate-line": _duplicate_line,
+    "pin-provider-file": _pin_provider_file,
+    "older-code-shared": _older_code_shared,
 }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_apache() -> Iterator[None]:
+    apache.reset()
+    yield
+    apache.reset()
 
 
 def test_every_row_has_a_scenario() -> None:
     assert [r["id"] for r in ROWS] == list(SCENARIOS)
 
 
-def _outcome(decision: Decision) -> str:
+def _outcome(decision: Decision | bool | None) -> str:
+    """A Decision, or the Apache provider's answer (``None``: the next provider asks)."""
+    if not isinstance(decision, Decision):
+        return {True: "accepted", False: "refused", None: "passed on"}[decision]
     if decision.ok:
         return "accepted"
     return "refused, and told to wait" if decision.retry_after is not None else "refused"

@@ -88,6 +88,7 @@ class Row:
     throttled: float | None = None
     pin_failed: bool = False
     stored_codes: frozenset[str] = frozenset()
+    next_provider: bool = False
 
 
 ROWS = [
@@ -101,6 +102,12 @@ ROWS = [
     Row("unknown user", None, PIN + CODE, Reason.UNKNOWN_USER, counted=True),
     Row("unknown user, fall through", None, PIN + CODE, Reason.UNKNOWN_USER,
         settings=AuthSettings(fall_through=True)),
+    # Apache's next AuthBasicProvider takes the names otpgate does not know,
+    # with or without fall-through: its users are not guessing here.
+    Row("unknown user, a next provider", None, PIN + CODE, Reason.UNKNOWN_USER,
+        next_provider=True),
+    Row("known user, a next provider", user(), PIN + WRONG, Reason.NO_MATCH, counted=True,
+        state={"failures": 1}, next_provider=True, settings=AuthSettings(fall_through=True)),
     Row("empty password from the last address logs out", user(last_ip=IP, last_otp=CODE),
         "", Reason.LOGOUT, state={"revoked_before": NOW, "last_otp": None}),
     Row("empty password from elsewhere", user(last_ip=OTHER_IP), "", Reason.MALFORMED),
@@ -154,8 +161,16 @@ ROWS = [
         pin_checked=True, state={"failures": 1, "last_otp": None}),
     Row("... but lingering is off", user(token=USED, last_otp=CODE, last_auth=NOW - 10),
         PIN + CODE, Reason.REPLAYED, settings=AuthSettings(max_linger=0)),
-    Row("... idle time counts from the first use", user(token=USED, last_otp=CODE,
-        last_auth=NOW - 61), PIN + CODE, Reason.REPLAYED, settings=AuthSettings(max_idle=60)),
+    Row("... idle too long since the last use written", user(token=USED, last_otp=CODE,
+        last_auth=NOW - 60), PIN + CODE, Reason.REPLAYED, settings=AuthSettings(max_idle=60)),
+    # Under max_idle the use is written (every process then slides one clock),
+    # once more than idle / 16 passed since the last one written, as the module.
+    Row("... idle: the use is written", user(token=USED, last_otp=CODE, last_auth=NOW - 4,
+        last_ip=OTHER_IP), PIN + CODE, Reason.LINGER, pin_checked=True, linger_from=NOW - 4,
+        state={"last_auth": NOW}, settings=AuthSettings(max_idle=60)),
+    Row("... idle: a sixteenth of it after the last one, not yet", user(token=USED,
+        last_otp=CODE, last_auth=NOW - 3.75), PIN + CODE, Reason.LINGER, pin_checked=True,
+        linger_from=NOW - 3.75, settings=AuthSettings(max_idle=60)),
     Row("... from another address, logout on IP change", user(token=USED, last_otp=CODE,
         last_auth=NOW - 10, last_ip=OTHER_IP), PIN + CODE, Reason.REPLAYED,
         settings=AuthSettings(logout_on_ip_change=True)),
@@ -195,7 +210,14 @@ def decide(row: Row) -> tuple[Outcome, list[str], list[str]]:
     if early is not None:
         return early, checked, consumed
     out = rules.transition(
-        row.record, row.password, row.ip, row.now, row.settings, pin_ok, pin_failed=row.pin_failed
+        row.record,
+        row.password,
+        row.ip,
+        row.now,
+        row.settings,
+        pin_ok,
+        pin_failed=row.pin_failed,
+        next_provider=row.next_provider,
     )
     if isinstance(out, Recover):
         assert row.record is not None
@@ -241,6 +263,21 @@ def test_every_refusal_the_rules_write_is_a_counted_failure_or_a_logout() -> Non
         out, _, _ = decide(row)
         if out.state is not None and not out.reason.accepted:
             assert out.counted or out.reason is Reason.LOGOUT, row.id
+
+
+# mod_authn_otp's AUTH_USER_NOT_FOUND: always for a name not in its file; with
+# OTPAuthFallThrough On also for a wrong PIN, a wrong length, the failure
+# limit and a logout (a wrong or used code too in otpgate, which does not
+# tell it from a wrong PIN; and a throttled attempt, in which nothing was checked).
+_ON = {Reason.UNKNOWN_USER, Reason.BAD_PIN, Reason.MALFORMED, Reason.LOCKED, Reason.LOGOUT,
+       Reason.NO_MATCH, Reason.REPLAYED, Reason.THROTTLED}  # fmt: skip
+
+
+@pytest.mark.parametrize("reason", list(Reason))
+def test_what_fall_through_passes_on(reason: Reason) -> None:
+    assert rules.passed_on(reason, False) is (reason is Reason.UNKNOWN_USER)
+    assert rules.passed_on(reason, True) is (reason in _ON)
+    assert not (reason.accepted and rules.passed_on(reason, True))
 
 
 def test_a_recovery_code_is_only_returned_for_the_authenticator_to_consume() -> None:

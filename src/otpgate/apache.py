@@ -39,7 +39,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
 
 from otpgate._limits import MAX_PASSWORD, MAX_USER, has_control
-from otpgate.reasons import Reason
+from otpgate.rules import passed_on
 
 if TYPE_CHECKING:
     from otpgate.auth import Authenticator
@@ -115,14 +115,16 @@ def _check(key: _Key, environ: Mapping[str, object], user: str, password: str) -
     # The cached answer first: a browser re-sends Basic credentials with every
     # request, and a lingering one must cost neither a store read nor a hash.
     # write_behind: a known user's wrong code is answered as fast as an unknown user's.
-    attempt = authenticator.attempt(user, password, ip, write_behind=True)
+    # next_provider: as the module, a name otpgate does not know is the next
+    # AuthBasicProvider's (so not counted: its users send passwords here too).
+    attempt = authenticator.attempt(user, password, ip, write_behind=True, next_provider=True)
     decision = authenticator.check_cached(attempt)
     if decision is None:
         decision = authenticator.decide(attempt)
     if decision.ok:
         return True
-    if decision.reason is Reason.UNKNOWN_USER and authenticator.settings.fall_through:
-        return None  # Apache asks the next AuthBasicProvider
+    if passed_on(decision.reason, authenticator.settings.fall_through):
+        return None  # Apache asks the next AuthBasicProvider (AUTH_USER_NOT_FOUND)
     return False
 
 
@@ -137,8 +139,10 @@ def provider(config: str | os.PathLike[str] | None = None, **directives: object)
 
     Returns:
         ``check_password(environ, user, password)``: ``True`` to accept,
-        ``False`` to refuse (401), ``None`` for an unknown user when
-        fall-through is on.
+        ``False`` to refuse (401), ``None`` to let the next
+        ``AuthBasicProvider`` decide: for an unknown user, and with
+        ``OTPAuthFallThrough On`` for every refusal the module passes on
+        (:func:`otpgate.rules.passed_on`).
     """
     values = {
         k: (("on" if v else "off") if isinstance(v, bool) else str(v))

@@ -62,6 +62,9 @@ class Attempt:
         proven: ``ip`` is where the connection came from; ``False`` when a
             client only claims it (the API's ``ip`` field), which is then
             never trusted for being known.
+        next_provider: the front end hands a user this gate does not know to
+            another provider (Apache's next ``AuthBasicProvider``, as
+            mod_authn_otp does): such a name is not counted as a guess.
     """
 
     user: str
@@ -72,6 +75,7 @@ class Attempt:
     write_behind: bool = False
     device: str | None = None
     proven: bool = True
+    next_provider: bool = False
 
     @property
     def client(self) -> Client:

@@ -99,7 +99,7 @@ class Authenticator:
         self.throttle = build_throttle(settings, self.state)
         # Across addresses: one budget per user for untrusted clients (otpgate.budget).
         self.budget = build_budget(settings, self.state)
-        self._memory = LingerMemory(settings, digest_key)
+        self._memory = LingerMemory(settings, digest_key, store.stamp)
         self._known = SharedCredentials(self.state, self._memory)
         self._pin_hasher = PinHasher()
         self._failures = FailureWriter(self._write_failures)
@@ -119,6 +119,7 @@ class Authenticator:
         write_behind: bool = False,
         device: str | None = None,
         proven: bool = True,
+        next_provider: bool = False,
     ) -> Attempt:
         """Wrap one login attempt, computing its linger-cache digest once.
 
@@ -130,6 +131,7 @@ class Authenticator:
             write_behind: write a failure count after the answer (see :class:`Attempt`).
             device: a genuine device cookie's nonce (see :class:`Attempt`).
             proven: whether ``ip`` is where the connection came from (see :class:`Attempt`).
+            next_provider: unknown users go to another provider (see :class:`Attempt`).
         """
         key = b""
         # Nothing longer than max_password was ever accepted: do not even hash it.
@@ -139,7 +141,7 @@ class Authenticator:
             and len(password) <= self.settings.max_password
         ):
             key = self._digest(user, password)
-        return Attempt(user, password, ip, key, linger, write_behind, device, proven)
+        return Attempt(user, password, ip, key, linger, write_behind, device, proven, next_provider)
 
     def authenticate(
         self,
@@ -218,7 +220,13 @@ class Authenticator:
         snap = self._memory.snapshot(user, now)
         if snap is not None and snap.record is not None:
             record = snap.record
-            if attempt.linger and self._memory.hit(attempt.key, user, ip_, snap, now):
+            # A lingering credential, unless its use is due to be written
+            # (max_idle, rules.idle_use): decide() writes it.
+            if (
+                attempt.linger
+                and self._memory.hit(attempt.key, user, ip_, snap, now)
+                and rules.idle_use(record.state, now, self.settings) is None
+            ):
                 decision = Decision(True, record.username, Reason.LINGER)
         # A known credential is never answered "throttled" here: decide()
         # may still accept it from its linger entry after a store read (unless
@@ -243,11 +251,12 @@ class Authenticator:
         """
         now = self.clock() if now is None else now
         self._memory.forget(user)
+        stamp = self.store.stamp()
         record = self.store.get(user)
         if record is None:
             return
         _, new = settle.settle(self.store, user, record, settle.log_out(now))
-        self._memory.remember(user, new, now)
+        self._memory.remember(user, new, now, stamp)
         self.state.revoke(user)  # written first: whoever hears it and re-reads sees it
 
     def session_valid(self, user: str, issued_at: float, *, now: float | None = None) -> bool:
@@ -311,6 +320,11 @@ class Authenticator:
                 return Decision(False, None, Reason.STORE_ERROR), None
             if self._memory.hit(attempt.key, user, ip, snap, now):
                 assert snap.record is not None
+                fingerprint = snap.fingerprint
+                same = lambda r: self._memory.fingerprint(r) == fingerprint  # noqa: E731
+                used = settle.write_use(self.store, snap.record, now, self.settings, same)
+                if used is not None:
+                    self._memory.remember(user, used, now, snap.stamp)
                 return Decision(True, snap.record.username, Reason.LINGER), snap.record
         # 2. the throttle and the guess budget, the input limits, a lock
         # known from a recent read
@@ -326,6 +340,7 @@ class Authenticator:
                 locked = Outcome(Reason.LOCKED, retry_after=rules.lock_retry(state, now))
                 return self._conclude(locked, attempt, recent.record, now), recent.record
         # 3. the record, the rules and the write
+        stamp = self.store.stamp()  # before the read: a change during it is seen next time
         try:
             record = self.store.get(user)
         except StoreError as exc:
@@ -336,7 +351,13 @@ class Authenticator:
             if record is None:
                 settle.decoy_work(self.store, self._decoy, attempt, now, self.settings)
             decide = settle.login_rules(
-                self.store, attempt, now, self.settings, self._check_pin, self._memory.forget
+                self.store,
+                attempt,
+                now,
+                self.settings,
+                self._check_pin,
+                self._memory.forget,
+                self._memory.no_step_back,
             )
             defer = settle.write_behind(self._failures, user, now) if attempt.write_behind else None
             outcome, record = settle.settle(self.store, user, record, decide, defer)
@@ -344,7 +365,7 @@ class Authenticator:
             log.error("store error during a login: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), record
         if record is not None and (outcome.state is not None or outcome.reason is Reason.LOCKED):
-            self._memory.remember(user, record, now)  # as read or written just now
+            self._memory.remember(user, record, now, stamp)  # as read or written just now
         return self._conclude(outcome, attempt, record, now), record
 
     def _write_failures(self, user: str, count: int, now: float) -> None:
@@ -354,9 +375,10 @@ class Authenticator:
             StoreError: the store failed or the race was lost too often.
         """
         fail = settle.count_failures(count, now, self.settings)
+        stamp = self.store.stamp()
         _, new = settle.settle(self.store, user, self.store.get(user), fail)
         if new is not None:
-            self._memory.remember(user, new, now)
+            self._memory.remember(user, new, now, stamp)
 
     def _check_pin(self, stored: Pin, user: str, pin: str) -> bool:
         """For :func:`settle.login_rules`: whether ``pin`` is ``user``'s PIN."""
@@ -402,9 +424,10 @@ class Authenticator:
         snap = self._memory.snapshot(user, now)
         if snap is not None:
             return snap
+        stamp = self.store.stamp()
         record = self.store.get(user)
         self._seen(record, now)
-        return self._memory.remember(user, record, now)
+        return self._memory.remember(user, record, now, stamp)
 
     # -- the throttle and the guess budget --------------------------------
 

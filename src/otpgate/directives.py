@@ -2,7 +2,8 @@
 
 An old Apache configuration carries over line by line: the ``[mod_authn_otp]``
 table of the configuration file and :func:`otpgate.apache.provider`'s keyword
-arguments take these names (docs/gate.md has the table with notes).
+arguments take these names (docs/gate.md has the table with notes), and
+Apache's ``AuthUserFile`` for ``OTPAuthPINAuthProvider file``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ from typing import Any, Final
 
 from ._values import parse_bool
 
-__all__ = ["DIRECTIVES", "apply_directives"]
+__all__ = ["DIRECTIVES", "apply_directives", "pin_provider"]
+
+_PIN_PROVIDERS: Final = (
+    "otpgate checks '+' PINs against an htpasswd file: OTPAuthPINAuthProvider file "
+    "with AuthUserFile, or htpasswd:/path"
+)
 
 
 def _seconds(value: str) -> float:
@@ -35,8 +41,34 @@ DIRECTIVES: Final[Mapping[str, tuple[tuple[str, str, Callable[[str], Any]], ...]
     "OTPAuthMaxOTPFailure": (("auth", "max_otp_failures", int),),
     "OTPAuthLogoutOnIPChange": (("auth", "logout_on_ip_change", parse_bool),),
     "OTPAuthFallThrough": (("auth", "fall_through", parse_bool),),
-    "OTPAuthPINAuthProvider": (("auth", "pin_provider", str),),
+    # Resolved with AuthUserFile by pin_provider(): the two are read together.
+    "OTPAuthPINAuthProvider": (),
+    "AuthUserFile": (),
 }
+
+
+def pin_provider(names: str, auth_user_file: str | None) -> str:
+    """``auth.pin_provider`` for ``OTPAuthPINAuthProvider NAMES``.
+
+    The module asks Apache's own authentication providers for ``+`` PINs;
+    otpgate reads the file Apache's ``file`` provider reads (``AuthUserFile``,
+    an htpasswd file) itself.  Other providers (``ldap``, ``dbm``, ``dbd``,
+    ``socache``) have no counterpart, so they are refused by name rather than
+    refusing every login later.  otpgate's own ``htpasswd:/path`` passes.
+
+    Raises:
+        ValueError: the provider does not carry over (the message says what does).
+    """
+    if names.startswith("htpasswd:"):
+        return names
+    if names.strip().lower() == "file":
+        if not auth_user_file:
+            raise ValueError(
+                "OTPAuthPINAuthProvider file needs AuthUserFile, the htpasswd file "
+                "Apache's file provider reads (or name it as htpasswd:/path)"
+            )
+        return f"htpasswd:{auth_user_file}"
+    raise ValueError(f"OTPAuthPINAuthProvider {names}: not supported; {_PIN_PROVIDERS}")
 
 
 def apply_directives(
@@ -57,3 +89,12 @@ def apply_directives(
                 values.setdefault(section, {})[name] = parse(text)
             except ValueError:
                 problems.append(f"{where}: {directive}: bad value {text!r}")
+    names = directives.get("OTPAuthPINAuthProvider")
+    if names is not None:
+        path = directives.get("AuthUserFile")
+        try:
+            chosen = pin_provider(str(names), None if path is None else str(path))
+        except ValueError as exc:
+            problems.append(f"{where}: {exc}")
+        else:
+            values.setdefault("auth", {})["pin_provider"] = chosen

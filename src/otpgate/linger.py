@@ -12,7 +12,13 @@ key common to them all:
   changes the fingerprint and ends the linger.
 * snapshots: the last store read per user and when it was made, so that a
   lingering credential, a lock or a logout is answered without a store read
-  for ``state_ttl`` seconds.
+  for ``state_ttl`` seconds, and only while the store's stamp
+  (:meth:`~otpgate.store.base.Store.stamp`: a users file's inode, size and
+  time) is the one taken before that read: a change by another tool is seen
+  at the next request.
+
+And, per user, the highest time step this process read for the user's
+token, which a record read later never moves back (:meth:`LingerMemory.no_step_back`).
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from .models import UserRecord
 from .otp import HmacKey
@@ -43,11 +50,13 @@ class _Entry:
 
 @dataclass(slots=True)
 class Snapshot:
-    """A store read: the record (``None``: no such user), when, and its fingerprint."""
+    """A store read: the record (``None``: no such user), when, its fingerprint,
+    and the store's stamp taken before the read."""
 
     record: UserRecord | None
     fetched: float
     fingerprint: bytes = field(default=b"")
+    stamp: object = None
 
 
 class LingerMemory:
@@ -57,15 +66,24 @@ class LingerMemory:
         settings: the linger windows, ``cache_size`` and ``state_ttl``.
         key: the digest key common to gates sharing known credentials
             (default: random, this process only).
+        stamp: the store's :meth:`~otpgate.store.base.Store.stamp`.
     """
 
-    def __init__(self, settings: AuthSettings, key: bytes | None = None) -> None:
+    def __init__(
+        self,
+        settings: AuthSettings,
+        key: bytes | None = None,
+        stamp: Callable[[], object] = lambda: None,
+    ) -> None:
         self.settings = settings
+        self.stamp = stamp
         # Without a common key, a random one: cached digests mean nothing elsewhere.
         self.mac = HmacKey(key or secrets.token_bytes(32), "SHA256")
         self._lock = threading.Lock()
         self._lingering: OrderedDict[bytes, _Entry] = OrderedDict()
         self._snapshots: OrderedDict[str, Snapshot] = OrderedDict()
+        # user -> (the token's fingerprint without its state, the highest step read)
+        self._steps: OrderedDict[str, tuple[bytes, int]] = OrderedDict()
 
     def digest(self, user: str, password: str) -> bytes:
         """The key of a credential (computed once per attempt, see ``Attempt``)."""
@@ -95,23 +113,65 @@ class LingerMemory:
 
     # -- store reads ------------------------------------------------------
 
-    def remember(self, user: str, record: UserRecord | None, now: float) -> Snapshot:
-        """Keep a store read of ``user`` (``None``: no such user)."""
-        snap = Snapshot(record, now, self.fingerprint(record) if record is not None else b"")
+    def remember(
+        self, user: str, record: UserRecord | None, now: float, stamp: object = None
+    ) -> Snapshot:
+        """Keep a store read of ``user`` (``None``: no such user).
+
+        ``stamp``: the store's stamp taken before the read (or the write).
+        """
+        snap = Snapshot(record, now, self.fingerprint(record) if record is not None else b"", stamp)
+        bound = max(self.settings.cache_size, 1)
         with self._lock:
             self._snapshots[user] = snap
             self._snapshots.move_to_end(user)
-            while len(self._snapshots) > max(self.settings.cache_size, 1):
+            while len(self._snapshots) > bound:
                 self._snapshots.popitem(last=False)
+            step = record.state.token.last_step if record is not None else None
+            if record is not None and step is not None:
+                token = self._token(record)
+                seen = self._steps.get(user)
+                if seen is None or seen[0] != token or seen[1] < step:
+                    self._steps[user] = (token, step)
+                self._steps.move_to_end(user)
+                while len(self._steps) > bound:
+                    self._steps.popitem(last=False)
         return snap
 
     def snapshot(self, user: str, now: float) -> Snapshot | None:
-        """The last read of ``user`` if younger than ``state_ttl``, else ``None``."""
+        """The last read of ``user`` if younger than ``state_ttl`` and the store
+        unchanged since (its stamp), else ``None``."""
         with self._lock:
             snap = self._snapshots.get(user)
         if snap is None or not 0 <= now - snap.fetched < self.settings.state_ttl:
             return None
+        if snap.stamp != self.stamp():
+            return None  # changed since the read, maybe by another tool: read again
         return snap
+
+    def no_step_back(self, record: UserRecord) -> UserRecord:
+        """The record, its last time step no lower than one read before for the same token.
+
+        On a users file shared with mod_authn_otp the step read from a line can
+        move back: the module remembers the last code, not its step, so it
+        accepts an older code than the last one used and writes its drift, from
+        which the older step is read.  A code of any step read before here
+        stays used.  (A token reset or a new key is another token: no floor.)
+        """
+        step = record.state.token.last_step
+        with self._lock:
+            seen = self._steps.get(record.username)
+        if seen is None or (step is not None and step >= seen[1]):
+            return record
+        if seen[0] != self._token(record):
+            return record
+        token = replace(record.state.token, last_step=seen[1])
+        return replace(record, state=replace(record.state, token=token))
+
+    def _token(self, record: UserRecord) -> bytes:
+        """The token without its state: key and type."""
+        kind = encode_secret(str(record.token_type))
+        return self.mac.digest(b"token\0" + len(kind).to_bytes(4, "big") + kind + record.key)
 
     # -- lingering credentials --------------------------------------------
 
@@ -147,8 +207,9 @@ class LingerMemory:
     def adopt(self, key: bytes, known: KnownCredential) -> None:
         """Take over a credential another process accepted (its window and fingerprint).
 
-        Idle time then counts from the first use: sliding it across processes
-        would need a write per request.
+        Idle time here counts from the first use; after that the store's
+        last use (written every ``max_idle / 16`` s, :func:`otpgate.rules.idle_use`)
+        decides, through the stored last OTP.
         """
         if not key or self.settings.cache_size == 0:
             return
@@ -200,4 +261,4 @@ class LingerMemory:
     def clear(self) -> None:
         with self._lock:
             self._lingering.clear()
-            self._snapshots.clear()
+            self._snapshots.clear()  # the steps stay: a floor is never wrong

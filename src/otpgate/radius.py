@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ._limits import retry_after_seconds
 from .reasons import Reason
+from .rules import passed_on
 
 if TYPE_CHECKING:
     from .auth import Authenticator, Decision
@@ -248,12 +249,13 @@ def reply_for(decision: Decision, *, fall_through: bool = False) -> Reply:
     reason = decision.reason
     if reason == Reason.STORE_ERROR:
         return RLM_MODULE_FAIL, {"reply": (("Reply-Message", _UNAVAILABLE),)}
+    if fall_through and passed_on(reason, fall_through):
+        # Only with OTPAuthFallThrough (a notfound without it would tell unknown
+        # names apart): the site may hand the user to another module.
+        return RLM_MODULE_NOTFOUND, {}
     if decision.retry_after is not None:
         wait = retry_after_seconds(decision.retry_after)
         return RLM_MODULE_REJECT, {"reply": (("Reply-Message", _WAIT.format(wait)),)}
-    if reason == Reason.UNKNOWN_USER and fall_through:
-        # Only with OTPAuthFallThrough: the site may hand the user to another module.
-        return RLM_MODULE_NOTFOUND, {}
     return RLM_MODULE_REJECT, {"reply": (("Reply-Message", REFUSED),)}
 
 

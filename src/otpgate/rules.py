@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Final
 
 from . import recovery
 from ._limits import MAX_USER
@@ -42,18 +43,26 @@ from .settings import AuthSettings
 from .verify import verify
 
 __all__ = [
+    "IDLE_WRITES",
     "Outcome",
     "PinCheck",
     "Recover",
     "failed_state",
+    "idle_use",
     "lock_retry",
     "locked",
     "logged_out",
+    "passed_on",
     "recovered",
     "screen",
     "session_stands",
     "transition",
 ]
+
+IDLE_WRITES: Final = 16
+"""Under ``max_idle`` a lingering use is written at most every ``max_idle / 16`` s:
+mod_authn_otp's ``IDLE_UPDATE_DIVISOR``, so the idle clock is shared by every
+process (and by the module, on a shared file) at 1/16 of its length."""
 
 PinCheck = Callable[[str], bool]
 """Checks a PIN against the user's record (slow: argon2id, or another service)."""
@@ -65,6 +74,36 @@ a keyed digest in the SQL stores, the code itself in the users file."""
 
 def _same(otp: str) -> str:
     return otp
+
+
+# What mod_authn_otp answers AUTH_USER_NOT_FOUND for with OTPAuthFallThrough On
+# (its authn_otp_check_password): a wrong PIN, a password of the wrong length,
+# the failure limit reached, a logout.  otpgate checks the code before the PIN
+# and never tells which was wrong, so a wrong or used code goes the same way;
+# and a throttled attempt, in which it checked nothing.
+_PASSED_ON: Final = frozenset(
+    {
+        Reason.UNKNOWN_USER,
+        Reason.BAD_PIN,
+        Reason.MALFORMED,
+        Reason.LOCKED,
+        Reason.LOGOUT,
+        Reason.NO_MATCH,
+        Reason.REPLAYED,
+        Reason.THROTTLED,
+    }
+)
+
+
+def passed_on(reason: Reason, fall_through: bool) -> bool:
+    """Whether a refusal is left to the next provider (``OTPAuthFallThrough``).
+
+    An unknown user always is, as the module answers for a name its file does
+    not hold whatever the setting says; with ``fall_through`` every refusal
+    of the password is, but never a store error.  The attempt was counted all
+    the same (:class:`Outcome`): passing it on gives a guesser nothing here.
+    """
+    return reason is Reason.UNKNOWN_USER or (fall_through and reason in _PASSED_ON)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +159,24 @@ def failed_state(state: UserState, now: float, settings: AuthSettings) -> UserSt
     return replace(state, failures=failures, locked_until=locked_until)
 
 
+def idle_use(state: UserState, now: float, settings: AuthSettings) -> UserState | None:
+    """The state that records a lingering use at ``now``, when one is due; else ``None``.
+
+    Only under ``max_idle``, for a stored last OTP (a logout cleared it), and
+    only when the stored use is more than ``max_idle / IDLE_WRITES`` old, as
+    the module does: every process slides one clock, and a Basic client
+    re-sending its password costs no write per request.  The time alone is
+    written; the address stays the login's (an address is trusted by the
+    guess budget for a login from it, not for a re-sent password).
+    """
+    idle = settings.max_idle
+    if idle is None or state.last_otp is None or state.last_auth is None:
+        return None
+    if not now - state.last_auth > idle / IDLE_WRITES:
+        return None
+    return replace(state, last_auth=now)
+
+
 def logged_out(state: UserState, now: float) -> UserState:
     """Sessions and lingering credentials from before ``now`` end."""
     return replace(state, revoked_before=now, last_otp=None)
@@ -163,6 +220,7 @@ def transition(
     pin_failed: bool = False,
     otp_tag: OtpTag = _same,
     linger: bool = True,
+    next_provider: bool = False,
 ) -> Outcome | Recover:
     """Decide one attempt against the user's record as the store holds it.
 
@@ -181,10 +239,13 @@ def transition(
         linger: whether a code still lingering from its last use may be
             accepted again; ``False`` (a code typed into a form is single
             use) makes it a replay.
+        next_provider: the front end hands unknown users to another
+            provider (Apache's next ``AuthBasicProvider``).
     """
     if record is None:
-        # Unknown users are another provider's with fall_through: not counted.
-        return Outcome(Reason.UNKNOWN_USER, counted=not settings.fall_through)
+        # Another provider's user (fall_through, or Apache's next provider):
+        # not a guess at anyone here, so not counted.
+        return Outcome(Reason.UNKNOWN_USER, counted=not (settings.fall_through or next_provider))
     state = record.state
     if password == "":
         # As the reference module: an empty password from the last address logs
@@ -257,9 +318,10 @@ def _lingering(state: UserState, pin_right: bool, now: float, s: AuthSettings) -
     ``pin_right``: the PIN was right (Mobile-OTP: it is part of the code).
     """
     if pin_right:
-        # The window runs from the first use, in whichever process.
+        # The window runs from the first use (max_idle: the last one written),
+        # in whichever process.
         first = state.last_auth if state.last_auth is not None else now
-        return Outcome(Reason.LINGER, linger_from=first)
+        return Outcome(Reason.LINGER, idle_use(state, now, s), linger_from=first)
     # Someone holds the lingering code but not the PIN: end the
     # cross-process linger so the code cannot serve many PIN guesses.
     new = replace(failed_state(state, now, s), last_otp=None)
@@ -271,8 +333,7 @@ def _stored_linger(state: UserState, tag: str, ip: str, now: float, s: AuthSetti
         return False
     if not pins_equal(state.last_otp, tag):  # constant time
         return False
-    # Across processes the idle time cannot slide without a write on every
-    # request, so it counts from the first use there.
+    # Under max_idle last_auth is the last use any process wrote (idle_use).
     span = s.max_idle if s.max_idle is not None else s.max_linger
     if not 0 <= now - state.last_auth < span:
         return False

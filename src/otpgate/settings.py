@@ -37,8 +37,10 @@ class AuthSettings:
         throttle_free_failures: failures per (user, address) before backoff.
         throttle_base: the first backoff in seconds; doubles per failure.
         throttle_max: the longest backoff; a quiet pair is forgotten after it.
-        fall_through: ``OTPAuthFallThrough``: unknown users are for another
-            provider; they are not counted by the throttle.
+        fall_through: ``OTPAuthFallThrough``: the refusals mod_authn_otp
+            passes on go to the next provider (Apache, RADIUS:
+            :func:`otpgate.rules.passed_on`); unknown users are not counted
+            by the throttle.
         cache_size: bound on lingering credentials kept in memory.
         throttle_size: bound on (user, address) pairs in the throttle table.
         state_ttl: how long a store read may answer :meth:`Authenticator.check_cached`

@@ -18,7 +18,7 @@ from typing import Final
 
 from . import recovery, rules
 from .attempts import Attempt
-from .errors import StoreConflict
+from .errors import StoreConflict, StoreError
 from .models import Pin, UserRecord
 from .reasons import Reason
 from .rules import Outcome
@@ -38,6 +38,7 @@ __all__ = [
     "login_rules",
     "settle",
     "write_behind",
+    "write_use",
 ]
 
 log = logging.getLogger(__name__)
@@ -109,12 +110,15 @@ def login_rules(
     settings: AuthSettings,
     check_pin: CheckPin,
     on_logout: Callable[[str], None],
+    no_step_back: Callable[[UserRecord], UserRecord] = lambda record: record,
 ) -> Decide:
     """:func:`rules.transition` for one attempt, round after round of :func:`settle`.
 
     Across rounds each PIN is checked and each recovery code consumed at
     most once, and a PIN found wrong stays wrong.  ``on_logout`` hears the
     user name when the attempt is a logout (an empty password).
+    ``no_step_back`` raises a record's last time step to one read before
+    (:meth:`otpgate.linger.LingerMemory.no_step_back`), in every round.
     """
     user, password, ip, s = attempt.user, attempt.password, attempt.ip, settings
     pins: dict[tuple[Pin, str], bool] = {}
@@ -137,6 +141,8 @@ def login_rules(
             return pins[record.pin, pin]
 
         bad_pin = Reason.BAD_PIN in seen
+        if record is not None:
+            record = no_step_back(record)
         out = rules.transition(
             record,
             password,
@@ -147,6 +153,7 @@ def login_rules(
             pin_failed=bad_pin,
             otp_tag=otp_tag,
             linger=attempt.linger,
+            next_provider=attempt.next_provider,
         )
         if isinstance(out, rules.Recover):
             assert record is not None
@@ -208,6 +215,36 @@ def count_failures(count: int, now: float, settings: AuthSettings) -> Decide:
         return Outcome(Reason.NO_MATCH, state)
 
     return fail
+
+
+def write_use(
+    store: Store,
+    record: UserRecord,
+    now: float,
+    settings: AuthSettings,
+    same: Callable[[UserRecord], bool],
+) -> UserRecord | None:
+    """Write a lingering use answered from memory, when one is due (:func:`rules.idle_use`).
+
+    ``same`` says whether a record (re-read after a lost race) still holds the
+    credential that lingers.  Returns the record as written, or ``None`` when
+    nothing was written; a store error is logged and writes nothing: the use
+    was accepted from a recent read, and the next one is written again.
+    """
+    if rules.idle_use(record.state, now, settings) is None:
+        return None
+
+    def use(current: UserRecord | None) -> Outcome:
+        if current is None or not same(current) or rules.locked(current.state, now):
+            return Outcome(Reason.LINGER)
+        return Outcome(Reason.LINGER, rules.idle_use(current.state, now, settings))
+
+    try:
+        outcome, new = settle(store, record.username, record, use)
+    except StoreError as exc:
+        log.error("store error writing a lingering use: %s", exc)
+        return None
+    return new if outcome.state is not None else None
 
 
 def log_out(now: float) -> Decide:

@@ -59,6 +59,22 @@ def test_unknown_user_is_notfound_only_with_fall_through() -> None:
     assert radius.reply_for(unknown, fall_through=True) == (radius.RLM_MODULE_NOTFOUND, {})
 
 
+@pytest.mark.parametrize(
+    "reason",
+    [Reason.BAD_PIN, Reason.NO_MATCH, Reason.REPLAYED, Reason.MALFORMED, Reason.LOCKED,
+     Reason.LOGOUT, Reason.THROTTLED],
+)  # fmt: skip
+def test_fall_through_passes_on_what_mod_authn_otp_passes_on(reason: Reason) -> None:
+    # As the module with OTPAuthFallThrough On: a wrong PIN, length, a lock, a
+    # logout (and, since otpgate does not tell the PIN from the code, a wrong
+    # or used code; and a throttled attempt, where nothing was checked).
+    decision = Decision(False, None, reason, retry_after=5.0 if reason == "throttled" else None)
+    assert radius.reply_for(decision)[0] == radius.RLM_MODULE_REJECT
+    assert radius.reply_for(decision, fall_through=True) == (radius.RLM_MODULE_NOTFOUND, {})
+    failed = Decision(False, None, Reason.STORE_ERROR)
+    assert radius.reply_for(failed, fall_through=True)[0] == radius.RLM_MODULE_FAIL
+
+
 def test_client_address_prefers_calling_station_id() -> None:
     both = {"Calling-Station-Id": "198.51.100.4", "NAS-IP-Address": "10.0.0.1"}
     assert radius.client_address(both) == "198.51.100.4"

@@ -254,23 +254,36 @@ def test_malformed_lines_are_reported_and_kept(
     assert data.count(bad) == 1
 
 
-def test_duplicate_user_is_an_error_naming_both_lines(tmp_path: Path) -> None:
-    line = f"HOTP alice - {KEY_HEX}\n".encode()
-    path = make_users_file(tmp_path / "users", b"#\n" + line + b"\n" + line)
-    with pytest.raises(StoreError, match=r"lines 2 and 4"):
-        UsersFileStore(str(path))
-    # A duplicate that appears later blocks that user, not everyone.
-    path.write_bytes(line + f"HOTP bob - {KEY_HEX}\n".encode())
-    s = UsersFileStore(str(path))
-    path.write_bytes(path.read_bytes() + line)
-    with pytest.raises(StoreError, match=r"lines 1 and 3"):
-        s.get("alice")
-    before = path.read_bytes()
-    with pytest.raises(StoreError, match=r"lines 1 and 3"):
-        s.compare_and_set("alice", "x", UserState())
-    assert s.get("bob") is not None
-    assert path.read_bytes() == before
-    assert (3, "user 'alice' repeats line 1") in s.problems()
+def test_duplicate_user_uses_the_first_line_and_warns_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # mod_authn_otp reads the first line of a user named twice; a store that
+    # refused to open made every login in the file fail until a restart.
+    first = f"HOTP alice 1111 {KEY_HEX} 5\n".encode()
+    second = f"HOTP alice 2222 {KEY_HEX} 9\n".encode()
+    bob = f"HOTP bob - {KEY_HEX}\n".encode()
+    path = make_users_file(tmp_path / "users", b"#\n" + first + bob + second)
+    with caplog.at_level(logging.WARNING, logger="otpgate.store.usersfile"):
+        s = UsersFileStore(str(path))
+        rec = s.get("alice")
+        assert rec is not None and rec.pin.value == "1111" and rec.state.token.counter == 5
+        assert s.get("bob") is not None
+        assert [r.username for r in s.list_users()] == ["alice", "bob"]
+        assert s.problems() == [(4, "user 'alice' repeats line 2; the first line counts")]
+        # A write changes the first line only; the repeat is kept as it is.
+        assert s.compare_and_set("alice", rec.version, UserState(TokenState(6))) is not None
+        content = path.read_bytes()
+        assert content.startswith(b"#\n" + ref_line("HOTP", "alice", "1111", KEY_HEX, 6, 0))
+        assert content.endswith(bob + second)
+        assert s.get("alice").state.token.counter == 6  # type: ignore[union-attr]
+    repeats = [r for r in caplog.records if "repeats line 2" in r.getMessage()]
+    assert len(repeats) == 1, "warned once, not on every read"
+    assert "line 4" in repeats[0].getMessage() and "first" in repeats[0].getMessage()
+    # Removing the user removes every line of it: nothing of alice may remain.
+    assert s.remove("alice")
+    assert s.get("alice") is None
+    assert path.read_bytes() == b"#\n" + bob
+    assert s.problems() == []
 
 
 def test_world_readable_file_is_refused(tmp_path: Path) -> None:
@@ -512,13 +525,11 @@ def test_any_other_line_survives_a_write_byte_for_byte(
         try:
             s = UsersFileStore(str(path))
         except StoreError as exc:
-            # Only a user named on two lines, or a file that is really an SQLite
-            # database (Hypothesis finds the header in the module's constants),
-            # may stop the store from opening.
-            if content.startswith(b"SQLite format 3\0"):
-                assert "is an SQLite database" in str(exc)
-            else:
-                assert "appears on lines" in str(exc)
+            # Only a file that is really an SQLite database (Hypothesis finds
+            # the header in the module's constants) may stop the store from
+            # opening; a user named on two lines does not.
+            assert content.startswith(b"SQLite format 3\0")
+            assert "is an SQLite database" in str(exc)
             return
         for lineno, reason in s.problems():
             assert 1 <= lineno <= content.count(b"\n") and reason

@@ -193,7 +193,7 @@ DefaultRuntimeDir {dir}/run
 Mutex file:{dir}/run default
 {user}
 
-LoadModule mpm_event_module modules/mod_mpm_event.so
+{mpm}
 LoadModule authn_core_module modules/mod_authn_core.so
 LoadModule authn_file_module modules/mod_authn_file.so
 LoadModule authz_core_module modules/mod_authz_core.so
@@ -202,21 +202,38 @@ LoadModule authz_user_module modules/mod_authz_user.so
 LoadModule env_module modules/mod_env.so
 LoadModule wsgi_module modules/mod_wsgi.so
 
+WSGIScriptAlias /app {dir}/app.wsgi
+
+{body}
+"""
+
+# Two children of eight threads: the shipped example's test.
+APACHE_EVENT = """LoadModule mpm_event_module modules/mod_mpm_event.so
 StartServers 1
 ServerLimit 2
 ThreadsPerChild 8
-MaxRequestWorkers 16
+MaxRequestWorkers 16"""
 
-WSGIScriptAlias /app {dir}/app.wsgi
-
-# --- examples/apache/otpgate.conf ---
-{example}
-"""
+# One connection per child, held for a minute between requests: a client that
+# keeps its connection open keeps its child, and a new client gets another one.
+APACHE_PREFORK = """LoadModule mpm_prefork_module modules/mod_mpm_prefork.so
+StartServers 4
+MinSpareServers 3
+MaxSpareServers 6
+ServerLimit 8
+MaxRequestWorkers 8
+KeepAlive On
+KeepAliveTimeout 60
+MaxKeepAliveRequests 0"""
 
 APP_WSGI = """
+import os
+
 def application(environ, start_response):
     body = "REMOTE_USER=%s\\n" % environ.get("REMOTE_USER")
-    start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+    # Which Apache child answered (the provider runs in the same one).
+    headers = [("Content-Type", "text/plain; charset=utf-8"), ("X-Child", str(os.getpid()))]
+    start_response("200 OK", headers)
     return [body.encode("utf-8")]
 """
 
@@ -224,20 +241,31 @@ def application(environ, start_response):
 @contextlib.contextmanager
 def run_apache(apache: str, directory: Path, venv: Path, auth_script: str) -> Iterator[int]:
     """Apache with mod_wsgi, ``auth_script`` as the auth provider; yields its port."""
-    port = free_port()
-    (directory / "run").mkdir(exist_ok=True)
-    (directory / "app.wsgi").write_text(APP_WSGI)
     (directory / "apache-auth.py").write_text(auth_script)
-    conf = directory / "apache.conf"
-    # As root, Apache's children switch to www-data; as anyone else they stay that user.
-    user = "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
     example = (
         (ROOT / "examples/apache/otpgate.conf")
         .read_text()
         .replace("/opt/otpgate/venv", str(venv))
         .replace("/etc/otpgate/apache-auth.py", str(directory / "apache-auth.py"))
     )
-    conf.write_text(APACHE_CONF.format(port=port, dir=directory, user=user, example=example))
+    with run_apache_conf(
+        apache, directory, "# --- examples/apache/otpgate.conf ---\n" + example
+    ) as port:
+        yield port
+
+
+@contextlib.contextmanager
+def run_apache_conf(
+    apache: str, directory: Path, body: str, mpm: str = APACHE_EVENT
+) -> Iterator[int]:
+    """Apache with mod_wsgi, the app at ``/app`` and ``body`` (auth blocks); yields its port."""
+    port = free_port()
+    (directory / "run").mkdir(exist_ok=True)
+    (directory / "app.wsgi").write_text(APP_WSGI)
+    conf = directory / "apache.conf"
+    # As root, Apache's children switch to www-data; as anyone else they stay that user.
+    user = "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
+    conf.write_text(APACHE_CONF.format(port=port, dir=directory, user=user, mpm=mpm, body=body))
     log = directory / "apache-error.log"
     env = {
         "PATH": "/usr/sbin:/usr/bin:/bin",

@@ -59,6 +59,7 @@ def test_every_reference_directive_is_mapped() -> None:
         "OTPAuthLogoutOnIPChange",
         "OTPAuthFallThrough",
         "OTPAuthPINAuthProvider",
+        "AuthUserFile",  # Apache's, for OTPAuthPINAuthProvider file
     }
 
 

@@ -4,7 +4,8 @@ Run it before a restart: it reads the settings as ``serve`` does, opens the
 store, key file, PIN provider and audit log, builds the app, and checks that
 files holding secrets are not readable by others.  Exit 0 when the gate
 would start, 1 with every problem on its own line otherwise.  Warnings (a
-store others may read, a shared state that does not answer) do not change
+store others may read, a shared state that does not answer, a users file's
+lines the gate reads past: invalid ones, a user named again) do not change
 the exit code: the gate starts with them.
 """
 
@@ -66,6 +67,7 @@ def _open_problems(config: Config, warned: list[str]) -> Iterator[str]:
         return
     try:
         authenticator.store.ping()
+        warned += _usersfile_warnings(authenticator.store)
         create_app(config, authenticator, authenticator.store)
         away = authenticator.state.check()
         if away is not None:
@@ -77,6 +79,15 @@ def _open_problems(config: Config, warned: list[str]) -> Iterator[str]:
         yield str(exc)
     finally:
         authenticator.close()
+
+
+def _usersfile_warnings(store: object) -> Iterator[str]:
+    """The lines of a users file the gate ignores (the first line of a user counts)."""
+    from ..store.usersfile import UsersFileStore
+
+    if isinstance(store, UsersFileStore):
+        for lineno, reason in store.problems():
+            yield f"users file {store.path} line {lineno} is ignored: {reason}"
 
 
 def _store_warnings(config: Config) -> Iterator[str]:
@@ -176,7 +187,8 @@ def register(sub: Any) -> None:
         "PIN provider and audit log, check the session secret and the modes of files "
         "holding secrets, and list every problem found.  Exit 0 when the gate would "
         "start, 1 otherwise.  Warnings, which leave the exit code alone: a SQLite store "
-        "others may read, a [state] url that does not answer.",
+        "others may read, a [state] url that does not answer, users-file lines the gate "
+        "reads past (invalid ones, a user named again: the first line counts).",
     )
     p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     p.set_defaults(handler=_cmd_check)

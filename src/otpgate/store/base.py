@@ -134,6 +134,16 @@ class Store(Protocol):
         one succeeds.  Returns the new invitation or ``None``.
         """
 
+    def stamp(self) -> object:
+        """A token that changes whenever any record may have changed; ``None``: none.
+
+        It must cost no read (a file's inode, size and modification time): a
+        lingering credential is accepted from a recent read only while the
+        stamp is the one taken before that read, so a change made by another
+        tool is seen at the next request, not after ``state_ttl``.  A store
+        with no such token returns ``None``, and a read stands for ``state_ttl``.
+        """
+
     def ping(self) -> None:
         """Raise StoreError if the store is unreachable."""
 

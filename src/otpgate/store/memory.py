@@ -157,6 +157,10 @@ class MemoryStore:
             self._invitations[digest] = new
             return new
 
+    def stamp(self) -> object:
+        """``None``: only this process changes it, through the Authenticator."""
+        return None
+
     def ping(self) -> None:
         return None
 

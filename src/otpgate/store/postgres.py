@@ -295,6 +295,10 @@ class PostgresStore:
         rows = self._run("inv_cas", params)
         return row_to_invitation(rows[0], self._keys) if rows else None
 
+    def stamp(self) -> object:
+        """``None``: no change token costs no query; a read stands for ``state_ttl``."""
+        return None
+
     def ping(self) -> None:
         try:
             with self._get_pool().connection() as conn:

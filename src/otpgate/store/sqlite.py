@@ -269,6 +269,10 @@ class SQLiteStore:
         rows = self._read(_sql.SQL["inv_cas"], params)
         return row_to_invitation(rows[0], self._keys) if rows else None
 
+    def stamp(self) -> object:
+        """``None``: no change token costs no query; a read stands for ``state_ttl``."""
+        return None
+
     def ping(self) -> None:
         self._read("SELECT count(*) FROM users", {})
 

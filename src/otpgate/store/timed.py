@@ -64,6 +64,9 @@ class TimedStore:
             "consume_recovery_code", lambda: self.inner.consume_recovery_code(username, digest)
         )
 
+    def stamp(self) -> object:
+        return self.inner.stamp()  # a stat at most: not a store call worth timing
+
     def ping(self) -> None:
         self._timed("ping", self.inner.ping)
 

@@ -68,8 +68,8 @@ class _Snapshot:
     """The users file and sidecar as read at one moment."""
 
     lines: list[Line]
-    by_name: dict[str, Line]
-    dups: dict[str, tuple[int, int]]
+    by_name: dict[str, Line]  # the first line of each user, the one that counts
+    dups: list[tuple[int, str]]  # (line, why): a user's repeated lines, ignored
     sidecar: dict[str, dict[str, Any]]
     stat: os.stat_result
     data: bytes
@@ -88,8 +88,7 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
             create: create an empty file (mode 0600) if there is none.
 
         Raises:
-            StoreError: the file is missing, unreadable, readable by everyone,
-                or names a user twice.
+            StoreError: the file is missing or unreadable, or readable by everyone.
         """
         self.path = os.path.abspath(path)
         self.url = url or f"users-file:{path}"
@@ -97,7 +96,7 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
         self.new_path = self.path + NEW_SUFFIX
         self.sidecar_path = self.path + SIDECAR_SUFFIX
         self._cache: _Snapshot | None = None
-        self._reported: set[tuple[int, bytes]] = set()
+        self._reported: set[tuple[int, bytes, str]] = set()
         # Parse results by line bytes: every write re-reads the whole file
         # under the lock, but only the changed line needs parsing again.
         self._parsed: dict[bytes, Line] = {}
@@ -110,13 +109,7 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
             except OSError as exc:
                 raise StoreError(f"cannot create users file {self.path}: {exc.strerror}") from None
         with locked(self.lock_path, False):
-            snap = self._snapshot()
-        if snap.dups:
-            name, (a, b) = next(iter(snap.dups.items()))
-            raise StoreError(
-                f"users file {self.path}: user {name!r} appears on lines {a} and {b}; "
-                "remove one of them"
-            )
+            self._snapshot()
 
     # -- reading -----------------------------------------------------------
 
@@ -151,30 +144,34 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
         if len(self._parsed) > 2 * len(lines) + 64:
             self._parsed = {ln.raw: ln for ln in lines}
         by_name: dict[str, Line] = {}
-        dups: dict[str, tuple[int, int]] = {}
+        dups: list[tuple[int, str]] = []
         for line in lines:
-            if (line.problem or line.note) and (line.lineno, line.raw) not in self._reported:
-                # Once per line and store: the file is re-read after every change.
-                self._reported.add((line.lineno, line.raw))
-                if line.problem:
-                    log.warning(
-                        "users file %s line %d ignored (kept as is): %s",
-                        self.path,
-                        line.lineno,
-                        line.problem,
-                    )
-                else:
-                    log.warning("users file %s line %d: %s", self.path, line.lineno, line.note)
+            self._report(line, line.problem, line.note)
             if line.entry is None:
                 continue
             name = line.entry.username
-            if name in by_name:
-                dups.setdefault(name, (by_name[name].lineno, line.lineno))
-            else:
-                by_name[name] = line
+            first = by_name.setdefault(name, line)
+            if first is not line:
+                # As mod_authn_otp: the first line of a user counts, a repeat is ignored.
+                repeat = f"user {name!r} repeats line {first.lineno}; the first line counts"
+                dups.append((line.lineno, repeat))
+                self._report(line, repeat, None)
         snap = _Snapshot(lines, by_name, dups, sidecar, st, data, sidecar_data)
         self._cache = snap
         return snap
+
+    def _report(self, line: Line, problem: str | None, note: str | None) -> None:
+        """Log a line's problem or note once per line and store (the file is re-read often)."""
+        said = (line.lineno, line.raw, problem or note or "")
+        if not said[2] or said in self._reported:
+            return
+        self._reported.add(said)
+        if problem:
+            log.warning(
+                "users file %s line %d ignored (kept as is): %s", self.path, line.lineno, problem
+            )
+        else:
+            log.warning("users file %s line %d: %s", self.path, line.lineno, note)
 
     def _parse_cached(self, lineno: int, raw: bytes) -> Line:
         known = self._parsed.get(raw)
@@ -193,16 +190,11 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
         with locked(self.lock_path, False):
             snap = self._snapshot()
         out = [(ln.lineno, ln.problem) for ln in snap.lines if ln.problem is not None]
-        out += [(b, f"user {n!r} repeats line {a}") for n, (a, b) in snap.dups.items()]
+        out += snap.dups
         return sorted(out)
 
     def _line_of(self, snap: _Snapshot, username: str) -> Line | None:
-        if username in snap.dups:
-            a, b = snap.dups[username]
-            raise StoreError(
-                f"users file {self.path}: user {username!r} appears on lines {a} and {b}; "
-                "refusing to guess which one is meant"
-            )
+        """The user's line: the first one, as for mod_authn_otp."""
         return snap.by_name.get(username)
 
     def otp_tag(self, username: str, otp: str) -> str:
@@ -221,9 +213,6 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
         """Every record, in name order (``list_users`` pages through them)."""
         with locked(self.lock_path, False):
             snap = self._snapshot()
-        if snap.dups:
-            name, (a, b) = next(iter(snap.dups.items()))
-            raise StoreError(f"users file {self.path}: user {name!r} appears on lines {a} and {b}")
         records = [
             sidecar_file.record_of(ln, snap.sidecar.get(n, {})) for n, ln in snap.by_name.items()
         ]
@@ -253,12 +242,18 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
         self._cache = None
 
     def _replace_line(self, snap: _Snapshot, username: str, new_line: bytes | None) -> list[bytes]:
+        """The file with the user's line replaced by ``new_line``, or, for ``None``, removed.
+
+        A replacement changes the first line only (a repeat stays as it is,
+        ignored); a removal drops every line of the user, so nothing of it
+        remains to log in with.
+        """
+        first = snap.by_name.get(username)
         out: list[bytes] = []
         for line in snap.lines:
-            if line.entry is not None and line.entry.username == username:
-                if new_line is not None:
-                    out.append(new_line)
-            else:
+            if line is first and new_line is not None:
+                out.append(new_line)
+            elif new_line is not None or line.entry is None or line.entry.username != username:
                 out.append(line.raw)
         return out
 
@@ -366,6 +361,23 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
             if self._line_of(snap, username) is None:
                 return 0
             return len(snap.sidecar.get(username, {}).get("recovery_codes", []))
+
+    def stamp(self) -> object:
+        """The file's device, inode, size and modification time: one ``stat``, no read.
+
+        Every writer replaces the file (a new inode: the module, this store,
+        editors) or at least its modification time, so the stamp changes with
+        any change a login could care about.  The sidecar is left out: what
+        only it holds (recovery codes, roles, invitations) does not decide a
+        lingering credential, and every change of a user's state rewrites the
+        file too.  An unreadable file gives a stamp equal to nothing, so the
+        next request reads it (and reports why it cannot).
+        """
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return object()
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
     def ping(self) -> None:
         with locked(self.lock_path, False):
