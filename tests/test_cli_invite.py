@@ -112,3 +112,19 @@ def test_help_explains(capsys: pytest.CaptureFixture[str]) -> None:
         main(["user", "invite", "--help"])
     out = capsys.readouterr().out
     assert "single-use" in out and "--reset" in out and "--revoke" in out and "--expires" in out
+
+
+def test_a_link_lasts_as_long_as_one_made_in_the_browser(
+    setup: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 18, item 12: one default (it was 7 days here and 24 hours in /admin/invite)."""
+    assert main(["user", "invite", "dora", "--config", setup]) == 0
+    token = link_of(capsys.readouterr().out).rsplit("/", 1)[1]
+    svc = service(Path(setup))
+    inv = svc.open(token, time.time())
+    svc.store.close()
+    assert inv.expires - inv.created == 86400
+    from otpgate.invitations import DEFAULT_EXPIRY
+    from otpgate.web.admin.actions import EXPIRY, EXPIRY_DEFAULT
+
+    assert DEFAULT_EXPIRY == EXPIRY[EXPIRY_DEFAULT] == 86400

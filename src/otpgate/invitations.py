@@ -29,6 +29,7 @@ from .models import Pin
 from .tokens import TokenType
 
 __all__ = [
+    "DEFAULT_EXPIRY",
     "STATUSES",
     "TOKEN_BYTES",
     "Invitation",
@@ -46,6 +47,10 @@ _TOKEN_RE: Final = re.compile(r"[A-Za-z0-9_-]{43}", re.ASCII)
 _DURATION_RE: Final = re.compile(r"([0-9]{1,6})([smhdw]?)", re.ASCII)
 _UNITS: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 MAX_EXPIRY: Final = 90 * 86400
+# How long a link works unless the administrator says otherwise, in the browser
+# and at the terminal alike: a day is enough to pass it on and use it, and a
+# link forgotten in a mailbox stops working soon.
+DEFAULT_EXPIRY: Final = 24 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,11 +165,30 @@ class SelfService:
         problems = self.policy.problems(pin, inv.username, again)
         if problems:
             return problems
+        self._pending(inv, self._pin(pin))
+        return []
+
+    def keep_pin(self, token: str, now: float) -> None:
+        """For a reset: keep the user's current PIN, so nobody types it (twice) again.
+
+        Nothing is gained by holding the link alone: the PIN stays one only
+        its owner knows, where choosing a new one is open to any holder.
+
+        Raises:
+            InvitationRefused: the link cannot be used, or is not a reset.
+        """
+        inv = self.open(token, now)
+        record = self.store.get(inv.username) if inv.reset else None
+        if record is None:
+            raise InvitationRefused("unknown")
+        self._pending(inv, record.pin)
+
+    def _pending(self, inv: Invitation, pin: Pin) -> None:
+        """Keep ``pin`` and the new secret on the invitation (the same secret if it has one)."""
         key = inv.pending_key or new_key(20)
-        pending = replace(inv, status="pending", pending_key=key, pending_pin=self._pin(pin))
+        pending = replace(inv, status="pending", pending_key=key, pending_pin=pin)
         if self.store.update_invitation(inv.digest, inv.version, pending) is None:
             raise InvitationRefused("used")  # changed under us: another tab or a replay
-        return []
 
     def confirm(self, token: str, code: str, ip: str, now: float) -> tuple[str, list[str]]:
         """Activate the pending token with a current code; return (user, recovery codes).

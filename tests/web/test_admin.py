@@ -193,8 +193,8 @@ def test_unlock_lock_and_the_user_page(adm: Admin) -> None:
     assert alice is not None and alice.state.locked_until == math.inf
     page = adm.client.get("/admin/users/alice?done=locked")
     assert "Their sessions have ended" in page.text
-    # The user page shows the user's own audit lines (the lock).
-    assert ">lock<" in page.text
+    # The user page shows the user's own audit lines (the lock), in words.
+    assert ">User locked<" in page.text and "sessions ended" in page.text
     got = [(x["action"], x["user"], x["actor"], x["ip"]) for x in adm.admin_lines()]
     assert got == [("unlock", "carol", "root", PROXY[0]), ("lock", "alice", "root", PROXY[0])]
     assert adm.client.get("/admin/users/nobody").status_code == 404
@@ -238,6 +238,10 @@ def test_role_change_and_no_self_demotion(adm: Admin) -> None:
 
 def test_invite_and_reset_make_single_use_links(adm: Admin) -> None:
     adm.sign_in()
+    form = adm.client.get("/admin/invite").text
+    # Human words, and the terminal's default (issue 18, item 12).
+    assert '<option value="totp">TOTP: a new code every 30 seconds</option>' in form
+    assert '<option value="24h" selected>24 hours</option>' in form
     r = adm.post("/admin/invite", username="dave", type="totp", expires="24h")
     assert r.status_code == 200
     link = re.search(r'id="link">([^<]+)<', r.text)
@@ -279,9 +283,9 @@ def test_the_audit_view_filters_and_the_status_page_counts(adm: Admin) -> None:
     adm.sign_in()
     adm.post("/admin/users/carol/unlock")
     r = adm.client.get("/admin/audit", params={"result": "admin"})
-    assert r.status_code == 200 and ">unlock<" in r.text and "root (web)" in r.text
+    assert r.status_code == 200 and ">User unlocked<" in r.text and "root (browser)" in r.text
     r = adm.client.get("/admin/audit", params={"result": "accept", "user": "root"})
-    assert ">unlock<" not in r.text and "otp" in r.text
+    assert ">User unlocked<" not in r.text and "Signed in: PIN and one-time code" in r.text
     r = adm.client.get("/admin/audit", params={"since": "2099-01-01T00:00"})
     assert "No audit lines match." in r.text
     for bad in ({"result": "x"}, {"since": "yesterday"}, {"end": "-1"}):

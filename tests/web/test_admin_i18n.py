@@ -55,3 +55,40 @@ def test_translator() -> None:
     )
     assert translator("de")("Sign out") == DE["Sign out"]  # the portal's own
     assert translator("en")("Unlock") == "Unlock"
+
+
+def test_the_audit_view_in_german_has_words_not_log_fields(tmp_path: Path) -> None:
+    """Issue 18, item 11: "Von | Von", "reject no_match", "failures 7 -> 0", "accept invited"."""
+    from .conftest import csrf_token
+    from .test_admin import Admin
+
+    adm = Admin(tmp_path)
+    try:
+        page = adm.client.get("/login")
+        wrong = {"username": "alice", "pin": "1234", "code": "000000"}
+        adm.client.post("/login", data={"csrf": csrf_token(page.text), **wrong})
+        adm.sign_in()
+        adm.post("/admin/users/carol/unlock")
+        assert adm.post("/admin/invite", username="dora").status_code == 200
+        de = {"Accept-Language": "de"}
+        text = adm.client.get("/admin/audit", headers=de).text
+    finally:
+        adm.client.close()
+    heads = re.findall(r'<th scope="col">([^<]+)</th>', text)
+    assert len(heads) == len(set(heads)) == 6, heads  # not "Von | Von"
+    assert "Ausgeführt von" in heads and "Adresse" in heads
+    for words in (
+        "Abgelehnt: falscher Code",
+        "Angemeldet: PIN und Einmalcode",
+        "Benutzer entsperrt",
+        "Fehlversuche 7 → 0",
+        "Eingeladen",
+        "Link für TOTP, gültig 24 h",
+        "Registrierungslink erstellt",
+        "für einen neuen Benutzer",
+        "root (Browser)",
+    ):
+        assert words in text, words
+    cells = " ".join(re.findall(r"<td[^>]*>(.*?)</td>", text, re.S))
+    for raw in ("reject", "accept", "no_match", "invited", "unlock", "->", "HOTP/T30", "(web)"):
+        assert raw not in cells, raw

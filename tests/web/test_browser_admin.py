@@ -27,8 +27,9 @@ from otpgate.tokens import TokenType
 from otpgate.web import create_app
 
 from .conftest import make_config
+from .page_rules import PHONE, check_page, focus_ring, focused
 from .servers import ROOT
-from .test_browser import browser  # noqa: F401 -- the shared Chromium fixture
+from .test_browser import browser, shrink  # noqa: F401 -- the shared Chromium fixture
 
 pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
 
@@ -104,6 +105,7 @@ def _shot(page: Any, name: str, tmp: Path, *, full: bool = True) -> None:
     target = SHOTS / name
     if os.environ.get("OTPGATE_UPDATE_SCREENSHOT") or not target.exists():
         shutil.copyfile(path, target)
+        shrink(target)
 
 
 # Time steps whose code root has used: the tests share one gate, and a code
@@ -186,10 +188,14 @@ def test_an_administrator_unlocks_invites_resets_and_audits(
         page.get_by_label("Event").select_option("admin")
         page.get_by_role("button", name="Search").click()
         table = page.locator("tbody").inner_text()
-        for action, user in (("unlock", "carol"), ("invite", "nadia"), ("reset", "alice")):
+        for action, user in (
+            ("User unlocked", "carol"),
+            ("Invited", "nadia"),
+            ("Reset link made", "alice"),
+        ):
             row = page.locator("tbody tr", has_text=action).filter(has_text=user)
             assert row.count() == 1, table
-            assert "root (web)" in row.inner_text()
+            assert "root (browser)" in row.inner_text()
         assert link.rsplit("/", 1)[1] not in page.content()
         _shot(page, "audit.png", tmp_path)
         page.goto(f"{site}/admin/users/carol")
@@ -223,5 +229,90 @@ def test_the_list_on_a_phone_light_and_dark(
         box = page.locator("table").bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
         _shot(page, name, tmp_path, full=False)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_every_admin_page_fits_a_phone_and_titles_its_errors(
+    browser: Any,  # noqa: F811
+    site: str,
+    lang: str,
+) -> None:
+    """Item 10 and 13 of issue 18: 390 px, no sideways scrolling; "Error:" iff an alert."""
+    context = browser.new_context(
+        viewport={"width": PHONE, "height": 844},
+        locale="de-DE" if lang == "de" else "en-US",
+        extra_http_headers={"Accept-Language": lang},
+        java_script_enabled=False,
+    )
+    try:
+        page = context.new_page()
+        _sign_in(page, site)
+        pages = [
+            "admin",
+            "admin?state=invited",
+            "admin?state=nonsense",
+            "admin/users/carol",
+            "admin/users/nobody",
+            "admin/invite",
+            "admin/audit",
+            "admin/audit?since=yesterday",
+            "admin/status",
+            *(f"admin/users/alice/{a}" for a in ("resync", "reset", "recovery-codes", "role")),
+            "admin/users/alice/remove",
+        ]
+        for path in pages:
+            page.goto(f"{site}/{path}")
+            check_page(page, lang)
+        # A refused form, a made link and a refused step-up.
+        page.goto(f"{site}/admin/invite")
+        page.locator("#username").fill("no spaces allowed")
+        page.locator("button[type=submit]").last.click()
+        assert page.get_by_role("alert").count() == 1
+        check_page(page, lang)
+        page.locator("#username").fill(f"pia.{lang}")
+        page.locator("button[type=submit]").last.click()
+        assert "/enrol/" in page.locator("#link").inner_text()
+        check_page(page, lang)
+        page.goto(f"{site}/admin/users/alice/resync")
+        page.locator("#code1").fill("000000")
+        page.locator("#code2").fill("000001")
+        page.locator("button[type=submit]").last.click()
+        assert page.get_by_role("alert").count() == 1
+        check_page(page, lang)
+    finally:
+        context.close()
+
+
+def test_a_skip_link_and_focus_rings_in_the_admin_pages(
+    browser: Any,  # noqa: F811
+    site: str,
+) -> None:
+    """Item 13 of issue 18: the first Tab reaches "Skip to the content"; links show 3 px rings."""
+    context = browser.new_context(
+        viewport={"width": 1100, "height": 760}, locale="en-US", java_script_enabled=False
+    )
+    try:
+        page = context.new_page()
+        _sign_in(page, site)
+        page.keyboard.press("Tab")
+        skip = focused(page)
+        assert (skip["tag"], skip["text"], skip["href"]) == ("A", "Skip to the content", "#content")
+        assert focus_ring(page) == ("3px", "solid")
+        page.keyboard.press("Enter")
+        assert focused(page)["id"] == "content"
+        page.keyboard.press("Tab")
+        assert focused(page)["id"] == "q"  # the first field of the content, past the menu
+        # A link of the menu: the same ring as a field.
+        page.locator("nav.top a", has_text="Audit log").focus()
+        assert focus_ring(page) == ("3px", "solid")
+        page.locator("#q").focus()
+        assert focus_ring(page) == ("3px", "solid")
+        # Signing out is one click (a POST from the menu), in this browser only.
+        page.get_by_role("button", name="Sign out").click()
+        assert page.get_by_role("status").inner_text() == "You have signed out."
+        page.goto(f"{site}/admin")
+        assert "/login?rd=%2Fadmin" in page.url
     finally:
         context.close()

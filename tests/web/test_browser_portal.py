@@ -16,7 +16,6 @@ import io
 import os
 import re
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,14 +27,15 @@ from otpgate.cli import main
 from otpgate.otp import totp
 from otpgate.tokens import parse_uri
 
+from .page_rules import PHONE, check_page, focus_ring
 from .servers import NGINX_USERS, ROOT, SECRET, make_store, run_gate, run_nginx
-from .test_browser import browser  # noqa: F401 -- the fixture
+from .test_browser import browser, shrink  # noqa: F401 -- the fixture
 
 pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
 
 SHOTS = ROOT / "docs/img/portal"
-VIEWPORTS = {"desktop": (960, 720), "phone": (390, 760)}
-PIN1, PIN2, PIN3 = "walnut-73", "maple-2891", "cedar-5512"
+VIEWPORTS = {"desktop": (960, 720), "phone": (PHONE, 760)}
+PIN1, PIN2 = "walnut-73", "maple-2891"
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +83,10 @@ class Camera:
         self.update = bool(os.environ.get("OTPGATE_UPDATE_SCREENSHOT")) or not SHOTS.exists()
 
     def shoot(self, page: Any, name: str) -> None:
+        """Four pictures; each size also keeps the page rules (no sideways scrolling, ...)."""
         for view, (w, h) in VIEWPORTS.items():
             page.set_viewport_size({"width": w, "height": h})
+            check_page(page)
             for scheme in ("light", "dark"):
                 page.emulate_media(color_scheme=scheme)
                 file = f"{len(self.taken) // 4 + 1:02d}-{name}-{view}-{scheme}.png"
@@ -101,12 +103,7 @@ class Camera:
             old.unlink()
         for file in self.taken:
             shutil.copyfile(self.tmp / file, SHOTS / file)
-        optipng = shutil.which("optipng")
-        if optipng:  # a quarter smaller, losslessly; only when refreshing the pictures
-            subprocess.run(
-                [optipng, "-quiet", "-o2", "-strip", "all", *map(str, SHOTS.glob("*.png"))],
-                check=False,
-            )
+        shrink(*SHOTS.glob("*.png"))
 
 
 def code_for(key: bytes, steps_ahead: int = 0) -> str:
@@ -122,17 +119,25 @@ def enrol(
     if cam:
         cam.shoot(page, f"{prefix}-choose-pin")
     page.get_by_label("New PIN", exact=True).fill("123456")
-    page.get_by_label("New PIN again").fill("123456")
+    page.get_by_label("New PIN again").fill("123457")
     page.get_by_role("button", name="Continue").click()
-    # The policy's message is tied to the field (aria-describedby) and read out.
+    # The policy's messages are tied to the fields (aria-describedby) and read out.
     pin_field = page.get_by_label("New PIN", exact=True)
     assert pin_field.get_attribute("aria-invalid") == "true"
     assert "a run such as 123456" in page.locator("#pin-error").inner_text()
+    alerts = page.get_by_role("alert").all_inner_texts()
+    assert any("The two PINs differ." in a for a in alerts), alerts
+    assert page.title().startswith("Error: ")
     if cam:
         cam.shoot(page, f"{prefix}-pin-refused")
     page.get_by_label("New PIN", exact=True).fill(pin)
     page.get_by_label("New PIN again").fill(pin)
     page.get_by_role("button", name="Continue").click()
+    return scan_and_confirm(page, cam, prefix)
+
+
+def scan_and_confirm(page: Any, cam: Camera | None, prefix: str) -> tuple[bytes, list[str]]:
+    """The scan step: read the URI, a wrong code, the right one; the key and recovery codes."""
     assert page.get_by_role("heading", name="Add the token to your app").is_visible()
     assert page.get_by_role("img", name="QR code of the new token").is_visible()
     if cam:
@@ -141,6 +146,7 @@ def enrol(
     page.get_by_label("Code from the app").fill("000000")
     page.get_by_role("button", name="Confirm").click()
     assert page.get_by_label("Code from the app").get_attribute("aria-invalid") == "true"
+    check_page(page)
     page.get_by_label("Code from the app").fill(code_for(key))
     page.get_by_role("button", name="Confirm").click()
     assert page.get_by_role("heading", name="Your recovery codes").is_visible()
@@ -151,11 +157,11 @@ def enrol(
     return key, codes
 
 
-def sign_in(page: Any, user: str, pin: str, code: str) -> None:
-    page.get_by_label("User name").fill(user)
-    page.get_by_label("PIN").fill(pin)
-    page.get_by_label("One-time code").fill(code)
-    page.get_by_role("button", name="Sign in").click()
+def sign_in(page: Any, user: str, pin: str, code: str, lang: str = "en") -> None:
+    page.locator("#username").fill(user)
+    page.locator("#pin").fill(pin)
+    page.locator("#code").fill(code)
+    page.get_by_role("button", name="Anmelden" if lang == "de" else "Sign in").click()
 
 
 def test_the_self_service_journey(
@@ -186,6 +192,9 @@ def test_the_self_service_journey(
         page.goto(f"{base}/otpgate/account")
         assert page.get_by_role("heading", name="Your account").is_visible()
         assert page.get_by_role("cell", name="one-time code").first.is_visible()
+        facts = page.locator("dl.facts").inner_text()
+        assert "TOTP: a new code every 30 seconds" in facts and " UTC" in facts
+        assert "Recovery codes left: 10." in page.locator("main").inner_text()
         cam.shoot(page, "account")
         page.locator("#cp-pin").fill(PIN1)
         page.locator("#cp-code").fill(code_for(key, 2))
@@ -195,27 +204,43 @@ def test_the_self_service_journey(
         assert page.get_by_role("status").inner_text() == "Your PIN has been changed."
         cam.shoot(page, "pin-changed")
 
-        # Sign out everywhere.
+        # Sign out everywhere (beside "Sign out": this browser only).
+        assert page.get_by_role("button", name="Sign out", exact=True).is_visible()
         page.get_by_role("button", name="Sign out everywhere").click()
         assert page.get_by_role("status").inner_text() == "You have signed out."
         cam.shoot(page, "signed-out")
         page.goto(f"{base}/app/tickets")
         assert "/otpgate/login" in page.url
 
-        # Lost the phone: a recovery code and the PIN make a new token.
+        # Lost the phone?  A current code of the app says it is not lost, and where to go.
+        page.get_by_role("link", name="Lost your phone or token?").focus()
+        assert focus_ring(page) == ("3px", "solid")  # links are ringed like fields
         page.get_by_role("link", name="Lost your phone or token?").click()
         cam.shoot(page, "lost")
+        page.get_by_label("User name").fill("dora")
+        page.get_by_label("PIN").fill(PIN2)
+        page.get_by_label("Recovery code").fill(code_for(key, 3))
+        page.get_by_role("button", name="Continue").click()
+        assert page.get_by_role("heading", name="Your token still works").is_visible()
+        cam.shoot(page, "lost-token-works")
+        page.go_back()
+
+        # Lost for real: a recovery code and the PIN; the PIN is kept with one click.
         page.get_by_label("User name").fill("dora")
         page.get_by_label("PIN").fill(PIN2)
         page.get_by_label("Recovery code").fill(codes[0].lower())
         page.get_by_role("button", name="Continue").click()
         assert "/otpgate/enrol/" in page.url
-        new_key, _ = enrol(page, page.url, PIN3, None, "reset")
+        assert page.get_by_role("button", name="Keep my current PIN").is_visible()
+        cam.shoot(page, "reset-keep-pin")
+        page.get_by_role("button", name="Keep my current PIN").click()
+        new_key, _ = scan_and_confirm(page, None, "reset")
         assert new_key != key
         page.get_by_role("link", name="Continue to sign in").click()
-        sign_in(page, "dora", PIN3, code_for(key, 3))  # the old token: refused
+        sign_in(page, "dora", PIN2, code_for(key, 4))  # the old token: refused
         assert page.get_by_role("alert").inner_text() == "Wrong user name, PIN or code."
-        page.get_by_label("PIN").fill(PIN3)
+        check_page(page)
+        page.get_by_label("PIN").fill(PIN2)
         page.get_by_label("One-time code").fill(code_for(new_key, 1))
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url(f"{base}/")
@@ -229,30 +254,58 @@ def test_the_self_service_journey(
     cam.publish()
 
 
-def test_the_portal_in_german_and_by_keyboard(
+def test_the_portal_in_german_by_keyboard_on_a_phone(
     browser: Any,  # noqa: F811
     site: tuple[str, Path],
 ) -> None:
+    """German, 390 px wide, keyboard only; every page keeps the page rules."""
     base, config = site
     link = invite(config, f"{base}/otpgate", "kai")
-    context = browser.new_context(locale="de-DE", extra_http_headers={"Accept-Language": "de"})
+    context = browser.new_context(
+        locale="de-DE",
+        extra_http_headers={"Accept-Language": "de"},
+        viewport={"width": PHONE, "height": 760},
+    )
     try:
         page = context.new_page()
         page.goto(link)
         assert page.get_by_role("heading", name="Anmeldung einrichten").is_visible()
+        check_page(page, "de")
         # Keyboard only: the first field has the focus, Tab moves on, Enter submits.
+        page.keyboard.type(PIN1)
+        page.keyboard.press("Tab")
+        page.keyboard.type(PIN2)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        # Two different PINs: an alert, "Fehler:" in the title, the focus on the second field.
+        assert "Die beiden PINs stimmen nicht überein." in page.get_by_role("alert").inner_text()
+        check_page(page, "de")
+        assert page.evaluate("document.activeElement.id") == "pin2"
+        page.keyboard.press("Shift+Tab")
         page.keyboard.type(PIN1)
         page.keyboard.press("Tab")
         page.keyboard.type(PIN1)
         with page.expect_navigation():
             page.keyboard.press("Enter")
         assert page.get_by_role("heading", name="Token in der App hinzufügen").is_visible()
+        check_page(page, "de")
         key = parse_uri(page.locator("#uri").inner_text()).key
         page.keyboard.type(code_for(key))
         with page.expect_navigation():
             page.keyboard.press("Enter")
         assert page.get_by_role("heading", name="Ihre Wiederherstellungscodes").is_visible()
-        page.goto(f"{base}/otpgate/login")
-        assert page.get_by_role("button", name="Anmelden").is_visible()
+        check_page(page, "de")
+        page.goto(f"{base}/otpgate/login?rd=%2Fotpgate%2Faccount")
+        check_page(page, "de")
+        sign_in(page, "kai", PIN1, code_for(key, 1), "de")
+        page.wait_for_url(f"{base}/otpgate/account")
+        assert "TOTP: alle 30 Sekunden ein neuer Code" in page.locator("dl.facts").inner_text()
+        check_page(page, "de")
+        for path in ("lost", "logout", ""):
+            page.goto(f"{base}/otpgate/{path}")
+            check_page(page, "de")
+        page.get_by_role("button", name="Abmelden", exact=True).click()
+        assert page.get_by_role("status").inner_text() == "Sie haben sich abgemeldet."
+        check_page(page, "de")
     finally:
         context.close()

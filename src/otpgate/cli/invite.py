@@ -15,7 +15,7 @@ import time
 from typing import Final
 
 from ..config import Config
-from ..invitations import parse_duration
+from ..invitations import DEFAULT_EXPIRY, parse_duration
 from ..pin_policy import PinPolicy
 from ..selfservice import SelfService
 from ..store.base import Store
@@ -123,9 +123,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--expires",
         type=_duration,
-        default=7 * 86400.0,
+        default=DEFAULT_EXPIRY,
         metavar="DURATION",
-        help="how long the link works: 30m, 12h, 7d (default), up to 90d",
+        help="how long the link works: 30m, 24h (default), 7d, up to 90d",
     )
     p.add_argument(
         "--reset", action="store_true", help="replace an existing user's token (lost phone)"

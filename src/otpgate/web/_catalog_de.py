@@ -12,6 +12,7 @@ from typing import Final
 DE: Final[dict[str, str]] = {
     # Templates.
     "Add the token to your app": "Token in der App hinzufügen",
+    "Address": "Adresse",
     "An application behind otpgate sees this name in the Remote-User header (nginx, Traefik, "
     "Caddy) or in REMOTE_USER (Apache).": "Eine Anwendung hinter otpgate sieht diesen Namen im "
     "Header Remote-User (nginx, Traefik, Caddy) oder in REMOTE_USER (Apache).",
@@ -28,17 +29,17 @@ DE: Final[dict[str, str]] = {
     "Continue": "Weiter",
     "Continue to the application": "Weiter zur Anwendung",
     "Current PIN": "Aktuelle PIN",
-    "Ends your sessions in every browser, this one included.": "Beendet Ihre Sitzungen in "
-    "allen Browsern, auch in diesem.",
-    "From": "Von",
-    "Hello {user}. Choose a PIN, then add a new token to your authenticator app. Your old "
-    "token keeps working until you have confirmed the new one.": "Hallo {user}. Wählen Sie "
-    "eine PIN und fügen Sie dann einen neuen Token in Ihrer Authenticator-App hinzu. Ihr alter "
-    "Token funktioniert, bis Sie den neuen bestätigt haben.",
+    "Enrolled": "Registriert",
+    "Error:": "Fehler:",
     "Hello {user}. You sign in with a PIN you choose and a code from an authenticator app on "
     "your phone. First choose your PIN.": "Hallo {user}. Sie melden sich mit einer selbst "
     "gewählten PIN und einem Code aus einer Authenticator-App auf Ihrem Telefon an. Wählen Sie "
     "zuerst Ihre PIN.",
+    "Hello {user}. Keep your PIN or choose a new one, then add a new token to your "
+    "authenticator app. Your old token keeps working until you have confirmed the new one.": ""
+    "Hallo {user}. Behalten Sie Ihre PIN oder wählen Sie eine neue, und fügen Sie dann einen "
+    "neuen Token in Ihrer Authenticator-App hinzu. Ihr alter Token funktioniert, bis Sie den "
+    "neuen bestätigt haben.",
     "Hello {user}: you got here with a PIN and a one-time code.": "Hallo {user}: Sie sind mit "
     "PIN und Einmalcode hierher gekommen.",
     "How": "Wie",
@@ -50,6 +51,7 @@ DE: Final[dict[str, str]] = {
     "eine Mal angezeigt, frühere Codes gelten nicht mehr.",
     "Issue new recovery codes": "Neue Wiederherstellungscodes ausstellen",
     "It works": "Es funktioniert",
+    "Keep my current PIN": "Meine bisherige PIN behalten",
     "Lost your phone or token?": "Telefon oder Token verloren?",
     "New PIN": "Neue PIN",
     "New PIN again": "Neue PIN wiederholen",
@@ -59,6 +61,7 @@ DE: Final[dict[str, str]] = {
     "Not available: the gate keeps no audit log.": "Nicht verfügbar: das Gate führt kein "
     "Audit-Log.",
     "Not signed in": "Nicht angemeldet",
+    "Or choose a new PIN": "Oder wählen Sie eine neue PIN",
     "One of the codes you were given, such as ABCD-EFGH-JKLM-NPQR (dashes and case do not "
     "matter).": "Einer der Codes, die Sie erhalten haben, etwa ABCD-EFGH-JKLM-NPQR "
     "(Bindestriche und Groß-/Kleinschreibung sind egal).",
@@ -67,6 +70,7 @@ DE: Final[dict[str, str]] = {
     "Recent sign-ins": "Letzte Anmeldungen",
     "Recovery code": "Wiederherstellungscode",
     "Recovery codes": "Wiederherstellungscodes",
+    "Recovery codes left: {n}.": "Verbleibende Wiederherstellungscodes: {n}.",
     "Scan this QR code with your authenticator app (for example Aegis, FreeOTP, Google "
     "Authenticator or Microsoft Authenticator).": "Scannen Sie diesen QR-Code mit Ihrer "
     "Authenticator-App (zum Beispiel Aegis, FreeOTP, Google Authenticator oder Microsoft "
@@ -75,10 +79,11 @@ DE: Final[dict[str, str]] = {
     "Sign in": "Anmelden",
     "Sign out": "Abmelden",
     "Sign out everywhere": "Überall abmelden",
+    "Sign out ends the session in this browser. Sign out everywhere ends your sessions in "
+    "every browser, this one included.": "Abmelden beendet die Sitzung in diesem Browser. "
+    "Überall abmelden beendet Ihre Sitzungen in allen Browsern, auch in diesem.",
     "Signed in": "Angemeldet",
     "Signed in as {user}.": "Angemeldet als {user}.",
-    "Signing out ends your sessions in every browser.": "Abmelden beendet Ihre Sitzungen in "
-    "allen Browsern.",
     "The code your authenticator app or token shows now. No phone at hand? Type one of your "
     "recovery codes (XXXX-XXXX-XXXX-XXXX) instead; each works once.": "Der Code, den Ihre "
     "Authenticator-App oder Ihr Token gerade zeigt. Kein Telefon zur Hand? Geben Sie "
@@ -86,6 +91,7 @@ DE: Final[dict[str, str]] = {
     "einmal.",
     "Type the code the app shows now; this switches the new token on.": "Geben Sie den Code "
     "ein, den die App gerade zeigt; damit wird der neue Token eingeschaltet.",
+    "Type": "Art",
     "User name": "Benutzername",
     "When (UTC)": "Wann (UTC)",
     "With your PIN and one of your recovery codes you can set up a new token yourself. The "
@@ -96,7 +102,10 @@ DE: Final[dict[str, str]] = {
     "You are not signed in.": "Sie sind nicht angemeldet.",
     "Your account": "Ihr Konto",
     "Your recovery codes": "Ihre Wiederherstellungscodes",
+    "Your token": "Ihr Token",
     "or open this link on the phone:": "oder öffnen Sie diesen Link auf dem Telefon:",
+    "not in the recent audit log": "nicht in den letzten Zeilen des Audit-Logs",
+    "{when} UTC": "{when} UTC",
     # otpgate.web.messages.
     "Wrong user name, PIN or code.": "Benutzername, PIN oder Code falsch.",
     "Too many attempts. Try again in {n} s.": "Zu viele Versuche. Versuchen Sie es in {n} s "
@@ -140,6 +149,11 @@ DE: Final[dict[str, str]] = {
     "QR code of the new token": "QR-Code des neuen Tokens",
     "Wrong user name, PIN or recovery code.": "Benutzername, PIN oder Wiederherstellungscode "
     "falsch.",
+    "Your token still works": "Ihr Token funktioniert noch",
+    "That was a current code of your token, so it is not lost and nothing was changed. Sign in "
+    "with your PIN and the next code it shows.": "Das war ein aktueller Code Ihres Tokens: er "
+    "ist also nicht verloren, und nichts wurde geändert. Melden Sie sich mit Ihrer PIN und dem "
+    "nächsten Code an, den er zeigt.",
     "Your PIN has been changed.": "Ihre PIN wurde geändert.",
     "New recovery codes. The earlier ones no longer work.": "Neue Wiederherstellungscodes. Die "
     "früheren gelten nicht mehr.",

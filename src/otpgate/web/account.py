@@ -23,7 +23,7 @@ from .._limits import MAX_PASSWORD, retry_after_seconds
 from ..errors import OTPGateError
 from ..reasons import Reason
 from . import messages as m
-from .activity import recent_signins
+from .activity import account_activity
 from .forms import FormKit
 from .i18n import translator
 from .sessions import Session
@@ -46,7 +46,7 @@ class AccountPage:
     def routes(self) -> list[Route]:
         return [Route("/account", self.account, methods=["GET", "HEAD", "POST"])]
 
-    def _page(
+    async def _page(
         self,
         request: Request,
         user: str,
@@ -58,9 +58,7 @@ class AccountPage:
         errors: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> Response:
-        audit = self.kit.auth.audit
-        path = audit.path if audit is not None else None
-        signins = recent_signins(path, user) if path else None
+        facts = await run_in_threadpool(self._facts, user)
         return self.kit.form_page(
             request,
             "account.html",
@@ -73,9 +71,32 @@ class AccountPage:
             message_kind=kind,
             errors=errors or {},
             min_length=self.kit.service.policy.min_length,
-            signins=signins,
             wide=True,
+            **facts,
         )
+
+    def _facts(self, user: str) -> dict[str, object]:
+        """The token's kind, recovery codes left, enrolment and sign-ins (from the audit log).
+
+        The page shows what it can: a store or log that cannot be read leaves
+        those lines out rather than failing the page.
+        """
+        audit = self.kit.auth.audit
+        path = audit.path if audit is not None else None
+        activity = account_activity(path, user) if path else None
+        store = self.kit.service.store
+        try:
+            record = store.get(user)
+            left: int | None = store.count_recovery_codes(user)
+        except OTPGateError as exc:
+            log.error("account: store error %s", exc.__class__.__name__)
+            record, left = None, None
+        return {
+            "token": record.token_type if record is not None else None,
+            "codes_left": left,
+            "enrolled": activity.enrolled if activity is not None else None,
+            "signins": activity.signins if activity is not None else None,
+        }
 
     async def account(self, request: Request) -> Response:
         lang = self.kit.lang(request)
@@ -85,21 +106,23 @@ class AccountPage:
             rd = self.kit.portal_path("account")
             return self.kit.redirect("login?rd=" + _quote(rd), 303)
         if request.method != "POST":
-            return self._page(request, session.user, lang)
+            return await self._page(request, session.user, lang)
         form = await self.kit.form(request)
         if isinstance(form, Response):
             return form
         _ = translator(lang)
         if self.kit.csrf_failed(request, form):
-            return self._page(request, session.user, lang, 403, message=_(m.EXPIRED_FORM_RETRY))
+            return await self._page(
+                request, session.user, lang, 403, message=_(m.EXPIRED_FORM_RETRY)
+            )
         action = form.get("action")
         if action not in ("pin", "codes"):
-            return self._page(request, session.user, lang, 400, message=_(m.UNKNOWN_ACTION))
+            return await self._page(request, session.user, lang, 400, message=_(m.UNKNOWN_ACTION))
         prefix = "cp" if action == "pin" else "rc"
         if action == "pin":
             errors = self._pin_errors(session.user, form, lang)
             if errors:
-                return self._page(request, session.user, lang, 400, errors=errors)
+                return await self._page(request, session.user, lang, 400, errors=errors)
         refused = await self._reauthenticate(request, session, form, lang, prefix, now)
         if refused is not None:
             return refused
@@ -111,7 +134,7 @@ class AccountPage:
             )
         except OTPGateError as exc:
             log.error("account: store error %s", exc.__class__.__name__)
-            return self._page(request, session.user, lang, 503, message=_(m.UNAVAILABLE))
+            return await self._page(request, session.user, lang, 503, message=_(m.UNAVAILABLE))
         text = render(
             "recovery_codes.html",
             lang=lang,
@@ -149,14 +172,14 @@ class AccountPage:
         pin, code = form.get("pin", ""), "".join(form.get("code", "").split())
         if not code or len(pin) + len(code) > MAX_PASSWORD:
             wrong = {f"{prefix}-code": _(m.WRONG_PIN_OR_CODE)}
-            return self._page(request, session.user, lang, 400, errors=wrong)
+            return await self._page(request, session.user, lang, 400, errors=wrong)
         ip = self.kit.ip(request)
         decision = await self.kit.decide("account", session.user, pin + code, ip, now, request)
         if decision.ok and decision.fresh and decision.reason in _FRESH:
             return None
         if decision.retry_after is not None and not decision.ok:
             wait = retry_after_seconds(decision.retry_after)
-            return self._page(
+            return await self._page(
                 request,
                 session.user,
                 lang,
@@ -165,9 +188,9 @@ class AccountPage:
                 headers={"Retry-After": str(wait)},
             )
         if decision.reason == Reason.STORE_ERROR:
-            return self._page(request, session.user, lang, 503, message=_(m.UNAVAILABLE))
+            return await self._page(request, session.user, lang, 503, message=_(m.UNAVAILABLE))
         text = _(m.WRONG_PIN_OR_CODE)
-        return self._page(request, session.user, lang, 401, errors={f"{prefix}-code": text})
+        return await self._page(request, session.user, lang, 401, errors={f"{prefix}-code": text})
 
     async def _change_pin(
         self, request: Request, session: Session, form: dict[str, str], lang: str, now: float
@@ -182,8 +205,10 @@ class AccountPage:
             self.kit.service.change_pin, session.user, new, again, stamp, ip
         )
         if problems:  # checked before; only a changed setting could get here
-            return self._page(request, session.user, lang, 400, message=_(m.UNKNOWN_ACTION))
-        response = self._page(request, session.user, lang, message=_(m.PIN_CHANGED), kind="ok")
+            return await self._page(request, session.user, lang, 400, message=_(m.UNKNOWN_ACTION))
+        response = await self._page(
+            request, session.user, lang, message=_(m.PIN_CHANGED), kind="ok"
+        )
         # The same record (a new PIN, the same key): the session keeps its binding.
         renewed = Session(session.user, stamp, stamp, ip, session.binding)
         self.kit.set_session(response, renewed, now)

@@ -1,22 +1,31 @@
-"""A user's recent sign-ins, read back from the audit log file.
+"""A user's recent sign-ins and when their token was enrolled, read back from the audit log.
 
 The account page shows them so that a user notices a sign-in that was not
-theirs.  Only the end of the file is read (the newest lines), and only
-fresh, accepted logins of that user are shown: lingering re-checks and
-refusals would drown them.
+theirs, and knows which token they have.  The file is read backwards from
+its end (:func:`otpgate.audit_read.lines_backwards`) and no further than a
+byte budget; only fresh, accepted logins of that user are sign-ins
+(lingering re-checks and refusals would drown them).  The enrolment is the
+newest line that gave the user their token: a confirmed enrolment link, a
+reset, or ``otpgate user add`` / ``replace-token``.  The store keeps no such
+date (a users file has no place for it), so a token enrolled before the
+lines read is "not recorded".
 """
 
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
-__all__ = ["SignIn", "recent_signins"]
+from ..audit_read import lines_backwards
+from ..selfservice import Event
 
-TAIL_BYTES: Final = 512 * 1024
+__all__ = ["Activity", "SignIn", "account_activity", "recent_signins"]
+
+MAX_BYTES: Final = 1024 * 1024
 _HOW: Final = {"otp": "one-time code", "recovery": "recovery code"}
+_ENROLLED: Final = frozenset({Event.ENROLLED, Event.TOKEN_REPLACED})
+_ENROLLED_BY_ADMIN: Final = frozenset({"add", "replace_token"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,32 +37,56 @@ class SignIn:
     how: str
 
 
-def recent_signins(path: str, user: str, limit: int = 10) -> list[SignIn]:
-    """The newest ``limit`` fresh sign-ins of ``user``, newest first.
+@dataclass(slots=True)
+class Activity:
+    """The newest sign-ins, newest first, and when the token was enrolled (UTC) if found."""
 
-    A missing or unreadable file gives an empty list: the page must not fail
-    for the log's sake.
+    signins: list[SignIn] = field(default_factory=list)
+    enrolled: str | None = None
+
+
+def _minute(line: dict[str, object]) -> str:
+    return str(line.get("ts", ""))[:16].replace("T", " ")
+
+
+def _enrolment(line: dict[str, object]) -> bool:
+    if line.get("kind") == "admin":
+        return line.get("action") in _ENROLLED_BY_ADMIN and line.get("result") == "ok"
+    return line.get("reason") in _ENROLLED
+
+
+def account_activity(path: str, user: str, limit: int = 10, max_bytes: int = MAX_BYTES) -> Activity:
+    """The ``limit`` newest fresh sign-ins of ``user`` and their enrolment time.
+
+    A missing or unreadable file gives nothing: the page must not fail for
+    the log's sake.
     """
+    found = Activity()
+    # The writer escapes to ASCII, so the name's JSON form is in every line of the user.
+    needle = b'"user":' + json.dumps(user, ensure_ascii=True).encode()
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            f.seek(max(size - TAIL_BYTES, 0))
-            data = f.read(TAIL_BYTES)
+        for _, raw in lines_backwards(path, max_bytes=max_bytes):
+            if needle not in raw:
+                continue
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue  # the first line may be cut; a foreign line is skipped
+            if not isinstance(line, dict) or line.get("user") != user:
+                continue
+            how = _HOW.get(str(line.get("reason")))
+            fresh = line.get("result") == "accept" and line.get("fresh")
+            if fresh and how is not None and len(found.signins) < limit:
+                found.signins.append(SignIn(_minute(line), str(line.get("ip") or "-"), how))
+            if found.enrolled is None and _enrolment(line):
+                found.enrolled = _minute(line)
+            if found.enrolled is not None and len(found.signins) >= limit:
+                break
     except OSError:
-        return []
-    found: list[SignIn] = []
-    for raw in reversed(data.splitlines()):
-        try:
-            line = json.loads(raw)
-        except ValueError:
-            continue  # the first line may be cut; a foreign line is skipped
-        if not isinstance(line, dict) or line.get("user") != user:
-            continue
-        how = _HOW.get(str(line.get("reason")))
-        if line.get("result") != "accept" or not line.get("fresh") or how is None:
-            continue
-        when = str(line.get("ts", ""))[:16].replace("T", " ")
-        found.append(SignIn(when, str(line.get("ip") or "-"), how))
-        if len(found) >= limit:
-            break
+        return Activity()
     return found
+
+
+def recent_signins(path: str, user: str, limit: int = 10) -> list[SignIn]:
+    """The newest ``limit`` fresh sign-ins of ``user``, newest first."""
+    return account_activity(path, user, limit).signins

@@ -9,7 +9,9 @@ repeated confirmation finds the link used.
 
 ``/lost`` takes a user name, PIN and recovery code; when the Authenticator
 accepts them *as a recovery code*, it makes a short-lived reset invitation and
-sends the browser to it.
+sends the browser to it (where the user may keep the PIN just typed).  A
+current code of the token instead says that the token is not lost and where
+to sign in.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import recovery
 from .._limits import MAX_PASSWORD, retry_after_seconds
 from ..errors import OTPGateError
 from ..invitations import Invitation
@@ -67,9 +68,11 @@ class EnrolPages:
 
     # --- /enrol/<token> ---------------------------------------------------------------
 
-    def _message(self, lang: str, heading: str, text: str, status: int, link: str = "") -> Response:
+    def _message(
+        self, lang: str, heading: str, text: str, status: int, link: str = "", kind: str = "error"
+    ) -> Response:
         page = pages.message_page(
-            site=self.site, heading=heading, text=text, kind="error", link=link, lang=lang
+            site=self.site, heading=heading, text=text, kind=kind, link=link, lang=lang
         )
         return self.kit.html(page, status)
 
@@ -158,6 +161,9 @@ class EnrolPages:
             return await self._confirm(request, inv, token, form, lang, now)
         if form.get("step") == "pin":
             return await self._choose(request, inv, token, form, lang, now)
+        if form.get("step") == "keep" and inv.reset:
+            await run_in_threadpool(self.kit.service.keep_pin, token, now)
+            return self.kit.redirect(token)  # the scan step, by GET
         # A stale form (the other step), or something made up: show where things stand.
         return self.kit.redirect(token)
 
@@ -254,8 +260,8 @@ class EnrolPages:
         pin, code = form.get("pin", ""), "".join(form.get("code", "").split())
         try:
             check_user(user)
-            if len(pin) + len(code) > MAX_PASSWORD or recovery.split_password(pin + code) is None:
-                raise MalformedCredentials("not a recovery code")
+            if not code or len(pin) + len(code) > MAX_PASSWORD:
+                raise MalformedCredentials("no code")
         except MalformedCredentials:
             return self._lost_page(request, lang, 400, shown, _(m.NOT_RECOVERED))
         now, ip = self.kit.now(), self.kit.ip(request)
@@ -267,8 +273,11 @@ class EnrolPages:
             )
         if decision.reason == Reason.STORE_ERROR:
             return self._lost_page(request, lang, 503, shown, _(m.UNAVAILABLE))
+        if decision.ok and decision.reason == Reason.OTP:
+            # A current code of the token: it is not lost, and no reset comes from here.
+            return self._message(lang, m.APP_WORKS, m.APP_WORKS_TEXT, 200, "login", kind="ok")
         if not decision.ok or decision.reason != Reason.RECOVERY or decision.user is None:
-            # An OTP (or a lingering one) proves the token is not lost: no reset from here.
+            # A lingering code proves nothing new: the same answer as a wrong one.
             return self._lost_page(request, lang, 401, shown, _(m.NOT_RECOVERED))
         try:
             token = await run_in_threadpool(self._reset_invitation, decision.user, now)

@@ -12,11 +12,13 @@ from collections.abc import Callable, Mapping
 from typing import Final
 
 from ._catalog_de import DE
+from ._labels_de import LABELS_DE
 
 __all__ = ["CATALOGUES", "LANGUAGES", "choose", "translator"]
 
 LANGUAGES: Final = ("en", "de")
-CATALOGUES: Final[Mapping[str, Mapping[str, str]]] = {"en": {}, "de": DE}
+# The portal's texts and the labels of what the gate records (otpgate.web.labels).
+CATALOGUES: Final[Mapping[str, Mapping[str, str]]] = {"en": {}, "de": {**DE, **LABELS_DE}}
 _MAX_HEADER: Final = 512
 
 

@@ -46,6 +46,11 @@ ENROLLED: Final = "Your token is active. Sign in with your PIN and a code from t
 CONTINUE_SIGN_IN: Final = "Continue to sign in"
 QR_LABEL: Final = "QR code of the new token"
 NOT_RECOVERED: Final = "Wrong user name, PIN or recovery code."
+APP_WORKS: Final = "Your token still works"
+APP_WORKS_TEXT: Final = (
+    "That was a current code of your token, so it is not lost and nothing was changed. "
+    "Sign in with your PIN and the next code it shows."
+)
 
 # The account page.
 PIN_CHANGED: Final = "Your PIN has been changed."
@@ -71,6 +76,7 @@ ALL: Final = (
     WRONG, THROTTLED, UNAVAILABLE, INCOMPLETE, EXPIRED_FORM, EXPIRED_FORM_RETRY, BAD_REQUEST,
     BAD_ENCODING, TOO_LARGE, UNREADABLE, NOT_SIGNED_OUT, SIGNED_OUT, SIGNED_OUT_TEXT,
     SIGN_IN_AGAIN, LINK_REFUSED, *LINK_WHY.values(), ASK_ADMIN, WRONG_NEW_CODE, ENROLLED,
-    CONTINUE_SIGN_IN, QR_LABEL, NOT_RECOVERED, PIN_CHANGED, CODES_RENEWED, BACK_TO_ACCOUNT,
-    WRONG_PIN_OR_CODE, UNKNOWN_ACTION, *PIN_PROBLEMS.values(), *HOW, NOT_FOUND, NOT_FOUND_TEXT,
+    CONTINUE_SIGN_IN, QR_LABEL, NOT_RECOVERED, APP_WORKS, APP_WORKS_TEXT, PIN_CHANGED,
+    CODES_RENEWED, BACK_TO_ACCOUNT, WRONG_PIN_OR_CODE, UNKNOWN_ACTION, *PIN_PROBLEMS.values(),
+    *HOW, NOT_FOUND, NOT_FOUND_TEXT,
 )  # fmt: skip

@@ -314,7 +314,9 @@ class Portal:
                 lang=self._lang(request),
             )
             return html(page, 403)
-        if session is not None:
+        # "Sign out" (scope=browser) only drops this browser's cookie; anything
+        # else ("Sign out everywhere", a form of an older page) revokes every session.
+        if session is not None and form.get("scope") != "browser":
             await self._revoke(session.user, now)
         response = self._signed_out(request)
         self.gate.clear_session(response)

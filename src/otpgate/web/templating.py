@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from .._limits import MAX_USER
 from .i18n import CATALOGUES
+from .labels import Words
 
 __all__ = ["CSP", "CSS", "render"]
 
@@ -49,14 +50,24 @@ input[aria-invalid=true]{border:2px solid var(--err)}
 .help{margin:.25rem 0 0;font-size:.875rem;color:var(--muted)}
 .field-error{margin:.25rem 0 0;font-size:.875rem;color:var(--err);font-weight:600}
 button{margin-top:1.5rem;width:100%;padding:.7rem;font:inherit;font-weight:600;
-color:var(--accent-fg);background:var(--accent);border:0;border-radius:8px;cursor:pointer}
+color:var(--accent-fg);background:var(--accent);border:2px solid transparent;border-radius:8px;
+cursor:pointer}
 button.secondary{color:var(--accent);background:transparent;border:2px solid var(--accent)}
 button:focus{outline:3px solid var(--fg);outline-offset:2px}
 .msg{padding:.75rem 1rem;border-radius:8px;margin:0 0 1rem}
 .error{background:var(--err-bg);color:var(--err)}
 .ok{background:var(--ok-bg);color:var(--ok)}
 a{color:var(--accent)}
-code{font-size:.95em}
+a:focus{outline:3px solid var(--accent);outline-offset:1px}
+code{font-size:.95em;overflow-wrap:anywhere}
+td,dd{overflow-wrap:anywhere}
+dl.facts{display:grid;grid-template-columns:fit-content(45%) minmax(0,1fr);gap:.3rem 1rem;
+margin:0}
+dl.facts dt{font-weight:600}
+dl.facts dd{margin:0}
+.pair{display:flex;flex-wrap:wrap;gap:0 .75rem}
+.pair form{flex:1 1 9rem}
+.pair button{margin-top:.5rem}
 .secret{font-family:ui-monospace,monospace;word-break:break-all;font-size:.9rem;
 padding:.5rem .75rem;border:1px solid var(--field);border-radius:8px;margin:.25rem 0 0}
 .qr{display:block;margin:1rem auto;width:14rem;max-width:100%;height:auto}
@@ -65,6 +76,13 @@ ol.codes li{white-space:nowrap}
 nav.links{display:flex;flex-wrap:wrap;gap:.5rem 1.25rem;margin:1rem 0 0}
 table{width:100%;border-collapse:collapse;font-size:.9rem}
 th,td{text-align:left;padding:.3rem .4rem;border-bottom:1px solid var(--border)}
+@media (max-width:40rem){
+table.cards thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+table.cards tr{display:block;border-bottom:1px solid var(--border);padding:.5rem 0}
+table.cards td{display:block;border:0;padding:.1rem 0}
+table.cards td:empty{display:none}
+table.cards td:first-child{font-size:1.05rem;font-weight:600}
+table.cards td[data-label]::before{content:attr(data-label) ": ";font-weight:600}}
 """
 
 _CSS_HASH: Final = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
@@ -107,6 +125,7 @@ def render(name: str, *, lang: str = "en", site: str = "otpgate", **context: Any
     template = _ENV.get_template(name)
     return template.render(
         _=_translator(lang),
+        words=Words(lang),
         strong=strong,
         lang=lang,
         site=site,

@@ -17,12 +17,14 @@ ADMIN_DE: Final[dict[str, str]] = {
     "Any": "Alle",
     "Ask the user for two codes their token shows one after the other.": "Lassen Sie sich "
     "vom Benutzer zwei Codes nennen, die sein Token nacheinander anzeigt.",
+    "Authenticator apps on phones use TOTP; HOTP suits tokens with a button.": "Authenticator-"
+    "Apps auf Telefonen nutzen TOTP; HOTP passt zu Tokens mit einer Taste.",
     "Audit log": "Protokoll",
     "Back to the start": "Zur Startseite",
     "Back to the user": "Zurück zum Benutzer",
     "Back to the users": "Zurück zu den Benutzern",
     "Bad search.": "Ungültige Suche.",
-    "By": "Von",
+    "By": "Ausgeführt von",
     "Change role": "Rolle ändern",
     "Change the role": "Rolle ändern",
     "Change your own account at the terminal (otpgate user ...).": "Ihr eigenes Konto ändern "
@@ -38,7 +40,7 @@ ADMIN_DE: Final[dict[str, str]] = {
     "Failures": "Fehlversuche",
     "First code": "Erster Code",
     "First page": "Erste Seite",
-    "HOTP: a new code at each press": "HOTP: ein neuer Code bei jedem Tastendruck",
+    "From": "Von",
     "Invite a user": "Benutzer einladen",
     "Invited users": "Eingeladene Benutzer",
     "Invited, not enrolled": "Eingeladen, nicht registriert",
@@ -86,12 +88,11 @@ ADMIN_DE: Final[dict[str, str]] = {
     "sichtbar. Geben Sie ihn dem Benutzer auf einem vertrauenswürdigen Weg; er gilt einmal.",
     "Sign-ins accepted": "Angenommene Anmeldungen",
     "Sign-ins refused": "Abgelehnte Anmeldungen",
+    "Skip to the content": "Zum Inhalt springen",
     "State": "Zustand",
     "Status": "Status",
     "Store": "Speicher",
     "Store and state": "Speicher und Zustand",
-    "TOTP: a code every 30 seconds (authenticator apps)": "TOTP: alle 30 Sekunden ein Code "
-    "(Authenticator-Apps)",
     "That code was used already. Wait for the next one.": "Dieser Code wurde schon benutzt. "
     "Warten Sie auf den nächsten.",
     "That user exists already. To give them a new token, use Reset on their page.": "Diesen "
@@ -109,9 +110,10 @@ ADMIN_DE: Final[dict[str, str]] = {
     "The store cannot be written right now. Nothing was changed.": "Der Speicher kann gerade "
     "nicht geschrieben werden. Nichts wurde geändert.",
     "The store does not answer.": "Der Speicher antwortet nicht.",
-    "The user gets a link to set a new PIN and enrol a new token. Their current token works "
-    "until they do.": "Der Benutzer erhält einen Link, um eine neue PIN zu setzen und ein neues "
-    "Token zu registrieren. Sein bisheriges Token gilt bis dahin.",
+    "The user gets a link to enrol a new token, keeping their PIN or choosing a new one. Their "
+    "current token works until they do.": "Der Benutzer erhält einen Link, um ein neues Token "
+    "zu registrieren; seine PIN behält er oder wählt eine neue. Sein bisheriges Token gilt bis "
+    "dahin.",
     "The user, their token and recovery codes are deleted. This cannot be undone.": "Der "
     "Benutzer, sein Token und seine Wiederherstellungscodes werden gelöscht. Das lässt sich "
     "nicht rückgängig machen.",
@@ -144,7 +146,6 @@ ADMIN_DE: Final[dict[str, str]] = {
     "neuer Einmalcode (nicht der, mit dem Sie sich angemeldet haben).",
     "Your one-time code": "Ihr Einmalcode",
     "active": "aktiv",
-    "administrator": "Administrator",
     "invited until {t}": "eingeladen bis {t}",
     "locked": "gesperrt",
     "never": "nie",
@@ -152,6 +153,5 @@ ADMIN_DE: Final[dict[str, str]] = {
     "off": "aus",
     "this process only": "nur dieser Prozess",
     "throttled until {t}": "gebremst bis {t}",
-    "user": "Benutzer",
     "valid until {t}": "gültig bis {t}",
 }

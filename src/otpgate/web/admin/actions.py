@@ -21,15 +21,18 @@ from starlette.responses import Response
 from ..._limits import MAX_USER, has_control
 from ...administration import CannotResync
 from ...errors import OTPGateError, StoreError, UnknownUser
+from ...invitations import DEFAULT_EXPIRY
 from ...selfservice import USER_NAME
 from ...tokens import parse_token_type
 from ..http import redirect
 from .base import AdminBase, Ctx, root
 
-__all__ = ["EXPIRY", "TYPES", "Actions"]
+__all__ = ["EXPIRY", "EXPIRY_DEFAULT", "TYPES", "Actions"]
 
 TYPES: Final = {"totp": "HOTP/T30", "hotp": "HOTP/E"}
 EXPIRY: Final = {"1h": 3600.0, "24h": 86400.0, "72h": 3 * 86400.0, "7d": 7 * 86400.0}
+# The form's choice unless changed: the same as ``otpgate user invite``'s.
+EXPIRY_DEFAULT: Final = next(key for key, seconds in EXPIRY.items() if seconds == DEFAULT_EXPIRY)
 STEP_UP: Final = ("reset", "recovery-codes", "role", "remove")
 TROUBLE: Final = "The store cannot be written right now. Nothing was changed."
 BAD_NAME: Final = "User names are 1 to 128 characters: letters, digits and . _ @ + -"
@@ -104,6 +107,7 @@ class Actions:
             step_up=action in STEP_UP,
             types=TYPES,
             expiry=EXPIRY,
+            expiry_default=EXPIRY_DEFAULT,
             role=role,
             self_page=name == ctx.admin,
         )
@@ -162,7 +166,7 @@ class Actions:
 
     async def _link(self, request: Request, ctx: Ctx, name: str, *, reset: bool) -> Response:
         kind = ctx.form.get("type", "totp")
-        expires = EXPIRY.get(ctx.form.get("expires", "24h"))
+        expires = EXPIRY.get(ctx.form.get("expires", EXPIRY_DEFAULT))
         if kind not in TYPES or expires is None:
             raise ValueError("type or expiry")
         ttype = parse_token_type(TYPES[kind])
@@ -198,6 +202,7 @@ class Actions:
             status,
             types=TYPES,
             expiry=EXPIRY,
+            expiry_default=EXPIRY_DEFAULT,
             error=error,
             name=name[:MAX_USER],
         )

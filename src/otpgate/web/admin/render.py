@@ -16,7 +16,8 @@ from typing import Any, Final
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from .._catalog_de import DE
+from ..i18n import CATALOGUES
+from ..labels import Words
 from ..templating import CSS
 from ._catalog_de import ADMIN_DE
 
@@ -31,11 +32,17 @@ nav.top{display:flex;flex-wrap:wrap;align-items:center;gap:.25rem 1.25rem;margin
 padding:0 0 .75rem;border-bottom:1px solid var(--border)}
 nav.top .who{margin-left:auto;color:var(--muted);font-size:.9rem}
 nav.top a[aria-current=page]{font-weight:700;text-decoration:none;color:var(--fg)}
+nav.top form{display:inline;margin:0}
+button.link{width:auto;margin:0;padding:0;font-weight:400;font-size:inherit;color:var(--accent);
+background:none;border:0;text-decoration:underline}
+.skip{position:absolute;left:-100vw;top:.5rem}
+.skip:focus{left:.5rem;padding:.5rem .75rem;background:var(--card);z-index:1}
+#content:focus{outline:none}
 form.filters{display:flex;flex-wrap:wrap;align-items:flex-end;gap:.5rem 1rem;margin:0 0 1rem}
 form.filters label{margin:0 0 .25rem;font-weight:600;font-size:.9rem}
 form.filters input,form.filters select{width:auto;min-width:9rem;height:2.75rem}
 form.filters button{width:auto;margin:0;padding:0 1.1rem;height:2.75rem}
-select{padding:.6rem .5rem;font:inherit;color:inherit;background:var(--card);
+select{max-width:100%;padding:.6rem .5rem;font:inherit;color:inherit;background:var(--card);
 border:1px solid var(--field);border-radius:8px}
 select:focus{outline:3px solid var(--accent);outline-offset:1px}
 fieldset{border:0;padding:0;margin:0;display:flex;flex-wrap:wrap;gap:.25rem 1rem}
@@ -47,9 +54,6 @@ td.num{text-align:right}
 border:1px solid currentColor}
 .tag.bad{color:var(--err)}
 .tag.ok{color:var(--ok);background:transparent}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0}
-dl.facts dt{font-weight:600}
-dl.facts dd{margin:0}
 .actions{display:flex;flex-wrap:wrap;gap:.5rem;margin:1rem 0}
 .actions form{margin:0}
 .actions button,.actions a.button{width:auto;margin:0;padding:.5rem 1rem}
@@ -60,13 +64,7 @@ form.narrow{max-width:34rem}
 .pager{display:flex;gap:1rem;margin:1rem 0 0}
 .table-wrap{overflow-x:auto}
 @media (max-width:40rem){main.admin{margin:0;border-radius:0;padding:1rem}
-table.cards thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
-table.cards tr{display:block;border-bottom:1px solid var(--border);padding:.5rem 0}
-table.cards td{display:block;border:0;padding:.1rem 0}
-table.cards td:empty{display:none}
-table.cards td.num{text-align:left}
-table.cards td:first-child{font-size:1.05rem;font-weight:600}
-table.cards td[data-label]::before{content:attr(data-label) ": ";font-weight:600}}
+table.cards td.num{text-align:left}}
 """
 
 
@@ -89,11 +87,19 @@ _ENV: Final = Environment(
 )
 
 
+# The portal's catalogue (texts and labels), and the admin pages' own texts.
+_DE: Final = {**CATALOGUES["de"], **ADMIN_DE}
+
+
+def _lookup(lang: str, text: str) -> str:
+    return _DE.get(text, text) if lang == "de" else text
+
+
 def translator(lang: str) -> Callable[..., str]:
     """``_(text, **values)`` as plain text (for messages put together in code)."""
 
     def _(text: str, **values: object) -> str:
-        out = (ADMIN_DE.get(text) or DE.get(text) or text) if lang == "de" else text
+        out = _lookup(lang, text)
         return out.format(**values) if values else out
 
     return _
@@ -101,8 +107,7 @@ def translator(lang: str) -> Callable[..., str]:
 
 def _markup_translator(lang: str) -> Callable[..., Markup]:
     def _(text: str, **values: object) -> Markup:
-        out = (ADMIN_DE.get(text) or DE.get(text) or text) if lang == "de" else text
-        return Markup.escape(out).format(**values)
+        return Markup.escape(_lookup(lang, text)).format(**values)
 
     return _
 
@@ -111,6 +116,7 @@ def render(template: str, /, *, lang: str, site: str, **context: Any) -> str:
     """Render ``templates/admin/<template>`` in ``lang``."""
     return _ENV.get_template(f"admin/{template}").render(
         _=_markup_translator(lang),
+        words=Words(lang),
         lang=lang,
         site=site,
         css=Markup(CSS),  # noqa: S704 -- the portal's constant

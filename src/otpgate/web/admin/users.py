@@ -189,7 +189,7 @@ class UserPages:
             ctx,
             "user.html",
             u=Row.of(record, ctx.now),
-            token_type=str(record.token_type),
+            token_type=record.token_type,
             pin_kind=record.pin.kind,
             role=role,
             links=[when(i.expires) for i in links],
