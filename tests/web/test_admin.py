@@ -262,6 +262,22 @@ def test_invite_and_reset_make_single_use_links(adm: Admin) -> None:
     assert [x["action"] for x in adm.admin_lines()] == ["invite", "reset"]
 
 
+def test_removing_a_user_in_the_browser_kills_their_links(adm: Admin) -> None:
+    """Issue 17, 1: a reset link outlived the removal and enrolled its holder."""
+    adm.sign_in()
+    r = adm.post("/admin/users/alice/reset", type="totp", expires="24h", **adm.fresh())
+    link = re.search(r'id="link">[^<]+/enrol/([^<]+)<', r.text)
+    assert link is not None
+    enrol = "/enrol/" + link.group(1)
+    assert adm.client.get(enrol).status_code == 200
+    assert adm.post("/admin/users/alice/remove", **adm.fresh()).status_code == 303
+    adm.store.add(UserRecord("alice", TokenType("HOTP", 30, 6), b"n" * 20, Pin("plain", PIN)))
+    refused = adm.client.get(enrol)
+    assert refused.status_code == 410 and "withdrawn" in refused.text
+    inv = adm.store.get_invitation(invitations.digest(link.group(1)))
+    assert inv is not None and inv.status == "revoked"
+
+
 def test_resync_with_two_consecutive_codes(adm: Admin) -> None:
     adm.store.add(UserRecord("hank", TokenType("HOTP", 0, 6), KEY, Pin("plain", PIN)))
     from otpgate.otp import hotp
