@@ -28,6 +28,7 @@ from .http import PayloadTooLarge, html, read_body, redirect, retry_after
 from .i18n import choose, translator
 from .request import MalformedCredentials, check_user, safe_return_url, split_host
 from .sessions import Session
+from .slide import mark
 
 __all__ = ["Portal"]
 
@@ -67,8 +68,12 @@ class Portal:
     # --- where the browser is -------------------------------------------------------
 
     def _session(self, request: Request, now: float) -> Session | None:
+        """The request's valid session, marked for sliding (:mod:`.slide`), or ``None``."""
         cookie = request.cookies.get(self.web.cookie_name)
-        return self.gate.session(cookie, now, self.gate.client_ip(request))
+        session = self.gate.session(cookie, now, self.gate.client_ip(request))
+        if session is not None:
+            mark(request.scope, session, now)
+        return session
 
     def _lang(self, request: Request) -> str:
         return choose(request.headers.get("accept-language"), self.web.language)
