@@ -115,7 +115,7 @@ class FormKit:
     ) -> Decision:
         # The browser's device cookie, if it has one for this user, keeps it
         # out of strangers' spent guess budget (otpgate.budget).
-        device = self._gate.device(request.cookies, user, now)
+        device = await self._gate.device(request.cookies, user, now)
         return await self._gate.decide(frontend, user, password, ip, now, device=device)
 
     def portal_path(self, page: str) -> str:

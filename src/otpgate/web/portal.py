@@ -236,7 +236,7 @@ class Portal:
         # The answer to a success is made before the decision: a code is never
         # used up for an answer that then cannot be sent.
         accepted = redirect(target or self._landing(), 303)
-        device = gate.device(request.cookies, user, now)
+        device = await gate.device(request.cookies, user, now)
         # A code typed into the form is single use: no lingering credential answers.
         decision = await gate.decide(
             "login", user, pin + code, ip, now, linger=False, device=device
@@ -247,7 +247,7 @@ class Portal:
         if session is not None:
             gate.set_session(accepted, session, now)
             # This browser keeps a guess budget of its own for the user from now on.
-            accepted.raw_headers.append(gate.device_cookie(session.user, now))
+            accepted.raw_headers.append(gate.device_cookie(session.user, session.binding, now))
             return accepted
         if decision.retry_after is not None:
             wait = retry_after_seconds(decision.retry_after)

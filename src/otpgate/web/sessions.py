@@ -141,7 +141,11 @@ class SessionCodec:
 
     def bound(self, session: Session, key: bytes) -> bool:
         """Whether ``session`` was issued for the record with OTP key ``key``, here."""
-        return hmac.compare_digest(session.binding.encode(), self.binding(key).encode())
+        return self.matches(session.binding, key)
+
+    def matches(self, binding: str, key: bytes) -> bool:
+        """Whether ``binding`` (from a signed cookie) is :meth:`binding` of ``key``."""
+        return hmac.compare_digest(binding.encode(), self.binding(key).encode())
 
     def encode(self, session: Session) -> str:
         # Rounded down: a cookie must never look newer than it is, or a logout
