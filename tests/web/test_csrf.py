@@ -3,7 +3,9 @@
 Issue 17, item 12: the check was mutated to skip when the CSRF cookie is
 missing, and all tests passed (a login POST with neither cookie nor token
 signed the user in): every web test's client held the cookie from an earlier
-GET.
+GET.  Issue 17, item 6: the token was not tied to the session, so a nonce
+planted in a signed-in browser (a sibling subdomain can set cookies for the
+parent domain) with the attacker's own matching token passed the check.
 
 Each form below is posted with fields that succeed when the CSRF check
 passes (the control at the end of each test), so a refusal can only come
@@ -164,3 +166,62 @@ def test_a_token_from_another_browser_is_refused(make_gate: GateFactory, name: s
     r = g.client.post(post, data={"csrf": theirs, **form.fields(g)})
     assert refused(r)
     control(g, form, page, post)
+
+
+@pytest.mark.parametrize("name", [n for n, f in FORMS.items() if f.signed_in])
+@pytest.mark.parametrize("attacker", ["anonymous", "bob"])
+def test_a_planted_nonce_with_its_token_from_another_session_is_refused(
+    make_gate: GateFactory, name: str, attacker: str
+) -> None:
+    """Issue 17, item 6: the attacker's own nonce and token, planted in alice's browser."""
+    form = FORMS[name]
+    g, page, post = world(make_gate, form)
+    with other_client(g) as other:
+        form_page = "/login"
+        if attacker == "bob":
+            login = other.post(
+                "/login",
+                data={
+                    "username": "bob",
+                    "pin": PIN,
+                    "code": code(g.clock, BOB_KEY),
+                    "csrf": csrf_token(other.get("/login").text),
+                },
+            )
+            assert login.status_code == 303
+            form_page = "/account"
+        token = csrf_token(other.get(form_page).text)
+        nonce = other.cookies[CSRF]
+    # alice's session with the attacker's nonce in place of hers.
+    jar = f"{SESSION}={g.client.cookies[SESSION]}; {CSRF}={nonce}"
+    r = g.client.post(post, data={"csrf": token, **form.fields(g)}, headers={"Cookie": jar})
+    assert refused(r)
+    control(g, form, page, post)
+
+
+def test_a_token_survives_the_session_sliding(make_gate: GateFactory) -> None:
+    # The token is tied to the session, not to the cookie's last refresh.
+    g = make_gate()
+    assert g.login().status_code == 303
+    token = csrf_token(g.client.get("/account").text)
+    g.clock.advance(600)
+    assert g.client.get("/account").status_code == 200  # the cookie is re-issued here
+    r = g.client.post("/account", data={"csrf": token, "action": "codes", **_fresh(g)})
+    assert r.status_code == 200, r.text
+
+
+def test_after_a_pin_change_the_forms_belong_to_the_new_session(make_gate: GateFactory) -> None:
+    g = make_gate()
+    assert g.login().status_code == 303
+    before = csrf_token(g.client.get("/account").text)
+    fields = {"action": "pin", "new_pin": NEW_PIN, "new_pin2": NEW_PIN, **_fresh(g)}
+    changed = g.client.post("/account", data={"csrf": before, **fields})
+    assert changed.status_code == 200 and SESSION in changed.cookies
+    after = csrf_token(changed.text)
+    codes = {"action": "codes", "pin": NEW_PIN}
+    # A page from before the change (another tab) was for the session that ended ...
+    r = g.client.post("/account", data={"csrf": before, **codes, "code": _fresh(g)["code"]})
+    assert r.status_code == 403
+    # ... the page the change answered with is for the new one.
+    r = g.client.post("/account", data={"csrf": after, **codes, "code": _fresh(g)["code"]})
+    assert r.status_code == 200, r.text

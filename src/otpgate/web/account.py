@@ -57,6 +57,7 @@ class AccountPage:
         kind: str = "error",
         errors: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        session: Session | None = None,
     ) -> Response:
         audit = self.kit.auth.audit
         path = audit.path if audit is not None else None
@@ -75,6 +76,7 @@ class AccountPage:
             min_length=self.kit.service.policy.min_length,
             signins=signins,
             wide=True,
+            csrf_session=session,
         )
 
     async def account(self, request: Request) -> Response:
@@ -183,9 +185,12 @@ class AccountPage:
         )
         if problems:  # checked before; only a changed setting could get here
             return self._page(request, session.user, lang, 400, message=_(m.UNKNOWN_ACTION))
-        response = self._page(request, session.user, lang, message=_(m.PIN_CHANGED), kind="ok")
         # The same record (a new PIN, the same key): the session keeps its binding.
         renewed = Session(session.user, stamp, stamp, ip, session.binding)
+        # The page's forms belong to the new session, which this answer sets.
+        response = self._page(
+            request, session.user, lang, message=_(m.PIN_CHANGED), kind="ok", session=renewed
+        )
         self.kit.set_session(response, renewed, now)
         return response
 

@@ -2,7 +2,8 @@
 
 A login here sets the signed session cookie that ``/auth`` accepts.  Every
 POST is checked twice against cross-site requests: the browser's own
-``Sec-Fetch-Site``/``Origin`` and a double-submit CSRF token.
+``Sec-Fetch-Site``/``Origin`` and a double-submit CSRF token tied to the
+browser's session (:class:`~.sessions.CsrfGuard`).
 """
 
 from __future__ import annotations
@@ -97,13 +98,13 @@ class Portal:
 
     # --- cross-site request forgery -------------------------------------------------
 
-    def _csrf_pair(self, request: Request) -> tuple[str, str, bool]:
-        """(nonce, form token, whether the nonce cookie must be set)."""
+    def _csrf_pair(self, request: Request, session: Session | None) -> tuple[str, str, bool]:
+        """(nonce, form token for ``session``, whether the nonce cookie must be set)."""
         nonce = request.cookies.get(CSRF_COOKIE)
         if not nonce or len(nonce) > 64:
             nonce = self.csrf.new_nonce()
-            return nonce, self.csrf.token(nonce), True
-        return nonce, self.csrf.token(nonce), False
+            return nonce, self.csrf.token(nonce, session), True
+        return nonce, self.csrf.token(nonce, session), False
 
     def _form_page(
         self,
@@ -111,9 +112,16 @@ class Portal:
         text: PageText,
         status: int = 200,
         headers: dict[str, str] | None = None,
+        session: Session | None = None,
     ) -> Response:
-        """A page holding a form: its token, and the nonce cookie if new."""
-        nonce, token, new = self._csrf_pair(request)
+        """A page holding a form: its token, and the nonce cookie if new.
+
+        The token is for the request's session, or for ``session`` when the
+        answer gives the browser a new one (a PIN change).
+        """
+        if session is None:
+            session = self._session(request, self.gate.clock())
+        nonce, token, new = self._csrf_pair(request, session)
         response = html(text(token), status, headers)
         if new:
             response.set_cookie(
@@ -141,7 +149,8 @@ class Portal:
     def _csrf_failed(self, request: Request, form: dict[str, str]) -> bool:
         if self._cross_site(request):
             return True
-        return not self.csrf.check(request.cookies.get(CSRF_COOKIE), form.get("csrf"))
+        session = self._session(request, self.gate.clock())
+        return not self.csrf.check(request.cookies.get(CSRF_COOKIE), form.get("csrf"), session)
 
     # --- forms ----------------------------------------------------------------------
 
