@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from itsdangerous import URLSafeSerializer
 
 from otpgate.budget import Client, GuessBudget
 from otpgate.web.devices import DeviceCodec
@@ -120,22 +121,26 @@ def test_forget() -> None:
 
 def test_device_cookies() -> None:
     codec = DeviceCodec([b"s" * 32], lifetime=30 * DAY)
-    value = codec.issue("alice", T)
-    nonce = codec.device(value, "alice", T + 1)
-    assert nonce is not None and len(nonce) >= 16
-    assert codec.issue("alice", T) != value  # a new nonce per login
-    # Bound to the user, the secret, and a lifetime.
-    assert codec.device(value, "bob", T + 1) is None
-    assert codec.device(value, "alice", T + 30 * DAY + 1) is None
-    assert codec.device(codec.issue("alice", T + 3600), "alice", T) is None  # from the future
-    assert DeviceCodec([b"x" * 32], 30 * DAY).device(value, "alice", T) is None
+    value = codec.issue("alice", "bind-1", T)
+    claim = codec.claim(value, "alice", T + 1)
+    assert claim is not None and len(claim.nonce) >= 16 and claim.binding == "bind-1"
+    assert codec.issue("alice", "bind-1", T) != value  # a new nonce per login
+    # Bound to the user, the secret, and a lifetime (honoured up to exactly its end).
+    assert codec.claim(value, "bob", T + 1) is None
+    assert codec.claim(value, "alice", T + 30 * DAY) == claim
+    assert codec.claim(value, "alice", T + 30 * DAY + 1) is None
+    assert codec.claim(codec.issue("alice", "b", T + 3600), "alice", T) is None  # from the future
+    assert DeviceCodec([b"x" * 32], 30 * DAY).claim(value, "alice", T) is None
     tampered = value[:-2] + ("A" if value[-2] != "A" else "B") + value[-1]
-    assert codec.device(tampered, "alice", T) is None
+    assert codec.claim(tampered, "alice", T) is None
     for junk in (None, "", "x" * 5000, "not.a.cookie"):
-        assert codec.device(junk, "alice", T) is None
+        assert codec.claim(junk, "alice", T) is None
+    # A cookie of the first version (no binding) is no device cookie.
+    old = URLSafeSerializer([b"s" * 32], salt="otpgate.device.v1").dumps(["alice", "n" * 16, T])
+    assert codec.claim(old, "alice", T + 1) is None
     # Rotation: a cookie signed with the old secret still counts.
     rotated = DeviceCodec([b"s" * 32, b"n" * 32], 30 * DAY)
-    assert rotated.device(value, "alice", T + 1) == nonce
+    assert rotated.claim(value, "alice", T + 1) == claim
 
 
 def test_the_stored_last_address_is_trusted_in_every_process() -> None:

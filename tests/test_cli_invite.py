@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from otpgate.cli import main
+from otpgate.cli import _secrets, main
+from otpgate.invitations import digest
 from otpgate.models import Pin, UserRecord
 from otpgate.pin_policy import PinPolicy
-from otpgate.pins import PinHasher
+from otpgate.pins import FAST_TEST_HASHER, PinHasher
 from otpgate.selfservice import InvitationRefused, SelfService
 from otpgate.store import open_store
 from otpgate.tokens import parse_token_type
@@ -128,3 +129,29 @@ def test_a_link_lasts_as_long_as_one_made_in_the_browser(
     from otpgate.web.admin.actions import EXPIRY, EXPIRY_DEFAULT
 
     assert DEFAULT_EXPIRY == EXPIRY[EXPIRY_DEFAULT] == 86400
+
+
+def test_a_reset_link_does_not_survive_remove_and_add(
+    setup: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17, 1(a) at the terminal: the link enrolled its holder in place of the new ivy."""
+    monkeypatch.setattr(_secrets, "PIN_HASHER", FAST_TEST_HASHER)
+    assert main(["user", "add", "ivy", "--no-pin", "--config", setup]) == 0
+    assert main(["user", "invite", "ivy", "--reset", "--config", setup]) == 0
+    token = link_of(capsys.readouterr().out).rsplit("/", 1)[1]
+    assert main(["user", "remove", "ivy", "--config", setup]) == 0
+    assert main(["user", "add", "ivy", "--no-pin", "--config", setup]) == 0
+    capsys.readouterr()
+    svc = service(Path(setup))
+    new_ivy = svc.store.get("ivy")
+    now = time.time()
+    for step in (
+        lambda: svc.open(token, now),
+        lambda: svc.choose_pin(token, "735191", "735191", now),
+    ):
+        with pytest.raises(InvitationRefused):
+            step()
+    inv = svc.store.get_invitation(digest(token))
+    assert inv is not None and inv.status == "revoked"
+    assert svc.store.get("ivy") == new_ivy
+    svc.store.close()

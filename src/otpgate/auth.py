@@ -269,20 +269,32 @@ class Authenticator:
         """The user's record if a session issued at ``issued_at`` still stands, else ``None``.
 
         The user must exist, not be locked, and not have been logged out or
-        locked after the session was issued (:func:`rules.session_stands`).
-        Reads the store at most once per
-        ``settings.state_ttl``; never writes.  An unreadable store says no.
-        The record lets the caller check that the session was issued for this
-        very record (a user removed and added again is another record).
+        locked after the session was issued (:func:`rules.session_stands`);
+        the record is :meth:`record`'s, for the caller to check the binding.
+        """
+        now = self.clock() if now is None else now
+        record = self.record(user, now=now)
+        return record if rules.session_stands(record, issued_at, now) else None
+
+    def record(
+        self, user: str, *, now: float | None = None, read: bool = True
+    ) -> UserRecord | None:
+        """The user's record from a read younger than ``state_ttl``, else from the store
+        (never a write), for a front end that checks what a cookie is bound to.
+
+        ``read=False``: memory only, no I/O (``None`` then also means "not
+        known without a read").  An unreadable store gives ``None``.
         """
         now = self.clock() if now is None else now
         self.state.sync()
+        if not read:
+            snap = self._memory.snapshot(user, now)
+            return None if snap is None else snap.record
         try:
-            record = self._read(user, now).record
+            return self._read(user, now).record
         except StoreError as exc:
-            log.error("store error checking a session: %s", exc)
+            log.error("store error reading a user: %s", exc)
             return None
-        return record if rules.session_stands(record, issued_at, now) else None
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until failure counts written behind answers are in the store.

@@ -9,6 +9,12 @@ on the invitation); a current code from the new token confirms it, and only
 then the user record is created or, for a ``reset``, its token replaced: until
 that moment an existing token keeps working.
 
+A link belongs to what it was made for.  A ``reset`` carries the
+:func:`record_binding` of the user record it replaces: a user removed and
+added again, or given another token meanwhile (by a sibling link, say), is
+another record, and the link is dead.  A new user's link needs the name to be
+free when it is used.
+
 Life of an invitation (:attr:`Invitation.status`)::
 
     open --PIN chosen--> pending --code confirmed--> used
@@ -19,7 +25,9 @@ Pure: no I/O, time is passed in.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass, field, replace
@@ -30,17 +38,21 @@ from .tokens import TokenType
 
 __all__ = [
     "DEFAULT_EXPIRY",
+    "LIVE",
     "STATUSES",
     "TOKEN_BYTES",
     "Invitation",
     "digest",
     "new_token",
     "parse_duration",
+    "record_binding",
     "token_shape_ok",
 ]
 
 Status = Literal["open", "pending", "used", "revoked"]
 STATUSES: Final = ("open", "pending", "used", "revoked")
+# The statuses of a link that may still be used (if not expired).
+LIVE: Final = ("open", "pending")
 # 256 random bits: far beyond guessing, online or against a stolen digest.
 TOKEN_BYTES: Final = 32
 _TOKEN_RE: Final = re.compile(r"[A-Za-z0-9_-]{43}", re.ASCII)
@@ -51,6 +63,8 @@ MAX_EXPIRY: Final = 90 * 86400
 # and at the terminal alike: a day is enough to pass it on and use it, and a
 # link forgotten in a mailbox stops working soon.
 DEFAULT_EXPIRY: Final = 24 * 3600.0
+# 128 bits: two keys of one user colliding is out of reach.
+_BINDING_BYTES: Final = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +81,8 @@ class Invitation:
         status: ``open``, ``pending``, ``used`` or ``revoked``.
         pending_key: the secret made for the user, once a PIN was chosen.
         pending_pin: the PIN chosen, in the form the store keeps PINs.
+        record: for a reset, :func:`record_binding` of the record it was made
+            for; empty for a new user.
         version: store-owned, for compare-and-set.
     """
 
@@ -79,6 +95,7 @@ class Invitation:
     status: Status = "open"
     pending_key: bytes | None = field(default=None, repr=False)
     pending_pin: Pin | None = field(default=None, repr=False)
+    record: str = field(default="", repr=False)
     version: object = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -89,10 +106,14 @@ class Invitation:
 
     def usable(self, now: float) -> bool:
         """Not used, not revoked and not expired."""
-        return self.status in ("open", "pending") and now < self.expires
+        return self.status in LIVE and now < self.expires
 
     def with_status(self, status: Status) -> Invitation:
         return replace(self, status=status)
+
+    def revoked(self) -> Invitation:
+        """Revoked, without the secret and PIN made for it (nobody will need them)."""
+        return replace(self, status="revoked", pending_key=None, pending_pin=None)
 
 
 def new_token() -> str:
@@ -113,6 +134,20 @@ def digest(token: str) -> str:
     h = hashlib.sha256(b"otpgate-invitation-v1\0")
     h.update(token.encode("ascii", "replace"))
     return h.hexdigest()
+
+
+def record_binding(key: bytes, digest: str) -> str:
+    """What ties the invitation with ``digest`` to the user record with OTP key ``key``.
+
+    An HMAC keyed with the OTP key, as the session's binding is: a record
+    removed and added again, or given a new token, has another key (160
+    random bits when otpgate makes it), so it does not match.  Over the
+    invitation's digest, so two links for one record carry unrelated values;
+    finding the key from the stored value is a search of the key's own bits.
+    """
+    message = b"otpgate.invitation.record\0" + digest.encode("ascii", "replace")
+    mac = hmac.digest(key, message, hashlib.sha256)[:_BINDING_BYTES]
+    return base64.urlsafe_b64encode(mac).decode("ascii").rstrip("=")
 
 
 def parse_duration(text: str) -> float:

@@ -11,6 +11,7 @@ Every change here is audited with ``result="accept"`` and a ``reason`` from
 
 from __future__ import annotations
 
+import hmac
 import math
 import re
 from dataclasses import replace
@@ -53,7 +54,8 @@ class Event(StrEnum):
 
 class InvitationRefused(OTPGateError):
     """The link cannot be used; ``why`` is ``unknown``, ``used``, ``revoked``,
-    ``expired`` or ``exists`` (the user was created meanwhile)."""
+    ``expired``, ``exists`` (a new user's name was taken meanwhile) or
+    ``changed`` (the user a reset was made for was removed or got another token)."""
 
     def __init__(self, why: str) -> None:
         super().__init__(f"invitation refused: {why}")
@@ -107,36 +109,43 @@ class SelfService:
             raise ValueError("user names are 1-128 characters of A-Z a-z 0-9 . _ @ + -")
         if token_type.kind != "HOTP":
             raise ValueError("invitations make HOTP or TOTP tokens (Mobile-OTP has no QR code)")
-        exists = self.store.get(username) is not None
-        if reset and not exists:
+        record = self.store.get(username)
+        if reset and record is None:
             raise ValueError(f"no user {username!r} to reset")
-        if not reset and exists:
+        if not reset and record is not None:
             raise ValueError(f"user {username!r} exists; use --reset to replace their token")
         token = invitations.new_token()
+        digest = invitations.digest(token)
+        # A reset belongs to this very record: removed and added again, or
+        # given another token, it is another record and the link is dead.
+        bound = invitations.record_binding(record.key, digest) if record is not None else ""
         invitation = Invitation(
-            invitations.digest(token), username, token_type, now, now + expires_in, reset=reset
+            digest, username, token_type, now, now + expires_in, reset=reset, record=bound
         )
         self.store.add_invitation(invitation)
         self._audit(now, username, Event.INVITED, "reset" if reset else "new")
         return token
 
-    def revoke(self, username: str, now: float) -> int:
-        """Revoke every usable invitation for ``username``; how many there were."""
+    def revoke(self, username: str, now: float, *, keep: str = "") -> int:
+        """Revoke every usable invitation for ``username`` (but the one with digest
+        ``keep``); how many there were."""
         done = 0
         for inv in self.store.list_invitations():
-            if inv.username != username or not inv.usable(now):
+            if inv.username != username or inv.digest == keep or not inv.usable(now):
                 continue
-            if self.store.update_invitation(inv.digest, inv.version, inv.with_status("revoked")):
+            if self.store.update_invitation(inv.digest, inv.version, inv.revoked()):
                 done += 1
         if done:
             self._audit(now, username, Event.INVITE_REVOKED, str(done))
         return done
 
     def open(self, token: str, now: float) -> Invitation:
-        """The usable invitation behind a link token.
+        """The usable invitation behind a link token, if it still fits the store.
 
         Raises:
-            InvitationRefused: unknown, used, revoked or expired.
+            InvitationRefused: unknown, used, revoked or expired; a new
+                user's name taken (``exists``); a reset's record gone or
+                given another token (``changed``).
         """
         if not invitations.token_shape_ok(token):
             raise InvitationRefused("unknown")
@@ -147,7 +156,25 @@ class SelfService:
             raise InvitationRefused(inv.status)
         if now >= inv.expires:
             raise InvitationRefused("expired")
+        self._target(inv)
         return inv
+
+    def _target(self, inv: Invitation) -> UserRecord | None:
+        """The record a reset replaces (``None`` for a new user), if the link still fits.
+
+        Raises:
+            InvitationRefused: ``exists`` or ``changed``, as for :meth:`open`.
+        """
+        record = self.store.get(inv.username)
+        if not inv.reset:
+            if record is not None:
+                raise InvitationRefused("exists")
+            return None
+        # A reset made before links were bound carries no binding: refused too.
+        expected = "" if record is None else invitations.record_binding(record.key, inv.digest)
+        if not expected or not hmac.compare_digest(inv.record.encode(), expected.encode()):
+            raise InvitationRefused("changed")
+        return record
 
     # -- enrolment ---------------------------------------------------------
 
@@ -213,9 +240,9 @@ class SelfService:
         state = UserState(token=match.state)
         record = UserRecord(inv.username, inv.token_type, inv.pending_key, inv.pending_pin, state)
         if inv.reset:
-            old = self.store.get(inv.username)
-            if old is None:
-                raise InvitationRefused("unknown")
+            old = self._target(inv)  # again, just before the write
+            if old is None:  # not for a reset: _target refuses first
+                raise InvitationRefused("changed")
             # An administrator's lock survives a new token; everything else starts afresh,
             # and sessions and lingering logins of the old token end.
             admin_lock = old.state.locked_until
@@ -231,6 +258,9 @@ class SelfService:
             event = Event.ENROLLED
         codes = self._new_codes(inv.username)
         self._audit(now, inv.username, event, str(inv.token_type), ip=ip)
+        # The other links of this user were made for a name that is taken now, or
+        # for the token just replaced: none of them may enrol again.
+        self.revoke(inv.username, now, keep=inv.digest)
         return inv.username, codes
 
     # -- a signed-in user's own account -----------------------------------

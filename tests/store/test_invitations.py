@@ -27,9 +27,11 @@ def invite(
     name: str = "dora", *, reset: bool = False, created: float = NOW
 ) -> tuple[str, Invitation]:
     token = invitations.new_token()
-    return token, Invitation(
-        invitations.digest(token), name, TOTP, created, created + 3600, reset=reset
-    )
+    digest = invitations.digest(token)
+    # A reset is bound to the record it replaces (here: a record with key SECRET).
+    record = invitations.record_binding(SECRET, digest) if reset else ""
+    expires = created + 3600
+    return token, Invitation(digest, name, TOTP, created, expires, reset=reset, record=record)
 
 
 def pin_for(backend: str) -> Pin:
@@ -57,6 +59,7 @@ def test_round_trip_and_list(opener: Opener) -> None:
     assert got == a and got is not None and got.version is not None
     assert [i.username for i in s.list_invitations()] == ["dora", "erik"]
     assert s.list_invitations()[1].reset is True
+    assert s.list_invitations()[1].record == b.record != ""
     assert s.get_invitation(invitations.digest(invitations.new_token())) is None
     # Survives reopening (the memory store "reopens" to itself).
     assert opener().get_invitation(b.digest) == b
@@ -206,6 +209,41 @@ def test_a_version_1_sqlite_file_is_migrated(tmp_path: Path, key_file: str) -> N
     _, a = invite()
     s.add_invitation(a)
     assert s.get_invitation(a.digest) == a
+    s.close()
+
+
+def test_reset_links_from_before_the_binding_are_refused(tmp_path: Path, key_file: str) -> None:
+    """A schema-4 database: its reset links carry no binding and no longer work; a
+    new user's link does."""
+    from otpgate.pin_policy import PinPolicy
+    from otpgate.pins import FAST_TEST_HASHER
+    from otpgate.selfservice import InvitationRefused, SelfService
+
+    path = tmp_path / "v4.db"
+    s = open_store(f"sqlite:///{path}", key_file=key_file)
+    s.add(UserRecord("erik", TOTP, SECRET, Pin("none")))
+    s.close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("ALTER TABLE invitations DROP COLUMN record")
+    conn.execute("PRAGMA user_version = 4")
+    old_reset, reset = invite("erik", reset=True)
+    old_new, new = invite("dora")
+    for inv in (reset, new):
+        conn.execute(
+            "INSERT INTO invitations (digest, username, token_type, created, expires, reset, "
+            "status, version) VALUES (?, ?, 'HOTP/T30', ?, ?, ?, 'open', 1)",
+            (inv.digest, inv.username, inv.created, inv.expires, int(inv.reset)),
+        )
+    conn.close()
+    s = open_store(f"sqlite:///{path}", key_file=key_file)
+    assert s.schema_version() == 5  # type: ignore[attr-defined]
+    got = s.get_invitation(reset.digest)
+    assert got is not None and got.reset and got.record == ""
+    svc = SelfService(s, policy=PinPolicy(), hasher=FAST_TEST_HASHER)
+    with pytest.raises(InvitationRefused) as exc:
+        svc.open(old_reset, NOW)
+    assert exc.value.why == "changed"
+    assert svc.open(old_new, NOW).username == "dora"
     s.close()
 
 

@@ -242,7 +242,7 @@ def test_invite_and_reset_make_single_use_links(adm: Admin) -> None:
     # Human words, and the terminal's default (issue 18, item 12).
     assert '<option value="totp">TOTP: a new code every 30 seconds</option>' in form
     assert '<option value="24h" selected>24 hours</option>' in form
-    r = adm.post("/admin/invite", username="dave", type="totp", expires="24h")
+    r = adm.post("/admin/invite", username="dave", type="totp", expires="24h", **adm.fresh())
     assert r.status_code == 200
     link = re.search(r'id="link">([^<]+)<', r.text)
     assert link is not None and link.group(1).startswith("http://testserver/otpgate/enrol/")
@@ -252,6 +252,7 @@ def test_invite_and_reset_make_single_use_links(adm: Admin) -> None:
     assert inv.expires == adm.clock() + 86400
     listed = adm.client.get("/admin", params={"state": "invited"})
     assert ">dave<" in listed.text
+    # A taken or bad name, a made-up expiry: refused before the step-up spends a code.
     assert adm.post("/admin/invite", username="alice").status_code == 409
     assert adm.post("/admin/invite", username="bad name").status_code == 400
     assert adm.post("/admin/invite", username="erin", expires="99y").status_code == 400
@@ -264,6 +265,39 @@ def test_invite_and_reset_make_single_use_links(adm: Admin) -> None:
     log = adm.audit_path.read_text()
     assert token not in log and reset.group(1) not in log
     assert [x["action"] for x in adm.admin_lines()] == ["invite", "reset"]
+
+
+def test_inviting_needs_a_step_up(adm: Admin) -> None:
+    """Issue 17, 4: a stolen administrator's session minted enrolment links with one POST."""
+    adm.sign_in()
+    form = adm.client.get("/admin/invite")
+    assert 'name="pin"' in form.text and 'name="code"' in form.text
+    used = {"pin": "4321", "code": code(adm.clock, ROOT_KEY)}  # the sign-in's, still lingering
+    for data in ({}, used, {"pin": "4321", "code": "000000"}, {"pin": "0000", "code": "1"}):
+        r = adm.post("/admin/invite", username="dave", type="totp", expires="24h", **data)
+        assert r.status_code == 403 and 'id="link"' not in r.text
+        assert 'aria-invalid="true"' in r.text and 'value="dave"' in r.text
+    assert adm.store.list_invitations() == []
+    assert adm.admin_lines() == []
+    r = adm.post("/admin/invite", username="dave", type="totp", expires="24h", **adm.fresh())
+    assert r.status_code == 200 and 'id="link"' in r.text
+    assert [x["action"] for x in adm.admin_lines()] == ["invite"]
+
+
+def test_removing_a_user_in_the_browser_kills_their_links(adm: Admin) -> None:
+    """Issue 17, 1: a reset link outlived the removal and enrolled its holder."""
+    adm.sign_in()
+    r = adm.post("/admin/users/alice/reset", type="totp", expires="24h", **adm.fresh())
+    link = re.search(r'id="link">[^<]+/enrol/([^<]+)<', r.text)
+    assert link is not None
+    enrol = "/enrol/" + link.group(1)
+    assert adm.client.get(enrol).status_code == 200
+    assert adm.post("/admin/users/alice/remove", **adm.fresh()).status_code == 303
+    adm.store.add(UserRecord("alice", TokenType("HOTP", 30, 6), b"n" * 20, Pin("plain", PIN)))
+    refused = adm.client.get(enrol)
+    assert refused.status_code == 410 and "withdrawn" in refused.text
+    inv = adm.store.get_invitation(invitations.digest(link.group(1)))
+    assert inv is not None and inv.status == "revoked"
 
 
 def test_resync_with_two_consecutive_codes(adm: Admin) -> None:

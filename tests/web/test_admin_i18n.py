@@ -69,7 +69,7 @@ def test_the_audit_view_in_german_has_words_not_log_fields(tmp_path: Path) -> No
         adm.client.post("/login", data={"csrf": csrf_token(page.text), **wrong})
         adm.sign_in()
         adm.post("/admin/users/carol/unlock")
-        assert adm.post("/admin/invite", username="dora").status_code == 200
+        assert adm.post("/admin/invite", username="dora", **adm.fresh()).status_code == 200
         de = {"Accept-Language": "de"}
         text = adm.client.get("/admin/audit", headers=de).text
     finally:

@@ -10,8 +10,12 @@ address the user logged in from keeps its own.
 from __future__ import annotations
 
 import base64
+import dataclasses
 
-from .conftest import API_KEY, PIN, Gate, GateFactory, code, csrf_token
+from otpgate.models import Pin, UserRecord
+from otpgate.tokens import TokenType
+
+from .conftest import API_KEY, KEY, PIN, Gate, GateFactory, code, csrf_token
 
 KEYED = {"X-API-Key": API_KEY}
 HOME = "192.0.2.10"
@@ -36,13 +40,13 @@ def _spend_the_budget_through_the_api(g: Gate) -> None:
     assert answers[BUDGET:] == [429] * 20
 
 
-def _login(g: Gate, ip: str, cookies: dict[str, str]) -> int:
+def _login(g: Gate, ip: str, cookies: dict[str, str], key: bytes = KEY) -> int:
     g.client.cookies.clear()
     page = g.client.get("/login")
     form = {
         "username": "alice",
         "pin": PIN,
-        "code": code(g.clock),
+        "code": code(g.clock, key),
         "csrf": csrf_token(page.text),
     }
     jar = "; ".join(f"{k}={v}" for k, v in {**page.cookies, **cookies}.items())
@@ -110,3 +114,41 @@ def test_basic_at_auth_earns_a_device_cookie(make_gate: GateFactory) -> None:
     forged = {"Authorization": _basic(PIN + code(g.clock)), "X-Forwarded-For": "203.0.113.8"}
     forged["Cookie"] = "otpgate_device=" + device[:-3] + "xyz"
     assert g.client.get("/auth", headers=forged).status_code == 401
+
+
+def test_a_device_cookie_does_not_outlive_the_user_it_was_issued_to(
+    make_gate: GateFactory,
+) -> None:
+    """Issue 17, item 6: a device cookie was bound to the name only, and gave the
+    browser of a removed user a budget of its own for the new user of that name."""
+    g = make_gate()
+    assert _login(g, HOME, {}) == 303
+    device = g.client.cookies["otpgate_device"]
+    # The administrator removes alice and enrols a new alice (a new random key).
+    new_key = bytes(range(20))
+    assert g.store.remove("alice")
+    g.store.add(UserRecord("alice", TokenType("HOTP", 30, 6), new_key, Pin("plain", PIN)))
+    g.clock.advance(30)  # past state_ttl: the gate reads the store again
+    _spend_the_budget_through_the_api(g)
+    # The old browser waits like any stranger, at the portal and at /auth ...
+    assert _login(g, "203.0.113.9", {"otpgate_device": device}, new_key) == 429
+    fresh = {
+        "Authorization": _basic(PIN + code(g.clock, new_key)),
+        "X-Forwarded-For": "203.0.113.7",
+    }
+    g.client.cookies.clear()
+    refused = g.client.get("/auth", headers={**fresh, "Cookie": f"otpgate_device={device}"})
+    assert refused.status_code == 401 and "retry-after" in refused.headers
+
+
+def test_a_device_cookie_stays_good_while_the_record_does(make_gate: GateFactory) -> None:
+    # A new serial, a lock lifted, a new PIN: the same token, the same record.
+    g = make_gate()
+    assert _login(g, HOME, {}) == 303
+    device = g.client.cookies["otpgate_device"]
+    record = g.store.get("alice")
+    assert record is not None
+    g.store.replace(dataclasses.replace(record, serial="TOK-1"))
+    g.clock.advance(30)
+    _spend_the_budget_through_the_api(g)
+    assert _login(g, "203.0.113.9", {"otpgate_device": device}) == 303

@@ -250,7 +250,7 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=_cmd_show)
 
     for name, handler, text in (
-        ("remove", _cmd_remove, "delete a user"),
+        ("remove", _cmd_remove, "delete a user and revoke their open invitation links"),
         ("lock", _cmd_lock, "refuse all logins until unlocked; revoke sessions"),
         ("unlock", _cmd_unlock, "lift a lock and clear the failure count"),
     ):

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import StoreError
-from ..invitations import Invitation
+from ..invitations import LIVE, Invitation
 from ..models import Pin
 from ..tokens import parse_token_type
 from ._files import locked
@@ -38,6 +38,7 @@ def to_json(invitation: Invitation) -> dict[str, Any]:
         "status": invitation.status,
         "pending_key": None if invitation.pending_key is None else invitation.pending_key.hex(),
         "pending_pin": None if pin is None else [pin.kind, pin.value],
+        "record": invitation.record,
     }
 
 
@@ -63,6 +64,7 @@ def from_json(digest: str, entry: Any) -> Invitation:
             status=entry["status"],
             pending_key=None if key is None else bytes.fromhex(key),
             pending_pin=None if pin is None else Pin(pin[0], pin[1]),
+            record=str(entry.get("record", "")),
             version=version_of(entry),
         )
     except (ValueError, KeyError, TypeError, IndexError) as exc:
@@ -105,6 +107,18 @@ class SidecarInvitations:
         if not isinstance(found, dict):
             raise StoreError(f"{self.sidecar_path}: damaged invitations; fix or remove them")
         return found
+
+    def _revoked_for(self, snap: Any, username: str) -> dict[str, Any] | None:
+        """The sidecar's invitations with ``username``'s live ones revoked (a removal),
+        or ``None`` if there were none (call with the lock held)."""
+        invitations = self._invitations(snap)
+        found = False
+        for digest, entry in invitations.items():
+            mine = isinstance(entry, dict) and entry.get("username") == username
+            if mine and entry.get("status") in LIVE:
+                invitations[digest] = to_json(from_json(digest, entry).revoked())
+                found = True
+        return invitations if found else None
 
     def add_invitation(self, invitation: Invitation) -> None:
         with locked(self.lock_path, True):

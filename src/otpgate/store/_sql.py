@@ -118,6 +118,7 @@ MIGRATIONS: Final[Sequence[tuple[int, Sequence[str]]]] = (
     # Data only: tag_plain_otps() runs after it (it needs the key file).
     (TAG_MIGRATION, ()),
     (4, _sql_roles.MIGRATION),
+    (5, _sql_invitations.RECORD_MIGRATION),
 )
 
 _STATE_SET: Final = (

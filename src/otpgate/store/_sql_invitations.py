@@ -1,8 +1,10 @@
 """Invitations in the SQL stores: the table (schema version 2), statements, row mapping.
 
-A pending key is encrypted with the key file like a user's key, bound to the
-invitation (``invitation/<digest>`` as associated data; user names cannot
-contain ``/``), so it cannot be swapped into another row.  A pending PIN is
+Schema version 5 adds ``record``, the binding of a reset to the user record
+it was made for (:func:`otpgate.invitations.record_binding`).  A pending key
+is encrypted with the key file like a user's key, bound to the invitation
+(``invitation/<digest>`` as associated data; user names cannot contain
+``/``), so it cannot be swapped into another row.  A pending PIN is
 kept only as an argon2id hash, as for users.
 """
 
@@ -33,6 +35,7 @@ COLUMNS: Final = (
     "pending_key",
     "pending_pin_kind",
     "pending_pin_value",
+    "record",
     "version",
 )
 _COLS: Final = ", ".join(COLUMNS)
@@ -54,6 +57,9 @@ MIGRATION: Final = (
     )""",
 )
 
+# Reset links made before version 5 carry no binding: they are refused (see SelfService.open).
+RECORD_MIGRATION: Final = ("ALTER TABLE invitations ADD COLUMN record TEXT NOT NULL DEFAULT ''",)
+
 _VALUES: Final = ", ".join(f":{c}" for c in COLUMNS)
 # S608: constant column names only.
 SQL: Final = {
@@ -65,6 +71,12 @@ SQL: Final = {
         "pending_pin_kind = :pending_pin_kind, pending_pin_value = :pending_pin_value, "
         "version = version + 1 WHERE digest = :digest AND version = :expected "
         f"RETURNING {_COLS}"
+    ),
+    # A user removed: their live links go, and the secrets and PINs made for them.
+    "inv_revoke_user": (
+        "UPDATE invitations SET status = 'revoked', pending_key = NULL, "
+        "pending_pin_kind = NULL, pending_pin_value = NULL, version = version + 1 "
+        "WHERE username = :username AND status IN ('open', 'pending')"
     ),
     # Key rotation (otpgate rotate-key): pending keys are re-encrypted like users' keys.
     # The "username" of _sql.reencrypt is the associated data, invitation/<digest>.
@@ -112,6 +124,7 @@ def invitation_params(invitation: Invitation, keys: KeyRing) -> dict[str, Any]:
         created=invitation.created,
         expires=invitation.expires,
         reset=int(invitation.reset),
+        record=invitation.record,
         version=1,
     )
     return params
@@ -123,7 +136,8 @@ def row_to_invitation(row: Sequence[Any], keys: KeyRing) -> Invitation:
     Raises:
         StoreError: the row is damaged or its pending key does not decrypt.
     """
-    (digest, username, token_type, t0, created, expires, reset, status, key, kind, value, ver) = row
+    (digest, username, token_type, t0, created, expires, reset, status, key, kind, value) = row[:11]
+    record, ver = row[11:]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -141,6 +155,7 @@ def row_to_invitation(row: Sequence[Any], keys: KeyRing) -> Invitation:
             status=status,
             pending_key=None if key is None else keys.decrypt(bytes(key), _aad(digest)),
             pending_pin=pin,
+            record=record or "",
             version=int(ver),
         )
     except ValueError as exc:

@@ -95,7 +95,12 @@ class Store(Protocol):
         """
 
     def remove(self, username: str) -> bool:
-        """Delete a user; ``False`` if there was none."""
+        """Delete a user; ``False`` if there was none.
+
+        The name's live invitations are revoked with it (also when there was
+        no user: a link for a name being removed must not create it), their
+        pending secrets and PINs dropped.
+        """
 
     def compare_and_set(
         self, username: str, expected_version: object, state: UserState

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from ..errors import StoreError, UnknownUser
-from ..invitations import Invitation
+from ..invitations import LIVE, Invitation
 from ..models import UserRecord, UserState
 from . import query
 from .base import check_serial
@@ -86,6 +86,9 @@ class MemoryStore:
         with self._lock:
             self._codes.pop(username, None)
             self._admins.discard(username)
+            for digest, inv in self._invitations.items():
+                if inv.username == username and inv.status in LIVE:
+                    self._invitations[digest] = replace(inv.revoked(), version=next(self._versions))
             return self._users.pop(username, None) is not None
 
     def compare_and_set(

@@ -226,8 +226,15 @@ class PostgresStore:
             raise UnknownUser(record.username)
 
     def remove(self, username: str) -> bool:
-        # recovery_codes cascade on delete.
-        return self._run("remove", {"username": username}) != [0]
+        # recovery_codes and roles cascade on delete; the user's links are revoked
+        # in the same transaction.
+        params = {"username": username}
+        try:
+            with self._get_pool().connection() as conn, conn.transaction():
+                conn.execute(_SQL["inv_revoke_user"], params)
+                return conn.execute(_SQL["remove"], params).rowcount > 0
+        except (PoolTimeout, psycopg.Error) as exc:
+            raise StoreError(f"PostgreSQL store: {_why(exc)}") from None
 
     def compare_and_set(
         self, username: str, expected_version: object, state: UserState

@@ -207,6 +207,7 @@ class SQLiteStore:
         with self._write() as conn:
             conn.execute(_sql.SQL["remove_codes"], {"username": username})
             conn.execute(_sql.SQL["role_delete"], {"username": username})
+            conn.execute(_sql.SQL["inv_revoke_user"], {"username": username})
             cur = conn.execute(_sql.SQL["remove"], {"username": username})
         return cur.rowcount > 0
 

@@ -232,12 +232,13 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
         snap: _Snapshot,
         lines: list[bytes],
         sidecar: dict[str, dict[str, Any]],
+        invitations: dict[str, Any] | None = None,
     ) -> None:
         # The sidecar goes first: its exact values only apply to the line
         # written with them, so a crash between the two renames leaves the old
         # line with its own derived state, never a mix.
-        if sidecar != snap.sidecar:
-            self._write_sidecar(sidecar, snap)
+        if sidecar != snap.sidecar or invitations is not None:
+            self._write_sidecar(sidecar, snap, invitations)
         atomic_write(self.path, b"".join(lines), snap.stat)
         self._cache = None
 
@@ -296,11 +297,17 @@ class UsersFileStore(SidecarInvitations, SidecarRoles):
     def remove(self, username: str) -> bool:
         with locked(self.lock_path, True):
             snap = self._snapshot()
+            # The user's links are revoked first: a crash in between leaves
+            # the user without links, never links without their user.
+            invitations = self._revoked_for(snap, username)
             if self._line_of(snap, username) is None:
+                if invitations is not None:
+                    self._write_sidecar(snap.sidecar, snap, invitations)
+                    self._cache = None
                 return False
             sidecar = dict(snap.sidecar)
             sidecar.pop(username, None)
-            self._commit(snap, self._replace_line(snap, username, None), sidecar)
+            self._commit(snap, self._replace_line(snap, username, None), sidecar, invitations)
             return True
 
     def compare_and_set(

@@ -133,12 +133,15 @@ DE: Final[dict[str, str]] = {
     "Prüfen Sie, ob er vollständig kopiert wurde.",
     "The link has already been used. Each link works once.": "Der Link wurde bereits "
     "verwendet. Jeder Link gilt einmal.",
-    "The link was withdrawn by an administrator.": "Der Link wurde von einem Administrator "
-    "zurückgezogen.",
+    "The link was withdrawn. Ask your administrator for a new one.": "Der Link wurde "
+    "zurückgezogen. Bitten Sie Ihren Administrator um einen neuen.",
     "The link has expired. Ask your administrator for a new one.": "Der Link ist abgelaufen. "
     "Bitten Sie Ihren Administrator um einen neuen.",
     "This user already exists. Ask your administrator for a new link.": "Diesen Benutzer gibt "
     "es schon. Bitten Sie Ihren Administrator um einen neuen Link.",
+    "The token this link was to replace has been replaced or removed since. Ask your "
+    "administrator for a new link.": "Das Token, das dieser Link ersetzen sollte, wurde "
+    "inzwischen ersetzt oder entfernt. Bitten Sie Ihren Administrator um einen neuen Link.",
     "Ask your administrator for a new link.": "Bitten Sie Ihren Administrator um einen neuen Link.",
     "That code does not match the new token. Check the app shows this account and type the "
     "code it shows now.": "Dieser Code passt nicht zum neuen Token. Prüfen Sie, ob die App "

@@ -57,6 +57,7 @@ class AccountPage:
         kind: str = "error",
         errors: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        session: Session | None = None,
     ) -> Response:
         facts = await run_in_threadpool(self._facts, user)
         return self.kit.form_page(
@@ -73,6 +74,7 @@ class AccountPage:
             min_length=self.kit.service.policy.min_length,
             wide=True,
             **facts,
+            csrf_session=session,
         )
 
     def _facts(self, user: str) -> dict[str, object]:
@@ -206,11 +208,12 @@ class AccountPage:
         )
         if problems:  # checked before; only a changed setting could get here
             return await self._page(request, session.user, lang, 400, message=_(m.UNKNOWN_ACTION))
-        response = await self._page(
-            request, session.user, lang, message=_(m.PIN_CHANGED), kind="ok"
-        )
         # The same record (a new PIN, the same key): the session keeps its binding.
         renewed = Session(session.user, stamp, stamp, ip, session.binding)
+        # The page's forms belong to the new session, which this answer sets.
+        response = await self._page(
+            request, session.user, lang, message=_(m.PIN_CHANGED), kind="ok", session=renewed
+        )
         self.kit.set_session(response, renewed, now)
         return response
 

@@ -33,6 +33,7 @@ from .metrics import Metrics
 from .middleware import HeaderLimit
 from .ops import Ops
 from .portal import Portal
+from .slide import SlideSessions
 
 if TYPE_CHECKING:
     from ..auth import Authenticator
@@ -92,7 +93,9 @@ def create_app(
     app.router.redirect_slashes = False
     app.state.gate = gate
     app.state.selfservice = kit.service
-    # Middleware added last runs first: the header check, then /auth, then the router.
+    # Middleware added last runs first: the header check, then /auth, then the
+    # router's pages, whose sessions slide on the way out.
+    app.add_middleware(SlideSessions, gate=gate)
     app.add_middleware(ForwardAuth, gate=gate)
     app.add_middleware(HeaderLimit)
     return app

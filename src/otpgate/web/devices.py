@@ -5,26 +5,38 @@ login, a device cookie gives its browser a guess budget of its own for that
 user, so strangers spending the user's budget from other addresses do not
 lock it out.  It proves nothing else: it is not a session and never logs
 anyone in.  It carries the user, a random nonce (the device's name in the
-budget) and when it was issued, signed with the session secrets (the newest
-signs, all verify), so every gate process sharing the secrets accepts it.
+budget), when it was issued and the binding of the user record it was issued
+for (:meth:`.sessions.SessionCodec.binding`, as a session carries it), signed
+with the session secrets (the newest signs, all verify), so every gate
+process sharing the secrets accepts it.  The binding is the caller's to
+check against the record (``Gate.device``): a user removed and added again
+under the same name, or given a new token, is another record, and the old
+browser's cookie gives it no budget of its own.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, NamedTuple
 
 from itsdangerous import URLSafeSerializer
 
 from .sessions import signed_fields, verified
 
-__all__ = ["COOKIE", "DeviceCodec"]
+__all__ = ["COOKIE", "Claim", "DeviceCodec"]
 
 COOKIE: Final = "otpgate_device"
 _MAX_COOKIE: Final = 1024
 # A cookie issued in the future: clock skew between gate hosts, a little of it.
 _CLOCK_SKEW: Final = 60.0
+
+
+class Claim(NamedTuple):
+    """What a genuine, current device cookie says: its nonce and the record's binding."""
+
+    nonce: str
+    binding: str
 
 
 class DeviceCodec:
@@ -38,33 +50,37 @@ class DeviceCodec:
 
     def __init__(self, secrets_: Sequence[bytes], lifetime: float) -> None:
         # Its own salt: a session cookie is never a device cookie, nor the reverse.
-        self._serializer = URLSafeSerializer(list(secrets_), salt="otpgate.device.v1")
+        # v2 added the binding; a v1 cookie is no device cookie (the next login
+        # issues a new one).
+        self._serializer = URLSafeSerializer(list(secrets_), salt="otpgate.device.v2")
         self.lifetime = lifetime
-        self._verified: dict[str, tuple[str, str, int]] = {}
+        self._verified: dict[str, tuple[str, str, int, str]] = {}
 
-    def issue(self, user: str, now: float) -> str:
-        """A new device cookie value for ``user``."""
-        return self._serializer.dumps([user, secrets.token_urlsafe(12), int(now)])
+    def issue(self, user: str, binding: str, now: float) -> str:
+        """A new device cookie value for ``user``, whose record has ``binding``."""
+        return self._serializer.dumps([user, secrets.token_urlsafe(12), int(now), binding])
 
-    def device(self, value: str | None, user: str, now: float) -> str | None:
-        """The device nonce if ``value`` is a genuine, current cookie issued to ``user``."""
+    def claim(self, value: str | None, user: str, now: float) -> Claim | None:
+        """The nonce and binding if ``value`` is a genuine, current cookie issued to ``user``."""
         # A Basic client sends its cookie with every request: the signature is
         # checked once, the owner and the times on every call.
         fields = verified(self._verified, value, _MAX_COOKIE, self._verify)
         if fields is None:
             return None
-        owner, nonce, issued = fields
+        owner, nonce, issued, binding = fields
         if owner != user or issued > now + _CLOCK_SKEW or now - issued > self.lifetime:
             return None
-        return nonce
+        return Claim(nonce, binding)
 
-    def _verify(self, value: str) -> tuple[str, str, int] | None:
-        data = signed_fields(self._serializer, value, 3)
+    def _verify(self, value: str) -> tuple[str, str, int, str] | None:
+        data = signed_fields(self._serializer, value, 4)
         if data is None or not (
             isinstance(data[0], str)
             and isinstance(data[1], str)
             and isinstance(data[2], int)
             and not isinstance(data[2], bool)
+            and isinstance(data[3], str)
+            and data[3].isascii()
         ):
             return None
-        return data[0], data[1], data[2]
+        return data[0], data[1], data[2], data[3]

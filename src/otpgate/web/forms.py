@@ -71,9 +71,11 @@ class FormKit:
         text: PageText,
         status: int = 200,
         headers: dict[str, str] | None = None,
+        session: Session | None = None,
     ) -> Response:
-        """A page holding a form: its CSRF token, and the nonce cookie if new."""
-        return self._portal._form_page(request, text, status, headers)
+        """A page holding a form: its CSRF token (for the request's session, or for
+        ``session`` when the answer sets a new one), and the nonce cookie if new."""
+        return self._portal._form_page(request, text, status, headers, session)
 
     def form_page(
         self,
@@ -82,16 +84,19 @@ class FormKit:
         lang: str,
         status: int = 200,
         headers: dict[str, str] | None = None,
+        *,
+        csrf_session: Session | None = None,
         **fields: Any,
     ) -> Response:
         """:meth:`page` of ``template`` with the language, the site's title and the
-        form's CSRF token, and ``fields``."""
+        form's CSRF token (for ``csrf_session`` if given), and ``fields``."""
         title = self.web.title
         return self.page(
             request,
             lambda csrf: render(template, lang=lang, site=title, csrf=csrf, **fields),
             status,
             headers,
+            csrf_session,
         )
 
     def redirect(self, location: str, status: int = 303) -> Response:
@@ -115,7 +120,7 @@ class FormKit:
     ) -> Decision:
         # The browser's device cookie, if it has one for this user, keeps it
         # out of strangers' spent guess budget (otpgate.budget).
-        device = self._gate.device(request.cookies, user, now)
+        device = await self._gate.device(request.cookies, user, now)
         return await self._gate.decide(frontend, user, password, ip, now, device=device)
 
     def portal_path(self, page: str) -> str:

@@ -130,16 +130,23 @@ class ForwardAuth:
             gate.metrics.record("auth", MALFORMED_HEADER, 0.0, False)
             await self._refuse(scope, receive, send, offered=True)
             return
-        device = gate.device(cookies, user, now) if cookies else None
+        device = await gate.device(cookies, user, now) if cookies else None
         decision = await gate.decide("auth", user, password, ip, now, device=device)
         if decision.ok and decision.user is not None:
             # A fresh login earns the browser a device cookie (browsers keep
             # cookies for Basic too).  The proxy must pass it on: nginx drops
             # an auth_request's Set-Cookie unless told (docs/gate.md).
-            issued = gate.device_cookie(decision.user, now) if decision.fresh else None
+            issued = await self._device_cookie(decision.user, now) if decision.fresh else None
             await self._accept(scope, receive, send, decision.user, issued)
         else:
             await self._refuse(scope, receive, send, offered=True, wait=decision.retry_after)
+
+    async def _device_cookie(self, user: str, now: float) -> tuple[bytes, bytes] | None:
+        """A new device cookie bound to the user's record (just read by the decision)."""
+        record = await self.gate.record(user, now)
+        if record is None:
+            return None
+        return self.gate.device_cookie(user, self.gate.sessions.binding(record.key), now)
 
     async def _accept(
         self,

@@ -30,6 +30,7 @@ from .sessions import CsrfGuard, Session, SessionCodec
 if TYPE_CHECKING:
     from ..auth import Authenticator
     from ..config import Config
+    from ..models import UserRecord
 
 __all__ = ["Gate"]
 
@@ -181,12 +182,27 @@ class Gate:
 
     # --- device cookies ---------------------------------------------------------
 
-    def device(self, cookies: dict[str, str], user: str, now: float) -> str | None:
-        """The nonce of the request's device cookie, if genuine and issued to ``user``."""
-        return self.devices.device(cookies.get(DEVICE_COOKIE), user, now)
+    async def record(self, user: str, now: float) -> UserRecord | None:
+        """The user's record: the Authenticator's recent read, else the store's (in a thread)."""
+        record = self.auth.record(user, now=now, read=False)
+        if record is None:
+            record = await run_in_threadpool(self.auth.record, user, now=now)
+        return record
 
-    def device_cookie(self, user: str, now: float) -> tuple[bytes, bytes]:
-        """A ``Set-Cookie`` header with a new device cookie for ``user`` (ASGI header pair).
+    async def device(self, cookies: dict[str, str], user: str, now: float) -> str | None:
+        """The nonce of the request's device cookie, if genuine and issued to ``user``'s
+        current record (not to an earlier user of that name, nor for an earlier token)."""
+        claim = self.devices.claim(cookies.get(DEVICE_COOKIE), user, now)
+        if claim is None:
+            return None
+        record = await self.record(user, now)
+        if record is None or not self.sessions.matches(claim.binding, record.key):
+            return None
+        return claim.nonce
+
+    def device_cookie(self, user: str, binding: str, now: float) -> tuple[bytes, bytes]:
+        """A ``Set-Cookie`` header with a new device cookie for ``user`` (ASGI header pair),
+        whose record has ``binding`` (:meth:`SessionCodec.binding`).
 
         Sent after a fresh login: this browser then keeps a guess budget of its
         own for the user (:mod:`otpgate.budget`), whatever strangers spend.
@@ -194,7 +210,7 @@ class Gate:
         carrier = Response()
         carrier.set_cookie(
             DEVICE_COOKIE,
-            self.devices.issue(user, now),
+            self.devices.issue(user, binding, now),
             max_age=int(self.devices.lifetime),
             path="/",
             domain=self.web.cookie_domain,

@@ -33,9 +33,13 @@ LINK_REFUSED: Final = "This link cannot be used"
 LINK_WHY: Final = {
     "unknown": "The link is not valid. Check that it was copied completely.",
     "used": "The link has already been used. Each link works once.",
-    "revoked": "The link was withdrawn by an administrator.",
+    "revoked": "The link was withdrawn. Ask your administrator for a new one.",
     "expired": "The link has expired. Ask your administrator for a new one.",
     "exists": "This user already exists. Ask your administrator for a new link.",
+    "changed": (
+        "The token this link was to replace has been replaced or removed since. "
+        "Ask your administrator for a new link."
+    ),
 }
 ASK_ADMIN: Final = "Ask your administrator for a new link."
 WRONG_NEW_CODE: Final = (

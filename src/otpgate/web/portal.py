@@ -2,7 +2,8 @@
 
 A login here sets the signed session cookie that ``/auth`` accepts.  Every
 POST is checked twice against cross-site requests: the browser's own
-``Sec-Fetch-Site``/``Origin`` and a double-submit CSRF token.
+``Sec-Fetch-Site``/``Origin`` and a double-submit CSRF token tied to the
+browser's session (:class:`~.sessions.CsrfGuard`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .http import PayloadTooLarge, html, read_body, redirect, retry_after, secur
 from .i18n import choose, translator
 from .request import MalformedCredentials, check_user, safe_return_url, split_host
 from .sessions import Session
+from .slide import mark
 
 __all__ = ["Portal"]
 
@@ -67,8 +69,12 @@ class Portal:
     # --- where the browser is -------------------------------------------------------
 
     def _session(self, request: Request, now: float) -> Session | None:
+        """The request's valid session, marked for sliding (:mod:`.slide`), or ``None``."""
         cookie = request.cookies.get(self.web.cookie_name)
-        return self.gate.session(cookie, now, self.gate.client_ip(request))
+        session = self.gate.session(cookie, now, self.gate.client_ip(request))
+        if session is not None:
+            mark(request.scope, session, now)
+        return session
 
     def _lang(self, request: Request) -> str:
         return choose(request.headers.get("accept-language"), self.web.language)
@@ -92,13 +98,13 @@ class Portal:
 
     # --- cross-site request forgery -------------------------------------------------
 
-    def _csrf_pair(self, request: Request) -> tuple[str, str, bool]:
-        """(nonce, form token, whether the nonce cookie must be set)."""
+    def _csrf_pair(self, request: Request, session: Session | None) -> tuple[str, str, bool]:
+        """(nonce, form token for ``session``, whether the nonce cookie must be set)."""
         nonce = request.cookies.get(CSRF_COOKIE)
         if not nonce or len(nonce) > 64:
             nonce = self.csrf.new_nonce()
-            return nonce, self.csrf.token(nonce), True
-        return nonce, self.csrf.token(nonce), False
+            return nonce, self.csrf.token(nonce, session), True
+        return nonce, self.csrf.token(nonce, session), False
 
     def _form_page(
         self,
@@ -106,9 +112,16 @@ class Portal:
         text: PageText,
         status: int = 200,
         headers: dict[str, str] | None = None,
+        session: Session | None = None,
     ) -> Response:
-        """A page holding a form: its token, and the nonce cookie if new."""
-        nonce, token, new = self._csrf_pair(request)
+        """A page holding a form: its token, and the nonce cookie if new.
+
+        The token is for the request's session, or for ``session`` when the
+        answer gives the browser a new one (a PIN change).
+        """
+        if session is None:
+            session = self._session(request, self.gate.clock())
+        nonce, token, new = self._csrf_pair(request, session)
         response = html(text(token), status, headers)
         if new:
             response.set_cookie(
@@ -136,7 +149,8 @@ class Portal:
     def _csrf_failed(self, request: Request, form: dict[str, str]) -> bool:
         if self._cross_site(request):
             return True
-        return not self.csrf.check(request.cookies.get(CSRF_COOKIE), form.get("csrf"))
+        session = self._session(request, self.gate.clock())
+        return not self.csrf.check(request.cookies.get(CSRF_COOKIE), form.get("csrf"), session)
 
     # --- no such page ---------------------------------------------------------------
 
@@ -258,7 +272,7 @@ class Portal:
         # The answer to a success is made before the decision: a code is never
         # used up for an answer that then cannot be sent.
         accepted = redirect(target or self._landing(), 303)
-        device = gate.device(request.cookies, user, now)
+        device = await gate.device(request.cookies, user, now)
         # A code typed into the form is single use: no lingering credential answers.
         decision = await gate.decide(
             "login", user, pin + code, ip, now, linger=False, device=device
@@ -269,7 +283,7 @@ class Portal:
         if session is not None:
             gate.set_session(accepted, session, now)
             # This browser keeps a guess budget of its own for the user from now on.
-            accepted.raw_headers.append(gate.device_cookie(session.user, now))
+            accepted.raw_headers.append(gate.device_cookie(session.user, session.binding, now))
             return accepted
         if decision.retry_after is not None:
             wait = retry_after_seconds(decision.retry_after)

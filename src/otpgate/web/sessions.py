@@ -141,7 +141,11 @@ class SessionCodec:
 
     def bound(self, session: Session, key: bytes) -> bool:
         """Whether ``session`` was issued for the record with OTP key ``key``, here."""
-        return hmac.compare_digest(session.binding.encode(), self.binding(key).encode())
+        return self.matches(session.binding, key)
+
+    def matches(self, binding: str, key: bytes) -> bool:
+        """Whether ``binding`` (from a signed cookie) is :meth:`binding` of ``key``."""
+        return hmac.compare_digest(binding.encode(), self.binding(key).encode())
 
     def encode(self, session: Session) -> str:
         # Rounded down: a cookie must never look newer than it is, or a logout
@@ -200,28 +204,37 @@ class SessionCodec:
 
 
 class CsrfGuard:
-    """Double-submit tokens bound to a signing secret.
+    """Double-submit tokens bound to a signing secret and to the browser's session.
 
-    The browser gets a random nonce in a cookie and the signed nonce in the
-    form; a POST must bring both.  Signing means a cookie planted by a sibling
-    subdomain is useless without the secret.
+    The browser gets a random nonce in a cookie and, in each form, a token:
+    an HMAC under the secret over the nonce and the session the page was
+    shown with (its user, login time and record binding; none before a
+    login).  A POST must bring both and come with the same session.  So a
+    cookie planted by a sibling subdomain is useless without the secret, and
+    even a nonce planted with its genuine token (the attacker's own, from the
+    login page or their own session) was made for another session and fails
+    in a signed-in browser.  Sliding the session changes nothing here: its
+    last-seen time is not part of it.
     """
 
     def __init__(self, secrets_: Sequence[bytes]) -> None:
-        self._signer = Signer(list(secrets_), salt="otpgate.csrf.v1")
+        self._signer = Signer(list(secrets_), salt="otpgate.csrf.v2")
 
     @staticmethod
     def new_nonce() -> str:
         return secrets.token_urlsafe(18)
 
-    def token(self, nonce: str) -> str:
-        return self._signer.sign(nonce).decode("ascii")
+    @staticmethod
+    def _message(nonce: str, session: Session | None) -> bytes:
+        who = "" if session is None else f"{session.user}\0{session.issued_at!r}\0{session.binding}"
+        return f"{nonce}\0{who}".encode("utf-8", "surrogatepass")
 
-    def check(self, nonce: str | None, token: str | None) -> bool:
+    def token(self, nonce: str, session: Session | None) -> str:
+        """The form token for the nonce cookie's ``nonce``, in ``session`` (``None``: none)."""
+        return self._signer.get_signature(self._message(nonce, session)).decode("ascii")
+
+    def check(self, nonce: str | None, token: str | None, session: Session | None) -> bool:
+        """Whether ``token`` was made for ``nonce`` and the same ``session`` (constant time)."""
         if not nonce or not token or len(nonce) > 64 or len(token) > 256:
             return False
-        try:
-            signed = self._signer.unsign(token).decode("ascii", "replace")
-        except (BadSignature, ValueError):
-            return False
-        return hmac.compare_digest(signed.encode(), nonce.encode())
+        return self._signer.verify_signature(self._message(nonce, session), token)

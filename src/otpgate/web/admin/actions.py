@@ -3,7 +3,8 @@
 Lock, unlock and revoking links take one click (a POST with the CSRF token).
 Resync needs two consecutive codes of the user's token.  Reset, new recovery
 codes, a role change and removal show a confirmation form that asks for the
-administrator's PIN and a fresh one-time code.  Nobody removes themselves or
+administrator's PIN and a fresh one-time code; so does inviting a new user,
+whose link opens every protected application as a reset's does.  Nobody removes themselves or
 takes their own administrator role away in the browser: that would lock the
 last administrator out; the terminal can.
 """
@@ -23,7 +24,7 @@ from ...administration import CannotResync
 from ...errors import OTPGateError, StoreError, UnknownUser
 from ...invitations import DEFAULT_EXPIRY
 from ...selfservice import USER_NAME
-from ...tokens import parse_token_type
+from ...tokens import TokenType, parse_token_type
 from ..http import redirect
 from .base import AdminBase, Ctx, root
 
@@ -164,12 +165,17 @@ class Actions:
 
     # --- invitations ----------------------------------------------------------------
 
-    async def _link(self, request: Request, ctx: Ctx, name: str, *, reset: bool) -> Response:
+    @staticmethod
+    def _link_choice(ctx: Ctx) -> tuple[TokenType, float]:
+        """The token type and expiry chosen on the form.  Raises ValueError."""
         kind = ctx.form.get("type", "totp")
         expires = EXPIRY.get(ctx.form.get("expires", EXPIRY_DEFAULT))
         if kind not in TYPES or expires is None:
             raise ValueError("type or expiry")
-        ttype = parse_token_type(TYPES[kind])
+        return parse_token_type(TYPES[kind]), expires
+
+    async def _link(self, request: Request, ctx: Ctx, name: str, *, reset: bool) -> Response:
+        ttype, expires = self._link_choice(ctx)
         token = await run_in_threadpool(
             lambda: self.admin.invite(
                 ctx.actor, name, ttype, expires_in=expires, reset=reset, now=ctx.now
@@ -194,6 +200,7 @@ class Actions:
         status: int = 200,
         name: str = "",
         error: str | None = None,
+        step_error: str | None = None,
     ) -> Response:
         return self.base.page(
             request,
@@ -204,6 +211,7 @@ class Actions:
             expiry=EXPIRY,
             expiry_default=EXPIRY_DEFAULT,
             error=error,
+            step_error=step_error,
             name=name[:MAX_USER],
         )
 
@@ -216,6 +224,12 @@ class Actions:
         try:
             if await self._exists(name):
                 return self._invite_form(request, ctx, 409, name, EXISTS)
+            self._link_choice(ctx)  # a bad form is refused before a code is spent
+            # The link opens every protected application, as a reset's does: a
+            # session alone (perhaps a stolen one) must not make it.
+            problem = await self.base.step_up(ctx)
+            if problem is not None:
+                return self._invite_form(request, ctx, 403, name, step_error=problem)
             return await self._link(request, ctx, name, reset=False)
         except ValueError:
             return self._invite_form(request, ctx, 400, name, "Check the form.")

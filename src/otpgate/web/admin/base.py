@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import urllib.parse
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Final
 
 from starlette.concurrency import run_in_threadpool
@@ -165,13 +165,9 @@ class AdminBase(Portal):
                     return self._refusal(request, 403, "The form had expired. Please try again.")
                 form = read
             ctx = Ctx(session.user, gate.client_ip(request), self.lang(request), now, form)
-            response = await handler(request, ctx)
-            if gate.sessions.needs_refresh(session, now):
-                # An administrator at work here keeps the session alive (sliding idle time).
-                # replace(): the re-issued cookie keeps the session's record binding.
-                fresh = replace(session, seen=now)
-                gate.set_session(response, fresh, now)
-            return response
+            # An administrator at work here keeps the session alive: _session marked
+            # it, and the answer gets the refreshed cookie (otpgate.web.slide).
+            return await handler(request, ctx)
 
         return endpoint
 
