@@ -57,7 +57,7 @@ def test_pin_prompt_at_end_of_input_is_one_line(tmp_path: Path, db: str) -> None
 
 
 def test_ctrl_d_at_the_second_prompt(run: Runner, db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    answers = iter(["9876"])
+    answers = iter(["8306"])
 
     def getpass(prompt: str = "") -> str:
         try:
