@@ -173,7 +173,7 @@ def test_add_with_given_keys(run: Any, db: str) -> None:
         (["--pin-stdin"], "x" * 200 + "\n", "longer"),
         ([], "", "no PIN source"),
         (["--no-pin", "--type", "MOTP", "--pin-delegated"], "", "not allowed"),
-        (["--pin-stdin", "--type", "MOTP"], "1234\n", "Mobile-OTP"),
+        (["--pin-stdin", "--type", "MOTP"], "8306\n", "Mobile-OTP"),
         (["--no-pin", "--qr-out", "x.gif"], "", ".png or .svg"),
         (["--no-pin", "--qr-out", "/nonexistent/dir/x.png"], "", "no directory"),
         (["--no-pin", "--unknown"], "", "unrecognized"),
@@ -239,11 +239,11 @@ def test_remove_lock_unlock_and_missing_users(run: Any, db: str) -> None:
 
 def test_set_pin(run: Any, db: str) -> None:
     key = add_user(run, db)
-    r = run("user", "set-pin", "alice", "--store", db, "--pin-stdin", stdin="0815\n")
+    r = run("user", "set-pin", "alice", "--store", db, "--pin-stdin", stdin="5193\n")
     assert r.code == 0, r.err
     now = time.time()
     assert run("check", "alice", "--store", db, stdin="4711" + code_for(key, now)).code == 1
-    assert run("check", "alice", "--store", db, stdin="0815" + code_for(key, now + 30)).code == 0
+    assert run("check", "alice", "--store", db, stdin="5193" + code_for(key, now + 30)).code == 0
     r = run("user", "set-pin", "alice", "--store", db, "--no-pin")
     assert r.code == 0
     assert run("check", "alice", "--store", db, stdin=code_for(key, now + 60)).code == 0
@@ -500,12 +500,12 @@ def test_import_export_through_postgresql(
 
 
 def test_pin_prompt(run: Any, db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    answers = iter(["9876", "9876", "1111", "2222"])
+    answers = iter(["8306", "8306", "8307", "8308"])
     monkeypatch.setattr(_secrets.getpass, "getpass", lambda prompt="": next(answers))
     r = run("user", "add", "pat", "--store", db, "--pin-prompt")
     assert r.code == 0, r.err
     key = parse_uri(r.out.splitlines()[0]).key
-    assert run("check", "pat", "--store", db, stdin="9876" + code_for(key)).code == 0
+    assert run("check", "pat", "--store", db, stdin="8306" + code_for(key)).code == 0
     r = run("user", "set-pin", "pat", "--store", db, "--pin-prompt")
     assert r.code == 1 and "differ" in r.one_line_error()
 
@@ -513,18 +513,18 @@ def test_pin_prompt(run: Any, db: str, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_users_file_gets_plain_pins_and_a_warning_for_sha256(run: Any, tmp_path: Path) -> None:
     url = f"users-file:{tmp_path}/users"
     assert run("init", "--store", url).code == 0
-    add_user(run, url, "uf", "2468")
-    assert (tmp_path / "users").read_text().split()[1:3] == ["uf", "2468"]
+    add_user(run, url, "uf", "2469")
+    assert (tmp_path / "users").read_text().split()[1:3] == ["uf", "2469"]
     r = run("user", "add", "sha", "--store", url, "--no-pin", "--algorithm", "SHA256")
     assert r.code == 0 and "mod_authn_otp cannot read" in r.err
 
 
 def test_resync_time_token(run: Any, db: str) -> None:
-    key = add_user(run, db, "tim", "1357")
+    key = add_user(run, db, "tim", "1358")
     now = time.time()
     # The token's clock runs 22 steps (11 minutes) ahead: too far for a login.
     ahead = now + 22 * 30
-    assert run("check", "tim", "--store", db, stdin="1357" + code_for(key, ahead)).code == 1
+    assert run("check", "tim", "--store", db, stdin="1358" + code_for(key, ahead)).code == 1
     r = run("user", "resync", "tim", code_for(key, ahead - 30), code_for(key, ahead), "--store", db)
     assert r.code == 0, r.err
     # +21 if a step boundary passed between this test's clock and the command's.
@@ -532,4 +532,4 @@ def test_resync_time_token(run: Any, db: str) -> None:
     show = run("user", "show", "tim", "--store", db).out
     assert "drift +2" in show and re.search(r"^failures\s+0$", show, re.MULTILINE)
     # The two codes are used up.
-    assert run("check", "tim", "--store", db, stdin="1357" + code_for(key, ahead)).code == 1
+    assert run("check", "tim", "--store", db, stdin="1358" + code_for(key, ahead)).code == 1

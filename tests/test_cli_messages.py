@@ -99,7 +99,7 @@ def test_ctrl_d_at_a_terminal_prompt_says_so(tmp_path: Path, db: str) -> None:
 
 
 def test_ctrl_d_at_the_second_prompt(run: Runner, db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    answers = iter(["9876"])
+    answers = iter(["8306"])
 
     def getpass(prompt: str = "") -> str:
         try:

@@ -56,7 +56,7 @@ def test_the_first_administrator_is_made_at_the_terminal(env: tuple[Any, Path, s
     run, audit, db = env
     code, _out, err = run("user", "add", "root", "--admin", "--pin-stdin", stdin="4711\n")
     assert code == 0 and "as an administrator" in err
-    assert run("user", "add", "alice", "--pin-stdin", stdin="1234\n")[0] == 0
+    assert run("user", "add", "alice", "--pin-stdin", stdin="7351\n")[0] == 0
     assert run("user", "set-role", "alice", "admin")[0] == 0
     assert run("user", "set-role", "alice", "user")[0] == 0
     code, _, err = run("user", "set-role", "nobody", "admin")
@@ -74,18 +74,18 @@ def test_the_first_administrator_is_made_at_the_terminal(env: tuple[Any, Path, s
         ("set_role", "alice", "admin -> user"),
     ]
     assert all(x["via"] == "cli" and x["actor"] == getpass.getuser() for x in admin_lines(audit))
-    assert "4711" not in audit.read_text() and "1234" not in audit.read_text()
+    assert "4711" not in audit.read_text() and "7351" not in audit.read_text()
 
 
 def test_every_changing_command_is_audited_without_secrets(env: tuple[Any, Path, str]) -> None:
     run, audit, _ = env
-    code, out, _ = run("user", "add", "bob", "--type", "HOTP/E", "--pin-stdin", stdin="1234\n")
+    code, out, _ = run("user", "add", "bob", "--type", "HOTP/E", "--pin-stdin", stdin="7351\n")
     key = parse_uri(out.splitlines()[0]).key
     assert run("user", "lock", "bob")[0] == 0
     assert run("user", "unlock", "bob")[0] == 0
     assert run("user", "resync", "bob", hotp(key, 30), hotp(key, 32))[0] != 0
     assert run("user", "resync", "bob", hotp(key, 30), hotp(key, 31))[0] == 0
-    assert run("user", "set-pin", "bob", "--pin-stdin", stdin="98765\n")[0] == 0
+    assert run("user", "set-pin", "bob", "--pin-stdin", stdin="58213\n")[0] == 0
     code, codes, _ = run("user", "recovery-codes", "bob")
     assert code == 0
     assert run("user", "remove", "bob")[0] == 0
@@ -101,5 +101,5 @@ def test_every_changing_command_is_audited_without_secrets(env: tuple[Any, Path,
         ("remove", "ok"),
     ]
     text = audit.read_text()
-    for secret in [key.hex(), "98765", "1234", hotp(key, 30), hotp(key, 31), *codes.split()]:
+    for secret in [key.hex(), "58213", "7351", hotp(key, 30), hotp(key, 31), *codes.split()]:
         assert secret not in text

@@ -228,3 +228,16 @@ def test_the_writer_thread_ends_when_idle_and_comes_back(monkeypatch: pytest.Mon
     writer.close()
     assert not writer.submit("carol", T0)  # closed: the caller writes itself
     assert sum(c for u, c in written if u == "alice") == 2 and ("bob", 1) in written
+
+
+def test_every_attempt_has_the_writer_running_not_only_a_known_users(store: CountingStore) -> None:
+    # Starting the writer thread (or waking it) was part of a known user's wrong
+    # code alone; now an unknown name's attempt starts it just the same, and a
+    # failure handed over does not wake it (issue 17: it looks at its own tick).
+    auth = make_auth(store)
+    try:
+        assert auth._failures._thread is None
+        auth.decide(auth.attempt("nobody", WRONG, "10.5.0.1", write_behind=True))
+        assert auth._failures._thread is not None
+    finally:
+        auth.close()

@@ -8,8 +8,9 @@ Order of work per attempt, cheapest first (docs/accounts.md explains why):
    matches credentials that were proven correct, so a user behind the same
    address as a guesser keeps working.  The digest is made once per attempt
    (:class:`Attempt`).
-2. Throttle table (memory, per user and client address): a throttled attempt
-   is answered at once, without store read, PIN hash or write.
+2. Throttle and guess budget (:mod:`otpgate.limits`: memory, and with a shared
+   state one round trip whose shape does not depend on the name): a throttled
+   attempt is answered at once, without store read, PIN hash or write.
 3. Store read; locked users are refused.
 4. The login rules (:func:`otpgate.rules.transition`, a pure function): the
    password is split (PIN = everything but the last ``digits`` characters;
@@ -38,6 +39,7 @@ from . import rules, settle
 from .attempts import Attempt, Decision
 from .audit import AuditLog
 from .errors import StoreError
+from .limits import Before, Limits
 from .linger import LingerMemory, Snapshot
 from .models import Pin, UserRecord
 from .pins import HtpasswdChecker, PinChecker, PinHasher, check_pin
@@ -45,9 +47,7 @@ from .reasons import Reason
 from .rules import Outcome
 from .settings import AuthSettings
 from .state import LocalState, SharedState
-from .state.budget import build_budget
 from .state.credentials import SharedCredentials
-from .state.throttle import build_throttle
 from .store.base import Store
 from .writebehind import FailureWriter
 
@@ -96,9 +96,10 @@ class Authenticator:
         self.audit = audit
         self.clock = clock
         self.state: SharedState = state if state is not None else LocalState()
-        self.throttle = build_throttle(settings, self.state)
-        # Across addresses: one budget per user for untrusted clients (otpgate.budget).
-        self.budget = build_budget(settings, self.state)
+        # Per (user, address), and per user across addresses (otpgate.budget).
+        self.limits = Limits(settings, self.state)
+        self.throttle = self.limits.throttle
+        self.budget = self.limits.budget
         self._memory = LingerMemory(settings, digest_key, store.stamp)
         self._known = SharedCredentials(self.state, self._memory)
         self._pin_hasher = PinHasher()
@@ -206,7 +207,9 @@ class Authenticator:
         Takes an :class:`Attempt` (or, for older callers, user, password and
         address).  A lingering credential is accepted only while the cached
         store read is younger than ``settings.state_ttl``; a throttled pair,
-        or a user known (from such a read) to be locked, is refused.
+        or a user known (from such a read) to be locked, is refused.  A spent
+        guess budget is not looked at here: :meth:`decide` finds it at the
+        cost of any other attempt (:mod:`otpgate.limits`).
         """
         if not isinstance(attempt, Attempt):
             attempt = self.attempt(attempt, password, ip)  # type: ignore[arg-type]
@@ -233,7 +236,7 @@ class Authenticator:
         # the attempt may not linger: then it is an attempt like any other).
         known = decision is None and attempt.linger and self._memory.knows(attempt.key)
         if decision is None and not known:
-            retry = self._wait(attempt, now, peek=True)  # no network on the event loop
+            retry = self.limits.peek(user, ip_, now)  # no network on the event loop
             if retry is not None:
                 decision = Decision(False, None, Reason.THROTTLED, retry_after=retry)
             elif record is not None and rules.locked(record.state, now):
@@ -321,36 +324,32 @@ class Authenticator:
         user, password, ip = attempt.user, attempt.password, attempt.ip
         if not isinstance(user, str) or not isinstance(password, str) or not isinstance(ip, str):
             return Decision(False, None, Reason.MALFORMED), None
+        if attempt.write_behind:
+            self._failures.ready()  # for every name, not only when a failure is handed over
         # 1. lingering credentials (may read the store once per state_ttl).
-        if attempt.linger and (
-            self._memory.knows(attempt.key) or self._known.adopt(attempt.key, user)
-        ):
-            try:
-                snap = self._read(user, now)
-            except StoreError as exc:
-                log.error("store error: %s", exc)
-                return Decision(False, None, Reason.STORE_ERROR), None
-            if self._memory.hit(attempt.key, user, ip, snap, now):
-                assert snap.record is not None
-                fingerprint = snap.fingerprint
-                same = lambda r: self._memory.fingerprint(r) == fingerprint  # noqa: E731
-                used = settle.write_use(self.store, snap.record, now, self.settings, same)
-                if used is not None:
-                    self._memory.remember(user, used, now, snap.stamp)
-                return Decision(True, snap.record.username, Reason.LINGER), snap.record
-        # 2. the throttle and the guess budget, the input limits, a lock
-        # known from a recent read
-        retry = self._wait(attempt, now)
-        early = rules.screen(user, password, self.settings, retry)
+        known = attempt.linger and self._memory.knows(attempt.key)
+        if known:
+            lingered = self._linger(attempt, now)
+            if lingered is not None:
+                return lingered
+        # 2. the throttle and the guess budget (one round trip with a shared state,
+        # which also brings a credential another gate accepted), the input limits,
+        # a lock known from a recent read
+        before = self.limits.before(attempt, now, credential=attempt.linger and not known)
+        if attempt.linger and self._known.adopt(attempt.key, user, before.credential):
+            lingered = self._linger(attempt, now)
+            if lingered is not None:
+                return lingered
+        early = rules.screen(user, password, self.settings, before.wait)
         if early is not None:
-            return self._conclude(early, attempt, None, now), None
+            return self._conclude(early, attempt, before, None, now), None
         recent = self._memory.snapshot(user, now)
         if recent is not None and recent.record is not None:
             state = recent.record.state
             if rules.locked(state, now):
                 # Hammering a locked account costs no store read within state_ttl.
                 locked = Outcome(Reason.LOCKED, retry_after=rules.lock_retry(state, now))
-                return self._conclude(locked, attempt, recent.record, now), recent.record
+                return self._conclude(locked, attempt, before, recent.record, now), recent.record
         # 3. the record, the rules and the write
         stamp = self.store.stamp()  # before the read: a change during it is seen next time
         try:
@@ -378,7 +377,28 @@ class Authenticator:
             return Decision(False, None, Reason.STORE_ERROR), record
         if record is not None and (outcome.state is not None or outcome.reason is Reason.LOCKED):
             self._memory.remember(user, record, now, stamp)  # as read or written just now
-        return self._conclude(outcome, attempt, record, now), record
+        return self._conclude(outcome, attempt, before, record, now), record
+
+    def _linger(self, attempt: Attempt, now: float) -> tuple[Decision, UserRecord | None] | None:
+        """Accept a known credential that still lingers (store read at most once per state_ttl).
+
+        A sliding idle window is shared through the store (the reference module's
+        rule: at most one write per idle/16 seconds, see ``settle.write_use``).
+        """
+        try:
+            snap = self._read(attempt.user, now)
+        except StoreError as exc:
+            log.error("store error: %s", exc)
+            return Decision(False, None, Reason.STORE_ERROR), None
+        if not self._memory.hit(attempt.key, attempt.user, attempt.ip, snap, now):
+            return None
+        assert snap.record is not None
+        fingerprint = snap.fingerprint
+        same = lambda r: self._memory.fingerprint(r) == fingerprint  # noqa: E731
+        used = settle.write_use(self.store, snap.record, now, self.settings, same)
+        if used is not None:
+            self._memory.remember(attempt.user, used, now, snap.stamp)
+        return Decision(True, snap.record.username, Reason.LINGER), snap.record
 
     def _write_failures(self, user: str, count: int, now: float) -> None:
         """Add ``count`` failures at ``now`` to the stored state (the writer's thread).
@@ -397,9 +417,19 @@ class Authenticator:
         return check_pin(stored, user, pin, self._pin_hasher, self.pin_checker)
 
     def _conclude(
-        self, outcome: Outcome, attempt: Attempt, record: UserRecord | None, now: float
+        self,
+        outcome: Outcome,
+        attempt: Attempt,
+        before: Before,
+        record: UserRecord | None,
+        now: float,
     ) -> Decision:
-        """The Decision for the rules' outcome; the throttle and the memory learn from it."""
+        """The Decision for the rules' outcome; the throttle, budget and memory learn from it.
+
+        Every refusal, counted or not, is told to the limits (one round trip
+        with a shared state): a name whose budget is spent costs the same
+        work as one that does not exist.
+        """
         user, ip, key = attempt.user, attempt.ip, attempt.key
         double = outcome.reason is Reason.REPLAYED and attempt.linger
         if double and record is not None and self._memory.knows(key):
@@ -410,16 +440,15 @@ class Authenticator:
         if outcome.linger_from is not None and record is not None:
             self._memory.add(key, user, ip, record, now, outcome.linger_from)
             self._known.share(key, now)
-            self.throttle.success(user, ip)
-            self.budget.success(user, attempt.client, now)
+            self.limits.accepted(attempt, now)
         if outcome.reason is Reason.LOGOUT:
             self.state.revoke(user)  # an empty password: written by now, so tell every gate
         retry = outcome.retry_after
-        if outcome.counted:
-            retry = self.throttle.failure(user, ip, now)
-            known = record is not None
-            self.budget.failure(user, attempt.client, now, known=known)
         ok = outcome.reason.accepted and record is not None
+        if not ok:
+            counted, known = outcome.counted, record is not None
+            told = self.limits.refused(attempt, before, now, counted=counted, known=known)
+            retry = told if counted else retry
         name = record.username if ok and record is not None else None
         return Decision(ok, name, outcome.reason, retry, fresh=outcome.reason in _FRESH)
 
@@ -441,27 +470,13 @@ class Authenticator:
         self._seen(record, now)
         return self._memory.remember(user, record, now, stamp)
 
-    # -- the throttle and the guess budget --------------------------------
-
-    def _wait(self, attempt: Attempt, now: float, *, peek: bool = False) -> float | None:
-        """How long this client must wait: the throttle's or the budget's, the longer.
-
-        ``peek``: from memory only (a shared throttle and budget ask Redis otherwise).
-        """
-        throttle = self.throttle.peek if peek else self.throttle.retry_after
-        budget = self.budget.peek if peek else self.budget.retry_after
-        waits = [
-            throttle(attempt.user, attempt.ip, now),
-            budget(attempt.user, attempt.client, now),
-        ]
-        found = [w for w in waits if w is not None]
-        return max(found) if found else None
+    # -- the guess budget ------------------------------------------------------
 
     def _seen(self, record: UserRecord | None, now: float) -> None:
         """The budget learns where the user last logged in (maybe in another process)."""
         if record is not None:
             state = record.state
-            self.budget.seen(record.username, state.last_ip, state.last_auth, now)
+            self.limits.seen(record.username, state.last_ip, state.last_auth, now)
 
     def _audit(
         self, decision: Decision, user: str, ip: str, record: UserRecord | None, now: float

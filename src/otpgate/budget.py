@@ -25,9 +25,9 @@ cookies" scheme (Slow Down Online Guessing Attacks with Device Cookies):
 
 Memory only, per process, like the throttle: by itself, N gate processes
 allow N times the budget.  With ``[state] url = "redis://..."`` the
-Authenticator wraps it in :class:`otpgate.state.budget.SharedBudget`, which
-counts every failure here and in Redis as well, so all processes and hosts
-share one budget (and fall back to this one while Redis is away).  Failures
+Authenticator's :class:`otpgate.limits.Limits` counts every failure here and
+in Redis as well, so all processes and hosts share one budget (and fall back
+to this one while Redis is away).  Failures
 for names that do not exist are kept apart from those of real users
 (``known=False``), in a table that may forget them first: a flood of junk
 names cannot push a real user's spent budget out.  The clock is passed in;
@@ -136,10 +136,6 @@ class GuessBudget:
         """The trusted client's own budget key (``d:`` nonce, ``a:`` address), or ``None``."""
         with self._lock:
             return self._lane(user, client, now)
-
-    def peek(self, user: str, client: Client, now: float) -> float | None:
-        """:meth:`retry_after` (memory only here; a shared budget's differs)."""
-        return self.retry_after(user, client, now)
 
     def retry_after(self, user: str, client: Client, now: float) -> float | None:
         """Seconds until this client may guess again, or ``None`` (it may now)."""

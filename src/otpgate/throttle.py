@@ -119,10 +119,6 @@ class Throttle:
         """What failures from ``ip`` are counted for (IPv6: its network)."""
         return self._address(ip)
 
-    def peek(self, user: str, ip: str, now: float) -> float | None:
-        """:meth:`retry_after` from memory (the same here; a shared throttle differs)."""
-        return self.retry_after(user, ip, now)
-
     def _expired(self, entry: _Entry, now: float) -> bool:
         return now >= entry.blocked_until and now - entry.last_failure >= self.cap
 

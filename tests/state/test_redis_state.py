@@ -15,9 +15,8 @@ import pytest
 
 from otpgate.state import Backoff, LocalState, open_state
 from otpgate.state.redis import RedisState, describe
-from otpgate.state.throttle import SharedThrottle
-from otpgate.throttle import Throttle
 
+from .processes import Process
 from .redis_proc import own_redis
 
 RULE = Backoff(free=3, base=10.0, cap=900.0)
@@ -154,38 +153,25 @@ def test_other_prefixes_are_not_heard(redis_server_url: str, redis_prefix: str) 
 def test_shared_throttle_across_processes(redis_server_url: str, redis_prefix: str) -> None:
     # Four "processes" (throttles over their own Redis clients), guesses alternated:
     # no more evaluated guesses than one process allows.
-    throttles = [
-        SharedThrottle(Throttle(3, 10.0, 900.0), RedisState(redis_server_url, redis_prefix))
-        for _ in range(4)
-    ]
-    evaluated = 0
+    processes = [Process(RedisState(redis_server_url, redis_prefix)) for _ in range(4)]
     try:
-        for i in range(40):
-            t = throttles[i % 4]
-            if t.retry_after("mallory", "192.0.2.1", 100.0) is None:
-                evaluated += 1
-                t.failure("mallory", "192.0.2.1", 100.0)
+        evaluated = sum(processes[i % 4].guess("mallory", "192.0.2.1", 100.0) for i in range(40))
         assert evaluated == 4
         # Each process learned the wait: the no-network check refuses too.
-        assert all(t.peek("mallory", "192.0.2.1", 100.0) is not None for t in throttles)
+        assert all(p.limits.peek("mallory", "192.0.2.1", 100.0) is not None for p in processes)
         # Another address is not held back, and a success clears the pair everywhere.
-        assert throttles[0].retry_after("mallory", "192.0.2.2", 100.0) is None
-        throttles[1].success("mallory", "192.0.2.1")
-        assert throttles[2].retry_after("mallory", "192.0.2.1", 100.0) is None
+        assert processes[0].retry_after("mallory", "192.0.2.2", 100.0) is None
+        processes[1].success("mallory", "192.0.2.1", 100.0)
+        assert processes[2].retry_after("mallory", "192.0.2.1", 100.0) is None
     finally:
-        for t in throttles:
-            t.state.close()
+        for p in processes:
+            p.state.close()
 
 
 def test_separate_local_throttles_let_more_through() -> None:
     # The same pattern without shared state: what the shared table prevents.
-    throttles = [SharedThrottle(Throttle(3, 10.0, 900.0), LocalState()) for _ in range(4)]
-    evaluated = 0
-    for i in range(40):
-        t = throttles[i % 4]
-        if t.retry_after("mallory", "192.0.2.1", 100.0) is None:
-            evaluated += 1
-            t.failure("mallory", "192.0.2.1", 100.0)
+    processes = [Process(LocalState()) for _ in range(4)]
+    evaluated = sum(processes[i % 4].guess("mallory", "192.0.2.1", 100.0) for i in range(40))
     assert evaluated == 16
 
 
@@ -197,8 +183,8 @@ def test_redis_down_and_back(
         state = RedisState(server.url, redis_prefix, timeout=0.2, retry_interval=1.0, clock=clock)
         changes: list[str | None] = []
         state.on_change = changes.append
-        local = Throttle(3, 10.0, 900.0)
-        throttle = SharedThrottle(local, state)
+        throttle = Process(state)
+        local = throttle.local
         try:
             assert state.check() is None
             throttle.failure("u", "192.0.2.9", 0.0)
@@ -223,11 +209,10 @@ def test_redis_down_and_back(
             clock.now += 1.5
             assert state.check() is None
             assert changes == [problem, None]
-            throttle.success("u", "192.0.2.9")
+            throttle.success("u", "192.0.2.9", 0.0)
             for _ in range(4):
                 state.failure("throttle", "192.0.2.9|v", 0.0, RULE)
-            other = SharedThrottle(Throttle(3, 10.0, 900.0), state)
-            assert other.retry_after("v", "192.0.2.9", 0.0) is not None
+            assert Process(state).retry_after("v", "192.0.2.9", 0.0) is not None
         finally:
             state.close()
 

@@ -13,8 +13,8 @@ import pytest
 from otpgate.errors import ConfigError
 from otpgate.state import Backoff, one_host_url, open_state
 from otpgate.state.sqlite import SqliteState
-from otpgate.state.throttle import SharedThrottle
-from otpgate.throttle import Throttle
+
+from .processes import Process
 
 RULE = Backoff(free=3, base=10.0, cap=900.0)
 
@@ -51,20 +51,15 @@ def test_processes_count_every_failure(tmp_path: Path) -> None:
 
 def test_shared_throttle_over_the_file(tmp_path: Path) -> None:
     path = str(tmp_path / "t.db")
-    throttles = [SharedThrottle(Throttle(3, 10.0, 900.0), SqliteState(path)) for _ in range(4)]
-    evaluated = 0
-    for i in range(40):
-        t = throttles[i % 4]
-        if t.retry_after("mallory", "192.0.2.1", 100.0) is None:
-            evaluated += 1
-            t.failure("mallory", "192.0.2.1", 100.0)
+    processes = [Process(SqliteState(path)) for _ in range(4)]
+    evaluated = sum(processes[i % 4].guess("mallory", "192.0.2.1", 100.0) for i in range(40))
     assert evaluated == 4
 
 
 def test_an_unusable_file_falls_back_per_process(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
     state = SqliteState(str(path))
-    throttle = SharedThrottle(Throttle(3, 10.0, 900.0), state)
+    throttle = Process(state)
     state._conn().close()  # the file's connection breaks under the gate
     for _ in range(5):
         throttle.failure("u", "192.0.2.1", 0.0)

@@ -1,7 +1,10 @@
 """Reading PINs and other secrets from stdin or a prompt.
 
 PINs are read from a prompt or stdin, never from the command line (process
-lists are public).
+lists are public).  A new PIN that is among the most common PINs and
+passwords (:func:`otpgate.pin_policy.is_common`) is refused, as on the
+enrolment and account pages, unless the administrator insists with
+``--allow-common-pin`` (a migration from a system that had it, say).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import sys
 from typing import Final
 
 from ..models import Pin
+from ..pin_policy import is_common
 from ..pins import PinHasher
 from ..tokens import TokenType
 from . import CommandError
@@ -41,7 +45,13 @@ def stdin_line(what: str) -> str:
     return line.rstrip("\r\n")
 
 
-def _check_pin_text(pin: str) -> str:
+COMMON: Final = (
+    "the PIN is among the most commonly used PINs and passwords, which attackers try first: "
+    "choose another (or give --allow-common-pin to set it all the same)"
+)
+
+
+def _check_pin_text(pin: str, args: argparse.Namespace) -> str:
     problems = []
     if not pin:
         problems.append("is empty (use --no-pin for none)")
@@ -53,6 +63,8 @@ def _check_pin_text(pin: str) -> str:
         problems.append("is '-' or '+', which mean 'none' and 'delegated' in a users file")
     if problems:
         raise CommandError("the PIN " + ", ".join(problems))
+    if is_common(pin) and not args.allow_common_pin:
+        raise CommandError(COMMON)
     return pin
 
 
@@ -74,11 +86,11 @@ def _read_pin(args: argparse.Namespace) -> str | None:
     if args.no_pin or args.pin_delegated:
         return None
     if args.pin_stdin:
-        return _check_pin_text(stdin_line("PIN"))
+        return _check_pin_text(stdin_line("PIN"), args)
     if args.pin_prompt or sys.stdin.isatty():
         try:
             first = getpass.getpass("PIN: ")
-            _check_pin_text(first)
+            _check_pin_text(first, args)
             again = getpass.getpass("PIN again: ")
         except EOFError:
             # The message goes on a line of its own, not after the prompt.
@@ -129,4 +141,9 @@ def pin_options(p: argparse.ArgumentParser) -> None:
         "--pin-delegated",
         action="store_true",
         help="the PIN is checked by another provider (htpasswd; '+' in a users file)",
+    )
+    p.add_argument(
+        "--allow-common-pin",
+        action="store_true",
+        help="accept a PIN that is among the most common PINs and passwords (refused by default)",
     )

@@ -16,6 +16,12 @@ fast and shared lives here (docs/scaling.md):
 * revocations: "forget what you cached about this user" (logout, lock, PIN
   change, removal), heard by every process at once.
 
+One login attempt asks what it needs in one go (:meth:`SharedState.ask`: its
+backoff entry, trust mark, budget windows and known credential) and, when
+refused, tells its outcome in one go (:meth:`SharedState.tell`).  With Redis
+each is one round trip whose shape depends on the client alone, never on
+whether the name exists or its budget is spent (:mod:`otpgate.limits`).
+
 :class:`LocalState` is the default: nothing is shared beyond the process
 (one process, nothing to install), every method is a no-op, and the
 Authenticator's own memory does the work.  A shared state that cannot reach
@@ -28,9 +34,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
-__all__ = ["Backoff", "LocalState", "NothingShared", "SharedState"]
+__all__ = [
+    "Answer",
+    "Ask",
+    "Backoff",
+    "LocalState",
+    "NothingShared",
+    "OneByOne",
+    "SharedState",
+    "Tell",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +66,70 @@ class Backoff:
             return None
         # 2**over overflows floats for huge counts; the cap is reached long before.
         return min(self.base * 2.0 ** min(over - 1, 64), self.cap)
+
+
+Entry = tuple[str, str]
+"""A (table, key) pair: one backoff entry, window or mark."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """What one attempt reads before it is decided (:meth:`SharedState.ask`).
+
+    Attributes:
+        backoff: the attempt's backoff entry (the throttle's pair).
+        mark: a mark to test (the client's address trusted for the user), or ``None``.
+        windows: the windows whose waits to read (the guess budget's lanes).
+        window: the windows' length in seconds.
+        limit: failures allowed in a window.
+        credential: a known credential's digest to read, or ``None``.
+    """
+
+    backoff: Entry
+    mark: Entry | None
+    windows: tuple[Entry, ...]
+    window: float
+    limit: int
+    credential: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What :meth:`SharedState.ask` found ("nothing known" when the server is away).
+
+    Attributes:
+        wait: seconds the backoff entry must still wait, or ``None``.
+        marked: whether the mark is set.
+        waits: per window in :attr:`Ask.windows`, seconds until it has room, or ``None``.
+        credential: the known credential's entry, or ``None``.
+    """
+
+    wait: float | None
+    marked: bool
+    waits: tuple[float | None, ...]
+    credential: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Tell:
+    """What one refused attempt writes (:meth:`SharedState.tell`).
+
+    Attributes:
+        backoff: the attempt's backoff entry, counted with ``rule``.
+        rule: the backoff rule.
+        lane: the window the failure is counted in, or ``None``.
+        window: the window's length in seconds.
+        limit: failures kept in the window.
+        counted: whether the refusal is a counted failure; if not, nothing
+            changes, but the round trip is made all the same.
+    """
+
+    backoff: Entry
+    rule: Backoff
+    lane: Entry | None
+    window: float
+    limit: int
+    counted: bool
 
 
 class SharedState(Protocol):
@@ -107,6 +186,12 @@ class SharedState(Protocol):
     def get_credential(self, digest: bytes) -> bytes | None:
         """A known credential's entry, or ``None``."""
 
+    def ask(self, question: Ask, now: float) -> Answer:
+        """Everything one attempt reads before it is decided, in one round trip."""
+
+    def tell(self, outcome: Tell, now: float) -> float | None:
+        """Count a refused attempt (if ``counted``) in one round trip; the backoff it started."""
+
     def revoke(self, user: str) -> None:
         """Tell every process to forget what it cached about ``user``."""
 
@@ -131,7 +216,31 @@ class SharedState(Protocol):
         """Stop listening and release connections."""
 
 
-class NothingShared:
+class OneByOne:
+    """:meth:`SharedState.ask` and :meth:`~SharedState.tell` as one call after another.
+
+    For a backend with no network round trips to save (in process, a local file).
+    """
+
+    def ask(self, question: Ask, now: float) -> Answer:
+        s, q = cast("SharedState", self), question
+        return Answer(
+            s.retry_after(*q.backoff, now),
+            q.mark is not None and s.marked(*q.mark),
+            tuple(s.window_retry_after(*w, now, q.window, q.limit) for w in q.windows),
+            s.get_credential(q.credential) if q.credential is not None else None,
+        )
+
+    def tell(self, outcome: Tell, now: float) -> float | None:
+        s, t = cast("SharedState", self), outcome
+        if not t.counted:
+            return None
+        if t.lane is not None:
+            s.window_failure(*t.lane, now, t.window, t.limit)
+        return s.failure(*t.backoff, now, t.rule)
+
+
+class NothingShared(OneByOne):
     """The parts of :class:`SharedState` a backend without them answers with "nothing"."""
 
     def window_failure(self, table: str, key: str, now: float, window: float, limit: int) -> None:
@@ -176,6 +285,12 @@ class LocalState(NothingShared):
     def __init__(self) -> None:
         self.observe: Callable[[str, float], None] | None = None
         self.on_change: Callable[[str | None], None] | None = None
+
+    def ask(self, question: Ask, now: float) -> Answer:
+        return Answer(None, False, (None,) * len(question.windows), None)
+
+    def tell(self, outcome: Tell, now: float) -> float | None:
+        return None
 
     def retry_after(self, table: str, key: str, now: float) -> float | None:
         return None

@@ -99,15 +99,17 @@ class SharedCredentials:
         if ttl > 0:
             self.state.put_credential(digest, seal(self.memory.mac, digest, known), ttl)
 
-    def adopt(self, digest: bytes, user: str) -> bool:
+    def adopt(self, digest: bytes, user: str, value: bytes | None) -> bool:
         """Take over a credential another process accepted; whether there was one.
 
-        The caller still decides with a store read whether it lingers.
+        ``value`` is its entry as read from the shared state
+        (:meth:`~otpgate.state.base.SharedState.ask` reads it along with the
+        attempt's other reads).  The caller still decides with a store read
+        whether it lingers.
         """
-        if not self.on or not digest:
+        if not self.on or not digest or value is None:
             return False
-        value = self.state.get_credential(digest)
-        known = unseal(self.memory.mac, digest, value) if value is not None else None
+        known = unseal(self.memory.mac, digest, value)
         if known is None or known.user != user:
             return False
         self.memory.adopt(digest, known)

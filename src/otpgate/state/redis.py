@@ -3,8 +3,9 @@
 Keys (all under ``key_prefix``, default ``otpgate:``):
 
 * ``b:<table>:<key>``: a hash ``f`` (failures), ``l`` (last failure), ``b``
-  (blocked until), updated by one Lua script so that concurrent failures
-  from several processes count one by one; it expires by itself once quiet.
+  (blocked until), updated by a Lua script (:mod:`._lua`) so that concurrent
+  failures from several processes count one by one; it expires by itself
+  once quiet.
   Redis must not evict these (``maxmemory-policy noeviction`` or a
   ``volatile-*`` policy with room): an evicted entry is a guesser's fresh start.
 * ``w:<table>:<key>``: failure times in a sliding window (a sorted set);
@@ -12,6 +13,13 @@ Keys (all under ``key_prefix``, default ``otpgate:``):
 * ``c:<digest>``: a known credential's entry (see :mod:`otpgate.auth`), with
   the linger window as its time to live.
 * channel ``revoke``: user names whose cached state every process drops.
+
+A login attempt costs two round trips, whatever the name: one pipeline of
+reads before it is decided (:meth:`RedisState.ask`) and, if refused, one
+script after (:meth:`RedisState.tell`), counting or not.  Each read returns
+a bounded answer (a window's wait is read as the one entry that decides it,
+not as the whole window), so a name's history does not show in the time
+either.
 
 Why short timeouts and a circuit breaker (:mod:`.breaker`): the gate must
 answer while Redis is away; the callers then fall back to their
@@ -30,9 +38,10 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
-from .base import Backoff
+from . import _lua
+from .base import Answer, Ask, Backoff, Entry, Tell
 from .breaker import Breaker, BreakerHooks
 
 __all__ = ["RedisState"]
@@ -41,39 +50,39 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# KEYS[1] the entry; ARGV now, free, base, cap.  Returns {delay or "", blocked_until}.
-# Lua numbers go back to Redis as integers, so the results are strings.
-_FAILURE: Final = """
-local now, free = tonumber(ARGV[1]), tonumber(ARGV[2])
-local base, cap = tonumber(ARGV[3]), tonumber(ARGV[4])
-local e = redis.call('HMGET', KEYS[1], 'f', 'l', 'b')
-local f, last, blocked = tonumber(e[1]) or 0, tonumber(e[2]) or now, tonumber(e[3]) or now
-if now >= blocked and now - last >= cap then f = 0; blocked = now end
-f = f + 1
-local delay = ''
-local over = f - free
-if over > 0 then
-  local d = math.min(base * 2 ^ math.min(over - 1, 64), cap)
-  delay = tostring(d)
-  if now + d > blocked then blocked = now + d end
-end
-redis.call('HSET', KEYS[1], 'f', f, 'l', tostring(now), 'b', tostring(blocked))
-local keep = math.max(blocked, now + cap) - now
-redis.call('PEXPIRE', KEYS[1], math.ceil(keep * 1000) + 1000)
-return {delay, tostring(blocked)}
-"""
+
+def _blocked(value: bytes | None, now: float) -> float | None:
+    """Seconds until a backoff entry's ``b`` (blocked until), or ``None``."""
+    if value is None:
+        return None
+    blocked = float(value)
+    return blocked - now if now < blocked else None
 
 
-# KEYS[1] a sorted set of failure times; ARGV now, window, limit, a unique member.
-_WINDOW: Final = """
-local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. tostring(now - window))
-redis.call('ZADD', KEYS[1], now, ARGV[4])
-local n = redis.call('ZCARD', KEYS[1])
-if n > limit then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - limit - 1) end
-redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
-return n
-"""
+def _delay(got: list[bytes] | None, rule: Backoff) -> float | None:
+    """The backoff a failure script started, or ``None``."""
+    if got is None or not got[0]:
+        return None
+    delay = float(got[0])
+    return delay if math.isfinite(delay) else rule.cap
+
+
+def _member(now: float) -> str:
+    return f"{now!r}:{uuid.uuid4().hex[:12]}"  # two failures at one instant are two
+
+
+def _window_wait(
+    got: list[tuple[bytes, float]], now: float, window: float, limit: int
+) -> float | None:
+    """Seconds until a window has room, from its limit-th newest failure (if any).
+
+    That failure must leave the window; if it already has (or there are fewer
+    than ``limit``), there is room now.
+    """
+    if limit <= 0 or not got:
+        return None
+    wait = float(got[0][1]) + window - now
+    return wait if wait > 0 else None
 
 
 def describe(url: str) -> str:
@@ -141,8 +150,9 @@ class RedisState(BreakerHooks):
             )
         except ValueError as exc:
             raise ConfigError(f"state.url: {exc}") from None
-        self._failure = self._redis.register_script(_FAILURE)
-        self._window = self._redis.register_script(_WINDOW)
+        self._failure = self._redis.register_script(_lua.FAILURE)
+        self._window = self._redis.register_script(_lua.WINDOW)
+        self._tell = self._redis.register_script(_lua.TELL)
         self.breaker = Breaker(
             f"Redis at {self.where}", (redis.RedisError, OSError), retry_interval, clock
         )
@@ -175,20 +185,14 @@ class RedisState(BreakerHooks):
 
     def retry_after(self, table: str, key: str, now: float) -> float | None:
         got = self._call("hmget", lambda: self._redis.hmget(self._bkey(table, key), "b"), [None])
-        if got[0] is None:
-            return None
-        blocked = float(got[0])
-        return blocked - now if now < blocked else None
+        return _blocked(got[0], now)
 
     def failure(self, table: str, key: str, now: float, rule: Backoff) -> float | None:
         args: list[str | int] = [repr(now), rule.free, repr(rule.base), repr(rule.cap)]
         got = self._call(
             "failure", lambda: self._failure(keys=[self._bkey(table, key)], args=args), None
         )
-        if got is None or not got[0]:
-            return None
-        delay = float(got[0])
-        return delay if math.isfinite(delay) else rule.cap
+        return _delay(got, rule)
 
     def clear(self, table: str, key: str) -> None:
         self._call("del", lambda: self._redis.delete(self._bkey(table, key)), None)
@@ -199,38 +203,73 @@ class RedisState(BreakerHooks):
         return f"{self.prefix}w:{table}:{key}"
 
     def window_failure(self, table: str, key: str, now: float, window: float, limit: int) -> None:
-        member = f"{now!r}:{uuid.uuid4().hex[:12]}"  # two failures at one instant are two
-        args: list[str | int] = [repr(now), repr(window), max(limit, 1), member]
+        args: list[str | int] = [repr(now), repr(window), max(limit, 1), _member(now)]
         self._call("window", lambda: self._window(keys=[self._wkey(table, key)], args=args), None)
+
+    def _window_read(self, client: Any, entry: Entry, limit: int) -> Any:
+        # The limit-th newest failure decides (by rank: one entry, however many there are).
+        rank = -max(limit, 1)
+        return client.zrange(self._wkey(*entry), rank, rank, withscores=True)
 
     def window_retry_after(
         self, table: str, key: str, now: float, window: float, limit: int
     ) -> float | None:
+        entry = (table, key)
         got: list[tuple[bytes, float]] = self._call(
-            "window_read",
-            lambda: self._redis.zrangebyscore(
-                self._wkey(table, key), now - window, "+inf", withscores=True
-            ),
-            [],
+            "window_read", lambda: self._window_read(self._redis, entry, limit), []
         )
-        times = sorted(score for _, score in got)
-        if limit <= 0 or len(times) < limit:
-            return None
-        # The oldest of the last `limit` failures must leave the window.
-        wait: float = times[-limit] + window - now
-        return wait if wait > 0 else None
+        return _window_wait(got, now, window, limit)
 
     def window_clear(self, table: str, key: str) -> None:
         self._call("del", lambda: self._redis.delete(self._wkey(table, key)), None)
 
+    def _mkey(self, table: str, key: str) -> str:
+        return f"{self.prefix}m:{table}:{key}"
+
     def mark(self, table: str, key: str, ttl: float) -> None:
         ms = max(int(ttl * 1000), 1)
-        mkey = f"{self.prefix}m:{table}:{key}"
+        mkey = self._mkey(table, key)
         self._call("mark", lambda: self._redis.set(mkey, b"1", px=ms), None)
 
     def marked(self, table: str, key: str) -> bool:
-        mkey = f"{self.prefix}m:{table}:{key}"
+        mkey = self._mkey(table, key)
         return bool(self._call("marked", lambda: self._redis.exists(mkey), 0))
+
+    # -- one login attempt: one round trip before, one after --------------
+
+    def ask(self, question: Ask, now: float) -> Answer:
+        """One pipeline of reads; its commands depend on the question's shape alone."""
+        q = question
+        nothing = Answer(None, False, (None,) * len(q.windows), None)
+
+        def run() -> Answer:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.hmget(self._bkey(*q.backoff), "b")
+            if q.mark is not None:
+                pipe.exists(self._mkey(*q.mark))
+            for entry in q.windows:
+                self._window_read(pipe, entry, q.limit)
+            if q.credential is not None:
+                pipe.get(self._ckey(q.credential))
+            got = iter(pipe.execute())
+            wait = _blocked(next(got)[0], now)
+            marked = bool(next(got)) if q.mark is not None else False
+            waits = tuple(_window_wait(next(got), now, q.window, q.limit) for _ in q.windows)
+            credential = next(got) if q.credential is not None else None
+            return Answer(wait, marked, waits, credential)
+
+        return self._call("ask", run, nothing)
+
+    def tell(self, outcome: Tell, now: float) -> float | None:
+        """One script, counted or not (then it changes nothing)."""
+        t, rule = outcome, outcome.rule
+        keys = [self._bkey(*t.backoff)]
+        if t.lane is not None:
+            keys.append(self._wkey(*t.lane))
+        args: list[str | int] = [repr(now), rule.free, repr(rule.base), repr(rule.cap)]
+        args += ["1" if t.counted else "0", repr(t.window), max(t.limit, 1), _member(now)]
+        got = self._call("tell", lambda: self._tell(keys=keys, args=args), None)
+        return _delay(got, rule)
 
     # -- known credentials -------------------------------------------------
 

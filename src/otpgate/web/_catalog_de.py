@@ -16,9 +16,10 @@ DE: Final[dict[str, str]] = {
     "An application behind otpgate sees this name in the Remote-User header (nginx, Traefik, "
     "Caddy) or in REMOTE_USER (Apache).": "Eine Anwendung hinter otpgate sieht diesen Namen im "
     "Header Remote-User (nginx, Traefik, Caddy) oder in REMOTE_USER (Apache).",
-    "At least {n} characters; not one character repeated, not a run such as 123456, and not "
-    "your user name.": "Mindestens {n} Zeichen; nicht ein Zeichen wiederholt, keine Folge wie "
-    "123456 und nicht Ihr Benutzername.",
+    "At least {n} characters; not one character repeated, not a run such as 123456, not one of "
+    "the most common PINs and passwords, and not your user name.": "Mindestens {n} Zeichen; "
+    "nicht ein Zeichen wiederholt, keine Folge wie 123456, keine der häufigsten PINs und "
+    "Passwörter und nicht Ihr Benutzername.",
     "Back to sign in": "Zurück zur Anmeldung",
     "Cannot scan? Add the token by hand with this key:": "Scannen geht nicht? Fügen Sie den "
     "Token von Hand mit diesem Schlüssel hinzu:",
@@ -173,6 +174,9 @@ DE: Final[dict[str, str]] = {
     "The PIN is a run such as 123456; choose a less obvious one.": "Die PIN ist eine Folge "
     "wie 123456; wählen Sie eine weniger naheliegende.",
     "The PIN must not contain your user name.": "Die PIN darf Ihren Benutzernamen nicht enthalten.",
+    "This PIN is among the most commonly used PINs and passwords, which attackers try first; "
+    "choose another.": "Diese PIN gehört zu den am häufigsten verwendeten PINs und Passwörtern, "
+    "die Angreifer zuerst ausprobieren; wählen Sie eine andere.",
     "The PIN must not begin or end with spaces or contain control characters.": "Die PIN darf "
     "nicht mit Leerzeichen beginnen oder enden und keine Steuerzeichen enthalten.",
     "The two PINs differ.": "Die beiden PINs stimmen nicht überein.",

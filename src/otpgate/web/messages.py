@@ -69,6 +69,10 @@ PIN_PROBLEMS: Final = {
     PinProblem.REPEATED: "The PIN is one character repeated; choose a less obvious one.",
     PinProblem.SEQUENCE: "The PIN is a run such as 123456; choose a less obvious one.",
     PinProblem.USER_NAME: "The PIN must not contain your user name.",
+    PinProblem.COMMON: (
+        "This PIN is among the most commonly used PINs and passwords, which attackers try first; "
+        "choose another."
+    ),
     PinProblem.CONTROL: "The PIN must not begin or end with spaces or contain control characters.",
     PinProblem.MISMATCH: "The two PINs differ.",
 }
