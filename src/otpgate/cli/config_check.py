@@ -89,7 +89,8 @@ def problems(path: str | None) -> list[str]:
         found.append(str(exc))
     found += _file_problems(config)
     found += _open_problems(config)
-    return found
+    # Building the app meets a missing session secret again: say each problem once.
+    return list(dict.fromkeys(found))
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
