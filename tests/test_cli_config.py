@@ -121,8 +121,8 @@ def test_config_check_lists_every_problem(run: Runner, tmp_path: Path) -> None:
     lines = r.err.splitlines()
     assert lines == [
         "otpgate: --listen 'nowhere': expected HOST:PORT, e.g. 127.0.0.1:9090",
-        f"otpgate: the configuration (it holds secrets inline) {conf} is mode 0644: others "
-        "may read or change it; chmod 0600 (or 0640 for the gate's group)",
+        f"otpgate: the configuration (it holds secrets inline): {conf} is mode 0644: other "
+        "users may read or change it; chmod 0600 (or 0640 for the gate's group)",
         f"otpgate: no store at {tmp_path}/none.db: create it with 'otpgate init', or name "
         "another with --store or --config",
         f"otpgate: {conf}: 3 problem(s)",
@@ -151,11 +151,27 @@ def test_config_check_secret_file_modes_and_missing_files(
     (tmp_path / "otpgate.db.key").unlink()
     r = run("config", "check")
     assert r.code == 1
-    assert "session secret file" in r.err and "mode 0644" in r.err
+    secret = tmp_path / "session.secret"
+    # Said once (the gate's own check on start and config check's word it alike).
+    assert r.err.count("session.secret") == 1
+    assert (
+        f"otpgate: web.session_secret_file: {secret} is mode 0644: other users may read or "
+        "change it; chmod 0600 (or 0640 for the gate's group)\n"
+    ) in r.err
     assert "otpgate.db.key does not exist" in r.err
-    (tmp_path / "session.secret").unlink()
+    secret.chmod(0o660)  # the group may read, not write: it would choose the secret
     r = run("config", "check")
-    assert r.code == 1 and "session.secret" in r.err
+    assert r.code == 1 and r.err.count("session.secret") == 1
+    assert (
+        f"otpgate: web.session_secret_file: {secret} is mode 0660: its group may change it, "
+        "and so choose the secret; chmod 0640 (reading is all the group needs)\n"
+    ) in r.err
+    assert "other users" not in r.err
+    secret.chmod(0o640)
+    assert "session.secret" not in run("config", "check").err
+    secret.unlink()
+    r = run("config", "check")
+    assert r.code == 1 and r.err.count("session.secret") == 1
 
 
 def test_config_check_without_any_file(run: Runner, tmp_path: Path) -> None:

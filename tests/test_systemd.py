@@ -72,6 +72,9 @@ def test_unit_hardening_and_commands() -> None:
         "ReadWritePaths": "/var/lib/otpgate /var/log/otpgate",
     }.items():
         assert settings.get(name) == value, name
+    # A users-file store lives outside them (/etc, read-only under ProtectSystem=strict):
+    # the unit says what to add.
+    assert "#   ReadWritePaths=/etc/otp\n" in text
     # Both commands parse as the CLI's own (no option the CLI does not know).
     for key in ("ExecStartPre", "ExecStart"):
         argv = shlex.split(settings[key])

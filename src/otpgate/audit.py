@@ -12,6 +12,7 @@ fields, and the writer refuses anything else.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -60,19 +61,22 @@ class AuditLog:
     """Appends JSON lines to a file path or a text stream; thread-safe.
 
     Args:
-        target: a path (opened for appending, created 0600) or a text stream;
-            ``"-"`` means standard output.  A file moved away by logrotate
-            is noticed within a second and opened anew.
+        target: a path (opened for appending, created with ``mode``) or a text
+            stream; ``"-"`` means standard output.  A file moved away by
+            logrotate is noticed within a second and opened anew.
+        mode: the mode of a file this makes (0600; 0640 or 0660 for a group
+            sharing it, ``auth.audit_log_mode``).
 
     Raises:
         OSError: the file cannot be opened.
     """
 
-    def __init__(self, target: str | os.PathLike[str] | IO[str]) -> None:
+    def __init__(self, target: str | os.PathLike[str] | IO[str], mode: int = 0o600) -> None:
         self._lock = threading.Lock()
         self._owned = False
         self._path: str | None = None
         self._checked = 0.0
+        self._mode = mode
         self._stream: IO[str]
         if isinstance(target, str | os.PathLike):
             if os.fspath(target) == "-":
@@ -89,9 +93,24 @@ class AuditLog:
         """The file written to, or ``None`` for a stream."""
         return self._path
 
-    @staticmethod
-    def _open(path: str) -> IO[str]:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    def _open(self, path: str) -> IO[str]:
+        """Append to the file; one made here gets exactly ``mode`` (not narrowed by the
+        umask: systemd's ``UMask=0077`` would keep a shared log from its group), an
+        existing one keeps its own (logrotate's ``create`` says it)."""
+        for _ in range(3):  # logrotate may move it between the two opens
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
+                os.fchmod(fd, self._mode)
+                break
+            except FileExistsError:
+                pass
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+                break
+            except FileNotFoundError:
+                continue
+        else:
+            raise FileNotFoundError(errno.ENOENT, "keeps vanishing", path)
         return os.fdopen(fd, "a", encoding="utf-8", buffering=1)
 
     def _follow_rotation(self) -> None:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import stat
 import sys
 from collections.abc import Iterator
 from typing import Any
 
-from ..config import DEFAULT_CONFIG_PATH, Config
+from ..config import DEFAULT_CONFIG_PATH, Config, secret_mode_problem
 from ..errors import OTPGateError
 from . import CommandError
 from ._common import check_exists, command_group, config_path, load_settings
@@ -28,21 +27,20 @@ def _mode_problems(path: str, what: str) -> Iterator[str]:
     try:
         mode = os.stat(path).st_mode
     except OSError as exc:
-        yield f"{what} {path}: {exc.strerror}"
+        yield f"{what}: cannot read {path}: {exc.strerror}"
         return
-    if mode & (stat.S_IRWXO | stat.S_IWGRP):
-        yield (
-            f"{what} {path} is mode {stat.S_IMODE(mode):04o}: others may read or change "
-            f"it; chmod 0600 (or 0640 for the gate's group)"
-        )
+    problem = secret_mode_problem(mode)
+    if problem:
+        # Worded as the gate words it on start (so the two are said once).
+        yield f"{what}: {path} {problem}"
 
 
 def _file_problems(config: Config) -> Iterator[str]:
     web = config.web
     if web.session_secret_file:
-        yield from _mode_problems(web.session_secret_file, "session secret file")
+        yield from _mode_problems(web.session_secret_file, "web.session_secret_file")
     if web.api_keys_file:
-        yield from _mode_problems(web.api_keys_file, "API keys file")
+        yield from _mode_problems(web.api_keys_file, "web.api_keys_file")
     # The key file's mode is the store's own check (it refuses one others can read).
     if config.path and (web.session_secrets or web.api_keys):
         yield from _mode_problems(config.path, "the configuration (it holds secrets inline)")
