@@ -182,3 +182,25 @@ def test_config_check_without_any_file(run: Runner, tmp_path: Path) -> None:
         "otpgate: no configuration file (OTPGATE_* and defaults): "
     )
     assert _common.config_path(None) is None
+
+
+def test_init_makes_what_an_existing_config_names(run: Runner, tmp_path: Path) -> None:
+    """A configuration written by hand (docs/radius.md's one host): ``init --config``
+    makes its store, key file and session secret, and ``config check`` then passes."""
+    conf = tmp_path / "otpgate.toml"
+    secret = tmp_path / "session.secret"
+    conf.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path}/otpgate.db"\nkey_file = "{tmp_path}/k.key"\n'
+        f'[web]\nsession_secret_file = "{secret}"\n'
+    )
+    r = run("init", "--config", str(conf))
+    assert r.code == 0, r.err
+    assert f"created session secret {secret} (mode 0600)" in r.err
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert len(secret.read_text().strip()) >= 32
+    assert stat.S_IMODE((tmp_path / "k.key").stat().st_mode) == 0o600
+    assert run("config", "check", "--config", str(conf)).code == 0
+    # Again: everything is kept.
+    before = secret.read_text()
+    r = run("init", "--config", str(conf))
+    assert r.code == 0 and "created" not in r.err and secret.read_text() == before

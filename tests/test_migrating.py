@@ -221,6 +221,9 @@ def test_switching_over_as_written() -> None:
         assert carl is not None and carl.state.locked_until == math.inf
 
 
+CLI = [sys.executable, "-c", "from otpgate.cli import main; raise SystemExit(main())"]
+
+
 def test_the_module_table_alone_lacks_only_the_session_secret(tmp_path: Path) -> None:
     """The guide's block is the login part: alone, ``config check`` names what ``init``
     adds, once (it was printed twice)."""
@@ -230,8 +233,7 @@ def test_the_module_table_alone_lacks_only_the_session_secret(tmp_path: Path) ->
     conf = tmp_path / "otpgate.toml"
     conf.write_text(_block("module").replace("/etc/otp/users", str(users)))
     done = subprocess.run(
-        [sys.executable, "-c", "from otpgate.cli import main; raise SystemExit(main())"]
-        + ["config", "check", "--config", str(conf)],
+        [*CLI, "config", "check", "--config", str(conf)],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},

@@ -14,6 +14,7 @@ from ..store import parse_store_url, redact
 from . import CommandError
 from ._common import (
     SQL_KINDS,
+    config_of,
     create_users_file,
     key_file_of,
     opened,
@@ -54,9 +55,22 @@ def _starter(args: argparse.Namespace) -> None:
         print(f"otpgate: session secret {secret} exists; keeping it", file=sys.stderr)
 
 
+def _missing_secret(args: argparse.Namespace) -> None:
+    """The session secret an existing configuration names, made if it is missing: a
+    configuration written by hand then needs no second tool before ``config check``."""
+    from ..config import new_secret
+    from .starter import write_new_private
+
+    secret = config_of(args).web.session_secret_file
+    if secret and write_new_private(Path(secret).absolute(), new_secret() + "\n"):
+        print(f"otpgate: created session secret {secret} (mode 0600)", file=sys.stderr)
+
+
 def _cmd_init(args: argparse.Namespace) -> int:
     if args.config and not os.path.exists(args.config):
         _starter(args)
+    elif args.config:
+        _missing_secret(args)
     url = store_url(args)
     try:
         _init_store(args, url)
@@ -106,6 +120,7 @@ def register(sub: Any) -> None:
         "write a commented starter configuration there (mode 0600) with a new session "
         "secret next to it (session.secret, mode 0600), ready for 'otpgate serve'; the "
         "store defaults to otpgate.db in the same directory (--store names another).  "
-        "Existing files are never overwritten.",
+        "With --config naming an existing file, its store, key file and session secret "
+        "file are made if missing.  Existing files are never overwritten.",
     )
     p.set_defaults(handler=_cmd_init)
