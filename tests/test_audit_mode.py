@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import missing
 from otpgate.audit import AuditLog
 from otpgate.config import load_config
 from otpgate.errors import ConfigError
@@ -79,3 +80,18 @@ def test_modes_that_open_the_log_to_others_are_refused(tmp_path: Path, value: st
     conf.write_text(f"[auth]\naudit_log_mode = {value}\n")
     with pytest.raises(ConfigError, match="audit_log_mode"):
         load_config(conf, env={})
+
+
+def test_made_by_root_the_log_is_the_directorys_owners(tmp_path: Path) -> None:
+    """sshd's PAM stack (root) logs first: the gate that owns the directory can still write."""
+    if os.geteuid() != 0:
+        missing("root (only root can give a file away)")
+    logs = tmp_path / "log"
+    logs.mkdir()
+    os.chown(logs, 65534, 65534)  # nobody:nogroup stands for the gate's user
+    AuditLog(logs / "audit.log").close()
+    st = (logs / "audit.log").stat()
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (65534, 65534, 0o600)
+    # In root's own directory it stays root's.
+    AuditLog(tmp_path / "root.log").close()
+    assert (tmp_path / "root.log").stat().st_uid == 0

@@ -96,11 +96,21 @@ class AuditLog:
     def _open(self, path: str) -> IO[str]:
         """Append to the file; one made here gets exactly ``mode`` (not narrowed by the
         umask: systemd's ``UMask=0077`` would keep a shared log from its group), an
-        existing one keeps its own (logrotate's ``create`` says it)."""
+        existing one keeps its own (logrotate's ``create`` says it).
+
+        Made by root (sshd's PAM stack, an administrator's ``otpgate user ...``)
+        in a directory root does not own, the file goes to the directory's owner
+        and group, as SQLite does with its ``-wal`` file: the gate that owns
+        ``/var/log/otpgate`` must still write it.  The owner of a directory
+        controls its files already; this gives nobody more.
+        """
         for _ in range(3):  # logrotate may move it between the two opens
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
                 os.fchmod(fd, self._mode)
+                if os.geteuid() == 0:
+                    where = os.stat(os.path.dirname(os.path.abspath(path)))
+                    os.fchown(fd, where.st_uid, where.st_gid)
                 break
             except FileExistsError:
                 pass

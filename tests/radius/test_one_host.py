@@ -109,8 +109,6 @@ def test_one_host_as_written(names: dict[str, str]) -> None:
             names=names,
             path=(venv / "bin",),
         )
-        for directory in ("/etc", "/var/lib", "/var/log", "/etc/systemd/system"):
-            m.path(directory).mkdir(parents=True, exist_ok=True)
         m.steps(steps[1] + steps[2] + steps[3] + steps[4])
         m.steps(steps[5], stdin=f"{PIN}\n{PIN}\n")
         m.steps(steps[6])
