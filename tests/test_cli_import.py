@@ -182,3 +182,35 @@ def test_user_lock_needs_one_of_name_or_failures(
     assert r.code == 1
     assert r.one_line_error() == f"otpgate: {error}"
     assert not any(_locked(f"users-file:{users}").values())
+
+
+def test_import_needs_to_be_told_where(run: Runner, users: Path, tmp_path: Path) -> None:
+    r = run("import", str(users))
+    assert r.code == 1
+    assert r.one_line_error() == (
+        "otpgate: name the destination: --into DST_URL, or --config FILE with its store"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["users"]  # no otpgate.db made
+
+
+def test_counts_in_otpgates_own_stores_are_not_taken_for_the_modules_locks(
+    run: Runner, users: Path, tmp_path: Path
+) -> None:
+    # A store of otpgate's own: carl's 12 failures already carry otpgate's lock (a time).
+    first = f"sqlite:///{tmp_path}/first.db"
+    assert run("import", str(users), "--into", first, "--lock-failures", "0").code == 0
+    conf = tmp_path / "otpgate.toml"
+    second = f"sqlite:///{tmp_path}/second.db"
+    conf.write_text(f'[store]\nurl = "{second}"\n[auth]\nmax_otp_failures = 10\n')
+    r = run("import", first, "--config", str(conf))
+    assert r.code == 0, r.err
+    assert not any(_locked(second).values()) and "imported locked" not in r.err
+    # Said explicitly, it applies to any source.
+    third = f"sqlite:///{tmp_path}/third.db"
+    r = run("import", first, "--into", third, "--lock-failures", "12")
+    assert r.code == 0 and _locked(third) == {
+        "ann": False,
+        "carl": True,
+        "dora": False,
+        "eve": False,
+    }

@@ -7,9 +7,9 @@ code says so.  Recovery codes are not copied (they are hashed per store).
 A new destination is made as ``otpgate init`` would (an SQLite store with its
 key file, a users file), so that the one command is enough.  mod_authn_otp
 kept a user with ``OTPAuthMaxOTPFailure`` failures out until the file was
-edited; otpgate's own lock is a time, so such users are imported locked
-(``--lock-failures``, by default the configuration's ``max_otp_failures``):
-nobody the module had locked gets in by the move.
+edited; otpgate's own lock is a time, so such users of a users file are
+imported locked (``--lock-failures``, by default the configuration's
+``max_otp_failures``): nobody the module had locked gets in by the move.
 """
 
 from __future__ import annotations
@@ -161,12 +161,15 @@ def _arrival(record: UserRecord, job: _Copy, dst_kind: str, now: float) -> UserR
     converted = _convert(record, dst_kind)
     if job.lock_at and record.state.failures >= job.lock_at:
         converted = replace(converted, state=admin_locked(converted.state, now))
-        sys.stderr.write(
-            f"otpgate: {record.username} has {record.state.failures} failures "
-            f"(--lock-failures {job.lock_at}): imported locked; 'otpgate user unlock "
-            f"{record.username}' lets them in\n"
-        )
     return converted
+
+
+def _say_locked(record: UserRecord, job: _Copy) -> None:
+    sys.stderr.write(
+        f"otpgate: {record.username} has {record.state.failures} failures "
+        f"(--lock-failures {job.lock_at}): imported locked; 'otpgate user unlock "
+        f"{record.username}' lets them in\n"
+    )
 
 
 def _copy(job: _Copy) -> int:
@@ -184,8 +187,11 @@ def _copy(job: _Copy) -> int:
         bar.update(0)
         for i, record in enumerate(records, 1):
             try:
-                _put(dst, _arrival(record, job, dst_kind, now), job.replace_existing)
+                arrived = _arrival(record, job, dst_kind, now)
+                _put(dst, arrived, job.replace_existing)
                 copied += 1
+                if arrived.state.locked_until != record.state.locked_until:
+                    _say_locked(record, job)
             except (CommandError, StoreError) as exc:
                 problems += 1
                 sys.stderr.write(f"{chr(13) if bar.live else ''}otpgate: skipped {exc}\n")
@@ -212,11 +218,21 @@ def _put(dst: Store, record: UserRecord, replace_existing: bool) -> None:
 
 def _cmd_import(args: argparse.Namespace) -> int:
     config = config_of(args)
+    if not args.into and config.path is None and not os.environ.get("OTPGATE_STORE"):
+        # Not a store made up in the current directory: say where.
+        raise CommandError("name the destination: --into DST_URL, or --config FILE with its store")
     into = args.into or config.store.url
     dst_key = args.dst_key_file
     if dst_key is None and into == config.store.url:
         dst_key = config.store.key_file
-    lock_at = config.auth.max_otp_failures if args.lock_failures is None else args.lock_failures
+    if args.lock_failures is not None:
+        lock_at = args.lock_failures
+    elif parse_store_url(args.src)[0] == "users-file":
+        # The module's file: a count that high was its lock.  In otpgate's own stores
+        # such a user already carries otpgate's lock (a time), which stays as it is.
+        lock_at = config.auth.max_otp_failures
+    else:
+        lock_at = 0
     return _copy(_Copy(args.src, args.src_key_file, into, dst_key, args.replace, lock_at))
 
 
@@ -232,9 +248,10 @@ def register(sub: Any) -> None:
         help="copy all users from SRC_URL into another store",
         description="Copy every user of SRC_URL into the store --into names, else the "
         "configuration's store.  PINs are hashed for SQL stores; a new SQLite store is "
-        "made with its key file, a new users file mode 0600.  Users with as many "
-        "failures as --lock-failures (default: the configuration's max_otp_failures, "
-        "which OTPAuthMaxOTPFailure sets) arrive locked, as mod_authn_otp had them.  "
+        "made with its key file, a new users file mode 0600.  Users of a users file with "
+        "as many failures as the configuration's max_otp_failures (which "
+        "OTPAuthMaxOTPFailure sets), or --lock-failures N, arrive locked, as "
+        "mod_authn_otp had them.  "
         "Recovery codes are not copied.",
     )
     p.add_argument(
@@ -263,8 +280,8 @@ def register(sub: Any) -> None:
         metavar="N",
         type=count_or_zero,
         help="users with N or more failures in the source arrive locked, as "
-        "OTPAuthMaxOTPFailure N had them (default: the configuration's max_otp_failures; "
-        "0: none)",
+        "OTPAuthMaxOTPFailure N had them (default: from a users file, the "
+        "configuration's max_otp_failures; 0: none)",
     )
     _destination_options(p, "the configuration's for its store, else <database>.key")
     p.set_defaults(handler=_cmd_import)
