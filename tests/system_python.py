@@ -39,11 +39,15 @@ def site_packages(venv: Path) -> Path:
     return found[0]
 
 
-def system_venv() -> Path:
-    """The venv (built on first use); skips loudly, or fails under CI, without python3-venv."""
+def system_venv(*, full: bool = False) -> Path:
+    """The venv (built on first use); skips loudly, or fails under CI, without python3-venv.
+
+    ``full``: with every dependency, for ``otpgate serve`` run as another user
+    than root (the development venv's Python lives under /root, closed to them).
+    """
     if not os.access(SYSTEM_PYTHON, os.X_OK):
         missing(f"{SYSTEM_PYTHON} (Debian's python3, which rlm_python3 and pam_python embed)")
-    venv = Path(f"/tmp/otpgate-system-venv-{_source_hash()}")
+    venv = Path(f"/tmp/otpgate-system-venv-{'full-' if full else ''}{_source_hash()}")
     with open(_LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (venv / "ready").exists():
@@ -56,10 +60,11 @@ def system_venv() -> Path:
         pip = [str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check"]
         steps = [
             [SYSTEM_PYTHON, "-m", "venv", str(venv)],
-            # What the store, the PIN hash and the key file need; no web stack.
-            [*pip, "argon2-cffi", "cryptography"],
-            [*pip, "--no-deps", str(ROOT)],
+            [*pip, str(ROOT)],
         ]
+        if not full:
+            # What the store, the PIN hash and the key file need; no web stack.
+            steps[1:] = [[*pip, "argon2-cffi", "cryptography"], [*pip, "--no-deps", str(ROOT)]]
         for step in steps:
             done = subprocess.run(step, capture_output=True, text=True, check=False)
             if done.returncode != 0:

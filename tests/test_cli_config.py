@@ -126,8 +126,8 @@ def test_config_check_lists_every_problem(run: Runner, tmp_path: Path) -> None:
     lines = r.err.splitlines()
     assert lines == [
         "otpgate: --listen 'nowhere': expected HOST:PORT, e.g. 127.0.0.1:9090",
-        f"otpgate: the configuration (it holds secrets inline) {conf} is mode 0644: others "
-        "may read or change it; chmod 0600 (or 0640 for the gate's group)",
+        f"otpgate: the configuration (it holds secrets inline): {conf} is mode 0644: other "
+        "users may read or change it; chmod 0600 (or 0640 for the gate's group)",
         f"otpgate: no store at {tmp_path}/none.db: create it with 'otpgate init', or name "
         "another with --store or --config",
         f"otpgate: {conf}: 3 problem(s)",
@@ -156,11 +156,27 @@ def test_config_check_secret_file_modes_and_missing_files(
     (tmp_path / "otpgate.db.key").unlink()
     r = run("config", "check")
     assert r.code == 1
-    assert "session secret file" in r.err and "mode 0644" in r.err
+    secret = tmp_path / "session.secret"
+    # Said once (the gate's own check on start and config check's word it alike).
+    assert r.err.count("session.secret") == 1
+    assert (
+        f"otpgate: web.session_secret_file: {secret} is mode 0644: other users may read or "
+        "change it; chmod 0600 (or 0640 for the gate's group)\n"
+    ) in r.err
     assert "otpgate.db.key does not exist" in r.err
-    (tmp_path / "session.secret").unlink()
+    secret.chmod(0o660)  # the group may read, not write: it would choose the secret
     r = run("config", "check")
-    assert r.code == 1 and "session.secret" in r.err
+    assert r.code == 1 and r.err.count("session.secret") == 1
+    assert (
+        f"otpgate: web.session_secret_file: {secret} is mode 0660: its group may change it, "
+        "and so choose the secret; chmod 0640 (reading is all the group needs)\n"
+    ) in r.err
+    assert "other users" not in r.err
+    secret.chmod(0o640)
+    assert "session.secret" not in run("config", "check").err
+    secret.unlink()
+    r = run("config", "check")
+    assert r.code == 1 and r.err.count("session.secret") == 1
 
 
 def test_config_check_warns_of_a_store_others_may_read(
@@ -236,6 +252,8 @@ def test_an_audit_log_that_cannot_be_opened_is_one_clear_line(run: Runner, tmp_p
             assert r.err.splitlines()[0].endswith(": Permission denied")
     finally:
         (tmp_path / "log").chmod(0o700)
+
+
 def test_config_check_warns_of_a_user_named_twice(run: Runner, tmp_path: Path) -> None:
     conf = tmp_path / "otpgate.toml"
     assert run("init", "--config", str(conf)).code == 0
@@ -369,3 +387,25 @@ def test_every_command_falls_back_to_the_default_file(
     assert run("key", "rotate").code == 0
     assert "store sqlite:///" + str(etc) in run("init").err
     assert list(elsewhere.iterdir()) == []
+
+
+def test_init_makes_what_an_existing_config_names(run: Runner, tmp_path: Path) -> None:
+    """A configuration written by hand (docs/radius.md's one host): ``init --config``
+    makes its store, key file and session secret, and ``config check`` then passes."""
+    conf = tmp_path / "otpgate.toml"
+    secret = tmp_path / "session.secret"
+    conf.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path}/otpgate.db"\nkey_file = "{tmp_path}/k.key"\n'
+        f'[web]\nsession_secret_file = "{secret}"\n'
+    )
+    r = run("init", "--config", str(conf))
+    assert r.code == 0, r.err
+    assert f"created session secret {secret} (mode 0600)" in r.err
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert len(secret.read_text().strip()) >= 32
+    assert stat.S_IMODE((tmp_path / "k.key").stat().st_mode) == 0o600
+    assert run("config", "check", "--config", str(conf)).code == 0
+    # Again: everything is kept.
+    before = secret.read_text()
+    r = run("init", "--config", str(conf))
+    assert r.code == 0 and "created" not in r.err and secret.read_text() == before

@@ -1,9 +1,11 @@
 """docs/migrating.md: its example users file through otpgate's defaults and through
-the settings that restore mod_authn_otp's behaviour, row by row of its table."""
+the settings that restore mod_authn_otp's behaviour, row by row of its table; and
+its switch-over, run as written from an empty directory, with Apache at the end."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import subprocess
@@ -12,17 +14,22 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+import guides
+from conftest import missing, require_tool
 from otpgate import apache
 from otpgate.auth import Authenticator, Decision
 from otpgate.config import load_config
 from otpgate.models import Pin, UserState
 from otpgate.otp import hotp, totp
 from otpgate.pins import apr1_md5
+from otpgate.store import open_store
 from otpgate.store.usersfile import UsersFileStore, format_line
 from otpgate.tokens import parse_token_type
 from otpgate.verify import Token, TokenState
+from web.servers import apache_venv, run_apache
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs/migrating.md").read_text()
@@ -107,7 +114,7 @@ def _failures_in_file(s: Site) -> Decision:
 def _failures_in_file_locked(s: Site) -> Decision:
     # The doc's own command, run as written (with the store named by the environment).
     row = next(r for r in ROWS if r["id"] == "failures-in-file")
-    command = re.search(r"`(otpgate user list .*?)`", row["why, and the setting"])
+    command = re.search(r"`(otpgate user lock .*?)`", row["why, and the setting"])
     assert command is not None
     env = {
         **os.environ,
@@ -240,3 +247,86 @@ def _outcome(decision: Decision | bool | None) -> str:
 def test_behaviour_table(tmp_path: Path, row: dict[str, str], column: str, settings: str) -> None:
     site = Site(tmp_path, settings)
     assert _outcome(SCENARIOS[row["id"]](site)) == row[column]
+
+
+# --- Switching over, as written ------------------------------------------------------------
+
+
+def _apache_login(url: str, user: str, password: str) -> int:
+    return httpx.get(f"{url}/app/", auth=(user, password), timeout=30).status_code
+
+
+@pytest.mark.slow
+@pytest.mark.needs_tool
+def test_switching_over_as_written() -> None:
+    apache = require_tool("apache2")
+    if os.geteuid() != 0:
+        missing("root (the guide gives the users file to www-data)")
+    steps = guides.walk_through(ROOT / "docs/migrating.md")
+    assert sorted(steps) == list(range(1, 7)), steps
+    with guides.open_to_all() as tmp:
+        m = guides.Machine(tmp, under_root=("/etc/otp", "/etc/otpgate", "/var/lib/otpgate"))
+        users = m.path("/etc/otp/users")
+        users.parent.mkdir(parents=True)
+        users.write_text(USERS)  # the module's file, as it was
+        users.chmod(0o600)
+
+        m.steps(steps[1] + steps[2] + steps[3])
+        etc = m.path("/etc/otpgate")
+        assert load_config(etc / "otpgate.toml", env={}).auth.max_otp_failures == 10
+        locking = m.run(steps[4][0])
+        assert locking.returncode == 0, locking.stderr
+        assert "locked carl (12 failures)" in locking.stderr and "ann" not in locking.stderr
+
+        m.steps(steps[5])
+        script = (etc / "apache-auth.py").read_text()
+        assert "/etc/otpgate/otpgate.toml" in script
+        script = script.replace("/etc/otpgate/otpgate.toml", str(etc / "otpgate.toml"))
+        with run_apache(apache, tmp, apache_venv(), script) as port:
+            url = f"http://127.0.0.1:{port}"
+            assert _apache_login(url, "ann", "1234" + hotp(KEY, 1)) == 200
+            assert _apache_login(url, "carl", "4321" + hotp(KEY, 1)) == 401  # still locked
+        # www-data wrote the file: ann's counter moved past the code, in the module's format.
+        assert re.search(r"^HOTP\S*\s+ann\s+1234\s+\S+\s+[1-9]", users.read_text(), re.M)
+
+        m.steps(steps[6][:-1])
+        imported = m.run(steps[6][-1])
+        assert imported.returncode == 0, imported.stderr
+        key_file = etc / "otpgate.key"
+        assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+        store = open_store(
+            f"sqlite:///{m.path('/var/lib/otpgate')}/otpgate.db", key_file=str(key_file)
+        )
+        try:
+            ann, carl = store.get("ann"), store.get("carl")
+        finally:
+            store.close()
+        assert ann is not None and ann.pin.kind == "hash" and ann.state.locked_until is None
+        assert carl is not None and carl.state.locked_until == math.inf
+
+
+CLI = [sys.executable, "-c", "from otpgate.cli import main; raise SystemExit(main())"]
+
+
+def test_the_module_table_alone_lacks_only_the_session_secret(tmp_path: Path) -> None:
+    """The guide's block is the login part: alone, ``config check`` names what ``init``
+    adds, once (it was printed twice)."""
+    users = tmp_path / "users"
+    users.write_text(USERS)
+    users.chmod(0o600)
+    conf = tmp_path / "otpgate.toml"
+    conf.write_text(_block("module").replace("/etc/otp/users", str(users)))
+    done = subprocess.run(
+        [*CLI, "config", "check", "--config", str(conf)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "otpgate: no session secret: set web.session_secret_file (one secret per line) "
+        "or web.session_secrets",
+        f"otpgate: {conf}: 1 problem(s)",
+    ]

@@ -72,9 +72,38 @@ def test_unit_hardening_and_commands() -> None:
         "ReadWritePaths": "/var/lib/otpgate /var/log/otpgate",
     }.items():
         assert settings.get(name) == value, name
+    # A users-file store lives outside them (/etc, read-only under ProtectSystem=strict):
+    # the unit says what to add.
+    assert "#   ReadWritePaths=/etc/otp\n" in text
     # Both commands parse as the CLI's own (no option the CLI does not know).
     for key in ("ExecStartPre", "ExecStart"):
         argv = shlex.split(settings[key])
         assert argv[0] == SHIPPED_BINARY
         args = build_parser().parse_args(argv[1:])
         assert callable(args.handler)
+
+
+def test_freeradius_unit_verifies_and_reaches_the_gates_files(tmp_path: Path) -> None:
+    """examples/freeradius/otpgate-radius.service: FreeRADIUS with otpgate's module, the
+    directory docs/radius.md installs, the store and audit log writable, nothing else."""
+    tool = require_tool("systemd-analyze")
+    require_tool("freeradius")
+    source = ROOT / "examples/freeradius/otpgate-radius.service"
+    unit = tmp_path / source.name
+    unit.write_text(source.read_text())
+    done = subprocess.run(
+        [tool, "verify", str(unit)], capture_output=True, text=True, timeout=120, check=False
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert [line for line in out.splitlines() if source.name in line] == [], out
+    settings: dict[str, list[str]] = {}
+    for line in source.read_text().splitlines():
+        if re.match(r"^[A-Za-z]+=", line):
+            key, value = line.split("=", 1)
+            settings.setdefault(key, []).append(value)
+    assert settings["User"] == ["freerad"] and settings["ProtectSystem"] == ["strict"]
+    assert settings["ExecStart"] == ["/usr/sbin/freeradius -f -d /etc/otpgate/freeradius"]
+    assert settings["ReadWritePaths"] == ["/var/lib/otpgate /var/log/otpgate -/var/log/freeradius"]
+    # Never StateDirectory=otpgate: systemd would give the gate's store to freerad.
+    assert not {"StateDirectory", "LogsDirectory"} & set(settings)

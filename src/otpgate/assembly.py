@@ -45,7 +45,9 @@ def build_authenticator(
         checker = None
         if config.auth.pin_provider:
             checker = HtpasswdChecker(config.auth.pin_provider.removeprefix("htpasswd:"))
-        audit = AuditLog(config.auth.audit_log) if config.auth.audit_log else None
+        audit = None
+        if config.auth.audit_log:
+            audit = AuditLog(config.auth.audit_log, config.auth.audit_mode)
     except BaseException:
         if store is not None:
             store.close()

@@ -73,19 +73,22 @@ class AuditLog:
     """Appends JSON lines to a file path or a text stream; thread-safe.
 
     Args:
-        target: a path (opened for appending, created 0600) or a text stream;
-            ``"-"`` means standard output.  A file moved away by logrotate
-            is noticed within a second and opened anew.
+        target: a path (opened for appending, created with ``mode``) or a text
+            stream; ``"-"`` means standard output.  A file moved away by
+            logrotate is noticed within a second and opened anew.
+        mode: the mode of a file this makes (0600; 0640 or 0660 for a group
+            sharing it, ``auth.audit_log_mode``).
 
     Raises:
         AuditLogUnavailable: the file cannot be opened (an :class:`OSError`).
     """
 
-    def __init__(self, target: str | os.PathLike[str] | IO[str]) -> None:
+    def __init__(self, target: str | os.PathLike[str] | IO[str], mode: int = 0o600) -> None:
         self._lock = threading.Lock()
         self._owned = False
         self._path: str | None = None
         self._checked = 0.0
+        self._mode = mode
         self._stream: IO[str]
         if isinstance(target, str | os.PathLike):
             if os.fspath(target) == "-":
@@ -105,9 +108,34 @@ class AuditLog:
         """The file written to, or ``None`` for a stream."""
         return self._path
 
-    @staticmethod
-    def _open(path: str) -> IO[str]:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    def _open(self, path: str) -> IO[str]:
+        """Append to the file; one made here gets exactly ``mode`` (not narrowed by the
+        umask: systemd's ``UMask=0077`` would keep a shared log from its group), an
+        existing one keeps its own (logrotate's ``create`` says it).
+
+        Made by root (sshd's PAM stack, an administrator's ``otpgate user ...``)
+        in a directory root does not own, the file goes to the directory's owner
+        and group, as SQLite does with its ``-wal`` file: the gate that owns
+        ``/var/log/otpgate`` must still write it.  The owner of a directory
+        controls its files already; this gives nobody more.
+        """
+        for _ in range(3):  # logrotate may move it between the two opens
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
+                os.fchmod(fd, self._mode)
+                if os.geteuid() == 0:
+                    where = os.stat(os.path.dirname(os.path.abspath(path)))
+                    os.fchown(fd, where.st_uid, where.st_gid)
+                break
+            except FileExistsError:
+                pass
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+                break
+            except FileNotFoundError:
+                continue
+        else:
+            raise FileNotFoundError(errno.ENOENT, "keeps vanishing", path)
         return os.fdopen(fd, "a", encoding="utf-8", buffering=1)
 
     def _follow_rotation(self) -> None:

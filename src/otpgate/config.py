@@ -68,6 +68,7 @@ __all__ = [
     "new_secret",
     "open_authenticator",
     "replace_section",
+    "secret_mode_problem",
 ]
 
 DEFAULT_CONFIG_PATH: Final = "/etc/otpgate/otpgate.toml"
@@ -156,6 +157,28 @@ class Config:
         return _networks(self.web.metrics_allow, "web.metrics_allow")
 
 
+def secret_mode_problem(mode: int) -> str | None:
+    """What is wrong with a file of secrets at this mode, else ``None``.
+
+    Nothing for other users; the group may read (``root:otpgate 0640``, a
+    gate and FreeRADIUS sharing a group) but not write: whoever writes a
+    session secret or an API key file chooses the secret.  Said as it is:
+    0660 is not "accessible to other users".
+    """
+    bits = stat.S_IMODE(mode)
+    if bits & stat.S_IRWXO:
+        return (
+            f"is mode {bits:04o}: other users may read or change it; chmod 0600 "
+            "(or 0640 for the gate's group)"
+        )
+    if bits & stat.S_IWGRP:
+        return (
+            f"is mode {bits:04o}: its group may change it, and so choose the secret; "
+            "chmod 0640 (reading is all the group needs)"
+        )
+    return None
+
+
 def _read_private_lines(path: str, setting: str) -> list[str]:
     """The lines of a file of secrets, refused if other users could read or change it.
 
@@ -165,7 +188,7 @@ def _read_private_lines(path: str, setting: str) -> list[str]:
     no group write; group read stays allowed (``root:otpgate 0640``).
 
     Raises:
-        ConfigError: unreadable, or accessible to others.
+        ConfigError: unreadable, or open to others (:func:`secret_mode_problem`).
     """
     try:
         with open(path, "rb") as f:
@@ -173,11 +196,9 @@ def _read_private_lines(path: str, setting: str) -> list[str]:
             data = f.read()
     except OSError as exc:
         raise ConfigError(f"{setting}: cannot read {path}: {exc.strerror}") from None
-    if mode & (stat.S_IRWXO | stat.S_IWGRP):
-        raise ConfigError(
-            f"{setting}: {path} is accessible to other users (mode "
-            f"{stat.S_IMODE(mode):04o}); chmod 600 it"
-        )
+    problem = secret_mode_problem(mode)
+    if problem:
+        raise ConfigError(f"{setting}: {path} {problem}")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -47,6 +47,7 @@ __all__ = [
     "Outcome",
     "PinCheck",
     "Recover",
+    "admin_locked",
     "failed_state",
     "idle_use",
     "lock_retry",
@@ -138,6 +139,12 @@ class Recover:
 def locked(state: UserState, now: float) -> bool:
     """Whether the user is locked at ``now``."""
     return state.locked_until is not None and now < state.locked_until
+
+
+def admin_locked(state: UserState, now: float) -> UserState:
+    """Locked until an administrator unlocks (``otpgate user unlock``), sessions revoked:
+    ``user lock``, and users imported with the failures that had locked them."""
+    return replace(state, locked_until=math.inf, revoked_before=now)
 
 
 def lock_retry(state: UserState, now: float) -> float | None:

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Final
 
 from ._limits import MAX_PASSWORD
 from .verify import Policy
 
-__all__ = ["AuthSettings"]
+__all__ = ["AUDIT_LOG_MODES", "AuthSettings"]
+
+# The owner writes; a group may read, or also write (several users' processes
+# on one host, the group owning the log's directory); others never.
+AUDIT_LOG_MODES: Final = ("0600", "0640", "0660")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,9 @@ class AuthSettings:
             delegated (``+``) PINs against an htpasswd file.
         audit_log: a file for one JSON line per decision (``-``: standard
             output).
+        audit_log_mode: the mode the audit log is created with: ``"0600"``, or
+            ``"0640"``/``"0660"`` for a group whose processes read or also
+            write it (``otpgate serve`` and FreeRADIUS on one host).
         guess_budget: failed guesses per user from untrusted clients, all
             addresses together, in any ``guess_window``; each trusted client
             (device cookie, known address) has as many of its own; 0 = off
@@ -91,6 +99,7 @@ class AuthSettings:
     throttle_names_per_address: int = 64
     pin_provider: str | None = None
     audit_log: str | None = None
+    audit_log_mode: str = "0600"
     guess_budget: int = 100
     guess_window: float = 86_400.0
     trusted_for: float = 30 * 86_400.0
@@ -122,6 +131,8 @@ class AuthSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 problems.append(f"{name} must be a non-negative whole number")
+        if self.audit_log_mode not in AUDIT_LOG_MODES:
+            problems.append(f"audit_log_mode must be one of {', '.join(AUDIT_LOG_MODES)}")
         if self.pin_provider is not None and not self.pin_provider.startswith("htpasswd:"):
             problems.append("pin_provider must be htpasswd:/path/to/file")
         names = self.throttle_names_per_address
@@ -129,6 +140,11 @@ class AuthSettings:
             problems.append("throttle_names_per_address must be a whole number of at least 1")
         if problems:
             raise ValueError("; ".join(problems))
+
+    @property
+    def audit_mode(self) -> int:
+        """``audit_log_mode`` as a number for ``os.fchmod``."""
+        return int(self.audit_log_mode, 8)
 
     @property
     def lingering(self) -> bool:

@@ -49,19 +49,19 @@ def _edit(path: Path, replacements: Sequence[tuple[str, str]]) -> None:
     path.write_text(text)
 
 
-def install_config(
+def adapt_config(
+    raddb: Path,
     directory: Path,
     venv_site: Path,
     gate_config: Path,
     radiusd_edits: Sequence[tuple[str, str]] = (),
-) -> tuple[Path, int, str]:
-    """Copy examples/freeradius into ``directory``/raddb; returns (dir, port, secret).
+) -> tuple[int, str]:
+    """Point an installed copy of examples/freeradius at the test's places: what an
+    administrator edits (the client secret, the paths), and 127.0.0.1 with a free
+    port.  Returns (port, secret).
 
-    ``radiusd_edits`` are further (old, new) replacements in radiusd.conf
-    (the benchmark's ``reject_delay``).
+    ``radiusd_edits`` are further (old, new) replacements in radiusd.conf.
     """
-    raddb = directory / "raddb"
-    shutil.copytree(EXAMPLE, raddb)
     for sub in ("run", "log"):
         (directory / sub).mkdir(exist_ok=True)
     port, secret = free_port(), secrets.token_hex(16)
@@ -70,8 +70,6 @@ def install_config(
         [
             ("logdir = /var/log/freeradius", f"logdir = {directory}/log"),
             ("run_dir = /run/otpgate-radius", f"run_dir = {directory}/run"),
-            ("\tuser = freerad\n", "\n"),
-            ("\tgroup = freerad\n", "\n"),
             *radiusd_edits,
         ],
     )
@@ -87,10 +85,52 @@ def install_config(
             ("/etc/otpgate/otpgate.toml", str(gate_config)),
         ],
     )
+    return port, secret
+
+
+def install_config(
+    directory: Path,
+    venv_site: Path,
+    gate_config: Path,
+    radiusd_edits: Sequence[tuple[str, str]] = (),
+) -> tuple[Path, int, str]:
+    """Copy examples/freeradius into ``directory``/raddb; returns (dir, port, secret).
+
+    FreeRADIUS then runs as the current user (no ``user``/``group`` lines).
+    """
+    raddb = directory / "raddb"
+    shutil.copytree(EXAMPLE, raddb)
+    own_user = [("\tuser = freerad\n", "\n"), ("\tgroup = freerad\n", "\n")]
+    port, secret = adapt_config(
+        raddb, directory, venv_site, gate_config, [*own_user, *radiusd_edits]
+    )
     # FreeRADIUS refuses a configuration others could change.
     for path in [raddb, *raddb.rglob("*")]:
         path.chmod(0o700 if path.is_dir() else 0o600)
     return raddb, port, secret
+
+
+@contextlib.contextmanager
+def running(argv: Sequence[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``freeradius -f ...`` (foreground, threaded) until the block ends; yields once it
+    is ready (RADIUS is UDP: nothing to connect to, the log says when it listens)."""
+    proc = subprocess.Popen(
+        [*argv, "-l", str(log)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        env={"PATH": "/usr/sbin:/usr/bin:/bin", "LANG": "C.UTF-8"},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while "Ready to process requests" not in tail(log):
+            if proc.poll() is not None:
+                raise RuntimeError(f"freeradius exited with {proc.returncode}:\n{tail(log)}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"freeradius did not get ready:\n{tail(log)}")
+            time.sleep(0.05)
+        yield proc
+    finally:
+        stop(proc)
 
 
 @contextlib.contextmanager
@@ -102,7 +142,7 @@ def run_freeradius(
     radiusd_edits: Sequence[tuple[str, str]] = (),
     after_install: Callable[[Path], None] | None = None,
 ) -> Iterator[RadiusServer]:
-    """``freeradius -f`` (foreground, threaded) with the shipped config; stopped at the end.
+    """``freeradius -f`` with the shipped config; stopped at the end.
 
     ``after_install(raddb)`` may change the installed copy (the benchmark's
     rlm_rest variant).
@@ -111,24 +151,8 @@ def run_freeradius(
     if after_install is not None:
         after_install(raddb)
     log = directory / "freeradius.log"
-    proc = subprocess.Popen(
-        [freeradius, "-f", "-d", str(raddb), "-l", str(log)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        env={"PATH": "/usr/sbin:/usr/bin:/bin", "LANG": "C.UTF-8"},
-    )
-    try:
-        # RADIUS is UDP: nothing to connect to; the log says when it listens.
-        deadline = time.monotonic() + 30
-        while "Ready to process requests" not in tail(log):
-            if proc.poll() is not None:
-                raise RuntimeError(f"freeradius exited with {proc.returncode}:\n{tail(log)}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"freeradius did not get ready:\n{tail(log)}")
-            time.sleep(0.05)
+    with running([freeradius, "-f", "-d", str(raddb)], log) as proc:
         yield RadiusServer(port, secret, directory, log, proc.pid)
-    finally:
-        stop(proc)
 
 
 def _quote(value: str) -> str:

@@ -35,7 +35,12 @@ def test_session_secret_file_others_can_use_is_refused(tmp_path: Path, mode: int
     with pytest.raises(ConfigError) as info:
         config.secrets()
     message = str(info.value)
-    assert str(path) in message and f"{mode:04o}" in message and "chmod 600" in message
+    assert str(path) in message and f"mode {mode:04o}" in message
+    if mode & 0o007:
+        assert "other users may read or change it; chmod 0600" in message
+    else:  # group write only: said as it is, not "other users"
+        assert "its group may change it" in message and "chmod 0640" in message
+        assert "other users" not in message
     assert SECRET not in message
 
 

@@ -90,7 +90,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     check_exists(url)
     store = open_store(url, key_file=key_file_of(args))
     try:
-        audit = AuditLog(audit_target) if audit_target else None
+        audit = AuditLog(audit_target, config.auth.audit_mode) if audit_target else None
     except BaseException:
         store.close()
         raise

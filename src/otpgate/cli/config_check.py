@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from ..config import Config
+from ..config import Config, secret_mode_problem
 from ..errors import OTPGateError
 from . import CommandError
 from ._common import CONFIG_HELP, check_exists, command_group, config_path, load_settings
@@ -33,21 +33,20 @@ def _mode_problems(path: str, what: str) -> Iterator[str]:
     try:
         mode = os.stat(path).st_mode
     except OSError as exc:
-        yield f"{what} {path}: {exc.strerror}"
+        yield f"{what}: cannot read {path}: {exc.strerror}"
         return
-    if mode & (stat.S_IRWXO | stat.S_IWGRP):
-        yield (
-            f"{what} {path} is mode {stat.S_IMODE(mode):04o}: others may read or change "
-            f"it; chmod 0600 (or 0640 for the gate's group)"
-        )
+    problem = secret_mode_problem(mode)
+    if problem:
+        # Worded as the gate words it on start (so the two are said once).
+        yield f"{what}: {path} {problem}"
 
 
 def _file_problems(config: Config) -> Iterator[str]:
     web = config.web
     if web.session_secret_file:
-        yield from _mode_problems(web.session_secret_file, "session secret file")
+        yield from _mode_problems(web.session_secret_file, "web.session_secret_file")
     if web.api_keys_file:
-        yield from _mode_problems(web.api_keys_file, "API keys file")
+        yield from _mode_problems(web.api_keys_file, "web.api_keys_file")
     # The key file's mode is the store's own check (it refuses one others can read).
     if config.path and (web.session_secrets or web.api_keys):
         yield from _mode_problems(config.path, "the configuration (it holds secrets inline)")
@@ -141,7 +140,8 @@ def review(path: str | None) -> tuple[list[str], list[str]]:
     found += _file_problems(config)
     found += _open_problems(config, warned)
     warned += _store_warnings(config)
-    return found, warned
+    # Building the app meets a missing session secret again: say each problem once.
+    return list(dict.fromkeys(found)), warned
 
 
 @contextlib.contextmanager

@@ -17,6 +17,7 @@ from ..store import parse_store_url, redact
 from . import CommandError
 from ._common import (
     SQL_KINDS,
+    config_of,
     config_path,
     create_users_file,
     key_file_of,
@@ -62,6 +63,22 @@ def _starter(args: argparse.Namespace, path: Path, made: list[Path]) -> list[str
     return notes
 
 
+def _missing_secret(args: argparse.Namespace, made: list[Path]) -> list[str]:
+    """The session secret an existing configuration names, made if it is missing: a
+    configuration written by hand then needs no second tool before ``config check``."""
+    from ..config import new_secret
+    from .starter import write_new_private
+
+    secret = config_of(args).web.session_secret_file
+    if not secret:
+        return []
+    where = Path(secret).absolute()
+    if not write_new_private(where, new_secret() + "\n"):
+        return []
+    made.append(where)
+    return [f"created session secret {secret} (mode 0600)"]
+
+
 def _cmd_init(args: argparse.Namespace) -> int:
     made: list[Path] = []  # what this run created: removed again if a later step fails
     try:
@@ -82,6 +99,8 @@ def _init(args: argparse.Namespace, made: list[Path]) -> list[str]:
     path = config_path(args.config)
     if path and not os.path.exists(path):
         notes += _starter(args, Path(path), made)
+    elif path:
+        notes += _missing_secret(args, made)
     url = store_url(args)
     try:
         notes += _init_store(args, url, made)
@@ -139,7 +158,9 @@ def register(sub: Any) -> None:
         "not exist yet, first write a commented starter configuration there (mode 0600) "
         "with a new session secret next to it (session.secret, mode 0600), ready for "
         "'otpgate serve' on 127.0.0.1:9090; the store defaults to otpgate.db in the same "
-        "directory (--store names another).  Existing files are never overwritten, and "
-        "when a step fails the files this run created are removed again.",
+        "directory (--store names another).  With --config naming an existing file, its "
+        "store, key file and session secret file are made if missing.  Existing files are "
+        "never overwritten, and when a step fails the files this run created are removed "
+        "again.",
     )
     p.set_defaults(handler=_cmd_init)

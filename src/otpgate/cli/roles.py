@@ -46,7 +46,7 @@ def record(
     if not path or path == "-":
         return  # stdout is the command's own output
     try:
-        audit = AuditLog(path)
+        audit = AuditLog(path, config.auth.audit_mode)
     except OSError as exc:
         print(
             f"otpgate: warning: cannot write the audit log {path}: {exc.strerror}", file=sys.stderr

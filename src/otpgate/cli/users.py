@@ -20,11 +20,13 @@ from .._limits import escape_control
 from ..audit import iso_utc
 from ..errors import VerificationError
 from ..models import UserRecord
+from ..rules import admin_locked
 from ..verify import Policy, TokenState, resync
 from . import CommandError, enrol
 from ._common import (
     command_group,
     count,
+    count_or_zero,
     get_user,
     store_of,
     store_options,
@@ -195,13 +197,41 @@ def _cmd_resync(args: argparse.Namespace) -> int:
 
 
 def _cmd_lock(args: argparse.Namespace) -> int:
+    if (args.name is None) == (args.failures is None):
+        raise CommandError("name the user to lock, or give --failures N (not both)")
+    if args.failures is not None:
+        if args.failures < 1:
+            raise CommandError("--failures must be at least 1 (0 would lock every user)")
+        return _lock_failed(args, args.failures)
     now = time.time()
     with store_of(args) as store:
-        update_user(
-            store, args.name, lambda s: replace(s, locked_until=math.inf, revoked_before=now)
-        )
+        update_user(store, args.name, lambda s: admin_locked(s, now))
     audit_admin(args, "lock", args.name, "locked; sessions revoked")
     print(f"otpgate: locked {args.name}; their sessions are revoked", file=sys.stderr)
+    return 0
+
+
+def _lock_failed(args: argparse.Namespace, at_least: int) -> int:
+    """Lock every user with ``at_least`` failures or more: those mod_authn_otp had locked
+    (``OTPAuthMaxOTPFailure``), whose count otpgate reads but does not take for a lock."""
+    now = time.time()
+    done = []
+    with store_of(args) as store:
+        for record in store.list_users():
+            if record.state.failures < at_least or record.state.locked_until == math.inf:
+                continue
+            update_user(store, record.username, lambda s: admin_locked(s, now))
+            audit_admin(args, "lock", record.username, f"locked: {record.state.failures} failures")
+            print(
+                f"otpgate: locked {record.username} ({record.state.failures} failures)",
+                file=sys.stderr,
+            )
+            done.append(record.username)
+        url = store.url
+    print(
+        f"otpgate: {len(done)} user(s) with {at_least} or more failures newly locked in {url}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -251,12 +281,24 @@ def register(sub: Any) -> None:
 
     for name, handler, text in (
         ("remove", _cmd_remove, "delete a user and revoke their open invitation links"),
-        ("lock", _cmd_lock, "refuse all logins until unlocked; revoke sessions"),
         ("unlock", _cmd_unlock, "lift a lock and clear the failure count"),
     ):
         p = usub.add_parser(name, parents=[common], help=text)
         p.add_argument("name", type=username)
         p.set_defaults(handler=handler)
+
+    p = usub.add_parser(
+        "lock", parents=[common], help="refuse all logins until unlocked; revoke sessions"
+    )
+    p.add_argument("name", type=username, nargs="?", help="the user to lock")
+    p.add_argument(
+        "--failures",
+        metavar="N",
+        type=count_or_zero,
+        help="instead, lock every user with N or more failures (after mod_authn_otp: "
+        "those its OTPAuthMaxOTPFailure N had locked)",
+    )
+    p.set_defaults(handler=_cmd_lock)
 
     p = usub.add_parser("set-pin", parents=[common], help="change a user's PIN")
     p.add_argument("name", type=username)
