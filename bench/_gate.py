@@ -21,12 +21,12 @@ from typing import Any
 
 from _common import PY, ROOT, free_port, nginx_conf, started
 
-from otpgate.crypto import create_key_file, load_key_file
-from otpgate.models import Pin, UserRecord
-from otpgate.pins import PinHasher
+from otpgate.login.pins import PinHasher
+from otpgate.otp.tokens import TokenType
+from otpgate.otp.verify import Token
 from otpgate.store import _sql, open_store
-from otpgate.tokens import TokenType
-from otpgate.verify import Token
+from otpgate.store.crypto import create_key_file, load_key_file
+from otpgate.store.records import Pin, UserRecord
 
 SECRET = "bench-session-secret-0123456789abcdef"  # noqa: S105 - a throwaway benchmark secret
 # web.instance of every benchmark gate, so session_cookie() can bind its cookies.

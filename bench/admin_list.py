@@ -24,14 +24,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from otpgate import crypto
-from otpgate.auth import Authenticator
-from otpgate.config import load_config
-from otpgate.models import Pin, UserRecord, UserState
-from otpgate.otp import totp
-from otpgate.store import _sql, open_store
+from otpgate.config.loader import load_config
+from otpgate.login.authenticator import Authenticator
+from otpgate.otp.algorithms import totp
+from otpgate.otp.tokens import TokenType
+from otpgate.store import _sql, crypto, open_store
 from otpgate.store.base import Store
-from otpgate.tokens import TokenType
+from otpgate.store.records import Pin, UserRecord, UserState
 from otpgate.web import create_app
 
 TOTP = TokenType("HOTP", 30, 6)

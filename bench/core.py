@@ -8,7 +8,7 @@ Run::
 What is timed, per verification of a 6-digit TOTP code (SHA-1, 30 s steps)
 with a window of one step either side:
 
-* ``otpgate``: :func:`otpgate.verify.verify` with one :class:`~otpgate.verify.Token`
+* ``otpgate``: :func:`otpgate.otp.verify.verify` with one :class:`~otpgate.otp.verify.Token`
   reused across calls, as the Authenticator caches it.  It computes and
   compares every candidate, so always 3 HMACs.
 * ``pyotp``: ``pyotp.TOTP(secret).verify(code, for_time=now, valid_window=1)``
@@ -46,9 +46,9 @@ from dataclasses import dataclass
 import pyotp
 
 from otpgate.errors import NoMatch
-from otpgate.keys import encode_base32
-from otpgate.tokens import TokenType
-from otpgate.verify import Policy, Token, TokenState, verify
+from otpgate.otp.keys import encode_base32
+from otpgate.otp.tokens import TokenType
+from otpgate.otp.verify import Policy, Token, TokenState, verify
 
 KEY = bytes.fromhex("3132333435363738393031323334353637383930")
 NOW = 1_700_000_015  # inside a step, away from its edges

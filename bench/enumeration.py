@@ -9,7 +9,7 @@ Run::
 Two parts, each a difference of medians (known minus unknown) in
 milliseconds, with each median.  Nothing here is run by the test suite.
 
-``decide``: :meth:`otpgate.auth.Authenticator.decide` for one attempt with a
+``decide``: :meth:`otpgate.login.authenticator.Authenticator.decide` for one attempt with a
 wrong 6-digit code, as a front end calls it (``write_behind=True``), in this
 process, with in-process state or with Redis (``--states``).  Known user
 ``alice`` (TOTP, a plain or hashed PIN) and unknown users ``nobody<i>``
@@ -47,13 +47,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from otpgate.auth import Authenticator, AuthSettings
-from otpgate.crypto import create_key_file
-from otpgate.models import Pin, UserRecord
-from otpgate.pins import FAST_TEST_HASHER
+from otpgate.login.authenticator import Authenticator, AuthSettings
+from otpgate.login.pins import FAST_TEST_HASHER
+from otpgate.otp.tokens import TokenType
 from otpgate.state import LocalState, SharedState
 from otpgate.store import open_store
-from otpgate.tokens import TokenType
+from otpgate.store.crypto import create_key_file
+from otpgate.store.records import Pin, UserRecord
 
 KEY = b"12345678901234567890"
 PIN = "1234"

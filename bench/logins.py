@@ -33,7 +33,7 @@ from _gate import (
     write_config,
 )
 
-from otpgate.pins import PinHasher
+from otpgate.login.pins import PinHasher
 
 LOGIN_WRK = {"threads": 2, "connections": 8}
 OWASP = PinHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)

@@ -6,7 +6,7 @@ Starts FreeRADIUS 3.2 with the shipped examples/freeradius/ (as the tests do:
 127.0.0.1, a free port, this user) over an SQLite store of HOTP/E users with
 argon2id PIN hashes at the shipped cost (bench/_gate.py: one shared hash, each
 check still pays it).  The client is Python, one UDP socket per request,
-PAP with Message-Authenticator (tests/radius/packet.py).  Phases:
+PAP with Message-Authenticator (tests/adapters/radius/packet.py).  Phases:
 
 * fresh logins, sequential and 16 in parallel: every request a new user with
   their first HOTP code, so each takes the full path (store read, OTP, PIN
@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from radius.packet import ACCESS_ACCEPT, access_request, send
 from radius.server import run_freeradius
+
 from system_python import site_packages, system_venv
 
 PRIVACYIDEA = {

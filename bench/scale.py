@@ -35,7 +35,7 @@ from _gate import (
     write_config,
 )
 
-from otpgate.pins import PinHasher
+from otpgate.login.pins import PinHasher
 from otpgate.store import open_store
 
 CHEAP = PinHasher(time_cost=1, memory_cost=64, parallelism=1)

@@ -46,11 +46,11 @@ from _gate import (
     write_config,
 )
 
-from otpgate.pins import FAST_TEST_HASHER
+from otpgate.login.pins import FAST_TEST_HASHER
+from otpgate.regulation.throttle import Throttle
 from otpgate.state import Backoff
 from otpgate.state.redis import RedisState
 from otpgate.state.sqlite import SqliteState
-from otpgate.throttle import Throttle
 
 REDIS = os.environ.get("OTPGATE_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 WRK = {"threads": 2, "connections": 32}
@@ -178,11 +178,11 @@ def memory_path(n: int = 20_000, rounds: int = 5) -> dict[str, float]:
     The Authenticator's own share of the hot path, without HTTP: in-process
     state against Redis state (each with a store of its own).
     """
-    from otpgate.auth import Authenticator, AuthSettings
-    from otpgate.models import Pin, UserRecord
+    from otpgate.login.authenticator import Authenticator, AuthSettings
+    from otpgate.otp.tokens import parse_token_type
+    from otpgate.otp.verify import generate
     from otpgate.store.memory import MemoryStore
-    from otpgate.tokens import parse_token_type
-    from otpgate.verify import generate
+    from otpgate.store.records import Pin, UserRecord
 
     prefix = f"otpgate-bench-{uuid.uuid4().hex[:8]}:"
     now = time.time()

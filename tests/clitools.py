@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from otpgate.cli import _secrets, main
-from otpgate.pins import FAST_TEST_HASHER
+from otpgate.login.pins import FAST_TEST_HASHER
 
 
 class Result:

@@ -1,4 +1,4 @@
-"""Records every call of :func:`hmac.compare_digest` (tests/test_constant_time.py).
+"""Records every call of :func:`hmac.compare_digest` (tests/login/test_constant_time.py).
 
 Why a recorder and not a scan of the source for ``==``: replacing
 ``hmac.compare_digest`` by ``==`` in a secret comparison changes no answer,
@@ -15,7 +15,7 @@ is called.
 Code that bound ``hmac.compare_digest`` to a name at import time would not
 be seen: the tests install the recorder first and build what they check
 (tokens, checkers, apps) afterwards; in otpgate only the token's code finder
-binds it, when a :class:`~otpgate.tokens.Token` is made.
+binds it, when a :class:`~otpgate.otp.tokens.Token` is made.
 """
 
 from __future__ import annotations

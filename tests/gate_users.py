@@ -12,12 +12,12 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from otpgate.crypto import create_key_file
-from otpgate.models import Pin, UserRecord
-from otpgate.otp import totp
-from otpgate.pins import FAST_TEST_HASHER
+from otpgate.login.pins import FAST_TEST_HASHER
+from otpgate.otp.algorithms import totp
+from otpgate.otp.tokens import TokenType
 from otpgate.store import open_store
-from otpgate.tokens import TokenType
+from otpgate.store.crypto import create_key_file
+from otpgate.store.records import Pin, UserRecord
 
 
 def key_of(name: str) -> bytes:

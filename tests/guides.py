@@ -30,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from otpgate.otp import totp
+from otpgate.otp.algorithms import totp
 from otpgate.store import open_store
 from procs import free_port, started
 

@@ -20,12 +20,12 @@ def test_every_exported_name_exists(name: str) -> None:
 
 
 def test_the_package_exports_the_login_api() -> None:
-    from otpgate.auth import Attempt, Decision
-    from otpgate.reasons import Reason
-    from otpgate.tokens import Token
+    from otpgate.login.authenticator import Attempt, Decision
+    from otpgate.login.reasons import Reason
+    from otpgate.otp.tokens import Token
 
     assert (otpgate.Attempt, otpgate.Decision, otpgate.Reason) == (Attempt, Decision, Reason)
     # Token moved to tokens.py; the old import path still works.
-    from otpgate.verify import Token as VerifyToken
+    from otpgate.otp.verify import Token as VerifyToken
 
     assert otpgate.Token is Token is VerifyToken

@@ -5,7 +5,7 @@ users file (or SQLite database) and its directory must be writable by
 www-data, as with the reference module.
 """
 
-from otpgate.apache import provider
+from otpgate.adapters.apache import provider
 
 check_password = provider(
     "/etc/otpgate/otpgate.toml",  # or None to use only the directives below

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .auth import Attempt, Authenticator, AuthSettings, Decision
 from .errors import (
     InvalidKey,
     InvalidTokenType,
@@ -14,11 +13,12 @@ from .errors import (
     StoreError,
     VerificationError,
 )
-from .keys import decode_key, new_key
-from .otp import hotp, motp, totp
-from .reasons import Reason
-from .tokens import Token, TokenType, build_uri, parse_token_type, parse_uri
-from .verify import Match, Policy, TokenState, resync, verify
+from .login.authenticator import Attempt, Authenticator, AuthSettings, Decision
+from .login.reasons import Reason
+from .otp.algorithms import hotp, motp, totp
+from .otp.keys import decode_key, new_key
+from .otp.tokens import Token, TokenType, build_uri, parse_token_type, parse_uri
+from .otp.verify import Match, Policy, TokenState, resync, verify
 
 __version__ = "0.1.0"
 

@@ -47,8 +47,8 @@ class ConfigError(OTPGateError, ValueError):
 class VerificationError(OTPGateError):
     """A one-time password was not accepted.
 
-    The login rules (:mod:`otpgate.rules`) turn each subclass into an
-    :class:`otpgate.reasons.Reason` for the audit log.
+    The login rules (:mod:`otpgate.login.rules`) turn each subclass into an
+    :class:`otpgate.login.reasons.Reason` for the audit log.
     """
 
 

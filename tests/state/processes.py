@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from otpgate.attempts import Attempt
-from otpgate.limits import Limits
-from otpgate.settings import AuthSettings
+from otpgate.config.auth import AuthSettings
+from otpgate.login.attempt import Attempt
+from otpgate.regulation.limits import Limits
 from otpgate.state.base import SharedState
 
 # Three free failures, then 10 s doubling up to 900 s; no guess budget.
@@ -14,7 +14,7 @@ SETTINGS = AuthSettings(
 
 
 class Process:
-    """The :class:`~otpgate.limits.Limits` of one gate process."""
+    """The :class:`~otpgate.regulation.limits.Limits` of one gate process."""
 
     def __init__(self, state: SharedState) -> None:
         self.state = state

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from otpgate.auth import Authenticator
 from otpgate.cli import main
-from otpgate.config import load_config, open_authenticator
-from otpgate.otp import totp
+from otpgate.config.loader import load_config, open_authenticator
+from otpgate.login.authenticator import Authenticator
+from otpgate.otp.algorithms import totp
 
 KEY_HEX = "3132333435363738393031323334353637383930"
 KEY = bytes.fromhex(KEY_HEX)
@@ -73,13 +73,13 @@ def test_a_lock_from_the_admin_pages_reaches_the_other_gates(
     redis_server_url: str, redis_prefix: str
 ) -> None:
     # What web/admin/base.py wires: Administration over the announcing store.
-    from otpgate.administration import Actor, Administration
-    from otpgate.auth import AuthSettings
-    from otpgate.models import Pin, UserRecord
+    from otpgate.accounts.administration import Actor, Administration
+    from otpgate.login.authenticator import AuthSettings
+    from otpgate.otp.tokens import parse_token_type
     from otpgate.state.announce import AnnouncingStore
     from otpgate.state.redis import RedisState
     from otpgate.store.memory import MemoryStore
-    from otpgate.tokens import parse_token_type
+    from otpgate.store.records import Pin, UserRecord
 
     store = MemoryStore()
     store.add(UserRecord("ann", parse_token_type("HOTP/T30"), KEY, Pin("none", "")))

@@ -24,13 +24,13 @@ from typing import Any
 
 import pytest
 
-from otpgate import writebehind
-from otpgate.auth import Authenticator, AuthSettings
-from otpgate.models import Pin, UserRecord
-from otpgate.reasons import Reason
+from otpgate.login.authenticator import Authenticator, AuthSettings
+from otpgate.login.reasons import Reason
+from otpgate.otp.tokens import parse_token_type
+from otpgate.regulation import failure_writer as writebehind
 from otpgate.state.redis import RedisState
 from otpgate.store.memory import MemoryStore
-from otpgate.tokens import parse_token_type
+from otpgate.store.records import Pin, UserRecord
 
 from .redis_proc import own_redis
 

@@ -226,7 +226,7 @@ def test_urls() -> None:
 
 
 def test_state_settings_from_the_environment_and_their_checks() -> None:
-    from otpgate.config import load_config
+    from otpgate.config.loader import load_config
     from otpgate.errors import ConfigError
 
     env = {"OTPGATE_STATE_URL": "redis://127.0.0.1:6379/2", "OTPGATE_STATE_TIMEOUT": "0.5"}
@@ -241,7 +241,7 @@ def test_state_settings_from_the_environment_and_their_checks() -> None:
 
 
 def test_windows_and_marks_for_a_guess_budget(redis_server_url: str, redis_prefix: str) -> None:
-    # What otpgate.budget needs to count across processes: at most `limit`
+    # What otpgate.regulation.budget needs to count across processes: at most `limit`
     # failures per user in any `window`, and trusted addresses that expire.
     a = RedisState(redis_server_url, redis_prefix)
     b = RedisState(redis_server_url, redis_prefix)

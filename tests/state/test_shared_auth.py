@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
-from otpgate.auth import Authenticator, AuthSettings
-from otpgate.models import Pin, UserRecord
-from otpgate.pins import FAST_TEST_HASHER
-from otpgate.reasons import Reason
+from otpgate.login.authenticator import Authenticator, AuthSettings
+from otpgate.login.pins import FAST_TEST_HASHER
+from otpgate.login.reasons import Reason
+from otpgate.otp.tokens import parse_token_type
+from otpgate.otp.verify import generate
 from otpgate.state import LocalState
 from otpgate.state.redis import RedisState
 from otpgate.store.memory import MemoryStore
-from otpgate.tokens import parse_token_type
-from otpgate.verify import generate
+from otpgate.store.records import Pin, UserRecord
 
 from .redis_proc import own_redis
 

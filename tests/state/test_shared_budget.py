@@ -15,15 +15,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from otpgate.auth import Authenticator, AuthSettings
-from otpgate.budget import GuessBudget
-from otpgate.models import Pin, UserRecord
-from otpgate.reasons import Reason
+from otpgate.login.authenticator import Authenticator, AuthSettings
+from otpgate.login.reasons import Reason
+from otpgate.otp.tokens import parse_token_type
+from otpgate.otp.verify import generate
+from otpgate.regulation.budget import GuessBudget
 from otpgate.state import LocalState
 from otpgate.state.redis import RedisState
 from otpgate.store.memory import MemoryStore
-from otpgate.tokens import parse_token_type
-from otpgate.verify import generate
+from otpgate.store.records import Pin, UserRecord
 from procs import free_port
 
 NOW = 1_700_000_010.0

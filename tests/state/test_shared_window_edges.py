@@ -1,6 +1,6 @@
 """The shared backoff and guess-budget windows at their exact edges (SQLite file, Redis).
 
-The same convention as the in-process tables (tests/test_window_edges.py): a
+The same convention as the in-process tables (tests/login/test_window_edges.py): a
 pair blocked until ``b`` may try again at ``b``, not an instant before; a
 quiet entry is forgotten at exactly ``cap`` seconds after its last failure;
 a failure leaves a budget window of ``w`` seconds at exactly ``w``.  The time
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from otpgate.attempts import Attempt
-from otpgate.limits import Limits
-from otpgate.settings import AuthSettings
+from otpgate.config.auth import AuthSettings
+from otpgate.login.attempt import Attempt
+from otpgate.regulation.limits import Limits
 from otpgate.state import Backoff
 from otpgate.state.base import SharedState
 from otpgate.state.redis import RedisState

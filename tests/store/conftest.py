@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from otpgate import crypto
-from otpgate.store import Store, open_store
+from otpgate.store import Store, crypto, open_store
 
 Opener = Callable[[], Store]
 

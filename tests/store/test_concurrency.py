@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from otpgate.models import Pin, UserRecord, UserState
+from otpgate.otp.tokens import parse_token_type
+from otpgate.otp.verify import Token, TokenState
 from otpgate.store import open_store
+from otpgate.store.records import Pin, UserRecord, UserState
 from otpgate.store.usersfile import UsersFileStore
-from otpgate.tokens import parse_token_type
-from otpgate.verify import Token, TokenState
 
 from .conftest import make_users_file
 

@@ -14,10 +14,10 @@ from dataclasses import replace
 import pytest
 
 from otpgate.errors import StoreError, UnknownUser
-from otpgate.models import Pin, UserRecord, UserState
+from otpgate.otp.tokens import parse_token_type
+from otpgate.otp.verify import TokenState
 from otpgate.store import Store
-from otpgate.tokens import parse_token_type
-from otpgate.verify import TokenState
+from otpgate.store.records import Pin, UserRecord, UserState
 
 from .conftest import BACKENDS, Opener
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from otpgate import crypto
 from otpgate.errors import ConfigError, StoreError
+from otpgate.store import crypto
 
 SECRET = b"12345678901234567890"
 

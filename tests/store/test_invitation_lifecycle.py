@@ -13,14 +13,14 @@ from dataclasses import replace
 
 import pytest
 
-from otpgate.invitations import digest
-from otpgate.models import Pin, UserRecord
-from otpgate.otp import totp
-from otpgate.pin_policy import PinPolicy
-from otpgate.pins import FAST_TEST_HASHER
-from otpgate.selfservice import InvitationRefused, SelfService
+from otpgate.accounts.pin_policy import PinPolicy
+from otpgate.accounts.selfservice import InvitationRefused, SelfService
+from otpgate.login.pins import FAST_TEST_HASHER
+from otpgate.otp.algorithms import totp
+from otpgate.otp.tokens import parse_token_type
 from otpgate.store import Store
-from otpgate.tokens import parse_token_type
+from otpgate.store.invitations import digest
+from otpgate.store.records import Pin, UserRecord
 
 from .conftest import BACKENDS, Opener
 

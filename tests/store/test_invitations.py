@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from otpgate import invitations
 from otpgate.errors import StoreError
-from otpgate.invitations import Invitation
-from otpgate.models import Pin, UserRecord
-from otpgate.store import Store, _sql, open_store
-from otpgate.tokens import parse_token_type
+from otpgate.otp.tokens import parse_token_type
+from otpgate.store import Store, _sql, invitations, open_store
+from otpgate.store.invitations import Invitation
+from otpgate.store.records import Pin, UserRecord
 
 from .conftest import BACKENDS, Opener
 
@@ -215,9 +214,9 @@ def test_a_version_1_sqlite_file_is_migrated(tmp_path: Path, key_file: str) -> N
 def test_reset_links_from_before_the_binding_are_refused(tmp_path: Path, key_file: str) -> None:
     """A schema-4 database: its reset links carry no binding and no longer work; a
     new user's link does."""
-    from otpgate.pin_policy import PinPolicy
-    from otpgate.pins import FAST_TEST_HASHER
-    from otpgate.selfservice import InvitationRefused, SelfService
+    from otpgate.accounts.pin_policy import PinPolicy
+    from otpgate.accounts.selfservice import InvitationRefused, SelfService
+    from otpgate.login.pins import FAST_TEST_HASHER
 
     path = tmp_path / "v4.db"
     s = open_store(f"sqlite:///{path}", key_file=key_file)
@@ -268,7 +267,7 @@ def test_tokens_and_durations() -> None:
 
 @pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def test_key_rotation_reencrypts_pending_keys(store_url: str, key_file: str) -> None:
-    from otpgate import crypto
+    from otpgate.store import crypto
 
     s = open_store(store_url)
     _, a = invite()

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from otpgate.auth import Authenticator, AuthSettings
 from otpgate.cli import main
-from otpgate.models import Pin, UserRecord, UserState
-from otpgate.pins import FAST_TEST_HASHER
+from otpgate.login.authenticator import Authenticator, AuthSettings
+from otpgate.login.pins import FAST_TEST_HASHER
+from otpgate.otp.tokens import parse_token_type
+from otpgate.otp.verify import generate
 from otpgate.store import Store, _sql, open_store, parse_store_url
-from otpgate.tokens import parse_token_type
-from otpgate.verify import generate
+from otpgate.store.records import Pin, UserRecord, UserState
 
 from .conftest import BACKENDS, Opener
 
@@ -153,8 +153,8 @@ def test_the_rules_compare_and_write_the_tag_never_the_code() -> None:
     # rules.transition is pure: the store's tag function is handed in.
     from dataclasses import replace
 
-    from otpgate import rules
-    from otpgate.settings import AuthSettings as Settings
+    from otpgate.config.auth import AuthSettings as Settings
+    from otpgate.login import rules
 
     record = UserRecord("alice", parse_token_type("HOTP/T30"), KEY, Pin("plain", PIN), UserState())
     code = generate(record.token(), now=NOW)

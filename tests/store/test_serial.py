@@ -11,8 +11,8 @@ from dataclasses import replace
 import pytest
 
 from otpgate.errors import StoreError
-from otpgate.models import Pin, UserRecord
-from otpgate.tokens import parse_token_type
+from otpgate.otp.tokens import parse_token_type
+from otpgate.store.records import Pin, UserRecord
 
 from .conftest import BACKENDS, Opener
 

@@ -12,13 +12,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from otpgate import crypto
 from otpgate.errors import ConfigError, StoreError
-from otpgate.models import Pin, UserRecord
-from otpgate.store import _sql, open_store, rotate_keys
+from otpgate.otp.tokens import parse_token_type
+from otpgate.store import _sql, crypto, open_store, rotate_keys
 from otpgate.store.postgres import PostgresStore
+from otpgate.store.records import Pin, UserRecord
 from otpgate.store.sqlite import SQLiteStore
-from otpgate.tokens import parse_token_type
 
 SECRET = bytes.fromhex("3132333435363738393031323334353637383930")
 

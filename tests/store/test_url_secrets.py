@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from otpgate import crypto
 from otpgate.cli import main
 from otpgate.errors import ConfigError
-from otpgate.store import open_store, parse_store_url
+from otpgate.store import crypto, open_store, parse_store_url
 
 SECRET = "SeCrEt"
 

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from otpgate import crypto
 from otpgate.errors import ConfigError, OTPGateError, StoreError
-from otpgate.store import MemoryStore, default_key_file, open_store, parse_store_url
+from otpgate.store import MemoryStore, crypto, default_key_file, open_store, parse_store_url
 from otpgate.store.sqlite import SQLiteStore
 from otpgate.store.usersfile import UsersFileStore
 

@@ -12,9 +12,9 @@ import random
 import pytest
 
 from otpgate.errors import UnknownUser
-from otpgate.models import Pin, UserRecord, UserState
+from otpgate.otp.tokens import parse_token_type
 from otpgate.store.query import MAX_PAGE, UserFilter, page_of, prefix_end, token_kind
-from otpgate.tokens import parse_token_type
+from otpgate.store.records import Pin, UserRecord, UserState
 
 from .conftest import BACKENDS, Opener
 

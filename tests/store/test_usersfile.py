@@ -21,11 +21,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from otpgate.errors import ReplayedCode, StoreError
-from otpgate.models import Pin, UserRecord, UserState
+from otpgate.otp.tokens import parse_token_type
+from otpgate.otp.verify import Policy, TokenState, verify
 from otpgate.store import open_store
+from otpgate.store.records import Pin, UserRecord, UserState
 from otpgate.store.usersfile import UsersFileStore, format_line
-from otpgate.tokens import parse_token_type
-from otpgate.verify import Policy, TokenState, verify
 
 from .conftest import make_users_file
 
@@ -541,7 +541,7 @@ def test_any_other_line_survives_a_write_byte_for_byte(
 
 
 def test_bare_path_to_sqlite_database_is_named_as_such(tmp_path: Path) -> None:
-    from otpgate.crypto import create_key_file
+    from otpgate.store.crypto import create_key_file
 
     db = tmp_path / "otpgate.db"
     create_key_file(f"{db}.key")

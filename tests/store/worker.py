@@ -20,8 +20,8 @@ import time
 from dataclasses import replace
 
 from otpgate.errors import VerificationError
+from otpgate.otp.verify import Policy, verify
 from otpgate.store import open_store
-from otpgate.verify import Policy, verify
 
 
 def race(url: str, key_file: str, user: str, code: str, now: float) -> str:

@@ -16,15 +16,15 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from otpgate.auth import Authenticator
-from otpgate.config import Config, load_config
-from otpgate.crypto import create_key_file
-from otpgate.models import Pin, UserRecord
-from otpgate.otp import totp
-from otpgate.pins import FAST_TEST_HASHER
+from otpgate.config.loader import Config, load_config
+from otpgate.login.authenticator import Authenticator
+from otpgate.login.pins import FAST_TEST_HASHER
+from otpgate.otp.algorithms import totp
+from otpgate.otp.tokens import TokenType
 from otpgate.store import Store, open_store
+from otpgate.store.crypto import create_key_file
 from otpgate.store.memory import MemoryStore
-from otpgate.tokens import TokenType
+from otpgate.store.records import Pin, UserRecord
 from otpgate.web import Gate as WebGate
 from otpgate.web import create_app
 

@@ -15,11 +15,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from conftest import missing
-from otpgate.crypto import create_key_file
-from otpgate.models import Pin, UserRecord
-from otpgate.pins import FAST_TEST_HASHER
+from otpgate.login.pins import FAST_TEST_HASHER
+from otpgate.otp.tokens import TokenType
 from otpgate.store import open_store
-from otpgate.tokens import TokenType
+from otpgate.store.crypto import create_key_file
+from otpgate.store.records import Pin, UserRecord
 from procs import free_port, nginx_conf, started
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,10 +8,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from otpgate import recovery
-from otpgate.audit import AuditLog
-from otpgate.invitations import digest
-from otpgate.otp import totp
+from otpgate.audit.writer import AuditLog
+from otpgate.login import recovery
+from otpgate.otp.algorithms import totp
+from otpgate.store.invitations import digest
 
 from .conftest import PIN, Gate, GateFactory, code, csrf_token
 from .test_selfservice_pages import NEW_PIN, choose_pin, invite, post, scan, service, signed_in

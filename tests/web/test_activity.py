@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from otpgate.audit import AuditLog
-from otpgate.web.activity import SignIn, recent_signins
+from otpgate.audit.writer import AuditLog
+from otpgate.web.portal.activity import SignIn, recent_signins
 
 T = 1_800_000_000.0
 
@@ -31,7 +31,7 @@ def test_only_fresh_accepted_logins_of_the_user_newest_first(tmp_path: Path) -> 
 
 
 def test_the_enrolment_is_the_newest_line_that_gave_the_user_a_token(tmp_path: Path) -> None:
-    from otpgate.web.activity import account_activity
+    from otpgate.web.portal.activity import account_activity
 
     path = tmp_path / "audit.log"
     log = AuditLog(str(path))

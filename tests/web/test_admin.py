@@ -16,12 +16,13 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from otpgate import invitations, recovery
-from otpgate.audit import AuditLog
-from otpgate.auth import Authenticator
-from otpgate.models import Pin, UserRecord, UserState
+from otpgate.audit.writer import AuditLog
+from otpgate.login import recovery
+from otpgate.login.authenticator import Authenticator
+from otpgate.otp.tokens import TokenType
+from otpgate.store import invitations
 from otpgate.store.memory import MemoryStore
-from otpgate.tokens import TokenType
+from otpgate.store.records import Pin, UserRecord, UserState
 from otpgate.web import create_app
 
 from .conftest import KEY, PIN, PROXY, Clock, code, csrf_token, make_config
@@ -302,7 +303,7 @@ def test_removing_a_user_in_the_browser_kills_their_links(adm: Admin) -> None:
 
 def test_resync_with_two_consecutive_codes(adm: Admin) -> None:
     adm.store.add(UserRecord("hank", TokenType("HOTP", 0, 6), KEY, Pin("plain", PIN)))
-    from otpgate.otp import hotp
+    from otpgate.otp.algorithms import hotp
 
     adm.sign_in()
     r = adm.post("/admin/users/hank/resync", code1=hotp(KEY, 40), code2=hotp(KEY, 42))

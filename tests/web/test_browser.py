@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from otpgate.otp import totp
+from otpgate.otp.algorithms import totp
 
 from .servers import NGINX_ERIN_KEY, ROOT
 

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from otpgate.audit import AuditLog
-from otpgate.auth import Authenticator
-from otpgate.models import Pin, UserRecord, UserState
-from otpgate.otp import totp
+from otpgate.audit.writer import AuditLog
+from otpgate.login.authenticator import Authenticator
+from otpgate.otp.algorithms import totp
+from otpgate.otp.tokens import TokenType
 from otpgate.store.memory import MemoryStore
-from otpgate.tokens import TokenType
+from otpgate.store.records import Pin, UserRecord, UserState
 from otpgate.web import create_app
 
 from .conftest import make_config

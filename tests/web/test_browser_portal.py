@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from otpgate.cli import main
-from otpgate.otp import totp
-from otpgate.tokens import parse_uri
+from otpgate.otp.algorithms import totp
+from otpgate.otp.tokens import parse_uri
 
 from .page_rules import PHONE, check_page, focus_ring
 from .servers import NGINX_USERS, ROOT, SECRET, make_store, run_gate, run_nginx

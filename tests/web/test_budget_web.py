@@ -12,8 +12,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 
-from otpgate.models import Pin, UserRecord
-from otpgate.tokens import TokenType
+from otpgate.otp.tokens import TokenType
+from otpgate.store.records import Pin, UserRecord
 
 from .conftest import API_KEY, KEY, PIN, Gate, GateFactory, code, csrf_token
 

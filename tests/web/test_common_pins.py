@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from otpgate.invitations import digest
+from otpgate.store.invitations import digest
 
 from .conftest import PIN, Gate, code, csrf_token
 from .test_selfservice_pages import account_post, choose_pin, invite, signed_in

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from otpgate.config import DIRECTIVES, load_config
+from otpgate.config.loader import DIRECTIVES, load_config
 from otpgate.errors import ConfigError
 from otpgate.web.request import MalformedCredentials, client_address, parse_basic, safe_return_url
 from otpgate.web.sessions import Session, SessionCodec
@@ -176,7 +176,7 @@ def test_otpgate_store_variable_names_the_store_url() -> None:
 
 
 def test_default_config_gives_the_authenticators_own_defaults() -> None:
-    from otpgate.auth import AuthSettings
+    from otpgate.login.authenticator import AuthSettings
 
     assert load_config(None, env={}).auth_settings() == AuthSettings()
 

@@ -1,4 +1,4 @@
-"""The web's secrets are compared with ``hmac.compare_digest`` (see tests/test_constant_time.py).
+"""The web's secrets are compared with ``hmac.compare_digest`` (tests/login/test_constant_time.py).
 
 API keys (every configured key, no early exit), the CSRF token's signed
 nonce against the cookie's, and a session's binding to its user record.

@@ -1,6 +1,6 @@
 """The web cookies' time limits at their exact edges, with the injected clock.
 
-Unlike the login rules' windows (tests/test_window_edges.py), a portal
+Unlike the login rules' windows (tests/login/test_window_edges.py), a portal
 session and a device cookie stand through their last instant: a session of
 ``session_lifetime`` seconds issued at ``t`` is still good at ``t +
 session_lifetime`` and over one instant later; the same for

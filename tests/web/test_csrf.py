@@ -26,9 +26,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from otpgate import recovery
-from otpgate.models import Pin, UserRecord
-from otpgate.tokens import TokenType, parse_token_type
+from otpgate.login import recovery
+from otpgate.otp.tokens import TokenType, parse_token_type
+from otpgate.store.records import Pin, UserRecord
 
 from .conftest import PIN, PROXY, Gate, GateFactory, code, csrf_token
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from otpgate.keys import decode_key
-from otpgate.otp import totp
+from otpgate.otp.algorithms import totp
+from otpgate.otp.keys import decode_key
 from procs import free_port, stop, wait_for_port
 
 from .conftest import csrf_token

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from otpgate.otp import totp
+from otpgate.otp.algorithms import totp
 from procs import free_port, started
 
 from .servers import ROOT

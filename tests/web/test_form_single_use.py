@@ -12,7 +12,7 @@ import base64
 import io
 import json
 
-from otpgate.audit import AuditLog
+from otpgate.audit.writer import AuditLog
 
 from .conftest import PIN, GateFactory, code, csrf_token
 from .conftest import Gate as G

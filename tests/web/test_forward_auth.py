@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from otpgate.models import UserState
+from otpgate.store.records import UserState
 from otpgate.web.sessions import Session
 
 from .conftest import PIN, UNICODE_KEY, UNICODE_PIN, UNICODE_USER, GateFactory, code
@@ -223,9 +223,9 @@ def test_mounted_under_a_prefix_auth_answers_there(gate: G) -> None:
 def test_hot_path_computes_no_pin_hash(
     make_gate: GateFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from otpgate.models import Pin, UserRecord
-    from otpgate.pins import FAST_TEST_HASHER, PinHasher
-    from otpgate.tokens import TokenType
+    from otpgate.login.pins import FAST_TEST_HASHER, PinHasher
+    from otpgate.otp.tokens import TokenType
+    from otpgate.store.records import Pin, UserRecord
 
     from .conftest import KEY, make_store
 
@@ -266,8 +266,8 @@ def test_no_portal_url_means_no_redirect(make_gate: GateFactory) -> None:
 
 
 def test_a_stored_name_that_would_split_the_header_is_refused(make_gate: GateFactory) -> None:
-    from otpgate.models import Pin, UserRecord
-    from otpgate.tokens import TokenType
+    from otpgate.otp.tokens import TokenType
+    from otpgate.store.records import Pin, UserRecord
 
     from .conftest import KEY, make_store
 
@@ -289,7 +289,7 @@ def test_a_stored_name_that_would_split_the_header_is_refused(make_gate: GateFac
 def test_lingering_basic_is_answered_from_memory_without_a_thread(
     gate: G, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from otpgate.auth import Authenticator
+    from otpgate.login.authenticator import Authenticator
 
     calls: list[str] = []
     blocking = Authenticator.decide
@@ -325,7 +325,7 @@ def test_a_refusal_from_memory_is_decided_and_audited_once(make_gate: GateFactor
     import io
     import json
 
-    from otpgate.audit import AuditLog
+    from otpgate.audit.writer import AuditLog
 
     g = make_gate()
     stream = io.StringIO()
@@ -361,7 +361,7 @@ def _count(monkeypatch: pytest.MonkeyPatch, function: Any, calls: Counter[str]) 
 def test_a_fresh_basic_login_parses_addresses_and_digests_once(
     gate: G, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from otpgate.auth import Authenticator
+    from otpgate.login.authenticator import Authenticator
     from otpgate.web import request
 
     calls: Counter[str] = Counter()

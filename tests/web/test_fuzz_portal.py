@@ -7,8 +7,8 @@ import urllib.parse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from otpgate.selfservice import SelfService
-from otpgate.tokens import parse_token_type
+from otpgate.accounts.selfservice import SelfService
+from otpgate.otp.tokens import parse_token_type
 
 from .conftest import Gate, csrf_token
 

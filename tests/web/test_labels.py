@@ -20,22 +20,22 @@ import pytest
 
 import otpgate
 from clitools import isolate, runner
-from otpgate.administration import Actor, Administration, CannotResync
-from otpgate.audit import AuditLog
-from otpgate.models import Pin, UserRecord, UserState
-from otpgate.pin_policy import PinPolicy
-from otpgate.pins import FAST_TEST_HASHER
-from otpgate.reasons import Reason
-from otpgate.selfservice import Event, SelfService
+from otpgate.accounts.administration import Actor, Administration, CannotResync
+from otpgate.accounts.pin_policy import PinPolicy
+from otpgate.accounts.selfservice import Event, SelfService
+from otpgate.audit.writer import AuditLog
+from otpgate.login.pins import FAST_TEST_HASHER
+from otpgate.login.reasons import Reason
+from otpgate.otp.tokens import parse_token_type
 from otpgate.store.memory import MemoryStore
 from otpgate.store.query import TOKEN_KINDS
-from otpgate.tokens import parse_token_type
+from otpgate.store.records import Pin, UserRecord, UserState
 from otpgate.web import labels
-from otpgate.web._catalog_de import DE
 from otpgate.web._labels_de import LABELS_DE
 from otpgate.web.admin import actions
 from otpgate.web.admin._catalog_de import ADMIN_DE
 from otpgate.web.labels import Words
+from otpgate.web.portal._catalog_de import DE
 
 SRC = Path(otpgate.__file__).parent
 T = 1_800_000_000.0

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from otpgate.otp import totp
+from otpgate.otp.algorithms import totp
 
 from .conftest import csrf_token
 from .servers import NGINX_ALICE_KEY as ALICE_KEY

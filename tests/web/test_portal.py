@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from otpgate.models import UserState
+from otpgate.store.records import UserState
 
 from .conftest import PIN, SECRET, GateFactory, code, csrf_token
 from .conftest import Gate as G

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from otpgate.config import load_config
+from otpgate.config.loader import load_config
 from otpgate.errors import ConfigError
 
 SECRET = "a" * 32

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from otpgate import recovery
-from otpgate.invitations import digest
-from otpgate.otp import totp
-from otpgate.selfservice import SelfService
-from otpgate.tokens import parse_token_type
+from otpgate.accounts.selfservice import SelfService
+from otpgate.login import recovery
+from otpgate.otp.algorithms import totp
+from otpgate.otp.tokens import parse_token_type
+from otpgate.store.invitations import digest
 
 from .conftest import KEY, PIN, Gate, GateFactory, code, csrf_token
 
@@ -49,7 +49,7 @@ def scan(g: Gate, token: str) -> tuple[Any, bytes]:
     inv = g.store.get_invitation(digest(token))
     assert inv is not None and inv.pending_key is not None
     # The page shows the key the store keeps (the URI's secret).
-    from otpgate.tokens import parse_uri
+    from otpgate.otp.tokens import parse_uri
 
     assert parse_uri(uri.group(1).replace("&amp;", "&")).key == inv.pending_key
     return page, inv.pending_key
@@ -265,7 +265,7 @@ def test_renew_recovery_codes(gate: Gate) -> None:
 
 
 def test_recent_sign_ins_from_the_audit_log(make_gate: GateFactory, tmp_path: Any) -> None:
-    from otpgate.audit import AuditLog
+    from otpgate.audit.writer import AuditLog
 
     g = make_gate()
     g.authenticator.audit = AuditLog(str(tmp_path / "audit.log"))
@@ -333,7 +333,7 @@ def test_every_new_form_refuses_cross_site_and_missing_tokens(gate: Gate, url: s
 
 
 def test_lost_token_of_a_mobile_otp_user_sends_to_the_administrator(gate: Gate) -> None:
-    from otpgate.models import Pin, UserRecord
+    from otpgate.store.records import Pin, UserRecord
 
     gate.store.add(
         UserRecord("mo", parse_token_type("MOTP/T10/6"), b"0123456789abcdef", Pin("none"))

@@ -11,8 +11,8 @@ import dataclasses
 
 from itsdangerous import URLSafeSerializer
 
-from otpgate.models import Pin, UserRecord
-from otpgate.tokens import TokenType
+from otpgate.otp.tokens import TokenType
+from otpgate.store.records import Pin, UserRecord
 
 from .conftest import KEY, PIN, SECRET, T0, GateFactory, make_store
 from .conftest import Gate as G

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from otpgate.config import load_config
+from otpgate.config.loader import load_config
 from otpgate.errors import ConfigError
 
 from .conftest import GateFactory

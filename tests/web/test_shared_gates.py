@@ -18,12 +18,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from otpgate.crypto import create_key_file
-from otpgate.models import Pin, UserRecord
-from otpgate.otp import totp
-from otpgate.pins import FAST_TEST_HASHER
+from otpgate.login.pins import FAST_TEST_HASHER
+from otpgate.otp.algorithms import totp
+from otpgate.otp.tokens import TokenType
 from otpgate.store import open_store
-from otpgate.tokens import TokenType
+from otpgate.store.crypto import create_key_file
+from otpgate.store.records import Pin, UserRecord
 
 from .conftest import csrf_token
 from .servers import run_gate, write_gate_config

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from otpgate.cli import main
-from otpgate.otp import totp
+from otpgate.otp.algorithms import totp
 
 from .servers import make_store, run_gate, write_gate_config
 

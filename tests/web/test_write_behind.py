@@ -1,7 +1,7 @@
 """Every web front end asks for failure counts to be written behind the answer (issue 9, item 9).
 
 The Authenticator side (the same operations for known and unknown users, no
-failure lost) is tested in tests/test_enumeration.py.
+failure lost) is tested in tests/login/test_enumeration.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from otpgate.auth import Authenticator
+from otpgate.login.authenticator import Authenticator
 
 from .conftest import API_KEY, PIN, csrf_token
 from .conftest import Gate as G

@@ -25,10 +25,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
-from ..audit import iso_utc
-from ..config import DEFAULT_CONFIG_PATH, Config, StoreConfig, load_config
-from ..models import UserRecord, UserState
+from ..audit.writer import iso_utc
+from ..config.loader import DEFAULT_CONFIG_PATH, Config, StoreConfig, load_config
 from ..store import Store, open_store, parse_store_url
+from ..store.records import UserRecord, UserState
 from . import CommandError
 
 __all__ = [

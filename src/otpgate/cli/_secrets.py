@@ -2,7 +2,7 @@
 
 PINs are read from a prompt or stdin, never from the command line (process
 lists are public).  A new PIN that is among the most common PINs and
-passwords (:func:`otpgate.pin_policy.is_common`) is refused, as on the
+passwords (:func:`otpgate.accounts.pin_policy.is_common`) is refused, as on the
 enrolment and account pages, unless the administrator insists with
 ``--allow-common-pin`` (a migration from a system that had it, say).
 """
@@ -15,10 +15,10 @@ import os
 import sys
 from typing import Final
 
-from ..models import Pin
-from ..pin_policy import is_common
-from ..pins import PinHasher
-from ..tokens import TokenType
+from ..accounts.pin_policy import is_common
+from ..login.pins import PinHasher
+from ..otp.tokens import TokenType
+from ..store.records import Pin
 from . import CommandError
 from ._common import SQL_KINDS, store_kind
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .._limits import MAX_USER
-from ..pins import HtpasswdChecker, PinChecker
+from ..login.pins import HtpasswdChecker, PinChecker
 from ..store import open_store
 from . import CommandError
 from ._common import (
@@ -29,8 +29,8 @@ from ._common import (
 from ._secrets import MAX_STDIN
 
 if TYPE_CHECKING:
-    from ..auth import AuthSettings
-    from ..config import Config
+    from ..config.loader import Config
+    from ..login.authenticator import AuthSettings
 
 __all__ = ["register"]
 
@@ -69,8 +69,8 @@ def _settings(args: argparse.Namespace, config: Config) -> AuthSettings:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from ..audit import AuditLog
-    from ..auth import Authenticator
+    from ..audit.writer import AuditLog
+    from ..login.authenticator import Authenticator
 
     user = args.user or os.environ.get("PAM_USER")
     if not user:

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from ..config import Config, secret_mode_problem
+from ..config.loader import Config, secret_mode_problem
 from ..errors import OTPGateError
 from . import CommandError
 from ._common import CONFIG_HELP, check_exists, command_group, config_path, load_settings
@@ -55,7 +55,7 @@ def _file_problems(config: Config) -> Iterator[str]:
 def _open_problems(config: Config, warned: list[str]) -> Iterator[str]:
     """Open what the gate opens; each failure is one problem.  The shared state
     not answering is a warning (the gate starts without it) added to ``warned``."""
-    from ..config import open_authenticator
+    from ..config.loader import open_authenticator
     from ..web import create_app
 
     try:

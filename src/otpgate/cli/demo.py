@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-from ..config import Config, load_config
+from ..config.loader import Config, load_config
 from .serve import parse_listen, run_gate
 
 __all__ = ["register"]
@@ -30,8 +30,8 @@ def _write_private(path: Path, text: str) -> None:
 
 
 def _demo_config(directory: Path, listen: str) -> Path:
-    from ..config import new_secret
-    from ..crypto import create_key_file
+    from ..config.loader import new_secret
+    from ..store.crypto import create_key_file
 
     db = directory / "otpgate.db"
     key_file = directory / "otpgate.key"
@@ -62,11 +62,11 @@ def _demo_config(directory: Path, listen: str) -> Path:
 
 def _demo_user(config: Config, directory: Path) -> None:
     """Create the demo user once; show its PIN, URI and QR code only then."""
-    from ..keys import encode_base32, new_key
-    from ..models import Pin, UserRecord
-    from ..pins import PinHasher
+    from ..login.pins import PinHasher
+    from ..otp.keys import encode_base32, new_key
+    from ..otp.tokens import TokenType, build_uri
     from ..store import open_store
-    from ..tokens import TokenType, build_uri
+    from ..store.records import Pin, UserRecord
 
     store = open_store(config.store.url, key_file=config.store.key_file)
     try:

@@ -16,11 +16,11 @@ from dataclasses import replace
 from typing import Any
 
 from .._limits import escape_control, has_control
-from ..keys import MOTP_KEY_BYTES, check_key_length, decode_key, new_key
-from ..models import UserRecord, UserState
-from ..otp import ALGORITHMS
-from ..tokens import TokenType, build_uri, parse_token_type, uri_warnings
-from ..verify import TokenState
+from ..otp.algorithms import ALGORITHMS
+from ..otp.keys import MOTP_KEY_BYTES, check_key_length, decode_key, new_key
+from ..otp.tokens import TokenType, build_uri, parse_token_type, uri_warnings
+from ..otp.verify import TokenState
+from ..store.records import UserRecord, UserState
 from . import CommandError
 from ._common import (
     check_qr_target,

@@ -66,7 +66,7 @@ def _starter(args: argparse.Namespace, path: Path, made: list[Path]) -> list[str
 def _missing_secret(args: argparse.Namespace, made: list[Path]) -> list[str]:
     """The session secret an existing configuration names, made if it is missing: a
     configuration written by hand then needs no second tool before ``config check``."""
-    from ..config import new_secret
+    from ..config.loader import new_secret
     from .starter import write_new_private
 
     secret = config_of(args).web.session_secret_file
@@ -116,8 +116,8 @@ def _init(args: argparse.Namespace, made: list[Path]) -> list[str]:
 
 def _init_store(args: argparse.Namespace, url: str, made: list[Path]) -> list[str]:
     """Create the store (and its key file) at ``url``; what to tell."""
-    from ..crypto import create_key_file
     from ..store import default_key_file
+    from ..store.crypto import create_key_file
 
     kind, target, _ = parse_store_url(url)
     notes = []

@@ -14,12 +14,12 @@ import sys
 import time
 from typing import Final
 
-from ..config import Config
-from ..invitations import DEFAULT_EXPIRY, parse_duration
-from ..pin_policy import PinPolicy
-from ..selfservice import SelfService
+from ..accounts.pin_policy import PinPolicy
+from ..accounts.selfservice import SelfService
+from ..config.loader import Config
+from ..otp.tokens import parse_token_type
 from ..store.base import Store
-from ..tokens import parse_token_type
+from ..store.invitations import DEFAULT_EXPIRY, parse_duration
 from . import CommandError, _secrets
 from ._common import add_user_action, config_of, store_of, username
 

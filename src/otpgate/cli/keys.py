@@ -17,20 +17,13 @@ from typing import Any
 
 from ..store import default_key_file, redact, rotate_keys
 from . import CommandError
-from ._common import (
-    check_exists,
-    command_group,
-    key_file_of,
-    store_kind,
-    store_options,
-    store_url,
-)
+from ._common import check_exists, command_group, key_file_of, store_kind, store_options, store_url
 
 __all__ = ["register"]
 
 
 def _cmd_rotate(args: argparse.Namespace) -> int:
-    from ..crypto import drop_old_keys
+    from ..store.crypto import drop_old_keys
 
     url = store_url(args)
     if store_kind(url) not in ("sqlite", "postgresql"):

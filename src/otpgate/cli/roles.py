@@ -17,7 +17,7 @@ import os
 import sys
 import time
 
-from ..audit import AuditLog
+from ..audit.writer import AuditLog
 from ..errors import UnknownUser
 from ..store.query import ROLES, check_role
 from . import CommandError

@@ -26,8 +26,8 @@ import shutil
 import tempfile
 from typing import Any, Final
 
-from ..config import Config, open_authenticator
-from ..logs import START_LOG, logging_config
+from ..audit.decision_log import START_LOG, logging_config
+from ..config.loader import Config, open_authenticator
 from . import CommandError
 from ._common import CONFIG_HELP, config_path, load_settings
 

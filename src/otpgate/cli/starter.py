@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
-from ..webconfig import WebConfig
+from ..config.web import WebConfig
 
 __all__ = ["LISTEN", "STARTER", "render", "write_new_private", "write_starter"]
 
@@ -109,7 +109,7 @@ def write_starter(path: Path, store: str, key_file: str | None, made: list[Path]
     Raises:
         OSError: a file cannot be written.
     """
-    from ..config import new_secret
+    from ..config.loader import new_secret
 
     secret_file = path.parent / "session.secret"
     if write_new_private(secret_file, new_secret() + "\n"):

@@ -3,7 +3,7 @@
 ``otp`` follows Debian's ``oathtool`` where the two overlap (hex keys unless
 ``--base32``, ``--totp[=HASH]``, ``-c``, ``-s``, ``-N``, ``-d``, ``-w``; without a
 code it prints WINDOW+1 codes from the start point), so scripts and habits
-carry over.  Checking a code goes through :func:`otpgate.verify.verify`, the
+carry over.  Checking a code goes through :func:`otpgate.otp.verify.verify`, the
 same rules a login uses.
 
 Secrets are printed only where the user asked for them: the codes ``otp``
@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..errors import InvalidKey, MalformedCode, VerificationError
-from ..keys import check_key_length, decode_key
-from ..otp import ALGORITHMS, MAX_DIGITS, Algorithm
-from ..tokens import MIN_DIGITS, TokenType, build_uri, uri_warnings
-from ..verify import Policy, Token, TokenState, verify
+from ..otp.algorithms import ALGORITHMS, MAX_DIGITS, Algorithm
+from ..otp.keys import check_key_length, decode_key
+from ..otp.tokens import MIN_DIGITS, TokenType, build_uri, uri_warnings
+from ..otp.verify import Policy, Token, TokenState, verify
 from . import CommandError
 from ._common import QR_KINDS, write_qr
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass, replace
 from typing import IO, Any
 
 from ..errors import StoreError
-from ..models import Pin, UserRecord
-from ..rules import admin_locked
+from ..login.rules import admin_locked
 from ..store import Store, default_key_file, open_store, parse_store_url, redact
+from ..store.records import Pin, UserRecord
 from . import CommandError, _secrets
 from ._common import (
     CONFIG_HELP,
@@ -133,7 +133,7 @@ def _destination_key(dst_url: str, dst_key: str | None) -> tuple[str | None, boo
 def _destination(dst_url: str, dst_key: str | None) -> Iterator[Store]:
     """The destination store, made first if it is new (a key file made for it is
     removed again if the store then cannot be opened: nothing half made is left)."""
-    from ..crypto import create_key_file
+    from ..store.crypto import create_key_file
 
     kind, target, _ = parse_store_url(dst_url)
     key_file, new_key = _destination_key(dst_url, dst_key)

@@ -15,13 +15,13 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from .. import recovery
 from .._limits import escape_control
-from ..audit import iso_utc
+from ..audit.writer import iso_utc
 from ..errors import VerificationError
-from ..models import UserRecord
-from ..rules import admin_locked
-from ..verify import Policy, TokenState, resync
+from ..login import recovery
+from ..login.rules import admin_locked
+from ..otp.verify import Policy, TokenState, resync
+from ..store.records import UserRecord
 from . import CommandError, enrol
 from ._common import (
     command_group,

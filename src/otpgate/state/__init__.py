@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from .base import Backoff, LocalState, SharedState
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..config.loader import Config
 
 __all__ = [
     "Backoff",

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import UserRecord, UserState
 from ..store.base import Store
+from ..store.records import UserRecord, UserState
 from .base import SharedState
 
 __all__ = ["AnnouncingStore"]

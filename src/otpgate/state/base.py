@@ -8,7 +8,7 @@ fast and shared lives here (docs/scaling.md):
   (user, address) pairs, each kind in its own named table;
 * windows: failure times in a sliding window (at most ``limit`` in any
   ``window`` seconds), and marks that expire: what a per-user guess budget
-  (:mod:`otpgate.budget`, "100 failures a day per user", trusted addresses)
+  (:mod:`otpgate.regulation.budget`, "100 failures a day per user", trusted addresses)
   needs to count across processes;
 * known credentials: a lingering PIN+OTP accepted by one process, found by
   the others without a PIN hash (keyed by the Authenticator's keyed digest,
@@ -20,7 +20,7 @@ One login attempt asks what it needs in one go (:meth:`SharedState.ask`: its
 backoff entry, trust mark, budget windows and known credential) and, when
 refused, tells its outcome in one go (:meth:`SharedState.tell`).  With Redis
 each is one round trip whose shape depends on the client alone, never on
-whether the name exists or its budget is spent (:mod:`otpgate.limits`).
+whether the name exists or its budget is spent (:mod:`otpgate.regulation.limits`).
 
 :class:`LocalState` is the default: nothing is shared beyond the process
 (one process, nothing to install), every method is a no-op, and the

@@ -21,10 +21,10 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from ..otp import HmacKey
+from ..otp.algorithms import HmacKey
 
 if TYPE_CHECKING:
-    from ..linger import LingerMemory
+    from ..login.linger import LingerMemory
     from .base import SharedState
 
 __all__ = ["KnownCredential", "SharedCredentials", "seal", "unseal"]

@@ -10,7 +10,7 @@ Keys (all under ``key_prefix``, default ``otpgate:``):
   ``volatile-*`` policy with room): an evicted entry is a guesser's fresh start.
 * ``w:<table>:<key>``: failure times in a sliding window (a sorted set);
   ``m:<table>:<key>``: marks that expire (what a per-user guess budget needs);
-* ``c:<digest>``: a known credential's entry (see :mod:`otpgate.auth`), with
+* ``c:<digest>``: a known credential's entry (see :mod:`otpgate.login.authenticator`), with
   the linger window as its time to live.
 * channel ``revoke``: user names whose cached state every process drops.
 

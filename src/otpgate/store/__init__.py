@@ -185,7 +185,7 @@ def open_store(url: str, *, key_file: str | None = None) -> Store:
 
         return UsersFileStore(target, url=url)
 
-    from ..crypto import load_key_file
+    from .crypto import load_key_file
 
     chosen = key_file or from_url or (target + ".key" if kind == "sqlite" else None)
     if chosen is None:
@@ -213,7 +213,7 @@ def rotate_keys(url: str, *, key_file: str | None = None) -> tuple[int, int]:
 
     Running gate instances pick the new key up from the file by themselves
     (on the first ciphertext that names it). The old keys stay in the file;
-    remove them with :func:`otpgate.crypto.drop_old_keys` once this returned.
+    remove them with :func:`otpgate.store.crypto.drop_old_keys` once this returned.
 
     Returns:
         (the new key id, how many users were re-encrypted).
@@ -222,7 +222,7 @@ def rotate_keys(url: str, *, key_file: str | None = None) -> tuple[int, int]:
         ConfigError: malformed URL, a store without encryption, or a bad key file.
         StoreError: the store failed.
     """
-    from ..crypto import add_key
+    from .crypto import add_key
 
     kind, target, from_url = parse_store_url(url)
     shown = redact(url)

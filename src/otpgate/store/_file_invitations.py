@@ -17,10 +17,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import StoreError
-from ..invitations import LIVE, Invitation
-from ..models import Pin
-from ..tokens import parse_token_type
+from ..otp.tokens import parse_token_type
 from ._files import locked
+from .invitations import LIVE, Invitation
+from .records import Pin
 
 __all__ = ["KEY", "SidecarInvitations", "from_json", "to_json", "version_of"]
 

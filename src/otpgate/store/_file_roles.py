@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UnknownUser
-from ..models import UserRecord
 from . import query
 from ._files import locked
 from .query import Role, UserFilter
+from .records import UserRecord
 
 __all__ = ["SidecarRoles"]
 

@@ -23,13 +23,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Final
 
-from ..crypto import KeyRing
 from ..errors import StoreError
-from ..models import Pin, UserRecord, UserState
-from ..tokens import parse_token_type
-from ..verify import TokenState
+from ..otp.tokens import parse_token_type
+from ..otp.verify import TokenState
 from . import _sql_invitations, _sql_roles
 from .base import check_serial
+from .crypto import KeyRing
+from .records import Pin, UserRecord, UserState
 
 __all__ = [
     "COLUMNS",

@@ -1,7 +1,7 @@
 """Invitations in the SQL stores: the table (schema version 2), statements, row mapping.
 
 Schema version 5 adds ``record``, the binding of a reset to the user record
-it was made for (:func:`otpgate.invitations.record_binding`).  A pending key
+it was made for (:func:`otpgate.store.invitations.record_binding`).  A pending key
 is encrypted with the key file like a user's key, bound to the invitation
 (``invitation/<digest>`` as associated data; user names cannot contain
 ``/``), so it cannot be swapped into another row.  A pending PIN is
@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Final
 
-from ..crypto import KeyRing
 from ..errors import StoreError
-from ..invitations import Invitation
-from ..models import Pin
-from ..tokens import parse_token_type
+from ..otp.tokens import parse_token_type
+from .crypto import KeyRing
+from .invitations import Invitation
+from .records import Pin
 
 __all__ = ["COLUMNS", "MIGRATION", "SQL", "invitation_params", "row_to_invitation"]
 

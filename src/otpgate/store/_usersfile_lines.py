@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ..errors import InvalidTokenType, StoreError
-from ..models import Pin, UserState
-from ..tokens import ShortCodeWarning, TokenType, parse_token_type
-from ..verify import TokenState
+from ..otp.tokens import ShortCodeWarning, TokenType, parse_token_type
+from ..otp.verify import TokenState
 from ._sql import TAG_PREFIX
+from .records import Pin, UserState
 
 __all__ = [
     "Entry",

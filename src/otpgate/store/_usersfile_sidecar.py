@@ -16,10 +16,10 @@ import stat
 from typing import Any
 
 from ..errors import StoreError
-from ..models import UserRecord, UserState
-from ..verify import TokenState
+from ..otp.verify import TokenState
 from ._files import atomic_write, refuse_open_to_all
 from ._usersfile_lines import Line, dec_float, digest, enc_float, parse_line
+from .records import UserRecord, UserState
 
 __all__ = ["entry_for", "parse", "put", "read", "record_of", "version_of", "write"]
 

@@ -7,9 +7,9 @@ from typing import Protocol, runtime_checkable
 
 from .._limits import has_control
 from ..errors import StoreError
-from ..invitations import Invitation
-from ..models import UserRecord, UserState
+from .invitations import Invitation
 from .query import Role, UserFilter
+from .records import UserRecord, UserState
 
 __all__ = ["Store", "check_serial"]
 
@@ -36,7 +36,7 @@ class Store(Protocol):
     """Where users and tokens live.
 
     Logins read a record with :meth:`get`, decide with the pure rules in
-    :mod:`otpgate.verify`, and write the new state with
+    :mod:`otpgate.otp.verify`, and write the new state with
     :meth:`compare_and_set`, which succeeds only if nobody changed the record
     in between; so two logins with one code can never both win.
     """

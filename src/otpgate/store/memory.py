@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from ..errors import StoreError, UnknownUser
-from ..invitations import LIVE, Invitation
-from ..models import UserRecord, UserState
 from . import query
 from .base import check_serial
+from .invitations import LIVE, Invitation
 from .query import Role, UserFilter
+from .records import UserRecord, UserState
 
 __all__ = ["MemoryStore"]
 

@@ -25,14 +25,14 @@ import psycopg
 import psycopg.errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ..crypto import KeyRing
 from ..errors import StoreError, UnknownUser
-from ..invitations import Invitation
-from ..models import UserRecord, UserState
 from . import _sql, query
 from ._sql_invitations import invitation_params, pending_params, row_to_invitation
 from ._urls import redact
+from .crypto import KeyRing
+from .invitations import Invitation
 from .query import Role, UserFilter
+from .records import UserRecord, UserState
 
 __all__ = ["PostgresStore", "redact"]
 

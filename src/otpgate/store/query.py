@@ -19,8 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from ..models import UserRecord
-from ..tokens import TokenType
+from ..otp.tokens import TokenType
+from .records import UserRecord
 
 __all__ = [
     "COUNT_SQL",

@@ -21,13 +21,13 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Final
 
-from ..crypto import KeyRing
 from ..errors import StoreError, UnknownUser
-from ..invitations import Invitation
-from ..models import UserRecord, UserState
 from . import _sql, query
 from ._sql_invitations import invitation_params, pending_params, row_to_invitation
+from .crypto import KeyRing
+from .invitations import Invitation
 from .query import Role, UserFilter
+from .records import UserRecord, UserState
 
 __all__ = ["SQLiteStore"]
 

@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..models import UserRecord, UserState
 from .base import Store
+from .records import UserRecord, UserState
 
 __all__ = ["TimedStore"]
 

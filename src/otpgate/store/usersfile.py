@@ -41,19 +41,13 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ..errors import StoreError, UnknownUser
-from ..models import UserRecord, UserState
 from . import _usersfile_sidecar as sidecar_file
 from ._file_invitations import SidecarInvitations
 from ._file_roles import SidecarRoles
 from ._files import NEW_SUFFIX, atomic_write, locked, refuse_open_to_all
-from ._usersfile_lines import (
-    Line,
-    format_line,
-    no_tag,
-    parse_line,
-    split_lines,
-)
+from ._usersfile_lines import Line, format_line, no_tag, parse_line, split_lines
 from .base import check_serial
+from .records import UserRecord, UserState
 
 __all__ = ["SIDECAR_SUFFIX", "UsersFileStore", "format_line"]
 

@@ -1,6 +1,6 @@
 """The gate's ASGI application: the front ends wired together.
 
-Every front end asks the one :class:`otpgate.auth.Authenticator` through the
+Every front end asks the one :class:`otpgate.login.authenticator.Authenticator` through the
 shared :class:`~otpgate.web.gate.Gate`; each only translates HTTP to its
 calls and its decisions back to HTTP:
 
@@ -22,22 +22,22 @@ from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 
-from .account import AccountPage
 from .admin import AdminPages
-from .api import Api
-from .enrol import EnrolPages
-from .forms import FormKit
+from .api.check import Api
 from .forward_auth import ForwardAuth
 from .gate import Gate
 from .metrics import Metrics
 from .middleware import HeaderLimit
 from .ops import Ops
-from .portal import Portal
+from .portal.account import AccountPage
+from .portal.enrol import EnrolPages
+from .portal.forms import FormKit
+from .portal.login import Portal
 from .slide import SlideSessions
 
 if TYPE_CHECKING:
-    from ..auth import Authenticator
-    from ..config import Config
+    from ..config.loader import Config
+    from ..login.authenticator import Authenticator
     from ..store.base import Store
 
 __all__ = ["create_app"]

@@ -1,6 +1,6 @@
 """Device cookies: a signed "this browser logged in as this user before".
 
-OWASP's device cookies (see :mod:`otpgate.budget`): issued at a successful
+OWASP's device cookies (see :mod:`otpgate.regulation.budget`): issued at a successful
 login, a device cookie gives its browser a guess budget of its own for that
 user, so strangers spending the user's budget from other addresses do not
 lock it out.  It proves nothing else: it is not a session and never logs

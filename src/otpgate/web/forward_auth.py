@@ -29,7 +29,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._limits import has_control
-from ..reasons import Reason
+from ..login.reasons import Reason
 from .gate import Gate
 from .http import RAW_SECURITY_HEADERS, redirect, retry_after, secure
 from .request import MalformedCredentials, forwarded_list, parse_basic, safe_return_url

@@ -16,11 +16,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..auth import Decision
+from ..accounts.selfservice import Event
+from ..audit.decision_log import log_decision
 from ..errors import OTPGateError
-from ..logs import log_decision
-from ..reasons import Reason
-from ..selfservice import Event
+from ..login.authenticator import Decision
+from ..login.reasons import Reason
 from .devices import COOKIE as DEVICE_COOKIE
 from .devices import DeviceCodec
 from .metrics import Metrics
@@ -28,9 +28,9 @@ from .request import client_address, forwarded_list, forwarded_value, is_trusted
 from .sessions import CsrfGuard, Session, SessionCodec
 
 if TYPE_CHECKING:
-    from ..auth import Authenticator
-    from ..config import Config
-    from ..models import UserRecord
+    from ..config.loader import Config
+    from ..login.authenticator import Authenticator
+    from ..store.records import UserRecord
 
 __all__ = ["Gate"]
 
@@ -205,7 +205,7 @@ class Gate:
         whose record has ``binding`` (:meth:`SessionCodec.binding`).
 
         Sent after a fresh login: this browser then keeps a guess budget of its
-        own for the user (:mod:`otpgate.budget`), whatever strangers spend.
+        own for the user (:mod:`otpgate.regulation.budget`), whatever strangers spend.
         """
         carrier = Response()
         carrier.set_cookie(
@@ -238,10 +238,10 @@ class Gate:
 
         The answer from memory is taken on the event loop; only a fresh login
         (store I/O, the PIN hash) goes to the threadpool, with the same
-        :class:`~otpgate.auth.Attempt` (so its digest is computed once).
+        :class:`~otpgate.login.authenticator.Attempt` (so its digest is computed once).
         ``linger=False``: a lingering credential does not answer (the login
         form, where a code is single use).  ``device`` and ``proven`` say how
-        far the client is trusted (:class:`~otpgate.auth.Attempt`).
+        far the client is trusted (:class:`~otpgate.login.authenticator.Attempt`).
         """
         started = time.perf_counter()
         try:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .._limits import retry_after_seconds
-from . import pages
+from .portal import pages
 
 __all__ = [
     "RAW_SECURITY_HEADERS",

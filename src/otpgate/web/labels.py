@@ -2,8 +2,8 @@
 
 The audit log is written for machines: stable English words (``reject``,
 ``no_match``, ``failures 3 -> 0``) that scripts and ``grep`` rely on.  The
-pages show these labels instead: every login :class:`~otpgate.reasons.Reason`,
-every self-service :class:`~otpgate.selfservice.Event`, every administrative
+pages show these labels instead: every login :class:`~otpgate.login.reasons.Reason`,
+every self-service :class:`~otpgate.accounts.selfservice.Event`, every administrative
 action, token kind, PIN kind and role has one English message id here, and
 its German in :mod:`._labels_de`.  tests/web/test_labels.py enumerates the
 enums and the actions the code writes, so a new one without a label fails.
@@ -19,11 +19,11 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from ..accounts.selfservice import Event
 from ..errors import OTPGateError
-from ..reasons import Reason
-from ..selfservice import Event
+from ..login.reasons import Reason
+from ..otp.tokens import TokenType, parse_token_type
 from ..store.query import token_kind
-from ..tokens import TokenType, parse_token_type
 from .i18n import translator
 
 __all__ = ["ACTIONS", "ALL", "EVENTS", "EXPIRY", "REASONS", "Words"]

@@ -8,7 +8,7 @@ run): every process writes its values to files there and ``/metrics`` adds
 them up.  Without it (one process), each :class:`Metrics` has a registry of
 its own, so several gates in one process (the tests) do not mix.
 
-Families (``result`` is a :class:`~otpgate.reasons.Reason`):
+Families (``result`` is a :class:`~otpgate.login.reasons.Reason`):
 
 * ``otpgate_decisions_total{frontend,result}``, ``otpgate_throttled_total``,
   ``otpgate_decision_seconds{frontend}`` (histogram);

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from .._limits import MAX_PASSWORD, MAX_USER, has_control
-from ..config import Network
+from ..config.loader import Network
 
 __all__ = [
     "MalformedCredentials",

@@ -20,11 +20,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..._limits import MAX_USER, has_control
-from ...administration import CannotResync
+from ...accounts.administration import CannotResync
+from ...accounts.selfservice import USER_NAME
 from ...errors import OTPGateError, StoreError, UnknownUser
-from ...invitations import DEFAULT_EXPIRY
-from ...selfservice import USER_NAME
-from ...tokens import TokenType, parse_token_type
+from ...otp.tokens import TokenType, parse_token_type
+from ...store.invitations import DEFAULT_EXPIRY
 from ..http import redirect
 from .base import AdminBase, Ctx, root
 

@@ -24,17 +24,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..._limits import MAX_PASSWORD
-from ...administration import Actor, Administration
+from ...accounts.administration import Actor, Administration
+from ...accounts.pin_policy import PinPolicy
+from ...accounts.selfservice import SelfService
 from ...errors import OTPGateError
-from ...pin_policy import PinPolicy
-from ...pins import PinHasher
-from ...reasons import Reason
-from ...selfservice import SelfService
+from ...login.pins import PinHasher
+from ...login.reasons import Reason
 from ...state.announce import AnnouncingStore
 from ..gate import Gate
 from ..http import html, redirect
 from ..i18n import choose
-from ..portal import Portal
+from ..portal.login import Portal
 from .render import ADMIN_CSP, render, translator
 
 __all__ = ["AdminBase", "Ctx", "Handler", "root"]

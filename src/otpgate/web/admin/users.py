@@ -19,10 +19,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..._limits import MAX_USER, has_control
-from ...audit import iso_utc
-from ...audit_read import AuditQuery, search
-from ...models import UserRecord
+from ...audit.reader import AuditQuery, search
+from ...audit.writer import iso_utc
 from ...store.query import FAR, TOKEN_KINDS, UserFilter, token_kind
+from ...store.records import UserRecord
 from .base import AdminBase, Ctx
 
 __all__ = ["STATES", "Row", "UserPages", "shown", "when"]

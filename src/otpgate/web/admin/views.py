@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..._limits import MAX_USER, has_control
-from ...audit_read import RESULTS, AuditQuery, search
+from ...audit.reader import RESULTS, AuditQuery, search
 from ...errors import OTPGateError
 from .base import AdminBase, Ctx
 from .users import shown

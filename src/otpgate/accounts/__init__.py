@@ -1,0 +1,1 @@
+"""Accounts without HTTP: self-service, administration, the PIN policy."""

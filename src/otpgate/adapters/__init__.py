@@ -1,0 +1,1 @@
+"""In-process front ends: Apache (mod_wsgi), FreeRADIUS (rlm_python3), PAM (pam_python)."""

@@ -1,0 +1,1 @@
+"""Writing and reading the audit log, and the gate's own decision log lines."""

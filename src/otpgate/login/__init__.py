@@ -1,0 +1,1 @@
+"""The login decision: attempts, rules, compare-and-set, PINs, linger, the Authenticator."""

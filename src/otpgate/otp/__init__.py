@@ -1,0 +1,1 @@
+"""Pure one-time password algorithms and token formats: bytes keys, time passed in, no I/O."""

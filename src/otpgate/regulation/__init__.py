@@ -1,0 +1,1 @@
+"""Rate limiting: the throttle per user and address, the guess budget, the failure writer."""

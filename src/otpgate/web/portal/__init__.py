@@ -1,0 +1,1 @@
+"""The login portal and the self-service pages (login, enrolment, account)."""

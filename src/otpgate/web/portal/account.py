@@ -1,0 +1,224 @@
+"""``/account``: a signed-in user changes their PIN, renews recovery codes, sees sign-ins.
+
+A session alone is not enough to change anything: each form asks again for
+the current PIN and a *fresh* one-time code (a lingering one is refused), so a
+browser left signed in, or a stolen cookie, cannot change the PIN or take new
+recovery codes.  The PIN policy is checked before the code is spent.  A PIN
+change ends every other session (as ``otpgate user set-pin`` does) and gives
+this browser a new one.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Final
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..._limits import MAX_PASSWORD, retry_after_seconds
+from ...errors import OTPGateError
+from ...login.reasons import Reason
+from ..i18n import translator
+from ..sessions import Session
+from ..templating import render
+from . import messages as m
+from .activity import account_activity
+from .forms import FormKit
+
+__all__ = ["AccountPage"]
+
+log = logging.getLogger(__name__)
+
+_FRESH: Final = (Reason.OTP, Reason.RECOVERY)
+
+
+class AccountPage:
+    """``/account``."""
+
+    def __init__(self, kit: FormKit) -> None:
+        self.kit = kit
+        self.site = kit.web.title
+
+    def routes(self) -> list[Route]:
+        return [Route("/account", self.account, methods=["GET", "HEAD", "POST"])]
+
+    async def _page(
+        self,
+        request: Request,
+        user: str,
+        lang: str,
+        status: int = 200,
+        *,
+        message: str | None = None,
+        kind: str = "error",
+        errors: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        session: Session | None = None,
+    ) -> Response:
+        facts = await run_in_threadpool(self._facts, user)
+        return self.kit.form_page(
+            request,
+            "account.html",
+            lang,
+            status,
+            headers,
+            user=user,
+            landing=self.kit.landing(),
+            message=message,
+            message_kind=kind,
+            errors=errors or {},
+            min_length=self.kit.service.policy.min_length,
+            wide=True,
+            **facts,
+            csrf_session=session,
+        )
+
+    def _facts(self, user: str) -> dict[str, object]:
+        """The token's kind, recovery codes left, enrolment and sign-ins (from the audit log).
+
+        The page shows what it can: a store or log that cannot be read leaves
+        those lines out rather than failing the page.
+        """
+        audit = self.kit.auth.audit
+        path = audit.path if audit is not None else None
+        activity = account_activity(path, user) if path else None
+        store = self.kit.service.store
+        try:
+            record = store.get(user)
+            left: int | None = store.count_recovery_codes(user)
+        except OTPGateError as exc:
+            log.error("account: store error %s", exc.__class__.__name__)
+            record, left = None, None
+        return {
+            "token": record.token_type if record is not None else None,
+            "codes_left": left,
+            "enrolled": activity.enrolled if activity is not None else None,
+            "signins": activity.signins if activity is not None else None,
+        }
+
+    async def account(self, request: Request) -> Response:
+        lang = self.kit.lang(request)
+        now = self.kit.now()
+        session = self.kit.session(request, now)
+        if session is None:
+            rd = self.kit.portal_path("account")
+            return self.kit.redirect("login?rd=" + _quote(rd), 303)
+        if request.method != "POST":
+            return await self._page(request, session.user, lang)
+        form = await self.kit.form(request)
+        if isinstance(form, Response):
+            return form
+        _ = translator(lang)
+        if self.kit.csrf_failed(request, form):
+            return await self._page(
+                request, session.user, lang, 403, message=_(m.EXPIRED_FORM_RETRY)
+            )
+        action = form.get("action")
+        if action not in ("pin", "codes"):
+            return await self._page(request, session.user, lang, 400, message=_(m.UNKNOWN_ACTION))
+        prefix = "cp" if action == "pin" else "rc"
+        if action == "pin":
+            errors = self._pin_errors(session.user, form, lang)
+            if errors:
+                return await self._page(request, session.user, lang, 400, errors=errors)
+        refused = await self._reauthenticate(request, session, form, lang, prefix, now)
+        if refused is not None:
+            return refused
+        try:
+            if action == "pin":
+                return await self._change_pin(request, session, form, lang, now)
+            codes = await run_in_threadpool(
+                self.kit.service.renew_codes, session.user, now, self.kit.ip(request)
+            )
+        except OTPGateError as exc:
+            log.error("account: store error %s", exc.__class__.__name__)
+            return await self._page(request, session.user, lang, 503, message=_(m.UNAVAILABLE))
+        text = render(
+            "recovery_codes.html",
+            lang=lang,
+            site=self.site,
+            user=session.user,
+            codes=codes,
+            notice=_(m.CODES_RENEWED),
+            next_href="account",
+            next_label=_(m.BACK_TO_ACCOUNT),
+        )
+        return self.kit.html(text)
+
+    def _pin_errors(self, user: str, form: dict[str, str], lang: str) -> dict[str, str]:
+        _ = translator(lang)
+        policy = self.kit.service.policy
+        new, again = form.get("new_pin", "")[:MAX_PASSWORD], form.get("new_pin2", "")
+        errors: dict[str, str] = {}
+        for p in policy.problems(new, user, again[:MAX_PASSWORD]):
+            key = "cp-new2" if p == "mismatch" else "cp-new"
+            text = _(m.PIN_PROBLEMS[p], n=policy.min_length)
+            errors[key] = f"{errors[key]} {text}" if key in errors else text
+        return errors
+
+    async def _reauthenticate(
+        self,
+        request: Request,
+        session: Session,
+        form: dict[str, str],
+        lang: str,
+        prefix: str,
+        now: float,
+    ) -> Response | None:
+        """``None`` if the current PIN and a fresh code are right, else the page to show."""
+        _ = translator(lang)
+        pin, code = form.get("pin", ""), "".join(form.get("code", "").split())
+        if not code or len(pin) + len(code) > MAX_PASSWORD:
+            wrong = {f"{prefix}-code": _(m.WRONG_PIN_OR_CODE)}
+            return await self._page(request, session.user, lang, 400, errors=wrong)
+        ip = self.kit.ip(request)
+        decision = await self.kit.decide("account", session.user, pin + code, ip, now, request)
+        if decision.ok and decision.fresh and decision.reason in _FRESH:
+            return None
+        if decision.retry_after is not None and not decision.ok:
+            wait = retry_after_seconds(decision.retry_after)
+            return await self._page(
+                request,
+                session.user,
+                lang,
+                429,
+                message=_(m.THROTTLED, n=wait),
+                headers={"Retry-After": str(wait)},
+            )
+        if decision.reason == Reason.STORE_ERROR:
+            return await self._page(request, session.user, lang, 503, message=_(m.UNAVAILABLE))
+        text = _(m.WRONG_PIN_OR_CODE)
+        return await self._page(request, session.user, lang, 401, errors={f"{prefix}-code": text})
+
+    async def _change_pin(
+        self, request: Request, session: Session, form: dict[str, str], lang: str, now: float
+    ) -> Response:
+        _ = translator(lang)
+        # Sessions are stamped to the millisecond, rounded down; revoking at the
+        # same stamp keeps the new one below valid and ends every older one.
+        stamp = math.floor(now * 1000) / 1000
+        new, again = form.get("new_pin", ""), form.get("new_pin2", "")
+        ip = self.kit.ip(request)
+        problems = await run_in_threadpool(
+            self.kit.service.change_pin, session.user, new, again, stamp, ip
+        )
+        if problems:  # checked before; only a changed setting could get here
+            return await self._page(request, session.user, lang, 400, message=_(m.UNKNOWN_ACTION))
+        # The same record (a new PIN, the same key): the session keeps its binding.
+        renewed = Session(session.user, stamp, stamp, ip, session.binding)
+        # The page's forms belong to the new session, which this answer sets.
+        response = await self._page(
+            request, session.user, lang, message=_(m.PIN_CHANGED), kind="ok", session=renewed
+        )
+        self.kit.set_session(response, renewed, now)
+        return response
+
+
+def _quote(text: str) -> str:
+    import urllib.parse
+
+    return urllib.parse.quote(text, safe="")
