@@ -19,7 +19,7 @@ from conftest import require_tool
 from otpgate.otp.algorithms import totp
 from web.servers import apache_venv, make_store, run_apache
 
-pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+pytestmark = [pytest.mark.apache, pytest.mark.slow]
 
 KEY = b"apache-carol-key-003"
 JOERG_KEY = b"apache-joerg-key-004"

@@ -25,7 +25,7 @@ from otpgate.login.pins import apr1_md5
 from otpgate.otp.algorithms import totp
 from web.servers import APACHE_PREFORK, apache_venv, run_apache_conf
 
-pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+pytestmark = [pytest.mark.apache, pytest.mark.slow]
 
 IVY_KEY = b"apache-ivy---key-006"
 JAY_KEY = b"apache-jay---key-007"

@@ -29,6 +29,7 @@ from otpgate.otp.verify import Token, TokenState
 from otpgate.store import open_store
 from otpgate.store.records import Pin, UserState
 from otpgate.store.usersfile import UsersFileStore, format_line
+from procs import OTPGATE, otpgate_env
 from web.servers import apache_venv, run_apache
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -257,7 +258,7 @@ def _apache_login(url: str, user: str, password: str) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.needs_tool
+@pytest.mark.apache
 def test_switching_over_as_written() -> None:
     apache = require_tool("apache2")
     if os.geteuid() != 0:
@@ -305,9 +306,6 @@ def test_switching_over_as_written() -> None:
         assert carl is not None and carl.state.locked_until == math.inf
 
 
-CLI = [sys.executable, "-c", "from otpgate.cli import main; raise SystemExit(main())"]
-
-
 def test_the_module_table_alone_lacks_only_the_session_secret(tmp_path: Path) -> None:
     """The guide's block is the login part: alone, ``config check`` names what ``init``
     adds, once (it was printed twice)."""
@@ -317,10 +315,10 @@ def test_the_module_table_alone_lacks_only_the_session_secret(tmp_path: Path) ->
     conf = tmp_path / "otpgate.toml"
     conf.write_text(_block("module").replace("/etc/otp/users", str(users)))
     done = subprocess.run(
-        [*CLI, "config", "check", "--config", str(conf)],
+        [*OTPGATE, "config", "check", "--config", str(conf)],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        env=otpgate_env(),
         timeout=60,
         check=False,
     )

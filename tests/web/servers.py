@@ -1,4 +1,5 @@
-"""Start real servers for the end-to-end tests: the gate, nginx, Apache.
+"""Start real servers for the end-to-end tests: nginx and Apache, with the gate's store
+and settings (the gate itself: :func:`procs.serving`).
 
 Each runs on 127.0.0.1 and a free port, with its config, pid and log files in
 the test's tmp_path, and is stopped (then killed) when the test ends.
@@ -9,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -69,26 +69,6 @@ cookie_secure = false
 """
     )
     return path
-
-
-@contextlib.contextmanager
-def run_gate(config: Path, directory: Path, *extra_args: str) -> Iterator[int]:
-    """``otpgate serve`` in a subprocess, with the shipped defaults; yields its port."""
-    port = free_port()
-    argv = [
-        sys.executable,
-        "-c",
-        "from otpgate.cli import main; raise SystemExit(main())",
-        "serve",
-        "--config",
-        str(config),
-        "--listen",
-        f"127.0.0.1:{port}",
-        *extra_args,
-    ]
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    with started(argv, port, directory / "gate.log", "otpgate serve", env=env, cwd=directory):
-        yield port
 
 
 # The application behind the gate: echoes the user nginx hands it.

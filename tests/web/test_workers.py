@@ -12,8 +12,9 @@ import pytest
 
 from otpgate.cli import main
 from otpgate.otp.algorithms import totp
+from procs import serving
 
-from .servers import make_store, run_gate, write_gate_config
+from .servers import make_store, write_gate_config
 
 KEY = b"workers-test-key-0001"
 
@@ -47,7 +48,7 @@ def _gate_pid(port: int) -> int:
 def test_two_workers_share_sessions_lingering_and_replay_rules(tmp_path: Path) -> None:
     url, key_file = make_store(tmp_path, [("wendy", "4321", KEY)])
     config = write_gate_config(tmp_path, url, key_file)
-    with run_gate(config, tmp_path, "--workers", "2") as port:
+    with serving(config, tmp_path, "--workers", "2") as port:
         workers = _children(_gate_pid(port))
         # uvicorn's supervisor may add a helper process; at least the two workers.
         assert len(workers) >= 2
@@ -99,7 +100,7 @@ def test_metrics_of_two_workers_add_up(tmp_path: Path) -> None:
     # totals must still be the gate's, never one worker's (counter "resets").
     url, key_file = make_store(tmp_path, [("wendy", "4321", KEY)])
     config = write_gate_config(tmp_path, url, key_file)
-    with run_gate(config, tmp_path, "--workers", "2") as port:
+    with serving(config, tmp_path, "--workers", "2") as port:
         base = f"http://127.0.0.1:{port}"
         sent = 0
         seen = []
@@ -127,7 +128,7 @@ def test_two_workers_throttle_as_one_without_redis(tmp_path: Path) -> None:
     extra = f'[auth]\nthrottle_base = 300\naudit_log = "{audit}"\n'
     config = write_gate_config(tmp_path, url, key_file, extra)
     wrong = "Basic " + base64.b64encode(b"wendy:4321000000").decode()
-    with run_gate(config, tmp_path, "--workers", "2") as port:
+    with serving(config, tmp_path, "--workers", "2") as port:
         for _ in range(16):
             with httpx.Client(base_url=f"http://127.0.0.1:{port}") as c:
                 assert c.get("/auth", headers={"Authorization": wrong}).status_code == 401
