@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -23,6 +23,7 @@ __all__ = ["IN_CI", "missing", "needs", "require_tool"]
 pytest_plugins = ["clitools"]
 
 POSTGRES_URL = os.environ.get("OTPGATE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("OTPGATE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,32 +49,54 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[object]) -> Iterator[object]:
+    """A fixture of tests/outside.py's table serves only a test with its marker
+    (one that reaches it through ``request.getfixturevalue`` too).
+
+    Checked once the fixture is set up, so that pytest has cached it: a later
+    test with the marker gets it as usual.
+    """
+    result = yield
+    marker = BY_FIXTURE.get(fixturedef.argname)
+    if marker is not None:
+        needs(marker)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Iterator[object]:
     """The running test, for :func:`outside.needs` (its fixtures' setup included)."""
     with running(item):
         return (yield)
 
 
+def _reachable(what: str, url: str, connect: Callable[[], object]) -> str:
+    """``url``, once ``connect()`` worked: without the client library or the server,
+    the test is NOT TESTED (:func:`outside.missing`)."""
+    try:
+        connect()
+    except ImportError as exc:
+        missing(f"{exc.name} is not installed (pip install -e '.[test]')")
+    except Exception as exc:  # any connection failure means "no server here"
+        missing(f"{what} at {url} is not reachable ({exc.__class__.__name__})")
+    return url
+
+
 @pytest.fixture(scope="session")
 def postgres_server_url() -> str:
     """The PostgreSQL server URL, checked reachable."""
-    needs("postgres")
-    try:
+
+    def connect() -> None:
         import psycopg
-    except ImportError:
-        missing("psycopg is not installed")
-    try:
-        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
-            pass
-    except Exception as exc:  # any connection failure means "no server here"
-        missing(f"PostgreSQL at {POSTGRES_URL} is not reachable ({exc.__class__.__name__})")
-    return POSTGRES_URL
+
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+
+    return _reachable("PostgreSQL", POSTGRES_URL, connect)
 
 
 @pytest.fixture
 def postgres_url(postgres_server_url: str) -> Iterator[str]:
     """A fresh, empty database for one test, dropped afterwards."""
-    needs("postgres")
     import psycopg
 
     name = f"otpgate_t_{uuid.uuid4().hex[:12]}"
@@ -87,28 +110,21 @@ def postgres_url(postgres_server_url: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-REDIS_URL = os.environ.get("OTPGATE_TEST_REDIS", "redis://127.0.0.1:6379/0")
-
-
 @pytest.fixture(scope="session")
 def redis_server_url() -> str:
     """The Redis server URL, checked reachable."""
-    needs("redis")
-    try:
+
+    def connect() -> None:
         import redis
-    except ImportError:
-        missing("redis-py is not installed")
-    try:
+
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
-    except Exception as exc:  # any connection failure means "no server here"
-        missing(f"Redis at {REDIS_URL} is not reachable ({exc.__class__.__name__})")
-    return REDIS_URL
+
+    return _reachable("Redis", REDIS_URL, connect)
 
 
 @pytest.fixture
 def redis_prefix(redis_server_url: str) -> Iterator[str]:
     """A key prefix of its own for one test; its keys are deleted afterwards."""
-    needs("redis")
     import redis
 
     prefix = f"otpgate-test-{uuid.uuid4().hex[:12]}:"

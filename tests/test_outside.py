@@ -3,8 +3,10 @@ uses, demanded of a test that finds a program, and registered in pyproject.toml.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,15 +22,15 @@ BROWSER = "tests/web/test_browser_admin.py"  # every test there asks for Chromiu
 SQL = "tests/store/test_sql.py"  # its SQL stores are a parameter
 
 
-def _pytest(*args: str) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+def _pytest(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
     return subprocess.run(
-        [*argv, *args], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
     )
 
 
 def _collected(*args: str) -> set[str]:
-    done = _pytest(*args)
+    done = _pytest("--collect-only", *args)
     assert done.returncode in (0, 5), done.stdout + done.stderr  # 5: nothing selected
     return {line for line in done.stdout.splitlines() if "::" in line}
 
@@ -44,6 +46,38 @@ def test_a_marked_test_may_use_its_server(request: pytest.FixtureRequest) -> Non
         needs("sqlite3")
     request.node.add_marker("sqlite3")
     needs("sqlite3")
+
+
+PROBE = """
+import pytest
+from conftest import require_tool
+
+def test_unmarked_reaches_postgres(request):
+    request.getfixturevalue("postgres_url")
+
+@pytest.mark.postgres
+def test_marked_reaches_postgres(request):
+    request.getfixturevalue("postgres_url")
+
+def test_unmarked_finds_nginx():
+    require_tool("nginx")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_test_reaching_a_server_without_its_marker_fails(tmp_path: Path) -> None:
+    (tmp_path / "test_probe.py").write_text(PROBE)
+    # tests/conftest.py as the only plugin, pyproject.toml's markers, the probe alone.
+    done = _pytest(
+        *("-p", "conftest", "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path)),
+        str(tmp_path),
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
+    )
+    out = done.stdout
+    assert "2 failed, 1 passed" in out, out
+    assert "test_unmarked_reaches_postgres uses postgres without its marker" in out
+    assert "test_unmarked_finds_nginx uses nginx without its marker" in out
 
 
 @pytest.mark.slow
@@ -64,6 +98,6 @@ def test_the_fixtures_a_test_asks_for_select_it() -> None:
 
 @pytest.mark.slow
 def test_every_marker_is_registered() -> None:
-    done = _pytest("-o", "markers=slow: takes long", CONFIG)
+    done = _pytest("--collect-only", "-o", "markers=slow: takes long", CONFIG)
     assert done.returncode != 0
     assert "are not in pyproject.toml's markers" in done.stdout + done.stderr

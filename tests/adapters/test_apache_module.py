@@ -20,10 +20,10 @@ from typing import NamedTuple
 import httpx
 import pytest
 
-from conftest import require_tool
 from otpgate.login.pins import apr1_md5
 from otpgate.otp.algorithms import totp
-from web.servers import APACHE_PREFORK, apache_venv, run_apache_conf
+
+from .apache_server import APACHE_PREFORK, apache_and_venv, run_apache_conf
 
 pytestmark = [pytest.mark.apache, pytest.mark.slow]
 
@@ -69,12 +69,7 @@ def _htpasswd(entries: dict[str, str]) -> str:
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[Site]:
-    apache = require_tool("apache2")
-    if not os.path.exists("/usr/lib/apache2/modules/mod_wsgi.so"):
-        from conftest import missing
-
-        missing("mod_wsgi (apt-get install libapache2-mod-wsgi-py3)")
-    venv = apache_venv()
+    apache, venv = apache_and_venv()
     directory = Path(tempfile.mkdtemp(prefix="otpgate-apache-module-"))
     try:
         os.chmod(directory, 0o755)  # noqa: S103 - www-data must traverse it

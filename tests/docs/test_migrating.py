@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 import guides
+from adapters.apache_server import run_apache
 from conftest import missing, require_tool
 from otpgate.adapters import apache
 from otpgate.config.loader import load_config
@@ -30,7 +31,7 @@ from otpgate.store import open_store
 from otpgate.store.records import Pin, UserState
 from otpgate.store.usersfile import UsersFileStore, format_line
 from procs import OTPGATE, otpgate_env
-from web.servers import apache_venv, run_apache
+from system_python import system_venv
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs/migrating.md").read_text()
@@ -283,7 +284,7 @@ def test_switching_over_as_written() -> None:
         script = (etc / "apache-auth.py").read_text()
         assert "/etc/otpgate/otpgate.toml" in script
         script = script.replace("/etc/otpgate/otpgate.toml", str(etc / "otpgate.toml"))
-        with run_apache(apache, tmp, apache_venv(), script) as port:
+        with run_apache(apache, tmp, system_venv(), script) as port:
             url = f"http://127.0.0.1:{port}"
             assert _apache_login(url, "ann", "1234" + hotp(KEY, 1)) == 200
             assert _apache_login(url, "carl", "4321" + hotp(KEY, 1)) == 401  # still locked
