@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from procs import (  # noqa: E402, F401 - re-exported for the bench parts
     free_port,
     nginx_conf,
+    serve_argv,
     started,
     stop,
     tail,

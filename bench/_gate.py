@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _common import PY, ROOT, free_port, nginx_conf, started
+from _common import PY, ROOT, free_port, nginx_conf, serve_argv, started
 
 from otpgate.login.pins import PinHasher
 from otpgate.otp.tokens import TokenType
@@ -202,8 +202,7 @@ FACTORY = "otpgate.cli.serve:worker_app"
 
 def server_argv(name: str, config: Path, port: int) -> list[str]:
     """The command line of server ``name`` on 127.0.0.1:``port``."""
-    serve = [str(Path(PY).parent / "otpgate"), "serve", "--config", str(config)]
-    serve += ["--listen", f"127.0.0.1:{port}"]
+    serve = serve_argv(config, port, command=[str(Path(PY).parent / "otpgate")])
     local = ["--host", "127.0.0.1", "--port", str(port)]
     # What `otpgate serve` does by default, spelled in each server's own options.
     quiet = ["--no-access-log", "--log-level", "warning"]

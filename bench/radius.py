@@ -48,9 +48,8 @@ from _gate import PIN, make_sqlite, password, run_gate, write_config
 
 sys.path.insert(0, str(ROOT / "tests"))
 
-from radius.packet import ACCESS_ACCEPT, access_request, send
-from radius.server import run_freeradius
-
+from adapters.radius.packet import ACCESS_ACCEPT, access_request, send
+from adapters.radius.server import run_freeradius
 from system_python import site_packages, system_venv
 
 PRIVACYIDEA = {

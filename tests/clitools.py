@@ -1,4 +1,9 @@
-"""Running the ``otpgate`` command in process, as the CLI tests do."""
+"""Running the ``otpgate`` command in process, as the CLI tests do.
+
+A pytest plugin (tests/conftest.py loads it): any test may ask for ``run``
+(the command, in an isolated environment), ``db`` (a new SQLite store made
+by ``otpgate init``: its URL) or just ``isolated``.
+"""
 
 from __future__ import annotations
 
@@ -33,18 +38,25 @@ class Result:
 Runner = Callable[..., Result]
 
 
-def isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
-    """No OTPGATE_*/PAM_* variable from outside; cheap PIN hashes; ``home`` as the cwd."""
+@pytest.fixture
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No OTPGATE_*/PAM_* variable from outside; cheap PIN hashes; ``tmp_path`` as
+    ``$OTPGATE_HOME`` and the working directory."""
     for name in list(os.environ):
         if name.startswith(("OTPGATE_", "PAM_")):
             monkeypatch.delenv(name)
     monkeypatch.setattr(_secrets, "PIN_HASHER", FAST_TEST_HASHER)
-    monkeypatch.setenv("OTPGATE_HOME", str(home))
-    monkeypatch.chdir(home)
+    monkeypatch.setenv("OTPGATE_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
-def runner(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Runner:
-    """``run(*argv, stdin=...)`` -> :class:`Result`; never a traceback."""
+@pytest.fixture
+def run(
+    isolated: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Runner:
+    """``run(*argv, stdin=...)`` -> :class:`Result`: the command in process, isolated,
+    never a traceback."""
 
     def run(*argv: str, stdin: str | bytes = "") -> Result:
         data = stdin.encode() if isinstance(stdin, str) else stdin
@@ -59,3 +71,11 @@ def runner(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) 
         return Result(code, out, err)
 
     return run
+
+
+@pytest.fixture
+def db(isolated: Path, run: Runner) -> str:
+    """The URL of a new SQLite store in the test's directory, made by ``otpgate init``."""
+    url = f"sqlite:///{isolated}/otpgate.db"
+    assert run("init", "--store", url).code == 0
+    return url

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from otpgate.otp.algorithms import totp
 from otpgate.store import open_store
-from procs import free_port, started
+from procs import free_port, otpgate_env, started
 
 ROOT = Path(__file__).resolve().parents[1]
 _BLOCK = re.compile(
@@ -104,13 +104,14 @@ class Machine:
         self.moved = {p: Path(f"{self.root}{p}") for p in under_root} | dict(elsewhere or {})
         self.names = dict(names or {})
         bins = os.pathsep.join(str(p) for p in (path or (Path(sys.executable).parent,)))
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("OTPGATE_")},
-            "PATH": f"{bins}{os.pathsep}{os.environ['PATH']}",
-            "PYTHONPATH": str(ROOT / "src"),
-            # The gate listens where the test can reach it; the guides' files say 9090.
-            "OTPGATE_WEB_LISTEN": f"127.0.0.1:{self.port}",
-        }
+        self.env = otpgate_env(
+            {
+                **{k: v for k, v in os.environ.items() if not k.startswith("OTPGATE_")},
+                "PATH": f"{bins}{os.pathsep}{os.environ['PATH']}",
+                # The gate listens where the test can reach it; the guides' files say 9090.
+                "OTPGATE_WEB_LISTEN": f"127.0.0.1:{self.port}",
+            }
+        )
 
     def path(self, guide_path: str) -> Path:
         """Where a path the guide names is on this machine."""

@@ -14,11 +14,31 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["free_port", "nginx_conf", "started", "stop", "tail", "wait_for_port"]
+__all__ = [
+    "OTPGATE",
+    "free_port",
+    "nginx_conf",
+    "otpgate_env",
+    "serve_argv",
+    "serving",
+    "started",
+    "stop",
+    "tail",
+    "wait_for_port",
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+# The ``otpgate`` command from this Python, whether or not its console script is installed.
+OTPGATE: tuple[str, ...] = (
+    sys.executable,
+    "-c",
+    "from otpgate.cli import main; raise SystemExit(main())",
+)
 
 
 def free_port() -> int:
@@ -111,6 +131,46 @@ def started(
         yield proc
     finally:
         stop(proc)
+
+
+def otpgate_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default: this process's environment) with these sources on PYTHONPATH."""
+    return {**(os.environ if base is None else base), "PYTHONPATH": str(ROOT / "src")}
+
+
+def serve_argv(
+    config: Path | str, port: int | None, *flags: str, command: Sequence[str] = OTPGATE
+) -> list[str]:
+    """``otpgate serve --config CONFIG --listen 127.0.0.1:PORT FLAGS``.
+
+    Without ``port`` the gate listens where its settings say; ``command`` is
+    how ``otpgate`` is run (default :data:`OTPGATE`; the benchmarks give the
+    installed console script).
+    """
+    listen = ["--listen", f"127.0.0.1:{port}"] if port is not None else []
+    return [*command, "serve", "--config", str(config), *listen, *flags]
+
+
+@contextlib.contextmanager
+def serving(
+    config: Path | str,
+    directory: Path,
+    *flags: str,
+    port: int | None = None,
+    env: Mapping[str, str] | None = None,
+    log: Path | None = None,
+) -> Iterator[int]:
+    """``otpgate serve`` with ``config`` on 127.0.0.1 until the block ends; yields its port.
+
+    It runs in ``directory`` and writes ``directory/gate.log`` (or ``log``);
+    ``port`` is a free one unless given, ``env`` this process's environment
+    unless given (:func:`otpgate_env` adds the sources either way).
+    """
+    port = free_port() if port is None else port
+    argv = serve_argv(config, port, *flags)
+    log = directory / "gate.log" if log is None else log
+    with started(argv, port, log, "otpgate serve", env=otpgate_env(env), cwd=directory):
+        yield port
 
 
 _NGINX_MAIN = """

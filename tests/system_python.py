@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from conftest import missing
+from procs import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SYSTEM_PYTHON = "/usr/bin/python3"
 _LOCK = Path("/tmp/otpgate-system-venv.lock")
 

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clitools import isolate, runner
+from clitools import Runner
 from otpgate.accounts.pin_policy import COMMON_PINS, PinPolicy, PinProblem, is_common
 
 P = PinPolicy()
@@ -109,14 +109,8 @@ def test_the_message_says_why_in_english_and_german() -> None:
 
 
 @pytest.fixture
-def cli(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> tuple[Any, str]:
-    isolate(monkeypatch, tmp_path)
-    run = runner(capsys, monkeypatch)
-    url = f"sqlite:///{tmp_path}/otpgate.db"
-    assert run("init", "--store", url).code == 0
-    return run, url
+def cli(run: Runner, db: str) -> tuple[Runner, str]:
+    return run, db
 
 
 @pytest.mark.parametrize("pin", ["password", "Password", "123456", "letmein"])

@@ -15,11 +15,12 @@ from typing import NamedTuple
 import httpx
 import pytest
 
-from conftest import require_tool
 from otpgate.otp.algorithms import totp
-from web.servers import apache_venv, make_store, run_apache
+from web.servers import make_store
 
-pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+from .apache_server import apache_and_venv, run_apache
+
+pytestmark = [pytest.mark.apache, pytest.mark.slow]
 
 KEY = b"apache-carol-key-003"
 JOERG_KEY = b"apache-joerg-key-004"
@@ -35,12 +36,7 @@ class Site(NamedTuple):
 
 @pytest.fixture(scope="module")
 def apache_site() -> Iterator[Site]:
-    apache = require_tool("apache2")
-    if not os.path.exists("/usr/lib/apache2/modules/mod_wsgi.so"):
-        from conftest import missing
-
-        missing("mod_wsgi (apt-get install libapache2-mod-wsgi-py3)")
-    venv = apache_venv()
+    apache, venv = apache_and_venv()
     # Apache's children run as www-data: pytest's tmp_path (under a 0700 dir) is
     # closed to them, so this test makes its own world-traversable directory.
     directory = Path(tempfile.mkdtemp(prefix="otpgate-apache-"))

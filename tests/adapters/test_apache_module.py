@@ -20,12 +20,12 @@ from typing import NamedTuple
 import httpx
 import pytest
 
-from conftest import require_tool
 from otpgate.login.pins import apr1_md5
 from otpgate.otp.algorithms import totp
-from web.servers import APACHE_PREFORK, apache_venv, run_apache_conf
 
-pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+from .apache_server import APACHE_PREFORK, apache_and_venv, run_apache_conf
+
+pytestmark = [pytest.mark.apache, pytest.mark.slow]
 
 IVY_KEY = b"apache-ivy---key-006"
 JAY_KEY = b"apache-jay---key-007"
@@ -69,12 +69,7 @@ def _htpasswd(entries: dict[str, str]) -> str:
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[Site]:
-    apache = require_tool("apache2")
-    if not os.path.exists("/usr/lib/apache2/modules/mod_wsgi.so"):
-        from conftest import missing
-
-        missing("mod_wsgi (apt-get install libapache2-mod-wsgi-py3)")
-    venv = apache_venv()
+    apache, venv = apache_and_venv()
     directory = Path(tempfile.mkdtemp(prefix="otpgate-apache-module-"))
     try:
         os.chmod(directory, 0o755)  # noqa: S103 - www-data must traverse it

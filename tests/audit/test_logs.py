@@ -5,21 +5,17 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from clitools import Runner, isolate, runner
+from clitools import Runner
 from otpgate.audit.decision_log import DECISION_LOG, JSONFormatter, log_decision, logging_config
 from otpgate.otp.algorithms import totp
 from otpgate.store import open_store
-from procs import free_port, started
-
-ROOT = Path(__file__).resolve().parents[2]
+from procs import serving
 
 
 def _record(caplog: pytest.LogCaptureFixture) -> logging.LogRecord:
@@ -69,14 +65,6 @@ def test_logging_config_json_formats_every_handler() -> None:
     assert text["()"] == "uvicorn.logging.DefaultFormatter"
 
 
-@pytest.fixture
-def run(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Runner:
-    isolate(monkeypatch, tmp_path)
-    return runner(capsys, monkeypatch)
-
-
 @pytest.mark.slow
 def test_serve_writes_json_decision_lines(run: Runner, tmp_path: Path) -> None:
     conf = tmp_path / "otpgate.toml"
@@ -88,27 +76,13 @@ def test_serve_writes_json_decision_lines(run: Runner, tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path}/otpgate.db")
     key = store.get("ann").key
     store.close()
-    port = free_port()
-    log = tmp_path / "gate.log"
-    argv = [
-        sys.executable,
-        "-c",
-        "from otpgate.cli import main; raise SystemExit(main())",
-        "serve",
-        "--config",
-        str(conf),
-        "--listen",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "info",
-    ]
     now = time.time()
     code, later = totp(key, now), totp(key, now + 30)  # a wrong PIN uses up its code
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    with started(argv, port, log, "otpgate serve", env=env):
+    with serving(conf, tmp_path, "--log-level", "info") as port:
         for password in ("0000" + code, "4711" + later, "4711" + later):
             auth = base64.b64encode(f"ann:{password}".encode()).decode()
             httpx.get(f"http://127.0.0.1:{port}/auth", headers={"Authorization": "Basic " + auth})
+    log = tmp_path / "gate.log"
     lines = [json.loads(line) for line in log.read_text().splitlines()]  # every line is JSON
     decisions = [line for line in lines if line.get("event") == "decision"]
     # The wrong PIN, then the login; the third request lingers and is not a new decision.

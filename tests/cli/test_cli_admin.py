@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from clitools import Runner, isolate, runner
 from otpgate.cli import _secrets
 from otpgate.login.pins import FAST_TEST_HASHER
 from otpgate.otp.keys import encode_base32
 from otpgate.otp.tokens import parse_uri
 from otpgate.otp.verify import Token, generate
 from otpgate.store import open_store
+from procs import OTPGATE, otpgate_env
 
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Runner:
-    return runner(capsys, monkeypatch)
-
-
-@pytest.fixture
-def db(tmp_path: Path, run: Any) -> str:
-    url = f"sqlite:///{tmp_path}/otpgate.db"
-    assert run("init", "--store", url).code == 0
-    return url
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 def add_user(run: Any, db: str, name: str = "alice", pin: str = "4711", *extra: str) -> bytes:
@@ -412,16 +395,13 @@ def test_sixteen_processes_one_code_exactly_one_accept(run: Any, tmp_path: Path,
     assert run("init", "--store", url).code == 0
     key = add_user(run, url)
     pw = "4711" + code_for(key)
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    env = {**os.environ, "PYTHONPATH": src}
-    script = "import sys; from otpgate.cli import main; sys.exit(main())"
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", script, "check", "alice", "--store", url, "--ip", f"10.0.0.{i}"],
+            [*OTPGATE, "check", "alice", "--store", url, "--ip", f"10.0.0.{i}"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=env,
+            env=otpgate_env(),
         )
         for i in range(16)
     ]
@@ -481,7 +461,6 @@ def test_check_reads_the_config_file(
 # --- PostgreSQL ------------------------------------------------------------------------------
 
 
-@pytest.mark.needs_postgres
 def test_import_export_through_postgresql(
     run: Any, db: str, tmp_path: Path, postgres_url: str
 ) -> None:

@@ -10,28 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from clitools import Runner, isolate, runner
+from clitools import Runner
 from otpgate.otp.tokens import parse_token_type, parse_uri
 from otpgate.otp.verify import Token, generate
 from otpgate.store import open_store
 from otpgate.store.crypto import _read_raw
 
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Runner:
-    return runner(capsys, monkeypatch)
-
-
-@pytest.fixture
-def db(tmp_path: Path, run: Runner) -> str:
-    url = f"sqlite:///{tmp_path}/otpgate.db"
-    assert run("init", "--store", url).code == 0
-    return url
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 def _add(run: Runner, db: str, name: str = "alice", pin: str = "4711") -> bytes:

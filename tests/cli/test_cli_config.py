@@ -7,27 +7,17 @@ import os
 import re
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from clitools import Runner, isolate, runner
+from clitools import Runner
 from otpgate.cli import _common
 from otpgate.cli.starter import render
 from otpgate.config.loader import load_config
+from procs import OTPGATE
 
-CLI = [sys.executable, "-c", "from otpgate.cli import main; raise SystemExit(main())"]
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Runner:
-    return runner(capsys, monkeypatch)
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 def _mode(path: Path) -> int:
@@ -216,7 +206,7 @@ def test_config_check_warns_when_the_shared_state_does_not_answer(
         f.write(f'\n[state]\nurl = "{nobody}"\n')
     # In a process of its own, as an administrator runs it: no logging set up.
     done = subprocess.run(
-        [*CLI, "config", "check", "--config", str(conf)],
+        [*OTPGATE, "config", "check", "--config", str(conf)],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -286,7 +276,6 @@ def test_config_check_without_any_file(run: Runner, tmp_path: Path) -> None:
 # --- init: all or nothing, and $OTPGATE_CONFIG as --config -----------------------------------
 
 
-@pytest.mark.needs_postgres
 def test_init_against_a_missing_postgres_database_leaves_nothing(
     run: Runner, tmp_path: Path, postgres_server_url: str
 ) -> None:
@@ -300,7 +289,6 @@ def test_init_against_a_missing_postgres_database_leaves_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.needs_postgres
 def test_init_config_for_postgres_uses_the_key_file_it_names(
     run: Runner, tmp_path: Path, postgres_url: str
 ) -> None:

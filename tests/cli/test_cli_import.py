@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from clitools import Runner, isolate, runner
+from clitools import Runner
 from otpgate.otp.algorithms import hotp
 from otpgate.store import open_store
 
@@ -24,14 +24,7 @@ USERS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Runner:
-    return runner(capsys, monkeypatch)
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 @pytest.fixture

@@ -5,41 +5,26 @@ from __future__ import annotations
 import io
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from clitools import Runner, isolate, runner
+from clitools import Runner
 from otpgate.cli import _secrets
 from otpgate.cli.transfer import _Progress
 from otpgate.otp.tokens import parse_uri
+from procs import OTPGATE
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-c", "from otpgate.cli import main; raise SystemExit(main())"]
 
 
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Runner:
-    return runner(capsys, monkeypatch)
-
-
-@pytest.fixture
-def db(tmp_path: Path, run: Runner) -> str:
-    url = f"sqlite:///{tmp_path}/otpgate.db"
-    assert run("init", "--store", url).code == 0
-    return url
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 def test_pin_prompt_at_end_of_input_is_one_line(tmp_path: Path, db: str) -> None:
     # As an administrator would meet it: no terminal, stdin at its end.
     done = subprocess.run(
-        [*CLI, "user", "add", "x", "--store", db, "--pin-prompt"],
+        [*OTPGATE, "user", "add", "x", "--store", db, "--pin-prompt"],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -89,7 +74,7 @@ def _at_a_terminal(argv: list[str], cwd: Path, keys: bytes) -> tuple[int, str]:
 
 def test_ctrl_d_at_a_terminal_prompt_says_so(tmp_path: Path, db: str) -> None:
     code, said = _at_a_terminal(
-        [*CLI, "user", "add", "x", "--store", db, "--pin-prompt"], tmp_path, b"\x04"
+        [*OTPGATE, "user", "add", "x", "--store", db, "--pin-prompt"], tmp_path, b"\x04"
     )
     assert code == 1 and "Traceback" not in said
     # Someone at the keyboard ended the prompt: no advice about pipes.

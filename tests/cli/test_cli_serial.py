@@ -17,10 +17,8 @@ from otpgate._limits import has_control
 
 from . import test_cli_admin as cli
 
-# The admin CLI's fixtures: an isolated home, the in-process runner, an SQLite store.
-_env = cli._env
-run = cli.run
-db = cli.db
+pytestmark = pytest.mark.usefixtures("isolated")
+
 add_user = cli.add_user
 
 EVIL = ["S-1\nalice  HOTP/T30  -  ...", "\x1b]0;owned\x07", "S\r2", "S\x9b31m"]

@@ -4,8 +4,6 @@ own messages from warning up; `--access-log` turns the request log on."""
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import httpx
@@ -15,9 +13,7 @@ from otpgate.audit.decision_log import logging_config
 from otpgate.cli import build_parser
 from otpgate.cli.serve import start_line
 from otpgate.config.loader import load_config
-from procs import free_port, started
-
-ROOT = Path(__file__).resolve().parents[2]
+from procs import serving
 
 
 def test_parser_defaults() -> None:
@@ -51,21 +47,8 @@ def _serve_and_log(tmp_path: Path, *flags: str, web: str = "") -> str:
     config.write_text(
         '[store]\nurl = "memory:"\n[web]\nsession_secrets = ["' + "s" * 40 + '"]\n' + web
     )
-    port = free_port()
     log = tmp_path / f"gate{len(flags)}.log"
-    argv = [
-        sys.executable,
-        "-c",
-        "from otpgate.cli import main; raise SystemExit(main())",
-        "serve",
-        "--config",
-        str(config),
-        "--listen",
-        f"127.0.0.1:{port}",
-        *flags,
-    ]
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    with started(argv, port, log, "otpgate serve", env=env):
+    with serving(config, tmp_path, *flags, log=log) as port:
         for _ in range(3):
             assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
             assert httpx.get(f"http://127.0.0.1:{port}/auth").status_code == 401

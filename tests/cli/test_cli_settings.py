@@ -10,21 +10,14 @@ from typing import Any
 
 import pytest
 
-from clitools import Runner, isolate, runner
+from clitools import Runner
 from otpgate.cli import _common
 from otpgate.cli.serve import check_setup
 
 SECRET = "w" * 40
 
 
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Runner:
-    return runner(capsys, monkeypatch)
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 def test_key_file_from_the_environment_for_init_and_user_add(

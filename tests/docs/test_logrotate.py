@@ -16,7 +16,7 @@ from otpgate.audit.writer import AuditLog
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.needs_tool
+pytestmark = pytest.mark.logrotate
 
 
 @pytest.mark.parametrize("mode", [0o600, 0o660])

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 import guides
+from adapters.apache_server import run_apache
 from conftest import missing, require_tool
 from otpgate.adapters import apache
 from otpgate.config.loader import load_config
@@ -29,7 +30,8 @@ from otpgate.otp.verify import Token, TokenState
 from otpgate.store import open_store
 from otpgate.store.records import Pin, UserState
 from otpgate.store.usersfile import UsersFileStore, format_line
-from web.servers import apache_venv, run_apache
+from procs import OTPGATE, otpgate_env
+from system_python import system_venv
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs/migrating.md").read_text()
@@ -257,7 +259,7 @@ def _apache_login(url: str, user: str, password: str) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.needs_tool
+@pytest.mark.apache
 def test_switching_over_as_written() -> None:
     apache = require_tool("apache2")
     if os.geteuid() != 0:
@@ -282,7 +284,7 @@ def test_switching_over_as_written() -> None:
         script = (etc / "apache-auth.py").read_text()
         assert "/etc/otpgate/otpgate.toml" in script
         script = script.replace("/etc/otpgate/otpgate.toml", str(etc / "otpgate.toml"))
-        with run_apache(apache, tmp, apache_venv(), script) as port:
+        with run_apache(apache, tmp, system_venv(), script) as port:
             url = f"http://127.0.0.1:{port}"
             assert _apache_login(url, "ann", "1234" + hotp(KEY, 1)) == 200
             assert _apache_login(url, "carl", "4321" + hotp(KEY, 1)) == 401  # still locked
@@ -305,9 +307,6 @@ def test_switching_over_as_written() -> None:
         assert carl is not None and carl.state.locked_until == math.inf
 
 
-CLI = [sys.executable, "-c", "from otpgate.cli import main; raise SystemExit(main())"]
-
-
 def test_the_module_table_alone_lacks_only_the_session_secret(tmp_path: Path) -> None:
     """The guide's block is the login part: alone, ``config check`` names what ``init``
     adds, once (it was printed twice)."""
@@ -317,10 +316,10 @@ def test_the_module_table_alone_lacks_only_the_session_secret(tmp_path: Path) ->
     conf = tmp_path / "otpgate.toml"
     conf.write_text(_block("module").replace("/etc/otp/users", str(users)))
     done = subprocess.run(
-        [*CLI, "config", "check", "--config", str(conf)],
+        [*OTPGATE, "config", "check", "--config", str(conf)],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        env=otpgate_env(),
         timeout=60,
         check=False,
     )

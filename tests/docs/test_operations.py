@@ -23,7 +23,7 @@ from guides import ROOT
 DOC = ROOT / "docs/operations.md"
 PIN = "4711"
 
-pytestmark = [pytest.mark.slow, pytest.mark.needs_tool]
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite3, pytest.mark.curl]
 
 
 class Machine(guides.Machine):

@@ -7,9 +7,7 @@ from __future__ import annotations
 import ast
 import base64
 import contextlib
-import os
 import re
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +18,7 @@ import pytest
 from conftest import require_tool
 from otpgate.config.loader import load_config
 from otpgate.otp.algorithms import totp
-from procs import free_port, nginx_conf, started
+from procs import free_port, nginx_conf, serving, started
 from web.conftest import csrf_token
 from web.servers import NGINX_ALICE_KEY as ALICE_KEY
 from web.servers import NGINX_USERS, SECRET, make_store
@@ -28,7 +26,7 @@ from web.servers import NGINX_USERS, SECRET, make_store
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs/otrs.md").read_text()
 
-pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+pytestmark = [pytest.mark.nginx, pytest.mark.slow]
 
 # Stands in for OTRS: says which user it was handed and what was asked.
 ECHO = """
@@ -74,19 +72,8 @@ def _serve(d: Path, customers: bool) -> Iterator[str]:
     argv, log = nginx_conf(
         d, ECHO.format(port=otrs) + conf, nginx=nginx, access_log=f"{d}/access.log"
     )
-    gate_argv = [
-        sys.executable,
-        "-c",
-        "from otpgate.cli import main; raise SystemExit(main())",
-        "serve",
-        "--config",
-        str(config),
-        "--listen",
-        f"127.0.0.1:{gate}",
-    ]
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     with (
-        started(gate_argv, gate, d / "gate.log", "otpgate serve", env=env),
+        serving(config, d, port=gate),
         started(argv, port, log, "nginx"),
     ):
         yield f"http://127.0.0.1:{port}"

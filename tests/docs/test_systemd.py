@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "examples/systemd/otpgate.service"
 SHIPPED_BINARY = "/opt/otpgate/venv/bin/otpgate"
 
-pytestmark = pytest.mark.needs_tool
+pytestmark = pytest.mark.systemd
 
 
 def _unit_here(tmp_path: Path) -> Path:
@@ -83,6 +83,7 @@ def test_unit_hardening_and_commands() -> None:
         assert callable(args.handler)
 
 
+@pytest.mark.freeradius
 def test_freeradius_unit_verifies_and_reaches_the_gates_files(tmp_path: Path) -> None:
     """examples/freeradius/otpgate-radius.service: FreeRADIUS with otpgate's module, the
     directory docs/radius.md installs, the store and audit log writable, nothing else."""

@@ -15,7 +15,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import CountingStore
 from otpgate.audit.writer import AuditLog
 from otpgate.errors import StoreError
 from otpgate.login import authenticator as auth_module
@@ -28,6 +27,8 @@ from otpgate.otp.tokens import parse_token_type
 from otpgate.otp.verify import generate
 from otpgate.store.memory import MemoryStore
 from otpgate.store.records import Pin, UserRecord, UserState
+
+from .counting_store import CountingStore
 
 NOW = 1_700_000_010.0  # a time step starts at 1_700_000_010
 KEY = bytes(range(1, 21))
@@ -763,7 +764,7 @@ def test_linger_learned_from_the_store_keeps_the_first_use_time() -> None:
     assert not b.authenticate("alice", pw, IP, now=NOW + 650).ok
 
 
-@pytest.mark.needs_tool
+@pytest.mark.apache
 @pytest.mark.parametrize(("flag", "prefix"), [("-B", "$2y$"), ("-m", "$apr1$"), ("-s", "{SHA}")])
 def test_htpasswd_files_written_by_apache_htpasswd(tmp_path: Path, flag: str, prefix: str) -> None:
     import subprocess

@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 
-from helpers import CountingStore
 from otpgate.login import rules
 from otpgate.login.authenticator import Authenticator, AuthSettings
 from otpgate.login.pins import FAST_TEST_HASHER, PinHasher
 from otpgate.otp.tokens import parse_token_type
 from otpgate.otp.verify import generate
 from otpgate.store.records import Pin, UserRecord, UserState
+
+from .counting_store import CountingStore
 
 NOW = 1_700_000_010.0
 KEY = bytes(range(1, 21))

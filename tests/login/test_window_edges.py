@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-from helpers import CountingStore
 from otpgate.accounts.pin_policy import PinPolicy
 from otpgate.accounts.selfservice import InvitationRefused, SelfService
 from otpgate.config.auth import AuthSettings
@@ -35,6 +34,8 @@ from otpgate.regulation.budget import Client, GuessBudget
 from otpgate.regulation.throttle import Throttle
 from otpgate.store.memory import MemoryStore
 from otpgate.store.records import Pin, UserRecord, UserState
+
+from .counting_store import CountingStore
 
 NOW = 1_700_000_010.0  # a time step starts here
 KEY = bytes(range(1, 21))

@@ -113,7 +113,7 @@ def test_case_mix_covers_what_the_issue_asks() -> None:
     assert any(len(c.key) > 64 for c in CASES) and any(c.counter >= 1 << 32 for c in CASES)
 
 
-@pytest.mark.needs_tool
+@pytest.mark.oathtool
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"case{c.n}")
 def test_generate_and_verify_agree(oathtool: str, capsys: Capture, case: Case) -> None:
     opts, key = case.options(), case.key_arg()
@@ -185,7 +185,7 @@ def _codes(capsys: Capture, case: Case, key: str, first: int, last: int) -> list
     return out.split()
 
 
-@pytest.mark.needs_tool
+@pytest.mark.oathtool
 @pytest.mark.parametrize("case", CASES[:4], ids=lambda c: f"case{c.n}")
 def test_console_script_agrees_with_oathtool(oathtool: str, case: Case) -> None:
     """The installed ``otpgate`` command (not only main()), key on stdin as advised."""

@@ -15,9 +15,9 @@ import pytest
 
 from otpgate.state import Backoff, LocalState, open_state
 from otpgate.state.redis import RedisState, describe
+from redis_proc import own_redis
 
 from .processes import Process
-from .redis_proc import own_redis
 
 RULE = Backoff(free=3, base=10.0, cap=900.0)
 

@@ -22,8 +22,7 @@ from otpgate.state import LocalState
 from otpgate.state.redis import RedisState
 from otpgate.store.memory import MemoryStore
 from otpgate.store.records import Pin, UserRecord
-
-from .redis_proc import own_redis
+from redis_proc import own_redis
 
 NOW = 1_700_000_010.0
 KEY = bytes(range(1, 21))

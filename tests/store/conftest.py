@@ -12,7 +12,10 @@ from otpgate.store import Store, crypto, open_store
 
 Opener = Callable[[], Store]
 
-BACKENDS = ["memory", "sqlite", "users-file", "postgresql"]
+# PostgreSQL as a parameter: marked, so that -m "not postgres" leaves it out.
+POSTGRESQL = pytest.param("postgresql", marks=pytest.mark.postgres)
+BACKENDS = ["memory", "sqlite", "users-file", POSTGRESQL]
+SQL = ["sqlite", POSTGRESQL]
 
 
 def make_users_file(path: Path, content: bytes = b"") -> Path:

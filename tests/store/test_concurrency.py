@@ -22,7 +22,7 @@ from otpgate.store import open_store
 from otpgate.store.records import Pin, UserRecord, UserState
 from otpgate.store.usersfile import UsersFileStore
 
-from .conftest import make_users_file
+from .conftest import POSTGRESQL, make_users_file
 
 WORKER = str(Path(__file__).with_name("worker.py"))
 KEY = bytes.fromhex("3132333435363738393031323334353637383930")
@@ -39,7 +39,7 @@ def spawn(*args: str) -> subprocess.Popen[str]:
     )
 
 
-@pytest.fixture(params=["users-file", "sqlite", "postgresql"])
+@pytest.fixture(params=["users-file", "sqlite", POSTGRESQL])
 def shared(request: pytest.FixtureRequest, tmp_path: Path, key_file: str) -> tuple[str, str]:
     """(URL, key file) of a fresh store that separate processes can open."""
     if request.param == "users-file":

@@ -15,7 +15,7 @@ from otpgate.store import Store, _sql, invitations, open_store
 from otpgate.store.invitations import Invitation
 from otpgate.store.records import Pin, UserRecord
 
-from .conftest import BACKENDS, Opener
+from .conftest import BACKENDS, SQL, Opener
 
 TOTP = parse_token_type("HOTP/T30")
 SECRET = bytes.fromhex("00112233445566778899aabbccddeeff01234567")
@@ -183,7 +183,7 @@ def test_postgres_keeps_pending_keys_encrypted(postgres_url: str, key_file: str)
     assert SECRET not in bytes(row[1])
 
 
-@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("store_url", SQL, indirect=True)
 def test_sql_stores_refuse_a_plain_pending_pin(opener: Opener) -> None:
     s = opener()
     _, a = invite()
@@ -265,7 +265,7 @@ def test_tokens_and_durations() -> None:
         replace(inv, pending_key=SECRET)
 
 
-@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("store_url", SQL, indirect=True)
 def test_key_rotation_reencrypts_pending_keys(store_url: str, key_file: str) -> None:
     from otpgate.store import crypto
 

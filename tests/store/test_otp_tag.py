@@ -24,13 +24,12 @@ from otpgate.otp.verify import generate
 from otpgate.store import Store, _sql, open_store, parse_store_url
 from otpgate.store.records import Pin, UserRecord, UserState
 
-from .conftest import BACKENDS, Opener
+from .conftest import BACKENDS, SQL, Opener
 
 NOW = 1_700_000_010.0
 KEY = bytes(range(1, 21))
 PIN = "4711"
 IP = "192.0.2.1"
-SQL = ["sqlite", "postgresql"]
 
 
 def _raw(store_url: str, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:

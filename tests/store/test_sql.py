@@ -19,6 +19,8 @@ from otpgate.store.postgres import PostgresStore
 from otpgate.store.records import Pin, UserRecord
 from otpgate.store.sqlite import SQLiteStore
 
+from .conftest import SQL
+
 SECRET = bytes.fromhex("3132333435363738393031323334353637383930")
 
 
@@ -26,7 +28,7 @@ def rec(name: str, key: bytes = SECRET) -> UserRecord:
     return UserRecord(name, parse_token_type("HOTP/T30"), key, Pin("none"))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=SQL)
 def sql_url(request: pytest.FixtureRequest, tmp_path: Path, key_file: str) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'otpgate.db'}"

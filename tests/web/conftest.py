@@ -161,12 +161,13 @@ def gate(make_gate: GateFactory) -> Gate:
 def nginx_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """nginx (examples/nginx/otpgate.conf) -> otpgate serve, an echo upstream; the base URL."""
     from conftest import require_tool
+    from procs import serving
 
-    from .servers import NGINX_USERS, make_store, run_gate, run_nginx, write_gate_config
+    from .servers import NGINX_USERS, make_store, run_nginx, write_gate_config
 
     nginx = require_tool("nginx")
     directory = tmp_path_factory.mktemp("nginx")
     url, key_file = make_store(directory, NGINX_USERS)
     config = write_gate_config(directory, url, key_file)
-    with run_gate(config, directory) as gate_port, run_nginx(nginx, directory, gate_port) as port:
+    with serving(config, directory) as gate_port, run_nginx(nginx, directory, gate_port) as port:
         yield f"http://127.0.0.1:{port}"

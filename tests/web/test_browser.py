@@ -16,9 +16,8 @@ from otpgate.otp.algorithms import totp
 
 from .servers import NGINX_ERIN_KEY, ROOT
 
-pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = ROOT / "docs/login.png"
 
 
@@ -32,17 +31,16 @@ def shrink(*pictures: Path) -> None:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from conftest import missing
+    from conftest import missing, require_tool
 
-    if not os.path.exists(CHROMIUM):
-        missing("Chromium is not installed (apt-get install chromium)")
+    chromium = require_tool("chromium")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         missing("the playwright Python package is not installed")
     with sync_playwright() as p:
         b = p.chromium.launch(
-            executable_path=CHROMIUM,
+            executable_path=chromium,
             args=[
                 "--no-sandbox",
                 "--disable-gpu",

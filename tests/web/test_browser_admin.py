@@ -31,7 +31,7 @@ from .page_rules import PHONE, check_page, focus_ring, focused
 from .servers import ROOT
 from .test_browser import browser, shrink  # noqa: F401 -- the shared Chromium fixture
 
-pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 SHOTS = ROOT / "docs/img/admin"
 ROOT_KEY = b"r" * 20

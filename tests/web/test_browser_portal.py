@@ -26,12 +26,13 @@ import pytest
 from otpgate.cli import main
 from otpgate.otp.algorithms import totp
 from otpgate.otp.tokens import parse_uri
+from procs import serving
 
 from .page_rules import PHONE, check_page, focus_ring
-from .servers import NGINX_USERS, ROOT, SECRET, make_store, run_gate, run_nginx
+from .servers import NGINX_USERS, ROOT, SECRET, make_store, run_nginx
 from .test_browser import browser, shrink  # noqa: F401 -- the fixture
 
-pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+pytestmark = [pytest.mark.nginx, pytest.mark.slow]
 
 SHOTS = ROOT / "docs/img/portal"
 VIEWPORTS = {"desktop": (960, 720), "phone": (PHONE, 760)}
@@ -63,7 +64,7 @@ cookie_secure = false
 title = "Example Corp"
 """
     )
-    with run_gate(config, directory) as gate_port, run_nginx(nginx, directory, gate_port) as port:
+    with serving(config, directory) as gate_port, run_nginx(nginx, directory, gate_port) as port:
         yield f"http://127.0.0.1:{port}", config
 
 

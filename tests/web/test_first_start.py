@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -22,15 +21,13 @@ import httpx
 import pytest
 
 from otpgate.otp.algorithms import totp
-from procs import free_port, started
+from procs import OTPGATE, free_port, otpgate_env, serve_argv, started
 
-from .servers import ROOT
 from .test_browser import browser  # noqa: F401 -- the shared Chromium fixture
 
-pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 PIN = "4711-first"
-CLI = [sys.executable, "-c", "from otpgate.cli import main; raise SystemExit(main())"]
 
 
 @dataclass(frozen=True)
@@ -43,12 +40,12 @@ class FirstStart:
 def _otpgate(directory: Path, *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTPGATE_")}
     done = subprocess.run(
-        [*CLI, *argv],
+        [*OTPGATE, *argv],
         input=stdin,
         capture_output=True,
         text=True,
         cwd=directory,
-        env={**env, "PYTHONPATH": str(ROOT / "src")},
+        env=otpgate_env(env),
         timeout=60,
         check=False,
     )
@@ -67,8 +64,8 @@ def first_start(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirstStart
     _otpgate(d, "user", "set-role", "root", "admin", "--config", config)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTPGATE_")}
-    env.update(PYTHONPATH=str(ROOT / "src"), OTPGATE_WEB_LISTEN=f"127.0.0.1:{port}")
-    with started([*CLI, "serve", "--config", config], port, d / "gate.log", "serve", env=env):
+    env = otpgate_env({**env, "OTPGATE_WEB_LISTEN": f"127.0.0.1:{port}"})
+    with started(serve_argv(config, None), port, d / "gate.log", "serve", env=env, cwd=d):
         import base64
 
         yield FirstStart(f"http://127.0.0.1:{port}", base64.b32decode(secret), said)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import otpgate
-from clitools import isolate, runner
+from clitools import Runner
 from otpgate.accounts.administration import Actor, Administration, CannotResync
 from otpgate.accounts.pin_policy import PinPolicy
 from otpgate.accounts.selfservice import Event, SelfService
@@ -162,10 +162,8 @@ def test_what_the_administration_and_self_service_write_reads_as_words(tmp_path:
 
 
 def test_what_the_commands_write_reads_as_words(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    run: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    isolate(monkeypatch, tmp_path)
-    run = runner(capsys, monkeypatch)
     audit = tmp_path / "audit.log"
     db = f"sqlite:///{tmp_path}/otpgate.db"
     conf = tmp_path / "otpgate.toml"

@@ -14,7 +14,7 @@ from .conftest import csrf_token
 from .servers import NGINX_ALICE_KEY as ALICE_KEY
 from .servers import NGINX_BOB_KEY as BOB_KEY
 
-pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 def test_browser_flow_401_login_200_logout_401(nginx_site: str) -> None:

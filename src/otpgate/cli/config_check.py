@@ -23,7 +23,8 @@ from typing import Any
 from ..config.loader import Config, secret_mode_problem
 from ..errors import OTPGateError
 from . import CommandError
-from ._common import CONFIG_HELP, check_exists, command_group, config_path, load_settings
+from ._args import command_group
+from ._common import CONFIG_HELP, check_exists, config_path, load_settings
 
 __all__ = ["problems", "register", "review"]
 

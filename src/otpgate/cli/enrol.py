@@ -22,16 +22,9 @@ from ..otp.tokens import TokenType, build_uri, parse_token_type, uri_warnings
 from ..otp.verify import TokenState
 from ..store.records import UserRecord, UserState
 from . import CommandError
-from ._common import (
-    check_qr_target,
-    get_user,
-    print_warnings,
-    store_kind,
-    store_of,
-    store_url,
-    username,
-    write_qr,
-)
+from ._args import username
+from ._common import get_user, store_kind, store_of, store_url
+from ._output import check_qr_target, print_warnings, write_qr
 from ._secrets import make_pin, pin_options, stdin_line
 from .roles import record as audit_admin
 

@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import OTPGateError
 from ..store import parse_store_url, redact
 from . import CommandError
+from ._args import store_options
 from ._common import (
     SQL_KINDS,
     config_of,
@@ -24,7 +25,6 @@ from ._common import (
     opened,
     relative_hint,
     store_kind,
-    store_options,
     store_url,
 )
 

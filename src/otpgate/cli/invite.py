@@ -21,7 +21,8 @@ from ..otp.tokens import parse_token_type
 from ..store.base import Store
 from ..store.invitations import DEFAULT_EXPIRY, parse_duration
 from . import CommandError, _secrets
-from ._common import add_user_action, config_of, store_of, username
+from ._args import add_user_action, username
+from ._common import config_of, store_of
 
 __all__ = ["register"]
 

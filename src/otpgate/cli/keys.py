@@ -17,7 +17,8 @@ from typing import Any
 
 from ..store import default_key_file, redact, rotate_keys
 from . import CommandError
-from ._common import check_exists, command_group, key_file_of, store_kind, store_options, store_url
+from ._args import command_group, store_options
+from ._common import check_exists, key_file_of, store_kind, store_url
 
 __all__ = ["register"]
 

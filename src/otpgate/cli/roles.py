@@ -21,7 +21,8 @@ from ..audit.writer import AuditLog
 from ..errors import UnknownUser
 from ..store.query import ROLES, check_role
 from . import CommandError
-from ._common import add_user_action, config_of, store_of, username
+from ._args import add_user_action, username
+from ._common import config_of, store_of
 
 __all__ = ["record", "register"]
 

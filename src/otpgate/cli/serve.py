@@ -134,33 +134,16 @@ def run_gate(
 ) -> int:
     """Open the store and serve until interrupted.
 
-    With ``workers > 1``, that many processes share one listening socket.
-    Sessions are signed cookies, so every worker accepts every other's.  The
-    metrics are added up over the workers through files in
-    ``$PROMETHEUS_MULTIPROC_DIR`` (a private temporary directory unless set).
-    Without ``[state] url`` the throttle is shared through an SQLite file
-    of this run's own (a private temporary directory) and the linger cache
-    is per worker (a lingering credential costs one store read and PIN check
-    per worker); with Redis both are shared, and revocations too
-    (docs/scaling.md).
+    With ``workers > 1``, that many processes share one listening socket
+    (:func:`_prepare_workers`).  Sessions are signed cookies, so every worker
+    accepts every other's.
     """
     import uvicorn
-
-    from ..web.metrics import MULTIPROC_ENV
 
     host, port = parse_listen(config.web.listen)
     made: dict[str, str] = {}  # environment variable -> the directory made for it
     if workers > 1:
-        if config.path is not None:
-            os.environ["OTPGATE_CONFIG"] = os.path.abspath(config.path)
-        if not os.environ.get(MULTIPROC_ENV):
-            made[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="otpgate-metrics-")
-            os.environ[MULTIPROC_ENV] = made[MULTIPROC_ENV]
-        if not config.state.url:
-            # No shared state named: the workers still throttle as one, through a
-            # file of this run's own (the workers read OTPGATE_STATE_URL).
-            made[STATE_ENV] = tempfile.mkdtemp(prefix="otpgate-state-")
-            os.environ[STATE_ENV] = f"sqlite:///{made[STATE_ENV]}/throttle.db"
+        made = _prepare_workers(config)
         app: Any = f"{__name__}:worker_app"
     else:
         app = build_app(config)
@@ -187,6 +170,36 @@ def run_gate(
             shutil.rmtree(directory, ignore_errors=True)
             os.environ.pop(variable, None)
     return 0
+
+
+def _prepare_workers(config: Config) -> dict[str, str]:
+    """Set what the worker processes read from the environment: the settings file,
+    the metrics directory and, without ``[state] url``, a shared state file.
+
+    The metrics are added up over the workers through files in
+    ``$PROMETHEUS_MULTIPROC_DIR`` (a private temporary directory unless set).
+    Without ``[state] url`` the throttle is shared through an SQLite file of
+    this run's own (a private temporary directory) and the linger cache is per
+    worker (a lingering credential costs one store read and PIN check per
+    worker); with Redis both are shared, and revocations too (docs/scaling.md).
+
+    Returns:
+        The variables set to a directory made for this run (removed afterwards).
+    """
+    from ..web.metrics import MULTIPROC_ENV
+
+    made: dict[str, str] = {}
+    if config.path is not None:
+        os.environ["OTPGATE_CONFIG"] = os.path.abspath(config.path)
+    if not os.environ.get(MULTIPROC_ENV):
+        made[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="otpgate-metrics-")
+        os.environ[MULTIPROC_ENV] = made[MULTIPROC_ENV]
+    if not config.state.url:
+        # No shared state named: the workers still throttle as one, through a
+        # file of this run's own (the workers read OTPGATE_STATE_URL).
+        made[STATE_ENV] = tempfile.mkdtemp(prefix="otpgate-state-")
+        os.environ[STATE_ENV] = f"sqlite:///{made[STATE_ENV]}/throttle.db"
+    return made
 
 
 def _serve(args: argparse.Namespace) -> int:

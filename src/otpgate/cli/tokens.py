@@ -14,162 +14,55 @@ stdin (``-``) or a file (``@FILE``) so they need not appear in process lists.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import re
 import sys
 import time
-import warnings
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from ..errors import InvalidKey, MalformedCode, VerificationError
-from ..otp.algorithms import ALGORITHMS, MAX_DIGITS, Algorithm
-from ..otp.keys import check_key_length, decode_key
+from ..errors import MalformedCode, VerificationError
+from ..otp.algorithms import MAX_DIGITS, Algorithm
 from ..otp.tokens import MIN_DIGITS, TokenType, build_uri, uri_warnings
 from ..otp.verify import Policy, Token, TokenState, verify
 from . import CommandError
-from ._common import QR_KINDS, write_qr
+from ._args import Option, add_options
+from ._output import QR_KINDS, write_qr
+from ._token_args import (
+    MAX_COUNTER,
+    MAX_WINDOW,
+    digits,
+    duration,
+    load_key,
+    read_secret,
+    timestamp,
+    totp_options,
+    uint,
+)
 
 __all__ = ["register"]
 
-# A window this wide is a typo, and generating it would print millions of lines.
-_MAX_WINDOW: Final = 1_000_000
-_MAX_COUNTER: Final = (1 << 64) - 1
 _MOTP_STEP: Final = 10
-_DURATION_RE: Final = re.compile(r"([0-9]{1,9})\s*(s|sec|m|min|h)?", re.ASCII | re.IGNORECASE)
-_DURATION_UNITS: Final = {"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
-_UNIX_RE: Final = re.compile(r"@([0-9]{1,12})", re.ASCII)
-_INT_RE: Final = re.compile(r"[0-9]{1,20}", re.ASCII)
 
 
-# --- argument types -------------------------------------------------------------------------
+# --- what both commands take ------------------------------------------------------------------
+
+_BASE32: Final[Option] = (
+    ("-b", "--base32"),
+    {"action": "store_true", "help": "KEY is base32, not hex"},
+)
+_DIGITS: Final[Option] = (
+    ("-d", "--digits"),
+    {"type": digits, "default": 6, "help": f"code length, {MIN_DIGITS}..{MAX_DIGITS} (default 6)"},
+)
+_KEY: Final[Option] = (
+    ("key",),
+    {"metavar": "KEY", "help": "the secret: hex, base32 with --base32, '-' or @FILE"},
+)
 
 
-def _shown(text: str) -> str:
-    """The value for an error message, unless it is long enough to be a misplaced key."""
-    return repr(text) if len(text) <= 24 else f"a {len(text)}-character value"
-
-
-def _uint(name: str, maximum: int) -> Any:
-    def parse(text: str) -> int:
-        # int() would accept "+5", " 5", Arabic-Indic digits and "1_000"; a counter is ASCII.
-        if not _INT_RE.fullmatch(text) or int(text) > maximum:
-            raise argparse.ArgumentTypeError(
-                f"{name} must be a whole number from 0 to {maximum}, not {_shown(text)}"
-            )
-        return int(text)
-
-    parse.__name__ = name  # argparse names the type in some messages
-    return parse
-
-
-def _digits(text: str) -> int:
-    if not _INT_RE.fullmatch(text) or not MIN_DIGITS <= int(text) <= MAX_DIGITS:
-        raise argparse.ArgumentTypeError(
-            f"digits must be a whole number from {MIN_DIGITS} to {MAX_DIGITS}, not {_shown(text)}"
-        )
-    return int(text)
-
-
-def _duration(text: str) -> int:
-    """Seconds, optionally with a unit as oathtool takes them: ``30``, ``30s``, ``1m``."""
-    m = _DURATION_RE.fullmatch(text.strip())
-    if m is None or int(m[1]) == 0:
-        raise argparse.ArgumentTypeError(
-            f"time step must be a positive number of seconds such as 30 or 30s, not {_shown(text)}"
-        )
-    return int(m[1]) * _DURATION_UNITS[(m[2] or "").lower()]
-
-
-def _timestamp(text: str) -> int:
-    """``@UNIXTIME`` or an ISO 8601 time with a zone (``2009-02-13T23:31:30Z``)."""
-    if m := _UNIX_RE.fullmatch(text):
-        return int(m[1])
-    iso = text.strip()
-    # oathtool users write "2009-02-13 23:31:30 UTC".
-    if iso.upper().endswith(" UTC"):
-        iso = iso[:-4] + "+00:00"
-    try:
-        when = dt.datetime.fromisoformat(iso)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"time must be @UNIXTIME or ISO 8601 such as 2009-02-13T23:31:30Z, not {_shown(text)}"
-        ) from None
-    if when.tzinfo is None:
-        # A naive time would silently mean the local zone (pyotp's trap); insist on one.
-        raise argparse.ArgumentTypeError(
-            f"time {text!r} has no time zone; add Z for UTC (2009-02-13T23:31:30Z)"
-        )
-    seconds = when.timestamp()
-    if seconds < 0:
-        raise argparse.ArgumentTypeError(f"time {text!r} is before 1970")
-    return int(seconds)
-
-
-class _TotpAction(argparse.Action):
-    """``--totp`` or ``--totp=HASH``.
-
-    Registered under every spelling (``--totp=SHA256`` ...) with no argument,
-    so ``--totp KEY`` never swallows the key the way an optional argument
-    would.
-    """
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: str | Sequence[Any] | None,
-        option_string: str | None = None,
-    ) -> None:
-        algorithm = (option_string or "").partition("=")[2].upper() or "SHA1"
-        setattr(namespace, self.dest, algorithm)
-
-
-def _add_totp(parser: argparse.ArgumentParser, help_text: str) -> None:
-    parser.add_argument(
-        "--totp", dest="totp", action=_TotpAction, nargs=0, default=None, help=help_text
-    )
-    spellings = [f"--totp={a}" for a in ALGORITHMS] + [f"--totp={a.lower()}" for a in ALGORITHMS]
-    parser.add_argument(
-        *spellings, dest="totp", action=_TotpAction, nargs=0, default=None, help=argparse.SUPPRESS
-    )
-
-
-# --- shared helpers -------------------------------------------------------------------------
-
-
-def _read_secret(arg: str, what: str) -> str:
-    """The literal ``arg``, or stdin for ``-``, or the contents of ``@FILE``."""
-    if arg == "-":
-        return sys.stdin.readline().strip()
-    if arg.startswith("@"):
-        path = arg[1:]
-        try:
-            return Path(path).read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise CommandError(f"cannot read the {what} from {path}: {reason}") from None
-    return arg
-
-
-def _load_key(arg: str, base32: bool, *, motp: bool = False) -> bytes:
-    text = _read_secret(arg, "key")
-    try:
-        key = decode_key(text, "base32" if base32 else "hex")
-    except InvalidKey as exc:
-        hint = "" if base32 else " (give --base32 for a base32 key)"
-        # The message names the problem, never the key.
-        raise CommandError(f"bad key: {exc}{hint}") from None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            check_key_length(key, motp=motp)
-        except InvalidKey as exc:
-            raise CommandError(f"bad key: {exc}") from None
-    for w in caught:
-        print(f"otpgate: warning: {w.message}", file=sys.stderr)
-    return key
+def _step(help_text: str) -> Option:
+    """``-s``: the time step (oathtool's ``--time-step-size``)."""
+    flags = ("-s", "--time-step-size", "--step")
+    return flags, {"dest": "step", "type": duration, "metavar": "STEP", "help": help_text}
 
 
 # --- otp ------------------------------------------------------------------------------------
@@ -196,6 +89,58 @@ examples:
 """
 
 
+_OTP_OPTIONS: Final[tuple[Option, ...]] = (
+    *totp_options(
+        "time-based codes (RFC 6238) instead of counter-based (RFC 4226); HASH is SHA1 "
+        "(default), SHA256 or SHA512: --totp=SHA256"
+    ),
+    (
+        ("--motp",),
+        {
+            "metavar": "PIN",
+            "help": "Mobile-OTP with this PIN ('-' reads it from stdin); time-based with 10 s "
+            "steps, or counter-based when -c is given",
+        },
+    ),
+    _BASE32,
+    (
+        ("-c", "--counter"),
+        {"type": uint("counter", MAX_COUNTER), "help": "HOTP counter to start at (default 0)"},
+    ),
+    _step("time step in seconds, e.g. 30 or 30s (default 30; mOTP 10)"),
+    (
+        ("-N", "--now"),
+        {
+            "type": timestamp,
+            "metavar": "TIME",
+            "help": "use this time instead of the clock: @UNIXTIME or ISO 8601, "
+            "e.g. 2009-02-13T23:31:30Z",
+        },
+    ),
+    (
+        ("-S", "--start-time"),
+        {"type": timestamp, "metavar": "TIME", "help": "T0, when time step 0 begins (default @0)"},
+    ),
+    _DIGITS,
+    (
+        ("-w", "--window"),
+        {
+            "type": uint("window", MAX_WINDOW),
+            "default": 0,
+            "help": "print WINDOW+1 codes, or search this far for CODE (default 0)",
+        },
+    ),
+    (
+        ("--hex",),
+        {
+            "action": "store_true",
+            "help": "mod_authn_otp's hexadecimal code form: print it, and accept it for CODE",
+        },
+    ),
+    _KEY,
+)
+
+
 def _register_otp(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "otp",
@@ -207,67 +152,7 @@ def _register_otp(sub: Any) -> None:
         epilog=_OTP_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_totp(
-        p,
-        "time-based codes (RFC 6238) instead of counter-based (RFC 4226); HASH is SHA1 "
-        "(default), SHA256 or SHA512: --totp=SHA256",
-    )
-    p.add_argument(
-        "--motp",
-        metavar="PIN",
-        help="Mobile-OTP with this PIN ('-' reads it from stdin); time-based with 10 s "
-        "steps, or counter-based when -c is given",
-    )
-    p.add_argument("-b", "--base32", action="store_true", help="KEY is base32, not hex")
-    p.add_argument(
-        "-c",
-        "--counter",
-        type=_uint("counter", _MAX_COUNTER),
-        help="HOTP counter to start at (default 0)",
-    )
-    p.add_argument(
-        "-s",
-        "--time-step-size",
-        "--step",
-        dest="step",
-        type=_duration,
-        metavar="STEP",
-        help="time step in seconds, e.g. 30 or 30s (default 30; mOTP 10)",
-    )
-    p.add_argument(
-        "-N",
-        "--now",
-        type=_timestamp,
-        metavar="TIME",
-        help="use this time instead of the clock: @UNIXTIME or ISO 8601, e.g. 2009-02-13T23:31:30Z",
-    )
-    p.add_argument(
-        "-S",
-        "--start-time",
-        type=_timestamp,
-        metavar="TIME",
-        help="T0, when time step 0 begins (default @0)",
-    )
-    p.add_argument(
-        "-d",
-        "--digits",
-        type=_digits,
-        default=6,
-        help=f"code length, {MIN_DIGITS}..{MAX_DIGITS} (default 6)",
-    )
-    p.add_argument(
-        "-w",
-        "--window",
-        type=_uint("window", _MAX_WINDOW),
-        default=0,
-        help="print WINDOW+1 codes, or search this far for CODE (default 0)",
-    )
-    p.add_argument(
-        "--hex",
-        action="store_true",
-        help="mod_authn_otp's hexadecimal code form: print it, and accept it for CODE",
-    )
-    p.add_argument("key", metavar="KEY", help="the secret: hex, base32 with --base32, '-' or @FILE")
+    add_options(p, _OTP_OPTIONS)
     # CODE is optional, but nargs="?" would let argparse bind it (empty) together with KEY,
     # so `KEY -N TIME CODE` would fail; a required-style positional marked optional
     # afterwards is matched only when a second operand appears.
@@ -311,14 +196,14 @@ def _cmd_otp(args: argparse.Namespace) -> int:
     token_type = _otp_token_type(args)
     if args.key == "-" and args.motp == "-":
         raise CommandError("KEY and the mOTP PIN cannot both come from stdin")
-    pin = _read_secret(args.motp, "PIN") if args.motp is not None else ""
-    key = _load_key(args.key, args.base32, motp=token_type.kind == "MOTP")
+    pin = read_secret(args.motp, "PIN") if args.motp is not None else ""
+    key = load_key(args.key, args.base32, motp=token_type.kind == "MOTP")
     token = Token(token_type, key)
 
     if token_type.is_event:
         now = 0
         start = args.counter or 0
-        if start + args.window > _MAX_COUNTER:
+        if start + args.window > MAX_COUNTER:
             raise CommandError("counter + window runs past 2**64 - 1")
     else:
         now = args.now if args.now is not None else int(time.time())
@@ -366,6 +251,26 @@ a value differs from the default (SHA1, 6 digits, 30 s).
 """
 
 
+_URI_OPTIONS: Final[tuple[Option, ...]] = (
+    (("--user",), {"required": True, "metavar": "NAME", "help": "account name shown in the app"}),
+    (
+        ("--issuer",),
+        {"metavar": "I", "help": "service name shown in the app, e.g. 'Help desk'"},
+    ),
+    *totp_options("a time-based (TOTP) token; HASH is SHA1 (default), SHA256 or SHA512"),
+    _step("TOTP period in seconds (default 30)"),
+    _DIGITS,
+    _BASE32,
+    (
+        ("--counter",),
+        {"type": uint("counter", MAX_COUNTER), "help": "HOTP: the next counter (default 0)"},
+    ),
+    (("--qr",), {"action": "store_true", "help": "draw the QR code in the terminal"}),
+    (("--qr-out",), {"metavar": "FILE", "help": "write the QR code to FILE.png or FILE.svg"}),
+    _KEY,
+)
+
+
 def _register_uri(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "uri",
@@ -375,34 +280,7 @@ def _register_uri(sub: Any) -> None:
         description=_URI_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--user", required=True, metavar="NAME", help="account name shown in the app")
-    p.add_argument("--issuer", metavar="I", help="service name shown in the app, e.g. 'Help desk'")
-    _add_totp(p, "a time-based (TOTP) token; HASH is SHA1 (default), SHA256 or SHA512")
-    p.add_argument(
-        "-s",
-        "--time-step-size",
-        "--step",
-        dest="step",
-        type=_duration,
-        metavar="STEP",
-        help="TOTP period in seconds (default 30)",
-    )
-    p.add_argument(
-        "-d",
-        "--digits",
-        type=_digits,
-        default=6,
-        help=f"code length, {MIN_DIGITS}..{MAX_DIGITS} (default 6)",
-    )
-    p.add_argument("-b", "--base32", action="store_true", help="KEY is base32, not hex")
-    p.add_argument(
-        "--counter",
-        type=_uint("counter", _MAX_COUNTER),
-        help="HOTP: the next counter (default 0)",
-    )
-    p.add_argument("--qr", action="store_true", help="draw the QR code in the terminal")
-    p.add_argument("--qr-out", metavar="FILE", help="write the QR code to FILE.png or FILE.svg")
-    p.add_argument("key", metavar="KEY", help="the secret: hex, base32 with --base32, '-' or @FILE")
+    add_options(p, _URI_OPTIONS)
     p.set_defaults(handler=_cmd_uri)
 
 
@@ -415,7 +293,7 @@ def _cmd_uri(args: argparse.Namespace) -> int:
         raise CommandError(f"--qr-out must end in .png or .svg, not {args.qr_out!r}")
     step = (args.step or 30) if args.totp is not None else 0
     token_type = TokenType("HOTP", step, args.digits, args.totp or "SHA1")
-    key = _load_key(args.key, args.base32)
+    key = load_key(args.key, args.base32)
     uri = build_uri(token_type, key, args.user, args.issuer, args.counter or 0)
     for note in uri_warnings(token_type):
         print(f"otpgate: warning: {note}", file=sys.stderr)

@@ -28,15 +28,14 @@ from ..login.rules import admin_locked
 from ..store import Store, default_key_file, open_store, parse_store_url, redact
 from ..store.records import Pin, UserRecord
 from . import CommandError, _secrets
+from ._args import count_or_zero, store_options
 from ._common import (
     CONFIG_HELP,
     SQL_KINDS,
     config_of,
-    count_or_zero,
     create_users_file,
     key_file_of,
     opened,
-    store_options,
     store_url,
 )
 

@@ -23,18 +23,9 @@ from ..login.rules import admin_locked
 from ..otp.verify import Policy, TokenState, resync
 from ..store.records import UserRecord
 from . import CommandError, enrol
-from ._common import (
-    command_group,
-    count,
-    count_or_zero,
-    get_user,
-    store_of,
-    store_options,
-    store_url,
-    update_user,
-    username,
-    when,
-)
+from ._args import command_group, count, count_or_zero, store_options, username
+from ._common import get_user, store_of, store_url, update_user
+from ._output import when
 from ._secrets import make_pin, pin_options
 from .roles import record as audit_admin
 
@@ -287,6 +278,12 @@ def register(sub: Any) -> None:
         p.add_argument("name", type=username)
         p.set_defaults(handler=handler)
 
+    _register_lock(usub, common)
+    _register_credentials(usub, common)
+
+
+def _register_lock(usub: Any, common: argparse.ArgumentParser) -> None:
+    """``user lock``: one user, or every user with N failures."""
     p = usub.add_parser(
         "lock", parents=[common], help="refuse all logins until unlocked; revoke sessions"
     )
@@ -300,6 +297,9 @@ def register(sub: Any) -> None:
     )
     p.set_defaults(handler=_cmd_lock)
 
+
+def _register_credentials(usub: Any, common: argparse.ArgumentParser) -> None:
+    """``user set-pin``, ``resync`` and ``recovery-codes``: what a user signs in with."""
     p = usub.add_parser("set-pin", parents=[common], help="change a user's PIN")
     p.add_argument("name", type=username)
     pin_options(p)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import missing
+from conftest import missing, needs
 from system_python import ROOT
 
 PAM_DIR = Path("/etc/pam.d")
@@ -35,6 +35,7 @@ def example_lines(name: str, site: Path, config: Path) -> list[str]:
 @contextlib.contextmanager
 def pam_service(lines: list[str]) -> Iterator[str]:
     """A service file in /etc/pam.d for the duration; yields its name."""
+    needs("pam")
     if not os.access(PAM_DIR, os.W_OK):
         missing(f"{PAM_DIR} is not writable here (PAM tests need to add a service file)")
     name = f"otpgate-test-{secrets.token_hex(6)}"

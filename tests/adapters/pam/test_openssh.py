@@ -21,13 +21,13 @@ from typing import Any
 import pytest
 
 from conftest import missing, require_tool
-from gate_users import audit, code, make_gate
 from procs import free_port, started
 from system_python import ROOT, site_packages, system_venv
 
+from ..gate_users import audit, code, make_gate
 from .service import example_lines, pam_service
 
-pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+pytestmark = [pytest.mark.sshd, pytest.mark.pam, pytest.mark.slow]
 
 PIN = "2468"
 

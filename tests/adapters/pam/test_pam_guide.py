@@ -23,7 +23,7 @@ from system_python import system_venv
 
 from .service import PAM_DIR
 
-pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+pytestmark = [pytest.mark.pam, pytest.mark.slow]
 
 DOC = guides.ROOT / "docs/pam.md"
 PIN = "4711"

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from conftest import require_tool
-from gate_users import audit, code, make_gate
 from system_python import site_packages, system_venv
 
+from ..gate_users import audit, code, make_gate
 from .service import PamResult, example_lines, pam_service, pamtester
 
-pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+pytestmark = [pytest.mark.pam, pytest.mark.slow]
 
 USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"]
 PINS = {name: f"{i:04d}" for i, name in enumerate(USERS, start=1)}

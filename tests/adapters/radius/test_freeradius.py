@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from conftest import require_tool
-from gate_users import audit, code, make_gate
 from system_python import site_packages, system_venv
 
+from ..gate_users import audit, code, make_gate
 from .packet import ACCESS_REJECT, access_request, send
 from .server import RadiusReply, RadiusServer, radclient, run_freeradius
 
-pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+pytestmark = [pytest.mark.freeradius, pytest.mark.slow]
 
 PINS = {
     name: f"{i}{i}{i}{i}"

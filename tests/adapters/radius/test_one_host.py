@@ -31,7 +31,7 @@ from system_python import site_packages, system_venv
 
 from .server import adapt_config, running
 
-pytestmark = [pytest.mark.needs_tool, pytest.mark.slow]
+pytestmark = [pytest.mark.freeradius, pytest.mark.systemd, pytest.mark.curl, pytest.mark.slow]
 
 DOC = guides.ROOT / "docs/radius.md"
 PIN = "4711"

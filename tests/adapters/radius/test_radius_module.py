@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from gate_users import audit, code, make_gate
 from otpgate.adapters import radius
 from otpgate.login.authenticator import Decision
 from otpgate.login.reasons import Reason
+
+from ..gate_users import audit, code, make_gate
 
 
 @pytest.fixture

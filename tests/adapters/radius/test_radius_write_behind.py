@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from gate_users import make_gate
 from otpgate.adapters import radius
 from otpgate.login.authenticator import Authenticator
+
+from ..gate_users import make_gate
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,15 +13,12 @@ import pytest
 
 from otpgate.otp.algorithms import totp
 from otpgate.otp.keys import decode_key
-from procs import free_port, stop, wait_for_port
-
-from .conftest import csrf_token
-from .servers import ROOT
+from procs import OTPGATE, free_port, otpgate_env, stop, wait_for_port
+from web.conftest import csrf_token
 
 pytestmark = pytest.mark.slow
 
-CLI = [sys.executable, "-c", "from otpgate.cli import main; raise SystemExit(main())"]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PYTHONUNBUFFERED": "1"}
+ENV = otpgate_env({**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
 def test_demo_sets_up_once_and_lets_the_newcomer_in(tmp_path: Path) -> None:
@@ -31,7 +27,7 @@ def test_demo_sets_up_once_and_lets_the_newcomer_in(tmp_path: Path) -> None:
     log = tmp_path / "demo.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [*CLI, "demo", "--dir", str(home), "--listen", f"127.0.0.1:{port}"],
+            [*OTPGATE, "demo", "--dir", str(home), "--listen", f"127.0.0.1:{port}"],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=ENV,
@@ -66,7 +62,7 @@ def test_demo_sets_up_once_and_lets_the_newcomer_in(tmp_path: Path) -> None:
     assert oct((home / "otpgate.key").stat().st_mode & 0o777) == "0o600"
     assert oct((home / "session.secret").stat().st_mode & 0o777) == "0o600"
     again = subprocess.run(
-        [*CLI, "demo", "--dir", str(home), "--no-serve"],
+        [*OTPGATE, "demo", "--dir", str(home), "--no-serve"],
         capture_output=True,
         text=True,
         env=ENV,

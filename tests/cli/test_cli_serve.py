@@ -39,3 +39,19 @@ def test_bad_config_names_every_problem(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["serve", "--config", str(config)]) == 1
     err = capsys.readouterr().err
     assert "web.portal" in err and "web.colour" in err
+
+
+@pytest.mark.parametrize("n", ["0", "65", "-1"])
+def test_bad_worker_counts_are_one_line(n: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--workers", n]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("otpgate: --workers") and err.count("\n") == 1
+
+
+def test_workers_refuse_a_process_local_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "gate.toml"
+    config.write_text('[store]\nurl = "memory:"\n[web]\nsession_secrets = ["x' + "y" * 40 + '"]\n')
+    assert main(["serve", "--config", str(config), "--workers", "2"]) == 1
+    assert "shared store" in capsys.readouterr().err

@@ -43,7 +43,7 @@ def refuse(limits: Limits, guess: Attempt, now: float) -> None:
     limits.refused(guess, seen, now, counted=True, known=True)
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SharedState]:
     state: SqliteState | RedisState
     if request.param == "sqlite":

@@ -31,8 +31,9 @@ from otpgate.regulation import failure_writer as writebehind
 from otpgate.state.redis import RedisState
 from otpgate.store.memory import MemoryStore
 from otpgate.store.records import Pin, UserRecord
+from redis_proc import own_redis
 
-from .redis_proc import own_redis
+pytestmark = pytest.mark.redis
 
 KEY = bytes(range(1, 21))
 PIN = "4711"
