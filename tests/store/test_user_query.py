@@ -217,7 +217,7 @@ def test_sqlite_answers_pages_from_an_index_without_sorting(
 
     s = open_store(f"sqlite:///{tmp_path}/q.db", key_file=key_file)
     sql, params = sql_page(_sql.SELECT, "sqlite", limit=50, **args)  # type: ignore[arg-type]
-    plan = " | ".join(str(r[-1]) for r in s._read("EXPLAIN QUERY PLAN " + sql, params))  # type: ignore[attr-defined]
+    plan = " | ".join(str(r[-1]) for r in s._query("EXPLAIN QUERY PLAN " + sql, params))  # type: ignore[attr-defined]
     s.close()
     assert "TEMP B-TREE" not in plan, plan
     assert "INDEX" in plan, plan

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 
 from ..errors import StoreError, UnknownUser
 from . import query
 from .base import check_serial
 from .invitations import LIVE, Invitation
-from .query import Role, UserFilter
+from .query import RecordPages, Role
 from .records import UserRecord, UserState
 
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore:
+class MemoryStore(RecordPages):
     """Thread-safe, process-local; nothing survives the process."""
 
     def __init__(self, url: str = "memory:") -> None:
@@ -37,22 +36,9 @@ class MemoryStore:
         with self._lock:
             return self._users.get(username)
 
-    def list_users(
-        self,
-        prefix: str = "",
-        *,
-        after: str | None = None,
-        limit: int | None = None,
-        filters: UserFilter | None = None,
-    ) -> Iterator[UserRecord]:
+    def _all_users(self) -> list[UserRecord]:
         with self._lock:
-            records = sorted(self._users.values(), key=lambda r: r.username)
-        return iter(query.page_of(records, prefix, after, limit, filters))
-
-    def count_users(self, now: float) -> dict[str, int]:
-        with self._lock:
-            records = list(self._users.values())
-        return query.count(records, now)
+            return sorted(self._users.values(), key=lambda r: r.username)
 
     def get_role(self, username: str) -> Role:
         with self._lock:

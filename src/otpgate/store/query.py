@@ -14,8 +14,9 @@ users in name order until a page is full.  ``limit=None`` means every match.
 
 from __future__ import annotations
 
+import abc
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -27,6 +28,7 @@ __all__ = [
     "MAX_PAGE",
     "ROLES",
     "TOKEN_KINDS",
+    "RecordPages",
     "Role",
     "UserFilter",
     "check_role",
@@ -238,3 +240,24 @@ def count(records: Iterable[UserRecord], now: float) -> dict[str, int]:
         out["throttled"] += throttled.matches(record)
         out["never_signed_in"] += record.state.last_auth is None
     return out
+
+
+class RecordPages(abc.ABC):
+    """``list_users`` and ``count_users`` over every record at hand (memory, users file)."""
+
+    @abc.abstractmethod
+    def _all_users(self) -> list[UserRecord]:
+        """Every record, in name order."""
+
+    def list_users(
+        self,
+        prefix: str = "",
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        filters: UserFilter | None = None,
+    ) -> Iterator[UserRecord]:
+        return iter(page_of(self._all_users(), prefix, after, limit, filters))
+
+    def count_users(self, now: float) -> dict[str, int]:
+        return count(self._all_users(), now)
