@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from dataclasses import replace
+from typing import TypeVar
 
 from ..errors import StoreError, UnknownUser
 from . import query
@@ -14,6 +16,9 @@ from .query import RecordPages, Role
 from .records import UserRecord, UserState
 
 __all__ = ["MemoryStore"]
+
+# What the store keeps under a version of its own.
+_Versioned = TypeVar("_Versioned", UserRecord, Invitation)
 
 
 class MemoryStore(RecordPages):
@@ -80,18 +85,9 @@ class MemoryStore(RecordPages):
     def compare_and_set(
         self, username: str, expected_version: object, state: UserState
     ) -> UserRecord | None:
-        with self._lock:
-            current = self._users.get(username)
-            # Versions are ints; `True == 1` must not pass for one.
-            if (
-                current is None
-                or type(expected_version) is not int
-                or current.version != expected_version
-            ):
-                return None
-            new = replace(current, state=state, version=next(self._versions))
-            self._users[username] = new
-            return new
+        return self._swap(
+            self._users, username, expected_version, lambda r: replace(r, state=state)
+        )
 
     def set_recovery_codes(self, username: str, digests: list[str]) -> None:
         with self._lock:
@@ -128,22 +124,31 @@ class MemoryStore(RecordPages):
     def update_invitation(
         self, digest: str, expected_version: object, invitation: Invitation
     ) -> Invitation | None:
-        with self._lock:
-            current = self._invitations.get(digest)
-            if (
-                current is None
-                or type(expected_version) is not int
-                or current.version != expected_version
-            ):
-                return None
-            new = replace(
+        def change(current: Invitation) -> Invitation:
+            return replace(
                 current,
                 status=invitation.status,
                 pending_key=invitation.pending_key,
                 pending_pin=invitation.pending_pin,
-                version=next(self._versions),
             )
-            self._invitations[digest] = new
+
+        return self._swap(self._invitations, digest, expected_version, change)
+
+    def _swap(
+        self,
+        table: dict[str, _Versioned],
+        key: str,
+        expected: object,
+        change: Callable[[_Versioned], _Versioned],
+    ) -> _Versioned | None:
+        """Compare-and-set on ``table[key]``: ``change`` it, with a new version, if unchanged."""
+        with self._lock:
+            current = table.get(key)
+            # Versions are ints; `True == 1` must not pass for one.
+            if current is None or type(expected) is not int or current.version != expected:
+                return None
+            new = replace(change(current), version=next(self._versions))
+            table[key] = new
             return new
 
     def stamp(self) -> object:

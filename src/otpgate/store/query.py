@@ -31,6 +31,7 @@ __all__ = [
     "RecordPages",
     "Role",
     "UserFilter",
+    "UserPages",
     "check_role",
     "count",
     "count_params",
@@ -242,12 +243,14 @@ def count(records: Iterable[UserRecord], now: float) -> dict[str, int]:
     return out
 
 
-class RecordPages(abc.ABC):
-    """``list_users`` and ``count_users`` over every record at hand (memory, users file)."""
+class UserPages(abc.ABC):
+    """``list_users`` in one place; a backend answers :meth:`_page`."""
 
     @abc.abstractmethod
-    def _all_users(self) -> list[UserRecord]:
-        """Every record, in name order."""
+    def _page(
+        self, prefix: str, after: str | None, limit: int | None, filters: UserFilter | None
+    ) -> list[UserRecord]:
+        """One page of records (see :meth:`list_users`)."""
 
     def list_users(
         self,
@@ -257,7 +260,20 @@ class RecordPages(abc.ABC):
         limit: int | None = None,
         filters: UserFilter | None = None,
     ) -> Iterator[UserRecord]:
-        return iter(page_of(self._all_users(), prefix, after, limit, filters))
+        return iter(self._page(prefix, after, limit, filters))
+
+
+class RecordPages(UserPages):
+    """Pages and counts over every record at hand (the memory store, the users file)."""
+
+    @abc.abstractmethod
+    def _all_users(self) -> list[UserRecord]:
+        """Every record, in name order."""
+
+    def _page(
+        self, prefix: str, after: str | None, limit: int | None, filters: UserFilter | None
+    ) -> list[UserRecord]:
+        return page_of(self._all_users(), prefix, after, limit, filters)
 
     def count_users(self, now: float) -> dict[str, int]:
         return count(self._all_users(), now)

@@ -13,7 +13,7 @@ both accept one code: the row's version decides.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any, Final
 
@@ -80,7 +80,7 @@ class Transaction:
         return self._conn.execute(sql).fetchone()[0]
 
 
-class SQLStore(abc.ABC):
+class SQLStore(query.UserPages):
     """Users, codes, invitations and roles in an SQL database; OTP keys encrypted.
 
     A subclass sets :attr:`url`, ``_keys`` (the key ring), ``_dialect`` and
@@ -206,16 +206,11 @@ class SQLStore(abc.ABC):
             sql = schema.to_pyformat(sql)
         return self._execute(sql, params)[0]
 
-    def list_users(
-        self,
-        prefix: str = "",
-        *,
-        after: str | None = None,
-        limit: int | None = None,
-        filters: UserFilter | None = None,
-    ) -> Iterator[UserRecord]:
+    def _page(
+        self, prefix: str, after: str | None, limit: int | None, filters: UserFilter | None
+    ) -> list[UserRecord]:
         sql, params = query.sql_page(users.SELECT, self._dialect, prefix, after, limit, filters)
-        return iter([users.row_to_record(row, self._keys) for row in self._query(sql, params)])
+        return [users.row_to_record(row, self._keys) for row in self._query(sql, params)]
 
     def count_users(self, now: float) -> dict[str, int]:
         return query.counts_of_row(self._query(query.COUNT_SQL, query.count_params(now))[0])
