@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable
 from dataclasses import replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..errors import StoreError, UnknownUser
 from . import query
@@ -85,9 +84,7 @@ class MemoryStore(RecordPages):
     def compare_and_set(
         self, username: str, expected_version: object, state: UserState
     ) -> UserRecord | None:
-        return self._swap(
-            self._users, username, expected_version, lambda r: replace(r, state=state)
-        )
+        return self._swap(self._users, username, expected_version, state=state)
 
     def set_recovery_codes(self, username: str, digests: list[str]) -> None:
         with self._lock:
@@ -124,30 +121,25 @@ class MemoryStore(RecordPages):
     def update_invitation(
         self, digest: str, expected_version: object, invitation: Invitation
     ) -> Invitation | None:
-        def change(current: Invitation) -> Invitation:
-            return replace(
-                current,
-                status=invitation.status,
-                pending_key=invitation.pending_key,
-                pending_pin=invitation.pending_pin,
-            )
-
-        return self._swap(self._invitations, digest, expected_version, change)
+        return self._swap(
+            self._invitations,
+            digest,
+            expected_version,
+            status=invitation.status,
+            pending_key=invitation.pending_key,
+            pending_pin=invitation.pending_pin,
+        )
 
     def _swap(
-        self,
-        table: dict[str, _Versioned],
-        key: str,
-        expected: object,
-        change: Callable[[_Versioned], _Versioned],
+        self, table: dict[str, _Versioned], key: str, expected: object, **changes: Any
     ) -> _Versioned | None:
-        """Compare-and-set on ``table[key]``: ``change`` it, with a new version, if unchanged."""
+        """Compare-and-set on ``table[key]``: the ``changes`` and a new version, if unchanged."""
         with self._lock:
             current = table.get(key)
             # Versions are ints; `True == 1` must not pass for one.
             if current is None or type(expected) is not int or current.version != expected:
                 return None
-            new = replace(change(current), version=next(self._versions))
+            new = replace(current, version=next(self._versions), **changes)
             table[key] = new
             return new
 

@@ -190,10 +190,6 @@ def record_params(record: UserRecord, keys: KeyRing) -> dict[str, Any]:
     return params
 
 
-def _optional(value: Any, kind: type[int] | type[float]) -> Any:
-    return None if value is None else kind(value)
-
-
 def row_to_record(row: Sequence[Any], keys: KeyRing) -> UserRecord:
     """Build a record from a row in :data:`COLUMNS` order.
 
@@ -209,13 +205,13 @@ def row_to_record(row: Sequence[Any], keys: KeyRing) -> UserRecord:
     except ValueError as exc:
         raise StoreError(f"the stored record of {username!r} is damaged: {exc}") from None
     state = UserState(
-        token=TokenState(int(counter), _optional(last_step, int)),
+        token=TokenState(int(counter), None if last_step is None else int(last_step)),
         failures=int(failures),
         last_otp=last_otp,
-        last_auth=_optional(last_auth, float),
+        last_auth=None if last_auth is None else float(last_auth),
         last_ip=last_ip,
-        locked_until=_optional(locked_until, float),
-        revoked_before=_optional(revoked_before, float),
+        locked_until=None if locked_until is None else float(locked_until),
+        revoked_before=None if revoked_before is None else float(revoked_before),
     )
     return UserRecord(
         username=username,
