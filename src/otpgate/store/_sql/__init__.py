@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .schema import MIGRATIONS, SQL, TAG_MIGRATION, migration_statements, statements, to_pyformat
-from .store import SQLStore, Transaction
+from .store import SQLStore
+from .transaction import Transaction
 from .users import COLUMNS, SELECT, otp_tag, record_params, row_to_record, state_params
 
 __all__ = [

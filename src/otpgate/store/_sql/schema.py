@@ -18,7 +18,7 @@ from . import invitations, recovery_codes, roles, users
 
 if TYPE_CHECKING:
     from ..crypto import KeyRing
-    from .store import Transaction
+    from .transaction import Transaction
 
 __all__ = [
     "DIALECTS",

@@ -24,8 +24,9 @@ from ..invitations import Invitation
 from ..query import Role, UserFilter
 from ..records import UserRecord, UserState
 from . import invitations, rotation, schema, users
+from .transaction import Transaction
 
-__all__ = ["SQLStore", "Transaction"]
+__all__ = ["SQLStore"]
 
 _INT64: Final = 1 << 63
 
@@ -35,49 +36,6 @@ def _is_version(value: object) -> bool:
     if isinstance(value, bool) or not isinstance(value, int):
         return False
     return -_INT64 <= value < _INT64
-
-
-class Transaction:
-    """Named statements on one connection inside one transaction.
-
-    Both drivers' connections have ``execute(sql, params)`` returning a
-    cursor, and cursors with ``executemany``; that is all this needs.
-    """
-
-    __slots__ = ("_conn", "_sql")
-
-    def __init__(self, conn: Any, statements: Mapping[str, str]) -> None:
-        self._conn = conn
-        self._sql = statements
-
-    def rows(self, name: str, params: Mapping[str, Any]) -> list[Any]:
-        """The rows the statement ``name`` returns."""
-        rows: list[Any] = self._conn.execute(self._sql[name], params).fetchall()
-        return rows
-
-    def count(self, name: str, params: Mapping[str, Any]) -> int:
-        """How many rows the statement ``name`` changed."""
-        changed: int = self._conn.execute(self._sql[name], params).rowcount
-        return changed
-
-    def many(self, name: str, params: list[dict[str, Any]]) -> None:
-        """Run the statement ``name`` once for each of ``params``."""
-        cur = self._conn.cursor()
-        try:
-            cur.executemany(self._sql[name], params)
-        finally:
-            cur.close()
-
-    def script(self, sql: str, params: tuple[Any, ...] | None = None) -> None:
-        """Run ``sql`` as written, not by name (a migration's DDL, a schema version)."""
-        if params is None:
-            self._conn.execute(sql)
-        else:
-            self._conn.execute(sql, params)
-
-    def first(self, sql: str) -> Any:
-        """The first column of the first row of ``sql`` as written (a schema version)."""
-        return self._conn.execute(sql).fetchone()[0]
 
 
 class SQLStore(query.UserPages):
