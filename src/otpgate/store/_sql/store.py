@@ -1,10 +1,11 @@
 """The store contract over SQL, written once for SQLite and PostgreSQL.
 
-:class:`SQLStore` implements every protocol of :mod:`otpgate.store.base` with
+:class:`SQLStore` implements the protocols of :mod:`otpgate.store.base` with
 the shared statements (:mod:`.schema`); a backend only connects: it runs one
 statement on its own (:meth:`SQLStore._execute`) or several in one
 transaction (:meth:`SQLStore._transaction`), turning its driver's errors
-into :class:`~otpgate.errors.StoreError`.  Every decision is one statement
+into :class:`~otpgate.errors.StoreError`, and pings and closes its
+connections.  Every decision is one statement
 (compare-and-set is ``UPDATE ... WHERE version = ... RETURNING``, a recovery
 code is consumed by ``DELETE ... RETURNING``), so two processes can never
 both accept one code: the row's version decides.
