@@ -47,6 +47,13 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path, key_file: str) -> 
 
 
 @pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend a test parametrized over ``store_url`` runs against."""
+    name: str = request.node.callspec.params["store_url"]
+    return name
+
+
+@pytest.fixture
 def opener(store_url: str) -> Iterator[Opener]:
     """Opens the store (again); every store opened is closed afterwards."""
     opened: list[Store] = []

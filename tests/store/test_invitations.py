@@ -1,146 +1,22 @@
-"""Invitations in every store: the contract, secrecy at rest, schema migration."""
+"""Invitations at rest: only digests and encrypted keys, schema migrations, key rotation.
+
+The contract every backend keeps is in ``contract/test_invitations.py``.
+"""
 
 from __future__ import annotations
 
 import sqlite3
-import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from otpgate.errors import StoreError
-from otpgate.otp.tokens import parse_token_type
 from otpgate.store import Store, _sql, invitations, open_store
-from otpgate.store.invitations import Invitation
 from otpgate.store.records import Pin, UserRecord
 
-from .conftest import BACKENDS, SQL, Opener
-
-TOTP = parse_token_type("HOTP/T30")
-SECRET = bytes.fromhex("00112233445566778899aabbccddeeff01234567")
-NOW = 1_800_000_000.0
-
-
-def invite(
-    name: str = "dora", *, reset: bool = False, created: float = NOW
-) -> tuple[str, Invitation]:
-    token = invitations.new_token()
-    digest = invitations.digest(token)
-    # A reset is bound to the record it replaces (here: a record with key SECRET).
-    record = invitations.record_binding(SECRET, digest) if reset else ""
-    expires = created + 3600
-    return token, Invitation(digest, name, TOTP, created, expires, reset=reset, record=record)
-
-
-def pin_for(backend: str) -> Pin:
-    # What each store keeps: plain PINs in the users file, hashes in SQL.
-    return Pin("plain", "735191") if backend == "users-file" else Pin("hash", "$argon2id$fake")
-
-
-@pytest.fixture
-def backend(request: pytest.FixtureRequest) -> str:
-    name: str = request.node.callspec.params["store_url"]
-    return name
-
-
-pytestmark_all = pytest.mark.parametrize("store_url", BACKENDS, indirect=True)
-
-
-@pytestmark_all
-def test_round_trip_and_list(opener: Opener) -> None:
-    s = opener()
-    _, a = invite("dora")
-    _, b = invite("erik", reset=True, created=NOW + 1)
-    s.add_invitation(a)
-    s.add_invitation(b)
-    got = s.get_invitation(a.digest)
-    assert got == a and got is not None and got.version is not None
-    assert [i.username for i in s.list_invitations()] == ["dora", "erik"]
-    assert s.list_invitations()[1].reset is True
-    assert s.list_invitations()[1].record == b.record != ""
-    assert s.get_invitation(invitations.digest(invitations.new_token())) is None
-    # Survives reopening (the memory store "reopens" to itself).
-    assert opener().get_invitation(b.digest) == b
-
-
-@pytestmark_all
-def test_a_digest_is_unique(opener: Opener) -> None:
-    s = opener()
-    _, a = invite()
-    s.add_invitation(a)
-    with pytest.raises(StoreError):
-        s.add_invitation(replace(a, username="mallory"))
-    assert s.get_invitation(a.digest) == a
-
-
-@pytestmark_all
-def test_update_is_compare_and_set(opener: Opener, backend: str) -> None:
-    s = opener()
-    _, a = invite()
-    s.add_invitation(a)
-    first = s.get_invitation(a.digest)
-    assert first is not None
-    pending = replace(first, status="pending", pending_key=SECRET, pending_pin=pin_for(backend))
-    new = s.update_invitation(a.digest, first.version, pending)
-    assert new is not None and new.status == "pending"
-    assert new.pending_key == SECRET and new.pending_pin == pin_for(backend)
-    assert new.version != first.version
-    # The old version no longer wins: a second confirmation of one link fails.
-    assert s.update_invitation(a.digest, first.version, first.with_status("used")) is None
-    assert s.update_invitation(a.digest, new.version, new.with_status("used")) is not None
-    assert s.update_invitation(a.digest, new.version, new.with_status("used")) is None
-    got = s.get_invitation(a.digest)
-    assert got is not None and got.status == "used" and got.pending_key == SECRET
-    assert s.update_invitation("0" * 64, 1, a) is None
-    assert s.update_invitation(a.digest, True, a) is None
-
-
-@pytestmark_all
-def test_concurrent_confirmations_one_wins(opener: Opener) -> None:
-    s = opener()
-    _, a = invite()
-    s.add_invitation(a)
-    current = s.get_invitation(a.digest)
-    assert current is not None
-    results: list[object] = []
-    barrier = threading.Barrier(6)
-
-    def confirm() -> None:
-        store = opener()
-        barrier.wait()
-        results.append(
-            store.update_invitation(a.digest, current.version, current.with_status("used"))
-        )
-
-    threads = [threading.Thread(target=confirm) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sum(r is not None for r in results) == 1
-
-
-@pytestmark_all
-def test_invitations_and_users_do_not_disturb_each_other(opener: Opener, backend: str) -> None:
-    s = opener()
-    s.add(
-        UserRecord("dora", TOTP, SECRET, pin_for(backend) if backend != "memory" else Pin("none"))
-    )
-    before = s.get("dora")
-    assert before is not None
-    _, a = invite("dora", reset=True)
-    s.add_invitation(a)
-    got = s.get_invitation(a.digest)
-    assert got is not None
-    s.update_invitation(a.digest, got.version, got.with_status("revoked"))
-    after = s.get("dora")
-    assert after is not None and after.version == before.version
-    # A user write keeps the invitations.
-    assert s.compare_and_set("dora", after.version, after.state) is not None
-    s.set_recovery_codes("dora", ["ab" * 32])
-    again = s.get_invitation(a.digest)
-    assert again is not None and again.status == "revoked"
+from .conftest import SQL, Opener
+from .contract.conftest import NOW, SECRET, TOTP, invite, pin_for
 
 
 @pytest.mark.parametrize("store_url", ["sqlite", "users-file"], indirect=True)

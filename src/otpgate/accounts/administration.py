@@ -24,7 +24,7 @@ from ..store.records import UserRecord, UserState
 if TYPE_CHECKING:
     from ..audit.writer import AuditLog
     from ..otp.tokens import TokenType
-    from ..store.base import Store
+    from ..store.base import AdminStore
     from .selfservice import SelfService
 
 __all__ = ["Actor", "Administration", "CannotResync"]
@@ -57,7 +57,7 @@ class Administration:
 
     def __init__(
         self,
-        store: Store,
+        store: AdminStore,
         audit: AuditLog | None,
         selfservice: SelfService | None = None,
         policy: Policy | None = None,

@@ -31,7 +31,7 @@ from .pin_policy import PinPolicy, PinProblem
 if TYPE_CHECKING:
     from ..audit.writer import AuditLog
     from ..login.pins import PinHasher
-    from ..store.base import Store
+    from ..store.base import SelfServiceStore
 
 __all__ = ["USER_NAME", "Event", "InvitationRefused", "SelfService", "WrongCode"]
 
@@ -79,7 +79,7 @@ class SelfService:
 
     def __init__(
         self,
-        store: Store,
+        store: SelfServiceStore,
         *,
         policy: PinPolicy,
         hasher: PinHasher,

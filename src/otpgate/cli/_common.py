@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from ..config.loader import DEFAULT_CONFIG_PATH, Config, StoreConfig, load_config
-from ..store import Store, open_store, parse_store_url
+from ..store import Store, UserStore, open_store, parse_store_url
 from ..store.records import UserRecord, UserState
 from . import CommandError
 
@@ -219,14 +219,16 @@ def store_of(args: argparse.Namespace) -> Iterator[Store]:
             state.close()
 
 
-def get_user(store: Store, name: str) -> UserRecord:
+def get_user(store: UserStore, name: str) -> UserRecord:
     record = store.get(name)
     if record is None:
         raise CommandError(f"no user {name!r} in {store.url}")
     return record
 
 
-def update_user(store: Store, name: str, change: Callable[[UserState], UserState]) -> UserRecord:
+def update_user(
+    store: UserStore, name: str, change: Callable[[UserState], UserState]
+) -> UserRecord:
     """Compare-and-set a state change, retrying if a login wrote meanwhile."""
     for _ in range(10):
         record = get_user(store, name)

@@ -18,7 +18,7 @@ from ..accounts.pin_policy import PinPolicy
 from ..accounts.selfservice import SelfService
 from ..config.loader import Config
 from ..otp.tokens import parse_token_type
-from ..store.base import Store
+from ..store.base import SelfServiceStore
 from ..store.invitations import DEFAULT_EXPIRY, parse_duration
 from . import CommandError, _secrets
 from ._args import add_user_action, username
@@ -43,7 +43,7 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _service(store: Store, config: Config) -> SelfService:
+def _service(store: SelfServiceStore, config: Config) -> SelfService:
     return SelfService(
         store,
         policy=PinPolicy(min_length=config.web.pin_min_length),

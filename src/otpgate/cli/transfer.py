@@ -25,7 +25,7 @@ from typing import IO, Any
 
 from ..errors import StoreError
 from ..login.rules import admin_locked
-from ..store import Store, default_key_file, open_store, parse_store_url, redact
+from ..store import Store, UserStore, default_key_file, open_store, parse_store_url, redact
 from ..store.records import Pin, UserRecord
 from . import CommandError, _secrets
 from ._args import count_or_zero, store_options
@@ -207,7 +207,7 @@ def _copy(job: _Copy) -> int:
     return 1 if problems else 0
 
 
-def _put(dst: Store, record: UserRecord, replace_existing: bool) -> None:
+def _put(dst: UserStore, record: UserRecord, replace_existing: bool) -> None:
     if dst.get(record.username) is None:
         dst.add(record)
     elif replace_existing:

@@ -20,7 +20,7 @@ from ..config.auth import AuthSettings
 from ..errors import StoreConflict, StoreError
 from ..otp.tokens import TokenType
 from ..regulation.failure_writer import FailureWriter
-from ..store.base import Store
+from ..store.base import LoginStore, UserStore
 from ..store.records import Pin, UserRecord
 from . import recovery, rules
 from .attempt import Attempt
@@ -54,7 +54,7 @@ CheckPin = Callable[[Pin, str, str], bool]
 
 
 def settle(
-    store: Store,
+    store: UserStore,
     user: str,
     record: UserRecord | None,
     decide: Decide,
@@ -104,7 +104,7 @@ def _motp_without_pin(record: UserRecord) -> bool:
 
 
 def login_rules(
-    store: Store,
+    store: LoginStore,
     attempt: Attempt,
     now: float,
     settings: AuthSettings,
@@ -175,7 +175,7 @@ def decoy_record() -> UserRecord:
 
 
 def decoy_work(
-    store: Store, decoy: UserRecord, attempt: Attempt, now: float, settings: AuthSettings
+    store: LoginStore, decoy: UserRecord, attempt: Attempt, now: float, settings: AuthSettings
 ) -> None:
     """Do for an unknown user what a known user's attempt does before the answer.
 
@@ -218,7 +218,7 @@ def count_failures(count: int, now: float, settings: AuthSettings) -> Decide:
 
 
 def write_use(
-    store: Store,
+    store: UserStore,
     record: UserRecord,
     now: float,
     settings: AuthSettings,

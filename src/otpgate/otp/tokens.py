@@ -289,6 +289,29 @@ def parse_uri(uri: str) -> ParsedURI:
     Raises:
         InvalidURI: the URI is malformed or its parameters are invalid.
     """
+    parts, kind = _split_uri(uri)
+    label = urllib.parse.unquote(parts.path.lstrip("/"))
+    label_issuer, _, account = label.rpartition(":")
+    account = account.strip()
+    if not account:
+        raise InvalidURI("the URI names no account")
+    params = _uri_params(parts.query)
+    if "secret" not in params:
+        raise InvalidURI("the URI has no secret")
+    try:
+        key = decode_key(params["secret"], "base32")
+        check_key_length(key)
+    except InvalidKey as exc:
+        raise InvalidURI(f"bad secret: {exc}") from None
+    issuer = params.get("issuer") or label_issuer.strip() or None
+    alg, numbers = _uri_settings(params)
+    step = numbers["period"] if kind == "totp" else 0
+    token_type = TokenType("HOTP", step, numbers["digits"], alg, 0)  # type: ignore[arg-type]
+    return ParsedURI(token_type, key, account, issuer, numbers["counter"])
+
+
+def _split_uri(uri: str) -> tuple[urllib.parse.SplitResult, str]:
+    """The URI's parts and its kind, ``totp`` or ``hotp``.  Raises InvalidURI."""
     try:
         parts = urllib.parse.urlsplit(uri.strip())
     except ValueError as exc:
@@ -298,28 +321,29 @@ def parse_uri(uri: str) -> ParsedURI:
     kind = parts.netloc.lower()
     if kind not in ("totp", "hotp"):
         raise InvalidURI(f"unknown OTP type {parts.netloc!r}; expected totp or hotp")
-    label = urllib.parse.unquote(parts.path.lstrip("/"))
-    label_issuer, _, account = label.rpartition(":")
-    account = account.strip()
-    if not account:
-        raise InvalidURI("the URI names no account")
+    return parts, kind
+
+
+def _uri_params(query: str) -> dict[str, str]:
+    """The query's parameters, names in lower case.  Raises InvalidURI: malformed, repeated."""
     try:
-        query = urllib.parse.parse_qs(parts.query, strict_parsing=True, max_num_fields=20)
+        parsed = urllib.parse.parse_qs(query, strict_parsing=True, max_num_fields=20)
     except ValueError as exc:
         raise InvalidURI(f"malformed query: {exc}") from None
     params: dict[str, str] = {}
-    for name, values in query.items():
+    for name, values in parsed.items():
         if len(values) != 1:
             raise InvalidURI(f"parameter {name!r} is given more than once")
         params[name.lower()] = values[0]
-    if "secret" not in params:
-        raise InvalidURI("the URI has no secret")
-    try:
-        key = decode_key(params["secret"], "base32")
-        check_key_length(key)
-    except InvalidKey as exc:
-        raise InvalidURI(f"bad secret: {exc}") from None
-    issuer = params.get("issuer") or label_issuer.strip() or None
+    return params
+
+
+def _uri_settings(params: dict[str, str]) -> tuple[str, dict[str, int]]:
+    """The algorithm, and the digits, period and counter (defaults where not given).
+
+    Raises:
+        InvalidURI: every malformed setting at once, or a number out of range.
+    """
     problems = []
     alg = params.get("algorithm", "SHA1").upper()
     if alg not in ALGORITHMS:
@@ -341,6 +365,4 @@ def parse_uri(uri: str) -> ParsedURI:
         raise InvalidURI("period must be at least 1 second")
     if numbers["counter"] >= 1 << 64:
         raise InvalidURI("counter is too large")
-    step = numbers["period"] if kind == "totp" else 0
-    token_type = TokenType("HOTP", step, numbers["digits"], alg, 0)  # type: ignore[arg-type]
-    return ParsedURI(token_type, key, account, issuer, numbers["counter"])
+    return alg, numbers

@@ -171,18 +171,37 @@ def verify(
     """
     code, is_hex = _normalise(token.type, code, policy.accept_hex)
     if token.type.is_event:
-        start = max(state.counter, 0)
-        hits = _find(token, range(start, start + policy.look_ahead + 1), code, is_hex, pin)
-        if not hits:
-            # Only a recently used counter is worth telling apart from a wrong code.
-            back = range(max(start - policy.look_ahead - 1, 0), start)
-            old = _find(token, back, code, is_hex, pin)
-            if old:
-                raise ReplayedCode("the code was already used", old[-1])
-            raise NoMatch("no counter in the look-ahead window matched")
-        c = hits[0]
-        return Match(c, TokenState(c + 1, None), c - start)
+        return _verify_event(token, state, code, is_hex, policy, pin)
+    return _verify_time(token, state, code, is_hex, now, policy, pin)
 
+
+def _verify_event(
+    token: Token, state: TokenState, code: str, is_hex: bool, policy: Policy, pin: str
+) -> Match:
+    """:func:`verify` for an event token: the look-ahead window from the next counter."""
+    start = max(state.counter, 0)
+    hits = _find(token, range(start, start + policy.look_ahead + 1), code, is_hex, pin)
+    if not hits:
+        # Only a recently used counter is worth telling apart from a wrong code.
+        back = range(max(start - policy.look_ahead - 1, 0), start)
+        old = _find(token, back, code, is_hex, pin)
+        if old:
+            raise ReplayedCode("the code was already used", old[-1])
+        raise NoMatch("no counter in the look-ahead window matched")
+    c = hits[0]
+    return Match(c, TokenState(c + 1, None), c - start)
+
+
+def _verify_time(
+    token: Token,
+    state: TokenState,
+    code: str,
+    is_hex: bool,
+    now: float,
+    policy: Policy,
+    pin: str,
+) -> Match:
+    """:func:`verify` for a time token: the window around now + drift, newer than the last."""
     now_step = token.step_at(now)
     drift = state.counter
     center = now_step + drift

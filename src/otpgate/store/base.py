@@ -1,4 +1,20 @@
-"""The store contract every backend implements."""
+"""The store contract, one protocol per idea; :class:`Store` is every one of them.
+
+A caller names the narrowest protocol it uses, so a new backend (a user
+directory, say) or a new kind of record (several authenticators per user)
+finds its room without touching the rest:
+
+* :class:`UserStore`: users and the state logins write (compare-and-set).
+* :class:`RecoveryCodeStore`: the single-use codes of a user who lost the token.
+* :class:`InvitationStore`: enrolment links.
+* :class:`DirectoryStore`: the user list, its counts, and roles.
+* :class:`StoreLifecycle`: is it reachable, and releasing it.
+* :class:`KeyRotation`: re-encrypting the OTP keys (the SQL stores only).
+
+The combinations its callers need are named once here too (:class:`LoginStore`,
+:class:`SelfServiceStore`, :class:`AdminStore`).  ``tests/store/contract/``
+tests each protocol, one module per protocol, against every backend.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +27,19 @@ from .invitations import Invitation
 from .query import Role, UserFilter
 from .records import UserRecord, UserState
 
-__all__ = ["Store", "check_serial"]
+__all__ = [
+    "AdminStore",
+    "DirectoryStore",
+    "InvitationStore",
+    "KeyRotation",
+    "LoginStore",
+    "RecoveryCodeStore",
+    "SelfServiceStore",
+    "Store",
+    "StoreLifecycle",
+    "UserStore",
+    "check_serial",
+]
 
 
 def check_serial(record: UserRecord) -> None:
@@ -32,8 +60,8 @@ def check_serial(record: UserRecord) -> None:
 
 
 @runtime_checkable
-class Store(Protocol):
-    """Where users and tokens live.
+class UserStore(Protocol):
+    """Users, their tokens and the state logins change.
 
     Logins read a record with :meth:`get`, decide with the pure rules in
     :mod:`otpgate.otp.verify`, and write the new state with
@@ -54,6 +82,93 @@ class Store(Protocol):
         users file keeps the code itself (the reference format).  Callers
         compare ``otp_tag(user, otp)`` with ``state.last_otp``, in constant time.
         """
+
+    def stamp(self) -> object:
+        """A token that changes whenever any record may have changed; ``None``: none.
+
+        It must cost no read (a file's inode, size and modification time): a
+        lingering credential is accepted from a recent read only while the
+        stamp is the one taken before that read, so a change made by another
+        tool is seen at the next request, not after ``state_ttl``.  A store
+        with no such token returns ``None``, and a read stands for ``state_ttl``.
+        """
+
+    def add(self, record: UserRecord) -> None:
+        """Create a user.  Raises StoreError if the name is taken."""
+
+    def replace(self, record: UserRecord) -> None:
+        """Overwrite a user's type, key, PIN, serial and state (admin commands).
+
+        Raises UnknownUser if there is no such user.
+        """
+
+    def remove(self, username: str) -> bool:
+        """Delete a user; ``False`` if there was none.
+
+        Whatever else the store keeps of the user goes with them: recovery
+        codes and role.  The name's live invitations are revoked with it (also
+        when there was no user: a link for a name being removed must not
+        create it), their pending secrets and PINs dropped.
+        """
+
+    def compare_and_set(
+        self, username: str, expected_version: object, state: UserState
+    ) -> UserRecord | None:
+        """Write ``state`` if the record still has ``expected_version``.
+
+        Returns the new record (with its new version), or ``None`` if the record
+        changed or vanished meanwhile, or ``expected_version`` is no version
+        this store makes.  Raises StoreError if the write failed; the caller
+        must then deny the login.
+        """
+
+
+@runtime_checkable
+class RecoveryCodeStore(Protocol):
+    """A user's recovery codes, kept as digests; each one works once."""
+
+    def set_recovery_codes(self, username: str, digests: list[str]) -> None:
+        """Replace the user's recovery codes with these digests.
+
+        Raises UnknownUser if there is no such user.
+        """
+
+    def consume_recovery_code(self, username: str, digest: str) -> bool:
+        """Atomically delete one recovery code; ``True`` if it existed.
+
+        The user's record (and its compare-and-set version) stays as it is.
+        """
+
+    def count_recovery_codes(self, username: str) -> int:
+        """How many unused recovery codes the user has (0 for an unknown user)."""
+
+
+@runtime_checkable
+class InvitationStore(Protocol):
+    """Enrolment links (:mod:`otpgate.store.invitations`), found by their token's digest."""
+
+    def add_invitation(self, invitation: Invitation) -> None:
+        """Keep a new invitation.  Raises StoreError if its digest is taken."""
+
+    def get_invitation(self, digest: str) -> Invitation | None:
+        """The invitation with this token digest, or ``None``."""
+
+    def list_invitations(self) -> list[Invitation]:
+        """Every invitation, oldest first."""
+
+    def update_invitation(
+        self, digest: str, expected_version: object, invitation: Invitation
+    ) -> Invitation | None:
+        """Write ``invitation``'s status and pending key and PIN, if unchanged meanwhile.
+
+        Compare-and-set, as for users: of two confirmations of one link only
+        one succeeds.  Returns the new invitation or ``None``.
+        """
+
+
+@runtime_checkable
+class DirectoryStore(Protocol):
+    """Who the users are, page by page, how many are in which state, and their roles."""
 
     def list_users(
         self,
@@ -85,72 +200,47 @@ class Store(Protocol):
     def set_role(self, username: str, role: Role) -> None:
         """Make the user an administrator or a user.  Raises UnknownUser if there is none."""
 
-    def add(self, record: UserRecord) -> None:
-        """Create a user.  Raises StoreError if the name is taken."""
 
-    def replace(self, record: UserRecord) -> None:
-        """Overwrite a user's type, key, PIN, serial and state (admin commands).
-
-        Raises UnknownUser if there is no such user.
-        """
-
-    def remove(self, username: str) -> bool:
-        """Delete a user; ``False`` if there was none.
-
-        The name's live invitations are revoked with it (also when there was
-        no user: a link for a name being removed must not create it), their
-        pending secrets and PINs dropped.
-        """
-
-    def compare_and_set(
-        self, username: str, expected_version: object, state: UserState
-    ) -> UserRecord | None:
-        """Write ``state`` if the record still has ``expected_version``.
-
-        Returns the new record (with its new version), or ``None`` if the record
-        changed or vanished meanwhile.  Raises StoreError if the write failed;
-        the caller must then deny the login.
-        """
-
-    def set_recovery_codes(self, username: str, digests: list[str]) -> None:
-        """Replace the user's recovery codes with these digests."""
-
-    def consume_recovery_code(self, username: str, digest: str) -> bool:
-        """Atomically delete one recovery code; ``True`` if it existed."""
-
-    def count_recovery_codes(self, username: str) -> int:
-        """How many unused recovery codes the user has (0 for an unknown user)."""
-
-    def add_invitation(self, invitation: Invitation) -> None:
-        """Keep a new invitation.  Raises StoreError if its digest is taken."""
-
-    def get_invitation(self, digest: str) -> Invitation | None:
-        """The invitation with this token digest, or ``None``."""
-
-    def list_invitations(self) -> list[Invitation]:
-        """Every invitation, oldest first."""
-
-    def update_invitation(
-        self, digest: str, expected_version: object, invitation: Invitation
-    ) -> Invitation | None:
-        """Write ``invitation``'s status and pending key and PIN, if unchanged meanwhile.
-
-        Compare-and-set, as for users: of two confirmations of one link only
-        one succeeds.  Returns the new invitation or ``None``.
-        """
-
-    def stamp(self) -> object:
-        """A token that changes whenever any record may have changed; ``None``: none.
-
-        It must cost no read (a file's inode, size and modification time): a
-        lingering credential is accepted from a recent read only while the
-        stamp is the one taken before that read, so a change made by another
-        tool is seen at the next request, not after ``state_ttl``.  A store
-        with no such token returns ``None``, and a read stands for ``state_ttl``.
-        """
+@runtime_checkable
+class StoreLifecycle(Protocol):
+    """A store as a resource: whether it answers, and letting it go."""
 
     def ping(self) -> None:
         """Raise StoreError if the store is unreachable."""
 
     def close(self) -> None:
         """Release connections and locks."""
+
+
+@runtime_checkable
+class KeyRotation(Protocol):
+    """A store that keeps OTP keys encrypted under a key file (the SQL stores)."""
+
+    def reencrypt_keys(self) -> int:
+        """Re-encrypt every OTP key made with an older key-file key; how many were.
+
+        Raises:
+            StoreError: a key does not decrypt, or the store failed.
+        """
+
+
+@runtime_checkable
+class Store(
+    UserStore, RecoveryCodeStore, InvitationStore, DirectoryStore, StoreLifecycle, Protocol
+):
+    """Every protocol above: what a backend implements, for code that needs it all."""
+
+
+@runtime_checkable
+class LoginStore(UserStore, RecoveryCodeStore, Protocol):
+    """What a login reads and writes: the user's record and recovery codes."""
+
+
+@runtime_checkable
+class SelfServiceStore(UserStore, RecoveryCodeStore, InvitationStore, Protocol):
+    """What a user changes alone: enrolment by invitation, their PIN, new recovery codes."""
+
+
+@runtime_checkable
+class AdminStore(UserStore, RecoveryCodeStore, DirectoryStore, Protocol):
+    """What an administrator's actions change: users, their codes and roles."""

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any, TypeVar
 
 from ..errors import StoreError, UnknownUser
 from . import query
 from .base import check_serial
 from .invitations import LIVE, Invitation
-from .query import Role, UserFilter
+from .query import RecordPages, Role
 from .records import UserRecord, UserState
 
 __all__ = ["MemoryStore"]
 
+# What the store keeps under a version of its own.
+_Versioned = TypeVar("_Versioned", UserRecord, Invitation)
 
-class MemoryStore:
+
+class MemoryStore(RecordPages):
     """Thread-safe, process-local; nothing survives the process."""
 
     def __init__(self, url: str = "memory:") -> None:
@@ -37,22 +40,9 @@ class MemoryStore:
         with self._lock:
             return self._users.get(username)
 
-    def list_users(
-        self,
-        prefix: str = "",
-        *,
-        after: str | None = None,
-        limit: int | None = None,
-        filters: UserFilter | None = None,
-    ) -> Iterator[UserRecord]:
+    def _all_users(self) -> list[UserRecord]:
         with self._lock:
-            records = sorted(self._users.values(), key=lambda r: r.username)
-        return iter(query.page_of(records, prefix, after, limit, filters))
-
-    def count_users(self, now: float) -> dict[str, int]:
-        with self._lock:
-            records = list(self._users.values())
-        return query.count(records, now)
+            return sorted(self._users.values(), key=lambda r: r.username)
 
     def get_role(self, username: str) -> Role:
         with self._lock:
@@ -94,18 +84,7 @@ class MemoryStore:
     def compare_and_set(
         self, username: str, expected_version: object, state: UserState
     ) -> UserRecord | None:
-        with self._lock:
-            current = self._users.get(username)
-            # Versions are ints; `True == 1` must not pass for one.
-            if (
-                current is None
-                or type(expected_version) is not int
-                or current.version != expected_version
-            ):
-                return None
-            new = replace(current, state=state, version=next(self._versions))
-            self._users[username] = new
-            return new
+        return self._swap(self._users, username, expected_version, state=state)
 
     def set_recovery_codes(self, username: str, digests: list[str]) -> None:
         with self._lock:
@@ -142,22 +121,26 @@ class MemoryStore:
     def update_invitation(
         self, digest: str, expected_version: object, invitation: Invitation
     ) -> Invitation | None:
+        return self._swap(
+            self._invitations,
+            digest,
+            expected_version,
+            status=invitation.status,
+            pending_key=invitation.pending_key,
+            pending_pin=invitation.pending_pin,
+        )
+
+    def _swap(
+        self, table: dict[str, _Versioned], key: str, expected: object, **changes: Any
+    ) -> _Versioned | None:
+        """Compare-and-set on ``table[key]``: the ``changes`` and a new version, if unchanged."""
         with self._lock:
-            current = self._invitations.get(digest)
-            if (
-                current is None
-                or type(expected_version) is not int
-                or current.version != expected_version
-            ):
+            current = table.get(key)
+            # Versions are ints; `True == 1` must not pass for one.
+            if current is None or type(expected) is not int or current.version != expected:
                 return None
-            new = replace(
-                current,
-                status=invitation.status,
-                pending_key=invitation.pending_key,
-                pending_pin=invitation.pending_pin,
-                version=next(self._versions),
-            )
-            self._invitations[digest] = new
+            new = replace(current, version=next(self._versions), **changes)
+            table[key] = new
             return new
 
     def stamp(self) -> object:

@@ -14,8 +14,9 @@ users in name order until a page is full.  ``limit=None`` means every match.
 
 from __future__ import annotations
 
+import abc
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -27,8 +28,10 @@ __all__ = [
     "MAX_PAGE",
     "ROLES",
     "TOKEN_KINDS",
+    "RecordPages",
     "Role",
     "UserFilter",
+    "UserPages",
     "check_role",
     "count",
     "count_params",
@@ -238,3 +241,39 @@ def count(records: Iterable[UserRecord], now: float) -> dict[str, int]:
         out["throttled"] += throttled.matches(record)
         out["never_signed_in"] += record.state.last_auth is None
     return out
+
+
+class UserPages(abc.ABC):
+    """``list_users`` in one place; a backend answers :meth:`_page`."""
+
+    @abc.abstractmethod
+    def _page(
+        self, prefix: str, after: str | None, limit: int | None, filters: UserFilter | None
+    ) -> list[UserRecord]:
+        """One page of records (see :meth:`list_users`)."""
+
+    def list_users(
+        self,
+        prefix: str = "",
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        filters: UserFilter | None = None,
+    ) -> Iterator[UserRecord]:
+        return iter(self._page(prefix, after, limit, filters))
+
+
+class RecordPages(UserPages):
+    """Pages and counts over every record at hand (the memory store, the users file)."""
+
+    @abc.abstractmethod
+    def _all_users(self) -> list[UserRecord]:
+        """Every record, in name order."""
+
+    def _page(
+        self, prefix: str, after: str | None, limit: int | None, filters: UserFilter | None
+    ) -> list[UserRecord]:
+        return page_of(self._all_users(), prefix, after, limit, filters)
+
+    def count_users(self, now: float) -> dict[str, int]:
+        return count(self._all_users(), now)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Final, Literal
 
-from ..otp.tokens import Token, TokenType
+from ..otp.tokens import Token, TokenType, parse_token_type
 from ..otp.verify import TokenState
 
-__all__ = ["Pin", "PinKind", "UserRecord", "UserState"]
+__all__ = ["TAG_PREFIX", "Pin", "PinKind", "UserRecord", "UserState", "stored_token_type"]
 
 PinKind = Literal["none", "delegated", "plain", "hash"]
+
+# Marks a last OTP kept as a keyed digest (the SQL stores' ``otp_tag``); a code
+# (digits or hex) never holds a '$'.
+TAG_PREFIX: Final = "$t1$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +85,18 @@ class UserRecord:
 
     def with_state(self, state: UserState) -> UserRecord:
         return replace(self, state=state)
+
+
+def stored_token_type(text: str, t0: int = 0) -> TokenType:
+    """A token type as a store keeps it: its spelling and (SQL stores) its T0.
+
+    Short codes are read without a warning: they were warned about when the
+    user was imported or added.
+
+    Raises:
+        ValueError: the text is no token type, or T0 is no whole number.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        token_type = parse_token_type(text, allow_short=True)
+    return replace(token_type, t0=int(t0)) if t0 else token_type

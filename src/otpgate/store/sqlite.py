@@ -8,8 +8,9 @@ be shared between threads); several processes may open the same file.
 would let a used code through again.
 
 The schema version is SQLite's ``user_version`` pragma; migrations from
-:mod:`otpgate.store._sql` run inside one ``BEGIN IMMEDIATE`` transaction, so
-two processes starting at once cannot both apply them.
+:mod:`otpgate.store._sql.schema` run inside one ``BEGIN IMMEDIATE`` transaction,
+so two processes starting at once cannot both apply them.  Everything else
+is :class:`~otpgate.store._sql.SQLStore`'s, shared with PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,24 +19,23 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
-from ..errors import StoreError, UnknownUser
-from . import _sql, query
-from ._sql_invitations import invitation_params, pending_params, row_to_invitation
+from ..errors import StoreError
+from ._sql import SQLStore, Transaction, schema
 from .crypto import KeyRing
-from .invitations import Invitation
-from .query import Role, UserFilter
-from .records import UserRecord, UserState
 
 __all__ = ["SQLiteStore"]
 
 _BUSY_TIMEOUT_MS: Final = 10_000
 
 
-class SQLiteStore:
+class SQLiteStore(SQLStore):
     """Users and tokens in one SQLite file; OTP keys AES-GCM encrypted."""
+
+    _dialect = "sqlite"
+    _sql = schema.statements("sqlite")
 
     def __init__(self, path: str, keys: KeyRing, *, url: str | None = None) -> None:
         """Open (and create or migrate) the database.
@@ -101,20 +101,25 @@ class SQLiteStore:
             self._all.append(conn)
         return conn
 
-    def _read(self, sql: str, params: dict[str, Any]) -> list[Any]:
+    def _execute(
+        self, sql: str, params: Mapping[str, Any], *, taken: str | None = None
+    ) -> tuple[list[Any], int]:
         try:
-            return self._conn().execute(sql, params).fetchall()
+            cur = self._conn().execute(sql, params)
+            return cur.fetchall(), cur.rowcount
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(taken or f"SQLite store {self.path}: {exc}") from None
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite store {self.path}: {exc}") from None
 
     @contextlib.contextmanager
-    def _write(self, what: str = "SQLite store") -> Iterator[sqlite3.Connection]:
+    def _transaction(self, what: str = "SQLite store") -> Iterator[Transaction]:
         """One ``BEGIN IMMEDIATE`` transaction: committed, or rolled back on any error."""
         conn = self._conn()
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
+                yield Transaction(conn, self._sql)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -123,159 +128,24 @@ class SQLiteStore:
             raise StoreError(f"{what} {self.path}: {exc}") from None
 
     def _migrate(self) -> None:
-        with self._write("cannot prepare SQLite store") as conn:
-            current = conn.execute("PRAGMA user_version").fetchone()[0]
-            newest = _sql.MIGRATIONS[-1][0]
-            if current > newest:
-                raise StoreError(
-                    f"SQLite store {self.path} has schema version {current}; this otpgate "
-                    f"knows up to {newest} (upgrade otpgate)"
-                )
-            for version, statements in _sql.migration_statements("sqlite", current):
-                for statement in statements:
-                    conn.execute(statement)
-                if version == _sql.TAG_MIGRATION:
-                    rows = conn.execute(_sql.SQL["last_otps"]).fetchall()
-                    conn.executemany(
-                        _sql.SQL["set_last_otp"], _sql.tag_plain_otps(rows, self._keys)
-                    )
-                conn.execute(f"PRAGMA user_version = {int(version)}")
+        with self._transaction("cannot prepare SQLite store") as tx:
+            current = tx.first("PRAGMA user_version")
+            schema.migrate(
+                tx,
+                "sqlite",
+                current,
+                self._keys,
+                store=f"SQLite store {self.path}",
+                applied=lambda version: tx.script(f"PRAGMA user_version = {int(version)}"),
+            )
 
     def schema_version(self) -> int:
         """The schema version of the file (``PRAGMA user_version``)."""
-        version: int = self._read("PRAGMA user_version", {})[0][0]
+        version: int = self._execute("PRAGMA user_version", {})[0][0][0]
         return version
 
-    # -- the Store protocol ------------------------------------------------
-
-    def otp_tag(self, username: str, otp: str) -> str:
-        """The last OTP as stored: a keyed digest (see :mod:`otpgate.store._sql`)."""
-        return _sql.otp_tag(self._keys, username, otp)
-
-    def get(self, username: str) -> UserRecord | None:
-        rows = self._read(_sql.SQL["get"], {"username": username})
-        return _sql.row_to_record(rows[0], self._keys) if rows else None
-
-    def list_users(
-        self,
-        prefix: str = "",
-        *,
-        after: str | None = None,
-        limit: int | None = None,
-        filters: UserFilter | None = None,
-    ) -> Iterator[UserRecord]:
-        sql, params = query.sql_page(_sql.SELECT, "sqlite", prefix, after, limit, filters)
-        rows = self._read(sql, params)
-        return iter([_sql.row_to_record(row, self._keys) for row in rows])
-
-    def count_users(self, now: float) -> dict[str, int]:
-        return query.counts_of_row(self._read(query.COUNT_SQL, query.count_params(now))[0])
-
-    def get_role(self, username: str) -> Role:
-        rows = self._read(_sql.SQL["role_get"], {"username": username})
-        return "admin" if rows and rows[0][0] == "admin" else "user"
-
-    def set_role(self, username: str, role: Role) -> None:
-        role = query.check_role(role)
-        with self._write() as conn:
-            if not conn.execute(_sql.SQL["exists"], {"username": username}).fetchall():
-                raise UnknownUser(username)
-            conn.execute(_sql.SQL["role_delete"], {"username": username})
-            if role == "admin":
-                conn.execute(_sql.SQL["role_insert"], {"username": username, "role": role})
-
-    def add(self, record: UserRecord) -> None:
-        params = _sql.record_params(record, self._keys)
-        params["version"] = 1
-        try:
-            self._conn().execute(_sql.SQL["insert"], params)
-        except sqlite3.IntegrityError:
-            raise StoreError(f"user {record.username!r} already exists") from None
-        except sqlite3.Error as exc:
-            raise StoreError(f"SQLite store {self.path}: {exc}") from None
-
-    def replace(self, record: UserRecord) -> None:
-        params = _sql.record_params(record, self._keys)
-        try:
-            cur = self._conn().execute(_sql.SQL["replace"], params)
-        except sqlite3.Error as exc:
-            raise StoreError(f"SQLite store {self.path}: {exc}") from None
-        if cur.rowcount == 0:
-            raise UnknownUser(record.username)
-
-    def remove(self, username: str) -> bool:
-        with self._write() as conn:
-            conn.execute(_sql.SQL["remove_codes"], {"username": username})
-            conn.execute(_sql.SQL["role_delete"], {"username": username})
-            conn.execute(_sql.SQL["inv_revoke_user"], {"username": username})
-            cur = conn.execute(_sql.SQL["remove"], {"username": username})
-        return cur.rowcount > 0
-
-    def compare_and_set(
-        self, username: str, expected_version: object, state: UserState
-    ) -> UserRecord | None:
-        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
-            return None
-        params = _sql.state_params(state, self._keys, username)
-        params.update(username=username, expected=expected_version)
-        conn = self._conn()
-        try:
-            # One statement is one (autocommitted) transaction: the version
-            # check and the write cannot be separated by another writer.
-            rows = conn.execute(_sql.SQL["cas"], params).fetchall()
-        except sqlite3.Error as exc:
-            raise StoreError(f"SQLite store {self.path}: {exc}") from None
-        return _sql.row_to_record(rows[0], self._keys) if rows else None
-
-    def set_recovery_codes(self, username: str, digests: list[str]) -> None:
-        with self._write() as conn:
-            if not conn.execute(_sql.SQL["exists"], {"username": username}).fetchall():
-                raise UnknownUser(username)
-            conn.execute(_sql.SQL["remove_codes"], {"username": username})
-            conn.executemany(
-                _sql.SQL["insert_code"],
-                [{"username": username, "digest": d} for d in dict.fromkeys(digests)],
-            )
-
-    def consume_recovery_code(self, username: str, digest: str) -> bool:
-        rows = self._read(_sql.SQL["consume_code"], {"username": username, "digest": digest})
-        return bool(rows)
-
-    def count_recovery_codes(self, username: str) -> int:
-        return int(self._read(_sql.SQL["count_codes"], {"username": username})[0][0])
-
-    def add_invitation(self, invitation: Invitation) -> None:
-        params = invitation_params(invitation, self._keys)
-        try:
-            self._conn().execute(_sql.SQL["inv_insert"], params)
-        except sqlite3.IntegrityError:
-            raise StoreError("an invitation with this token exists") from None
-        except sqlite3.Error as exc:
-            raise StoreError(f"SQLite store {self.path}: {exc}") from None
-
-    def get_invitation(self, digest: str) -> Invitation | None:
-        rows = self._read(_sql.SQL["inv_get"], {"digest": digest})
-        return row_to_invitation(rows[0], self._keys) if rows else None
-
-    def list_invitations(self) -> list[Invitation]:
-        return [row_to_invitation(r, self._keys) for r in self._read(_sql.SQL["inv_list"], {})]
-
-    def update_invitation(
-        self, digest: str, expected_version: object, invitation: Invitation
-    ) -> Invitation | None:
-        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
-            return None
-        params = pending_params(invitation, self._keys)
-        params.update(digest=digest, expected=expected_version)
-        rows = self._read(_sql.SQL["inv_cas"], params)
-        return row_to_invitation(rows[0], self._keys) if rows else None
-
-    def stamp(self) -> object:
-        """``None``: no change token costs no query; a read stands for ``state_ttl``."""
-        return None
-
     def ping(self) -> None:
-        self._read("SELECT count(*) FROM users", {})
+        self._execute("SELECT count(*) FROM users", {})
 
     def close(self) -> None:
         self._closed = True
@@ -285,23 +155,3 @@ class SQLiteStore:
             # Closing is best effort; the OS releases the file anyway.
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
-
-    # -- administration ----------------------------------------------------
-
-    def reencrypt_keys(self) -> int:
-        """Re-encrypt every OTP key made with an older key-file key.
-
-        Returns:
-            How many rows were rewritten.
-
-        Raises:
-            StoreError: a key does not decrypt, or the database failed.
-        """
-
-        def rekey(statement: str, params: dict[str, Any]) -> int:
-            try:
-                return self._conn().execute(_sql.SQL[statement], params).rowcount
-            except sqlite3.Error as exc:
-                raise StoreError(f"SQLite store {self.path}: {exc}") from None
-
-        return _sql.reencrypt_all(self._keys, lambda name: self._read(_sql.SQL[name], {}), rekey)

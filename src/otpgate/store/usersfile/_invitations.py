@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import warnings
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any
 
-from ..errors import StoreError
-from ..otp.tokens import parse_token_type
-from ._files import locked
-from .invitations import LIVE, Invitation
-from .records import Pin
+from ...errors import StoreError
+from ..invitations import LIVE, Invitation
+from ..records import Pin, stored_token_type
+from . import _sidecar as sidecar_file
+from ._file import Snapshot, UsersFile
+from ._io import locked
 
-__all__ = ["KEY", "SidecarInvitations", "from_json", "to_json", "version_of"]
-
-KEY: Final = "invitations"
+__all__ = ["FileInvitations", "from_json", "revoked_for", "to_json", "version_of"]
 
 
 def to_json(invitation: Invitation) -> dict[str, Any]:
@@ -49,9 +46,7 @@ def version_of(entry: dict[str, Any]) -> str:
 def from_json(digest: str, entry: Any) -> Invitation:
     """Raises StoreError if the entry is damaged."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ttype = parse_token_type(entry["token_type"], allow_short=True)
+        ttype = stored_token_type(entry["token_type"])
         pin = entry.get("pending_pin")
         key = entry.get("pending_key")
         return Invitation(
@@ -71,54 +66,23 @@ def from_json(digest: str, entry: Any) -> Invitation:
         raise StoreError(f"a stored invitation is damaged ({exc})") from None
 
 
-class SidecarInvitations:
-    """The Store protocol's invitation methods for :class:`~.usersfile.UsersFileStore`."""
+def revoked_for(invitations: dict[str, Any], username: str) -> bool:
+    """Revoke ``username``'s live invitations in ``invitations`` (a removal); any found?"""
+    found = False
+    for digest, entry in invitations.items():
+        mine = isinstance(entry, dict) and entry.get("username") == username
+        if mine and entry.get("status") in LIVE:
+            invitations[digest] = to_json(from_json(digest, entry).revoked())
+            found = True
+    return found
 
-    if TYPE_CHECKING:
-        lock_path: str
-        sidecar_path: str
-        _cache: Any
 
-        def _snapshot(self) -> Any: ...
+class FileInvitations(UsersFile):
+    """The InvitationStore protocol for :class:`~._store.UsersFileStore`."""
 
-        def _write_sidecar(
-            self, users: dict[str, dict[str, Any]], snap: Any, invitations: Any = None
-        ) -> None: ...
-
-    def _sidecar_doc(
-        self, users: dict[str, dict[str, Any]], snap: Any, invitations: dict[str, Any] | None
-    ) -> dict[str, Any] | None:
-        """The sidecar's document: the user entries and the invitations (``None``: the
-        invitations as read with ``snap``); ``None`` if there is nothing to write."""
-        if invitations is None:
-            invitations = self._invitations(snap)
-        if not users and not invitations and not os.path.exists(self.sidecar_path):
-            return None
-        doc: dict[str, Any] = {"format": 1, "users": {n: users[n] for n in sorted(users)}}
-        if invitations:
-            doc[KEY] = invitations
-        return doc
-
-    def _invitations(self, snap: Any) -> dict[str, Any]:
+    def _invitations(self, snap: Snapshot) -> dict[str, Any]:
         """The sidecar's invitations as read with ``snap`` (call with the lock held)."""
-        if not snap.sidecar_data:
-            return {}
-        found = json.loads(snap.sidecar_data).get(KEY, {})
-        if not isinstance(found, dict):
-            raise StoreError(f"{self.sidecar_path}: damaged invitations; fix or remove them")
-        return found
-
-    def _revoked_for(self, snap: Any, username: str) -> dict[str, Any] | None:
-        """The sidecar's invitations with ``username``'s live ones revoked (a removal),
-        or ``None`` if there were none (call with the lock held)."""
-        invitations = self._invitations(snap)
-        found = False
-        for digest, entry in invitations.items():
-            mine = isinstance(entry, dict) and entry.get("username") == username
-            if mine and entry.get("status") in LIVE:
-                invitations[digest] = to_json(from_json(digest, entry).revoked())
-                found = True
-        return invitations if found else None
+        return sidecar_file.invitations_of(self.sidecar_path, snap.sidecar_data)
 
     def add_invitation(self, invitation: Invitation) -> None:
         with locked(self.lock_path, True):
@@ -131,13 +95,11 @@ class SidecarInvitations:
             self._cache = None
 
     def get_invitation(self, digest: str) -> Invitation | None:
-        with locked(self.lock_path, False):
-            entry = self._invitations(self._snapshot()).get(digest)
+        entry = self._invitations(self._read_snapshot()).get(digest)
         return None if entry is None else from_json(digest, entry)
 
     def list_invitations(self) -> list[Invitation]:
-        with locked(self.lock_path, False):
-            found = self._invitations(self._snapshot())
+        found = self._invitations(self._read_snapshot())
         return sorted(
             (from_json(d, e) for d, e in found.items()), key=lambda i: (i.created, i.digest)
         )

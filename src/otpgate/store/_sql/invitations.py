@@ -1,4 +1,4 @@
-"""Invitations in the SQL stores: the table (schema version 2), statements, row mapping.
+"""The ``invitations`` table (schema version 2): its statements and row mapping.
 
 Schema version 5 adds ``record``, the binding of a reset to the user record
 it was made for (:func:`otpgate.store.invitations.record_binding`).  A pending key
@@ -10,18 +10,23 @@ kept only as an argon2id hash, as for users.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any, Final
 
-from ..errors import StoreError
-from ..otp.tokens import parse_token_type
-from .crypto import KeyRing
-from .invitations import Invitation
-from .records import Pin
+from ...errors import StoreError
+from ..crypto import KeyRing
+from ..invitations import Invitation
+from ..records import Pin, stored_token_type
 
-__all__ = ["COLUMNS", "MIGRATION", "SQL", "invitation_params", "row_to_invitation"]
+__all__ = [
+    "COLUMNS",
+    "MIGRATION",
+    "RECORD_MIGRATION",
+    "SQL",
+    "invitation_params",
+    "pending_params",
+    "row_to_invitation",
+]
 
 COLUMNS: Final = (
     "digest",
@@ -79,7 +84,7 @@ SQL: Final = {
         "WHERE username = :username AND status IN ('open', 'pending')"
     ),
     # Key rotation (otpgate rotate-key): pending keys are re-encrypted like users' keys.
-    # The "username" of _sql.reencrypt is the associated data, invitation/<digest>.
+    # The "username" of rotation.reencrypt is the associated data, invitation/<digest>.
     "inv_keys": (
         "SELECT 'invitation/' || digest, pending_key FROM invitations "
         "WHERE pending_key IS NOT NULL ORDER BY digest"
@@ -139,11 +144,7 @@ def row_to_invitation(row: Sequence[Any], keys: KeyRing) -> Invitation:
     (digest, username, token_type, t0, created, expires, reset, status, key, kind, value) = row[:11]
     record, ver = row[11:]
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ttype = parse_token_type(token_type, allow_short=True)
-        if t0:
-            ttype = replace(ttype, t0=int(t0))
+        ttype = stored_token_type(token_type, t0)
         pin = None if kind is None else Pin(kind, value or "")
         return Invitation(
             digest=digest,

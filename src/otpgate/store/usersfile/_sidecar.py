@@ -3,9 +3,10 @@
 One entry per user that needs one: the serial, lock expiry,
 ``revoked_before``, recovery codes, the role, and (``shadow``) the exact last
 step, login time and address, which apply only while the user's line is
-byte-identical to the one written with them.  This module reads and writes
-the file and turns a line plus its entry into a record and back;
-:mod:`otpgate.store.usersfile` does the locking around it.
+byte-identical to the one written with them.  Next to the users, the
+invitations (``invitations``, see :mod:`._invitations`).  This module reads
+and writes the file and turns a line plus its entry into a record and back;
+:mod:`._file` does the locking around it.
 """
 
 from __future__ import annotations
@@ -13,18 +14,31 @@ from __future__ import annotations
 import json
 import os
 import stat
-from typing import Any
+from typing import Any, Final
 
-from ..errors import StoreError
-from ..otp.verify import TokenState
-from ._files import atomic_write, refuse_open_to_all
-from ._usersfile_lines import Line, dec_float, digest, enc_float, parse_line
-from .records import UserRecord, UserState
+from ...errors import StoreError
+from ...otp.verify import TokenState
+from ..records import UserRecord, UserState
+from ._io import atomic_write, refuse_open_to_all
+from ._lines import Line, dec_float, digest, enc_float, parse_line
 
-__all__ = ["entry_for", "parse", "put", "read", "record_of", "version_of", "write"]
+__all__ = [
+    "INVITATIONS",
+    "document",
+    "entry_for",
+    "invitations_of",
+    "parse",
+    "put",
+    "read",
+    "record_of",
+    "version_of",
+    "write",
+]
 
 # Kept when a line is rewritten; left out of the record's version.
 _KEPT: tuple[str, ...] = ("recovery_codes", "role")
+# The document's key for the invitations, next to "format" and "users".
+INVITATIONS: Final = "invitations"
 
 
 def read(path: str) -> bytes:
@@ -59,6 +73,34 @@ def parse(path: str, data: bytes) -> dict[str, dict[str, Any]]:
     except (ValueError, KeyError, TypeError) as exc:
         raise StoreError(f"{path} is damaged ({exc}); fix or remove it") from None
     return users
+
+
+def invitations_of(path: str, data: bytes) -> dict[str, Any]:
+    """The invitations of the sidecar's bytes ``data`` (read from ``path``), by digest.
+
+    Read only when asked for, so that damaged invitations never stop a login.
+
+    Raises:
+        StoreError: the invitations are damaged.
+    """
+    if not data:
+        return {}
+    found = json.loads(data).get(INVITATIONS, {})
+    if not isinstance(found, dict):
+        raise StoreError(f"{path}: damaged invitations; fix or remove them")
+    return found
+
+
+def document(
+    path: str, users: dict[str, dict[str, Any]], invitations: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The sidecar's document; ``None`` if there is nothing to keep and no file at ``path``."""
+    if not users and not invitations and not os.path.exists(path):
+        return None
+    doc: dict[str, Any] = {"format": 1, "users": {n: users[n] for n in sorted(users)}}
+    if invitations:
+        doc[INVITATIONS] = invitations
+    return doc
 
 
 def write(path: str, doc: dict[str, Any], users_file: os.stat_result) -> None:

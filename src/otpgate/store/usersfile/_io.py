@@ -9,7 +9,7 @@ import os
 import stat
 from collections.abc import Iterator
 
-from ..errors import StoreError
+from ...errors import StoreError
 
 __all__ = ["NEW_SUFFIX", "atomic_write", "locked", "refuse_open_to_all"]
 

@@ -1,8 +1,8 @@
 """The users file's line format: mod_authn_otp's fields, parsed and written (pure).
 
-See docs/stores.md, "The users file".  :mod:`otpgate.store.usersfile` does the
-locking and the atomic writes around these functions, and
-:mod:`otpgate.store._usersfile_sidecar` keeps what a line cannot hold.
+See docs/stores.md, "The users file".  :mod:`._file` does the locking and
+the atomic writes around these functions, and :mod:`._sidecar` keeps what a
+line cannot hold.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ..errors import InvalidTokenType, StoreError
-from ..otp.tokens import ShortCodeWarning, TokenType, parse_token_type
-from ..otp.verify import TokenState
-from ._sql import TAG_PREFIX
-from .records import Pin, UserState
+from ...errors import InvalidTokenType, StoreError
+from ...otp.tokens import ShortCodeWarning, TokenType, parse_token_type
+from ...otp.verify import TokenState
+from ..records import TAG_PREFIX, Pin, UserState
 
 __all__ = [
     "Entry",
@@ -50,6 +49,8 @@ _UINT: Final = 1 << 32
 _MAX_FIELD: Final = 127
 _MAX_KEY_BYTES: Final = 256
 _NO_IP: Final = "-"
+# PIN fields with a meaning: no PIN, or one another checker verifies.
+_SPECIAL_PINS: Final = {"-": Pin("none"), "+": Pin("delegated")}
 
 
 @dataclass(slots=True)
@@ -108,59 +109,75 @@ def parse_line(lineno: int, raw: bytes) -> Line:
     fields_b = [f for f in _SPLIT.split(raw) if f]
     if not fields_b:
         return line
-
-    def bad(reason: str) -> Line:
-        line.problem = reason
-        return line
-
-    if b"\x00" in raw:
-        return bad("contains a NUL byte")
     try:
-        fields = [f.decode("utf-8") for f in fields_b]
+        fields = _decoded(raw, fields_b)
+        token_type, line.note = _token_type(fields[0])
+        line.entry = _entry(fields, token_type)
+    except ValueError as exc:
+        line.problem = str(exc)
+    return line
+
+
+def _decoded(raw: bytes, fields: list[bytes]) -> list[str]:
+    """The fields as text.  Raises ValueError: a NUL byte, or not UTF-8."""
+    if b"\x00" in raw:
+        raise ValueError("contains a NUL byte")
+    try:
+        return [f.decode("utf-8") for f in fields]
     except UnicodeDecodeError:
-        return bad("is not valid UTF-8")
+        raise ValueError("is not valid UTF-8") from None
+
+
+def _token_type(text: str) -> tuple[TokenType, str | None]:
+    """The line's token type, and what to say about its short codes, if anything.
+
+    Raises:
+        ValueError: not a token type.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ShortCodeWarning)
         try:
-            token_type = parse_token_type(fields[0], allow_short=True)
+            token_type = parse_token_type(text, allow_short=True)
         except InvalidTokenType:
-            return bad(f"invalid token type {fields[0][:20]!r}")
-    if caught:
-        line.note = str(caught[0].message)
+            raise ValueError(f"invalid token type {text[:20]!r}") from None
+    return token_type, (str(caught[0].message) if caught else None)
+
+
+def _entry(fields: list[str], token_type: TokenType) -> Entry:
+    """The user of a line whose token type was read.
+
+    Raises:
+        ValueError: the line's problem (never quoting the PIN or the key).
+    """
     if len(fields) < 2:
-        return bad("missing username field")
-    username = fields[1]
+        raise ValueError("missing username field")
     if len(fields) < 3:
-        return bad("missing PIN field")
-    pin_text = fields[2]
-    pin = Pin("none") if pin_text == "-" else Pin("delegated") if pin_text == "+" else None
+        raise ValueError("missing PIN field")
     if len(fields) < 4:
-        return bad("missing token key field")
-    # Reasons never quote the PIN or the key.
-    if not _HEX.fullmatch(fields[3]):
-        if _HEX_DIGITS.fullmatch(fields[3]):
-            return bad("the key has an odd number of hex digits")
-        return bad("the key has a character that is not a hex digit (0-9, a-f)")
-    key = bytes.fromhex(fields[3])
-    if len(key) > _MAX_KEY_BYTES:
-        return bad(f"the key is longer than {_MAX_KEY_BYTES} bytes")
+        raise ValueError("missing token key field")
+    key = _key(fields[3])
     counter = 0
     if len(fields) >= 5:
         if not _SIGNED.fullmatch(fields[4]) or not -_LONG <= int(fields[4]) < _LONG:
-            return bad("the counter/offset is not a whole number")
+            raise ValueError("the counter/offset is not a whole number")
         counter = int(fields[4])
     if len(fields) > 9:
-        return bad(f"{len(fields)} fields; at most 9 are allowed")
-    try:
-        failures, last_otp, last_auth, last_ip = _parse_state(fields[5:])
-    except ValueError as exc:
-        return bad(str(exc))
-    if pin is None:
-        pin = Pin("plain", pin_text)
-    line.entry = Entry(
-        username, token_type, pin, key, counter, failures, last_otp, last_auth, last_ip
-    )
-    return line
+        raise ValueError(f"{len(fields)} fields; at most 9 are allowed")
+    failures, last_otp, last_auth, last_ip = _parse_state(fields[5:])
+    pin = _SPECIAL_PINS.get(fields[2]) or Pin("plain", fields[2])
+    return Entry(fields[1], token_type, pin, key, counter, failures, last_otp, last_auth, last_ip)
+
+
+def _key(text: str) -> bytes:
+    """The key field.  Raises ValueError: not whole bytes in hex, or too long."""
+    if not _HEX.fullmatch(text):
+        if _HEX_DIGITS.fullmatch(text):
+            raise ValueError("the key has an odd number of hex digits")
+        raise ValueError("the key has a character that is not a hex digit (0-9, a-f)")
+    key = bytes.fromhex(text)
+    if len(key) > _MAX_KEY_BYTES:
+        raise ValueError(f"the key is longer than {_MAX_KEY_BYTES} bytes")
+    return key
 
 
 def _parse_state(

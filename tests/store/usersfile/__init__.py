@@ -1,0 +1,1 @@
+"""The users file (``otpgate.store.usersfile``): its line format, files and sidecar."""
