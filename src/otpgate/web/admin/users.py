@@ -128,9 +128,7 @@ class UserPages:
             )
             found = await run_in_threadpool(
                 lambda: list(
-                    self.base.gate.store.list_users(
-                        q, after=after or None, limit=PAGE + 1, filters=f
-                    )
+                    self.base.store.list_users(q, after=after or None, limit=PAGE + 1, filters=f)
                 )
             )
             rows = [Row.of(r, ctx.now) for r in found]
@@ -157,7 +155,7 @@ class UserPages:
 
     def _invited(self, prefix: str, after: str, now: float) -> list[Row]:
         pending: dict[str, float] = {}
-        for inv in self.base.gate.store.list_invitations():
+        for inv in self.base.store.list_invitations():
             if inv.reset or not inv.usable(now) or not inv.username.startswith(prefix):
                 continue
             if inv.username > after:
@@ -167,7 +165,7 @@ class UserPages:
 
     async def user(self, request: Request, ctx: Ctx) -> Response:
         name = request.path_params["name"]
-        store = self.base.gate.store
+        store = self.base.store
         record = await run_in_threadpool(store.get, name)
         if record is None:
             return self.base.page(request, ctx, "users.html", 404, **_empty(ctx, "No such user."))
@@ -177,8 +175,7 @@ class UserPages:
                 i for i in store.list_invitations() if i.username == name and i.usable(ctx.now)
             ]
         )
-        audit = self.base.gate.auth.audit
-        path = audit.path if audit is not None else None
+        path = self.base.audit_path()
         lines = []
         if path:
             found = await run_in_threadpool(search, path, AuditQuery(user=name), limit=15)
