@@ -78,11 +78,7 @@ class Views:
         try:
             await run_in_threadpool(store.ping)
             counts = await run_in_threadpool(store.count_users, ctx.now)
-            invited = await run_in_threadpool(
-                lambda: sum(
-                    1 for i in store.list_invitations() if not i.reset and i.usable(ctx.now)
-                )
-            )
+            invited = len(await run_in_threadpool(self.base.admin.open_links, None, ctx.now))
         except OTPGateError:
             healthy = False
         path = self.base.audit_path()
