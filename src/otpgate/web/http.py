@@ -1,7 +1,7 @@
-"""HTTP pieces every front end of the gate uses: security headers, pages, bodies.
+"""HTTP pieces every front end of the gate uses: security headers, pages, bodies, cookies.
 
 Written once here so that ``/auth``, the portal and the API send the same
-headers and read bodies under the same limit.
+headers, read bodies under the same limit and set login cookies alike.
 """
 
 from __future__ import annotations

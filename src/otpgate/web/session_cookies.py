@@ -43,6 +43,9 @@ class SessionCookies:
         self._auth = authenticator
         self._settings = authenticator.settings
         self._scope = scope
+        # Whether find() compares the client's address: /auth works the address
+        # out only then (or for Basic credentials).
+        self.needs_address: bool = self._settings.logout_on_ip_change
 
     def find(self, cookie: str | None, now: float, ip: str | None) -> Session | None:
         """The session in this cookie value, if genuine, current and not revoked.
@@ -62,11 +65,6 @@ class SessionCookies:
         if record is None or not self.codec.bound(session, record.key):
             return None
         return session
-
-    @property
-    def needs_address(self) -> bool:
-        """Whether :meth:`find` compares the client's address (``logout_on_ip_change``)."""
-        return self._settings.logout_on_ip_change
 
     def start(self, user: str, now: float, ip: str) -> Session | None:
         """A session for ``user``, just accepted, bound to their record; ``None`` if gone.
