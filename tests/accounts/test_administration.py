@@ -147,3 +147,27 @@ def test_invite_and_reset_links_are_never_logged(
 def test_the_audit_log_refuses_unknown_fields() -> None:
     with pytest.raises(ValueError):
         AuditLog(io.StringIO()).write(NOW, kind="admin", pin="1234")
+
+
+def test_invited_lists_new_users_with_an_open_link_in_name_order(
+    env: tuple[Administration, MemoryStore, io.StringIO],
+) -> None:
+    adm, store, _ = env
+    totp = parse_token_type("HOTP/T30")
+    for name, expires_in in (("carol", 60.0), ("bob", 60.0), ("bob", 600.0), ("dave", 60.0)):
+        adm.invite(ADMIN, name, totp, expires_in=expires_in, reset=False, now=NOW)
+    adm.invite(ADMIN, "alice", totp, expires_in=600.0, reset=True, now=NOW)  # a reset: a user
+    adm.invite(ADMIN, "bert", totp, expires_in=60.0, reset=False, now=NOW - 60)  # expired now
+    # The latest link counts; names in order, after the last one shown, up to the limit.
+    assert adm.invited("", after="", limit=10, now=NOW) == {
+        "bob": NOW + 600,
+        "carol": NOW + 60,
+        "dave": NOW + 60,
+    }
+    assert adm.invited("b", after="", limit=10, now=NOW) == {"bob": NOW + 600}
+    assert adm.invited("", after="bob", limit=1, now=NOW) == {"carol": NOW + 60}
+    assert adm.invited("", after="", limit=10, now=NOW + 60) == {"bob": NOW + 600}
+    # The status page counts every usable new-user link; a user page shows its own.
+    assert len(adm.open_links(None, NOW)) == 4
+    assert [i.expires for i in adm.open_links("alice", NOW)] == [NOW + 600]
+    assert store.get("alice") is not None and adm.open_links("bert", NOW) == []

@@ -97,7 +97,7 @@ def test_the_blocklist_is_a_few_thousand_common_entries() -> None:
 
 
 def test_the_message_says_why_in_english_and_german() -> None:
-    from otpgate.web.portal._catalog_de import DE
+    from otpgate.web._catalog_de import DE
     from otpgate.web.portal.messages import PIN_PROBLEMS
 
     english = PIN_PROBLEMS[PinProblem.COMMON]

@@ -25,8 +25,10 @@ from otpgate.store import Store, open_store
 from otpgate.store.crypto import create_key_file
 from otpgate.store.memory import MemoryStore
 from otpgate.store.records import Pin, UserRecord
-from otpgate.web import Gate as WebGate
 from otpgate.web import create_app
+from otpgate.web.clients import ClientAddresses
+from otpgate.web.metrics import Metrics
+from otpgate.web.sessions import SessionCodec
 
 KEY = b"12345678901234567890"
 UNICODE_KEY = b"abcdefghijabcdefghij"
@@ -95,7 +97,7 @@ def make_config(**web: Any) -> Config:
 
 
 @dataclasses.dataclass
-class Gate:
+class App:
     """One app under test with its parts."""
 
     config: Config
@@ -104,9 +106,17 @@ class Gate:
     authenticator: Authenticator
     client: TestClient
 
-    def app_gate(self) -> WebGate:
-        gate: WebGate = self.client.app.state.gate  # type: ignore[attr-defined]
-        return gate
+    def metrics(self) -> Metrics:
+        metrics: Metrics = self.client.app.state.metrics  # type: ignore[attr-defined]
+        return metrics
+
+    def session_codec(self) -> SessionCodec:
+        codec: SessionCodec = self.client.app.state.sessions.codec  # type: ignore[attr-defined]
+        return codec
+
+    def clients(self) -> ClientAddresses:
+        clients: ClientAddresses = self.client.app.state.clients  # type: ignore[attr-defined]
+        return clients
 
     def login(self, user: str = "alice", pin: str = PIN, rd: str = "", **headers: str) -> Any:
         page = self.client.get("/login")
@@ -124,11 +134,11 @@ class Gate:
         )
 
 
-GateFactory = Callable[..., Gate]
+AppFactory = Callable[..., App]
 
 
 @pytest.fixture
-def make_gate() -> Iterator[GateFactory]:
+def make_gate() -> Iterator[AppFactory]:
     clients: list[TestClient] = []
 
     def factory(
@@ -137,7 +147,7 @@ def make_gate() -> Iterator[GateFactory]:
         clock: Clock | None = None,
         peer: tuple[str, int] = PROXY,
         **web: Any,
-    ) -> Gate:
+    ) -> App:
         config = make_config(**web)
         store = store or make_store()
         clock = clock or Clock()
@@ -145,7 +155,7 @@ def make_gate() -> Iterator[GateFactory]:
         app = create_app(config, authenticator)
         client = TestClient(app, client=peer, follow_redirects=False)
         clients.append(client)
-        return Gate(config, store, clock, authenticator, client)
+        return App(config, store, clock, authenticator, client)
 
     yield factory
     for c in clients:
@@ -153,7 +163,7 @@ def make_gate() -> Iterator[GateFactory]:
 
 
 @pytest.fixture
-def gate(make_gate: GateFactory) -> Gate:
+def gate(make_gate: AppFactory) -> App:
     return make_gate()
 
 

@@ -13,7 +13,7 @@ from otpgate.login import recovery
 from otpgate.otp.algorithms import totp
 from otpgate.store.invitations import digest
 
-from .conftest import PIN, Gate, GateFactory, code, csrf_token
+from .conftest import PIN, App, AppFactory, code, csrf_token
 from .test_selfservice_pages import NEW_PIN, choose_pin, invite, post, scan, service, signed_in
 
 
@@ -23,11 +23,11 @@ def title(text: str) -> str:
     return found.group(1)
 
 
-def lost(g: Gate, **fields: str) -> Any:
+def lost(g: App, **fields: str) -> Any:
     return post(g, "/lost", g.client.get("/lost"), **fields)
 
 
-def test_two_different_pins_are_an_alert_and_the_title_says_error(gate: Gate) -> None:
+def test_two_different_pins_are_an_alert_and_the_title_says_error(gate: App) -> None:
     token = invite(gate)
     r = choose_pin(gate, token, NEW_PIN, "735192")
     assert r.status_code == 400
@@ -45,7 +45,7 @@ def test_two_different_pins_are_an_alert_and_the_title_says_error(gate: Gate) ->
     assert title(german.text).startswith("Fehler: ")
 
 
-def test_a_current_code_on_the_lost_page_says_the_token_still_works(gate: Gate) -> None:
+def test_a_current_code_on_the_lost_page_says_the_token_still_works(gate: App) -> None:
     r = lost(gate, username="alice", pin=PIN, code=code(gate.clock))
     assert r.status_code == 200 and "Your token still works" in r.text
     assert 'role="status"' in r.text and '<a href="login">Sign in</a>' in r.text
@@ -57,7 +57,7 @@ def test_a_current_code_on_the_lost_page_says_the_token_still_works(gate: Gate) 
         assert "still works" not in r.text
 
 
-def test_after_a_recovery_code_the_pin_is_kept_with_one_click(gate: Gate) -> None:
+def test_after_a_recovery_code_the_pin_is_kept_with_one_click(gate: App) -> None:
     codes = recovery.generate(1)
     gate.store.set_recovery_codes("alice", [recovery.digest("alice", codes[0])])
     r = lost(gate, username="alice", pin=PIN, code=codes[0])
@@ -77,7 +77,7 @@ def test_after_a_recovery_code_the_pin_is_kept_with_one_click(gate: Gate) -> Non
     assert r.status_code == 303  # the old PIN, typed on /lost only
 
 
-def test_a_new_user_has_no_pin_to_keep(gate: Gate) -> None:
+def test_a_new_user_has_no_pin_to_keep(gate: App) -> None:
     token = invite(gate)
     page = gate.client.get(f"/enrol/{token}")
     assert "Keep my current PIN" not in page.text
@@ -87,7 +87,7 @@ def test_a_new_user_has_no_pin_to_keep(gate: Gate) -> None:
 
 
 def test_the_account_page_shows_the_token_the_codes_left_and_the_enrolment(
-    make_gate: GateFactory, tmp_path: Path
+    make_gate: AppFactory, tmp_path: Path
 ) -> None:
     g = make_gate()
     g.authenticator.audit = AuditLog(str(tmp_path / "audit.log"))
@@ -111,14 +111,14 @@ def test_the_account_page_shows_the_token_the_codes_left_and_the_enrolment(
     assert "Verbleibende Wiederherstellungscodes: <strong>4</strong>." in german
 
 
-def test_without_an_audit_log_the_account_page_says_less(gate: Gate) -> None:
+def test_without_an_audit_log_the_account_page_says_less(gate: App) -> None:
     signed_in(gate)
     text = gate.client.get("/account").text
     assert "<dd>TOTP: a new code every 30 seconds</dd>" in text
     assert "Enrolled" not in text and "Recovery codes left: <strong>0</strong>." in text
 
 
-def test_sign_out_here_or_everywhere(gate: Gate) -> None:
+def test_sign_out_here_or_everywhere(gate: App) -> None:
     signed_in(gate)
     page = gate.client.get("/account")
     assert page.text.count('action="logout"') == 2 and 'name="scope" value="browser"' in page.text

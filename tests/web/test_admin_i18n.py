@@ -7,10 +7,10 @@ import string
 from pathlib import Path
 
 from otpgate.web import i18n
+from otpgate.web._catalog_de import DE
 from otpgate.web.admin import actions, users
 from otpgate.web.admin._catalog_de import ADMIN_DE
 from otpgate.web.admin.render import translator
-from otpgate.web.portal._catalog_de import DE
 
 ROOT = Path(i18n.__file__).parent
 _CALL = re.compile(r"""_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")

@@ -6,8 +6,8 @@ import pytest
 
 from otpgate.errors import StoreError
 
-from .conftest import API_KEY, PIN, GateFactory, code
-from .conftest import Gate as G
+from .conftest import API_KEY, PIN, AppFactory, code
+from .conftest import App as G
 
 KEYED = {"X-API-Key": API_KEY}
 
@@ -47,7 +47,7 @@ def test_api_key_is_required(gate: G, headers: dict[str, str]) -> None:
     assert r.json()["ok"] is False
 
 
-def test_no_configured_key_means_no_access(make_gate: GateFactory) -> None:
+def test_no_configured_key_means_no_access(make_gate: AppFactory) -> None:
     g = make_gate(api_keys=[])
     r = g.client.post("/api/v1/check", json={"user": "a", "password": "b"}, headers=KEYED)
     assert r.status_code == 403
@@ -86,7 +86,7 @@ def test_throttled_check_is_429(gate: G) -> None:
     assert r.headers["retry-after"] == str(r.json()["retry_after"])
 
 
-def test_ip_from_the_api_caller_is_used(make_gate: GateFactory) -> None:
+def test_ip_from_the_api_caller_is_used(make_gate: AppFactory) -> None:
     g = make_gate(auth={"logout_on_ip_change": True})
     password = PIN + code(g.clock)
     first = g.client.post(
@@ -144,12 +144,12 @@ def test_metrics_count_decisions_and_latency(gate: G) -> None:
     assert "otpgate_throttled_total 0" in text
 
 
-def test_metrics_are_only_for_allowed_networks(make_gate: GateFactory) -> None:
+def test_metrics_are_only_for_allowed_networks(make_gate: AppFactory) -> None:
     g = make_gate(peer=("203.0.113.5", 1))
     assert g.client.get("/metrics").status_code == 403
 
 
-def test_metrics_through_a_proxy_are_judged_by_the_client(make_gate: GateFactory) -> None:
+def test_metrics_through_a_proxy_are_judged_by_the_client(make_gate: AppFactory) -> None:
     # A proxy on the gate's host (Traefik, Caddy, nginx) is in metrics_allow's
     # 127.0.0.1; what it forwards from the world must not read /metrics.
     g = make_gate(peer=("127.0.0.1", 1))

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import API_KEY, PIN, GateFactory, code, make_sqlite_store
-from .conftest import Gate as G
+from .conftest import API_KEY, PIN, AppFactory, code, make_sqlite_store
+from .conftest import App as G
 
 HEADERS = {"Content-Type": "application/json", "X-API-Key": API_KEY}
 
@@ -26,7 +26,7 @@ def no_traceback(caplog: pytest.LogCaptureFixture) -> None:
 
 
 @pytest.fixture
-def sqlite_gate(make_gate: GateFactory, tmp_path: Path) -> G:
+def sqlite_gate(make_gate: AppFactory, tmp_path: Path) -> G:
     return make_gate(store=make_sqlite_store(tmp_path))  # type: ignore[arg-type]
 
 
@@ -68,7 +68,7 @@ def test_lone_surrogates_are_a_400_without_a_traceback(
             assert r.json() == {"ok": False, "error": error}
     no_traceback(caplog)
     # Nothing reached the Authenticator: no decision was counted.
-    assert sqlite_gate.app_gate().metrics.decisions("api", "store_error") == 0
+    assert sqlite_gate.metrics().decisions("api", "store_error") == 0
 
 
 def test_a_real_login_still_works_on_that_store(sqlite_gate: G) -> None:

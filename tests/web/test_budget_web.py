@@ -15,7 +15,7 @@ import dataclasses
 from otpgate.otp.tokens import TokenType
 from otpgate.store.records import Pin, UserRecord
 
-from .conftest import API_KEY, KEY, PIN, Gate, GateFactory, code, csrf_token
+from .conftest import API_KEY, KEY, PIN, App, AppFactory, code, csrf_token
 
 KEYED = {"X-API-Key": API_KEY}
 HOME = "192.0.2.10"
@@ -26,7 +26,7 @@ def _basic(password: str, user: str = "alice") -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def _spend_the_budget_through_the_api(g: Gate) -> None:
+def _spend_the_budget_through_the_api(g: App) -> None:
     """The issue's attack: a fresh ``ip`` per call; only the budget's worth is evaluated."""
     answers = []
     for i in range(BUDGET + 20):
@@ -40,7 +40,7 @@ def _spend_the_budget_through_the_api(g: Gate) -> None:
     assert answers[BUDGET:] == [429] * 20
 
 
-def _login(g: Gate, ip: str, cookies: dict[str, str], key: bytes = KEY) -> int:
+def _login(g: App, ip: str, cookies: dict[str, str], key: bytes = KEY) -> int:
     g.client.cookies.clear()
     page = g.client.get("/login")
     form = {
@@ -55,7 +55,7 @@ def _login(g: Gate, ip: str, cookies: dict[str, str], key: bytes = KEY) -> int:
     return r.status_code
 
 
-def test_device_cookie_and_known_address_keep_the_user_in(make_gate: GateFactory) -> None:
+def test_device_cookie_and_known_address_keep_the_user_in(make_gate: AppFactory) -> None:
     g = make_gate()
     # Before the attack: alice signs in at home; her browser gets a device cookie.
     page = g.client.get("/login")
@@ -91,7 +91,7 @@ def test_device_cookie_and_known_address_keep_the_user_in(make_gate: GateFactory
     assert other.status_code == 429
 
 
-def test_basic_at_auth_earns_a_device_cookie(make_gate: GateFactory) -> None:
+def test_basic_at_auth_earns_a_device_cookie(make_gate: AppFactory) -> None:
     g = make_gate()
     ok = g.client.get(
         "/auth",
@@ -117,7 +117,7 @@ def test_basic_at_auth_earns_a_device_cookie(make_gate: GateFactory) -> None:
 
 
 def test_a_device_cookie_does_not_outlive_the_user_it_was_issued_to(
-    make_gate: GateFactory,
+    make_gate: AppFactory,
 ) -> None:
     """Issue 17, item 6: a device cookie was bound to the name only, and gave the
     browser of a removed user a budget of its own for the new user of that name."""
@@ -141,7 +141,7 @@ def test_a_device_cookie_does_not_outlive_the_user_it_was_issued_to(
     assert refused.status_code == 401 and "retry-after" in refused.headers
 
 
-def test_a_device_cookie_stays_good_while_the_record_does(make_gate: GateFactory) -> None:
+def test_a_device_cookie_stays_good_while_the_record_does(make_gate: AppFactory) -> None:
     # A new serial, a lock lifted, a new PIN: the same token, the same record.
     g = make_gate()
     assert _login(g, HOME, {}) == 303

@@ -12,7 +12,7 @@ import pytest
 
 from otpgate.store.invitations import digest
 
-from .conftest import PIN, Gate, code, csrf_token
+from .conftest import PIN, App, code, csrf_token
 from .test_selfservice_pages import account_post, choose_pin, invite, signed_in
 
 WHY = "This PIN is among the most commonly used PINs and passwords, which attackers try first"
@@ -20,7 +20,7 @@ WARUM = "Diese PIN gehört zu den am häufigsten verwendeten PINs und Passwörte
 
 
 @pytest.mark.parametrize("pin", ["password", "Password", "qwerty123", "112233"])
-def test_enrolment_refuses_a_common_pin(gate: Gate, pin: str) -> None:
+def test_enrolment_refuses_a_common_pin(gate: App, pin: str) -> None:
     token = invite(gate)
     r = choose_pin(gate, token, pin)
     assert r.status_code == 400 and WHY in r.text
@@ -29,7 +29,7 @@ def test_enrolment_refuses_a_common_pin(gate: Gate, pin: str) -> None:
     assert gate.store.get_invitation(digest(token)).status == "open"  # type: ignore[union-attr]
 
 
-def test_the_reason_is_given_in_german(gate: Gate) -> None:
+def test_the_reason_is_given_in_german(gate: App) -> None:
     token = invite(gate)
     page = gate.client.get(f"/enrol/{token}", headers={"Accept-Language": "de"})
     assert "keine der häufigsten PINs und Passwörter" in page.text  # the field's hint
@@ -46,7 +46,7 @@ def test_the_reason_is_given_in_german(gate: Gate) -> None:
     assert r.status_code == 400 and WARUM in r.text
 
 
-def test_the_account_page_refuses_a_common_pin(gate: Gate) -> None:
+def test_the_account_page_refuses_a_common_pin(gate: App) -> None:
     signed_in(gate)
     r = account_post(
         gate,

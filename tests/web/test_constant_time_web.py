@@ -14,7 +14,7 @@ from itsdangerous.encoding import base64_decode
 from compare_spy import Comparisons
 from otpgate.web.sessions import CsrfGuard, Session, SessionCodec
 
-from .conftest import API_KEY, KEY, PIN, T0, GateFactory, code
+from .conftest import API_KEY, KEY, PIN, T0, AppFactory, code
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def compared(monkeypatch: pytest.MonkeyPatch) -> Comparisons:
 
 @pytest.mark.parametrize("given", [API_KEY, "w" * 40])
 def test_every_api_key_is_compared_in_constant_time(
-    compared: Comparisons, make_gate: GateFactory, given: str
+    compared: Comparisons, make_gate: AppFactory, given: str
 ) -> None:
     g = make_gate(api_keys=[API_KEY, "o" * 40, "p" * 40])
     r = g.client.post(

@@ -16,7 +16,7 @@ import math
 from otpgate.web.devices import DeviceCodec
 from otpgate.web.sessions import CLOCK_SKEW, Session, SessionCodec
 
-from .conftest import T0, GateFactory
+from .conftest import T0, AppFactory
 
 SECRETS = [b"s" * 32]
 
@@ -64,7 +64,7 @@ def test_device_cookie_lifetime_ends_one_instant_after_exactly_lifetime() -> Non
     assert codec.claim(cookie, "alice", before(T0 - 60)) is None
 
 
-def test_portal_session_idle_edge_through_the_gate(make_gate: GateFactory) -> None:
+def test_portal_session_idle_edge_through_the_gate(make_gate: AppFactory) -> None:
     for at, status in ((T0 + 1800, 200), (after(T0 + 1800), 401)):
         g = make_gate()
         assert g.login().status_code == 303
@@ -72,7 +72,7 @@ def test_portal_session_idle_edge_through_the_gate(make_gate: GateFactory) -> No
         assert g.client.get("/auth").status_code == status, at - T0
 
 
-def test_portal_session_lifetime_edge_through_the_gate(make_gate: GateFactory) -> None:
+def test_portal_session_lifetime_edge_through_the_gate(make_gate: AppFactory) -> None:
     for end, status in ((T0 + 12 * 3600, 200), (after(T0 + 12 * 3600), 401)):
         g = make_gate()
         g.login()

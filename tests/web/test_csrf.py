@@ -30,7 +30,7 @@ from otpgate.login import recovery
 from otpgate.otp.tokens import TokenType, parse_token_type
 from otpgate.store.records import Pin, UserRecord
 
-from .conftest import PIN, PROXY, Gate, GateFactory, code, csrf_token
+from .conftest import PIN, PROXY, App, AppFactory, code, csrf_token
 
 CSRF = "otpgate_csrf"
 SESSION = "otpgate_session"
@@ -44,18 +44,18 @@ class Form:
 
     page: str
     post: str
-    fields: Callable[[Gate], dict[str, str]]
+    fields: Callable[[App], dict[str, str]]
     ok: int
     signed_in: bool
 
 
-def _fresh(g: Gate) -> dict[str, str]:
+def _fresh(g: App) -> dict[str, str]:
     """alice's PIN and a code not used yet (each attempt moves on one time step)."""
     g.clock.advance(30)
     return {"pin": PIN, "code": code(g.clock)}
 
 
-def _invite(g: Gate, reset: bool = False) -> str:
+def _invite(g: App, reset: bool = False) -> str:
     svc = g.client.app.state.selfservice  # type: ignore[attr-defined]
     token: str = svc.invite(
         "dora", parse_token_type("HOTP/T30"), expires_in=3600, reset=reset, now=g.clock()
@@ -63,7 +63,7 @@ def _invite(g: Gate, reset: bool = False) -> str:
     return token
 
 
-def _recovery(g: Gate) -> dict[str, str]:
+def _recovery(g: App) -> dict[str, str]:
     codes = recovery.generate(1)
     g.store.set_recovery_codes("alice", [recovery.digest("alice", codes[0])])
     return {"username": "alice", "pin": PIN, "code": codes[0]}
@@ -102,7 +102,7 @@ FORMS: dict[str, Form] = {
 }
 
 
-def world(make_gate: GateFactory, form: Form) -> tuple[Gate, str, str]:
+def world(make_gate: AppFactory, form: Form) -> tuple[App, str, str]:
     """A gate with alice (an administrator) and bob; (gate, page, post) for ``form``."""
     g = make_gate()
     g.store.set_role("alice", "admin")
@@ -113,7 +113,7 @@ def world(make_gate: GateFactory, form: Form) -> tuple[Gate, str, str]:
     return g, form.page.format(token=token), form.post.format(token=token)
 
 
-def other_client(g: Gate) -> TestClient:
+def other_client(g: App) -> TestClient:
     return TestClient(g.client.app, client=PROXY, follow_redirects=False)
 
 
@@ -126,7 +126,7 @@ def refused(response: Any) -> bool:
     return response.status_code == 403 and not new_session
 
 
-def control(g: Gate, form: Form, page: str, post: str) -> None:
+def control(g: App, form: Form, page: str, post: str) -> None:
     """The same form with its own cookie and token: it succeeds, so the fields are right."""
     token = csrf_token(g.client.get(page).text)
     r = g.client.post(post, data={"csrf": token, **form.fields(g)})
@@ -134,7 +134,7 @@ def control(g: Gate, form: Form, page: str, post: str) -> None:
 
 
 @pytest.mark.parametrize("name", FORMS)
-def test_a_post_without_the_csrf_cookie_is_refused(make_gate: GateFactory, name: str) -> None:
+def test_a_post_without_the_csrf_cookie_is_refused(make_gate: AppFactory, name: str) -> None:
     form = FORMS[name]
     g, page, post = world(make_gate, form)
     token = csrf_token(g.client.get(page).text)
@@ -145,7 +145,7 @@ def test_a_post_without_the_csrf_cookie_is_refused(make_gate: GateFactory, name:
 
 
 @pytest.mark.parametrize("name", FORMS)
-def test_a_post_with_the_cookie_but_no_token_is_refused(make_gate: GateFactory, name: str) -> None:
+def test_a_post_with_the_cookie_but_no_token_is_refused(make_gate: AppFactory, name: str) -> None:
     form = FORMS[name]
     g, page, post = world(make_gate, form)
     g.client.get(page)
@@ -157,7 +157,7 @@ def test_a_post_with_the_cookie_but_no_token_is_refused(make_gate: GateFactory, 
 
 
 @pytest.mark.parametrize("name", FORMS)
-def test_a_token_from_another_browser_is_refused(make_gate: GateFactory, name: str) -> None:
+def test_a_token_from_another_browser_is_refused(make_gate: AppFactory, name: str) -> None:
     form = FORMS[name]
     g, page, post = world(make_gate, form)
     g.client.get(page)
@@ -171,7 +171,7 @@ def test_a_token_from_another_browser_is_refused(make_gate: GateFactory, name: s
 @pytest.mark.parametrize("name", [n for n, f in FORMS.items() if f.signed_in])
 @pytest.mark.parametrize("attacker", ["anonymous", "bob"])
 def test_a_planted_nonce_with_its_token_from_another_session_is_refused(
-    make_gate: GateFactory, name: str, attacker: str
+    make_gate: AppFactory, name: str, attacker: str
 ) -> None:
     """Issue 17, item 6: the attacker's own nonce and token, planted in alice's browser."""
     form = FORMS[name]
@@ -199,7 +199,7 @@ def test_a_planted_nonce_with_its_token_from_another_session_is_refused(
     control(g, form, page, post)
 
 
-def test_a_token_survives_the_session_sliding(make_gate: GateFactory) -> None:
+def test_a_token_survives_the_session_sliding(make_gate: AppFactory) -> None:
     # The token is tied to the session, not to the cookie's last refresh.
     g = make_gate()
     assert g.login().status_code == 303
@@ -210,7 +210,7 @@ def test_a_token_survives_the_session_sliding(make_gate: GateFactory) -> None:
     assert r.status_code == 200, r.text
 
 
-def test_after_a_pin_change_the_forms_belong_to_the_new_session(make_gate: GateFactory) -> None:
+def test_after_a_pin_change_the_forms_belong_to_the_new_session(make_gate: AppFactory) -> None:
     g = make_gate()
     assert g.login().status_code == 303
     before = csrf_token(g.client.get("/account").text)

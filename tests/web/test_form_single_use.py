@@ -14,8 +14,8 @@ import json
 
 from otpgate.audit.writer import AuditLog
 
-from .conftest import PIN, GateFactory, code, csrf_token
-from .conftest import Gate as G
+from .conftest import PIN, AppFactory, code, csrf_token
+from .conftest import App as G
 
 
 def with_audit(gate: G) -> io.StringIO:
@@ -52,7 +52,7 @@ def test_a_code_opens_one_session_only(gate: G) -> None:
     assert otp not in text and PIN not in text
 
 
-def test_a_code_used_in_another_gate_process_opens_no_session(make_gate: GateFactory) -> None:
+def test_a_code_used_in_another_gate_process_opens_no_session(make_gate: AppFactory) -> None:
     a = make_gate()
     otp = code(a.clock)
     assert submit(a, "alice", otp).status_code == 303  # type: ignore[attr-defined]

@@ -14,8 +14,8 @@ import pytest
 from otpgate.store.records import UserState
 from otpgate.web.sessions import Session
 
-from .conftest import PIN, UNICODE_KEY, UNICODE_PIN, UNICODE_USER, GateFactory, code
-from .conftest import Gate as G
+from .conftest import PIN, UNICODE_KEY, UNICODE_PIN, UNICODE_USER, AppFactory, code
+from .conftest import App as G
 
 
 def basic(user: str, password: str) -> str:
@@ -44,14 +44,14 @@ def test_browser_is_redirected_to_the_portal_with_a_path_return(gate: G) -> None
     assert "www-authenticate" in off.headers
 
 
-def test_redirect_status_is_configurable(make_gate: GateFactory) -> None:
+def test_redirect_status_is_configurable(make_gate: AppFactory) -> None:
     g = make_gate(redirect_status=401)
     r = g.client.get("/auth", headers={"Accept": "text/html"})
     assert r.status_code == 401
     assert r.headers["location"] == "/otpgate/login"
 
 
-def test_absolute_portal_returns_only_to_allowed_hosts(make_gate: GateFactory) -> None:
+def test_absolute_portal_returns_only_to_allowed_hosts(make_gate: AppFactory) -> None:
     g = make_gate(portal_url="https://auth.example.com", allowed_hosts=[".example.com"])
     ok = g.client.get(
         "/auth",
@@ -71,7 +71,7 @@ def test_absolute_portal_returns_only_to_allowed_hosts(make_gate: GateFactory) -
     assert evil.headers["location"] == "https://auth.example.com/login"
 
 
-def test_forwarded_headers_from_an_untrusted_peer_are_ignored(make_gate: GateFactory) -> None:
+def test_forwarded_headers_from_an_untrusted_peer_are_ignored(make_gate: AppFactory) -> None:
     g = make_gate(peer=("203.0.113.7", 5000))
     r = g.client.get("/auth", headers={"Accept": "text/html", "X-Original-URL": "http://a/x"})
     assert r.headers["location"] == "/otpgate/login"
@@ -89,7 +89,7 @@ def test_basic_pin_plus_otp_then_linger_without_a_store_write(gate: G) -> None:
     assert again.status_code == 200 and again.headers["remote-user"] == "alice"
     after = gate.store.get("alice")
     assert after is not None and after.version == record.version
-    metrics = gate.app_gate().metrics
+    metrics = gate.metrics()
     assert metrics.decisions("auth", "otp") == 1
     assert metrics.decisions("auth", "linger") == 1
 
@@ -112,7 +112,7 @@ def test_session_cookie_answers_without_a_store_write(gate: G) -> None:
         assert r.headers["remote-user"] == "alice"
     after = gate.store.get("alice")
     assert after is not None and after.version == record.version
-    assert gate.app_gate().metrics.decisions("auth", "session") == 3
+    assert gate.metrics().decisions("auth", "session") == 3
 
 
 def test_unicode_user_name_is_passed_as_utf8(gate: G) -> None:
@@ -183,7 +183,7 @@ def test_throttled_basic_gets_retry_after(gate: G) -> None:
             break
     assert set(statuses) == {401}
     assert int(r.headers["retry-after"]) >= 1
-    assert gate.app_gate().metrics.render().count("otpgate_throttled_total 0") == 0
+    assert gate.metrics().render().count("otpgate_throttled_total 0") == 0
 
 
 def test_locked_user_is_refused_even_with_the_right_code(gate: G) -> None:
@@ -221,7 +221,7 @@ def test_mounted_under_a_prefix_auth_answers_there(gate: G) -> None:
 
 
 def test_hot_path_computes_no_pin_hash(
-    make_gate: GateFactory, monkeypatch: pytest.MonkeyPatch
+    make_gate: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from otpgate.login.pins import FAST_TEST_HASHER, PinHasher
     from otpgate.otp.tokens import TokenType
@@ -259,13 +259,13 @@ def test_hot_path_computes_no_pin_hash(
     assert len(calls) == 2
 
 
-def test_no_portal_url_means_no_redirect(make_gate: GateFactory) -> None:
+def test_no_portal_url_means_no_redirect(make_gate: AppFactory) -> None:
     g = make_gate(portal_url="")
     r = g.client.get("/auth", headers={"Accept": "text/html"})
     assert r.status_code == 401 and "location" not in r.headers
 
 
-def test_a_stored_name_that_would_split_the_header_is_refused(make_gate: GateFactory) -> None:
+def test_a_stored_name_that_would_split_the_header_is_refused(make_gate: AppFactory) -> None:
     from otpgate.otp.tokens import TokenType
     from otpgate.store.records import Pin, UserRecord
 
@@ -279,7 +279,7 @@ def test_a_stored_name_that_would_split_the_header_is_refused(make_gate: GateFac
     blob = base64.b64encode(f"eve\r\nX-Admin: 1:1{code(g.clock)}".encode()).decode()
     r = g.client.get("/auth", headers={"Authorization": f"Basic {blob}"})
     assert r.status_code == 401 and "x-admin" not in r.headers
-    codec = g.app_gate().sessions
+    codec = g.session_codec()
     session = Session("eve\r\nX-Admin: 1", g.clock(), g.clock(), "127.0.0.1", codec.binding(KEY))
     cookie = codec.encode(session)
     r = g.client.get("/auth", headers={"Cookie": f"otpgate_session={cookie}"})
@@ -316,12 +316,10 @@ def test_lingering_basic_is_answered_from_memory_without_a_thread(
             k: v for k, v in first.headers.items() if k not in ("date", "set-cookie")
         }
     assert calls == ["decide"]
-    assert 'otpgate_decisions_total{frontend="auth",result="linger"} 3' in (
-        gate.app_gate().metrics.render()
-    )
+    assert 'otpgate_decisions_total{frontend="auth",result="linger"} 3' in gate.metrics().render()
 
 
-def test_a_refusal_from_memory_is_decided_and_audited_once(make_gate: GateFactory) -> None:
+def test_a_refusal_from_memory_is_decided_and_audited_once(make_gate: AppFactory) -> None:
     import io
     import json
 
@@ -340,7 +338,7 @@ def test_a_refusal_from_memory_is_decided_and_audited_once(make_gate: GateFactor
     assert len(lines) == len(answers)
     throttled = sum(line["reason"] == "throttled" for line in lines)
     assert throttled >= 3 and lines[-1]["reason"] == "throttled"
-    metrics = g.app_gate().metrics.render()
+    metrics = g.metrics().render()
     assert f'otpgate_decisions_total{{frontend="auth",result="throttled"}} {throttled}' in metrics
     assert 'otpgate_decision_seconds_count{frontend="auth"} 8' in metrics
 
@@ -389,15 +387,15 @@ def test_a_fresh_basic_login_parses_addresses_and_digests_once(
 
 
 def test_the_address_cache_is_bounded_and_agrees_with_the_parser(gate: G) -> None:
-    from otpgate.web import gate as gate_module
+    from otpgate.web.clients import ADDRESS_CACHE
     from otpgate.web.request import client_address
 
-    g = gate.app_gate()
+    g = gate.clients()
     trusted = g.trusted
-    for i in range(gate_module._ADDRESS_CACHE + 10):
+    for i in range(ADDRESS_CACHE + 10):
         forwarded = f"198.51.100.{i % 250}, 10.{i // 250}.0.1"
         assert g.address("127.0.0.1", forwarded) == client_address("127.0.0.1", forwarded, trusted)
-        assert len(g._addresses) <= gate_module._ADDRESS_CACHE
+        assert len(g._addresses) <= ADDRESS_CACHE
     # Overlong headers are answered but not kept.
     long_header = ", ".join(["203.0.113.7"] * 40)
     g._addresses.clear()

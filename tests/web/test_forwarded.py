@@ -15,8 +15,8 @@ import pytest
 
 from otpgate.web.request import client_address, forwarded_list, forwarded_value
 
-from .conftest import API_KEY, PIN, GateFactory, csrf_token
-from .conftest import Gate as G
+from .conftest import API_KEY, PIN, AppFactory, csrf_token
+from .conftest import App as G
 
 GUESSES = 30
 # The address the trusted proxy saw, appended as its own header line.
@@ -33,7 +33,7 @@ def forged_then_real(i: int) -> list[tuple[str, str]]:
 
 def evaluated(gate: G, frontend: str) -> int:
     """Guesses that reached the OTP check (counted failures)."""
-    return gate.app_gate().metrics.decisions(frontend, "no_match")
+    return gate.metrics().decisions(frontend, "no_match")
 
 
 def test_several_lines_are_one_list() -> None:
@@ -53,7 +53,7 @@ def test_forward_auth_reads_every_forwarded_for_line(gate: G) -> None:
         assert gate.client.get("/auth", headers=headers).status_code == 401
     # One (user, address) pair: three free failures, then the backoff answers.
     assert evaluated(gate, "auth") <= 4
-    assert gate.app_gate().metrics.decisions("auth", "throttled") >= GUESSES - 4
+    assert gate.metrics().decisions("auth", "throttled") >= GUESSES - 4
 
 
 def test_login_page_reads_every_forwarded_for_line(gate: G) -> None:
@@ -76,7 +76,7 @@ def test_api_reads_every_forwarded_for_line(gate: G) -> None:
     assert evaluated(gate, "api") <= 4
 
 
-def test_logout_on_ip_change_sees_the_proxys_address(make_gate: GateFactory) -> None:
+def test_logout_on_ip_change_sees_the_proxys_address(make_gate: AppFactory) -> None:
     g = make_gate(auth={"logout_on_ip_change": True})
     assert g.login(**{"X-Forwarded-For": REAL}).status_code == 303
     # A client line in front of the proxy's changes nothing: still the same address.
@@ -91,7 +91,7 @@ def test_logout_on_ip_change_sees_the_proxys_address(make_gate: GateFactory) -> 
     ],
 )
 def test_forwarded_host_is_the_proxys_value(
-    make_gate: GateFactory, host_lines: list[tuple[str, str]]
+    make_gate: AppFactory, host_lines: list[tuple[str, str]]
 ) -> None:
     # The value the nearest (trusted) proxy added is the last one; the first may be the client's.
     g = make_gate(portal_url="https://auth.example.com", allowed_hosts=["app.example.com"])

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .conftest import API_KEY, PIN, Gate, GateFactory, code, csrf_token, make_sqlite_store
+from .conftest import API_KEY, PIN, App, AppFactory, code, csrf_token, make_sqlite_store
 
 # Header values as a proxy could pass them on: any byte but CR, LF and NUL.
 header_bytes = st.binary(max_size=300).map(
@@ -24,7 +24,7 @@ SETTINGS = settings(
 @SETTINGS
 @given(authorization=header_bytes, cookie=header_bytes, accept=header_bytes, xff=header_bytes)
 def test_forward_auth_never_fails(
-    gate: Gate, authorization: bytes, cookie: bytes, accept: bytes, xff: bytes
+    gate: App, authorization: bytes, cookie: bytes, accept: bytes, xff: bytes
 ) -> None:
     headers = {
         b"Authorization": b"Basic " + authorization,
@@ -39,7 +39,7 @@ def test_forward_auth_never_fails(
 
 @SETTINGS
 @given(body=st.binary(max_size=600), origin=header_bytes)
-def test_login_post_never_fails(gate: Gate, body: bytes, origin: bytes) -> None:
+def test_login_post_never_fails(gate: App, body: bytes, origin: bytes) -> None:
     r = gate.client.post(
         "/login",
         content=body,
@@ -66,7 +66,7 @@ json_values = st.recursive(
     password=json_values | st.text(max_size=40),
     ip=json_values,
 )
-def test_api_never_fails(gate: Gate, user: object, password: object, ip: object) -> None:
+def test_api_never_fails(gate: App, user: object, password: object, ip: object) -> None:
     body = json.dumps({"user": user, "password": password, "ip": ip}).encode()
     r = gate.client.post(
         "/api/v1/check",
@@ -93,13 +93,13 @@ deep_json = st.integers(1, 8000).flatmap(
 
 
 @pytest.fixture(params=["memory", "sqlite"])
-def any_store_gate(request: pytest.FixtureRequest, make_gate: GateFactory, tmp_path: Path) -> Gate:
+def any_store_gate(request: pytest.FixtureRequest, make_gate: AppFactory, tmp_path: Path) -> App:
     if request.param == "memory":
         return make_gate()
     return make_gate(store=make_sqlite_store(tmp_path))
 
 
-def post_json(gate: Gate, body: bytes) -> None:
+def post_json(gate: App, body: bytes) -> None:
     r = gate.client.post(
         "/api/v1/check",
         content=body,
@@ -111,7 +111,7 @@ def post_json(gate: Gate, body: bytes) -> None:
 
 @SETTINGS
 @given(body=any_json | any_text.map(json.dumps) | deep_json)
-def test_api_any_json_body_never_fails(any_store_gate: Gate, body: object) -> None:
+def test_api_any_json_body_never_fails(any_store_gate: App, body: object) -> None:
     post_json(any_store_gate, body.encode() if isinstance(body, str) else json.dumps(body).encode())
 
 
@@ -122,7 +122,7 @@ def test_api_any_json_body_never_fails(any_store_gate: Gate, body: object) -> No
     ip=any_json | st.just("192.0.2.1"),
 )
 def test_api_fields_never_fail(
-    any_store_gate: Gate, user: object, password: object, ip: object
+    any_store_gate: App, user: object, password: object, ip: object
 ) -> None:
     post_json(any_store_gate, json.dumps({"user": user, "password": password, "ip": ip}).encode())
 
@@ -141,7 +141,7 @@ rd_bytes = st.builds(
 
 @SETTINGS
 @given(rd=rd_text | rd_bytes, signed_in=st.booleans())
-def test_login_page_return_target_never_fails(gate: Gate, rd: str, signed_in: bool) -> None:
+def test_login_page_return_target_never_fails(gate: App, rd: str, signed_in: bool) -> None:
     if signed_in and gate.client.get("/auth").status_code != 200:
         gate.clock.advance(30)  # a fresh code: one typed into the form is single use
         assert gate.login().status_code == 303
@@ -154,7 +154,7 @@ def test_login_page_return_target_never_fails(gate: Gate, rd: str, signed_in: bo
 
 @SETTINGS
 @given(rd=rd_text | rd_bytes)
-def test_login_post_return_target_never_fails(gate: Gate, rd: str) -> None:
+def test_login_post_return_target_never_fails(gate: App, rd: str) -> None:
     page = gate.client.get("/login")
     fields = {
         "username": "alice",

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from otpgate.accounts.selfservice import SelfService
 from otpgate.otp.tokens import parse_token_type
 
-from .conftest import Gate, csrf_token
+from .conftest import App, csrf_token
 
 SETTINGS = settings(
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -21,12 +21,12 @@ forms = st.dictionaries(st.sampled_from(FIELDS), values, max_size=9)
 header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=120)
 
 
-def service(g: Gate) -> SelfService:
+def service(g: App) -> SelfService:
     svc: SelfService = g.client.app.state.selfservice  # type: ignore[attr-defined]
     return svc
 
 
-def _token(gate: Gate) -> str:
+def _token(gate: App) -> str:
     svc = service(gate)
     return svc.invite(
         "dora", parse_token_type("HOTP/T30"), expires_in=3600, reset=False, now=gate.clock()
@@ -35,7 +35,7 @@ def _token(gate: Gate) -> str:
 
 @SETTINGS
 @given(form=forms, lang=header_text, with_csrf=st.booleans())
-def test_enrol_never_fails(gate: Gate, form: dict[str, str], lang: str, with_csrf: bool) -> None:
+def test_enrol_never_fails(gate: App, form: dict[str, str], lang: str, with_csrf: bool) -> None:
     token = _token_for(gate)
     page = gate.client.get(f"/enrol/{token}", headers={"Accept-Language": lang})
     assert page.status_code in (200, 404, 409, 410)
@@ -48,7 +48,7 @@ def test_enrol_never_fails(gate: Gate, form: dict[str, str], lang: str, with_csr
 _TOKENS: dict[int, str] = {}
 
 
-def _token_for(gate: Gate) -> str:
+def _token_for(gate: App) -> str:
     key = id(gate)
     if key not in _TOKENS:
         _TOKENS[key] = _token(gate)
@@ -57,14 +57,14 @@ def _token_for(gate: Gate) -> str:
 
 @SETTINGS
 @given(path=st.text(max_size=60))
-def test_any_enrol_path_never_fails(gate: Gate, path: str) -> None:
+def test_any_enrol_path_never_fails(gate: App, path: str) -> None:
     r = gate.client.get("/enrol/" + urllib.parse.quote(path, safe=""))
     assert r.status_code in (404, 410)
 
 
 @SETTINGS
 @given(form=forms, with_csrf=st.booleans())
-def test_lost_never_fails(gate: Gate, form: dict[str, str], with_csrf: bool) -> None:
+def test_lost_never_fails(gate: App, form: dict[str, str], with_csrf: bool) -> None:
     page = gate.client.get("/lost")
     if with_csrf:
         form = {**form, "csrf": csrf_token(page.text)}
@@ -74,9 +74,7 @@ def test_lost_never_fails(gate: Gate, form: dict[str, str], with_csrf: bool) -> 
 
 @SETTINGS
 @given(form=forms, with_csrf=st.booleans(), body=st.binary(max_size=300))
-def test_account_never_fails(
-    gate: Gate, form: dict[str, str], with_csrf: bool, body: bytes
-) -> None:
+def test_account_never_fails(gate: App, form: dict[str, str], with_csrf: bool, body: bytes) -> None:
     if "otpgate_session" not in gate.client.cookies:
         assert gate.login().status_code == 303
     page = gate.client.get("/account")

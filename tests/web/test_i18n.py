@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from otpgate.web import i18n
+from otpgate.web._catalog_de import DE
 from otpgate.web.portal import messages
-from otpgate.web.portal._catalog_de import DE
 
 TEMPLATES = Path(i18n.__file__).parent / "templates"
 _CALL = re.compile(r'_\("((?:[^"\\]|\\.)*)"')

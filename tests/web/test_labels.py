@@ -31,11 +31,11 @@ from otpgate.store.memory import MemoryStore
 from otpgate.store.query import TOKEN_KINDS
 from otpgate.store.records import Pin, UserRecord, UserState
 from otpgate.web import labels
+from otpgate.web._catalog_de import DE
 from otpgate.web._labels_de import LABELS_DE
 from otpgate.web.admin import actions
 from otpgate.web.admin._catalog_de import ADMIN_DE
 from otpgate.web.labels import Words
-from otpgate.web.portal._catalog_de import DE
 
 SRC = Path(otpgate.__file__).parent
 T = 1_800_000_000.0

@@ -6,8 +6,8 @@ import pytest
 
 from otpgate.store.records import UserState
 
-from .conftest import PIN, SECRET, GateFactory, code, csrf_token
-from .conftest import Gate as G
+from .conftest import PIN, SECRET, AppFactory, code, csrf_token
+from .conftest import App as G
 
 
 def test_login_page_is_a_neat_form_with_security_headers(gate: G) -> None:
@@ -38,7 +38,7 @@ def test_login_sets_a_signed_session_cookie_and_returns(gate: G) -> None:
     assert "Secure" not in cookie  # turned off for this plain-HTTP test
 
 
-def test_session_cookie_is_secure_by_default(make_gate: GateFactory) -> None:
+def test_session_cookie_is_secure_by_default(make_gate: AppFactory) -> None:
     g = make_gate(cookie_secure=True)
     page = g.client.get("/login")
     assert "Secure" in page.headers["set-cookie"]
@@ -56,7 +56,7 @@ def test_session_cookie_is_secure_by_default(make_gate: GateFactory) -> None:
     assert "Secure" in r.headers["set-cookie"]
 
 
-def test_without_a_return_url_login_goes_to_the_landing_url(make_gate: GateFactory) -> None:
+def test_without_a_return_url_login_goes_to_the_landing_url(make_gate: AppFactory) -> None:
     # The portal is a path on the protected site: the site's root is the application.
     gate = make_gate()
     r = gate.login()
@@ -69,7 +69,7 @@ def test_without_a_return_url_login_goes_to_the_landing_url(make_gate: GateFacto
     assert own_host.login().headers["location"] == "https://auth.example.test/account"
 
 
-def test_signing_out_lands_somewhere_useful(make_gate: GateFactory) -> None:
+def test_signing_out_lands_somewhere_useful(make_gate: AppFactory) -> None:
     gate = make_gate()
     gate.login()
     page = gate.client.get("/logout")
@@ -111,7 +111,7 @@ def test_open_redirects_are_refused(gate: G, rd: str) -> None:
     assert r.headers["location"] == "/"  # the landing URL, never the offered one
 
 
-def test_return_to_the_own_host_and_allowed_hosts(make_gate: GateFactory) -> None:
+def test_return_to_the_own_host_and_allowed_hosts(make_gate: AppFactory) -> None:
     g = make_gate(allowed_hosts=[".example.com"])
     assert g.login(rd="http://testserver/x").headers["location"] == "http://testserver/x"
     g2 = make_gate(allowed_hosts=[".example.com"])
@@ -244,7 +244,7 @@ def test_tampered_cookie_is_refused(gate: G) -> None:
         assert r.status_code == 401, bad
 
 
-def test_cookie_signed_with_another_secret_is_refused(make_gate: GateFactory) -> None:
+def test_cookie_signed_with_another_secret_is_refused(make_gate: AppFactory) -> None:
     other = make_gate(session_secrets=["o" * 40])
     other.login()
     value = other.client.cookies["otpgate_session"]
@@ -252,7 +252,7 @@ def test_cookie_signed_with_another_secret_is_refused(make_gate: GateFactory) ->
     assert g.client.get("/auth", headers={"Cookie": f"otpgate_session={value}"}).status_code == 401
 
 
-def test_sessions_work_across_gate_processes_and_secret_rotation(make_gate: GateFactory) -> None:
+def test_sessions_work_across_gate_processes_and_secret_rotation(make_gate: AppFactory) -> None:
     a = make_gate()
     a.login()
     value = a.client.cookies["otpgate_session"]
@@ -264,7 +264,7 @@ def test_sessions_work_across_gate_processes_and_secret_rotation(make_gate: Gate
     assert c.client.get("/auth", headers={"Cookie": f"otpgate_session={value}"}).status_code == 200
 
 
-def test_expired_cookie_is_refused(make_gate: GateFactory) -> None:
+def test_expired_cookie_is_refused(make_gate: AppFactory) -> None:
     gate = make_gate(session_lifetime=600.0, session_idle=None)
     gate.login()
     gate.clock.advance(599)
@@ -315,7 +315,7 @@ def test_logout_needs_csrf(gate: G) -> None:
     assert gate.client.get("/auth").status_code == 200
 
 
-def test_sliding_idle_timeout(make_gate: GateFactory) -> None:
+def test_sliding_idle_timeout(make_gate: AppFactory) -> None:
     g = make_gate(session_idle=300.0)
     g.login()
     first = g.client.cookies["otpgate_session"]
@@ -331,7 +331,7 @@ def test_sliding_idle_timeout(make_gate: GateFactory) -> None:
     )
 
 
-def test_ip_change_ends_the_session_when_configured(make_gate: GateFactory) -> None:
+def test_ip_change_ends_the_session_when_configured(make_gate: AppFactory) -> None:
     g = make_gate(auth={"logout_on_ip_change": True})
     g.login(**{"X-Forwarded-For": "192.0.2.10"})
     ok = g.client.get("/auth", headers={"X-Forwarded-For": "192.0.2.10"})
@@ -346,7 +346,7 @@ def test_already_signed_in_browser_skips_the_form(gate: G) -> None:
     assert r.status_code == 303 and r.headers["location"] == "/app/"
 
 
-def test_demo_page_needs_a_login(make_gate: GateFactory) -> None:
+def test_demo_page_needs_a_login(make_gate: AppFactory) -> None:
     g = make_gate(demo=True)
     r = g.client.get("/demo/")
     assert r.status_code == 302 and r.headers["location"] == "../login?rd=%2Fdemo%2F"

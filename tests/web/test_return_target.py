@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from otpgate.web.request import safe_return_url
 
 from .conftest import PIN, code, csrf_token
-from .conftest import Gate as G
+from .conftest import App as G
 
 
 def post_login(gate: G, rd: str) -> object:
@@ -57,7 +57,7 @@ def test_the_code_is_used_once_and_the_answer_is_produced(gate: G) -> None:
     assert r.status_code == 303  # type: ignore[attr-defined]
     after = gate.store.get("alice")
     assert after is not None and after.state.last_otp == code(gate.clock)
-    metrics = gate.app_gate().metrics
+    metrics = gate.metrics()
     assert metrics.decisions("login", "otp") == 1
 
 

@@ -13,27 +13,27 @@ from otpgate.otp.algorithms import totp
 from otpgate.otp.tokens import parse_token_type
 from otpgate.store.invitations import digest
 
-from .conftest import KEY, PIN, Gate, GateFactory, code, csrf_token
+from .conftest import KEY, PIN, App, AppFactory, code, csrf_token
 
 NEW_PIN = "735191"
 TOTP = parse_token_type("HOTP/T30")
 
 
-def service(g: Gate) -> SelfService:
+def service(g: App) -> SelfService:
     svc: SelfService = g.client.app.state.selfservice  # type: ignore[attr-defined]
     return svc
 
 
-def invite(g: Gate, user: str = "dora", *, reset: bool = False, expires: float = 3600) -> str:
+def invite(g: App, user: str = "dora", *, reset: bool = False, expires: float = 3600) -> str:
     svc = service(g)
     return svc.invite(user, TOTP, expires_in=expires, reset=reset, now=g.clock())
 
 
-def post(g: Gate, url: str, page: Any, **fields: str) -> Any:
+def post(g: App, url: str, page: Any, **fields: str) -> Any:
     return g.client.post(url, data={"csrf": csrf_token(page.text), **fields})
 
 
-def choose_pin(g: Gate, token: str, pin: str = NEW_PIN, again: str | None = None) -> Any:
+def choose_pin(g: App, token: str, pin: str = NEW_PIN, again: str | None = None) -> Any:
     page = g.client.get(f"/enrol/{token}")
     assert page.status_code == 200, page.text
     return post(
@@ -41,7 +41,7 @@ def choose_pin(g: Gate, token: str, pin: str = NEW_PIN, again: str | None = None
     )
 
 
-def scan(g: Gate, token: str) -> tuple[Any, bytes]:
+def scan(g: App, token: str) -> tuple[Any, bytes]:
     page = g.client.get(f"/enrol/{token}")
     assert page.status_code == 200
     uri = re.search(r'<p class="secret" id="uri"><a href="([^"]+)">', page.text)
@@ -55,7 +55,7 @@ def scan(g: Gate, token: str) -> tuple[Any, bytes]:
     return page, inv.pending_key
 
 
-def enrol(g: Gate, user: str = "dora", **kw: Any) -> tuple[str, bytes, list[str]]:
+def enrol(g: App, user: str = "dora", **kw: Any) -> tuple[str, bytes, list[str]]:
     token = invite(g, user, **kw)
     r = choose_pin(g, token)
     assert r.status_code == 303 and r.headers["location"] == token
@@ -67,7 +67,7 @@ def enrol(g: Gate, user: str = "dora", **kw: Any) -> tuple[str, bytes, list[str]
     return token, key, codes
 
 
-def test_the_enrolment_journey(gate: Gate) -> None:
+def test_the_enrolment_journey(gate: App) -> None:
     token = invite(gate)
     page = gate.client.get(f"/enrol/{token}")
     assert 'name="pin"' in page.text and 'name="pin2"' in page.text
@@ -91,7 +91,7 @@ def test_the_enrolment_journey(gate: Gate) -> None:
     assert gate.client.get("/auth").headers["remote-user"] == "dora"
 
 
-def test_a_used_link_is_refused_and_a_replayed_confirmation_changes_nothing(gate: Gate) -> None:
+def test_a_used_link_is_refused_and_a_replayed_confirmation_changes_nothing(gate: App) -> None:
     token, key, _ = enrol(gate)
     page = gate.client.get(f"/enrol/{token}")
     assert page.status_code == 410 and "already been used" in page.text
@@ -107,7 +107,7 @@ def test_a_used_link_is_refused_and_a_replayed_confirmation_changes_nothing(gate
     assert record is not None and record.key == key
 
 
-def test_expired_revoked_and_unknown_links(gate: Gate) -> None:
+def test_expired_revoked_and_unknown_links(gate: App) -> None:
     token = invite(gate, expires=600)
     gate.clock.advance(600)
     r = gate.client.get(f"/enrol/{token}")
@@ -123,7 +123,7 @@ def test_expired_revoked_and_unknown_links(gate: Gate) -> None:
         assert gate.client.get(f"/enrol/{bad}").status_code == 404
 
 
-def test_a_wrong_code_does_not_activate(gate: Gate) -> None:
+def test_a_wrong_code_does_not_activate(gate: App) -> None:
     token = invite(gate)
     choose_pin(gate, token)
     page, key = scan(gate, token)
@@ -145,7 +145,7 @@ def test_a_wrong_code_does_not_activate(gate: Gate) -> None:
         (NEW_PIN, "735192", "The two PINs differ.", "pin2"),
     ],
 )
-def test_pin_policy_messages(gate: Gate, pin: str, again: str, needle: str, field: str) -> None:
+def test_pin_policy_messages(gate: App, pin: str, again: str, needle: str, field: str) -> None:
     token = invite(gate)
     r = choose_pin(gate, token, pin, again)
     assert r.status_code == 400 and needle in r.text
@@ -154,7 +154,7 @@ def test_pin_policy_messages(gate: Gate, pin: str, again: str, needle: str, fiel
     assert gate.store.get_invitation(digest(token)).status == "open"  # type: ignore[union-attr]
 
 
-def test_pages_speak_german_when_asked(make_gate: GateFactory) -> None:
+def test_pages_speak_german_when_asked(make_gate: AppFactory) -> None:
     g = make_gate()
     token = invite(g)
     page = g.client.get(f"/enrol/{token}", headers={"Accept-Language": "de-DE,de;q=0.9"})
@@ -173,7 +173,7 @@ def test_pages_speak_german_when_asked(make_gate: GateFactory) -> None:
     assert "Benutzername, PIN oder Code falsch." in r.text
 
 
-def test_login_page_code_field_takes_recovery_codes(gate: Gate) -> None:
+def test_login_page_code_field_takes_recovery_codes(gate: App) -> None:
     page = gate.client.get("/login")
     field = re.search(r'<input id="code"[^>]*>', page.text)
     assert field is not None
@@ -186,23 +186,23 @@ def test_login_page_code_field_takes_recovery_codes(gate: Gate) -> None:
         assert "message" in tag.group(0)  # described by the error message
 
 
-def signed_in(g: Gate) -> None:
+def signed_in(g: App) -> None:
     assert g.login().status_code == 303
     g.clock.advance(30)  # the login's code is used; the forms need the next one
 
 
-def account_post(g: Gate, **fields: str) -> Any:
+def account_post(g: App, **fields: str) -> Any:
     page = g.client.get("/account")
     assert page.status_code == 200
     return post(g, "/account", page, **fields)
 
 
-def test_account_needs_a_session(gate: Gate) -> None:
+def test_account_needs_a_session(gate: App) -> None:
     r = gate.client.get("/account")
     assert r.status_code == 303 and r.headers["location"] == "login?rd=%2Fotpgate%2Faccount"
 
 
-def test_change_pin_needs_the_current_pin_and_a_fresh_code(gate: Gate) -> None:
+def test_change_pin_needs_the_current_pin_and_a_fresh_code(gate: App) -> None:
     signed_in(gate)
     r = account_post(
         gate, action="pin", pin="9999", code=code(gate.clock), new_pin=NEW_PIN, new_pin2=NEW_PIN
@@ -240,7 +240,7 @@ def test_change_pin_needs_the_current_pin_and_a_fresh_code(gate: Gate) -> None:
     )
 
 
-def test_a_pin_change_ends_other_sessions(make_gate: GateFactory) -> None:
+def test_a_pin_change_ends_other_sessions(make_gate: AppFactory) -> None:
     g = make_gate()
     signed_in(g)
     other = g.client.cookies["otpgate_session"]
@@ -253,7 +253,7 @@ def test_a_pin_change_ends_other_sessions(make_gate: GateFactory) -> None:
     assert g.client.get("/auth").status_code == 200
 
 
-def test_renew_recovery_codes(gate: Gate) -> None:
+def test_renew_recovery_codes(gate: App) -> None:
     signed_in(gate)
     r = account_post(gate, action="codes", pin=PIN, code=code(gate.clock))
     assert r.status_code == 200
@@ -264,7 +264,7 @@ def test_renew_recovery_codes(gate: Gate) -> None:
     assert r.status_code == 401  # the same code again: refused
 
 
-def test_recent_sign_ins_from_the_audit_log(make_gate: GateFactory, tmp_path: Any) -> None:
+def test_recent_sign_ins_from_the_audit_log(make_gate: AppFactory, tmp_path: Any) -> None:
     from otpgate.audit.writer import AuditLog
 
     g = make_gate()
@@ -277,7 +277,7 @@ def test_recent_sign_ins_from_the_audit_log(make_gate: GateFactory, tmp_path: An
     assert '"reason":"session_created"' in lines and KEY.hex() not in lines and PIN not in lines
 
 
-def test_lost_token_journey(gate: Gate) -> None:
+def test_lost_token_journey(gate: App) -> None:
     codes = recovery.generate(3)
     gate.store.set_recovery_codes("alice", [recovery.digest("alice", c) for c in codes])
     page = gate.client.get("/lost")
@@ -306,7 +306,7 @@ def test_lost_token_journey(gate: Gate) -> None:
 
 
 @pytest.mark.parametrize("url", ["/lost", "/account", "/enrol/{token}"])
-def test_every_new_form_refuses_cross_site_and_missing_tokens(gate: Gate, url: str) -> None:
+def test_every_new_form_refuses_cross_site_and_missing_tokens(gate: App, url: str) -> None:
     signed_in(gate)
     token = invite(gate)
     url = url.format(token=token)
@@ -332,7 +332,7 @@ def test_every_new_form_refuses_cross_site_and_missing_tokens(gate: Gate, url: s
     assert gate.store.get_invitation(digest(token)).status == "open"  # type: ignore[union-attr]
 
 
-def test_lost_token_of_a_mobile_otp_user_sends_to_the_administrator(gate: Gate) -> None:
+def test_lost_token_of_a_mobile_otp_user_sends_to_the_administrator(gate: App) -> None:
     from otpgate.store.records import Pin, UserRecord
 
     gate.store.add(
@@ -345,7 +345,7 @@ def test_lost_token_of_a_mobile_otp_user_sends_to_the_administrator(gate: Gate) 
     assert r.status_code == 409 and "Ask your administrator" in r.text
 
 
-def test_sending_the_pin_step_again_keeps_the_scanned_secret(gate: Gate) -> None:
+def test_sending_the_pin_step_again_keeps_the_scanned_secret(gate: App) -> None:
     token = invite(gate)
     page = gate.client.get(f"/enrol/{token}")
     first = post(gate, f"/enrol/{token}", page, step="pin", pin=NEW_PIN, pin2=NEW_PIN)
@@ -364,7 +364,7 @@ def test_sending_the_pin_step_again_keeps_the_scanned_secret(gate: Gate) -> None
     assert auth.authenticate("dora", "other-pin-4" + totp(key, gate.clock()), "192.0.2.1").ok
 
 
-def test_a_title_with_a_colon_still_makes_a_uri(make_gate: GateFactory) -> None:
+def test_a_title_with_a_colon_still_makes_a_uri(make_gate: AppFactory) -> None:
     g = make_gate(title="Help desk: EMEA")
     token = invite(g)
     choose_pin(g, token)

@@ -14,8 +14,8 @@ from itsdangerous import URLSafeSerializer
 from otpgate.otp.tokens import TokenType
 from otpgate.store.records import Pin, UserRecord
 
-from .conftest import KEY, PIN, SECRET, T0, GateFactory, make_store
-from .conftest import Gate as G
+from .conftest import KEY, PIN, SECRET, T0, AppFactory, make_store
+from .conftest import App as G
 
 COOKIE = "otpgate_session"
 
@@ -49,7 +49,7 @@ def test_a_new_token_for_the_same_user_ends_the_session(gate: G) -> None:
     assert auth_with(gate, value) == 401
 
 
-def test_the_same_record_keeps_its_session_across_processes(make_gate: GateFactory) -> None:
+def test_the_same_record_keeps_its_session_across_processes(make_gate: AppFactory) -> None:
     a = make_gate()
     value = cookie_of(a)
     b = make_gate(store=a.store, clock=a.clock)
@@ -57,7 +57,7 @@ def test_the_same_record_keeps_its_session_across_processes(make_gate: GateFacto
 
 
 def test_gates_with_their_own_stores_do_not_accept_each_others_users(
-    make_gate: GateFactory,
+    make_gate: AppFactory,
 ) -> None:
     # The same secret, the same user name, the same key even (a copied users
     # file): a gate of another instance refuses the cookie.

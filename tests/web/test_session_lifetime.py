@@ -7,7 +7,7 @@ import pytest
 from otpgate.config.loader import load_config
 from otpgate.errors import ConfigError
 
-from .conftest import GateFactory
+from .conftest import AppFactory
 
 
 def test_defaults_are_a_working_day() -> None:
@@ -37,7 +37,7 @@ def test_bad_session_and_portal_settings_are_refused(web: dict[str, object]) -> 
 
 
 def test_eleven_hours_of_requests_every_20_minutes_keep_the_session(
-    make_gate: GateFactory,
+    make_gate: AppFactory,
 ) -> None:
     g = make_gate()
     assert g.login().status_code == 303
@@ -51,7 +51,7 @@ def test_eleven_hours_of_requests_every_20_minutes_keep_the_session(
     assert g.client.get("/auth").status_code == 401
 
 
-def test_the_maximum_ends_even_a_busy_session(make_gate: GateFactory) -> None:
+def test_the_maximum_ends_even_a_busy_session(make_gate: AppFactory) -> None:
     g = make_gate()
     g.login()
     elapsed = 0
@@ -63,7 +63,7 @@ def test_the_maximum_ends_even_a_busy_session(make_gate: GateFactory) -> None:
     assert g.client.get("/auth").status_code == 401
 
 
-def test_idle_time_ends_it_and_a_request_in_time_extends_it(make_gate: GateFactory) -> None:
+def test_idle_time_ends_it_and_a_request_in_time_extends_it(make_gate: AppFactory) -> None:
     g = make_gate()
     g.login()
     g.clock.advance(29 * 60)
@@ -74,7 +74,7 @@ def test_idle_time_ends_it_and_a_request_in_time_extends_it(make_gate: GateFacto
     assert g.client.get("/auth").status_code == 401
 
 
-def test_a_post_after_the_linger_is_still_let_through(make_gate: GateFactory) -> None:
+def test_a_post_after_the_linger_is_still_let_through(make_gate: AppFactory) -> None:
     # The issue: agents were sent to the login page every 10 minutes (the
     # Basic linger), losing the form they had just posted.
     g = make_gate(auth={"max_linger": 600.0})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import T0, Gate, GateFactory, csrf_token
+from .conftest import T0, App, AppFactory, csrf_token
 
 COOKIE = "otpgate_session"
 IDLE = 1800.0  # web.session_idle, the default
@@ -18,7 +18,7 @@ IDLE = 1800.0  # web.session_idle, the default
 PAGES = {"/account": 303, "/demo/": 302, "/admin": 303, "/admin/status": 303}
 
 
-def signed_in(g: Gate) -> Gate:
+def signed_in(g: App) -> App:
     g.store.set_role("alice", "admin")
     assert g.login().status_code == 303
     return g
@@ -30,7 +30,7 @@ def reissued(response: object) -> bool:
 
 
 @pytest.mark.parametrize("path", [*PAGES, "/"])
-def test_working_on_a_signed_in_page_keeps_the_session(make_gate: GateFactory, path: str) -> None:
+def test_working_on_a_signed_in_page_keeps_the_session(make_gate: AppFactory, path: str) -> None:
     g = signed_in(make_gate(demo=True))
     for _ in range(6):  # an hour, twice the idle timeout, with only this page in use
         g.clock.advance(600)
@@ -47,7 +47,7 @@ def test_working_on_a_signed_in_page_keeps_the_session(make_gate: GateFactory, p
         assert g.client.get(path).status_code == PAGES[path]
 
 
-def test_the_cookie_is_reissued_at_most_once_a_minute(make_gate: GateFactory) -> None:
+def test_the_cookie_is_reissued_at_most_once_a_minute(make_gate: AppFactory) -> None:
     g = signed_in(make_gate())
     # min(60 s, session_idle / 10): not a cookie per request.
     g.clock.now = T0 + 59.999
@@ -60,7 +60,7 @@ def test_the_cookie_is_reissued_at_most_once_a_minute(make_gate: GateFactory) ->
     assert not reissued(g.client.get("/account"))
 
 
-def test_a_short_idle_timeout_is_slid_by_every_page(make_gate: GateFactory) -> None:
+def test_a_short_idle_timeout_is_slid_by_every_page(make_gate: AppFactory) -> None:
     # The numbers: idle 4 s, a page every 1.5 s; the cookie is then
     # re-issued at every request (4 s / 10 is under a minute).
     g = signed_in(make_gate(session_idle=4))
@@ -83,7 +83,7 @@ def test_a_short_idle_timeout_is_slid_by_every_page(make_gate: GateFactory) -> N
     assert account() == 303
 
 
-def test_answers_that_set_the_session_themselves_are_left_alone(make_gate: GateFactory) -> None:
+def test_answers_that_set_the_session_themselves_are_left_alone(make_gate: AppFactory) -> None:
     g = signed_in(make_gate())
     g.clock.advance(600)
     page = g.client.get("/logout")

@@ -14,7 +14,7 @@ import pytest
 from otpgate.login.authenticator import Authenticator
 
 from .conftest import API_KEY, PIN, csrf_token
-from .conftest import Gate as G
+from .conftest import App as G
 
 
 def test_forward_auth_login_and_api_write_failures_behind(

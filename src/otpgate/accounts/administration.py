@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Final
 from ..errors import OTPGateError, StoreError, UnknownUser, VerificationError
 from ..login import recovery
 from ..otp.verify import Policy, resync
-from ..store.query import Role, check_role
+from ..store.query import Role, UserFilter, check_role
 from ..store.records import UserRecord, UserState
 
 if TYPE_CHECKING:
     from ..audit.writer import AuditLog
     from ..otp.tokens import TokenType
     from ..store.base import AdminStore
+    from ..store.invitations import Invitation
     from .selfservice import SelfService
 
 __all__ = ["Actor", "Administration", "CannotResync"]
@@ -89,6 +90,36 @@ class Administration:
                 result=result,
                 detail=detail,
             )
+
+    # -- reading: the users an administrator sees -------------------------------------
+    # (A user directory such as LDAP joins the store's users here.)
+
+    def users(
+        self, prefix: str, *, after: str | None, limit: int, filters: UserFilter
+    ) -> list[UserRecord]:
+        """A keyset page of users whose name starts with ``prefix``, after ``after``."""
+        return list(self.store.list_users(prefix, after=after, limit=limit, filters=filters))
+
+    def invited(self, prefix: str, *, after: str, limit: int, now: float) -> dict[str, float]:
+        """New users with an open link (not enrolled yet), in name order: when it expires.
+
+        Not users of the store yet, so not in :meth:`users`; the latest link counts.
+        """
+        pending: dict[str, float] = {}
+        for inv in self.store.list_invitations():
+            if inv.reset or not inv.usable(now) or not inv.username.startswith(prefix):
+                continue
+            if inv.username > after:
+                pending[inv.username] = max(pending.get(inv.username, 0.0), inv.expires)
+        return {name: pending[name] for name in sorted(pending)[:limit]}
+
+    def open_links(self, user: str | None, now: float) -> list[Invitation]:
+        """The usable links of ``user`` (``None``: every user's new-user links)."""
+        return [
+            i
+            for i in self.store.list_invitations()
+            if i.usable(now) and (i.username == user if user is not None else not i.reset)
+        ]
 
     # -- state changes ---------------------------------------------------------------
 

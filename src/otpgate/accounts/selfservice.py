@@ -126,6 +126,18 @@ class SelfService:
         self._audit(now, username, Event.INVITED, "reset" if reset else "new")
         return token
 
+    def invite_reset(self, username: str, *, expires_in: float, now: float) -> str:
+        """A reset invitation for ``username``'s token type, as :meth:`invite` makes it.
+
+        Raises:
+            ValueError: the user is gone, or their token has no QR code to
+                enrol (Mobile-OTP).
+        """
+        record = self.store.get(username)
+        if record is None:
+            raise ValueError("the user is gone")
+        return self.invite(username, record.token_type, expires_in=expires_in, reset=True, now=now)
+
     def revoke(self, username: str, now: float, *, keep: str = "") -> int:
         """Revoke every usable invitation for ``username`` (but the one with digest
         ``keep``); how many there were."""

@@ -19,7 +19,7 @@ class WebConfig:
         realm: the Basic realm shown by browsers.
         instance: the name that keeps this gate's sessions apart from another
             gate's with the same session secret; default: the realm and the
-            store's location (see :func:`otpgate.web.gate.instance_name`).
+            store's location (see :func:`otpgate.web.session_cookies.instance_name`).
         portal: redirect browsers without credentials to the login page.
         portal_url: the login portal's public base URL (``https://auth.example.com``
             or a path such as ``/otpgate`` on the protected site); forward-auth

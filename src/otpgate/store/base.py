@@ -242,5 +242,5 @@ class SelfServiceStore(UserStore, RecoveryCodeStore, InvitationStore, Protocol):
 
 
 @runtime_checkable
-class AdminStore(UserStore, RecoveryCodeStore, DirectoryStore, Protocol):
-    """What an administrator's actions change: users, their codes and roles."""
+class AdminStore(UserStore, RecoveryCodeStore, InvitationStore, DirectoryStore, Protocol):
+    """What an administrator sees and changes: users, their codes, links and roles."""

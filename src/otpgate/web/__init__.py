@@ -1,8 +1,7 @@
-"""HTTP front ends: forward auth, the login portal, the JSON API, health and metrics."""
+"""HTTP front ends: forward auth, the login portal, self-service, the JSON API, admin, ops."""
 
 from __future__ import annotations
 
 from .app import create_app
-from .gate import Gate
 
-__all__ = ["Gate", "create_app"]
+__all__ = ["create_app"]

@@ -1,39 +1,60 @@
-"""The gate's ASGI application: the front ends wired together.
+"""The gate's ASGI application: the front ends wired together, once, here.
 
-Every front end asks the one :class:`otpgate.login.authenticator.Authenticator` through the
-shared :class:`~otpgate.web.gate.Gate`; each only translates HTTP to its
-calls and its decisions back to HTTP:
+Every front end asks the one :class:`otpgate.login.authenticator.Authenticator`
+through :class:`~.decisions.Decisions`, and gets only the parts it uses;
+each only translates HTTP to its calls and its decisions back to HTTP:
 
 - ``/auth`` (:mod:`.forward_auth`): forward auth for reverse proxies, raw ASGI
   in front of the router since it is the hot path;
 - ``/login``, ``/logout``, ``/``, ``/demo/`` (:mod:`.portal`): the login portal;
-- ``/enrol/<token>``, ``/lost`` (:mod:`.enrol`), ``/account`` (:mod:`.account`):
-  self-service, through :mod:`.forms`;
+- ``/enrol/<token>``, ``/lost``, ``/account`` (:mod:`.portal`): self-service;
 - ``/api/v1/check``, ``/openapi.json`` (:mod:`.api`): the JSON API;
 - ``/healthz``, ``/metrics`` (:mod:`.ops`): for operators;
 - ``/admin...`` (:mod:`.admin`): administration in the browser.
+
+The parts shared by several front ends: :class:`~.clients.ClientAddresses`
+(who is asking, behind trusted proxies), :class:`~.session_cookies.SessionCookies`,
+:class:`~.devices.DeviceCookies`, :class:`~.decisions.Decisions` (with the
+metrics) and the portal's :class:`~.portal.forms.Forms`.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
+from starlette.routing import Route
 
-from .admin import AdminPages
-from .api.check import Api
+from ..accounts.pin_policy import PinPolicy
+from ..accounts.selfservice import SelfService
+from ..login.pins import PinHasher
+from .admin import AdminBase, AdminPages
+from .api import ApiKeys, CheckApi
+from .clients import ClientAddresses
+from .decisions import Decisions
+from .devices import DeviceCodec, DeviceCookies
 from .forward_auth import ForwardAuth
-from .gate import Gate
+from .http import CookieScope
 from .metrics import Metrics
 from .middleware import HeaderLimit
 from .ops import Ops
-from .portal.account import AccountPage
-from .portal.enrol import EnrolPages
-from .portal.forms import FormKit
-from .portal.login import Portal
+from .portal import (
+    AccountPage,
+    BrowserDecisions,
+    EnrolPages,
+    Forms,
+    LoginPage,
+    LogoutPage,
+    LostPage,
+    StatusPages,
+)
+from .session_cookies import SessionCookies, instance_name
+from .sessions import CsrfGuard, SessionCodec
 from .slide import SlideSessions
+from .targets import ReturnTargets
 
 if TYPE_CHECKING:
     from ..config.loader import Config
@@ -67,7 +88,112 @@ def create_app(
         ConfigError: no session secret, bad networks.
     """
     del store, clock  # the Authenticator's own are the only ones
-    gate = Gate(config, authenticator, metrics)
+    parts = _Parts.build(config, authenticator, metrics if metrics is not None else Metrics())
+    status = StatusPages(parts.forms)
+    app = Starlette(
+        routes=[*status.routes(), *_routes(config, parts)],
+        lifespan=_lifespan(on_shutdown),
+        exception_handlers={404: status.not_found},
+    )
+    # No "/x/" -> "/x" redirects: Starlette builds them from the request's own Host
+    # and scheme (http behind a TLS proxy), and every page has one address.
+    app.router.redirect_slashes = False
+    # What tests look at in a running app.
+    app.state.metrics, app.state.selfservice = parts.decisions.metrics, parts.service
+    app.state.sessions, app.state.clients = parts.sessions, parts.clients
+    _add_middleware(app, config, parts)
+    return app
+
+
+def _add_middleware(app: Starlette, config: Config, p: _Parts) -> None:
+    """What runs in front of the router: the header check, then ``/auth``; sliding behind."""
+    # Middleware added last runs first: the header check, then /auth, then the
+    # router's pages, whose sessions slide on the way out.
+    app.add_middleware(SlideSessions, sessions=p.sessions)
+    app.add_middleware(
+        ForwardAuth,
+        web=config.web,
+        clock=p.auth.clock,
+        clients=p.clients,
+        sessions=p.sessions,
+        devices=p.devices,
+        decisions=p.decisions,
+        targets=p.targets,
+    )
+    app.add_middleware(HeaderLimit)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """The pieces several front ends share, made once; each front end gets only its own."""
+
+    auth: Authenticator
+    clients: ClientAddresses
+    sessions: SessionCookies
+    devices: DeviceCookies
+    decisions: Decisions
+    targets: ReturnTargets
+    forms: Forms
+    service: SelfService
+
+    @classmethod
+    def build(cls, config: Config, auth: Authenticator, metrics: Metrics) -> _Parts:
+        web, secrets_ = config.web, config.secrets()
+        clients = ClientAddresses(config.trusted_networks())
+        scope = CookieScope(web.cookie_domain, web.cookie_secure)
+        codec = SessionCodec(
+            secrets_, config.session_lifetime(), config.session_idle(), instance_name(config)
+        )
+        sessions = SessionCookies(codec, auth, web.cookie_name, scope)
+        device_codec = DeviceCodec(secrets_, auth.settings.trusted_for)
+        service = SelfService(
+            auth.store,
+            policy=PinPolicy(min_length=web.pin_min_length),
+            hasher=PinHasher(),
+            audit=auth.audit,
+            issuer=web.title,
+        )
+        return cls(
+            auth,
+            clients,
+            sessions,
+            DeviceCookies(device_codec, auth, codec, scope),
+            Decisions(auth, metrics),
+            ReturnTargets(web, clients),
+            Forms(web, auth.clock, clients, sessions, CsrfGuard(secrets_)),
+            service,
+        )
+
+
+def _routes(config: Config, p: _Parts) -> list[Route]:
+    """Every page but the portal's root (whose 404 page the app needs too)."""
+    auth, forms, decisions = p.auth, p.forms, p.decisions
+    logins = BrowserDecisions(p.devices, decisions)
+    keys = ApiKeys(config.api_keys())
+    return [
+        *LoginPage(forms, p.targets, logins).routes(),
+        *LogoutPage(forms, decisions).routes(),
+        *EnrolPages(forms, p.service).routes(),
+        *LostPage(forms, p.service, logins).routes(),
+        *AccountPage(forms, p.service, logins, lambda: _audit_path(auth)).routes(),
+        *CheckApi(decisions, p.clients, keys, config.web.max_body, auth.clock).routes(),
+        *Ops(
+            auth.store, auth.state, decisions.metrics, p.clients, config.metrics_networks()
+        ).routes(),
+        *AdminPages(AdminBase(forms, decisions, auth, p.service)).routes(),
+    ]
+
+
+def _audit_path(authenticator: Authenticator) -> str | None:
+    """The audit log's file now (tests give the Authenticator one after the app is made)."""
+    audit = authenticator.audit
+    return audit.path if audit is not None else None
+
+
+def _lifespan(
+    on_shutdown: Callable[[], None] | None,
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """Run ``on_shutdown`` when the server stops."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -77,25 +203,4 @@ def create_app(
             if on_shutdown is not None:
                 on_shutdown()
 
-    portal = Portal(gate)
-    kit = FormKit(portal)
-    routes = [
-        *portal.routes(),
-        *EnrolPages(kit).routes(),
-        *AccountPage(kit).routes(),
-        *Api(gate).routes(),
-        *Ops(gate).routes(),
-        *AdminPages(gate).routes(),
-    ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: portal.not_found})
-    # No "/x/" -> "/x" redirects: Starlette builds them from the request's own Host
-    # and scheme (http behind a TLS proxy), and every page has one address.
-    app.router.redirect_slashes = False
-    app.state.gate = gate
-    app.state.selfservice = kit.service
-    # Middleware added last runs first: the header check, then /auth, then the
-    # router's pages, whose sessions slide on the way out.
-    app.add_middleware(SlideSessions, gate=gate)
-    app.add_middleware(ForwardAuth, gate=gate)
-    app.add_middleware(HeaderLimit)
-    return app
+    return lifespan

@@ -9,7 +9,7 @@ budget), when it was issued and the binding of the user record it was issued
 for (:meth:`.sessions.SessionCodec.binding`, as a session carries it), signed
 with the session secrets (the newest signs, all verify), so every gate
 process sharing the secrets accepts it.  The binding is the caller's to
-check against the record (``Gate.device``): a user removed and added again
+check against the record (:meth:`DeviceCookies.nonce`): a user removed and added again
 under the same name, or given a new token, is another record, and the old
 browser's cookie gives it no budget of its own.
 """
@@ -17,14 +17,21 @@ browser's cookie gives it no budget of its own.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
-from typing import Final, NamedTuple
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from itsdangerous import URLSafeSerializer
+from starlette.concurrency import run_in_threadpool
 
-from .sessions import signed_fields, verified
+from .sessions import SessionCodec, signed_fields, verified
 
-__all__ = ["COOKIE", "Claim", "DeviceCodec"]
+if TYPE_CHECKING:
+    from ..login.authenticator import Authenticator
+    from ..store.records import UserRecord
+    from .http import CookieScope
+
+__all__ = ["COOKIE", "Claim", "DeviceCodec", "DeviceCookies"]
 
 COOKIE: Final = "otpgate_device"
 _MAX_COOKIE: Final = 1024
@@ -84,3 +91,55 @@ class DeviceCodec:
         ):
             return None
         return data[0], data[1], data[2], data[3]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceCookies:
+    """The device cookie as the front ends use it: read against the user's record, issued.
+
+    Attributes:
+        codec: signs and checks the cookie's value.
+        authenticator: where the user's record is read.
+        sessions: the session codec, whose record binding a device cookie carries.
+        scope: the cookie's domain and ``Secure`` flag (the session cookie's).
+    """
+
+    codec: DeviceCodec
+    authenticator: Authenticator
+    sessions: SessionCodec
+    scope: CookieScope
+
+    async def record(self, user: str, now: float) -> UserRecord | None:
+        """The user's record: the Authenticator's recent read, else the store's (in a thread)."""
+        record = self.authenticator.record(user, now=now, read=False)
+        if record is None:
+            record = await run_in_threadpool(self.authenticator.record, user, now=now)
+        return record
+
+    async def nonce(self, cookies: Mapping[str, str], user: str, now: float) -> str | None:
+        """The nonce of the request's device cookie, if genuine and issued to ``user``'s
+        current record (not to an earlier user of that name, nor for an earlier token)."""
+        claim = self.codec.claim(cookies.get(COOKIE), user, now)
+        if claim is None:
+            return None
+        record = await self.record(user, now)
+        if record is None or not self.sessions.matches(claim.binding, record.key):
+            return None
+        return claim.nonce
+
+    def header(self, user: str, binding: str, now: float) -> tuple[bytes, bytes]:
+        """A ``Set-Cookie`` header with a new device cookie for ``user`` (ASGI header pair),
+        whose record has ``binding`` (:meth:`SessionCodec.binding`).
+
+        Sent after a fresh login: this browser then keeps a guess budget of its
+        own for the user (:mod:`otpgate.regulation.budget`), whatever strangers spend.
+        """
+        value = self.codec.issue(user, binding, now)
+        return self.scope.header(COOKIE, value, int(self.codec.lifetime))
+
+    async def issue(self, user: str, now: float) -> tuple[bytes, bytes] | None:
+        """:meth:`header` for the user's current record (just read by the decision)."""
+        record = await self.record(user, now)
+        if record is None:
+            return None
+        return self.header(user, self.sessions.binding(record.key), now)

@@ -8,7 +8,7 @@ The common answers -- a valid session cookie, a lingering Basic credential --
 never leave the event loop and are written as bare ASGI messages (the router
 and ``Request``/``Response`` objects cost as much as the decision itself:
 docs/benchmarks.md, changes 2 and 3);
-only a fresh login goes to the threadpool (:meth:`Gate.decide`).  Refusals
+only a fresh login goes to the threadpool (:meth:`.decisions.Decisions.decide`).  Refusals
 are rarer and use Starlette's ``Request`` and ``Response``.
 
 Only 2xx, 401 and 403 mean something to these proxies (nginx turns anything
@@ -18,11 +18,12 @@ the proxy was asked to pass on.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 import urllib.parse
-from typing import Any, Final
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Final
 
 from starlette.requests import Request, cookie_parser
 from starlette.responses import PlainTextResponse, Response
@@ -30,9 +31,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._limits import has_control
 from ..login.reasons import Reason
-from .gate import Gate
 from .http import RAW_SECURITY_HEADERS, redirect, retry_after, secure
-from .request import MalformedCredentials, forwarded_list, parse_basic, safe_return_url
+from .request import MalformedCredentials, forwarded_list, parse_basic
+
+if TYPE_CHECKING:
+    from ..config.loader import WebConfig
+    from .clients import ClientAddresses
+    from .decisions import Decisions
+    from .devices import DeviceCookies
+    from .metrics import Metrics
+    from .session_cookies import SessionCookies
+    from .targets import ReturnTargets
 
 __all__ = ["METHODS", "PATH", "ForwardAuth"]
 
@@ -46,6 +55,7 @@ MALFORMED_HEADER: Final = "malformed_header"
 REDIRECT_MODES: Final = frozenset({"302", "303", "307", "401"})
 
 _EMPTY_BODY: Final = {"type": "http.response.body", "body": b""}
+_METHODS: Final = frozenset(METHODS)
 
 
 def route_path(scope: Scope) -> str:
@@ -75,26 +85,49 @@ def _read_headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
     return cookie, authorization, forwarded_list(forwarded)
 
 
+@dataclass(slots=True)
 class ForwardAuth:
     """Answers ``/auth`` itself; every other request goes on to ``app``.
 
-    Args:
+    Attributes:
         app: the rest of the gate (the portal, the API).
-        gate: the shared state.
+        web: the ``[web]`` settings (realm, portal, redirect status).
+        clock: the Authenticator's clock.
+        clients: the client's address behind trusted proxies.
+        sessions: the session cookie.
+        devices: the device cookie (a Basic client's own guess budget).
+        decisions: the one way to a decision.
+        targets: where the browser wanted to go, for the portal's redirect.
     """
 
-    def __init__(self, app: ASGIApp, gate: Gate) -> None:
-        self.app = app
-        self.gate = gate
-        self._methods = frozenset(METHODS)
-        realm = gate.web.realm.replace("\\", "").replace('"', "")
+    app: ASGIApp
+    web: WebConfig
+    clock: Callable[[], float]
+    clients: ClientAddresses
+    sessions: SessionCookies
+    devices: DeviceCookies
+    decisions: Decisions
+    targets: ReturnTargets
+    # Read on every request: worked out once.
+    metrics: Metrics = field(init=False)
+    _challenge_header: str = field(init=False)
+    _portal: bool = field(init=False)
+    _portal_login: str = field(init=False)
+    _redirect_status: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        web = self.web
+        self.metrics = self.decisions.metrics
+        realm = web.realm.replace("\\", "").replace('"', "")
         self._challenge_header = f'Basic realm="{realm}", charset="UTF-8"'
-        self._portal = bool(gate.web.portal and gate.web.portal_url)
+        self._portal = bool(web.portal and web.portal_url)
+        self._portal_login = web.portal_url.rstrip("/") + "/login"
+        self._redirect_status = str(web.redirect_status)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or route_path(scope) != PATH:
             await self.app(scope, receive, send)
-        elif scope["method"] not in self._methods:
+        elif scope["method"] not in _METHODS:
             allow = {"Allow": ", ".join(METHODS)}
             await PlainTextResponse("Method Not Allowed", 405, headers=allow)(scope, receive, send)
         else:
@@ -103,22 +136,21 @@ class ForwardAuth:
     async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Session cookie, else Basic credentials, else a challenge."""
         started = time.perf_counter()
-        gate = self.gate
         cookie, authorization, forwarded = _read_headers(scope)
-        now = gate.clock()
+        now = self.clock()
+        sessions = self.sessions
         ip: str | None = None
-        if authorization is not None or gate.settings.logout_on_ip_change:
+        if authorization is not None or sessions.needs_address:
             client = scope.get("client")
-            ip = gate.address(client[0] if client else None, forwarded)
+            ip = self.clients.address(client[0] if client else None, forwarded)
         cookies = cookie_parser(cookie) if cookie is not None else {}
         if cookies:
-            session = gate.session(cookies.get(gate.web.cookie_name), now, ip)
+            session = sessions.find(cookies.get(sessions.name), now, ip)
             if session is not None:
-                gate.metrics.record("auth", Reason.SESSION, time.perf_counter() - started, False)
+                self.metrics.record("auth", Reason.SESSION, time.perf_counter() - started, False)
                 refresh = None
-                if gate.sessions.needs_refresh(session, now):
-                    fresh = dataclasses.replace(session, seen=now)
-                    refresh = gate.session_cookie(fresh, now)
+                if sessions.codec.needs_refresh(session, now):
+                    refresh = sessions.header(replace(session, seen=now), now)
                 await self._accept(scope, receive, send, session.user, refresh)
                 return
         if authorization is None or ip is None:  # ip is known whenever authorization is
@@ -127,26 +159,19 @@ class ForwardAuth:
         try:
             user, password = parse_basic(authorization)
         except MalformedCredentials:
-            gate.metrics.record("auth", MALFORMED_HEADER, 0.0, False)
+            self.metrics.record("auth", MALFORMED_HEADER, 0.0, False)
             await self._refuse(scope, receive, send, offered=True)
             return
-        device = await gate.device(cookies, user, now) if cookies else None
-        decision = await gate.decide("auth", user, password, ip, now, device=device)
+        device = await self.devices.nonce(cookies, user, now) if cookies else None
+        decision = await self.decisions.decide("auth", user, password, ip, now, device=device)
         if decision.ok and decision.user is not None:
             # A fresh login earns the browser a device cookie (browsers keep
             # cookies for Basic too).  The proxy must pass it on: nginx drops
             # an auth_request's Set-Cookie unless told (docs/gate.md).
-            issued = await self._device_cookie(decision.user, now) if decision.fresh else None
+            issued = await self.devices.issue(decision.user, now) if decision.fresh else None
             await self._accept(scope, receive, send, decision.user, issued)
         else:
             await self._refuse(scope, receive, send, offered=True, wait=decision.retry_after)
-
-    async def _device_cookie(self, user: str, now: float) -> tuple[bytes, bytes] | None:
-        """A new device cookie bound to the user's record (just read by the decision)."""
-        record = await self.gate.record(user, now)
-        if record is None:
-            return None
-        return self.gate.device_cookie(user, self.gate.sessions.binding(record.key), now)
 
     async def _accept(
         self,
@@ -183,7 +208,7 @@ class ForwardAuth:
     ) -> None:
         """A Basic challenge, or for a browser that offered nothing, the portal."""
         request = Request(scope)
-        mode = request.query_params.get("redirect", str(self.gate.web.redirect_status))
+        mode = request.query_params.get("redirect", self._redirect_status)
         response: Response
         if (
             self._portal
@@ -200,31 +225,7 @@ class ForwardAuth:
         await response(scope, receive, send)
 
     def _login_url(self, request: Request) -> str:
-        base = self.gate.web.portal_url.rstrip("/") + "/login"
-        target = self._original_url(request)
+        target = self.targets.original(request)
         if target is None:
-            return base
-        return base + "?rd=" + urllib.parse.quote(target, safe="")
-
-    def _original_url(self, request: Request) -> str | None:
-        """Where the browser wanted to go, if a trusted proxy said so and it is safe."""
-        if not self.gate.from_proxy(request):
-            return None
-        h = request.headers
-        url = h.get("x-original-url")
-        host = self.gate.forwarded(request, "x-forwarded-host")
-        if url is None and host:
-            proto = self.gate.forwarded(request, "x-forwarded-proto") or "https"
-            url = f"{proto}://{host}{h.get('x-forwarded-uri', '/')}"
-        if url is None:
-            return None
-        if self.gate.portal_is_path:
-            # The portal is on the protected site itself: return by path only.
-            try:
-                parts = urllib.parse.urlsplit(url)
-            except ValueError:
-                return None
-            path = "/" + parts.path.lstrip("/")
-            url = path + (f"?{parts.query}" if parts.query else "")
-            return safe_return_url(url, ())
-        return safe_return_url(url, self.gate.allowed_hosts)
+            return self._portal_login
+        return self._portal_login + "?rd=" + urllib.parse.quote(target, safe="")

@@ -1,22 +1,24 @@
-"""HTTP pieces every front end of the gate uses: security headers, pages, bodies.
+"""HTTP pieces every front end of the gate uses: security headers, pages, bodies, cookies.
 
 Written once here so that ``/auth``, the portal and the API send the same
-headers and read bodies under the same limit.
+headers, read bodies under the same limit and set login cookies alike.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from .._limits import retry_after_seconds
-from .portal import pages
+from .templating import CSP
 
 __all__ = [
     "RAW_SECURITY_HEADERS",
     "SECURITY_HEADERS",
+    "CookieScope",
     "PayloadTooLarge",
     "html",
     "read_body",
@@ -52,7 +54,7 @@ def secure(response: Response) -> Response:
 def html(text: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A page: the security headers plus a strict CSP and no framing."""
     response = Response(text, status, headers=headers, media_type="text/html; charset=utf-8")
-    response.headers["Content-Security-Policy"] = pages.CSP
+    response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Frame-Options"] = "DENY"
     return secure(response)
 
@@ -85,3 +87,37 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise PayloadTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+@dataclass(frozen=True, slots=True)
+class CookieScope:
+    """Where the gate's login cookies go (``web.cookie_domain``, ``web.cookie_secure``).
+
+    Session and device cookies share these attributes: sent to every path,
+    never read by scripts, kept from cross-site subrequests (``SameSite=Lax``).
+    """
+
+    domain: str | None
+    secure: bool
+
+    def header(self, name: str, value: str, max_age: int) -> tuple[bytes, bytes]:
+        """The ``Set-Cookie`` header, as an ASGI header pair (the hot path writes those)."""
+        # Starlette formats the cookie; the throwaway Response only carries it.
+        carrier = Response()
+        carrier.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            path="/",
+            domain=self.domain,
+            secure=self.secure,
+            httponly=True,
+            samesite="lax",
+        )
+        return carrier.raw_headers[-1]
+
+    def delete(self, response: Response, name: str) -> None:
+        """Tell the browser to drop cookie ``name`` (set with these attributes)."""
+        response.delete_cookie(
+            name, path="/", domain=self.domain, secure=self.secure, httponly=True, samesite="lax"
+        )

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Final
 
+from ._catalog_de import DE
 from ._labels_de import LABELS_DE
-from .portal._catalog_de import DE
 
 __all__ = ["CATALOGUES", "LANGUAGES", "choose", "translator"]
 

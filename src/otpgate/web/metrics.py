@@ -72,16 +72,8 @@ class Metrics:
             buckets=BUCKETS,
             registry=r,
         )
-        self._store = Histogram(
-            "otpgate_store_seconds", "Store calls.", ["op"], buckets=IO_BUCKETS, registry=r
-        )
-        self._state = Histogram(
-            "otpgate_state_seconds",
-            "Shared state (Redis) calls.",
-            ["op"],
-            buckets=IO_BUCKETS,
-            registry=r,
-        )
+        self._store = _latency("otpgate_store_seconds", "Store calls.", r)
+        self._state = _latency("otpgate_state_seconds", "Shared state (Redis) calls.", r)
         self._degraded = Gauge(
             "otpgate_state_degraded",
             "1 while the shared state is unreachable (the gate throttles per process).",
@@ -91,16 +83,7 @@ class Metrics:
         self._outages = Counter(
             "otpgate_state_outages", "Times the shared state became unreachable.", registry=r
         )
-        from .. import __version__
-
-        build = Gauge(
-            "otpgate_build_info",
-            "The running otpgate.",
-            ["version", "python"],
-            registry=r,
-            multiprocess_mode="max",
-        )
-        build.labels(__version__, platform.python_version()).set(1)
+        _build_info(r)
         self._throttled.inc(0)
         self._degraded.set(0)
         self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
@@ -153,3 +136,22 @@ class Metrics:
             MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
             return generate_latest(registry).decode()
         return generate_latest(self.registry).decode()
+
+
+def _latency(name: str, text: str, registry: CollectorRegistry) -> Histogram:
+    """A histogram of I/O call times by ``op``."""
+    return Histogram(name, text, ["op"], buckets=IO_BUCKETS, registry=registry)
+
+
+def _build_info(registry: CollectorRegistry) -> None:
+    """``otpgate_build_info{version,python} 1``."""
+    from .. import __version__
+
+    build = Gauge(
+        "otpgate_build_info",
+        "The running otpgate.",
+        ["version", "python"],
+        registry=registry,
+        multiprocess_mode="max",
+    )
+    build.labels(__version__, platform.python_version()).set(1)

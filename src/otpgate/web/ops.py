@@ -2,28 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import OTPGateError
-from .gate import Gate
 from .request import is_trusted
+
+if TYPE_CHECKING:
+    from ..config.loader import Network
+    from ..state.base import SharedState
+    from ..store.base import Store
+    from .clients import ClientAddresses
+    from .metrics import Metrics
 
 __all__ = ["Ops"]
 
 
+@dataclass(frozen=True, slots=True)
 class Ops:
     """Health and metrics.
 
-    Args:
-        gate: the shared state.
+    Attributes:
+        store: the Authenticator's store (must answer for ``ok``).
+        state: the Authenticator's shared state (``degraded`` without it).
+        counters: what ``/metrics`` shows.
+        clients: the client's address behind trusted proxies.
+        allowed: the networks that may read the metrics (``web.metrics_allow``).
     """
 
-    def __init__(self, gate: Gate) -> None:
-        self.gate = gate
-        self._metrics_nets = gate.config.metrics_networks()
+    store: Store
+    state: SharedState
+    counters: Metrics
+    clients: ClientAddresses
+    allowed: Sequence[Network]
 
     def routes(self) -> list[Route]:
         return [
@@ -40,10 +57,10 @@ class Ops:
         failed is in the log and the metrics, not here.
         """
         try:
-            await run_in_threadpool(self.gate.store.ping)
+            await run_in_threadpool(self.store.ping)
         except OTPGateError:
             return JSONResponse({"status": "store unreachable"}, 503)
-        if await run_in_threadpool(self.gate.auth.state.check) is not None:
+        if await run_in_threadpool(self.state.check) is not None:
             return JSONResponse({"status": "degraded", "state": "unreachable"})
         return JSONResponse({"status": "ok"})
 
@@ -55,6 +72,6 @@ class Ops:
         the world must not read them (a trusted proxy's ``X-Forwarded-For``
         names the client; anyone else's is ignored).
         """
-        if not is_trusted(self.gate.client_ip(request), self._metrics_nets):
+        if not is_trusted(self.clients.of(request), self.allowed):
             return Response("Forbidden\n", 403)
-        return Response(self.gate.metrics.render(), media_type="text/plain; version=0.0.4")
+        return Response(self.counters.render(), media_type="text/plain; version=0.0.4")

@@ -4,7 +4,7 @@
 every request within it slides the timeout (docs/gate.md).  ``/auth`` re-issues
 the cookie itself (:mod:`.forward_auth`, the hot path in front of the router);
 for every other page this middleware does it, so no page can forget: a page
-that found a valid session (``Portal._session``) marks it on the request with
+that found a valid session (:meth:`.portal.forms.Forms.session`) marks it on the request with
 :func:`mark`, and the answer gets the refreshed cookie when
 :meth:`~.sessions.SessionCodec.needs_refresh` says so, unless the answer sets
 the session cookie itself (a sign-in, a sign-out, a PIN change).
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Final
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
-    from .gate import Gate
+    from .session_cookies import SessionCookies
     from .sessions import Session
 
 __all__ = ["SlideSessions", "mark"]
@@ -37,13 +37,13 @@ class SlideSessions:
 
     Args:
         app: the router.
-        gate: the shared state (the session codec, the cookie's attributes).
+        sessions: the session cookie (its codec, name and attributes).
     """
 
-    def __init__(self, app: ASGIApp, gate: Gate) -> None:
+    def __init__(self, app: ASGIApp, sessions: SessionCookies) -> None:
         self.app = app
-        self.gate = gate
-        self._prefix = gate.web.cookie_name.encode("latin-1") + b"="
+        self.sessions = sessions
+        self._prefix = sessions.name.encode("latin-1") + b"="
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,12 +59,12 @@ class SlideSessions:
         await self.app(scope, receive, sliding)
 
     def _refreshed(self, message: Message, session: Session, now: float) -> Message:
-        if not self.gate.sessions.needs_refresh(session, now):
+        if not self.sessions.codec.needs_refresh(session, now):
             return message
         headers = list(message.get("headers", ()))
         for name, value in headers:
             if name.lower() == b"set-cookie" and value.startswith(self._prefix):
                 return message  # the page set (or deleted) the session itself
         # replace(): the re-issued cookie keeps the session's record binding.
-        headers.append(self.gate.session_cookie(dataclasses.replace(session, seen=now), now))
+        headers.append(self.sessions.header(dataclasses.replace(session, seen=now), now))
         return {**message, "headers": headers}

@@ -1,62 +1,8 @@
-"""``/admin``: administration in the browser, for users with the administrator role.
-
-Pages: the user list (search, filters, keyset pages), a user's page and its
-actions, inviting a user, the audit view, the status page.  Every route is
-made by :meth:`AdminPages.routes` through :meth:`.base.AdminBase.guard`, so
-none can skip the administrator check, the cross-site check or the CSRF token.
-"""
+"""Administration in the browser: the user list and page, invitations, the audit view, status."""
 
 from __future__ import annotations
 
-from functools import partial
+from .base import AdminBase, Ctx
+from .pages import AdminPages
 
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-
-from ..gate import Gate
-from ..http import redirect
-from .actions import Actions
-from .base import AdminBase, Ctx, root
-from .users import UserPages
-from .views import Views
-
-__all__ = ["AdminPages"]
-
-FORM = ["GET", "HEAD", "POST"]
-
-
-class AdminPages:
-    """The admin pages of one gate."""
-
-    def __init__(self, gate: Gate) -> None:
-        self.base = AdminBase(gate)
-        self.users = UserPages(self.base)
-        self.actions = Actions(self.base)
-        self.views = Views(self.base)
-
-    def routes(self) -> list[Route]:
-        g = self.base.guard
-        a = self.actions
-        user = "/admin/users/{name}"
-        routes = [
-            Route("/admin", g(self.users.users), methods=["GET", "HEAD"]),
-            Route("/admin/", g(_to_list), methods=["GET", "HEAD"]),
-            Route(user, g(self.users.user), methods=["GET", "HEAD"]),
-            Route("/admin/invite", g(a.invite), methods=FORM),
-            Route("/admin/audit", g(self.views.audit), methods=["GET", "HEAD"]),
-            Route("/admin/status", g(self.views.status), methods=["GET", "HEAD"]),
-        ]
-        for action in ("lock", "unlock", "revoke"):
-            routes.append(
-                Route(f"{user}/{action}", g(partial(a.simple, action=action)), methods=FORM)
-            )
-        for action in ("resync", "reset", "recovery-codes", "role", "remove"):
-            routes.append(
-                Route(f"{user}/{action}", g(partial(a.confirmed, action=action)), methods=FORM)
-            )
-        return routes
-
-
-async def _to_list(request: Request, ctx: Ctx) -> Response:
-    return redirect(root(request) + "admin", 308)
+__all__ = ["AdminBase", "AdminPages", "Ctx"]

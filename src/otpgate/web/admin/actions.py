@@ -59,7 +59,7 @@ class Actions:
         return name
 
     async def _exists(self, name: str) -> bool:
-        return await run_in_threadpool(self.base.gate.store.get, name) is not None
+        return await run_in_threadpool(self.base.store.get, name) is not None
 
     # --- one click ------------------------------------------------------------------
 
@@ -117,7 +117,7 @@ class Actions:
         name = self._name(request)
         if name is None or not await self._exists(name):
             return self._missing(request, ctx)
-        role = await run_in_threadpool(self.base.gate.store.get_role, name)
+        role = await run_in_threadpool(self.base.store.get_role, name)
         if request.method != "POST":
             return self._confirm(request, ctx, action, name, role=role)
         if name == ctx.admin and action in ("remove", "role"):
@@ -190,7 +190,7 @@ class Actions:
         portal = self.base.web.portal_url.rstrip("/")
         if urllib.parse.urlsplit(portal).netloc:
             return portal
-        scheme, host = self.base._own_origin(request)
+        scheme, host = self.base.forms.clients.origin(request)
         return f"{scheme}://{host}{portal}"
 
     def _invite_form(

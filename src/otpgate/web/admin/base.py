@@ -17,7 +17,7 @@ import logging
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -25,17 +25,17 @@ from starlette.responses import Response
 
 from ..._limits import MAX_PASSWORD
 from ...accounts.administration import Actor, Administration
-from ...accounts.pin_policy import PinPolicy
-from ...accounts.selfservice import SelfService
 from ...errors import OTPGateError
-from ...login.pins import PinHasher
 from ...login.reasons import Reason
 from ...state.announce import AnnouncingStore
-from ..gate import Gate
 from ..http import html, redirect
-from ..i18n import choose
-from ..portal.login import Portal
 from .render import ADMIN_CSP, render, translator
+
+if TYPE_CHECKING:
+    from ...accounts.selfservice import SelfService
+    from ...login.authenticator import Authenticator
+    from ..decisions import Decisions
+    from ..portal.forms import Forms
 
 __all__ = ["AdminBase", "Ctx", "Handler", "root"]
 
@@ -73,33 +73,40 @@ def root(request: Request) -> str:
     return "../" * depth if depth > 0 else "./"
 
 
-class AdminBase(Portal):
+class AdminBase:
     """The portal's form handling, plus the administrator check and step-up.
 
     Args:
-        gate: the shared state.
+        forms: the portal's form handling (session, CSRF, language).
+        decisions: the one way to a decision (the step-up).
+        authenticator: its store, audit log, shared state and settings.
+        service: self-service (invitations), which administration builds on.
     """
 
-    def __init__(self, gate: Gate) -> None:
-        super().__init__(gate)
-        auth = gate.auth
-        self.service = SelfService(
-            gate.store,
-            policy=PinPolicy(min_length=self.web.pin_min_length),
-            hasher=PinHasher(),
-            audit=auth.audit,
-            issuer=self.web.title,
-        )
+    def __init__(
+        self,
+        forms: Forms,
+        decisions: Decisions,
+        authenticator: Authenticator,
+        service: SelfService,
+    ) -> None:
+        self.forms = forms
+        self.web = forms.web
+        self.decisions = decisions
+        self.auth = authenticator
+        self.store = authenticator.store
+        self.service = service
+        auth = authenticator
         # With Redis, a lock, a removal or a resync made here reaches every gate at once.
-        store = AnnouncingStore(gate.store, auth.state) if auth.state.shares_credentials else None
-        self.admin = Administration(
-            store or gate.store, auth.audit, self.service, gate.settings.policy
-        )
+        store = AnnouncingStore(auth.store, auth.state) if auth.state.shares_credentials else None
+        self.admin = Administration(store or auth.store, auth.audit, service, auth.settings.policy)
+
+    def audit_path(self) -> str | None:
+        """The audit log's file, if it is written to one."""
+        audit = self.auth.audit
+        return audit.path if audit is not None else None
 
     # --- rendering ------------------------------------------------------------------
-
-    def lang(self, request: Request) -> str:
-        return choose(request.headers.get("accept-language"), self.web.language)
 
     def page(
         self, request: Request, ctx: Ctx, template: str, status: int = 200, /, **context: Any
@@ -117,12 +124,12 @@ class AdminBase(Portal):
                 **context,
             )
 
-        response = self._form_page(request, text, status)
+        response = self.forms.page(request, text, status)
         response.headers["Content-Security-Policy"] = ADMIN_CSP
         return response
 
     def _refusal(self, request: Request, status: int, text: str) -> Response:
-        lang = self.lang(request)
+        lang = self.forms.lang(request)
         _ = translator(lang)
         page = render(
             "refused.html",
@@ -142,34 +149,40 @@ class AdminBase(Portal):
         """Wrap ``handler`` so it runs only for an administrator, with a genuine form."""
 
         async def endpoint(request: Request) -> Response:
-            gate = self.gate
-            now = gate.clock()
-            if request.method == "POST" and self._cross_site(request):
-                return self._refusal(request, 403, "This form came from another site.")
-            session = self._session(request, now)
-            if session is None:
-                return redirect(self._sign_in_url(request), 303)
-            try:
-                role = await run_in_threadpool(gate.store.get_role, session.user)
-            except OTPGateError as exc:
-                log.error("cannot read the role of an administrator: %s", exc.__class__.__name__)
-                return self._refusal(request, 503, "The store cannot be read right now.")
-            if role != "admin":
-                return self._refusal(request, 403, "These pages are for administrators.")
-            form: dict[str, str] = {}
-            if request.method == "POST":
-                read = await self._form(request)
-                if isinstance(read, Response):
-                    return read
-                if self._csrf_failed(request, read):
-                    return self._refusal(request, 403, "The form had expired. Please try again.")
-                form = read
-            ctx = Ctx(session.user, gate.client_ip(request), self.lang(request), now, form)
-            # An administrator at work here keeps the session alive: _session marked
-            # it, and the answer gets the refreshed cookie (otpgate.web.slide).
+            ctx = await self._admitted(request)
+            if isinstance(ctx, Response):
+                return ctx
+            # An administrator at work here keeps the session alive: the session
+            # was marked, and the answer gets the refreshed cookie (otpgate.web.slide).
             return await handler(request, ctx)
 
         return endpoint
+
+    async def _admitted(self, request: Request) -> Ctx | Response:
+        """The administrator's request, or the refusal: another site, no session, no role."""
+        forms = self.forms
+        now = forms.now()
+        if request.method == "POST" and forms.cross_site(request):
+            return self._refusal(request, 403, "This form came from another site.")
+        session = forms.session(request, now)
+        if session is None:
+            return redirect(self._sign_in_url(request), 303)
+        try:
+            role = await run_in_threadpool(self.store.get_role, session.user)
+        except OTPGateError as exc:
+            log.error("cannot read the role of an administrator: %s", exc.__class__.__name__)
+            return self._refusal(request, 503, "The store cannot be read right now.")
+        if role != "admin":
+            return self._refusal(request, 403, "These pages are for administrators.")
+        form: dict[str, str] = {}
+        if request.method == "POST":
+            read = await forms.read(request)
+            if isinstance(read, Response):
+                return read
+            if forms.csrf_failed(request, read):
+                return self._refusal(request, 403, "The form had expired. Please try again.")
+            form = read
+        return Ctx(session.user, forms.ip(request), forms.lang(request), now, form)
 
     def _sign_in_url(self, request: Request) -> str:
         """The portal's login, coming back here (to the list after a POST)."""
@@ -186,7 +199,7 @@ class AdminBase(Portal):
         code = "".join(ctx.form.get("code", "").split())
         if not code or len(pin) + len(code) > MAX_PASSWORD:
             return "Enter your PIN and a new one-time code."
-        decision = await self.gate.decide("admin", ctx.admin, pin + code, ctx.ip, ctx.now)
+        decision = await self.decisions.decide("admin", ctx.admin, pin + code, ctx.ip, ctx.now)
         if decision.ok and decision.reason in _FRESH:
             return None
         if decision.retry_after is not None and not decision.ok:

@@ -1,6 +1,7 @@
 """``/admin`` (the user list) and ``/admin/users/<name>`` (one user).
 
-The list is a keyset page from :meth:`otpgate.store.base.Store.list_users`:
+The list is a keyset page from :meth:`otpgate.store.base.Store.list_users`
+(through :meth:`otpgate.accounts.administration.Administration.users`):
 a name prefix and filters go to the store, and "next page" carries the last
 name shown, so a page costs the same with ten users or a million.  Invited
 users who have not enrolled yet are not users of the store: that filter
@@ -76,6 +77,11 @@ class Row:
             when(until) if until is not None and now < until <= FAR else "",
         )
 
+    @classmethod
+    def invited(cls, name: str, until: str) -> Row:
+        """A new user with an open link, valid ``until``."""
+        return cls(name, "", "", "", "", 0, False, "", invited_until=until)
+
 
 _SHOWN: Final = ("ts", "user", "kind", "action", "result", "actor", "via", "ip", "detail", "reason")
 
@@ -116,8 +122,12 @@ class UserPages:
         ):
             return self.base.page(request, ctx, "users.html", 400, **_empty(ctx, "Bad search."))
         q = q.strip()
+        admin = self.base.admin
         if state == "invited":
-            rows = await run_in_threadpool(self._invited, q, after, ctx.now)
+            pending = await run_in_threadpool(
+                lambda: admin.invited(q, after=after, limit=PAGE + 1, now=ctx.now)
+            )
+            rows = [Row.invited(name, when(expires)) for name, expires in pending.items()]
         else:
             f = UserFilter(
                 locked=state == "locked",
@@ -127,11 +137,7 @@ class UserPages:
                 now=ctx.now,
             )
             found = await run_in_threadpool(
-                lambda: list(
-                    self.base.gate.store.list_users(
-                        q, after=after or None, limit=PAGE + 1, filters=f
-                    )
-                )
+                lambda: admin.users(q, after=after or None, limit=PAGE + 1, filters=f)
             )
             rows = [Row.of(r, ctx.now) for r in found]
         more = len(rows) > PAGE
@@ -155,30 +161,15 @@ class UserPages:
             kinds=TOKEN_KINDS,
         )
 
-    def _invited(self, prefix: str, after: str, now: float) -> list[Row]:
-        pending: dict[str, float] = {}
-        for inv in self.base.gate.store.list_invitations():
-            if inv.reset or not inv.usable(now) or not inv.username.startswith(prefix):
-                continue
-            if inv.username > after:
-                pending[inv.username] = max(pending.get(inv.username, 0.0), inv.expires)
-        names = sorted(pending)[: PAGE + 1]
-        return [Row(n, "", "", "", "", 0, False, "", invited_until=when(pending[n])) for n in names]
-
     async def user(self, request: Request, ctx: Ctx) -> Response:
         name = request.path_params["name"]
-        store = self.base.gate.store
+        store = self.base.store
         record = await run_in_threadpool(store.get, name)
         if record is None:
             return self.base.page(request, ctx, "users.html", 404, **_empty(ctx, "No such user."))
         role = await run_in_threadpool(store.get_role, name)
-        links = await run_in_threadpool(
-            lambda: [
-                i for i in store.list_invitations() if i.username == name and i.usable(ctx.now)
-            ]
-        )
-        audit = self.base.gate.auth.audit
-        path = audit.path if audit is not None else None
+        links = await run_in_threadpool(self.base.admin.open_links, name, ctx.now)
+        path = self.base.audit_path()
         lines = []
         if path:
             found = await run_in_threadpool(search, path, AuditQuery(user=name), limit=15)

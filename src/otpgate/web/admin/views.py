@@ -30,10 +30,6 @@ class Views:
     def __init__(self, base: AdminBase) -> None:
         self.base = base
 
-    def _audit_path(self) -> str | None:
-        audit = self.base.gate.auth.audit
-        return audit.path if audit is not None else None
-
     async def audit(self, request: Request, ctx: Ctx) -> Response:
         p = request.query_params
         user, result = p.get("user", "").strip(), p.get("result", "")
@@ -45,7 +41,7 @@ class Views:
             and all(not t or _TIME.fullmatch(t) for t in (since, until))
             and (not end or (end.isdigit() and len(end) < 20))
         )
-        path = self._audit_path()
+        path = self.base.audit_path()
         lines: list[dict[str, str]] = []
         next_url, budget = "", False
         if ok and path:
@@ -77,27 +73,22 @@ class Views:
         )
 
     async def status(self, request: Request, ctx: Ctx) -> Response:
-        gate = self.base.gate
-        store = gate.store
+        store = self.base.store
         healthy, counts, invited = True, None, 0
         try:
             await run_in_threadpool(store.ping)
             counts = await run_in_threadpool(store.count_users, ctx.now)
-            invited = await run_in_threadpool(
-                lambda: sum(
-                    1 for i in store.list_invitations() if not i.reset and i.usable(ctx.now)
-                )
-            )
+            invited = len(await run_in_threadpool(self.base.admin.open_links, None, ctx.now))
         except OTPGateError:
             healthy = False
-        path = self._audit_path()
+        path = self.base.audit_path()
         size = None
         if path:
             try:
                 size = os.stat(path).st_size
             except OSError:
                 size = None
-        throttle = gate.auth.throttle
+        throttle = self.base.auth.throttle
         return self.base.page(
             request,
             ctx,
@@ -110,5 +101,5 @@ class Views:
             audit_path=path or "",
             audit_size=size,
             shared="Redis" if "redis" in type(throttle).__name__.lower() else "this process only",
-            settings=gate.settings,
+            settings=self.base.auth.settings,
         )

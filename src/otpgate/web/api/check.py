@@ -1,36 +1,39 @@
-"""The JSON API for applications that check logins themselves, and its OpenAPI description.
+"""``POST /api/v1/check``: otpgate's own JSON API for applications that check logins themselves.
 
-``POST /api/v1/check`` takes ``{"user", "password", "ip"}`` with an API key
-(``X-API-Key`` or ``Authorization: Bearer``) and answers ``{"ok": ...}``.
+It takes ``{"user", "password", "ip"}`` with an API key (:mod:`.keys`) and
+answers ``{"ok": ...}``; ``/openapi.json`` describes it (:mod:`.openapi`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
-import json
-from typing import Any, Final
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..._limits import MAX_PASSWORD, MAX_USER, retry_after_seconds
 from ...login.reasons import Reason
-from ..gate import Gate
-from ..http import PayloadTooLarge, read_body, retry_after, secure
+from ..http import retry_after
 from ..request import MalformedCredentials, check_user, is_unicode
+from ._json import answer, error, read_object
 from .openapi import OPENAPI
 
-__all__ = ["Api"]
+if TYPE_CHECKING:
+    from ...login.authenticator import Decision
+    from ..clients import ClientAddresses
+    from ..decisions import Decisions
+    from .keys import ApiKeys
 
-MAX_API_KEY: Final = 512
+__all__ = ["CheckApi"]
+
 BAD_USER: Final = (
     f"user must be 1 to {MAX_USER} characters of valid Unicode without control characters"
 )
 NOT_UNICODE: Final = "password must be valid Unicode (no lone surrogates)"
-TOO_DEEP: Final = "the body is nested too deeply"
 
 
 def _is_ip(text: str) -> bool:
@@ -41,27 +44,23 @@ def _is_ip(text: str) -> bool:
     return True
 
 
-def _answer(
-    body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    return secure(JSONResponse(body, status, headers=headers))
+@dataclass(frozen=True, slots=True)
+class CheckApi:
+    """otpgate's own JSON API (``/api/v1/check``).
 
-
-def _error(status: int, text: str) -> Response:
-    return _answer({"ok": False, "error": text}, status)
-
-
-class Api:
-    """The JSON API.
-
-    Args:
-        gate: the shared state.
+    Attributes:
+        decisions: the one way to a decision.
+        clients: the caller's address, when the body names none.
+        keys: the API keys accepted.
+        max_body: the largest body read (``web.max_body``).
+        clock: the Authenticator's clock.
     """
 
-    def __init__(self, gate: Gate) -> None:
-        self.gate = gate
-        # Keys are compared as digests so that every comparison has the same length.
-        self._keys = [hashlib.sha256(k.encode()).digest() for k in gate.config.api_keys()]
+    decisions: Decisions
+    clients: ClientAddresses
+    keys: ApiKeys
+    max_body: int
+    clock: Callable[[], float]
 
     def routes(self) -> list[Route]:
         return [
@@ -69,77 +68,48 @@ class Api:
             Route("/openapi.json", self.openapi, methods=["GET", "HEAD"]),
         ]
 
-    def _key_ok(self, request: Request) -> bool:
-        given = request.headers.get("x-api-key")
-        auth = request.headers.get("authorization", "")
-        if given is None and auth[:7].lower() == "bearer ":
-            given = auth[7:].strip()
-        if not given or not self._keys or len(given) > MAX_API_KEY:
-            return False
-        digest = hashlib.sha256(given.encode("utf-8", "surrogatepass")).digest()
-        found = False
-        for key in self._keys:
-            # No early exit: the time taken does not depend on which key matched.
-            found |= hmac.compare_digest(key, digest)
-        return found
-
-    async def _body(self, request: Request) -> dict[str, Any] | Response:
-        """The JSON object sent, or the error response."""
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype != "application/json":
-            return _error(415, "the body must be application/json")
-        try:
-            data: Any = json.loads(await read_body(request, self.gate.web.max_body))
-        except PayloadTooLarge:
-            return _error(413, "the body is too large")
-        except RecursionError:
-            # json's C parser recurses per level: "[" x 8000 fits in max_body.
-            return _error(400, TOO_DEEP)
-        except (ValueError, ClientDisconnect):
-            return _error(400, "the body is not JSON")
-        if not isinstance(data, dict):
-            return _error(400, "the body must be a JSON object")
-        return data
-
     async def check(self, request: Request) -> Response:
         """``POST /api/v1/check`` ``{"user": ..., "password": ..., "ip": ...}``."""
-        if not self._key_ok(request):
-            return _error(403, "a valid API key is required")
-        data = await self._body(request)
+        if not self.keys.accept(request):
+            return error(403, "a valid API key is required")
+        data = await read_object(request, self.max_body)
         if isinstance(data, Response):
             return data
         user, password, ip = data.get("user"), data.get("password"), data.get("ip")
         if not isinstance(user, str) or not isinstance(password, str):
-            return _error(400, "user and password must be strings")
+            return error(400, "user and password must be strings")
         # An address the client only names is no proof of anything: it never
         # counts as one the user logged in from (otpgate.regulation.budget), so neither a
         # fresh address per call nor the user's own address escapes the
         # user's guess budget.
         proven = ip is None
         if ip is None:
-            ip = self.gate.client_ip(request)
+            ip = self.clients.of(request)
         elif not isinstance(ip, str) or not _is_ip(ip):
-            return _error(400, "ip must be an IP address")
+            return error(400, "ip must be an IP address")
         try:
             check_user(user)
             if len(password) > MAX_PASSWORD:
                 raise MalformedCredentials("password too long")
         except MalformedCredentials:
-            return _error(400, BAD_USER)
+            return error(400, BAD_USER)
         if not is_unicode(password):
-            return _error(400, NOT_UNICODE)
-        decision = await self.gate.decide(
-            "api", user, password, ip, self.gate.clock(), proven=proven
+            return error(400, NOT_UNICODE)
+        decision = await self.decisions.decide(
+            "api", user, password, ip, self.clock(), proven=proven
         )
-        if decision.ok:
-            return _answer({"ok": True, "user": decision.user})
-        if decision.retry_after is not None:
-            wait = retry_after_seconds(decision.retry_after)
-            headers = retry_after(decision.retry_after)
-            return _answer({"ok": False, "retry_after": wait}, 429, headers)
-        if decision.reason == Reason.STORE_ERROR:
-            return _answer({"ok": False}, 503)
-        return _answer({"ok": False}, 401)
+        return _answer(decision)
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(OPENAPI)
+
+
+def _answer(decision: Decision) -> Response:
+    if decision.ok:
+        return answer({"ok": True, "user": decision.user})
+    if decision.retry_after is not None:
+        wait = retry_after_seconds(decision.retry_after)
+        return answer({"ok": False, "retry_after": wait}, 429, retry_after(decision.retry_after))
+    if decision.reason == Reason.STORE_ERROR:
+        return answer({"ok": False}, 503)
+    return answer({"ok": False}, 401)

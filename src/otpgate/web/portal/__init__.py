@@ -1,1 +1,28 @@
-"""The login portal and the self-service pages (login, enrolment, account)."""
+"""The pages people see: sign in and out, enrolment, a lost token, their account."""
+
+from __future__ import annotations
+
+# One module per page (or two close ones), each a class with routes(), all built
+# on forms.Forms and, where a PIN and code are typed, browser.BrowserDecisions:
+# login.py, logout.py, status.py (/, /demo/, 404), enrol.py, lost.py, account.py.
+# Passkeys (WebAuthn registration on the account page, sign-in beside the
+# login form) go beside login.py, as passkeys.py, through the same two.
+from .account import AccountPage
+from .browser import BrowserDecisions
+from .enrol import EnrolPages
+from .forms import Forms
+from .login import LoginPage
+from .logout import LogoutPage
+from .lost import LostPage
+from .status import StatusPages
+
+__all__ = [
+    "AccountPage",
+    "BrowserDecisions",
+    "EnrolPages",
+    "Forms",
+    "LoginPage",
+    "LogoutPage",
+    "LostPage",
+    "StatusPages",
+]

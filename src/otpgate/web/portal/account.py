@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Final
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -22,12 +25,18 @@ from starlette.routing import Route
 from ..._limits import MAX_PASSWORD, retry_after_seconds
 from ...errors import OTPGateError
 from ...login.reasons import Reason
+from ..http import html, redirect
 from ..i18n import translator
 from ..sessions import Session
 from ..templating import render
 from . import messages as m
 from .activity import account_activity
-from .forms import FormKit
+from .login import FORM_METHODS
+
+if TYPE_CHECKING:
+    from ...accounts.selfservice import SelfService
+    from .browser import BrowserDecisions
+    from .forms import Forms
 
 __all__ = ["AccountPage"]
 
@@ -36,15 +45,29 @@ log = logging.getLogger(__name__)
 _FRESH: Final = (Reason.OTP, Reason.RECOVERY)
 
 
+@dataclass(frozen=True, slots=True)
 class AccountPage:
-    """``/account``."""
+    """``/account``.
 
-    def __init__(self, kit: FormKit) -> None:
-        self.kit = kit
-        self.site = kit.web.title
+    Attributes:
+        forms: form handling, the session, the language.
+        service: self-service (PIN changes, recovery codes).
+        logins: decisions with the browser's device cookie (the current PIN and
+            a fresh code).
+        audit_path: the audit log's file now, if any (the sign-ins shown).
+    """
+
+    forms: Forms
+    service: SelfService
+    logins: BrowserDecisions
+    audit_path: Callable[[], str | None]
+
+    @property
+    def site(self) -> str:
+        return self.forms.web.title
 
     def routes(self) -> list[Route]:
-        return [Route("/account", self.account, methods=["GET", "HEAD", "POST"])]
+        return [Route("/account", self.account, methods=FORM_METHODS)]
 
     async def _page(
         self,
@@ -60,22 +83,19 @@ class AccountPage:
         session: Session | None = None,
     ) -> Response:
         facts = await run_in_threadpool(self._facts, user)
-        return self.kit.form_page(
-            request,
+        text = self.forms.template(
             "account.html",
             lang,
-            status,
-            headers,
             user=user,
-            landing=self.kit.landing(),
+            landing=self.forms.landing(),
             message=message,
             message_kind=kind,
             errors=errors or {},
-            min_length=self.kit.service.policy.min_length,
+            min_length=self.service.policy.min_length,
             wide=True,
             **facts,
-            csrf_session=session,
         )
+        return self.forms.page(request, text, status, headers, session)
 
     def _facts(self, user: str) -> dict[str, object]:
         """The token's kind, recovery codes left, enrolment and sign-ins (from the audit log).
@@ -83,10 +103,9 @@ class AccountPage:
         The page shows what it can: a store or log that cannot be read leaves
         those lines out rather than failing the page.
         """
-        audit = self.kit.auth.audit
-        path = audit.path if audit is not None else None
+        path = self.audit_path()
         activity = account_activity(path, user) if path else None
-        store = self.kit.service.store
+        store = self.service.store
         try:
             record = store.get(user)
             left: int | None = store.count_recovery_codes(user)
@@ -101,19 +120,19 @@ class AccountPage:
         }
 
     async def account(self, request: Request) -> Response:
-        lang = self.kit.lang(request)
-        now = self.kit.now()
-        session = self.kit.session(request, now)
+        lang = self.forms.lang(request)
+        now = self.forms.now()
+        session = self.forms.session(request, now)
         if session is None:
-            rd = self.kit.portal_path("account")
-            return self.kit.redirect("login?rd=" + _quote(rd), 303)
+            rd = self.forms.portal_path("account")
+            return redirect("login?rd=" + urllib.parse.quote(rd, safe=""), 303)
         if request.method != "POST":
             return await self._page(request, session.user, lang)
-        form = await self.kit.form(request)
+        form = await self.forms.read(request)
         if isinstance(form, Response):
             return form
         _ = translator(lang)
-        if self.kit.csrf_failed(request, form):
+        if self.forms.csrf_failed(request, form):
             return await self._page(
                 request, session.user, lang, 403, message=_(m.EXPIRED_FORM_RETRY)
             )
@@ -132,7 +151,7 @@ class AccountPage:
             if action == "pin":
                 return await self._change_pin(request, session, form, lang, now)
             codes = await run_in_threadpool(
-                self.kit.service.renew_codes, session.user, now, self.kit.ip(request)
+                self.service.renew_codes, session.user, now, self.forms.ip(request)
             )
         except OTPGateError as exc:
             log.error("account: store error %s", exc.__class__.__name__)
@@ -147,11 +166,11 @@ class AccountPage:
             next_href="account",
             next_label=_(m.BACK_TO_ACCOUNT),
         )
-        return self.kit.html(text)
+        return html(text)
 
     def _pin_errors(self, user: str, form: dict[str, str], lang: str) -> dict[str, str]:
         _ = translator(lang)
-        policy = self.kit.service.policy
+        policy = self.service.policy
         new, again = form.get("new_pin", "")[:MAX_PASSWORD], form.get("new_pin2", "")
         errors: dict[str, str] = {}
         for p in policy.problems(new, user, again[:MAX_PASSWORD]):
@@ -175,8 +194,8 @@ class AccountPage:
         if not code or len(pin) + len(code) > MAX_PASSWORD:
             wrong = {f"{prefix}-code": _(m.WRONG_PIN_OR_CODE)}
             return await self._page(request, session.user, lang, 400, errors=wrong)
-        ip = self.kit.ip(request)
-        decision = await self.kit.decide("account", session.user, pin + code, ip, now, request)
+        ip = self.forms.ip(request)
+        decision = await self.logins.decide("account", request, session.user, pin + code, ip, now)
         if decision.ok and decision.fresh and decision.reason in _FRESH:
             return None
         if decision.retry_after is not None and not decision.ok:
@@ -202,9 +221,9 @@ class AccountPage:
         # same stamp keeps the new one below valid and ends every older one.
         stamp = math.floor(now * 1000) / 1000
         new, again = form.get("new_pin", ""), form.get("new_pin2", "")
-        ip = self.kit.ip(request)
+        ip = self.forms.ip(request)
         problems = await run_in_threadpool(
-            self.kit.service.change_pin, session.user, new, again, stamp, ip
+            self.service.change_pin, session.user, new, again, stamp, ip
         )
         if problems:  # checked before; only a changed setting could get here
             return await self._page(request, session.user, lang, 400, message=_(m.UNKNOWN_ACTION))
@@ -214,11 +233,5 @@ class AccountPage:
         response = await self._page(
             request, session.user, lang, message=_(m.PIN_CHANGED), kind="ok", session=renewed
         )
-        self.kit.set_session(response, renewed, now)
+        self.forms.sessions.set(response, renewed, now)
         return response
-
-
-def _quote(text: str) -> str:
-    import urllib.parse
-
-    return urllib.parse.quote(text, safe="")
