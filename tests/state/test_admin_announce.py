@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from otpgate.cli import main
-from otpgate.config.loader import load_config, open_authenticator
+from otpgate.config.loader import load_config
+from otpgate.login.assembly import open_authenticator
 from otpgate.login.authenticator import Authenticator
 from otpgate.otp.algorithms import totp
 

@@ -66,8 +66,9 @@ def _authenticator(key: _Key) -> Authenticator | None:
         authenticator = _authenticators.get(key)
         if authenticator is not None or key in _broken:
             return authenticator
-        from otpgate.config.loader import load_config, open_authenticator
+        from otpgate.config.loader import load_config
         from otpgate.errors import OTPGateError
+        from otpgate.login.assembly import open_authenticator
 
         try:
             authenticator = open_authenticator(

@@ -187,7 +187,8 @@ def pam_sm_authenticate(pamh: Any, flags: int, argv: list[str]) -> int:
         return int(pamh.PAM_USER_UNKNOWN)
     try:
         _import_path(options)
-        from otpgate.config.loader import load_config, open_authenticator
+        from otpgate.config.loader import load_config
+        from otpgate.login.assembly import open_authenticator
 
         path = options.config or os.environ.get("OTPGATE_CONFIG") or _DEFAULT_CONFIG
         overrides = {"auth": {"max_linger": options.linger, "max_idle": None}}

@@ -157,7 +157,8 @@ def open_gate(config_file: str | None, linger: float = 0.0) -> Authenticator:
         StoreError: the store cannot be opened.
         OSError: the audit log cannot be opened.
     """
-    from ..config.loader import load_config, open_authenticator
+    from ..config.loader import load_config
+    from ..login.assembly import open_authenticator
 
     overrides: dict[str, dict[str, object]] = {"auth": {"max_linger": linger, "max_idle": None}}
     return open_authenticator(load_config(config_file, overrides=overrides))

@@ -56,7 +56,7 @@ def _file_problems(config: Config) -> Iterator[str]:
 def _open_problems(config: Config, warned: list[str]) -> Iterator[str]:
     """Open what the gate opens; each failure is one problem.  The shared state
     not answering is a warning (the gate starts without it) added to ``warned``."""
-    from ..config.loader import open_authenticator
+    from ..login.assembly import open_authenticator
     from ..web import create_app
 
     try:

@@ -27,7 +27,8 @@ import tempfile
 from typing import Any, Final
 
 from ..audit.decision_log import START_LOG, logging_config
-from ..config.loader import Config, open_authenticator
+from ..config.loader import Config
+from ..login.assembly import open_authenticator
 from . import CommandError
 from ._common import CONFIG_HELP, config_path, load_settings
 

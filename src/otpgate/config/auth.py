@@ -77,7 +77,7 @@ class AuthSettings:
 
     The last two are not rules but the Authenticator's helpers, named here so
     that the ``[auth]`` table is one object;
-    :func:`otpgate.config.loader.open_authenticator` opens them.
+    :func:`otpgate.login.assembly.open_authenticator` opens them.
     """
 
     policy: Policy = Policy()

@@ -41,9 +41,9 @@ import secrets
 import stat
 import tomllib
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from ..errors import ConfigError
 from ..otp.verify import Policy
@@ -52,9 +52,6 @@ from .auth import AuthSettings
 from .directives import DIRECTIVES, apply_directives
 from .state import StateSettings
 from .web import WebConfig, check_web
-
-if TYPE_CHECKING:
-    from ..login.authenticator import Authenticator
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -66,7 +63,6 @@ __all__ = [
     "apply_directives",
     "load_config",
     "new_secret",
-    "open_authenticator",
     "replace_section",
     "secret_mode_problem",
 ]
@@ -387,17 +383,3 @@ def replace_section(config: Config, section: str, **changes: object) -> Config:
     """A copy of ``config`` with some settings of one table changed (tests, CLI)."""
     part = dataclasses.replace(getattr(config, section), **changes)
     return dataclasses.replace(config, **{section: part})
-
-
-def open_authenticator(
-    config: Config, *, observe_store: Callable[[str, float], None] | None = None
-) -> Authenticator:
-    """Open the store, shared state, PIN checker and audit log the settings name.
-
-    The Authenticator owns what it is given: its ``close()`` closes them.
-    ``observe_store(op, seconds)`` is called after each store call (metrics).
-    See :func:`otpgate.login.assembly.build_authenticator`.
-    """
-    from ..login.assembly import build_authenticator
-
-    return build_authenticator(config, observe_store=observe_store)

@@ -1,7 +1,7 @@
 """The Authenticator built from the settings: store, shared state, PIN checker, audit log.
 
-:func:`otpgate.config.loader.open_authenticator` is the public name; this module
-keeps the opening (and closing again on a failure) out of the settings module.
+Every front end (``serve``, Apache, RADIUS, PAM, the CLI) opens its one
+Authenticator here, from the loaded settings.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ if TYPE_CHECKING:
     from ..config.loader import Config
     from ..store.base import Store
 
-__all__ = ["build_authenticator"]
+__all__ = ["open_authenticator"]
 
 
-def build_authenticator(
+def open_authenticator(
     config: Config, *, observe_store: Callable[[str, float], None] | None = None
 ) -> Authenticator:
     """Open the store, shared state, PIN checker and audit log the settings name.
