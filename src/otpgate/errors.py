@@ -78,3 +78,7 @@ class StoreConflict(StoreError):
 
 class UnknownUser(StoreError, KeyError):
     """No such user in the store."""
+
+
+class LastAuthenticator(StoreError, ValueError):
+    """Refused: removing this authenticator would leave the user with none."""

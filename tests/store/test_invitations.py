@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from otpgate.errors import StoreError
-from otpgate.store import Store, _sql, invitations, open_store
+from otpgate.store import Store, _sql, crypto, invitations, open_store
 from otpgate.store.records import Pin, UserRecord
 
+from . import old_schema
 from .conftest import SQL, Opener
 from .contract.conftest import NOW, SECRET, TOTP, invite, pin_for
 
@@ -95,12 +96,9 @@ def test_reset_links_from_before_the_binding_are_refused(tmp_path: Path, key_fil
     from otpgate.login.pins import FAST_TEST_HASHER
 
     path = tmp_path / "v4.db"
-    s = open_store(f"sqlite:///{path}", key_file=key_file)
-    s.add(UserRecord("erik", TOTP, SECRET, Pin("none")))
-    s.close()
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("ALTER TABLE invitations DROP COLUMN record")
-    conn.execute("PRAGMA user_version = 4")
+    conn = old_schema.sqlite_at(str(path), 4)
+    row = old_schema.old_user(crypto.load_key_file(key_file), "erik", "HOTP/T30", SECRET)
+    conn.execute(old_schema.insert_sql("sqlite"), row)
     old_reset, reset = invite("erik", reset=True)
     old_new, new = invite("dora")
     for inv in (reset, new):
@@ -111,7 +109,7 @@ def test_reset_links_from_before_the_binding_are_refused(tmp_path: Path, key_fil
         )
     conn.close()
     s = open_store(f"sqlite:///{path}", key_file=key_file)
-    assert s.schema_version() == 5  # type: ignore[attr-defined]
+    assert s.schema_version() == _sql.MIGRATIONS[-1][0]  # type: ignore[attr-defined]
     got = s.get_invitation(reset.digest)
     assert got is not None and got.reset and got.record == ""
     svc = SelfService(s, policy=PinPolicy(), hasher=FAST_TEST_HASHER)

@@ -74,7 +74,8 @@ def hold_lock(path: str) -> None:
 def sqlite_midtx(path: str) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("BEGIN IMMEDIATE")
-    conn.execute("UPDATE users SET counter = 0, version = version + 1")
+    conn.execute("UPDATE tokens SET counter = 0")
+    conn.execute("UPDATE users SET version = version + 1")
     conn.execute("DELETE FROM users WHERE username = 'bob'")
     conn.execute("DELETE FROM recovery_codes")
     print("ready", flush=True)

@@ -451,7 +451,9 @@ class Authenticator:
             told = self.limits.refused(attempt, before, now, counted=counted, known=known)
             retry = told if counted else retry
         name = record.username if ok and record is not None else None
-        return Decision(ok, name, outcome.reason, retry, fresh=outcome.reason in _FRESH)
+        used = outcome.token.info() if outcome.token is not None else None
+        fresh = outcome.reason in _FRESH
+        return Decision(ok, name, outcome.reason, retry, fresh=fresh, authenticator=used)
 
     def _digest(self, user: str, password: str) -> bytes:
         # The one place an attempt's digest is made (tests count the calls).

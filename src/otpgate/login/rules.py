@@ -22,7 +22,8 @@ Two checks are passed in, because they are slow or call out:
 The rules, in order: no such user; an empty password (logout from the last
 address); a lock; a recovery code; a PIN+OTP still lingering from its use in
 another process (the stored last OTP); the last OTP re-sent (a replay, not
-counted); the OTP verified; only then the PIN.  A right OTP with a wrong PIN
+counted); the OTP verified against each of the user's tokens
+(:mod:`otpgate.login.codes`); only then the PIN.  A right OTP with a wrong PIN
 is written as used, so it cannot serve a second PIN guess.
 """
 
@@ -30,15 +31,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Final
 
 from .._limits import MAX_USER
 from ..config.auth import AuthSettings
-from ..errors import MalformedCode, NoMatch, ReplayedCode
-from ..otp.verify import verify
 from ..store.records import UserRecord, UserState
-from . import recovery
+from . import codes, recovery
+from .outcome import Outcome, Recover
 from .pins import pins_equal
 from .reasons import Reason
 
@@ -105,35 +105,6 @@ def passed_on(reason: Reason, fall_through: bool) -> bool:
     the same (:class:`Outcome`): passing it on gives a guesser nothing here.
     """
     return reason is Reason.UNKNOWN_USER or (fall_through and reason in _PASSED_ON)
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What one attempt comes to.
-
-    Attributes:
-        reason: why it was accepted or refused.
-        state: the user's new state, to be written with compare-and-set;
-            ``None``: nothing to write.
-        counted: a failure the throttle counts (a guess at the PIN or code).
-        retry_after: seconds, when locked for a limited time.
-        linger_from: accepted by the rules: the credential may linger from
-            this time (``None`` for a refusal).
-    """
-
-    reason: Reason
-    state: UserState | None = None
-    counted: bool = False
-    retry_after: float | None = None
-    linger_from: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Recover:
-    """The password ends with a recovery code: consume it, then call :func:`recovered`."""
-
-    pin: str = field(repr=False)
-    code: str = field(repr=False)
 
 
 def locked(state: UserState, now: float) -> bool:
@@ -262,23 +233,23 @@ def transition(
         return Outcome(Reason.MALFORMED)
     if locked(state, now):
         return Outcome(Reason.LOCKED, retry_after=lock_retry(state, now))
-    split = _split(record, password)
-    if not isinstance(split, tuple):
+    split = codes.readings(record, password)
+    if not isinstance(split, list):
         return split
-    pin, otp = split
     check: PinCheck = (lambda _: False) if pin_failed else pin_ok
-    motp = record.token_type.kind == "MOTP"
-    tag = otp_tag(otp)
-    if linger and _stored_linger(state, tag, ip, now, settings):
-        # Another process accepted this code moments ago: the reference module's
-        # linger, from the stored last OTP (no write).
-        return _lingering(state, motp or check(pin), now, settings)
-    if state.last_otp is not None and pins_equal(state.last_otp, tag):
+    tags = [(reading, otp_tag(reading.otp)) for reading in split]
+    for reading, tag in tags:
+        if linger and _stored_linger(state, tag, ip, now, settings):
+            # Another process accepted this code moments ago: the reference module's
+            # linger, from the stored last OTP (no write).
+            return _lingering(state, reading.motp or check(reading.pin), now, settings)
+    last = state.last_otp
+    if last is not None and any(pins_equal(last, tag) for _, tag in tags):
         # The last accepted code, re-sent after its linger ran out (a browser
         # repeating Basic credentials).  The PIN is not looked at, so this
         # answers nothing about it: not counted.
         return Outcome(Reason.REPLAYED)
-    return _verify(record, password, pin, (otp, tag), ip, now, settings, pin_ok, pin_failed)
+    return _verify(record, password, split, ip, now, settings, (pin_ok, otp_tag), pin_failed)
 
 
 def recovered(
@@ -299,24 +270,6 @@ def recovered(
         return Outcome(Reason.BAD_PIN, failed_state(state, now, settings), counted=True)
     new = replace(state, failures=0, last_otp=None, last_auth=now, last_ip=ip, locked_until=None)
     return Outcome(Reason.RECOVERY, new, linger_from=now)
-
-
-def _split(record: UserRecord, password: str) -> tuple[str, str] | Recover | Outcome:
-    """``(pin, otp)``, or a recovery code to try, or a malformed password."""
-    ttype = record.token_type
-    motp = ttype.kind == "MOTP"
-    rec = recovery.split_password(password)
-    # A long PIN followed by an OTP can also end like a compact recovery code;
-    # such a password is tried as an OTP first (see _verify).
-    tail = password[-ttype.digits :]
-    otp_shaped = len(password) == ttype.digits if motp else tail.isascii() and tail.isdigit()
-    if rec is not None and not otp_shaped:
-        return Recover(*rec)
-    if motp:
-        return "", password
-    if len(password) < ttype.digits:
-        return Outcome(Reason.MALFORMED, counted=True)
-    return password[: -ttype.digits], password[-ttype.digits :]
 
 
 def _lingering(state: UserState, pin_right: bool, now: float, s: AuthSettings) -> Outcome:
@@ -352,49 +305,36 @@ def _stored_linger(state: UserState, tag: str, ip: str, now: float, s: AuthSetti
 def _verify(
     record: UserRecord,
     password: str,
-    pin: str,
-    code: tuple[str, str],
+    split: list[codes.Reading],
     ip: str,
     now: float,
     settings: AuthSettings,
-    pin_ok: PinCheck,
+    checks: tuple[PinCheck, OtpTag],
     pin_failed: bool,
 ) -> Outcome | Recover:
-    """Verify the OTP (``code``: it and its tag); only if it matched, check the PIN."""
-    otp, tag = code
+    """Find the token the code is from (:func:`codes.find`); only if one matched, check the PIN."""
+    pin_ok, otp_tag = checks
     state = record.state
-    motp = record.token_type.kind == "MOTP"
-    # Mobile-OTP hashes the PIN into the code; it needs the PIN in the clear.
-    motp_pin = record.pin.value if motp and record.pin.kind == "plain" else ""
-    try:
-        match = verify(
-            record.token(), state.token, otp, now=now, policy=settings.policy, pin=motp_pin
-        )
-    except MalformedCode:
+    found = codes.find(record, split, now, settings.policy)
+    if found is Reason.MALFORMED:
         return Outcome(Reason.MALFORMED, counted=True)
-    except NoMatch:
+    if found is Reason.NO_MATCH:
         rec = recovery.split_password(password)
         if rec is not None:
             return Recover(*rec)
         return Outcome(Reason.NO_MATCH, failed_state(state, now, settings), counted=True)
-    except ReplayedCode:
+    if not isinstance(found, codes.Found):
         if pin_failed:
             return Outcome(Reason.BAD_PIN, failed_state(state, now, settings), counted=True)
         # A concurrent double submit (the Authenticator looks for the winner's
         # linger entry) or an old code: the PIN was not looked at, so nothing
         # was guessed: not counted.
         return Outcome(Reason.REPLAYED)
-    if not pin_failed and (motp or pin_ok(pin)):
-        new = replace(
-            state,
-            token=match.state,
-            failures=0,
-            last_otp=tag,
-            last_auth=now,
-            last_ip=ip,
-            locked_until=None,
-        )
-        return Outcome(Reason.OTP, new, linger_from=now)
+    tag = otp_tag(found.reading.otp)
+    if not pin_failed and (found.reading.motp or pin_ok(found.reading.pin)):
+        used, token = codes.used(record, found, tag, now, accepted=True)
+        new = replace(used, failures=0, last_otp=tag, last_auth=now, last_ip=ip, locked_until=None)
+        return Outcome(Reason.OTP, new, linger_from=now, token=token)
     # Right OTP, wrong PIN: consume the OTP with the failure.
-    new = failed_state(replace(state, token=match.state), now, settings)
-    return Outcome(Reason.BAD_PIN, new, counted=True)
+    used, token = codes.used(record, found, tag, now, accepted=False)
+    return Outcome(Reason.BAD_PIN, failed_state(used, now, settings), counted=True, token=token)
