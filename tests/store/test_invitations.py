@@ -13,11 +13,11 @@ import pytest
 
 from otpgate.errors import StoreError
 from otpgate.store import Store, _sql, crypto, invitations, open_store
-from otpgate.store.records import Pin, UserRecord
+from otpgate.store.records import Pin
 
 from . import old_schema
 from .conftest import SQL, Opener
-from .contract.conftest import NOW, SECRET, TOTP, invite, pin_for
+from .contract.conftest import NOW, SECRET, invite, pin_for
 
 
 @pytest.mark.parametrize("store_url", ["sqlite", "users-file"], indirect=True)

@@ -65,11 +65,11 @@ def test_keys_are_encrypted_and_bound_to_their_user(
     s.add(rec("bob", key=b"\x07" * 20))
     run = raw_sql
     assert callable(run)
-    rows = dict(run("SELECT username, key_enc FROM users"))
+    rows = dict(run("SELECT username, key_enc FROM tokens"))
     assert all(SECRET not in bytes(v) for v in rows.values())  # type: ignore[arg-type]
     # A ciphertext moved onto another user's row does not decrypt.
     run(
-        "UPDATE users SET key_enc = (SELECT key_enc FROM users WHERE username = 'bob') "
+        "UPDATE tokens SET key_enc = (SELECT key_enc FROM tokens WHERE username = 'bob') "
         "WHERE username = 'alice'"
     )
     with pytest.raises(StoreError, match="alice"):
@@ -105,7 +105,7 @@ def test_schema_is_versioned_and_newer_schemas_are_refused(
 ) -> None:
     s = open_store(sql_url, key_file=key_file)
     assert isinstance(s, SQLiteStore | PostgresStore)
-    assert s.schema_version() == _sql.MIGRATIONS[-1][0] == 5
+    assert s.schema_version() == _sql.MIGRATIONS[-1][0] == 7
     s.add(rec("alice"))
     s.close()
     run = raw_sql
