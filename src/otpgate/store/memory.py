@@ -123,7 +123,16 @@ class MemoryStore(RecordPages):
             rest = [t for t in current.tokens() if t.meta.id != token_id]
             if not rest:
                 raise LastAuthenticator(f"{token_id!r} is the only token of {username!r}")
-            self._put(current.with_tokens(rest))
+            state = current.state
+            gone = current.find(token_id)
+            if (
+                gone is not None
+                and state.last_otp is not None
+                and gone.meta.last_otp == state.last_otp
+            ):
+                # Its last code must not linger on from the stored last OTP.
+                state = replace(state, last_otp=None)
+            self._put(replace(current, state=state).with_tokens(rest))
             return True
 
     def remove(self, username: str) -> bool:

@@ -193,6 +193,7 @@ class SQLStore(query.UserPages):
                 if any(t[0] == token_id for t in tx.rows("tokens_of", params)):
                     raise LastAuthenticator(f"{token_id!r} is the only token of {username!r}")
                 return False
+            tx.count("token_unlinger", params)
             if tx.count("token_delete", params) == 0:
                 return False
             tx.count("bump", params)

@@ -96,6 +96,11 @@ SQL: Final[Mapping[str, str]] = {
     ),
     "token_count": "SELECT count(*) FROM tokens WHERE username = :username",
     "token_delete": "DELETE FROM tokens WHERE username = :username AND id = :id",
+    # A token removed: its last code must not linger on from the user's last OTP.
+    "token_unlinger": (
+        "UPDATE users SET last_otp = NULL WHERE username = :username AND last_otp = "
+        "(SELECT last_otp FROM tokens WHERE username = :username AND id = :id)"
+    ),
     "token_rename": "UPDATE tokens SET name = :name WHERE username = :username AND id = :id",
     # A login's write: the token a code matched ...
     "token_cas": (
