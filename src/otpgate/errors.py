@@ -82,3 +82,7 @@ class UnknownUser(StoreError, KeyError):
 
 class LastAuthenticator(StoreError, ValueError):
     """Refused: removing this authenticator would leave the user with none."""
+
+
+class TokenLimit(StoreError):
+    """The store holds no further token for the user (a users file holds one)."""

@@ -45,7 +45,14 @@ h2{margin:2rem 0 .25rem;font-size:1.15rem}
 label{display:block;margin:1rem 0 .25rem;font-weight:600}
 input{width:100%;padding:.6rem .75rem;font:inherit;color:inherit;background:transparent;
 border:1px solid var(--field);border-radius:8px}
-input:focus{outline:3px solid var(--accent);outline-offset:1px}
+select{width:100%;padding:.6rem .75rem;font:inherit;color:inherit;background:var(--card);
+border:1px solid var(--field);border-radius:8px}
+input:focus,select:focus{outline:3px solid var(--accent);outline-offset:1px}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);
+white-space:nowrap}
+form.inline{display:flex;gap:.4rem;align-items:center}
+form.inline input{padding:.3rem .5rem}
+form.inline button{margin:0;width:auto;padding:.3rem .6rem}
 input[aria-invalid=true]{border:2px solid var(--err)}
 .help{margin:.25rem 0 0;font-size:.875rem;color:var(--muted)}
 .field-error{margin:.25rem 0 0;font-size:.875rem;color:var(--err);font-weight:600}

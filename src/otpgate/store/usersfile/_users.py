@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from ...errors import LastAuthenticator, StoreError, UnknownUser
+from ...errors import LastAuthenticator, StoreError, TokenLimit, UnknownUser
 from ..authenticators import OtpToken
 from ..base import check_serial
 from ..records import UserRecord, UserState
@@ -39,7 +39,7 @@ def _line_for(record: UserRecord) -> tuple[UserRecord, bytes]:
     """
     check_serial(record)
     if record.more:
-        raise StoreError(f"{record.username!r}: {ONE_PER_USER}")
+        raise TokenLimit(f"{record.username!r}: {ONE_PER_USER}")
     record = dataclasses.replace(record, state=no_tag(record.state))
     line = format_line(record.username, record.token_type, record.key, record.pin, record.state)
     return record, line
@@ -141,7 +141,7 @@ class FileUsers(UsersFile):
     def add_token(self, username: str, token: OtpToken) -> OtpToken:
         if self.get(username) is None:
             raise UnknownUser(username)
-        raise StoreError(ONE_PER_USER)
+        raise TokenLimit(ONE_PER_USER)
 
     def rename_token(self, username: str, token_id: str, name: str) -> bool:
         record = self.get(username)
