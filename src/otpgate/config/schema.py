@@ -88,12 +88,13 @@ class Schema:
 
     Attributes:
         settings: every name its table accepts.
-        checked: the fields checked when it is built (settable or fixed).
+        checked: the fields checked when it is built (settable or fixed), each with
+            its default (which a test holds to its rule, so it is not checked again).
         nested: a field -> its object's type and the flat names that build it.
     """
 
     settings: Mapping[str, Setting]
-    checked: tuple[Setting, ...]
+    checked: tuple[tuple[Setting, object], ...]
     nested: Mapping[str, tuple[type[Any], tuple[str, ...]]]
 
 
@@ -110,7 +111,7 @@ def schema(cls: type[Any]) -> Schema:
 
 def _read_schema(cls: type[Any]) -> Schema:
     settings: dict[str, Setting] = {}
-    checked: list[Setting] = []
+    checked: list[tuple[Setting, object]] = []
     inner: dict[str, tuple[type[Any], tuple[str, ...]]] = {}
     for f in dataclasses.fields(cls):
         declared = f.metadata.get(_KEY, _Declared())
@@ -120,7 +121,7 @@ def _read_schema(cls: type[Any]) -> Schema:
             continue
         kind, optional = kind_of(f.type)
         one = Setting(f.name, kind, optional, declared.rule)
-        checked.append(one)
+        checked.append((one, f.default))
         if declared.settable:
             settings[f.name] = one
     return Schema(settings, tuple(checked), inner)
@@ -145,8 +146,9 @@ class Section:
 
     def __post_init__(self) -> None:
         problems = []
-        for one in schema(type(self)).checked:
-            problem = one.problem(getattr(self, one.name))
+        for one, default in schema(type(self)).checked:
+            value = getattr(self, one.name)
+            problem = None if value is default else one.problem(value)
             if problem:
                 problems.append(f"{one.name} {problem}")
         if problems:
