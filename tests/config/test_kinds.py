@@ -18,6 +18,7 @@ from otpgate.errors import ConfigError
     [
         ("[auth]\nmax_linger = true", "auth.max_linger: expected a number"),
         ("[auth]\ncache_size = 1.5", "auth.cache_size: expected a whole number"),
+        ("[auth]\ncache_size = true", "auth.cache_size: expected a whole number"),
         ("[auth]\nfall_through = 1", "auth.fall_through: expected true or false"),
         ('[auth]\nfall_through = "yes"', "auth.fall_through: expected true or false"),
         ("[web]\nrealm = 5", "web.realm: expected a string"),
