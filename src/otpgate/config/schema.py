@@ -134,8 +134,8 @@ def build(cls: type[Any], values: Mapping[str, object]) -> Any:
         ValueError: a value breaks its rule.
     """
     fields = dict(values)
-    for name, (kind, flat) in schema(cls).nested.items():
-        fields[name] = kind(**{n: fields.pop(n) for n in flat if n in fields})
+    for name, (make, flat) in schema(cls).nested.items():
+        fields[name] = make(**{n: fields.pop(n) for n in flat if n in fields})
     return cls(**fields)
 
 
