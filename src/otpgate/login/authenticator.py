@@ -263,6 +263,11 @@ class Authenticator:
         self._memory.remember(user, new, now, stamp)
         self.state.revoke(user)  # written first: whoever hears it and re-reads sees it
 
+    def forget(self, user: str) -> None:
+        """Drop what this process remembers of ``user``, after a change made here (a token
+        removed on the account page), as a revocation heard from another gate does."""
+        self._memory.forget(user)
+
     def session_valid(self, user: str, issued_at: float, *, now: float | None = None) -> bool:
         """Whether a session issued at ``issued_at`` still stands (:meth:`session_record`)."""
         return self.session_record(user, issued_at, now=now) is not None

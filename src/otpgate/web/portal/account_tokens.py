@@ -168,6 +168,7 @@ class TokenForms:
             return await page._page(request, user, lang, 404, message=_(m.AUTH_UNKNOWN))
         if not await run_in_threadpool(self.service.tokens.remove, user, token_id, now, ip):
             return await page._page(request, user, lang, 404, message=_(m.AUTH_UNKNOWN))
+        self.forms.sessions.reread(user)  # this process stops answering from the old record
         renewed = None
         if token_id == before.meta.id:
             # Sessions are bound to the first token; removing it ends them all.
