@@ -103,3 +103,14 @@ def test_the_users_file_refuses_a_second_token(run: Runner, isolated: Path) -> N
 def test_help_explains(run: Runner) -> None:
     r = run("token", "add", "--help")
     assert r.code == 0 and "--type" in r.out and "users file" in r.out
+
+
+def test_replace_token_renews_the_first_and_keeps_the_others(run: Runner, db: str) -> None:
+    assert run("user", "add", "alice", "--no-pin", "--key", KEY, "--store", db).code == 0
+    args = ("token", "add", "alice", "--type", "HOTP", "--key", SPARE, "--name", "spare")
+    assert run(*args, "--store", db).code == 0
+    first, spare = _ids(run, db)
+    r = run("user", "replace-token", "alice", "--key", SPARE[::-1], "--store", db)
+    assert r.code == 0, r.err
+    new_first, kept = _ids(run, db)
+    assert new_first["id"] != first["id"] and kept == spare

@@ -20,6 +20,7 @@ from ..otp.algorithms import ALGORITHMS
 from ..otp.keys import MOTP_KEY_BYTES, check_key_length, decode_key, new_key
 from ..otp.tokens import TokenType, build_uri, parse_token_type, uri_warnings
 from ..otp.verify import TokenState
+from ..store.authenticators import MAX_NAME, TokenMeta
 from ..store.records import UserRecord, UserState
 from . import CommandError
 from ._args import username
@@ -150,7 +151,9 @@ def _cmd_replace_token(args: argparse.Namespace) -> int:
             last_otp=None,
             revoked_before=time.time(),
         )
-        new = replace(record, token_type=ttype, key=key, state=state, serial=args.serial)
+        # A new token: a new id and name; the user's other tokens stay (otpgate token ...).
+        meta = TokenMeta(name=(args.serial or "token")[:MAX_NAME])
+        new = replace(record, token_type=ttype, key=key, state=state, serial=args.serial, meta=meta)
         store.replace(new)
     audit_admin(args, "replace_token", args.name, f"{ttype}; sessions revoked")
     print(
