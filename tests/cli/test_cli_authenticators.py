@@ -114,3 +114,19 @@ def test_replace_token_renews_the_first_and_keeps_the_others(run: Runner, db: st
     assert r.code == 0, r.err
     new_first, kept = _ids(run, db)
     assert new_first["id"] != first["id"] and kept == spare
+
+
+def test_export_to_a_users_file_skips_a_user_with_two_tokens(
+    run: Runner, db: str, isolated: Path
+) -> None:
+    for name in ("alice", "bob"):
+        assert run("user", "add", name, "--no-pin", "--key", KEY, "--store", db).code == 0
+    assert run("token", "add", "alice", "--type", "HOTP", "--store", db).code == 0
+    target = isolated / "users"
+    r = run("export", "--store", db, "--to", f"users-file:{target}")
+    assert r.code == 1 and "one token per user" in r.err and "copied 1 of 2" in r.err
+    assert "bob" in target.read_text() and "alice" not in target.read_text()
+    # Back into a new SQL store, every token travels with its id.
+    r = run("import", f"sqlite:///{isolated}/otpgate.db", "--into", f"sqlite:///{isolated}/b.db")
+    assert r.code == 0, r.err
+    assert _ids(run, f"sqlite:///{isolated}/b.db") == _ids(run, db)
