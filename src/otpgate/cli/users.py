@@ -104,6 +104,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
         shown.update({key: s.token.counter, "last_step": s.token.last_step})
         shown["recovery_codes"] = codes
         shown["role"] = role
+        shown["tokens"] = len(r.tokens())
         print(json.dumps(shown, indent=1))
         return 0
     counter = (
@@ -125,6 +126,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
         ("locked until", _locked(r, now)),
         ("sessions revoked before", when(s.revoked_before)),
         ("recovery codes", f"{codes} unused"),
+        # The first token's fields are above; every token: otpgate token list.
+        ("tokens", f"{len(r.tokens())} (otpgate token list {r.username})"),
     ]
     width = max(len(k) for k, _ in lines)
     for k, v in lines:
