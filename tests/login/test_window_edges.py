@@ -68,12 +68,12 @@ def first_use(**settings: Any) -> tuple[CountingStore, Authenticator, str]:
     store = make_store()
     a = Authenticator(store, AuthSettings(**settings), clock=lambda: NOW)
     password = PIN + CODE
-    assert a.authenticate("alice", password, IP, now=NOW).fresh
+    assert a.login(a.attempt("alice", password, IP), now=NOW).fresh
     return store, a, password
 
 
 def reason_at(a: Authenticator, password: str, now: float, ip: str = IP) -> Reason:
-    return a.authenticate("alice", password, ip, now=now).reason
+    return a.login(a.attempt("alice", password, ip), now=now).reason
 
 
 # --- the linger window in memory (linger.py) --------------------------------------------------
@@ -83,7 +83,7 @@ def test_fixed_linger_ends_at_exactly_max_linger() -> None:
     _, a, pw = first_use(max_linger=600)
     assert reason_at(a, pw, before(NOW + 600)) is Reason.LINGER
     # From memory alone (the event loop's check), then with a store read.
-    assert a.check_cached("alice", pw, IP, now=NOW + 600) is None
+    assert a.check_cached(a.attempt("alice", pw, IP), now=NOW + 600) is None
     assert reason_at(a, pw, NOW + 600) is Reason.REPLAYED
 
 
@@ -225,9 +225,9 @@ def test_a_lock_lifts_at_exactly_failure_unlock_after() -> None:
         assert reason_at(a, PIN + "000000", NOW) is Reason.NO_MATCH
     assert store.get("alice").state.locked_until == NOW + 900
     last = before(NOW + 900)
-    d = a.authenticate("alice", PIN + generate(TOTP, now=last), IP, now=last)
+    d = a.login(a.attempt("alice", PIN + generate(TOTP, now=last), IP), now=last)
     assert (d.reason, d.retry_after) == (Reason.LOCKED, pytest.approx(0.0, abs=1e-6))
-    assert a.authenticate("alice", PIN + generate(TOTP, now=NOW + 900), IP, now=NOW + 900).ok
+    assert a.login(a.attempt("alice", PIN + generate(TOTP, now=NOW + 900), IP), now=NOW + 900).ok
     state = UserState(locked_until=NOW + 900)
     assert rules.locked(state, before(NOW + 900))
     assert not rules.locked(state, NOW + 900)

@@ -119,9 +119,7 @@ def _check(key: _Key, environ: Mapping[str, object], user: str, password: str) -
     # next_provider: as the module, a name otpgate does not know is the next
     # AuthBasicProvider's (so not counted: its users send passwords here too).
     attempt = authenticator.attempt(user, password, ip, write_behind=True, next_provider=True)
-    decision = authenticator.check_cached(attempt)
-    if decision is None:
-        decision = authenticator.decide(attempt)
+    decision = authenticator.login(attempt)
     if decision.ok:
         return True
     if passed_on(decision.reason, authenticator.settings.fall_through):

@@ -19,7 +19,7 @@ from typing import Final
 from ..config.auth import AuthSettings
 from ..errors import StoreConflict, StoreError
 from ..otp.tokens import TokenType
-from ..regulation.failure_writer import FailureWriter
+from ..regulation.regulator import Regulator
 from ..store.base import LoginStore, UserStore
 from ..store.records import Pin, UserRecord
 from . import recovery, rules
@@ -83,8 +83,8 @@ def settle(
     raise StoreConflict(f"gave up after {MAX_RETRIES} concurrent updates of {user!r}")
 
 
-def write_behind(failures: FailureWriter, user: str, now: float) -> Callable[[Outcome], bool]:
-    """For :func:`settle`'s ``defer``: hand a wrong code's failure count to ``failures``.
+def write_behind(regulator: Regulator, user: str, now: float) -> Callable[[Outcome], bool]:
+    """For :func:`settle`'s ``defer``: hand a wrong code's failure count to the regulator.
 
     Only a ``no_match``: its new state is one more failure (and maybe a
     lock), which :func:`count_failures` applies as well later.  A right
@@ -93,7 +93,7 @@ def write_behind(failures: FailureWriter, user: str, now: float) -> Callable[[Ou
     """
 
     def defer(outcome: Outcome) -> bool:
-        return outcome.reason is Reason.NO_MATCH and failures.submit(user, now)
+        return outcome.reason is Reason.NO_MATCH and regulator.write_behind(user, now)
 
     return defer
 

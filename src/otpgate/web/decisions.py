@@ -54,8 +54,9 @@ class Decisions:
     ) -> Decision:
         """Ask the Authenticator once, count the answer once.
 
-        The answer from memory is taken on the event loop; only a fresh login
-        (store I/O, the PIN hash) goes to the threadpool, with the same
+        :meth:`~otpgate.login.authenticator.Authenticator.login` in its two
+        halves: the answer from memory is taken on the event loop; only a fresh
+        decision (store I/O, the PIN hash) goes to the threadpool, with the same
         :class:`~otpgate.login.authenticator.Attempt` (so its digest is computed once).
         ``linger=False``: a lingering credential does not answer (the login
         form, where a code is single use).  ``device`` and ``proven`` say how

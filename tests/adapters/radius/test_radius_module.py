@@ -2,7 +2,7 @@
 
 The same functions FreeRADIUS calls, without FreeRADIUS (its ``radiusd``
 module does not exist here, so ``instantiate`` reads no ``config`` section
-and these tests set the module's settings through ``open_gate``).
+and these tests set the module's settings through ``open_authenticator_for``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ..gate_users import audit, code, make_gate
 @pytest.fixture
 def gate(tmp_path: Path) -> Iterator[Path]:
     config = make_gate(tmp_path, {"alice": "1234"})
-    radius._gate = radius.open_gate(str(config))
+    radius._authenticator = radius.open_authenticator_for(str(config))
     try:
         yield tmp_path
     finally:

@@ -17,9 +17,9 @@ from ..gate_users import make_gate
 @pytest.fixture
 def gate(tmp_path: Path) -> Iterator[Authenticator]:
     config = make_gate(tmp_path, {"alice": "1234"})
-    radius._gate = radius.open_gate(str(config))
+    radius._authenticator = radius.open_authenticator_for(str(config))
     try:
-        yield radius._gate
+        yield radius._authenticator
     finally:
         radius.detach()
 
