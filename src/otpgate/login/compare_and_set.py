@@ -120,53 +120,71 @@ def login_rules(
     ``no_step_back`` raises a record's last time step to one read before
     (:meth:`otpgate.login.linger.LingerMemory.no_step_back`), in every round.
     """
-    user, password, ip, s = attempt.user, attempt.password, attempt.ip, settings
-    pins: dict[tuple[Pin, str], bool] = {}
+    return _LoginRounds(store, attempt, now, settings, check_pin, on_logout, no_step_back)
 
-    def otp_tag(otp: str) -> str:
-        # The stored last OTP's form: a keyed digest in the SQL stores.
-        return store.otp_tag(user, otp)
 
-    consumed: dict[str, bool] = {}
-    seen: set[Reason] = set()
+class _LoginRounds:
+    """The ``decide`` of :func:`login_rules`: remembers PIN checks and recovery codes."""
 
-    def decide(record: UserRecord | None) -> Outcome:
+    def __init__(
+        self,
+        store: LoginStore,
+        attempt: Attempt,
+        now: float,
+        settings: AuthSettings,
+        check_pin: CheckPin,
+        on_logout: Callable[[str], None],
+        no_step_back: Callable[[UserRecord], UserRecord],
+    ) -> None:
+        self.store, self.attempt, self.now, self.settings = store, attempt, now, settings
+        self.check_pin, self.on_logout, self.no_step_back = check_pin, on_logout, no_step_back
+        self.pins: dict[tuple[Pin, str], bool] = {}
+        self.consumed: dict[str, bool] = {}
+        self.seen: set[Reason] = set()
+
+    def __call__(self, record: UserRecord | None) -> Outcome:
+        attempt, user = self.attempt, self.attempt.user
         if record is not None and _motp_without_pin(record):
             log.error("Mobile-OTP user %r needs a plain PIN to verify codes", user)
-
-        def pin_ok(pin: str) -> bool:
-            assert record is not None
-            if (record.pin, pin) not in pins:
-                pins[record.pin, pin] = check_pin(record.pin, record.username, pin)
-            return pins[record.pin, pin]
-
-        bad_pin = Reason.BAD_PIN in seen
         if record is not None:
-            record = no_step_back(record)
+            record = self.no_step_back(record)
+        pin_ok = self._pin_ok(record)
         out = rules.transition(
             record,
-            password,
-            ip,
-            now,
-            s,
+            attempt.password,
+            attempt.ip,
+            self.now,
+            self.settings,
             pin_ok,
-            pin_failed=bad_pin,
-            otp_tag=otp_tag,
+            pin_failed=Reason.BAD_PIN in self.seen,
+            otp_tag=lambda otp: self.store.otp_tag(user, otp),  # a keyed digest in SQL stores
             linger=attempt.linger,
             next_provider=attempt.next_provider,
         )
         if isinstance(out, rules.Recover):
             assert record is not None
-            if out.code not in consumed:
+            if out.code not in self.consumed:
                 digest = recovery.digest(user, out.code)
-                consumed[out.code] = store.consume_recovery_code(user, digest)
-            out = rules.recovered(record, consumed[out.code], out.pin, ip, now, s, pin_ok)
+                self.consumed[out.code] = self.store.consume_recovery_code(user, digest)
+            consumed = self.consumed[out.code]
+            out = rules.recovered(
+                record, consumed, out.pin, attempt.ip, self.now, self.settings, pin_ok
+            )
         if out.reason is Reason.LOGOUT:
-            on_logout(user)
-        seen.add(out.reason)
+            self.on_logout(user)
+        self.seen.add(out.reason)
         return out
 
-    return decide
+    def _pin_ok(self, record: UserRecord | None) -> Callable[[str], bool]:
+        """Whether a PIN is the record's, each (stored PIN, PIN given) checked once."""
+
+        def pin_ok(pin: str) -> bool:
+            assert record is not None
+            if (record.pin, pin) not in self.pins:
+                self.pins[record.pin, pin] = self.check_pin(record.pin, record.username, pin)
+            return self.pins[record.pin, pin]
+
+        return pin_ok
 
 
 def decoy_record() -> UserRecord:
