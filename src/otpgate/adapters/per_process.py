@@ -1,4 +1,4 @@
-"""One Authenticator per process and settings, for the in-process front ends (PAM).
+"""One Authenticator per process and settings, for the in-process front ends (Apache, PAM).
 
 A PAM service that stays up (OpenVPN's auth-pam plugin, a mail server,
 ``su`` in a loop) asks for many logins in one process: each must not open the
@@ -41,14 +41,22 @@ class PerProcess(Generic[K]):
 
     def get(self, key: K) -> Authenticator:
         """The process's Authenticator for ``key`` (built now if there is none)."""
+        authenticator = self._kept.get(key)  # every login after the first: no lock
+        if authenticator is not None:
+            return authenticator
         with self._lock:
             authenticator = self._kept.get(key)
             if authenticator is None:
                 authenticator = self._kept[key] = self._open(key)
             return authenticator
 
+    def values(self) -> list[Authenticator]:
+        """The Authenticators kept now."""
+        with self._lock:
+            return list(self._kept.values())
+
     def close(self) -> None:
-        """Close every Authenticator kept (writes pending failure counts)."""
+        """Close every Authenticator kept (writes pending failure counts); later ones are new."""
         with self._lock:
             kept, self._kept = list(self._kept.values()), {}
         for authenticator in kept:

@@ -24,11 +24,12 @@ from ..state import LocalState, SharedState
 from ..store.base import Store
 from ..store.records import UserRecord
 from .attempt import Attempt, Decision
-from .decision import Decider, Judged
+from .decision import Decider
 from .linger import LingerMemory
 from .pins import HtpasswdChecker, PinChecker
 from .reasons import Reason
 from .sessions import Sessions
+from .user_state import idle_use, lock_retry, locked
 
 __all__ = [
     "Attempt",
@@ -136,14 +137,41 @@ class Authenticator:
 
         A lingering credential is accepted only while the cached store read
         is younger than ``settings.state_ttl``; a throttled pair, or a user
-        known (from such a read) to be locked, is refused.
+        known (from such a read) to be locked, is refused.  A spent guess
+        budget is not looked at here: :meth:`decide` finds it at the cost of
+        any other attempt (:mod:`otpgate.regulation.shared`).  The hot path:
+        kept here, one call deep.
         """
         now = self.clock() if now is None else now
-        judged = self._decider.cached(attempt, now)
-        if judged is None:
+        user, ip = attempt.user, attempt.ip
+        if not isinstance(user, str) or not isinstance(attempt.password, str):
             return None
-        self._audit(judged, attempt, now)
-        return judged[0]
+        self.state.sync()  # revocations that arrived before this request come first
+        snap = self._memory.snapshot(user, now)
+        record = snap.record if snap is not None else None
+        decision: Decision | None = None
+        # A lingering credential, unless its use is due to be written
+        # (max_idle, rules.idle_use): decide() writes it.
+        if (
+            snap is not None
+            and record is not None
+            and attempt.linger
+            and self._memory.hit(attempt.key, user, ip, snap, now)
+            and idle_use(record.state, now, self.settings) is None
+        ):
+            decision = Decision(True, record.username, Reason.LINGER)
+        # A known credential is never answered "throttled" here: decide() may
+        # still accept it from its linger entry after a store read (unless the
+        # attempt may not linger: then it is an attempt like any other).
+        elif not (attempt.linger and self._memory.knows(attempt.key)):
+            retry = self.regulator.peek(user, ip, now)  # no network on the event loop
+            if retry is not None:
+                decision = Decision(False, None, Reason.THROTTLED, retry_after=retry)
+            elif record is not None and locked(record.state, now):
+                decision = Decision(False, None, Reason.LOCKED, lock_retry(record.state, now))
+        if decision is not None:
+            self._audit(decision, record, attempt, now)
+        return decision
 
     def decide(self, attempt: Attempt, *, now: float | None = None) -> Decision:
         """The second half of :meth:`login`: the fresh decision (blocking).
@@ -158,7 +186,7 @@ class Authenticator:
             # logged, never in an exception a front end might mishandle.
             log.exception("unexpected error during a login decision")
             judged = Decision(False, None, Reason.STORE_ERROR), None
-        self._audit(judged, attempt, now)
+        self._audit(*judged, attempt, now)
         return judged[0]
 
     # -- after a login: sessions and logout --------------------------------
@@ -221,8 +249,9 @@ class Authenticator:
         # The one place an attempt's digest is made (tests count the calls).
         return self._memory.digest(user, password)
 
-    def _audit(self, judged: Judged, attempt: Attempt, now: float) -> None:
-        decision, record = judged
+    def _audit(
+        self, decision: Decision, record: UserRecord | None, attempt: Attempt, now: float
+    ) -> None:
         if self.audit is None:
             return
         if decision.ok and decision.reason is Reason.LINGER and not self.settings.audit_linger:

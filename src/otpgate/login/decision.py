@@ -23,8 +23,9 @@ Order of work per attempt, cheapest first (docs/accounts.md explains why):
    can never be accepted twice.  A store that cannot be written denies the
    login.
 
-:meth:`Decider.cached` does steps 1 and 2 from memory alone (no I/O, for the
-event loop); :meth:`Decider.fresh` does them all.  A right OTP with a wrong PIN
+:meth:`Authenticator.check_cached <otpgate.login.authenticator.Authenticator.check_cached>`
+does steps 1 and 2 from memory alone (no I/O, for the event loop);
+:meth:`Decider.fresh` does them all.  A right OTP with a wrong PIN
 still consumes the OTP (the new token state is written along with the
 failure), so the code cannot be retried with another PIN guess.
 """
@@ -93,50 +94,11 @@ class Decider:
             if state.shared
             else LocalRegulator(settings, self.count_failures)
         )
-        self._memory = memory
+        self.memory = memory
         self._known = SharedCredentials(state, memory)
         # An unknown user's attempt is checked against this decoy, so that it
         # costs what a known user's does.
         self._decoy = settle.decoy_record()
-
-    # -- from memory ------------------------------------------------------
-
-    def cached(self, attempt: Attempt, now: float) -> Judged | None:
-        """The answer from memory alone (no store access, no slow hash), or ``None``.
-
-        A lingering credential is accepted only while the cached store read is
-        younger than ``settings.state_ttl``; a throttled pair, or a user known
-        (from such a read) to be locked, is refused.  A spent guess budget is
-        not looked at here: :meth:`fresh` finds it at the cost of any other
-        attempt (:mod:`otpgate.regulation.shared`).
-        """
-        user, ip = attempt.user, attempt.ip
-        if not isinstance(user, str) or not isinstance(attempt.password, str):
-            return None
-        self.state.sync()  # revocations that arrived before this request come first
-        snap = self._memory.snapshot(user, now)
-        record = snap.record if snap is not None else None
-        # A lingering credential, unless its use is due to be written
-        # (max_idle, rules.idle_use): fresh() writes it.
-        if (
-            snap is not None
-            and record is not None
-            and attempt.linger
-            and self._memory.hit(attempt.key, user, ip, snap, now)
-            and rules.idle_use(record.state, now, self.settings) is None
-        ):
-            return Decision(True, record.username, Reason.LINGER), record
-        # A known credential is never answered "throttled" here: fresh() may
-        # still accept it from its linger entry after a store read (unless the
-        # attempt may not linger: then it is an attempt like any other).
-        if attempt.linger and self._memory.knows(attempt.key):
-            return None
-        retry = self.regulator.peek(user, ip, now)  # no network on the event loop
-        if retry is not None:
-            return Decision(False, None, Reason.THROTTLED, retry_after=retry), record
-        if record is not None and rules.locked(record.state, now):
-            return Decision(False, None, Reason.LOCKED, rules.lock_retry(record.state, now)), record
-        return None
 
     # -- the fresh decision -----------------------------------------------
 
@@ -148,7 +110,7 @@ class Decider:
         if attempt.write_behind:
             self.regulator.ready()  # for every name, not only when a failure is handed over
         # 1. lingering credentials (may read the store once per state_ttl).
-        known = attempt.linger and self._memory.knows(attempt.key)
+        known = attempt.linger and self.memory.knows(attempt.key)
         if known:
             lingered = self._linger(attempt, now)
             if lingered is not None:
@@ -164,7 +126,7 @@ class Decider:
         early = rules.screen(user, password, self.settings, before.wait)
         if early is not None:
             return self._conclude(early, attempt, before, None, now), None
-        recent = self._memory.snapshot(user, now)
+        recent = self.memory.snapshot(user, now)
         if recent is not None and recent.record is not None:
             state = recent.record.state
             if rules.locked(state, now):
@@ -192,8 +154,8 @@ class Decider:
                 now,
                 self.settings,
                 self._check_pin,
-                self._memory.forget,
-                self._memory.no_step_back,
+                self.memory.forget,
+                self.memory.no_step_back,
             )
             defer = settle.write_behind(self.regulator, user, now) if attempt.write_behind else None
             outcome, record = settle.settle(self.store, user, record, decide, defer)
@@ -201,7 +163,7 @@ class Decider:
             log.error("store error during a login: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), record
         if record is not None and (outcome.state is not None or outcome.reason is Reason.LOCKED):
-            self._memory.remember(user, record, now, stamp)  # as read or written just now
+            self.memory.remember(user, record, now, stamp)  # as read or written just now
         return self._conclude(outcome, attempt, before, record, now), record
 
     def _linger(self, attempt: Attempt, now: float) -> Judged | None:
@@ -215,14 +177,14 @@ class Decider:
         except StoreError as exc:
             log.error("store error: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), None
-        if not self._memory.hit(attempt.key, attempt.user, attempt.ip, snap, now):
+        if not self.memory.hit(attempt.key, attempt.user, attempt.ip, snap, now):
             return None
         assert snap.record is not None
         fingerprint = snap.fingerprint
-        same = lambda r: self._memory.fingerprint(r) == fingerprint  # noqa: E731
+        same = lambda r: self.memory.fingerprint(r) == fingerprint  # noqa: E731
         used = settle.write_use(self.store, snap.record, now, self.settings, same)
         if used is not None:
-            self._memory.remember(attempt.user, used, now, snap.stamp)
+            self.memory.remember(attempt.user, used, now, snap.stamp)
         return Decision(True, snap.record.username, Reason.LINGER), snap.record
 
     def _conclude(
@@ -241,13 +203,13 @@ class Decider:
         """
         user, ip, key = attempt.user, attempt.ip, attempt.key
         double = outcome.reason is Reason.REPLAYED and attempt.linger
-        if double and record is not None and self._memory.knows(key):
+        if double and record is not None and self.memory.knows(key):
             # A concurrent double submit: the winner cached it a moment ago.
-            snap = Snapshot(record, now, self._memory.fingerprint(record))
-            if self._memory.hit(key, user, ip, snap, now):
+            snap = Snapshot(record, now, self.memory.fingerprint(record))
+            if self.memory.hit(key, user, ip, snap, now):
                 return Decision(True, record.username, Reason.LINGER)
         if outcome.linger_from is not None and record is not None:
-            self._memory.add(key, user, ip, record, now, outcome.linger_from)
+            self.memory.add(key, user, ip, record, now, outcome.linger_from)
             self._known.share(key, now)
             self.regulator.accepted(attempt, now)
         if outcome.reason is Reason.LOGOUT:
@@ -273,13 +235,13 @@ class Decider:
         Raises:
             StoreError: the store could not be read.
         """
-        snap = self._memory.snapshot(user, now)
+        snap = self.memory.snapshot(user, now)
         if snap is not None:
             return snap
         stamp = self.store.stamp()
         record = self.store.get(user)
         self.seen(record, now)
-        return self._memory.remember(user, record, now, stamp)
+        return self.memory.remember(user, record, now, stamp)
 
     def seen(self, record: UserRecord | None, now: float) -> None:
         """The budget learns where the user last logged in (maybe in another process)."""
@@ -297,4 +259,4 @@ class Decider:
         stamp = self.store.stamp()
         _, new = settle.settle(self.store, user, self.store.get(user), fail)
         if new is not None:
-            self._memory.remember(user, new, now, stamp)
+            self.memory.remember(user, new, now, stamp)
