@@ -23,7 +23,7 @@ import pytest
 from otpgate.accounts.pin_policy import PinPolicy
 from otpgate.accounts.selfservice import InvitationRefused, SelfService
 from otpgate.config.auth import AuthSettings
-from otpgate.login import rules
+from otpgate.login import rules, user_state
 from otpgate.login.authenticator import Authenticator
 from otpgate.login.linger import LingerMemory
 from otpgate.login.pins import FAST_TEST_HASHER
@@ -187,8 +187,8 @@ def test_logout_at_the_instant_of_the_first_use_leaves_it_standing() -> None:
     assert decide(stored(NOW - 10, revoked_before=NOW - 10), settings) is Reason.LINGER
     assert decide(stored(NOW - 10, revoked_before=after(NOW - 10)), settings) is Reason.REPLAYED
     record = stored(NOW - 10, revoked_before=NOW - 10)
-    assert rules.session_stands(record, NOW - 10, NOW)
-    assert not rules.session_stands(record, before(NOW - 10), NOW)
+    assert user_state.session_stands(record, NOW - 10, NOW)
+    assert not user_state.session_stands(record, before(NOW - 10), NOW)
     for revoked, expected in ((NOW, True), (after(NOW), False)):
         memory = LingerMemory(settings)
         memory.add(b"k", "alice", IP, record, NOW, NOW)
@@ -229,8 +229,8 @@ def test_a_lock_lifts_at_exactly_failure_unlock_after() -> None:
     assert (d.reason, d.retry_after) == (Reason.LOCKED, pytest.approx(0.0, abs=1e-6))
     assert a.login(a.attempt("alice", PIN + generate(TOTP, now=NOW + 900), IP), now=NOW + 900).ok
     state = UserState(locked_until=NOW + 900)
-    assert rules.locked(state, before(NOW + 900))
-    assert not rules.locked(state, NOW + 900)
+    assert user_state.locked(state, before(NOW + 900))
+    assert not user_state.locked(state, NOW + 900)
 
 
 # --- the throttle's backoff (throttle.py) ------------------------------------------------

@@ -151,7 +151,7 @@ class Authenticator:
         record = snap.record if snap is not None else None
         decision: Decision | None = None
         # A lingering credential, unless its use is due to be written
-        # (max_idle, rules.idle_use): decide() writes it.
+        # (max_idle, user_state.idle_use): decide() writes it.
         if (
             snap is not None
             and record is not None

@@ -4,7 +4,7 @@
 function (record -> :class:`~otpgate.login.rules.Outcome`) and writes the new state;
 a lost race re-reads and decides again, so the same code can never be
 accepted twice.  The ``decide`` functions come from here too: the login rules
-for one attempt (:func:`login_rules`), failures counted after the answer
+for one attempt (:class:`LoginRules`), failures counted after the answer
 (:func:`count_failures`, :func:`write_behind`) and a logout (:func:`log_out`).  :func:`decoy_work`
 does for an unknown user what a known user's attempt costs.
 """
@@ -22,7 +22,7 @@ from ..otp.tokens import TokenType
 from ..regulation.regulator import Regulator
 from ..store.base import LoginStore, UserStore
 from ..store.records import Pin, UserRecord
-from . import recovery, rules
+from . import recovery, rules, user_state
 from .attempt import Attempt
 from .reasons import Reason
 from .rules import Outcome
@@ -31,11 +31,11 @@ __all__ = [
     "MAX_RETRIES",
     "CheckPin",
     "Decide",
+    "LoginRules",
     "count_failures",
     "decoy_record",
     "decoy_work",
     "log_out",
-    "login_rules",
     "settle",
     "write_behind",
     "write_use",
@@ -103,16 +103,8 @@ def _motp_without_pin(record: UserRecord) -> bool:
     return record.token_type.kind == "MOTP" and record.pin.kind not in ("plain", "none")
 
 
-def login_rules(
-    store: LoginStore,
-    attempt: Attempt,
-    now: float,
-    settings: AuthSettings,
-    check_pin: CheckPin,
-    on_logout: Callable[[str], None],
-    no_step_back: Callable[[UserRecord], UserRecord] = lambda record: record,
-) -> Decide:
-    """:func:`rules.transition` for one attempt, round after round of :func:`settle`.
+class LoginRules:
+    """A ``decide``: :func:`rules.transition` for one attempt, round after round of :func:`settle`.
 
     Across rounds each PIN is checked and each recovery code consumed at
     most once, and a PIN found wrong stays wrong.  ``on_logout`` hears the
@@ -120,11 +112,6 @@ def login_rules(
     ``no_step_back`` raises a record's last time step to one read before
     (:meth:`otpgate.login.linger.LingerMemory.no_step_back`), in every round.
     """
-    return _LoginRounds(store, attempt, now, settings, check_pin, on_logout, no_step_back)
-
-
-class _LoginRounds:
-    """The ``decide`` of :func:`login_rules`: remembers PIN checks and recovery codes."""
 
     def __init__(
         self,
@@ -229,7 +216,7 @@ def count_failures(count: int, now: float, settings: AuthSettings) -> Decide:
             # (no state: nothing to write).
             return Outcome(Reason.NO_MATCH)
         for _ in range(count):
-            state = rules.failed_state(state, now, settings)
+            state = user_state.failed_state(state, now, settings)
         return Outcome(Reason.NO_MATCH, state)
 
     return fail
@@ -242,20 +229,20 @@ def write_use(
     settings: AuthSettings,
     same: Callable[[UserRecord], bool],
 ) -> UserRecord | None:
-    """Write a lingering use answered from memory, when one is due (:func:`rules.idle_use`).
+    """Write a lingering use answered from memory, when one is due (:func:`user_state.idle_use`).
 
     ``same`` says whether a record (re-read after a lost race) still holds the
     credential that lingers.  Returns the record as written, or ``None`` when
     nothing was written; a store error is logged and writes nothing: the use
     was accepted from a recent read, and the next one is written again.
     """
-    if rules.idle_use(record.state, now, settings) is None:
+    if user_state.idle_use(record.state, now, settings) is None:
         return None
 
     def use(current: UserRecord | None) -> Outcome:
-        if current is None or not same(current) or rules.locked(current.state, now):
+        if current is None or not same(current) or user_state.locked(current.state, now):
             return Outcome(Reason.LINGER)
-        return Outcome(Reason.LINGER, rules.idle_use(current.state, now, settings))
+        return Outcome(Reason.LINGER, user_state.idle_use(current.state, now, settings))
 
     try:
         outcome, new = settle(store, record.username, record, use)
@@ -271,6 +258,6 @@ def log_out(now: float) -> Decide:
     def revoke(current: UserRecord | None) -> Outcome:
         if current is None:
             return Outcome(Reason.UNKNOWN_USER)
-        return Outcome(Reason.LOGOUT, rules.logged_out(current.state, now))
+        return Outcome(Reason.LOGOUT, user_state.logged_out(current.state, now))
 
     return revoke

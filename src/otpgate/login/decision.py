@@ -43,7 +43,7 @@ from ..state.base import SharedState
 from ..store.base import Store
 from ..store.records import Pin, UserRecord
 from . import compare_and_set as settle
-from . import rules
+from . import rules, user_state
 from .attempt import Attempt, Decision
 from .linger import LingerMemory, Snapshot
 from .pins import PinChecker, PinHasher, check_pin
@@ -129,9 +129,9 @@ class Decider:
         recent = self.memory.snapshot(user, now)
         if recent is not None and recent.record is not None:
             state = recent.record.state
-            if rules.locked(state, now):
+            if user_state.locked(state, now):
                 # Hammering a locked account costs no store read within state_ttl.
-                locked = Outcome(Reason.LOCKED, retry_after=rules.lock_retry(state, now))
+                locked = Outcome(Reason.LOCKED, retry_after=user_state.lock_retry(state, now))
                 return self._conclude(locked, attempt, before, recent.record, now), recent.record
         return self._from_store(attempt, before, now)
 
@@ -148,7 +148,7 @@ class Decider:
         try:
             if record is None:
                 settle.decoy_work(self.store, self._decoy, attempt, now, self.settings)
-            decide = settle.login_rules(
+            decide = settle.LoginRules(
                 self.store,
                 attempt,
                 now,
@@ -224,7 +224,7 @@ class Decider:
         return Decision(ok, name, outcome.reason, retry, fresh=outcome.reason in _FRESH)
 
     def _check_pin(self, stored: Pin, user: str, pin: str) -> bool:
-        """For :func:`settle.login_rules`: whether ``pin`` is ``user``'s PIN."""
+        """For :class:`settle.LoginRules`: whether ``pin`` is ``user``'s PIN."""
         return check_pin(stored, user, pin, self.pin_hasher, self.pin_checker)
 
     # -- store reads and writes outside a login ---------------------------

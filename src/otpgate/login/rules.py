@@ -40,32 +40,15 @@ from ..store.records import UserRecord, UserState
 from . import recovery
 from .pins import pins_equal
 from .reasons import Reason
-from .user_state import (
-    IDLE_WRITES,
-    admin_locked,
-    failed_state,
-    idle_use,
-    lock_retry,
-    locked,
-    logged_out,
-    session_stands,
-)
+from .user_state import failed_state, idle_use, lock_retry, locked, logged_out
 
 __all__ = [
-    "IDLE_WRITES",
     "Outcome",
     "PinCheck",
     "Recover",
-    "admin_locked",
-    "failed_state",
-    "idle_use",
-    "lock_retry",
-    "locked",
-    "logged_out",
     "passed_on",
     "recovered",
     "screen",
-    "session_stands",
     "transition",
 ]
 

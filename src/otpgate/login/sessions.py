@@ -10,7 +10,7 @@ from ..state.base import SharedState
 from ..store.base import Store
 from ..store.records import UserRecord
 from . import compare_and_set as settle
-from . import rules
+from . import user_state
 from .linger import LingerMemory, Snapshot
 
 __all__ = ["Sessions"]
@@ -59,10 +59,10 @@ class Sessions:
         """The user's record if a session issued at ``issued_at`` still stands, else ``None``.
 
         The user must exist, not be locked, and not have been logged out or
-        locked after the session was issued (:func:`rules.session_stands`).
+        locked after the session was issued (:func:`user_state.session_stands`).
         """
         record = self.record(user, now)
-        return record if rules.session_stands(record, issued_at, now) else None
+        return record if user_state.session_stands(record, issued_at, now) else None
 
     def record(self, user: str, now: float, *, read: bool = True) -> UserRecord | None:
         """The user's record from a recent read, else from the store (never a write).

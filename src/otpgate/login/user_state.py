@@ -1,7 +1,7 @@
 """How a user's stored state moves outside a code check: locks, failures, idle uses, logouts.
 
-Pure functions of a :class:`~otpgate.store.records.UserState` and the time,
-re-exported by :mod:`otpgate.login.rules` (the login rules use them too).
+Pure functions of a :class:`~otpgate.store.records.UserState` and the time; the
+login rules (:mod:`otpgate.login.rules`) use them too.
 """
 
 from __future__ import annotations
