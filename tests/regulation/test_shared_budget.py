@@ -61,7 +61,7 @@ def wrong(store: MemoryStore, now: float, n: int) -> str:
     return PIN + guess
 
 
-def gate(store: MemoryStore, state: RedisState) -> Authenticator:
+def authenticator(store: MemoryStore, state: RedisState) -> Authenticator:
     return Authenticator(store, SETTINGS, clock=lambda: NOW, state=state)
 
 
@@ -70,8 +70,8 @@ class Two:
 
     def __init__(self, url: str, prefix: str) -> None:
         self.store = make_store()
-        self.a = gate(self.store, RedisState(url, prefix))
-        self.b = gate(self.store, RedisState(url, prefix))
+        self.a = authenticator(self.store, RedisState(url, prefix))
+        self.b = authenticator(self.store, RedisState(url, prefix))
 
     def close(self) -> None:
         self.a.state.close()
@@ -209,8 +209,8 @@ def test_without_redis_each_process_keeps_its_own_budget(redis_prefix: str) -> N
     # Nothing listens on this port: every call to Redis fails at once.
     url = f"redis://127.0.0.1:{free_port()}/0"
     store = make_store()
-    a = gate(store, RedisState(url, redis_prefix))
-    b = gate(store, RedisState(url, redis_prefix))
+    a = authenticator(store, RedisState(url, redis_prefix))
+    b = authenticator(store, RedisState(url, redis_prefix))
     try:
         assert isinstance(a.regulator, SharedRegulator) and a.state.shared
         assert a.login(a.attempt("alice", right(store, NOW), HOME), now=NOW).ok
