@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,13 @@ TOTP = parse_token_type("HOTP/T30")
 OLD_KEY = b"12345678901234567890"
 PIN = "735191"
 HOUR = 3600.0
+
+
+def sign_in(
+    auth: Authenticator, user: str, password: str, ip: str, now: float | None = None
+) -> Any:
+    """One login through the Authenticator's one entry."""
+    return auth.login(auth.attempt(user, password, ip), now=now)
 
 
 @pytest.fixture
@@ -70,10 +78,10 @@ def test_a_new_user_enrols_once(svc: SelfService, log: io.StringIO) -> None:
     # The confirming code is used up: it cannot sign in again.
     auth = Authenticator(svc.store, AuthSettings(max_linger=0))
     assert (
-        auth.authenticate("dora", PIN + totp(key, T0 + 20), "192.0.2.1", now=T0 + 25).reason
+        auth.login(auth.attempt("dora", PIN + totp(key, T0 + 20), "192.0.2.1"), now=T0 + 25).reason
         == "replayed"
     )
-    assert auth.authenticate("dora", PIN + totp(key, T0 + 50), "192.0.2.1", now=T0 + 50).ok
+    assert auth.login(auth.attempt("dora", PIN + totp(key, T0 + 50), "192.0.2.1"), now=T0 + 50).ok
     # The link is spent.
     for step in (
         lambda: svc.open(token, T0 + 30),
@@ -117,12 +125,14 @@ def test_a_wrong_code_does_not_activate(svc: SelfService) -> None:
 def test_a_reset_keeps_the_old_token_until_confirmed(svc: SelfService) -> None:
     auth = Authenticator(svc.store, AuthSettings(max_linger=0))
     token, key = enrol(svc, "erin", reset=True)
-    assert auth.authenticate("erin", "4321" + totp(OLD_KEY, T0 + 30), "192.0.2.1", now=T0 + 30).ok
-    svc.confirm(token, totp(key, T0 + 60), "192.0.2.1", T0 + 60)
-    assert not auth.authenticate(
-        "erin", "4321" + totp(OLD_KEY, T0 + 90), "192.0.2.1", now=T0 + 90
+    assert auth.login(
+        auth.attempt("erin", "4321" + totp(OLD_KEY, T0 + 30), "192.0.2.1"), now=T0 + 30
     ).ok
-    assert auth.authenticate("erin", PIN + totp(key, T0 + 120), "192.0.2.1", now=T0 + 120).ok
+    svc.confirm(token, totp(key, T0 + 60), "192.0.2.1", T0 + 60)
+    assert not auth.login(
+        auth.attempt("erin", "4321" + totp(OLD_KEY, T0 + 90), "192.0.2.1"), now=T0 + 90
+    ).ok
+    assert auth.login(auth.attempt("erin", PIN + totp(key, T0 + 120), "192.0.2.1"), now=T0 + 120).ok
 
 
 def test_a_reset_replaces_every_token_of_the_user(svc: SelfService, log: io.StringIO) -> None:
@@ -135,7 +145,7 @@ def test_a_reset_replaces_every_token_of_the_user(svc: SelfService, log: io.Stri
     assert record is not None and record.more == () and record.key == key
     auth = Authenticator(svc.store, AuthSettings(max_linger=0))
     spare_code = generate(spare.token(), counter=0)
-    assert not auth.authenticate("erin", PIN + spare_code, "192.0.2.1", now=T0 + 90).ok
+    assert not sign_in(auth, "erin", PIN + spare_code, "192.0.2.1", now=T0 + 90).ok
 
 
 def test_token_changes_are_audited(svc: SelfService, log: io.StringIO) -> None:

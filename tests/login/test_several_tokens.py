@@ -36,6 +36,13 @@ APP = parse_token_type("HOTP/T30")
 SPARE = parse_token_type("HOTP/E/8")
 
 
+def sign_in(
+    auth: Authenticator, user: str, password: str, ip: str, now: float | None = None
+) -> Any:
+    """One login through the Authenticator's one entry."""
+    return auth.login(auth.attempt(user, password, ip), now=now)
+
+
 def _store(spare: str = "HOTP/E/8", pin: Pin | None = None) -> tuple[MemoryStore, str]:
     """alice with the app and a spare of type ``spare``; the spare's id."""
     store = MemoryStore()
@@ -139,8 +146,8 @@ def test_the_audit_line_names_the_token() -> None:
     store, spare = _store()
     buf = io.StringIO()
     auth = Authenticator(store, AuthSettings(), audit=AuditLog(buf), clock=lambda: NOW)
-    auth.authenticate("alice", PIN + spare_code(0), IP)
-    auth.authenticate("alice", PIN + "12345678", IP, now=NOW + 1)
+    sign_in(auth, "alice", PIN + spare_code(0), IP)
+    sign_in(auth, "alice", PIN + "12345678", IP, now=NOW + 1)
     accepted, refused = (json.loads(line) for line in buf.getvalue().splitlines())
     assert (accepted["token_id"], accepted["token_name"]) == (spare, "spare")
     assert accepted["token"] == "HOTP/E/8" and "serial" not in accepted
@@ -152,15 +159,15 @@ def test_a_removed_token_s_codes_are_refused_at_once(spare_type: str) -> None:
     store, spare = _store(spare=spare_type)
     auth = _auth(store, state_ttl=3600)
     basic = PIN + spare_code(0, parse_token_type(spare_type))
-    assert auth.authenticate("alice", basic, IP).reason is Reason.OTP
-    assert auth.authenticate("alice", basic, IP, now=NOW + 1).reason is Reason.LINGER
+    assert sign_in(auth, "alice", basic, IP).reason is Reason.OTP
+    assert sign_in(auth, "alice", basic, IP, now=NOW + 1).reason is Reason.LINGER
     assert store.remove_token("alice", spare) is True
     # What the announcement of the removal (state.revoke) makes every gate do;
     # tests/web/test_several_tokens_nginx.py shows it across processes.
     auth._memory.forget("alice")
     # Not from memory, and not from the stored last OTP either (another process).
-    assert not auth.authenticate("alice", basic, IP, now=NOW + 2).ok
-    assert not _auth(store).authenticate("alice", basic, IP, now=NOW + 2).ok
+    assert not sign_in(auth, "alice", basic, IP, now=NOW + 2).ok
+    assert not sign_in(_auth(store), "alice", basic, IP, now=NOW + 2).ok
     assert _form(auth, PIN + spare_code(1, parse_token_type(spare_type)), NOW + 3) in (
         Reason.NO_MATCH,
         Reason.MALFORMED,
@@ -171,10 +178,10 @@ def test_removing_another_token_leaves_the_last_code_lingering() -> None:
     store, spare = _store(spare="HOTP/E")
     auth = _auth(store)
     basic = PIN + app_code()
-    assert auth.authenticate("alice", basic, IP).reason is Reason.OTP
+    assert sign_in(auth, "alice", basic, IP).reason is Reason.OTP
     store.remove_token("alice", spare)
     # Another process, reading the store: the app's code still lingers there.
-    assert _auth(store).authenticate("alice", basic, "192.0.2.99", now=NOW + 1).ok
+    assert sign_in(_auth(store), "alice", basic, "192.0.2.99", now=NOW + 1).ok
 
 
 def test_a_login_decided_before_the_removal_is_not_written() -> None:

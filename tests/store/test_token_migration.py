@@ -34,6 +34,13 @@ PIN = "4711"
 BEFORE = _sql.TOKENS_MIGRATION - 1
 
 
+def sign_in(
+    auth: Authenticator, user: str, password: str, ip: str, now: float | None = None
+) -> Any:
+    """One login through the Authenticator's one entry."""
+    return auth.login(auth.attempt(user, password, ip), now=now)
+
+
 def _rows(keys: KeyRing) -> list[dict[str, Any]]:
     """alice: a TOTP app that last took the code of the step before now;
     bob: a counter token with a serial and a PIN, at counter 7, once failed."""
@@ -89,7 +96,7 @@ def old_url(request: pytest.FixtureRequest, tmp_path: Path, key_file: str) -> st
 
 def _login(store: Store) -> Callable[[str, str], Reason]:
     auth = Authenticator(store, AuthSettings(state_ttl=0), clock=lambda: NOW)
-    return lambda user, password: auth.authenticate(user, password, "192.0.2.7").reason
+    return lambda user, password: sign_in(auth, user, password, "192.0.2.7").reason
 
 
 def test_each_user_keeps_their_token_and_state(old_url: str, key_file: str) -> None:
