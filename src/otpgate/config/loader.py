@@ -1,6 +1,6 @@
 """Gate settings: a TOML file, environment overrides and the mod_authn_otp names.
 
-A configuration file has up to four tables::
+A configuration file has up to five tables::
 
     [store]                       # where users and tokens live
     url = "sqlite:////var/lib/otpgate/otpgate.db"
@@ -17,6 +17,9 @@ A configuration file has up to four tables::
 
     [state]                       # optional: what several gates share (Redis)
     url = "redis://127.0.0.1:6379/0"
+
+    [privacyidea]                 # optional: privacyIDEA's validate API
+    enabled = true
 
 Every setting can be overridden by an environment variable named
 ``OTPGATE_<TABLE>_<SETTING>`` (``OTPGATE_WEB_COOKIE_SECURE=false``), and an
@@ -50,6 +53,7 @@ from ..otp.verify import Policy
 from ._values import convert
 from .auth import AuthSettings
 from .directives import DIRECTIVES, apply_directives
+from .privacyidea import PrivacyIdeaSettings
 from .state import StateSettings
 from .web import WebConfig, check_web
 
@@ -104,6 +108,7 @@ class Config:
     auth: AuthSettings = AuthSettings()
     web: WebConfig = WebConfig()
     state: StateSettings = StateSettings()
+    privacyidea: PrivacyIdeaSettings = PrivacyIdeaSettings()
     path: str | None = None
 
     def auth_settings(self) -> AuthSettings:
@@ -227,6 +232,7 @@ _SECTIONS: Final[dict[str, type[Any]]] = {
     "auth": AuthSettings,
     "web": WebConfig,
     "state": StateSettings,
+    "privacyidea": PrivacyIdeaSettings,
 }
 
 
