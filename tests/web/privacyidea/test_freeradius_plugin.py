@@ -15,12 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from adapters.gate_users import code, make_gate
+from adapters.radius.server import RadiusReply, RadiusServer, parse_radclient, run_freeradius
 from conftest import require_tool
 from procs import serving
 from system_python import ROOT
-
-from adapters.gate_users import code, make_gate
-from adapters.radius.server import RadiusReply, RadiusServer, parse_radclient, run_freeradius
 
 pytestmark = [pytest.mark.freeradius, pytest.mark.slow]
 
@@ -90,9 +89,9 @@ def ask(server: RadiusServer, user: str, password: str, state: str | None = None
     if state is not None:
         pairs.append(f"State = {state}")
     pairs.append("Message-Authenticator = 0x00")
+    where = f"127.0.0.1:{server.port}"
     done = subprocess.run(
-        ["radclient", "-x", "-f", "-", "-t", "20", "-r", "1", f"127.0.0.1:{server.port}", "auth"]
-        + [server.secret],
+        ["radclient", "-x", "-f", "-", "-t", "20", "-r", "1", where, "auth", server.secret],
         input=",".join(pairs) + "\n",
         capture_output=True,
         text=True,
