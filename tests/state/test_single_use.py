@@ -92,3 +92,22 @@ def test_memory_drops_the_expired_first() -> None:
     single.put(b"c", b"v", 60, NOW + 5)  # full: the expired one goes, not "a"
     assert single.take(b"a", NOW + 5) == b"v"
     assert single.take(b"old", NOW + 5) is None
+
+
+def test_memory_expiry_is_exact() -> None:
+    single = SingleUse()
+    single.put(b"a", b"v", 60, NOW)
+    single.put(b"b", b"v", 60, NOW)
+    assert single.take(b"a", NOW + 60) is None
+    assert single.take(b"b", NOW + 59.999) == b"v"
+
+
+def test_sqlite_expiry_is_exact(tmp_path: Path) -> None:
+    state = open_state(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        state.put_single(b"a" * 32, b"v", 60, NOW)
+        state.put_single(b"b" * 32, b"v", 60, NOW)
+        assert state.take_single(b"a" * 32, NOW + 60) is None
+        assert state.take_single(b"b" * 32, NOW + 59.999) == b"v"
+    finally:
+        state.close()

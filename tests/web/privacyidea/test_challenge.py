@@ -69,13 +69,20 @@ def test_a_wrong_code_uses_the_transaction_up(cr: Pi) -> None:
     assert _second(cr, tid, code(cr.clock)) is False
 
 
-def test_a_transaction_is_bound_to_its_user(cr: Pi) -> None:
-    from ..conftest import UNICODE_KEY, UNICODE_USER
+def test_a_transaction_is_bound_to_its_user(make_pi: Any) -> None:
+    from otpgate.otp.tokens import TokenType
+    from otpgate.store.records import Pin, UserRecord
 
-    tid = _first(cr)["detail"]["transaction_id"]
-    assert _second(cr, tid, code(cr.clock, UNICODE_KEY), user=UNICODE_USER) is False
+    from ..conftest import UNICODE_KEY, make_store
+
+    store = make_store()
+    # bob has alice's PIN: only the binding keeps alice's first leg from being bob's.
+    store.add(UserRecord("bob", TokenType("HOTP", 30, 6), UNICODE_KEY, Pin("plain", PIN)))
+    pi: Pi = make_pi(challenge_response=True, store=store)
+    tid = _first(pi)["detail"]["transaction_id"]
+    assert _second(pi, tid, code(pi.clock, UNICODE_KEY), user="bob") is False
     # ... and the attempt took it: alice cannot use it either.
-    assert _second(cr, tid, code(cr.clock)) is False
+    assert _second(pi, tid, code(pi.clock)) is False
 
 
 def test_a_transaction_expires(make_pi: Any) -> None:
@@ -158,3 +165,29 @@ def test_another_secret_cannot_read_a_transaction(tmp_path: Path, make_pi: Any) 
     )
     tid = _first(a)["detail"]["transaction_id"]
     assert _second(b, tid, code(b.clock)) is False
+
+
+def test_a_locked_user_gets_no_challenge(cr: Pi) -> None:
+    import dataclasses
+
+    record = cr.store.get("alice")
+    assert record is not None
+    locked = dataclasses.replace(record.state, locked_until=float("inf"))
+    assert cr.store.compare_and_set("alice", record.version, locked) is not None
+    body = _first(cr)
+    assert body["result"]["authentication"] == "REJECT"
+    assert "transaction_id" not in body.get("detail", {})
+
+
+def test_a_store_error_in_the_first_leg_gets_no_challenge(
+    cr: Pi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from otpgate.errors import StoreError
+
+    def broken(name: str) -> None:
+        raise StoreError("down")
+
+    monkeypatch.setattr(cr.store, "get", broken)
+    r = cr.check(user="alice", **{"pass": PIN})
+    assert r.status_code == 500
+    assert r.json()["result"]["error"]["code"] == 902

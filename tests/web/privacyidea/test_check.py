@@ -188,3 +188,17 @@ def test_under_a_prefix(make_pi: Any) -> None:
     pi = make_pi(prefix="/pi")
     assert pi.client.post("/validate/check", data={"user": "a", "pass": "b"}).status_code == 404
     assert _ok(pi.check(user="alice", **{"pass": pi.good()}))["result"]["value"] is True
+
+
+def test_a_store_error_is_902_never_an_accept(pi: Pi, monkeypatch: pytest.MonkeyPatch) -> None:
+    from otpgate.errors import StoreError
+
+    def broken(name: str) -> None:
+        raise StoreError("down")
+
+    monkeypatch.setattr(pi.store, "get", broken)
+    r = pi.check(user="alice", **{"pass": pi.good()})
+    assert r.status_code == 500
+    body = r.json()
+    assert body["result"]["status"] is False
+    assert body["result"]["error"]["code"] == 902

@@ -126,3 +126,26 @@ def test_polltransaction_never_accepts(pi: Pi) -> None:
     r = pi.client.get("/validate/polltransaction/" + "1" * 20)
     assert r.json()["result"]["value"] is False
     assert pi.client.get("/validate/polltransaction").json()["result"]["error"]["code"] == 905
+
+
+def _signed(claims: dict[str, Any]) -> str:
+    """A token signed as the gate signs, with these claims (what a key holder could make)."""
+    import hashlib
+    import hmac
+
+    key = hmac.new(b"s" * 40, b"otpgate privacyidea service token", hashlib.sha256).digest()
+    head, body, _ = _forge(claims, {"alg": "HS256", "typ": "JWT"}).split(".")
+    tag = hmac.new(key, f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}." + base64.urlsafe_b64encode(tag).rstrip(b"=").decode()
+
+
+def test_a_token_needs_its_right_and_its_times() -> None:
+    tokens = ServiceTokens([b"s" * 40], 3600)
+    base = {"username": "svc", "rights": ["validate"], "nbf": int(NOW), "exp": int(NOW) + 60}
+    assert tokens.check(_signed(base), NOW) == "svc"
+    assert tokens.check(_signed(base | {"rights": []}), NOW) is None
+    assert tokens.check(_signed(base | {"rights": "validate"}), NOW) is None
+    assert tokens.check(_signed(base | {"exp": "9999999999"}), NOW) is None
+    # Not valid before nbf (a minute of clock difference allowed).
+    assert tokens.check(_signed(base | {"nbf": int(NOW) + 61}), NOW) is None
+    assert tokens.check(_signed(base | {"nbf": int(NOW) + 60}), NOW) == "svc"
