@@ -39,6 +39,7 @@ def test_the_pin_alone_answers_a_challenge(cr: Pi) -> None:
     tid = detail["transaction_id"]
     assert len(tid) == 20 and tid.isdigit()
     assert detail["transaction_ids"] == [tid]
+    assert detail["client_mode"] == detail["preferred_client_mode"] == "interactive"
     [one] = detail["multi_challenge"]
     assert one["transaction_id"] == tid
     assert one["client_mode"] == "interactive"

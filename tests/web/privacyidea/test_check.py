@@ -25,6 +25,7 @@ def test_accepts_pin_and_code(pi: Pi) -> None:
     assert body["detail"]["message"] == "matching 1 tokens"
     assert body["detail"]["type"] == "totp"
     assert body["detail"]["serial"].startswith("OTPG")
+    assert body["detail"]["otplen"] == 6
     assert isinstance(body["detail"]["threadid"], int)
 
 
@@ -101,7 +102,8 @@ def test_an_unknown_realm_is_user_not_found(pi: Pi) -> None:
     body = r.json()
     assert body["result"]["status"] is False
     assert body["result"]["error"]["code"] == 904
-    assert body["result"]["error"]["message"].startswith("ERR904: ")
+    # privacyIDEA 3.14's words, as it answered them here.
+    assert body["result"]["error"]["message"] == "ERR904: User <alice@other> does not exist."
     assert "value" not in body["result"]
 
 
@@ -110,6 +112,12 @@ def test_an_unknown_user_is_rejected_like_a_wrong_code(pi: Pi) -> None:
     wrong = _ok(pi.check(user="alice", **{"pass": PIN + "123456"}))
     assert unknown["result"] == wrong["result"]
     assert unknown["detail"].keys() == wrong["detail"].keys()
+
+
+def test_no_user_is_905_as_privacyidea_words_it(pi: Pi) -> None:
+    r = pi.check(**{"pass": "1234123456"})
+    message = "ERR905: You need to specify a serial, user or credential_id."
+    assert r.json()["result"]["error"]["message"] == message
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,10 @@ _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 
 
 class UnknownRealm(LookupError):
-    """The request names a realm that is not this gate's."""
+    """The request names a realm that is not this gate's; the message is privacyIDEA's."""
+
+    def __init__(self, user: str, realm: str) -> None:
+        super().__init__(f"User <{user}@{realm}> does not exist.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +64,10 @@ def read_login(params: dict[str, str], realm: str) -> Login:
         raise ParamError("a serial alone is not supported: send the user")
     user, named = _split(user, realm)
     named = params.get("realm", named).strip()
-    if named and named.lower() != realm.lower():
-        raise UnknownRealm(named)
     if not user:
-        raise ParamError("Missing parameter: 'user'")
+        raise ParamError("You need to specify a serial, user or credential_id.")
+    if named and named.lower() != realm.lower():
+        raise UnknownRealm(user, named)
     try:
         check_user(user)
     except MalformedCredentials:

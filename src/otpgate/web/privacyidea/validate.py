@@ -42,11 +42,10 @@ if TYPE_CHECKING:
     from ._service import ServiceTokens
     from ._transactions import Transactions
 
-__all__ = ["FRONTEND", "USER_NOT_FOUND", "Validate"]
+__all__ = ["FRONTEND", "Validate"]
 
 FRONTEND: Final = "privacyidea"
 MISSING_HEADER: Final = "Authentication failure. Missing Authorization header."
-USER_NOT_FOUND: Final = "The user can not be found in any resolver in this realm!"
 # Refusals that end the attempt: no challenge follows them.
 _FINAL: Final = frozenset({Reason.THROTTLED, Reason.LOCKED, Reason.STORE_ERROR, Reason.LOGOUT})
 _REJECTED: Final = {"message": "wrong otp pin"}
@@ -92,8 +91,8 @@ class Validate:
             login = read_login(params, self.settings.realm)
         except ParamError as exc:
             return failure(Code.PARAMETER, str(exc))
-        except UnknownRealm:
-            return failure(Code.USER, USER_NOT_FOUND)
+        except UnknownRealm as exc:
+            return failure(Code.USER, str(exc))
         ip = self._address(request, params)
         now = self.clock()
         if login.transaction_id is not None:
@@ -138,8 +137,8 @@ class Validate:
             read_login(await read_params(request, self.max_body), self.settings.realm)
         except ParamError as exc:
             return failure(Code.PARAMETER, str(exc))
-        except UnknownRealm:
-            return failure(Code.USER, USER_NOT_FOUND)
+        except UnknownRealm as exc:
+            return failure(Code.USER, str(exc))
         return result(0, rid=2, authentication=Outcome.REJECT, detail=_NO_CHALLENGE)
 
     async def poll(self, request: Request) -> Response:
@@ -176,11 +175,13 @@ class Validate:
         if not decision.ok:
             return result(False, rid=2, authentication=Outcome.REJECT, detail=dict(_REJECTED))
         record = self.auth.record(decision.user or user, read=False)
-        detail = {
+        detail: dict[str, object] = {
             "message": "matching 1 tokens",
             "serial": serial_of(user, record),
             "type": type_of(record),
         }
+        if record is not None:
+            detail["otplen"] = record.token_type.digits
         return result(True, rid=2, authentication=Outcome.ACCEPT, detail=detail)
 
     def _challenge(self, user: str, tid: str) -> Response:
@@ -191,7 +192,6 @@ class Validate:
             "message": message,
             "client_mode": "interactive",
             "type": type_of(None),
-            "attributes": None,
         }
         detail = {
             "message": message,
@@ -201,6 +201,7 @@ class Validate:
             "transaction_id": tid,
             "transaction_ids": [tid],
             "multi_challenge": [one],
+            "client_mode": "interactive",
             "preferred_client_mode": "interactive",
         }
         return result(False, rid=2, authentication=Outcome.CHALLENGE, detail=detail)
