@@ -105,11 +105,7 @@ def create_app(
     # What tests look at in a running app.
     app.state.metrics, app.state.selfservice = parts.decisions.metrics, parts.service
     app.state.sessions, app.state.clients = parts.sessions, parts.clients
-    _add_middleware(app, config, parts)
-    if pi_auth is not None and not config.privacyidea.prefix:
-        # privacyIDEA's POST /auth shares the path with forward auth: it goes first.
-        app.add_middleware(privacyidea.AuthFirst, service=pi_auth)
-        app.add_middleware(HeaderLimit)  # still the first to look at a request
+    _add_middleware(app, config, parts, pi_auth if not config.privacyidea.prefix else None)
     return app
 
 
@@ -121,7 +117,9 @@ def _privacyidea(config: Config, p: _Parts) -> tuple[list[Route], privacyidea.Se
     return privacyidea.build(config, p.auth, p.decisions, p.clients, keys)
 
 
-def _add_middleware(app: Starlette, config: Config, p: _Parts) -> None:
+def _add_middleware(
+    app: Starlette, config: Config, p: _Parts, pi_auth: privacyidea.ServiceAuth | None
+) -> None:
     """What runs in front of the router: the header check, then ``/auth``; sliding behind."""
     # Middleware added last runs first: the header check, then /auth, then the
     # router's pages, whose sessions slide on the way out.
@@ -136,6 +134,9 @@ def _add_middleware(app: Starlette, config: Config, p: _Parts) -> None:
         decisions=p.decisions,
         targets=p.targets,
     )
+    if pi_auth is not None:
+        # privacyIDEA's POST /auth shares the path with forward auth: it goes first.
+        app.add_middleware(privacyidea.AuthFirst, service=pi_auth)
     app.add_middleware(HeaderLimit)
 
 
