@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -104,14 +105,16 @@ class Validate:
         )
         if decision.ok or decision.reason in _FINAL or not self.settings.challenge_response:
             return self._answer(decision, login.user)
-        tid = self.transactions.open(Pending(login.user, login.password), now)
+        # A shared state is a network or file round trip: not on the event loop.
+        pending = Pending(login.user, login.password)
+        tid = await run_in_threadpool(self.transactions.open, pending, now)
         if tid is None:
             return failure(Code.DATABASE, "the challenge could not be stored")
         return self._challenge(login.user, tid)
 
     async def _second_leg(self, login: Login, tid: str, ip: str, now: float) -> Response:
         """The code for a challenge: decided with the PIN its first leg sent."""
-        pending = self.transactions.take(tid, now)
+        pending = await run_in_threadpool(self.transactions.take, tid, now)
         if pending is None or pending.user != login.user:
             return self._unheard(login.user, ip, "no_transaction")
         whole = Login(login.user, pending.pin + login.password, None)
