@@ -210,3 +210,17 @@ def test_a_store_error_is_902_never_an_accept(pi: Pi, monkeypatch: pytest.Monkey
     body = r.json()
     assert body["result"]["status"] is False
     assert body["result"]["error"]["code"] == 902
+
+
+def test_radiuscheck_answers_with_the_status_alone(make_pi: Any) -> None:
+    pi: Pi = make_pi(challenge_response=True)
+    good = pi.client.post("/validate/radiuscheck", data={"user": "alice", "pass": pi.good()})
+    assert (good.status_code, good.content) == (204, b"")
+    for form in (
+        {"user": "alice", "pass": PIN + "000000"},  # refused (challenged, here)
+        {"user": "alice", "pass": PIN},  # a challenge is no accept
+        {"user": "alice", "realm": "other", "pass": pi.good()},  # an error
+        {"pass": "1"},
+    ):
+        r = pi.client.post("/validate/radiuscheck", data=form)
+        assert (r.status_code, r.content) == (400, b""), form

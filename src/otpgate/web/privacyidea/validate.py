@@ -18,6 +18,7 @@ first leg is no oracle for the PIN.
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
@@ -29,6 +30,7 @@ from starlette.routing import Route
 
 from ...audit.decision_log import log_decision
 from ...login.reasons import Reason
+from ..http import secure
 from ._envelope import Code, Outcome, failure, result
 from ._login import Login, UnknownRealm, read_login, serial_of, type_of
 from ._params import ParamError, read_params
@@ -80,6 +82,7 @@ class Validate:
         p = self.settings.prefix
         return [
             Route(p + "/validate/check", self.check, methods=["GET", "POST"]),
+            Route(p + "/validate/radiuscheck", self.radiuscheck, methods=["GET", "POST"]),
             Route(p + "/validate/triggerchallenge", self.trigger, methods=["GET", "POST"]),
             Route(p + "/validate/polltransaction", self.poll, methods=["GET"]),
             Route(p + "/validate/polltransaction/{transaction_id}", self.poll, methods=["GET"]),
@@ -111,6 +114,15 @@ class Validate:
         if tid is None:
             return failure(Code.DATABASE, "the challenge could not be stored")
         return self._challenge(login.user, tid)
+
+    async def radiuscheck(self, request: Request) -> Response:
+        """``/validate/radiuscheck``: ``/validate/check`` as an empty 204 (accepted) or 400
+        (anything else, errors too), for adapters that read the status alone."""
+        answer = await self.check(request)
+        accepted = answer.status_code == 200 and json.loads(bytes(answer.body))["result"].get(
+            "value"
+        )
+        return secure(Response(status_code=204 if accepted is True else 400))
 
     async def _second_leg(self, login: Login, tid: str, ip: str, now: float) -> Response:
         """The code for a challenge: decided with the PIN its first leg sent."""
