@@ -224,3 +224,20 @@ def test_radiuscheck_answers_with_the_status_alone(make_pi: Any) -> None:
     ):
         r = pi.client.post("/validate/radiuscheck", data=form)
         assert (r.status_code, r.content) == (400, b""), form
+
+
+def test_each_decision_is_one_log_line_of_its_own_frontend(
+    pi: Pi, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="otpgate.decision"):
+        pi.check(user="alice", **{"pass": pi.good()})
+        pi.check(user="alice", transaction_id="1" * 20, **{"pass": "123456"})
+    fields = [r.otpgate for r in caplog.records if r.name == "otpgate.decision"]  # type: ignore[attr-defined]
+    assert [(f["frontend"], f["result"], f["reason"]) for f in fields] == [
+        ("privacyidea", "accept", "otp"),
+        ("privacyidea", "reject", "no_transaction"),
+    ]
+    # No traceback, nothing logged as an error on the way.
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
