@@ -371,7 +371,8 @@ def test_from_privacyidea_as_written(tmp_path: Path) -> None:
     # Locked, and no PIN, until an administrator gives one.
     auth = Authenticator(open_store(f"sqlite:///{tmp_path / 'otpgate.db'}"))
     try:
-        decision = auth.authenticate("alice", totp(bytes.fromhex(PI_KEY), NOW), IP, now=NOW)
+        attempt = auth.attempt("alice", totp(bytes.fromhex(PI_KEY), NOW), IP)
+        decision = auth.login(attempt, now=NOW)
     finally:
         auth.close()
     assert not decision.ok
