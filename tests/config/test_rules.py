@@ -62,6 +62,11 @@ EDGES = [
     ),
     ("state", "key_prefix", ["otpgate:", "x"], ["", "a b", "a\tb"], "non-empty, without spaces"),
     ("state", "timeout", [0.001, 10], [0, 10.001, -1, math.nan], "more than 0 and at most 10"),
+    ("privacyidea", "prefix", ["", "/pi", "/a/b.c"], ["pi", "/pi/", "/p i", "/"], "a path like"),
+    ("privacyidea", "realm", ["r", "r" * 64, "a.b_c-d"], ["", "r" * 65, "a b", "a@b"], "1 to 64"),
+    ("privacyidea", "challenge_ttl", [10, 3600], [9.999, 3600.001, math.nan], "10 to 3600"),
+    ("privacyidea", "challenge_message", ["x", "x" * 200], ["", "x" * 201], "1 to 200"),
+    ("privacyidea", "token_lifetime", [60, 86400], [59.999, 86400.001], "60 to 86400"),
 ]
 ROWS = [
     pytest.param(t, n, v, says, id=f"{t}.{n}={v!r}") for t, n, _, bad, says in EDGES for v in bad
@@ -154,4 +159,4 @@ def test_defaults_keep_their_rules() -> None:
             assert one.problem(default) is None, (cls, one.name)
     config = Config()
     assert config.auth == AuthSettings() and config.web.max_body == 8192
-    assert set(SECTIONS) == {"store", "auth", "web", "state"}
+    assert set(SECTIONS) == {"store", "auth", "web", "state", "privacyidea"}
