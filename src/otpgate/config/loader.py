@@ -45,6 +45,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ..directory.settings import DirectorySettings
 from ..errors import ConfigError
 from ..otp.verify import Policy
 from ._values import convert
@@ -104,6 +105,7 @@ class Config:
     auth: AuthSettings = AuthSettings()
     web: WebConfig = WebConfig()
     state: StateSettings = StateSettings()
+    directory: DirectorySettings = DirectorySettings()
     path: str | None = None
 
     def auth_settings(self) -> AuthSettings:
@@ -227,6 +229,7 @@ _SECTIONS: Final[dict[str, type[Any]]] = {
     "auth": AuthSettings,
     "web": WebConfig,
     "state": StateSettings,
+    "directory": DirectorySettings,
 }
 
 
