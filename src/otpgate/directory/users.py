@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import StoreError, UnknownUser
 from ..store.base import Store
+from ..store.invitations import Invitation
 from ..store.query import Role, UserFilter
 from ..store.records import Pin, UserRecord, UserState
 from .client import Directory
@@ -94,6 +95,17 @@ class DirectoryUserStore:
             raise UnknownUser(f"the directory has no user {record.username!r}")
         pin = record.pin if self.pin == "own" else Pin("none")
         self.inner.replace(dataclasses.replace(record, username=user.id, pin=pin))
+
+    def add_invitation(self, invitation: Invitation) -> None:
+        """Keep an invitation for a directory user, under the directory's spelling of the name.
+
+        Raises:
+            UnknownUser: the directory has no such user.
+        """
+        user = self.directory.find(invitation.username, fresh=True)
+        if user is None:
+            raise UnknownUser(f"the directory has no user {invitation.username!r}")
+        self.inner.add_invitation(dataclasses.replace(invitation, username=user.login))
 
     def remove(self, username: str) -> bool:
         return self.inner.remove(self._key(username))
