@@ -90,9 +90,7 @@ def make_ca(directory: Path) -> TestCA:
     out.ca_file.write_bytes(ca.public_bytes(pem))
     out.cert_file.write_bytes(cert.public_bytes(pem))
     out.key_file.write_bytes(
-        key.private_bytes(
-            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return out
 

@@ -91,3 +91,38 @@ class Gate:
 
     def close(self) -> None:
         self.auth.close()
+
+
+def write_config(where: Path, settings: DirectorySettings, extra: str = "") -> Path:
+    """A TOML configuration: an SQLite store in ``where``, a session secret, ``[directory]``."""
+    lines = [
+        "[store]",
+        f'url = "sqlite:///{where}/otpgate.db"',
+        "",
+        "[web]",
+        'portal_url = "https://auth.example.org"',
+        'session_secrets = ["0123456789abcdef0123456789abcdef"]',
+        "cookie_secure = false",
+        "",
+        "[directory]",
+    ]
+    for field in dataclasses.fields(settings):
+        value = getattr(settings, field.name)
+        if value is None or value == field.default:
+            continue
+        if isinstance(value, tuple):
+            lines.append(f"{field.name} = [{', '.join(repr_toml(v) for v in value)}]")
+        else:
+            lines.append(f"{field.name} = {repr_toml(value)}")
+    path = where / "otpgate.toml"
+    path.write_text("\n".join(lines) + "\n" + extra)
+    path.chmod(0o600)
+    return path
+
+
+def repr_toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

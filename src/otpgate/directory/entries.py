@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from ..errors import StoreError
+from ..errors import StoreError, UnknownUser
 from .settings import DirectorySettings
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Dialect",
     "DirectoryUnavailable",
     "DirectoryUser",
+    "NotInDirectory",
     "dialect_of",
     "escape_filter",
 ]
@@ -34,6 +35,17 @@ Attributes = Mapping[str, Sequence[bytes]]
 
 class DirectoryUnavailable(StoreError):
     """No directory server answered (every URL tried): a login is refused, never accepted."""
+
+
+class NotInDirectory(UnknownUser):
+    """The directory has no such user: no token is kept for the name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"the directory has no user {name!r}")
+        self.name = name
+
+    def __str__(self) -> str:  # not KeyError's quoted repr
+        return str(self.args[0])
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from typing import Any, Final, TypeVar
 import ldap
 from ldap.controls import SimplePagedResultsControl
 
+from ..errors import StoreError
 from .entries import Attributes, DirectoryUnavailable
 from .settings import DirectorySettings
 
@@ -65,14 +66,15 @@ class Pool:
         and the operation tried once more on a new one.
 
         Raises:
-            DirectoryUnavailable: no URL answered.
-            ldap.LDAPError: the server refused the operation (a bad filter).
+            DirectoryUnavailable: no URL answered, or the service account's
+                bind was refused.
+            StoreError: the server refused the operation (a bad filter).
         """
         for attempt in (1, 2):
             conn = self._take()
             fresh = conn is None
             if conn is None:
-                conn = self._open(self.settings.bind_dn, self._password)
+                conn = self._service()
             try:
                 result = operation(conn)
             except _DOWN as exc:
@@ -80,6 +82,9 @@ class Pool:
                 if fresh or attempt == 2:
                     raise self._unavailable(str(_message(exc))) from None
                 continue
+            except ldap.LDAPError as exc:
+                self._give(conn)
+                raise StoreError(f"the directory refused: {_message(exc)}") from None
             self._give(conn)
             return result
         raise AssertionError("unreachable")
@@ -89,7 +94,7 @@ class Pool:
 
         Raises:
             DirectoryUnavailable: no URL answered.
-            ldap.LDAPError: the server refused the search.
+            StoreError: the server refused the search.
         """
         return self.run(lambda conn: _paged(conn, base, filterstr, attrs, limit))
 
@@ -131,6 +136,21 @@ class Pool:
             self._idle.put_nowait(conn)
         except queue.Full:
             _close(conn)
+
+    def _service(self) -> Any:
+        """A connection bound as the service account.
+
+        Raises:
+            DirectoryUnavailable: no URL answered, or the bind was refused
+                (for the gate the directory is as good as away).
+        """
+        try:
+            return self._open(self.settings.bind_dn, self._password)
+        except ldap.INVALID_CREDENTIALS:
+            raise self._unavailable(
+                f"the service account's bind as {self.settings.bind_dn!r} was refused: "
+                "Invalid credentials (check bind_dn and bind_password_file)"
+            ) from None
 
     def _open(self, dn: str, password: str | None) -> Any:
         """A connection bound as ``dn`` to the first URL that answers.

@@ -19,13 +19,13 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
-from ..errors import StoreError, UnknownUser
+from ..errors import StoreError
 from ..store.base import Store
 from ..store.invitations import Invitation
 from ..store.query import Role, UserFilter
 from ..store.records import Pin, UserRecord, UserState
 from .client import Directory
-from .entries import DirectoryUser
+from .entries import DirectoryUser, NotInDirectory
 
 __all__ = ["DirectoryUserStore"]
 
@@ -85,14 +85,14 @@ class DirectoryUserStore:
         """
         user = self.directory.find(record.username, fresh=True)
         if user is None:
-            raise UnknownUser(f"the directory has no user {record.username!r}")
+            raise NotInDirectory(record.username)
         pin = record.pin if self.pin == "own" else Pin("none")
         self.inner.add(dataclasses.replace(record, username=user.id, pin=pin))
 
     def replace(self, record: UserRecord) -> None:
         user = self._known(record.username)
         if user is None:
-            raise UnknownUser(f"the directory has no user {record.username!r}")
+            raise NotInDirectory(record.username)
         pin = record.pin if self.pin == "own" else Pin("none")
         self.inner.replace(dataclasses.replace(record, username=user.id, pin=pin))
 
@@ -104,7 +104,7 @@ class DirectoryUserStore:
         """
         user = self.directory.find(invitation.username, fresh=True)
         if user is None:
-            raise UnknownUser(f"the directory has no user {invitation.username!r}")
+            raise NotInDirectory(invitation.username)
         self.inner.add_invitation(dataclasses.replace(invitation, username=user.login))
 
     def remove(self, username: str) -> bool:
@@ -134,7 +134,7 @@ class DirectoryUserStore:
             )
         user = self._known(username)
         if user is None:
-            raise UnknownUser(f"the directory has no user {username!r}")
+            raise NotInDirectory(username)
         self.inner.set_role(user.id, role)
 
     def list_users(
