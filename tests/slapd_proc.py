@@ -106,6 +106,9 @@ def _conf(directory: Path, tls: TestCA, lockout: int | None) -> str:
     ]
     lines += ["moduleload ppolicy"] if lockout else []
     lines += [
+        # As Active Directory by default: a DN with an empty password is an
+        # anonymous bind that succeeds (RFC 4513 5.1.2), the trap otpgate must avoid.
+        "allow bind_anon_dn",
         f"TLSCACertificateFile {tls.ca_file}",
         f"TLSCertificateFile {tls.cert_file}",
         f"TLSCertificateKeyFile {tls.key_file}",

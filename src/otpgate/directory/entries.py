@@ -34,7 +34,13 @@ Attributes = Mapping[str, Sequence[bytes]]
 
 
 class DirectoryUnavailable(StoreError):
-    """No directory server answered (every URL tried): a login is refused, never accepted."""
+    """No directory server answered (every URL tried): a login is refused, never accepted.
+
+    The pool logs one line when the directory goes away (and one when it is
+    back), so whoever catches this need not log each refusal (``logged``).
+    """
+
+    logged = True
 
 
 class NotInDirectory(UnknownUser):

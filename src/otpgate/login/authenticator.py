@@ -67,6 +67,12 @@ log = logging.getLogger(__name__)
 _FRESH: Final = frozenset({Reason.OTP, Reason.RECOVERY})
 
 
+def _store_error(what: str, exc: StoreError) -> None:
+    """Log a store error, unless its source said it once for the whole outage (a directory)."""
+    if not getattr(exc, "logged", False):
+        log.error("%s: %s", what, exc)
+
+
 class Authenticator:
     """Decides logins against a store; thread-safe.
 
@@ -297,7 +303,7 @@ class Authenticator:
         try:
             return self._read(user, now).record
         except StoreError as exc:
-            log.error("store error reading a user: %s", exc)
+            _store_error("store error reading a user", exc)
             return None
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -356,7 +362,7 @@ class Authenticator:
         try:
             record = self.store.get(user)
         except StoreError as exc:
-            log.error("store error reading a user: %s", exc)
+            _store_error("store error reading a user", exc)
             return Decision(False, None, Reason.STORE_ERROR), None
         self._seen(record, now)
         try:
@@ -374,7 +380,7 @@ class Authenticator:
             defer = settle.write_behind(self._failures, user, now) if attempt.write_behind else None
             outcome, record = settle.settle(self.store, user, record, decide, defer)
         except StoreError as exc:
-            log.error("store error during a login: %s", exc)
+            _store_error("store error during a login", exc)
             return Decision(False, None, Reason.STORE_ERROR), record
         if record is not None and (outcome.state is not None or outcome.reason is Reason.LOCKED):
             self._memory.remember(user, record, now, stamp)  # as read or written just now
@@ -389,7 +395,7 @@ class Authenticator:
         try:
             snap = self._read(attempt.user, now)
         except StoreError as exc:
-            log.error("store error: %s", exc)
+            _store_error("store error", exc)
             return Decision(False, None, Reason.STORE_ERROR), None
         if not self._memory.hit(attempt.key, attempt.user, attempt.ip, snap, now):
             return None
