@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from slapd_proc import LDAP_BASE, PASSWORDS, SERVICE_PW, own_slapd  # noqa: E402
+from slapd_proc import LDAP_BASE, PASSWORDS, SERVICE_PW, own_slapd
 
 SERVICE = f"cn=otpgate,ou=services,{LDAP_BASE}"
 ALICE = f"uid=alice,ou=people,{LDAP_BASE}"
