@@ -30,6 +30,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
 from outside import require_tool
 from procs import free_port, stop, tail, wait_for_port
 
@@ -55,7 +56,7 @@ class TestCA:
 
 def make_ca(directory: Path) -> TestCA:
     """A fresh CA (EC P-256) and a server certificate it signed."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "otpgate test CA")])
     ca = (

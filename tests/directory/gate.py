@@ -6,8 +6,6 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from slapd_proc import AD_BASE, LDAP_BASE, SERVICE_PW, OwnSlapd
-
 from otpgate.config.auth import AuthSettings
 from otpgate.directory.settings import DirectorySettings
 from otpgate.login.authenticator import Authenticator
@@ -16,6 +14,7 @@ from otpgate.otp.tokens import Token, parse_token_type
 from otpgate.otp.verify import generate
 from otpgate.store.memory import MemoryStore
 from otpgate.store.records import Pin, UserRecord
+from slapd_proc import AD_BASE, LDAP_BASE, SERVICE_PW, OwnSlapd
 
 KEY = bytes(range(1, 21))
 NOW = 1_700_000_010.0

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from clitools import Runner
 from slapd_proc import LDAP_BASE, OwnSlapd
 

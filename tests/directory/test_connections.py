@@ -6,14 +6,14 @@ import dataclasses
 import logging
 from pathlib import Path
 
-import pytest
-from slapd_proc import LDAP_BASE, PASSWORDS, OwnSlapd, make_ca
-
 import ldap
+import pytest
+
 from otpgate.directory.client import Directory
 from otpgate.directory.entries import DirectoryUnavailable
 from otpgate.login.reasons import Reason
 from procs import free_port
+from slapd_proc import LDAP_BASE, PASSWORDS, OwnSlapd, make_ca
 
 from .gate import Gate, active_directory, openldap
 

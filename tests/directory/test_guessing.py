@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from slapd_proc import LDAP_BASE, PASSWORDS, OwnSlapd, own_slapd
 
 from otpgate.login.reasons import Reason
+from slapd_proc import LDAP_BASE, PASSWORDS, OwnSlapd, own_slapd
 
 from .gate import Gate, openldap
 
@@ -37,7 +37,7 @@ def still_unlocked(gate: Gate) -> bool:
 
 
 def test_the_lockout_is_real(locking: OwnSlapd) -> None:
-    # Without otpgate in front, five wrong binds lock the account (so the tests below mean something).
+    # Without otpgate in front, five wrong binds lock the account (the tests below mean it).
     gate = Gate(openldap(locking, pin="directory"))
     for _ in range(LOCKOUT):
         assert not gate.store.directory.pool.check_password(ALICE, "guess")

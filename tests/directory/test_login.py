@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import pytest
-from slapd_proc import AD_BASE, LDAP_BASE, PASSWORDS, ROOT_PW, UAC_DISABLED, OwnSlapd
-
 import ldap
+import pytest
+
 from otpgate.login.reasons import Reason
+from slapd_proc import AD_BASE, LDAP_BASE, PASSWORDS, ROOT_PW, UAC_DISABLED, OwnSlapd
 
 from .gate import Gate, active_directory, openldap
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from clitools import Runner
-from slapd_proc import OwnSlapd
 
+from clitools import Runner
 from otpgate.otp.tokens import Token, parse_token_type
 from otpgate.otp.verify import generate
 from procs import serving
+from slapd_proc import OwnSlapd
 
 from .gate import openldap, write_config
 
