@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import ldap
@@ -111,11 +112,30 @@ def test_disabled_and_removed_at_the_next_fresh_login(gate: Gate, slapd: OwnSlap
         )
         conn.delete_s(f"uid=erin,ou=people,{base}")  # type: ignore[attr-defined]
     gate.next_step()
+    # A fresh login asks the directory, whatever its cache holds.
     assert gate.login("alice", "4711" + gate.code()).reason is Reason.UNKNOWN_USER
     assert gate.login("erin", "4711" + gate.code()).reason is Reason.UNKNOWN_USER
-    # The session checks read the directory too (within session_recheck).
-    gate.now += 61
-    assert gate.auth.session_record("alice", gate.now - 100) is None
+
+
+def test_sessions_of_a_disabled_user_end_within_session_recheck(slapd: OwnSlapd) -> None:
+    gate = Gate(openldap(slapd, session_recheck=0.5))
+    gate.enrol("alice", "4711")
+    issued = gate.now
+    assert gate.login("alice", "4711" + gate.code()).ok
+    gate.now += 3  # past state_ttl: the session check reads the store (and the directory)
+    assert gate.auth.session_record("alice", issued) is not None
+    conn = admin(slapd, LDAP_BASE)
+    conn.modify_s(  # type: ignore[attr-defined]
+        f"uid=alice,ou=people,{LDAP_BASE}", [(ldap.MOD_ADD, "employeeType", [b"disabled"])]
+    )
+    gate.now += 3
+    # Within session_recheck the lookup may come from the cache ...
+    assert gate.auth.session_record("alice", issued) is not None
+    time.sleep(0.6)
+    gate.now += 3
+    # ... after it, the session ends.
+    assert gate.auth.session_record("alice", issued) is None
+    gate.close()
 
 
 def test_a_rename_keeps_the_token(gate: Gate, slapd: OwnSlapd) -> None:

@@ -27,14 +27,18 @@ class LookupCache(Generic[K, V]):
         self._items: OrderedDict[K, tuple[float, V]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: K) -> tuple[bool, V | None]:
-        """``(True, value)`` for a fresh entry, else ``(False, None)``."""
+    def get(self, key: K, max_age: float | None = None) -> tuple[bool, V | None]:
+        """``(True, value)`` for an entry younger than ``max_age`` (at most ``ttl``),
+        else ``(False, None)``."""
         with self._lock:
             item = self._items.get(key)
             if item is None:
                 return False, None
-            if self.clock() - item[0] >= self.ttl:
+            age = self.clock() - item[0]
+            if age >= self.ttl:
                 del self._items[key]
+                return False, None
+            if max_age is not None and age >= max_age:
                 return False, None
             self._items.move_to_end(key)
             return True, item[1]

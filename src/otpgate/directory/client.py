@@ -63,23 +63,31 @@ class Directory:
         self.settings = settings
         self.pool = pool if pool is not None else Pool(settings, read_password_file(settings))
         self.dialect = dialect_of(settings)
+        # Kept as long as the longer of the two uses may take it (find's max_age).
+        keep = max(settings.cache_ttl, settings.session_recheck)
         self.cache: LookupCache[tuple[str, str], DirectoryUser | None] = LookupCache(
-            settings.cache_ttl, settings.cache_size, clock
+            keep, settings.cache_size, clock
         )
         self._attrs = self.dialect.attributes(settings)
         self._everyone: LookupCache[str, list[DirectoryUser]] = LookupCache(
             settings.cache_ttl, 1, clock
         )
 
-    def find(self, login: str, *, fresh: bool = True) -> DirectoryUser | None:
+    def find(
+        self, login: str, *, fresh: bool = True, max_age: float | None = None
+    ) -> DirectoryUser | None:
         """The user with this login name, or ``None`` (also for a name found twice).
+
+        ``fresh``: ask the server; else an answer younger than ``max_age``
+        (default ``cache_ttl``) may come from the cache.
 
         Raises:
             DirectoryUnavailable: no server answered.
         """
         key = ("login", login.lower())
         if not fresh:
-            hit, cached = self.cache.get(key)
+            age = self.settings.cache_ttl if max_age is None else max_age
+            hit, cached = self.cache.get(key, age)
             if hit:
                 return cached
         s = self.settings
@@ -101,7 +109,7 @@ class Directory:
         """
         key = ("id", user_id)
         if not fresh:
-            hit, cached = self.cache.get(key)
+            hit, cached = self.cache.get(key, self.settings.cache_ttl)
             if hit:
                 return cached
         try:

@@ -45,13 +45,15 @@ class DirectorySettings:
             ``(pwdAccountLockedTime=*)``); AD uses userAccountControl.
         pin: ``own``: otpgate's PIN; ``directory``: the directory password
             (checked by a bind as the user); ``none``: the code alone.
-        session_recheck: the sessions of a user disabled or removed in the
-            directory end within this many seconds (it caps ``[auth] state_ttl``).
+        session_recheck: how old a lookup session checks and lingering
+            credentials may use: the sessions of a user disabled or removed in
+            the directory end within this many seconds (plus ``[auth]
+            state_ttl``, which it caps).
         timeout: seconds a connect or an operation may take before the next
             URL is tried.
         pool_size: connections kept open per process.
-        cache_ttl: seconds a lookup may answer the admin pages, roles and
-            the CLI (never a fresh login, which always asks the directory).
+        cache_ttl: how old a lookup roles, the user list and the CLI may
+            use (never a fresh login, which always asks the directory).
         cache_size: lookups kept at most.
         max_bind_failures: ``pin = "directory"``: failed password binds per
             user after which otpgate stops binding for ``bind_failure_window``;

@@ -5,12 +5,15 @@ users have their login names; inside, the token is kept under the
 directory's stable id (``entryUUID``/``objectGUID``), so a rename in the
 directory keeps the token, and a name the directory does not know has none.
 
-:meth:`DirectoryUserStore.get` is the login's read: it asks the directory
-every time (never the cache), and a user the directory no longer has, or
-has disabled, or who left the user group, is unknown: refused at the next
-fresh login, and their sessions end at the next session check.  A directory
-that does not answer raises :class:`DirectoryUnavailable` (a
-:class:`StoreError`): the login is refused, never accepted.
+:meth:`DirectoryUserStore.get_fresh` is a fresh login's read: it asks the
+directory every time (never the cache).  :meth:`DirectoryUserStore.get`, the
+read of session checks and lingering credentials, may take a lookup younger
+than ``session_recheck``.  A user the directory no longer has, or has
+disabled, or who left the user group, is unknown: refused at the next fresh
+login, their sessions ended within ``session_recheck`` (plus the
+Authenticator's ``state_ttl``).  A directory that does not answer raises
+:class:`DirectoryUnavailable` (a :class:`StoreError`): the login is refused,
+never accepted.
 """
 
 from __future__ import annotations
@@ -55,7 +58,15 @@ class DirectoryUserStore:
     # -- the login's read and write ---------------------------------------------------
 
     def get(self, username: str) -> UserRecord | None:
-        user = self.directory.find(username, fresh=True)
+        """The record, with a lookup younger than ``session_recheck`` (session checks)."""
+        recheck = self.directory.settings.session_recheck
+        return self._record(self.directory.find(username, fresh=False, max_age=recheck))
+
+    def get_fresh(self, username: str) -> UserRecord | None:
+        """The record, the directory asked now (a fresh login)."""
+        return self._record(self.directory.find(username, fresh=True))
+
+    def _record(self, user: DirectoryUser | None) -> UserRecord | None:
         if user is None or not user.may_log_in:
             return None
         return self._outward(self.inner.get(user.id), user)

@@ -360,7 +360,8 @@ class Authenticator:
         # 3. the record, the rules and the write
         stamp = self.store.stamp()  # before the read: a change during it is seen next time
         try:
-            record = self.store.get(user)
+            # A store with a user directory asks it now, not its cache (otpgate.directory.users).
+            record = getattr(self.store, "get_fresh", self.store.get)(user)
         except StoreError as exc:
             _store_error("store error reading a user", exc)
             return Decision(False, None, Reason.STORE_ERROR), None
