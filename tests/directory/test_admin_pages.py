@@ -1,0 +1,77 @@
+"""The admin pages with a [directory]: administrators are the members of admin_group."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+
+import ldap
+import pytest
+
+from otpgate.config.auth import AuthSettings
+from otpgate.login.authenticator import Authenticator
+from otpgate.login.directory import with_directory
+from otpgate.otp.tokens import TokenType
+from otpgate.store.memory import MemoryStore
+from otpgate.store.records import Pin, UserRecord
+from otpgate.web import create_app
+from slapd_proc import LDAP_BASE, OwnSlapd
+from web.conftest import KEY, PROXY, Clock, code, csrf_token, make_config
+
+from .gate import openldap
+from .test_login import admin as directory_admin
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+pytestmark = pytest.mark.slapd
+
+TOTP = TokenType("HOTP", 30, 6)
+
+
+class Pages:
+    def __init__(self, slapd: OwnSlapd) -> None:
+        self.clock = Clock()
+        store, _, rules = with_directory(MemoryStore(), openldap(slapd), AuthSettings(), None)
+        self.store = store
+        for name in ("alice", "bob"):
+            store.add(UserRecord(name, TOTP, KEY, Pin("plain", "4711")))
+        auth = Authenticator(store, rules, clock=self.clock)
+        self.app = create_app(make_config(), auth)
+        self.client = TestClient(self.app, client=PROXY, follow_redirects=False)
+
+    def sign_in(self, user: str) -> None:
+        self.client.cookies.clear()
+        self.clock.advance(30)
+        page = self.client.get("/login")
+        data = {"username": user, "pin": "4711", "code": code(self.clock, KEY)}
+        r = self.client.post("/login", data={**data, "csrf": csrf_token(page.text)})
+        assert r.status_code == 303, r.text
+
+
+@pytest.fixture
+def pages(slapd: OwnSlapd) -> Iterator[Pages]:
+    p = Pages(slapd)
+    yield p
+    p.client.close()
+
+
+def test_members_of_the_admin_group_are_administrators(pages: Pages, slapd: OwnSlapd) -> None:
+    pages.sign_in("alice")
+    listing = pages.client.get("/admin")
+    assert listing.status_code == 200
+    assert "alice" in listing.text and "bob" in listing.text  # the store's users, by name
+    pages.sign_in("bob")
+    assert pages.client.get("/admin").status_code == 403
+
+
+def test_leaving_the_admin_group_ends_the_rights(pages: Pages, slapd: OwnSlapd) -> None:
+    pages.sign_in("alice")
+    assert pages.client.get("/admin").status_code == 200
+    conn = directory_admin(slapd, LDAP_BASE)
+    conn.modify_s(  # type: ignore[attr-defined]
+        f"cn=otp-admins,ou=groups,{LDAP_BASE}",
+        [(ldap.MOD_REPLACE, "member", [f"uid=bob,ou=people,{LDAP_BASE}".encode()])],
+    )
+    assert pages.client.get("/admin").status_code == 403  # cache_ttl = 0 in these tests
