@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import signal
 from pathlib import Path
 
 import ldap
@@ -123,3 +124,31 @@ def test_a_bad_user_filter_refuses_logins(slapd: OwnSlapd) -> None:
     gate.store.directory.settings = dataclasses.replace(settings, user_filter="(bad filter)")
     assert gate.login("alice", "4711" + gate.code()).reason is Reason.STORE_ERROR
     gate.close()
+
+
+def test_a_restart_between_two_requests_costs_no_login(slapd: OwnSlapd) -> None:
+    directory = Directory(openldap(slapd))
+    # Fill the pool with several connections (concurrent lookups leave them there).
+    conns = [directory.pool._service() for _ in range(3)]
+    for conn in conns:
+        directory.pool._give(conn)
+    slapd.stop()
+    slapd.start()
+    assert directory.find("alice") is not None  # stale connections replaced, not an error
+    directory.close()
+
+
+def test_a_server_that_stops_answering_times_out(slapd: OwnSlapd) -> None:
+    directory = Directory(openldap(slapd, timeout=1))
+    assert directory.find("alice") is not None  # a pooled connection, then a hung server
+    assert slapd.proc is not None
+    slapd.proc.send_signal(signal.SIGSTOP)
+    try:
+        with pytest.raises(DirectoryUnavailable):
+            directory.find("alice")
+        with pytest.raises(DirectoryUnavailable):
+            directory.find("alice")  # a new connection: connected, then no answer
+    finally:
+        slapd.proc.send_signal(signal.SIGCONT)
+    assert directory.find("alice") is not None
+    directory.close()

@@ -62,8 +62,9 @@ class Pool:
     def run(self, operation: Callable[[Any], T]) -> T:
         """``operation(connection)`` on a bound service connection.
 
-        A pooled connection the server has dropped (a restart) is replaced
-        and the operation tried once more on a new one.
+        A pooled connection the server has dropped (a restart) is replaced,
+        the other idle ones with it, and the operation tried once more on a
+        new one.
 
         Raises:
             DirectoryUnavailable: no URL answered, or the service account's
@@ -81,6 +82,7 @@ class Pool:
                 _close(conn)
                 if fresh or attempt == 2:
                     raise self._unavailable(str(_message(exc))) from None
+                self.close()  # the server went away once: every idle connection is stale
                 continue
             except ldap.LDAPError as exc:
                 self._give(conn)
@@ -185,6 +187,7 @@ class Pool:
         """An encrypted, unbound connection to ``url``."""
         s = self.settings
         conn = ldap.initialize(url)
+        conn.timeout = s.timeout  # python-ldap's own wait for each synchronous call
         conn.set_option(ldap.OPT_PROTOCOL_VERSION, 3)
         conn.set_option(ldap.OPT_REFERRALS, 0)
         conn.set_option(ldap.OPT_NETWORK_TIMEOUT, s.timeout)
@@ -217,7 +220,7 @@ def _paged(conn: Any, base: str, filterstr: str, attrs: list[str], limit: int) -
     control = SimplePagedResultsControl(True, size=_PAGE, cookie="")
     while True:
         msgid = conn.search_ext(base, ldap.SCOPE_SUBTREE, filterstr, attrs, serverctrls=[control])
-        _, data, _, controls = conn.result3(msgid)
+        _, data, _, controls = conn.result3(msgid, timeout=conn.timeout)
         found += [(dn, entry) for dn, entry in data if dn is not None]
         if limit and len(found) >= limit:
             return found[:limit]
