@@ -185,3 +185,28 @@ def test_tokens_are_kept_under_the_stable_id(gate: Gate) -> None:
     user = gate.store.directory.find("alice")
     assert kept.username == user.id != "alice"
     assert [r.username for r in gate.store.list_users()] == ["alice"]
+
+
+@pytest.mark.parametrize("name", ["*", "al*", "alice)(uid=*", "alice\\", "*)(|(uid=*"])
+def test_a_name_cannot_widen_the_search(gate: Gate, name: str) -> None:
+    gate.enrol("alice", "4711")
+    assert gate.store.directory.find(name) is None
+    assert gate.login(name, "4711" + gate.code()).reason is Reason.UNKNOWN_USER
+
+
+def test_a_name_found_twice_is_nobody(slapd: OwnSlapd) -> None:
+    gate = Gate(openldap(slapd, user_group=None))
+    gate.enrol("dave", "4711")
+    conn = admin(slapd, LDAP_BASE)
+    conn.add_s(  # type: ignore[attr-defined]
+        f"uid=dave,ou=services,{LDAP_BASE}",
+        [
+            ("objectClass", [b"inetOrgPerson"]),
+            ("uid", [b"dave"]),
+            ("cn", [b"Another Dave"]),
+            ("sn", [b"Dave"]),
+        ],
+    )
+    # Which of the two typed the password? Neither may log in as "dave".
+    assert gate.login("dave", "4711" + gate.code()).reason is Reason.UNKNOWN_USER
+    gate.close()
