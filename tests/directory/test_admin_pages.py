@@ -75,3 +75,19 @@ def test_leaving_the_admin_group_ends_the_rights(pages: Pages, slapd: OwnSlapd) 
         [(ldap.MOD_REPLACE, "member", [f"uid=bob,ou=people,{LDAP_BASE}".encode()])],
     )
     assert pages.client.get("/admin").status_code == 403  # cache_ttl = 0 in these tests
+
+
+def test_an_invitation_only_for_a_name_the_directory_knows(pages: Pages) -> None:
+    pages.sign_in("alice")
+
+    def invite(name: str) -> object:
+        pages.clock.advance(30)
+        form = pages.client.get("/admin/invite")
+        data = {"username": name, "pin": "4711", "code": code(pages.clock, KEY)}
+        return pages.client.post("/admin/invite", data={**data, "csrf": csrf_token(form.text)})
+
+    refused = invite("mallory")
+    assert refused.status_code == 400  # type: ignore[attr-defined]
+    assert "The directory has no user of that name." in refused.text  # type: ignore[attr-defined]
+    made = invite("erin")
+    assert made.status_code == 200 and "/enrol/" in made.text  # type: ignore[attr-defined]

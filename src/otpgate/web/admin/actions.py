@@ -38,6 +38,7 @@ STEP_UP: Final = ("reset", "recovery-codes", "role", "remove")
 TROUBLE: Final = "The store cannot be written right now. Nothing was changed."
 BAD_NAME: Final = "User names are 1 to 128 characters: letters, digits and . _ @ + -"
 EXISTS: Final = "That user exists already. To give them a new token, use Reset on their page."
+NOT_IN_DIRECTORY: Final = "The directory has no user of that name."
 
 
 def _user_url(request: Request, name: str, done: str = "") -> str:
@@ -233,5 +234,7 @@ class Actions:
             return await self._link(request, ctx, name, reset=False)
         except ValueError:
             return self._invite_form(request, ctx, 400, name, "Check the form.")
+        except UnknownUser:  # users from a directory: only its names get a link
+            return self._invite_form(request, ctx, 400, name, NOT_IN_DIRECTORY)
         except StoreError:
             return self._invite_form(request, ctx, 503, name, TROUBLE)
