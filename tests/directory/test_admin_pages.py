@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 import ldap
 import pytest
 
+from otpgate.accounts.pin_policy import PinPolicy
+from otpgate.accounts.selfservice import SelfService
 from otpgate.config.auth import AuthSettings
 from otpgate.login.authenticator import Authenticator
 from otpgate.login.directory import with_directory
+from otpgate.login.pins import FAST_TEST_HASHER
 from otpgate.otp.tokens import TokenType
 from otpgate.store.memory import MemoryStore
 from otpgate.store.records import Pin, UserRecord
 from otpgate.web import create_app
-from slapd_proc import LDAP_BASE, OwnSlapd
+from slapd_proc import LDAP_BASE, PASSWORDS, OwnSlapd
 from web.conftest import KEY, PROXY, Clock, code, csrf_token, make_config
 
 from .gate import openldap
@@ -31,13 +35,15 @@ TOTP = TokenType("HOTP", 30, 6)
 
 
 class Pages:
-    def __init__(self, slapd: OwnSlapd) -> None:
+    def __init__(self, slapd: OwnSlapd, pin: str = "own") -> None:
         self.clock = Clock()
-        store, _, rules = with_directory(MemoryStore(), openldap(slapd), AuthSettings(), None)
-        self.store = store
+        settings = openldap(slapd, pin=pin)
+        store, checker, rules = with_directory(MemoryStore(), settings, AuthSettings(), None)
+        self.store: Any = store
         for name in ("alice", "bob"):
             store.add(UserRecord(name, TOTP, KEY, Pin("plain", "4711")))
-        auth = Authenticator(store, rules, clock=self.clock)
+        auth = Authenticator(store, rules, pin_checker=checker, clock=self.clock)
+        self.auth = auth
         self.app = create_app(make_config(), auth)
         self.client = TestClient(self.app, client=PROXY, follow_redirects=False)
 
@@ -91,3 +97,28 @@ def test_an_invitation_only_for_a_name_the_directory_knows(pages: Pages) -> None
     assert "The directory has no user of that name." in refused.text  # type: ignore[attr-defined]
     made = invite("erin")
     assert made.status_code == 200 and "/enrol/" in made.text  # type: ignore[attr-defined]
+
+
+def test_enrolment_asks_no_pin_when_the_directory_password_is_the_pin(slapd: OwnSlapd) -> None:
+    pages = Pages(slapd, pin="directory")
+    service = SelfService(pages.store, policy=PinPolicy(), hasher=FAST_TEST_HASHER)
+    link = service.invite("erin", TOTP, expires_in=3600, reset=False, now=pages.clock())
+    first = pages.client.get(f"/enrol/{link}")
+    assert first.status_code == 303  # no PIN page: straight to the token
+    scan = pages.client.get(f"/enrol/{link}")
+    assert scan.status_code == 200 and 'name="step" value="confirm"' in scan.text
+    [pending] = [i for i in pages.store.list_invitations() if i.status == "pending"]
+    assert pending.pending_key is not None and pending.pending_pin == Pin("none")
+    done = pages.client.post(
+        f"/enrol/{link}",
+        data={
+            "step": "confirm",
+            "code": code(pages.clock, pending.pending_key),
+            "csrf": csrf_token(scan.text),
+        },
+    )
+    assert done.status_code == 200, done.text
+    pages.clock.advance(30)
+    password = PASSWORDS["erin"] + code(pages.clock, pending.pending_key)
+    assert pages.auth.authenticate("erin", password, "192.0.2.1").ok
+    pages.client.close()

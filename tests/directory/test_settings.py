@@ -107,3 +107,17 @@ def test_the_cache_is_bounded_in_size_and_age() -> None:
     off: LookupCache[str, int] = LookupCache(0, 5, lambda: now[0])
     off.put("a", 1)
     assert off.get("a") == (False, None)
+
+
+def test_a_store_without_a_directory_always_asks_for_a_pin() -> None:
+    from otpgate.accounts.pin_policy import PinPolicy
+    from otpgate.accounts.selfservice import SelfService
+    from otpgate.login.pins import FAST_TEST_HASHER
+    from otpgate.otp.tokens import parse_token_type
+    from otpgate.store.memory import MemoryStore
+
+    service = SelfService(MemoryStore(), policy=PinPolicy(), hasher=FAST_TEST_HASHER)
+    assert service.asks_pin
+    link = service.invite("alice", parse_token_type("HOTP/T30"), expires_in=60, reset=False, now=0)
+    with pytest.raises(ValueError, match="a PIN must be chosen"):
+        service.skip_pin(link, 1)
