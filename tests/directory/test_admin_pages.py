@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -122,3 +123,13 @@ def test_enrolment_asks_no_pin_when_the_directory_password_is_the_pin(slapd: Own
     password = PASSWORDS["erin"] + code(pages.clock, pending.pending_key)
     assert pages.auth.authenticate("erin", password, "192.0.2.1").ok
     pages.client.close()
+
+
+def test_the_invite_form_offers_directory_users_without_a_token(pages: Pages) -> None:
+    pages.sign_in("alice")
+    form = pages.client.get("/admin/invite").text
+    listed = form.split('<datalist id="directory-users">')[1].split("</datalist>")[0]
+    offered = re.findall(r'<option value="([^"]+)">', listed)
+    # alice and bob have tokens, carol is disabled, dave is not in the user group.
+    assert offered == ["erin"]
+    assert '<option value="erin">Erin Brockovich</option>' in form

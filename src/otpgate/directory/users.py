@@ -175,6 +175,20 @@ class DirectoryUserStore:
         records.sort(key=lambda r: r.username)
         return iter(records[:limit] if limit is not None else records)
 
+    def without_token(self, prefix: str = "", limit: int = 200) -> list[DirectoryUser]:
+        """Enabled directory users in the user group (name starting with ``prefix``)
+        the store keeps no token for: whom an administrator may invite.
+
+        Raises:
+            DirectoryUnavailable: the directory did not answer.
+        """
+        found = [u for u in self.directory.search(prefix, limit=limit) if u.enabled]
+        group = self.directory.settings.user_group
+        if group:
+            members = {u.id for u in self.directory.members(group)}
+            found = [u for u in found if u.id in members]
+        return [u for u in found if self.inner.get(u.id) is None]
+
     def ping(self) -> None:
         self.inner.ping()
         self.directory.ping()

@@ -12,7 +12,7 @@ last administrator out; the terminal can.
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from starlette.concurrency import run_in_threadpool
@@ -202,12 +202,14 @@ class Actions:
         name: str = "",
         error: str | None = None,
         step_error: str | None = None,
+        suggest: Sequence[tuple[str, str]] = (),
     ) -> Response:
         return self.base.page(
             request,
             ctx,
             "invite.html",
             status,
+            suggest=suggest,
             types=TYPES,
             expiry=EXPIRY,
             expiry_default=EXPIRY_DEFAULT,
@@ -216,9 +218,21 @@ class Actions:
             name=name[:MAX_USER],
         )
 
+    def _invitable(self) -> list[tuple[str, str]]:
+        """(login, display name) of directory users without a token, for the name field;
+        nothing without a directory, or while it does not answer."""
+        without_token = getattr(self.base.store, "without_token", None)
+        if without_token is None:
+            return []
+        try:
+            return [(u.login, u.display) for u in without_token()]
+        except StoreError:
+            return []
+
     async def invite(self, request: Request, ctx: Ctx) -> Response:
         if request.method != "POST":
-            return self._invite_form(request, ctx)
+            known = await run_in_threadpool(self._invitable)
+            return self._invite_form(request, ctx, suggest=known)
         name = ctx.form.get("username", "").strip()
         if not USER_NAME.fullmatch(name):
             return self._invite_form(request, ctx, 400, name, BAD_NAME)
