@@ -7,6 +7,7 @@ import io
 import os
 from pathlib import Path
 
+import ldap
 import pytest
 
 from clitools import Runner
@@ -104,3 +105,17 @@ def test_the_password_file_must_be_private(run: Runner, slapd: OwnSlapd, isolate
     assert run("init", "--store", f"sqlite:///{isolated}/otpgate.db").code == 0
     r = run("config", "check", "--config", str(path))
     assert r.code == 1 and "directory.bind_password_file" in r.err and "mode 0644" in r.err
+
+
+def test_enrol_group_csv_holds_no_formula(run: Runner, config: str, slapd: OwnSlapd) -> None:
+    from .test_login import admin
+
+    conn = admin(slapd, LDAP_BASE)
+    conn.modify_s(  # type: ignore[attr-defined]
+        f"uid=bob,ou=people,{LDAP_BASE}",
+        [(ldap.MOD_REPLACE, "displayName", [b'=HYPERLINK("https://evil.example","Bob")'])],
+    )
+    r = run("directory", "enrol-group", "otp-users", "--config", config)
+    rows = {row["login"]: row for row in csv.DictReader(io.StringIO(r.out))}
+    assert rows["bob"]["display_name"] == '\'=HYPERLINK("https://evil.example","Bob")'
+    assert rows["erin"]["display_name"] == "Erin Brockovich"

@@ -77,7 +77,8 @@ def _cmd_enrol_group(args: argparse.Namespace) -> int:
             token = service.invite(
                 user.login, token_type, expires_in=args.expires, reset=False, now=now
             )
-            out.writerow([user.login, user.display, user.mail, f"{base}/enrol/{token}"])
+            cells = [user.login, user.display, user.mail, f"{base}/enrol/{token}"]
+            out.writerow([_cell(c) for c in cells])
             invited += 1
     print(
         f"otpgate: invited {invited} of {len(members)} members; {skipped} have a token "
@@ -99,6 +100,14 @@ def _cmd_find(args: argparse.Namespace) -> int:
             print(f"{user.login}\t{user.display}\t{user.mail}\t{token}")
     print(f"otpgate: {len(users)} user(s) found", file=sys.stderr)
     return 0
+
+
+def _cell(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading ``= + - @`` (a formula) is quoted.
+
+    Display names come from the directory, where users may set their own.
+    """
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _users_of(store: object) -> DirectoryUserStore:
