@@ -11,7 +11,7 @@ import pytest
 from otpgate.login.reasons import Reason
 from slapd_proc import AD_BASE, LDAP_BASE, PASSWORDS, ROOT_PW, UAC_DISABLED, OwnSlapd
 
-from .gate import Gate, active_directory, openldap
+from .gate import TOTP, Gate, active_directory, openldap
 
 pytestmark = pytest.mark.slapd
 
@@ -210,3 +210,17 @@ def test_a_name_found_twice_is_nobody(slapd: OwnSlapd) -> None:
     # Which of the two typed the password? Neither may log in as "dave".
     assert gate.login("dave", "4711" + gate.code()).reason is Reason.UNKNOWN_USER
     gate.close()
+
+
+def test_removing_a_user_revokes_their_open_invitations(gate: Gate) -> None:
+    from otpgate.accounts.pin_policy import PinPolicy
+    from otpgate.accounts.selfservice import SelfService
+    from otpgate.login.pins import FAST_TEST_HASHER
+
+    service = SelfService(gate.store, policy=PinPolicy(), hasher=FAST_TEST_HASHER)
+    gate.enrol("alice", "4711")
+    service.invite("bob", TOTP, expires_in=3600, reset=False, now=gate.now)
+    assert gate.store.remove("alice") is True
+    assert gate.store.remove("bob") is False  # no token, but the link goes
+    assert [i.status for i in gate.store.list_invitations()] == ["revoked"]
+    assert list(gate.inner.list_users()) == []

@@ -119,7 +119,14 @@ class DirectoryUserStore:
         self.inner.add_invitation(dataclasses.replace(invitation, username=user.login))
 
     def remove(self, username: str) -> bool:
-        return self.inner.remove(self._key(username))
+        """Remove the token kept for the user, and revoke the name's open invitations
+        (kept under the login name, :meth:`add_invitation`)."""
+        user = self._known(username)
+        if user is None:
+            return self.inner.remove(username)  # a stable id, for a user the directory lost
+        removed = self.inner.remove(user.id)
+        self.inner.remove(user.login)  # no record has this key: only its invitations go
+        return removed
 
     def set_recovery_codes(self, username: str, digests: list[str]) -> None:
         self.inner.set_recovery_codes(self._key(username), digests)
