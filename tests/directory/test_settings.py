@@ -10,8 +10,9 @@ import pytest
 from otpgate.config.loader import load_config
 from otpgate.directory.cache import LookupCache
 from otpgate.directory.entries import Dialect, dialect_of, escape_filter
-from otpgate.directory.settings import DirectorySettings
+from otpgate.directory.settings import DirectorySettings, problems
 from otpgate.errors import ConfigError
+from otpgate.login.directory import open_directory
 
 
 def test_defaults_mean_no_directory() -> None:
@@ -38,19 +39,34 @@ def test_the_table_and_the_environment(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"url": ("http://x",)}, "neither ldap:// nor ldaps://"),
+        ({"url": ("http://x",)}, "must be ldap:// .StartTLS. or ldaps:// URLs"),
         ({"pin": "userstore"}, "pin must be one of own, directory, none"),
-        ({"url": ("ldap://x",), "base_dn": ""}, "base_dn is needed"),
-        ({"url": ("ldap://x",), "base_dn": "o=x", "bind_dn": "cn=a"}, "go together"),
         ({"user_filter": "objectClass=user"}, "in parentheses"),
-        ({"timeout": 0}, "timeout must be more than 0"),
-        ({"max_bind_failures": 0}, "max_bind_failures must be a whole number"),
-        ({"cache_size": True}, "cache_size must be a whole number"),
+        ({"timeout": 0}, "timeout must be positive"),
+        ({"max_bind_failures": 0}, "max_bind_failures must be a whole number of at least 1"),
+        ({"cache_size": True}, "cache_size must be"),
     ],
 )
 def test_bad_values_are_refused(changes: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         DirectorySettings(**changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"url": ("ldap://x",), "base_dn": ""}, "directory.base_dn is needed with a url"),
+        ({"url": ("ldap://x",), "base_dn": "o=x", "bind_dn": "cn=a"}, "go together"),
+    ],
+)
+def test_settings_that_do_not_fit_together_are_refused_when_opened(
+    changes: dict[str, object], message: str
+) -> None:
+    settings = DirectorySettings(**changes)  # type: ignore[arg-type]
+    assert any(message in p for p in problems(settings))
+    with pytest.raises(ConfigError, match=message):
+        open_directory(settings)
+    assert problems(DirectorySettings()) == []  # no url: nothing to open, nothing wrong
 
 
 def test_a_bad_value_in_the_file_is_a_config_error(tmp_path: Path) -> None:

@@ -28,8 +28,15 @@ def open_directory(settings: DirectorySettings) -> Directory:
     """The directory the settings name (no connection is made yet).
 
     Raises:
-        ConfigError: python-ldap is missing, or the password file is unusable.
+        ConfigError: settings that do not fit together
+            (:func:`otpgate.directory.settings.problems`), python-ldap is
+            missing, or the password file is unusable.
     """
+    from ..directory.settings import problems
+
+    found = problems(settings)
+    if found:
+        raise ConfigError("invalid configuration: " + "; ".join(found))
     try:
         from ..directory.client import Directory
     except ImportError as exc:
