@@ -137,3 +137,13 @@ def test_a_store_without_a_directory_always_asks_for_a_pin() -> None:
     link = service.invite("alice", parse_token_type("HOTP/T30"), expires_in=60, reset=False, now=0)
     with pytest.raises(ValueError, match="a PIN must be chosen"):
         service.skip_pin(link, 1)
+
+
+def test_ranged_values_as_active_directory_sends_a_large_group() -> None:
+    from otpgate.directory.entries import ranged
+
+    assert ranged({"member": [b"a", b"b"]}, "member") == ([b"a", b"b"], None)
+    assert ranged({"Member;Range=0-1499": [b"a"]}, "member") == ([b"a"], 1500)
+    assert ranged({"member;range=1500-*": [b"b"]}, "member") == ([b"b"], None)
+    assert ranged({"memberOf": [b"x"]}, "member") == ([], None)  # another attribute
+    assert ranged({"member;range=0-junk": [b"a"]}, "member") == ([b"a"], None)

@@ -21,7 +21,7 @@ import ldap.dn
 
 from ..errors import ConfigError
 from .cache import LookupCache
-from .entries import DirectoryUser, dialect_of, escape_filter, text
+from .entries import Attributes, DirectoryUser, dialect_of, escape_filter, ranged, text
 from .pool import Pool, SearchResult
 from .settings import DirectorySettings
 
@@ -149,11 +149,10 @@ class Directory:
         return users
 
     def members(self, group_dn: str) -> list[DirectoryUser]:
-        """The users in a group, nested groups followed, by login name.
+        """The users in a group, nested groups followed, by login name (none for no group).
 
         Raises:
             DirectoryUnavailable: no server answered.
-            ldap.NO_SUCH_OBJECT: there is no such group.
         """
         s = self.settings
         seen: set[str] = set()
@@ -167,14 +166,29 @@ class Directory:
                     entries += self._base(dn, f"(|(member=*){s.user_filter})", ["member"])
             todo = []
             for dn, attrs in entries:
-                todo += [v.decode("utf-8", "replace") for v in attrs.get("member", [])]
-                if not attrs.get("member") and normal_dn(dn) != normal_dn(group_dn):
+                inside = self._member_values(dn, attrs)
+                todo += inside
+                if not inside and normal_dn(dn) != normal_dn(group_dn):
                     user = self._user_at(dn)
                     if user is not None:
                         users[user.id] = user
             if not todo:
                 break
         return sorted(users.values(), key=lambda u: u.login)
+
+    def _member_values(self, dn: str, attrs: Attributes) -> list[str]:
+        """A group's ``member`` DNs, all of them: AD hands a large group's out in ranges
+        (``member;range=0-1499``), each asked for in turn."""
+        values, following = ranged(attrs, "member")
+        while following is not None and len(values) < _MAX_MEMBERS:
+            got = self._base(dn, "(objectClass=*)", [f"member;range={following}-*"])
+            if not got:
+                break
+            more, following = ranged(got[0][1], "member")
+            if not more:
+                break
+            values += more
+        return [v.decode("utf-8", "replace") for v in values]
 
     def check_password(self, user: DirectoryUser, password: str) -> bool:
         """Whether ``password`` is the user's directory password (a bind as the user).

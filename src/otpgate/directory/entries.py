@@ -25,6 +25,7 @@ __all__ = [
     "NotInDirectory",
     "dialect_of",
     "escape_filter",
+    "ranged",
 ]
 
 # userAccountControl bit 2: the account is disabled (MS-ADTS 2.2.16).
@@ -157,6 +158,24 @@ def _get(attrs: Attributes, name: str) -> Sequence[bytes]:
         if key.lower() == lowered:
             return values
     return ()
+
+
+def ranged(attrs: Attributes, name: str) -> tuple[list[bytes], int | None]:
+    """An attribute's values and, when the server sent only a range of them (AD's
+    ``member;range=0-1499``), where the next range starts; ``None`` when these are all.
+    """
+    lowered = name.lower()
+    for key, values in attrs.items():
+        head, _, options = key.lower().partition(";")
+        if head != lowered:
+            continue
+        if not options.startswith("range="):
+            return list(values), None
+        _, _, high = options.removeprefix("range=").partition("-")
+        if high == "*" or not high.isdigit():
+            return list(values), None
+        return list(values), int(high) + 1
+    return [], None
 
 
 def text(attrs: Attributes, name: str) -> str:
