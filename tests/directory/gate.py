@@ -65,12 +65,17 @@ def active_directory(slapd: OwnSlapd, **changes: Any) -> DirectorySettings:
 
 
 class Gate:
-    """An Authenticator over a memory store, with the directory hook, and a clock to move."""
+    """An Authenticator over a memory store, with the directory hook, and a clock to move.
 
-    def __init__(self, settings: DirectorySettings, **auth: Any) -> None:
+    ``state``: where failed password binds are counted (the Authenticator's
+    own throttle and budget stay in the process).
+    """
+
+    def __init__(self, settings: DirectorySettings, state: Any = None, **auth: Any) -> None:
         self.now = NOW
         self.inner = MemoryStore()
-        store, checker, rules = with_directory(self.inner, settings, AuthSettings(**auth), None)
+        rules = AuthSettings(**auth)
+        store, checker, rules = with_directory(self.inner, settings, rules, None, state)
         self.store: Any = store
         self.checker: Any = checker
         self.auth = Authenticator(store, rules, pin_checker=checker, clock=lambda: self.now)

@@ -93,3 +93,24 @@ def test_a_limit_at_the_threshold_would_lock(locking: OwnSlapd) -> None:
     assert gate.checker.binds == LOCKOUT
     assert not still_unlocked(gate)
     gate.close()
+
+
+def test_gates_sharing_redis_count_the_binds_together(
+    locking: OwnSlapd, redis_server_url: str, redis_prefix: str
+) -> None:
+    from otpgate.state import open_state
+
+    states = [open_state(redis_server_url, redis_prefix, 1.0) for _ in range(2)]
+    gates = [Gate(openldap(locking, pin="directory"), state=s) for s in states]
+    for gate in gates:
+        gate.enrol("alice")
+    for i in range(20):  # alternating gates, each guess with a right code
+        gate = gates[i % 2]
+        gate.next_step()
+        assert not gate.login("alice", f"guess{i}" + gate.code(), ip=f"203.0.113.{i}").ok
+    # Each alone would have bound 3 times: 6 binds, over the threshold of 5.
+    assert sum(g.checker.binds for g in gates) == 3 < LOCKOUT
+    assert still_unlocked(gates[0])
+    for gate, state in zip(gates, states, strict=True):
+        gate.close()
+        state.close()

@@ -69,8 +69,9 @@ class DirectorySettings(Section):
             use (never a fresh login, which always asks the directory).
         cache_size: lookups kept at most.
         max_bind_failures: ``pin = "directory"``: failed password binds per
-            user after which otpgate stops binding for ``bind_failure_window``;
-            keep it below the directory's lockout threshold.
+            user after which otpgate stops binding for ``bind_failure_window``
+            (counted for all gates together with Redis in ``[state]``, else
+            per process); keep it below the directory's lockout threshold.
         bind_failure_window: seconds those failures count for.
     """
 

@@ -18,6 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from ..state.base import SharedState
 from .client import Directory
 
 __all__ = ["DirectoryPassword"]
@@ -30,13 +31,22 @@ class DirectoryPassword:
 
     Args:
         directory: where the users are.
-        clock: for the failure window.
+        state: shares the failed binds with the other gates (Redis); ``None``
+            or a state that shares nothing: this process counts alone.
+        clock: Unix time, for the failure window.
     """
 
+    TABLE = "directory_binds"
+
     def __init__(
-        self, directory: Directory, *, clock: Callable[[], float] = time.monotonic
+        self,
+        directory: Directory,
+        *,
+        state: SharedState | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.directory = directory
+        self.state = state
         self.clock = clock
         self.binds = 0  # binds made, for tests and the benchmark
         s = directory.settings
@@ -75,14 +85,25 @@ class DirectoryPassword:
                 self._failures[key] = recent
             else:
                 self._failures.pop(key, None)
-            return len(recent) >= self._max
+        if len(recent) >= self._max:
+            return True
+        if self.state is None:
+            return False
+        wait = self.state.window_retry_after(self.TABLE, key, now, self._window, self._max)
+        return wait is not None
 
     def _count(self, key: str, ok: bool) -> None:
+        now = self.clock()
+        if self.state is not None:
+            if ok:
+                self.state.window_clear(self.TABLE, key)
+            else:
+                self.state.window_failure(self.TABLE, key, now, self._window, self._max)
         with self._lock:
             if ok:
                 self._failures.pop(key, None)
                 return
-            self._failures.setdefault(key, []).append(self.clock())
+            self._failures.setdefault(key, []).append(now)
             self._failures.move_to_end(key)
             while len(self._failures) > self._size:
                 self._failures.popitem(last=False)

@@ -47,7 +47,7 @@ def open_authenticator(
         checker: PinChecker | None = None
         if config.auth.pin_provider:
             checker = HtpasswdChecker(config.auth.pin_provider.removeprefix("htpasswd:"))
-        store, checker, rules = with_directory(store, config.directory, config.auth, checker)
+        store, checker, rules = with_directory(store, config.directory, config.auth, checker, state)
         audit = None
         if config.auth.audit_log:
             audit = AuditLog(config.auth.audit_log, config.auth.audit_mode)

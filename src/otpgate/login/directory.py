@@ -19,6 +19,7 @@ from .pins import PinChecker
 if TYPE_CHECKING:
     from ..directory.client import Directory
     from ..directory.settings import DirectorySettings
+    from ..state.base import SharedState
     from ..store.base import Store
 
 __all__ = ["open_directory", "with_directory"]
@@ -51,8 +52,12 @@ def with_directory(
     settings: DirectorySettings,
     auth: AuthSettings,
     checker: PinChecker | None,
+    state: SharedState | None = None,
 ) -> tuple[Store, PinChecker | None, AuthSettings]:
     """The store, PIN checker and rules a login uses, the directory's when one is set.
+
+    ``state``: the Authenticator's shared state, where failed password binds
+    are counted for every gate together (Redis).
 
     Raises:
         ConfigError: as :func:`open_directory`; ``pin = "directory"`` with an
@@ -71,6 +76,6 @@ def with_directory(
     directory = open_directory(settings)
     wrapped = DirectoryUserStore(store, directory)
     if settings.pin == "directory":
-        checker = DirectoryPassword(directory)
+        checker = DirectoryPassword(directory, state=state)
     ttl = min(auth.state_ttl, settings.session_recheck)
     return wrapped, checker, dataclasses.replace(auth, state_ttl=ttl)
