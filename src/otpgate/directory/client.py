@@ -101,26 +101,6 @@ class Directory:
         self._remember(key, user)
         return user
 
-    def find_by_id(self, user_id: str, *, fresh: bool = False) -> DirectoryUser | None:
-        """The user with this stable id, or ``None``.
-
-        Raises:
-            DirectoryUnavailable: no server answered.
-        """
-        key = ("id", user_id)
-        if not fresh:
-            hit, cached = self.cache.get(key, self.settings.cache_ttl)
-            if hit:
-                return cached
-        try:
-            one = self.dialect.id_filter(user_id)
-        except ValueError:
-            return None
-        found = self._search(f"(&{self.settings.user_filter}{one})", limit=2)
-        user = self._user(found[0]) if len(found) == 1 else None
-        self._remember(key, user)
-        return user
-
     def search(self, prefix: str, limit: int = 50) -> list[DirectoryUser]:
         """Users whose login name starts with ``prefix``, by login name.
 
@@ -203,11 +183,6 @@ class Directory:
         self.pool.run(
             lambda c: c.search_s(self.settings.base_dn, ldap.SCOPE_BASE, attrlist=["1.1"])
         )
-
-    @property
-    def problem(self) -> str | None:
-        """Why the directory is unreachable, as of the last request; ``None`` if it answered."""
-        return self.pool.problem
 
     def close(self) -> None:
         self.pool.close()

@@ -113,17 +113,6 @@ class Dialect:
         except (ValueError, UnicodeDecodeError):
             return None
 
-    def id_filter(self, user_id: str) -> str:
-        """A filter matching the entry with this stable id.
-
-        Raises:
-            ValueError: ``user_id`` is not a UUID.
-        """
-        parsed = uuid.UUID(user_id)
-        if self.active_directory:
-            return f"({self.id_attribute}={escape_filter(parsed.bytes_le)})"
-        return f"({self.id_attribute}={parsed})"
-
     def disabled(self, attrs: Attributes) -> bool:
         """AD: the ACCOUNTDISABLE bit (an unreadable value counts as disabled)."""
         if not self.active_directory:

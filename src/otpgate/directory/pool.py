@@ -54,11 +54,6 @@ class Pool:
 
     # -- public ---------------------------------------------------------------
 
-    @property
-    def problem(self) -> str | None:
-        """Why the directory is unreachable, as of the last attempt; ``None`` if it answered."""
-        return self._down
-
     def run(self, operation: Callable[[Any], T]) -> T:
         """``operation(connection)`` on a bound service connection.
 
