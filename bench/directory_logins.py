@@ -73,7 +73,7 @@ class Kind:
         user = USERS[i % len(USERS)]
         code = generate(Token(HOTP, KEY), counter=self.counter[user])
         self.counter[user] += 1
-        decision = self.auth.authenticate(user, self.secret[user] + code, "192.0.2.1")
+        decision = self.auth.login(self.auth.attempt(user, self.secret[user] + code, "192.0.2.1"))
         assert decision.ok, (self.name, decision)
 
     def round(self, logins: int) -> float:

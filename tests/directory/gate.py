@@ -88,7 +88,7 @@ class Gate:
         return generate(Token(TOTP, KEY), now=self.now + 30 * step)
 
     def login(self, name: str, password: str, ip: str = IP) -> Any:
-        return self.auth.authenticate(name, password, ip, now=self.now)
+        return self.auth.login(self.auth.attempt(name, password, ip), now=self.now)
 
     def next_step(self) -> None:
         self.now += 30

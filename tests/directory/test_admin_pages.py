@@ -121,7 +121,7 @@ def test_enrolment_asks_no_pin_when_the_directory_password_is_the_pin(slapd: Own
     assert done.status_code == 200, done.text
     pages.clock.advance(30)
     password = PASSWORDS["erin"] + code(pages.clock, pending.pending_key)
-    assert pages.auth.authenticate("erin", password, "192.0.2.1").ok
+    assert pages.auth.login(pages.auth.attempt("erin", password, "192.0.2.1")).ok
     pages.client.close()
 
 

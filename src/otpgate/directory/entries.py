@@ -38,7 +38,7 @@ class DirectoryUnavailable(StoreError):
     """No directory server answered (every URL tried): a login is refused, never accepted.
 
     The pool logs one line when the directory goes away (and one when it is
-    back), so whoever catches this need not log each refusal (``logged``).
+    back), so whoever catches this need not log each refusal.
     """
 
     logged = True
