@@ -80,6 +80,7 @@ OUTSIDE: Final = {
         Outside("curl", ("curl",)),
         Outside("sqlite3", ("sqlite3",)),
         Outside("php", ("php",)),
+        Outside("slapd", ("slapd", "slapadd"), ("slapd",)),
     )
 }
 # Added to every test with one of the markers above.

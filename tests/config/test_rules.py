@@ -67,6 +67,23 @@ EDGES = [
     ("privacyidea", "challenge_ttl", [10, 3600], [9.999, 3600.001, math.nan], "10 to 3600"),
     ("privacyidea", "challenge_message", ["x", "x" * 200], ["", "x" * 201], "1 to 200"),
     ("privacyidea", "token_lifetime", [60, 86400], [59.999, 86400.001], "60 to 86400"),
+    (
+        "directory",
+        "url",
+        [[], ["ldap://a", "LDAPS://b:636"]],
+        [["http://a"], ["ldap://a", "ldapi:///"]],
+        "ldap:// (StartTLS) or ldaps://",
+    ),
+    ("directory", "user_filter", ["(uid=*)"], ["uid=*", "(uid=*"], "filter in parentheses"),
+    ("directory", "disabled_filter", ["(a=b)"], ["a=b"], "filter in parentheses"),
+    ("directory", "pin", ["own", "directory", "none"], ["Own", "userstore"], "own, directory"),
+    ("directory", "session_recheck", [0], [-0.001, math.nan], "a non-negative number"),
+    ("directory", "timeout", [0.001], [0, -1], "positive"),
+    ("directory", "pool_size", [1], [0], "at least 1"),
+    ("directory", "cache_ttl", [0], [-1], "a non-negative number"),
+    ("directory", "cache_size", [1], [0], "at least 1"),
+    ("directory", "max_bind_failures", [1], [0], "at least 1"),
+    ("directory", "bind_failure_window", [0], [-1], "a non-negative number"),
 ]
 ROWS = [
     pytest.param(t, n, v, says, id=f"{t}.{n}={v!r}") for t, n, _, bad, says in EDGES for v in bad
@@ -159,4 +176,4 @@ def test_defaults_keep_their_rules() -> None:
             assert one.problem(default) is None, (cls, one.name)
     config = Config()
     assert config.auth == AuthSettings() and config.web.max_body == 8192
-    assert set(SECTIONS) == {"store", "auth", "web", "state", "privacyidea"}
+    assert set(SECTIONS) == {"store", "auth", "web", "state", "privacyidea", "directory"}

@@ -21,6 +21,9 @@ A configuration file has up to five tables::
     [privacyidea]                 # optional: privacyIDEA's validate API
     enabled = true
 
+    [directory]                   # optional: users from LDAP or Active Directory
+    url = ["ldaps://dc1.example.com"]
+
 Every setting can be overridden by an environment variable named
 ``OTPGATE_<TABLE>_<SETTING>`` (``OTPGATE_WEB_COOKIE_SECURE=false``), and an
 optional ``[mod_authn_otp]`` table (or :func:`otpgate.adapters.apache.provider`'s keyword
@@ -48,6 +51,7 @@ from typing import Final
 from ..errors import ConfigError
 from .auth import AuthSettings
 from .directives import DIRECTIVES, apply_directives
+from .directory import DirectorySettings
 from .privacyidea import PrivacyIdeaSettings
 from .schema import Section, build, schema
 from .secret_files import Network, networks, new_secret, read_private_lines, secret_mode_problem
@@ -87,6 +91,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     state: StateSettings = field(default_factory=StateSettings)
     privacyidea: PrivacyIdeaSettings = field(default_factory=PrivacyIdeaSettings)
+    directory: DirectorySettings = field(default_factory=DirectorySettings)
     path: str | None = None
 
     def auth_settings(self) -> AuthSettings:

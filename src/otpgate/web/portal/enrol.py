@@ -107,7 +107,12 @@ class EnrolPages:
         inv = await run_in_threadpool(self.service.open, token, now)
         visit = _Visit(request, token, inv, lang, now)
         if request.method != "POST":
-            return self._scan_page(visit) if inv.status == "pending" else self._pin_page(visit)
+            if inv.status == "pending":
+                return self._scan_page(visit)
+            if not self.service.asks_pin:  # the directory's password, or none
+                await run_in_threadpool(self.service.skip_pin, token, now)
+                return redirect(token, 303)
+            return self._pin_page(visit)
         form = await self.forms.read(request)
         if isinstance(form, Response):
             return form
