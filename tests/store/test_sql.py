@@ -105,7 +105,7 @@ def test_schema_is_versioned_and_newer_schemas_are_refused(
 ) -> None:
     s = open_store(sql_url, key_file=key_file)
     assert isinstance(s, SQLiteStore | PostgresStore)
-    assert s.schema_version() == _sql.MIGRATIONS[-1][0] == 5
+    assert s.schema_version() == _sql.MIGRATIONS[-1][0] == 6  # 6: passkeys
     s.add(rec("alice"))
     s.close()
     run = raw_sql
