@@ -39,15 +39,16 @@ _COLUMNS: Final = (
     "created, last_used"
 )
 
+_SELECT: Final = "SELECT " + _COLUMNS + " FROM passkeys WHERE "  # noqa: S608 (constant columns)
+
 SQL: Final[Mapping[str, str]] = {
     "pk_insert": (
-        f"INSERT INTO passkeys ({_COLUMNS}) SELECT :id, username, :credential_id, :public_key, "
-        ":sign_count, :transports, :aaguid, :name, :created, :last_used "
+        "INSERT INTO passkeys (" + _COLUMNS + ") SELECT :id, username, :credential_id, "
+        ":public_key, :sign_count, :transports, :aaguid, :name, :created, :last_used "
         "FROM users WHERE username = :username"
     ),
-    "pk_of_user": f"SELECT {_COLUMNS} FROM passkeys WHERE username = :username "
-    "ORDER BY created, id",
-    "pk_find": f"SELECT {_COLUMNS} FROM passkeys WHERE credential_id = :credential_id",
+    "pk_of_user": _SELECT + "username = :username ORDER BY created, id",
+    "pk_find": _SELECT + "credential_id = :credential_id",
     "pk_use": (
         "UPDATE passkeys SET sign_count = :new, last_used = :now "
         "WHERE id = :id AND sign_count = :expected"

@@ -47,9 +47,7 @@ from ._users import FileUsers
 __all__ = ["UsersFileStore"]
 
 
-class UsersFileStore(
-    FileUsers, FileRecoveryCodes, FileInvitations, FileDirectory, NoPasskeys
-):
+class UsersFileStore(FileUsers, FileRecoveryCodes, FileInvitations, FileDirectory, NoPasskeys):
     """A mod_authn_otp users file, shared safely with the reference module's tools."""
 
     def __init__(self, path: str, *, url: str | None = None, create: bool = False) -> None:
