@@ -284,6 +284,23 @@ class RedisState(BreakerHooks):
         got: bytes | None = self._call("get", lambda: self._redis.get(self._ckey(digest)), None)
         return got
 
+    # -- single-use values (WebAuthn challenges) ----------------------------
+
+    def _okey(self, key: str) -> str:
+        return f"{self.prefix}o:{key}"
+
+    def put_once(self, key: str, value: bytes, ttl: float) -> bool:
+        """Keep ``value`` for ``ttl`` seconds under a new ``key``; ``False`` if not kept."""
+        ms, okey = max(int(ttl * 1000), 1), self._okey(key)
+        kept = self._call("put_once", lambda: self._redis.set(okey, value, px=ms, nx=True), None)
+        return bool(kept)
+
+    def take_once(self, key: str) -> bytes | None:
+        """``key``'s value, deleted in the same command (``GETDEL``): one taker gets it."""
+        okey = self._okey(key)
+        got: bytes | None = self._call("take_once", lambda: self._redis.getdel(okey), None)
+        return got
+
     # -- revocations -------------------------------------------------------
 
     @property
