@@ -5,9 +5,12 @@ Loaded by :func:`otpgate.config.loader.load_config`, which re-exports :class:`We
 
 from __future__ import annotations
 
+import ipaddress
+import re
+import urllib.parse
 from dataclasses import dataclass, field
 
-__all__ = ["WebConfig", "check_web"]
+__all__ = ["WebConfig", "check_web", "webauthn_party"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,13 @@ class WebConfig:
         demo: serve a demo page at ``/demo/`` that needs a login.
         log_format: ``text`` or ``json`` (one JSON object per line; see
             :mod:`otpgate.audit.decision_log`).
+        webauthn_rp_id: the domain passkeys are bound to (the portal's host or
+            a parent domain of it); ``""``: the host of an absolute
+            ``portal_url``, else no passkeys (docs/passkeys.md).
+        webauthn_origins: the exact origins (``https://auth.example.com``) the
+            portal's pages are served from, as browsers see them (behind a
+            proxy: the public ones); ``()``: the origin of an absolute
+            ``portal_url``, else ``https://<webauthn_rp_id>``.
     """
 
     listen: str = "127.0.0.1:9090"
@@ -86,6 +96,8 @@ class WebConfig:
     title: str = "otpgate"
     demo: bool = False
     log_format: str = "text"
+    webauthn_rp_id: str = ""
+    webauthn_origins: tuple[str, ...] = ()
 
 
 def check_web(w: WebConfig, problems: list[str]) -> None:
@@ -115,7 +127,63 @@ def check_web(w: WebConfig, problems: list[str]) -> None:
         value = getattr(w, name)
         if value and not (value.startswith(("http://", "https://")) or value.startswith("/")):
             problems.append(f"web.{name} must be an http(s) URL or start with /")
+    _check_webauthn(w, problems)
     if w.portal_url and not (
         w.portal_url.startswith(("http://", "https://")) or w.portal_url.startswith("/")
     ):
         problems.append("web.portal_url must be an http(s) URL or start with /")
+
+
+_DOMAIN = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+def webauthn_party(w: WebConfig) -> tuple[str, tuple[str, ...]] | None:
+    """(RP ID, origins) for passkeys, from the settings or an absolute ``portal_url``;
+    ``None``: passkeys are off (nothing says which domain they are for)."""
+    portal = urllib.parse.urlsplit(w.portal_url) if w.portal_url.startswith("http") else None
+    rp_id = w.webauthn_rp_id or (portal.hostname or "" if portal is not None else "")
+    if not rp_id:
+        return None
+    if w.webauthn_origins:
+        return rp_id, w.webauthn_origins
+    if portal is not None and not w.webauthn_rp_id:
+        return rp_id, (f"{portal.scheme}://{portal.netloc}".lower(),)
+    return rp_id, (f"https://{rp_id}",)
+
+
+def _check_webauthn(w: WebConfig, problems: list[str]) -> None:
+    """The RP ID is a domain (not an address), each origin is on it, https but for localhost."""
+    rp_id = w.webauthn_rp_id
+    if rp_id:
+        try:
+            ipaddress.ip_address(rp_id)
+            problems.append("web.webauthn_rp_id must be a domain name, not an address")
+            return
+        except ValueError:
+            pass
+        if not _DOMAIN.match(rp_id):
+            problems.append("web.webauthn_rp_id must be a lower-case domain name (no scheme, port)")
+            return
+    elif w.webauthn_origins:
+        problems.append("web.webauthn_origins needs web.webauthn_rp_id")
+        return
+    for origin in w.webauthn_origins:
+        parts = urllib.parse.urlsplit(origin)
+        host = parts.hostname or ""
+        local = host == "localhost" or host.endswith(".localhost")
+        if (
+            parts.scheme not in ("https", "http")
+            or (parts.scheme == "http" and not local)
+            or parts.path
+            or parts.query
+            or parts.fragment
+            or origin != origin.lower()
+        ):
+            problems.append(
+                f"web.webauthn_origins: {origin!r} must be https://host[:port] in lower case "
+                "(http only for localhost)"
+            )
+        elif host != rp_id and not host.endswith("." + rp_id):
+            problems.append(f"web.webauthn_origins: {origin!r} is not on {rp_id!r} or under it")

@@ -153,9 +153,20 @@ class Ceremonies:
         """Verify ``navigator.credentials.create``'s answer and keep the new passkey.
 
         Raises:
-            PasskeyRefused: a bad, stale or replayed answer; a bad name; the
-                credential is registered already.
-            StoreError: the store failed.
+            PasskeyRefused: see :meth:`verify_registration`.
+            StoreError: the credential is registered already; the store failed.
+        """
+        passkey = self.verify_registration(user, handle, response, name, now)
+        self.store.add_passkey(passkey)
+        return passkey
+
+    def verify_registration(
+        self, user: str, handle: str, response: str, name: str, now: float
+    ) -> Passkey:
+        """The new passkey ``navigator.credentials.create``'s answer makes (not kept yet).
+
+        Raises:
+            PasskeyRefused: a bad, stale or replayed answer, or a bad name.
         """
         try:
             name = check_passkey_name(name)
@@ -173,7 +184,7 @@ class Ceremonies:
         except _BAD_INPUT as exc:
             raise PasskeyRefused(f"registration: {exc.__class__.__name__}") from None
         transports = tuple(str(t.value) for t in credential.response.transports or ())
-        passkey = Passkey(
+        return Passkey(
             new_passkey_id(),
             user,
             verified.credential_id,
@@ -184,8 +195,6 @@ class Ceremonies:
             name,
             now,
         )
-        self.store.add_passkey(passkey)
-        return passkey
 
     # -- sign-in ---------------------------------------------------------------
 

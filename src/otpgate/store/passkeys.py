@@ -29,6 +29,7 @@ __all__ = [
     "PasskeyStore",
     "PasskeysUnsupported",
     "check_passkey_name",
+    "keeps_passkeys",
     "new_passkey_id",
 ]
 
@@ -154,3 +155,9 @@ class NoPasskeys:
 
     def remove_passkey(self, username: str, passkey_id: str) -> bool:
         return False
+
+
+def keeps_passkeys(store: object) -> bool:
+    """Whether ``store`` (or the store a :class:`~.timed.TimedStore` wraps) keeps passkeys."""
+    inner = getattr(store, "inner", store)
+    return isinstance(inner, PasskeyStore) and not isinstance(inner, NoPasskeys)

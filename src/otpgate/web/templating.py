@@ -3,8 +3,11 @@
 Templates live in ``templates/`` next to this module and are autoescaped, so
 every value a page shows (user names, messages, URLs) is escaped unless a
 template says otherwise; only this module's own style sheet and the QR code
-the server draws are marked safe.  Pages load nothing and run no script:
-``default-src 'none'`` plus the hash of the one style sheet.
+the server draws are marked safe.  Pages load nothing and run no inline
+script: ``default-src 'none'``, the hash of the one style sheet, and the one
+script file the passkey buttons need (``static/passkeys.js``, served by the
+gate itself: ``script-src 'self'``, and ``connect-src 'self'`` for its one
+request).
 """
 
 from __future__ import annotations
@@ -90,7 +93,8 @@ _CSS_HASH: Final = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decod
 # No form-action: Chrome applies it to the redirect after a login, which may
 # leave the site.
 CSP: Final = (
-    f"default-src 'none'; style-src 'sha256-{_CSS_HASH}'; base-uri 'none'; frame-ancestors 'none'"
+    f"default-src 'none'; style-src 'sha256-{_CSS_HASH}'; script-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 
 _ENV: Final = Environment(
