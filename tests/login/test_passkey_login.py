@@ -17,8 +17,8 @@ from otpgate.state import LocalState
 from otpgate.state.challenges import Challenges
 from otpgate.store.memory import MemoryStore
 from otpgate.store.records import Pin, UserRecord
+from soft_authenticator import UP, SoftAuthenticator, challenge_of
 
-from .soft_authenticator import UP, SoftAuthenticator, challenge_of
 from .test_passkeys import NOW, RP
 from .test_single_use import KEY
 

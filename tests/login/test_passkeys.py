@@ -24,8 +24,8 @@ from otpgate.state import LocalState
 from otpgate.state.challenges import Challenges
 from otpgate.store.memory import MemoryStore
 from otpgate.store.records import Pin, UserRecord
+from soft_authenticator import UP, SoftAuthenticator, challenge_of
 
-from .soft_authenticator import UP, SoftAuthenticator, challenge_of
 from .test_single_use import KEY
 
 RP = RelyingParty("example.com", ("https://auth.example.com",), "Example", b"k" * 32)
