@@ -62,7 +62,7 @@ def passkey_login(g: App, soft: SoftAuthenticator, user: str = "", pin: str = ""
     fields = {"handle": handle, "credential": answer, "rd": ""}
     if user:
         fields.update(username=user, pin=pin)
-    return post(g, "/login/passkey", page, **fields)
+    return post(g, "/passkey", page, **fields)
 
 
 def test_the_pages_work_without_javascript_and_say_so(pk_gate: App, make_gate: AppFactory) -> None:
@@ -132,9 +132,9 @@ def test_refusals_show_the_login_form_again(pk_gate: App) -> None:
     r = passkey_login(g, evil, "alice", PIN)
     assert r.status_code == 401  # a phishing site's origin
     page = g.client.get("/login")
-    r = post(g, "/login/passkey", page, handle="x", credential="{")
+    r = post(g, "/passkey", page, handle="x", credential="{")
     assert r.status_code == 401
-    r = g.client.post("/login/passkey", data={"handle": "x", "credential": "{}"})
+    r = g.client.post("/passkey", data={"handle": "x", "credential": "{}"})
     assert r.status_code == 403  # no CSRF token
 
 

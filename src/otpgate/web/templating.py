@@ -57,6 +57,7 @@ color:var(--accent-fg);background:var(--accent);border:2px solid transparent;bor
 cursor:pointer}
 button.secondary{color:var(--accent);background:transparent;border:2px solid var(--accent)}
 button:focus{outline:3px solid var(--fg);outline-offset:2px}
+button:disabled{cursor:not-allowed;opacity:.65}
 .msg{padding:.75rem 1rem;border-radius:8px;margin:0 0 1rem}
 .error{background:var(--err-bg);color:var(--err)}
 .ok{background:var(--ok-bg);color:var(--ok)}

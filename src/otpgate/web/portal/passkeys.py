@@ -4,7 +4,7 @@
   ``navigator.credentials`` (``purpose`` ``login`` with or without a user
   name, ``register`` for the signed-in user, ``enrol`` for an invitation
   whose PIN is chosen); a form POST like every other, CSRF-checked.
-* ``POST /login/passkey``: the browser's answer (with user name and PIN, or
+* ``POST /passkey``: the browser's answer (with user name and PIN, or
   alone), decided by :class:`~otpgate.login.passkey_login.PasskeyLogin`; a
   success gets the same session and device cookies as a code
   (:meth:`.login.LoginPage.sign_in`), a refusal the login form again.
@@ -89,7 +89,7 @@ def _json(value: object, status: int = 200) -> Response:
 
 @dataclass(frozen=True, slots=True)
 class PasskeyPages:
-    """``/passkey/options``, ``/login/passkey``, ``/static/passkeys.js``.
+    """``/passkey/options``, ``/passkey``, ``/static/passkeys.js``.
 
     Attributes:
         forms: form handling, the session, the language.
@@ -106,7 +106,7 @@ class PasskeyPages:
     def routes(self) -> list[Route]:
         return [
             Route("/passkey/options", self.options, methods=["POST"]),
-            Route("/login/passkey", self.login, methods=["POST"]),
+            Route("/passkey", self.login, methods=["POST"]),
             Route("/static/passkeys.js", self.script, methods=["GET", "HEAD"]),
         ]
 

@@ -1,0 +1,207 @@
+"""Passkeys in Debian's Chromium with a CDP virtual authenticator (ctap2, internal, resident
+keys, user verification): enrol from an invitation, sign in with user name + PIN + passkey
+and with the passkey alone; another browser profile is refused; a cloned credential (its
+counter gone back) is refused and audited.  Screenshots go to the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from otpgate.cli import main
+from procs import free_port, serving
+
+from .page_rules import PHONE, check_page
+from .servers import NGINX_USERS, SECRET, make_store
+from .test_browser import browser  # noqa: F401 -- the fixture
+
+pytestmark = [pytest.mark.slow]
+
+PIN = "walnut-73"
+SHOTS: list[Path] = []
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
+    """``otpgate serve`` on http://localhost:PORT with passkeys for RP ID localhost."""
+    directory = tmp_path_factory.mktemp("passkeys")
+    url, key_file = make_store(directory, NGINX_USERS)
+    port = free_port()
+    base = f"http://localhost:{port}"
+    config = directory / "otpgate.toml"
+    audit = directory / "audit.log"
+    config.write_text(
+        f"""
+[store]
+url = "{url}"
+key_file = "{key_file}"
+
+[auth]
+audit_log = "{audit}"
+
+[web]
+session_secrets = ["{SECRET}"]
+cookie_secure = false
+title = "Example Corp"
+webauthn_rp_id = "localhost"
+webauthn_origins = ["{base}"]
+"""
+    )
+    with serving(config, directory, port=port):
+        yield base, config, audit
+
+
+def invite(config: Path, base: str, user: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["user", "invite", user, "--config", str(config), "--url", base]) == 0
+    return out.getvalue().strip().splitlines()[-1]
+
+
+def authenticator(context: Any, page: Any) -> tuple[Any, str]:
+    """A virtual platform authenticator for ``page``: (CDP session, its id)."""
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    made = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    return cdp, made["authenticatorId"]
+
+
+def shoot(page: Any, tmp: Path, name: str) -> None:
+    """A screenshot, after the page rules (no sideways scrolling, "Error:" iff an alert)."""
+    for width in (PHONE, 800):
+        page.set_viewport_size({"width": width, "height": 900})
+        check_page(page)
+    path = tmp / f"{len(SHOTS) + 1:02d}-{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    SHOTS.append(path)
+
+
+def signed_in_as(page: Any, base: str) -> str | None:
+    page.goto(f"{base}/account")
+    if "/login" in page.url:
+        return None
+    return str(page.locator("p.sub strong").inner_text())
+
+
+def discover(page: Any, base: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_role("button", name="Sign in with a passkey").click()
+
+
+def audit_lines(audit: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in audit.read_text().splitlines()]
+
+
+def test_passkeys_in_chromium(
+    browser: Any,  # noqa: F811
+    site: tuple[str, Path, Path],
+    tmp_path: Path,
+) -> None:
+    base, config, audit = site
+    link = invite(config, base, "paula")
+    first = browser.new_context(viewport={"width": 800, "height": 900}, locale="en-US")
+    page = first.new_page()
+    cdp, auth_id = authenticator(first, page)
+
+    # Enrol from the invitation with a passkey instead of an app.
+    page.goto(link)
+    page.get_by_label("New PIN", exact=True).fill(PIN)
+    page.get_by_label("New PIN again").fill(PIN)
+    page.get_by_role("button", name="Continue").click()
+    assert page.get_by_role("button", name="Register a passkey").is_enabled()
+    assert not page.get_by_text("Passkeys need JavaScript").is_visible()
+    shoot(page, tmp_path, "enrol-choice")
+    page.get_by_label("Name of the new passkey").fill("Test laptop")
+    page.get_by_role("button", name="Register a passkey").click()
+    page.get_by_text("Your passkey is registered.").wait_for()
+    shoot(page, tmp_path, "enrolled")
+    (cred,) = cdp.send("WebAuthn.getCredentials", {"authenticatorId": auth_id})["credentials"]
+    assert cred["isResidentCredential"] and cred["rpId"] == "localhost"
+
+    # User name + PIN + passkey.
+    page.goto(f"{base}/login")
+    shoot(page, tmp_path, "login")
+    page.get_by_label("User name").fill("paula")
+    page.get_by_label("PIN").fill(PIN)
+    page.get_by_role("button", name="Sign in with PIN and passkey").click()
+    page.wait_for_url(f"{base}/")
+    assert signed_in_as(page, base) == "paula"
+    shoot(page, tmp_path, "account")
+    assert "Test laptop" in page.content()
+
+    # The passkey alone.
+    first.clear_cookies()
+    discover(page, base)
+    page.wait_for_url(f"{base}/")
+    assert signed_in_as(page, base) == "paula"
+
+    # A wrong PIN with the right passkey is refused.
+    first.clear_cookies()
+    page.goto(f"{base}/login")
+    page.get_by_label("User name").fill("paula")
+    page.get_by_label("PIN").fill("wrong-pin")
+    page.get_by_role("button", name="Sign in with PIN and passkey").click()
+    page.wait_for_url(f"{base}/passkey")
+    assert page.get_by_role("alert").first.inner_text() == (
+        "The passkey, user name or PIN was not accepted."
+    )
+    assert signed_in_as(page, base) is None
+
+    # Another browser profile has no such passkey: refused, nothing signed in.
+    second = browser.new_context(locale="en-US")
+    other = second.new_page()
+    authenticator(second, other)
+    discover(other, base)
+    status = other.locator("[data-passkey-status]").last
+    status.wait_for(state="visible")
+    assert "did not answer" in status.inner_text()
+    shoot(other, tmp_path, "other-profile")
+    assert signed_in_as(other, base) is None
+
+    # A clone: the same key in a third profile, its counter behind the original's.
+    count = cdp.send("WebAuthn.getCredentials", {"authenticatorId": auth_id})["credentials"]
+    assert count[0]["signCount"] >= 3
+    third = browser.new_context(locale="en-US")
+    cloned = third.new_page()
+    ccdp, cid = authenticator(third, cloned)
+    ccdp.send(
+        "WebAuthn.addCredential", {"authenticatorId": cid, "credential": {**cred, "signCount": 0}}
+    )
+    discover(cloned, base)
+    cloned.wait_for_url(f"{base}/passkey")
+    assert cloned.get_by_role("alert").first.inner_text() == (
+        "The passkey, user name or PIN was not accepted."
+    )
+    # The form shown again at /passkey has its script and links (relative ones) working.
+    assert cloned.get_by_role("button", name="Sign in with a passkey").is_enabled()
+    assert not cloned.get_by_text("Passkeys need JavaScript").first.is_visible()
+    shoot(cloned, tmp_path, "clone-refused")
+    assert signed_in_as(cloned, base) is None
+    alerts = [x for x in audit_lines(audit) if x.get("reason") == "passkey_cloned"]
+    assert alerts and alerts[0]["user"] == "paula"
+    # The original still signs in.
+    first.clear_cookies()
+    discover(page, base)
+    page.wait_for_url(f"{base}/")
+    assert signed_in_as(page, base) == "paula"
+    for context in (first, second, third):
+        context.close()
