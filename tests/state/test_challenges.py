@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from otpgate.state import LocalState
 from otpgate.state.challenges import MAX_LOCAL, Challenges
 from otpgate.state.redis import RedisState
+from otpgate.state.sqlite import SqliteState
 
 NOW = 1_800_000_000.0
 
@@ -50,6 +52,38 @@ def test_one_process_keeps_a_bounded_number() -> None:
     assert first is not None and c.take(first, NOW) is None  # the oldest went first
 
 
+def test_shared_between_the_workers_of_one_host(tmp_path: Path) -> None:
+    path = str(tmp_path / "state.throttle")
+    one, two = SqliteState(path), SqliteState(path)
+    try:
+        a, b = Challenges(one, ttl=120), Challenges(two, ttl=120)
+        assert a.shared and b.shared
+        check_once_and_expiry(a, b)
+        race_once(a, b)
+    finally:
+        one.close()
+        two.close()
+
+
+def race_once(a: Challenges, b: Challenges) -> None:
+    """Of many takers at once, exactly one gets a value."""
+    handle = a.put(b"race", NOW)
+    assert handle is not None
+    got: list[bytes | None] = []
+    start = threading.Barrier(8)
+
+    def take() -> None:
+        start.wait()
+        got.append(b.take(handle, NOW))
+
+    threads = [threading.Thread(target=take) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got.count(b"race") == 1
+
+
 @pytest.mark.redis
 def test_shared_between_processes_through_redis(redis_state: RedisState, redis_prefix: str) -> None:
     other = RedisState(redis_state.url, redis_prefix)
@@ -57,22 +91,7 @@ def test_shared_between_processes_through_redis(redis_state: RedisState, redis_p
         a, b = Challenges(redis_state, ttl=120), Challenges(other, ttl=120)
         assert a.shared and b.shared
         check_once_and_expiry(a, b)
-        # Of many takers at once, exactly one gets it.
-        handle = a.put(b"race", NOW)
-        assert handle is not None
-        got: list[bytes | None] = []
-        start = threading.Barrier(8)
-
-        def take() -> None:
-            start.wait()
-            got.append(b.take(handle, NOW))
-
-        threads = [threading.Thread(target=take) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert got.count(b"race") == 1
+        race_once(a, b)
     finally:
         other.close()
 

@@ -2,9 +2,10 @@
 
 A challenge is made by one request and answered by the next, which may reach
 another worker or host.  With Redis (``[state] url = "redis://..."``) every
-process finds it there, and ``GETDEL`` hands it to one taker only; otherwise
-it lives in this process's memory (one process: ``otpgate serve`` without
-``--workers``, or a sticky proxy).  Either way a value is taken once, and
+process finds it there, and ``GETDEL`` hands it to one taker only; with the
+one-host file (``sqlite:///``, what ``serve --workers N`` uses by default)
+every worker of the host finds it, ``DELETE ... RETURNING`` handing it to one;
+otherwise it lives in this process's memory (one process).  Either way a value is taken once, and
 not after its ``expires`` time; a value that cannot be kept (Redis away) is
 reported, so the caller refuses instead of issuing a challenge nobody can
 check.
@@ -27,7 +28,7 @@ MAX_LOCAL: Final = 10_000
 
 @runtime_checkable
 class OnceStore(Protocol):
-    """A shared state that keeps single-use values (:class:`~.redis.RedisState`)."""
+    """A shared state that keeps single-use values (Redis, the one-host file)."""
 
     def put_once(self, key: str, value: bytes, ttl: float) -> bool: ...
 

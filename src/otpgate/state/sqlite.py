@@ -6,7 +6,8 @@ spread over N processes would get N times the free guesses.  One SQLite file
 in WAL mode, which every process opens, makes them count as one.  Only the
 backoff tables live here: lingering credentials are already shared through
 the store (at the cost of one PIN check per process), and a revocation takes
-effect after ``auth.state_ttl`` as before.
+effect after ``auth.state_ttl`` as before.  Passkey challenges live here too
+(table ``once``), so a challenge made by one worker is answered at another.
 
 Cost: a read per attempt that is not answered from memory and a short write
 transaction per failure (docs/benchmarks.md), never on the lingering or
@@ -40,6 +41,11 @@ CREATE TABLE IF NOT EXISTS backoff (
     PRIMARY KEY (tbl, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS backoff_expires ON backoff (expires);
+CREATE TABLE IF NOT EXISTS once (
+    key TEXT PRIMARY KEY,
+    value BLOB NOT NULL,
+    expires REAL NOT NULL
+) WITHOUT ROWID;
 """
 # One failure in this many also deletes expired rows (the file stays small).
 _PRUNE_EVERY: Final = 256
@@ -151,6 +157,38 @@ class SqliteState(BreakerHooks, NothingShared):
             ),
             None,
         )
+
+    # -- single-use values (WebAuthn challenges, :mod:`.challenges`) ---------
+
+    def put_once(self, key: str, value: bytes, ttl: float) -> bool:
+        """Keep ``value`` under a new ``key`` for ``ttl`` seconds; ``False`` if not kept."""
+
+        def put() -> bool:
+            now = time.time()
+            conn = self._conn()
+            self._count += 1
+            if self._count % _PRUNE_EVERY == 0:
+                conn.execute("DELETE FROM once WHERE expires < ?", (now,))
+            try:
+                conn.execute("INSERT INTO once VALUES (?, ?, ?)", (key, value, now + ttl))
+            except sqlite3.IntegrityError:
+                return False
+            return True
+
+        return self.breaker.call("put_once", put, False)
+
+    def take_once(self, key: str) -> bytes | None:
+        """``key``'s value, deleted in the same statement: one taker gets it."""
+
+        def take() -> bytes | None:
+            row = (
+                self._conn()
+                .execute("DELETE FROM once WHERE key = ? RETURNING value, expires", (key,))
+                .fetchone()
+            )
+            return bytes(row[0]) if row is not None and time.time() < row[1] else None
+
+        return self.breaker.call("take_once", take, None)
 
     def problem(self) -> str | None:
         return self.breaker.problem()
