@@ -111,18 +111,8 @@ def audit_lines(audit: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in audit.read_text().splitlines()]
 
 
-def test_passkeys_in_chromium(
-    browser: Any,  # noqa: F811
-    site: tuple[str, Path, Path],
-    tmp_path: Path,
-) -> None:
-    base, config, audit = site
-    link = invite(config, base, "paula")
-    first = browser.new_context(viewport={"width": 800, "height": 900}, locale="en-US")
-    page = first.new_page()
-    cdp, auth_id = authenticator(first, page)
-
-    # Enrol from the invitation with a passkey instead of an app.
+def enrol(page: Any, link: str, tmp_path: Path) -> None:
+    """Enrol from the invitation with a passkey instead of an app."""
     page.goto(link)
     page.get_by_label("New PIN", exact=True).fill(PIN)
     page.get_by_label("New PIN again").fill(PIN)
@@ -134,40 +124,19 @@ def test_passkeys_in_chromium(
     page.get_by_role("button", name="Register a passkey").click()
     page.get_by_text("Your passkey is registered.").wait_for()
     shoot(page, tmp_path, "enrolled")
-    (cred,) = cdp.send("WebAuthn.getCredentials", {"authenticatorId": auth_id})["credentials"]
-    assert cred["isResidentCredential"] and cred["rpId"] == "localhost"
 
-    # User name + PIN + passkey.
-    page.goto(f"{base}/login")
-    shoot(page, tmp_path, "login")
-    page.get_by_label("User name").fill("paula")
-    page.get_by_label("PIN").fill(PIN)
-    page.get_by_role("button", name="Sign in with PIN and passkey").click()
-    page.wait_for_url(f"{base}/")
-    assert signed_in_as(page, base) == "paula"
-    shoot(page, tmp_path, "account")
-    assert "Test laptop" in page.content()
 
-    # The passkey alone.
-    first.clear_cookies()
-    discover(page, base)
-    page.wait_for_url(f"{base}/")
-    assert signed_in_as(page, base) == "paula"
-
-    # A wrong PIN with the right passkey is refused.
-    first.clear_cookies()
+def with_pin(page: Any, base: str, pin: str) -> None:
+    """Sign in with user name, PIN and the passkey."""
     page.goto(f"{base}/login")
     page.get_by_label("User name").fill("paula")
-    page.get_by_label("PIN").fill("wrong-pin")
+    page.get_by_label("PIN").fill(pin)
     page.get_by_role("button", name="Sign in with PIN and passkey").click()
-    page.wait_for_url(f"{base}/passkey")
-    assert page.get_by_role("alert").first.inner_text() == (
-        "The passkey, user name or PIN was not accepted."
-    )
-    assert signed_in_as(page, base) is None
 
-    # Another browser profile has no such passkey: refused, nothing signed in.
-    second = browser.new_context(locale="en-US")
+
+def other_profile(chromium: Any, base: str, tmp_path: Path) -> Any:
+    """Another browser profile has no such passkey: refused, nothing signed in."""
+    second = chromium.new_context(locale="en-US")
     other = second.new_page()
     authenticator(second, other)
     discover(other, base)
@@ -176,16 +145,16 @@ def test_passkeys_in_chromium(
     assert "did not answer" in status.inner_text()
     shoot(other, tmp_path, "other-profile")
     assert signed_in_as(other, base) is None
+    return second
 
-    # A clone: the same key in a third profile, its counter behind the original's.
-    count = cdp.send("WebAuthn.getCredentials", {"authenticatorId": auth_id})["credentials"]
-    assert count[0]["signCount"] >= 3
-    third = browser.new_context(locale="en-US")
+
+def clone_refused(chromium: Any, base: str, cred: dict[str, Any], tmp_path: Path) -> Any:
+    """The same key in a third profile, its counter behind the original's: refused."""
+    third = chromium.new_context(locale="en-US")
     cloned = third.new_page()
     ccdp, cid = authenticator(third, cloned)
-    ccdp.send(
-        "WebAuthn.addCredential", {"authenticatorId": cid, "credential": {**cred, "signCount": 0}}
-    )
+    clone = {**cred, "signCount": 0}
+    ccdp.send("WebAuthn.addCredential", {"authenticatorId": cid, "credential": clone})
     discover(cloned, base)
     cloned.wait_for_url(f"{base}/passkey")
     assert cloned.get_by_role("alert").first.inner_text() == (
@@ -196,12 +165,57 @@ def test_passkeys_in_chromium(
     assert not cloned.get_by_text("Passkeys need JavaScript").first.is_visible()
     shoot(cloned, tmp_path, "clone-refused")
     assert signed_in_as(cloned, base) is None
-    alerts = [x for x in audit_lines(audit) if x.get("reason") == "passkey_cloned"]
-    assert alerts and alerts[0]["user"] == "paula"
-    # The original still signs in.
-    first.clear_cookies()
+    return third
+
+
+def alone(context: Any, page: Any, base: str) -> None:
+    """Signed out, then in with the passkey alone."""
+    context.clear_cookies()
     discover(page, base)
     page.wait_for_url(f"{base}/")
     assert signed_in_as(page, base) == "paula"
+
+
+def test_passkeys_in_chromium(
+    browser: Any,  # noqa: F811
+    site: tuple[str, Path, Path],
+    tmp_path: Path,
+) -> None:
+    base, config, audit = site
+    first = browser.new_context(viewport={"width": 800, "height": 900}, locale="en-US")
+    page = first.new_page()
+    cdp, auth_id = authenticator(first, page)
+    enrol(page, invite(config, base, "paula"), tmp_path)
+    (cred,) = cdp.send("WebAuthn.getCredentials", {"authenticatorId": auth_id})["credentials"]
+    assert cred["isResidentCredential"] and cred["rpId"] == "localhost"
+
+    # User name + PIN + passkey.
+    page.goto(f"{base}/login")
+    shoot(page, tmp_path, "login")
+    with_pin(page, base, PIN)
+    page.wait_for_url(f"{base}/")
+    assert signed_in_as(page, base) == "paula"
+    shoot(page, tmp_path, "account")
+    assert "Test laptop" in page.content()
+
+    alone(first, page, base)  # the passkey alone
+
+    # A wrong PIN with the right passkey is refused.
+    first.clear_cookies()
+    with_pin(page, base, "wrong-pin")
+    page.wait_for_url(f"{base}/passkey")
+    assert page.get_by_role("alert").first.inner_text() == (
+        "The passkey, user name or PIN was not accepted."
+    )
+    assert signed_in_as(page, base) is None
+
+    second = other_profile(browser, base, tmp_path)
+
+    count = cdp.send("WebAuthn.getCredentials", {"authenticatorId": auth_id})["credentials"]
+    assert count[0]["signCount"] >= 3
+    third = clone_refused(browser, base, cred, tmp_path)
+    alerts = [x for x in audit_lines(audit) if x.get("reason") == "passkey_cloned"]
+    assert alerts and alerts[0]["user"] == "paula"
+    alone(first, page, base)  # the original still signs in
     for context in (first, second, third):
         context.close()

@@ -156,13 +156,8 @@ class AccountPage:
         try:
             if action == "pin":
                 return await self._change_pin(request, session, form, lang, now)
-            if action == "passkey" and self.passkeys is not None:
-                done = await add_passkey(self.passkeys, session.user, form, now)
-                message, kind = (m.PASSKEY_ADDED, "ok") if done else (m.PASSKEY_FAILED, "error")
-                status = 200 if done else 400
-                return await self._page(
-                    request, session.user, lang, status, message=_(message), kind=kind
-                )
+            if action == "passkey":
+                return await self._add_passkey(request, session.user, form, lang, now)
             codes = await run_in_threadpool(
                 self.service.renew_codes, session.user, now, self.forms.ip(request)
             )
@@ -180,6 +175,18 @@ class AccountPage:
             next_label=_(m.BACK_TO_ACCOUNT),
         )
         return html(text)
+
+    async def _add_passkey(
+        self, request: Request, user: str, form: dict[str, str], lang: str, now: float
+    ) -> Response:
+        """The page after adding a passkey (the PIN and a fresh code were right)."""
+        assert self.passkeys is not None
+        done = await add_passkey(self.passkeys, user, form, now)
+        message, kind = (m.PASSKEY_ADDED, "ok") if done else (m.PASSKEY_FAILED, "error")
+        _ = translator(lang)
+        return await self._page(
+            request, user, lang, 200 if done else 400, message=_(message), kind=kind
+        )
 
     def _errors(self, action: str, user: str, form: dict[str, str], lang: str) -> dict[str, str]:
         """What is wrong with the form before the PIN and code are checked."""
