@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from otpgate.cli import main
 from procs import free_port, serving
@@ -117,8 +118,8 @@ def enrol(page: Any, link: str, tmp_path: Path) -> None:
     page.get_by_label("New PIN", exact=True).fill(PIN)
     page.get_by_label("New PIN again").fill(PIN)
     page.get_by_role("button", name="Continue").click()
-    assert page.get_by_role("button", name="Register a passkey").is_enabled()
-    assert not page.get_by_text("Passkeys need JavaScript").is_visible()
+    expect(page.get_by_role("button", name="Register a passkey")).to_be_enabled()
+    expect(page.get_by_text("Passkeys need JavaScript").first).to_be_hidden()
     shoot(page, tmp_path, "enrol-choice")
     page.get_by_label("Name of the new passkey").fill("Test laptop")
     page.get_by_role("button", name="Register a passkey").click()
@@ -161,8 +162,8 @@ def clone_refused(chromium: Any, base: str, cred: dict[str, Any], tmp_path: Path
         "The passkey, user name or PIN was not accepted."
     )
     # The form shown again at /passkey has its script and links (relative ones) working.
-    assert cloned.get_by_role("button", name="Sign in with a passkey").is_enabled()
-    assert not cloned.get_by_text("Passkeys need JavaScript").first.is_visible()
+    expect(cloned.get_by_role("button", name="Sign in with a passkey")).to_be_enabled()
+    expect(cloned.get_by_text("Passkeys need JavaScript").first).to_be_hidden()
     shoot(cloned, tmp_path, "clone-refused")
     assert signed_in_as(cloned, base) is None
     return third
