@@ -81,5 +81,6 @@ def test_the_relying_party(web: dict[str, Any], party: object) -> None:
     ],
 )
 def test_bad_settings_are_refused_clearly(web: dict[str, Any], problem: str) -> None:
+    # A setting's own rule when it is read; the origins against the RP ID when the app starts.
     with pytest.raises(ConfigError, match=problem):
-        load(**web)
+        webauthn_party(load(**web))

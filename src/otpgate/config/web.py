@@ -1,20 +1,31 @@
-"""The ``[web]`` table: the HTTP front ends' settings and the rules between them.
+"""The ``[web]`` table: the HTTP front ends' settings, each with its rule.
 
 Loaded by :func:`otpgate.config.loader.load_config`, which re-exports :class:`WebConfig`.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Final
 
-__all__ = ["WebConfig", "check_web", "webauthn_party"]
+from ..errors import ConfigError
+from .rules import NETWORKS, POSITIVE, URL_OR_PATH, at_least, between, one_of, rule
+from .schema import Section, setting
+from .webauthn import ORIGINS, RP_ID
+
+__all__ = ["WebConfig", "webauthn_party"]
+
+# It goes into a WWW-Authenticate header as a quoted string.
+_REALM: Final = rule(
+    lambda v: v.isascii() and v.isprintable() and '"' not in v and "\\" not in v,
+    "must be printable ASCII without quotes or backslashes",
+)
+_LANGUAGES: Final = 'must be "en", "de" or "" (from the browser)'
 
 
 @dataclass(frozen=True, slots=True)
-class WebConfig:
+class WebConfig(Section):
     """The HTTP front ends.
 
     Attributes:
@@ -71,119 +82,58 @@ class WebConfig:
     """
 
     listen: str = "127.0.0.1:9090"
-    realm: str = "otpgate"
+    realm: str = setting("otpgate", _REALM)
     instance: str = ""
     portal: bool = True
-    portal_url: str = ""
-    redirect_status: int = 302
-    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    portal_url: str = setting("", URL_OR_PATH)
+    redirect_status: int = setting(
+        302, one_of((302, 303, 307, 401), "must be 302, 303, 307 or 401")
+    )
+    trusted_proxies: tuple[str, ...] = setting(("127.0.0.1", "::1"), NETWORKS)
     allowed_hosts: tuple[str, ...] = ()
-    session_secrets: tuple[str, ...] = field(default=(), repr=False)
+    session_secrets: tuple[str, ...] = setting((), secret=True)
     session_secret_file: str | None = None
     cookie_name: str = "otpgate_session"
     cookie_domain: str | None = None
     cookie_secure: bool = True
-    session_lifetime: float = 12 * 3600.0
-    session_idle: float | None = 1800.0
-    landing_url: str = ""
-    signed_out_url: str = ""
-    language: str = ""
-    pin_min_length: int = 6
-    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    session_lifetime: float = setting(12 * 3600.0, POSITIVE)
+    session_idle: float | None = setting(1800.0, at_least(0, "must not be negative"))
+    landing_url: str = setting("", URL_OR_PATH)
+    signed_out_url: str = setting("", URL_OR_PATH)
+    language: str = setting("", one_of(("", "en", "de"), _LANGUAGES))
+    pin_min_length: int = setting(6, between(4, 64, "must be 4 to 64"))
+    api_keys: tuple[str, ...] = setting((), secret=True)
     api_keys_file: str | None = None
-    max_body: int = 8192
-    metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")
+    max_body: int = setting(8192, at_least(256, "must be at least 256 bytes"))
+    metrics_allow: tuple[str, ...] = setting(("127.0.0.1", "::1"), NETWORKS)
     title: str = "otpgate"
     demo: bool = False
-    log_format: str = "text"
-    webauthn_rp_id: str = ""
-    webauthn_origins: tuple[str, ...] = ()
-
-
-def check_web(w: WebConfig, problems: list[str]) -> None:
-    """Add what is wrong with the ``[web]`` settings to ``problems``.
-
-    The trusted and metrics networks are checked by :class:`otpgate.config.loader.Config`,
-    which parses them.
-    """
-    if not (w.realm.isascii() and w.realm.isprintable()) or '"' in w.realm or "\\" in w.realm:
-        # It goes into a WWW-Authenticate header as a quoted string.
-        problems.append("web.realm must be printable ASCII without quotes or backslashes")
-    if w.redirect_status not in (302, 303, 307, 401):
-        problems.append("web.redirect_status must be 302, 303, 307 or 401")
-    if w.log_format not in ("text", "json"):
-        problems.append("web.log_format must be text or json")
-    if w.max_body < 256:
-        problems.append("web.max_body must be at least 256 bytes")
-    if w.session_lifetime <= 0:
-        problems.append("web.session_lifetime must be positive")
-    if w.session_idle is not None and w.session_idle < 0:
-        problems.append("web.session_idle must not be negative")
-    if w.language not in ("", "en", "de"):
-        problems.append('web.language must be "en", "de" or "" (from the browser)')
-    if not 4 <= w.pin_min_length <= 64:
-        problems.append("web.pin_min_length must be 4 to 64")
-    for name in ("landing_url", "signed_out_url"):
-        value = getattr(w, name)
-        if value and not (value.startswith(("http://", "https://")) or value.startswith("/")):
-            problems.append(f"web.{name} must be an http(s) URL or start with /")
-    _check_webauthn(w, problems)
-    if w.portal_url and not (
-        w.portal_url.startswith(("http://", "https://")) or w.portal_url.startswith("/")
-    ):
-        problems.append("web.portal_url must be an http(s) URL or start with /")
-
-
-_DOMAIN = re.compile(
-    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
-)
+    log_format: str = setting("text", one_of(("text", "json"), "must be text or json"))
+    webauthn_rp_id: str = setting("", RP_ID)
+    webauthn_origins: tuple[str, ...] = setting((), ORIGINS)
 
 
 def webauthn_party(w: WebConfig) -> tuple[str, tuple[str, ...]] | None:
     """(RP ID, origins) for passkeys, from the settings or an absolute ``portal_url``;
-    ``None``: passkeys are off (nothing says which domain they are for)."""
+    ``None``: passkeys are off (nothing says which domain they are for).
+
+    Raises:
+        ConfigError: origins without an RP ID, or an origin not on the RP ID.
+    """
     portal = urllib.parse.urlsplit(w.portal_url) if w.portal_url.startswith("http") else None
     rp_id = w.webauthn_rp_id or (portal.hostname or "" if portal is not None else "")
     if not rp_id:
+        if w.webauthn_origins:
+            raise ConfigError("web.webauthn_origins needs web.webauthn_rp_id")
         return None
     if w.webauthn_origins:
+        for origin in w.webauthn_origins:
+            host = urllib.parse.urlsplit(origin).hostname or ""
+            if host != rp_id and not host.endswith("." + rp_id):
+                raise ConfigError(
+                    f"web.webauthn_origins: {origin!r} is not on {rp_id!r} or under it"
+                )
         return rp_id, w.webauthn_origins
     if portal is not None and not w.webauthn_rp_id:
         return rp_id, (f"{portal.scheme}://{portal.netloc}".lower(),)
     return rp_id, (f"https://{rp_id}",)
-
-
-def _check_webauthn(w: WebConfig, problems: list[str]) -> None:
-    """The RP ID is a domain (not an address), each origin is on it, https but for localhost."""
-    rp_id = w.webauthn_rp_id
-    if rp_id:
-        try:
-            ipaddress.ip_address(rp_id)
-            problems.append("web.webauthn_rp_id must be a domain name, not an address")
-            return
-        except ValueError:
-            pass
-        if not _DOMAIN.match(rp_id):
-            problems.append("web.webauthn_rp_id must be a lower-case domain name (no scheme, port)")
-            return
-    elif w.webauthn_origins:
-        problems.append("web.webauthn_origins needs web.webauthn_rp_id")
-        return
-    for origin in w.webauthn_origins:
-        parts = urllib.parse.urlsplit(origin)
-        host = parts.hostname or ""
-        local = host == "localhost" or host.endswith(".localhost")
-        if (
-            parts.scheme not in ("https", "http")
-            or (parts.scheme == "http" and not local)
-            or parts.path
-            or parts.query
-            or parts.fragment
-            or origin != origin.lower()
-        ):
-            problems.append(
-                f"web.webauthn_origins: {origin!r} must be https://host[:port] in lower case "
-                "(http only for localhost)"
-            )
-        elif host != rp_id and not host.endswith("." + rp_id):
-            problems.append(f"web.webauthn_origins: {origin!r} is not on {rp_id!r} or under it")
