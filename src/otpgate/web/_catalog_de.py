@@ -213,6 +213,10 @@ DE: Final[dict[str, str]] = {
     "The passkey did not answer. Try again, or use a one-time code.": "Der Passkey hat nicht "
     "geantwortet. Versuchen Sie es erneut oder verwenden Sie einen Einmalcode.",
     "never": "nie",
+    "Remove a passkey": "Einen Passkey entfernen",
+    "Passkey to remove": "Zu entfernender Passkey",
+    "Remove the passkey": "Passkey entfernen",
+    "The passkey has been removed.": "Der Passkey wurde entfernt.",
     "passkey": "Passkey",
     "The passkey, user name or PIN was not accepted.": "Passkey, Benutzername oder PIN wurden "
     "nicht akzeptiert.",

@@ -46,9 +46,10 @@ h1{margin:0 0 .25rem;font-size:1.5rem}
 h2{margin:2rem 0 .25rem;font-size:1.15rem}
 .sub{margin:0 0 1.5rem;color:var(--muted)}
 label{display:block;margin:1rem 0 .25rem;font-weight:600}
-input{width:100%;padding:.6rem .75rem;font:inherit;color:inherit;background:transparent;
+input,select{width:100%;padding:.6rem .75rem;font:inherit;color:inherit;background:transparent;
 border:1px solid var(--field);border-radius:8px}
-input:focus{outline:3px solid var(--accent);outline-offset:1px}
+input:focus,select:focus{outline:3px solid var(--accent);outline-offset:1px}
+select option{color:var(--fg);background:var(--card)}
 input[aria-invalid=true]{border:2px solid var(--err)}
 .help{margin:.25rem 0 0;font-size:.875rem;color:var(--muted)}
 .field-error{margin:.25rem 0 0;font-size:.875rem;color:var(--err);font-weight:600}

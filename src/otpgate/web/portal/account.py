@@ -30,7 +30,7 @@ from ..i18n import translator
 from ..sessions import Session
 from ..templating import render
 from . import messages as m
-from .account_passkeys import add_passkey, listed, passkey_name_ok
+from .account_passkeys import add_passkey, listed, passkey_name_ok, remove_passkey
 from .activity import account_activity
 from .login import FORM_METHODS
 
@@ -144,9 +144,10 @@ class AccountPage:
                 request, session.user, lang, 403, message=_(m.EXPIRED_FORM_RETRY)
             )
         action = form.get("action")
-        if action not in ("pin", "codes") and not (action == "passkey" and self.passkeys):
+        passkey_actions = ("passkey", "remove_passkey") if self.passkeys else ()
+        if action not in ("pin", "codes", *passkey_actions):
             return await self._page(request, session.user, lang, 400, message=_(m.UNKNOWN_ACTION))
-        prefix = {"pin": "cp", "codes": "rc"}.get(str(action), "pk")
+        prefix = {"pin": "cp", "codes": "rc", "remove_passkey": "rp"}.get(str(action), "pk")
         errors = self._errors(str(action), session.user, form, lang)
         if errors:
             return await self._page(request, session.user, lang, 400, errors=errors)
@@ -156,8 +157,8 @@ class AccountPage:
         try:
             if action == "pin":
                 return await self._change_pin(request, session, form, lang, now)
-            if action == "passkey":
-                return await self._add_passkey(request, session.user, form, lang, now)
+            if action in passkey_actions:
+                return await self._passkey(str(action), request, session.user, form, lang, now)
             codes = await run_in_threadpool(
                 self.service.renew_codes, session.user, now, self.forms.ip(request)
             )
@@ -176,13 +177,17 @@ class AccountPage:
         )
         return html(text)
 
-    async def _add_passkey(
-        self, request: Request, user: str, form: dict[str, str], lang: str, now: float
+    async def _passkey(
+        self, action: str, request: Request, user: str, form: dict[str, str], lang: str, now: float
     ) -> Response:
-        """The page after adding a passkey (the PIN and a fresh code were right)."""
+        """The page after adding or removing a passkey (the PIN and a fresh code were right)."""
         assert self.passkeys is not None
-        done = await add_passkey(self.passkeys, user, form, now)
-        message, kind = (m.PASSKEY_ADDED, "ok") if done else (m.PASSKEY_FAILED, "error")
+        if action == "passkey":
+            done = await add_passkey(self.passkeys, user, form, now)
+            message, kind = (m.PASSKEY_ADDED, "ok") if done else (m.PASSKEY_FAILED, "error")
+        else:
+            done = await remove_passkey(self.passkeys, user, form, now)
+            message, kind = (m.PASSKEY_REMOVED, "ok") if done else (m.UNKNOWN_ACTION, "error")
         _ = translator(lang)
         return await self._page(
             request, user, lang, 200 if done else 400, message=_(message), kind=kind

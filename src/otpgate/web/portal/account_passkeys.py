@@ -20,7 +20,7 @@ from ...store.passkeys import check_passkey_name
 if TYPE_CHECKING:
     from .passkeys import PasskeyParts
 
-__all__ = ["add_passkey", "listed", "passkey_name_ok", "utc"]
+__all__ = ["add_passkey", "listed", "passkey_name_ok", "remove_passkey", "utc"]
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def listed(parts: PasskeyParts | None, user: str) -> list[dict[str, object]] | N
     if parts is None:
         return None
     return [
-        {"name": p.name, "created": utc(p.created), "last_used": utc(p.last_used)}
+        {"id": p.id, "name": p.name, "created": utc(p.created), "last_used": utc(p.last_used)}
         for p in parts.ceremonies.store.passkeys(user)
     ]
 
@@ -75,3 +75,17 @@ async def add_passkey(parts: PasskeyParts, user: str, form: dict[str, str], now:
             raise
         return False
     return True
+
+
+async def remove_passkey(parts: PasskeyParts, user: str, form: dict[str, str], now: float) -> bool:
+    """Remove the user's passkey the form names; whether there was one.
+
+    Raises:
+        StoreError: the store failed.
+    """
+    passkey_id = form.get("passkey", "")
+    store = parts.ceremonies.store
+    removed = await run_in_threadpool(store.remove_passkey, user, passkey_id)
+    if removed:
+        log.info("passkey %s of %r removed", passkey_id, user)
+    return bool(removed)

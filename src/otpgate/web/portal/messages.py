@@ -17,6 +17,7 @@ UNAVAILABLE: Final = "Signing in is not possible right now. Please try again lat
 INCOMPLETE: Final = "Enter your user name, PIN and one-time code."
 PASSKEY_WRONG: Final = "The passkey, user name or PIN was not accepted."
 PASSKEY_ADDED: Final = "Your passkey has been added."
+PASSKEY_REMOVED: Final = "The passkey has been removed."
 PASSKEY_NAME: Final = "Give the passkey a name of 1 to 64 characters."
 PASSKEY_FAILED: Final = "The passkey could not be added. Please try again."
 PASSKEY_ENROLLED: Final = (
@@ -94,5 +95,5 @@ ALL: Final = (
     CONTINUE_SIGN_IN, QR_LABEL, NOT_RECOVERED, APP_WORKS, APP_WORKS_TEXT, PIN_CHANGED,
     CODES_RENEWED, BACK_TO_ACCOUNT, WRONG_PIN_OR_CODE, UNKNOWN_ACTION, *PIN_PROBLEMS.values(),
     *HOW, NOT_FOUND, NOT_FOUND_TEXT, PASSKEY_WRONG, PASSKEY_ADDED, PASSKEY_NAME, PASSKEY_FAILED,
-    PASSKEY_ENROLLED,
+    PASSKEY_ENROLLED, PASSKEY_REMOVED,
 )  # fmt: skip
