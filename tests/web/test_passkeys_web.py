@@ -204,3 +204,25 @@ def test_remove_a_passkey_after_the_pin_and_a_fresh_code(pk_gate: App) -> None:
     assert g.store.passkeys("alice") == []
     g.client.cookies.clear()
     assert passkey_login(g, soft).status_code == 401  # gone for good
+
+
+def test_an_enrolment_with_a_taken_passkey_keeps_the_link(pk_gate: App) -> None:
+    g, soft = pk_gate, SoftAuthenticator(origin=ORIGIN)
+    add_on_account(g, soft)  # alice's
+    g.client.cookies.clear()
+    token = invite(g, "dora")
+    assert choose_pin(g, token).status_code == 303
+    page = g.client.get(f"/enrol/{token}")
+    handle, opts = options(g, page, "enrol", token=token)
+    taken = post(
+        g,
+        f"/enrol/{token}",
+        page,
+        step="passkey",
+        name="Phone",
+        handle=handle,
+        credential=soft.create(challenge_of(opts)),
+    )
+    assert taken.status_code == 400 and "could not be added" in taken.text
+    assert g.store.get("dora") is None
+    assert g.client.get(f"/enrol/{token}").status_code == 200  # the link still works

@@ -61,6 +61,8 @@ def confirm_with_passkey(
         or passkey.user != inv.username
     ):
         raise WrongCode("not a link to enrol this passkey with")
+    if passkeys.find_passkey(passkey.credential_id) is not None:
+        raise WrongCode("this passkey is registered already")  # the link stays usable
     store = service.store
     if store.update_invitation(inv.digest, inv.version, inv.with_status("used")) is None:
         raise InvitationRefused("used")
