@@ -226,3 +226,17 @@ def test_an_enrolment_with_a_taken_passkey_keeps_the_link(pk_gate: App) -> None:
     assert taken.status_code == 400 and "could not be added" in taken.text
     assert g.store.get("dora") is None
     assert g.client.get(f"/enrol/{token}").status_code == 200  # the link still works
+
+
+def test_a_gate_without_passkeys_never_loads_the_webauthn_library() -> None:
+    import subprocess
+    import sys
+
+    code_ = (
+        "import sys, otpgate.web, otpgate.cli\n"
+        "from otpgate.web import create_app\n"
+        "assert 'webauthn' not in sys.modules, 'loaded'\n"
+        "import otpgate.login.passkeys\n"
+        "assert 'webauthn' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code_], check=True)

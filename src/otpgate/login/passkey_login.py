@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Final
 from ..errors import StoreError
 from . import rules
 from .attempt import Decision
-from .passkeys import ClonedPasskey, PasskeyRefused
+from .passkey_types import ClonedPasskey, PasskeyRefused
 from .pins import PinHasher, check_pin
 from .reasons import Reason
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from webauthn import (
@@ -47,8 +46,8 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from ..errors import OTPGateError
 from ..store.passkeys import Passkey, check_passkey_name, new_passkey_id
+from .passkey_types import Assertion, ClonedPasskey, PasskeyRefused, RelyingParty
 
 if TYPE_CHECKING:
     from ..state.challenges import Challenges
@@ -66,46 +65,6 @@ TIMEOUT_MS: Final = 120_000
 # A browser's answer is a few kilobytes; anything longer is not one.
 MAX_RESPONSE: Final = 16_384
 _BAD_INPUT: Final = (WebAuthnException, ValueError, TypeError, KeyError, AttributeError)
-
-
-class PasskeyRefused(OTPGateError):
-    """The answer does not sign in or register (why: for the audit log, never the client)."""
-
-
-class ClonedPasskey(PasskeyRefused):
-    """A genuine signature whose counter did not grow: the key is on two authenticators."""
-
-    def __init__(self, passkey: Passkey, count: int) -> None:
-        super().__init__(f"sign count {count} after {passkey.sign_count}")
-        self.passkey = passkey
-        self.count = count
-
-
-@dataclass(frozen=True, slots=True)
-class RelyingParty:
-    """Who the passkeys are for (``web.webauthn_rp_id``, ``web.webauthn_origins``).
-
-    Attributes:
-        rp_id: the domain passkeys are bound to (the portal's host or a parent).
-        origins: the exact origins (``https://auth.example.com``) pages are served from.
-        name: shown by the browser when a passkey is made.
-        secret: keys the user handles and the decoy credential ids.
-    """
-
-    rp_id: str
-    origins: tuple[str, ...]
-    name: str
-    secret: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Assertion:
-    """A verified sign-in: the passkey (as read before it), its new count, and whether
-    the authenticator verified the user."""
-
-    passkey: Passkey
-    count: int
-    user_verified: bool
 
 
 class Ceremonies:

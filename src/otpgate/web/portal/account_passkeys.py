@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from starlette.concurrency import run_in_threadpool
 
 from ...errors import OTPGateError
-from ...login.passkeys import PasskeyRefused
+from ...login.passkey_types import PasskeyRefused
 from ...store.passkeys import check_passkey_name
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from ..._limits import MAX_PASSWORD
 from ...accounts.passkey_enrolment import confirm_with_passkey
 from ...accounts.selfservice import InvitationRefused, WrongCode
 from ...errors import OTPGateError
-from ...login.passkeys import PasskeyRefused
+from ...login.passkey_types import PasskeyRefused
 from ...otp.keys import encode_base32
 from ...otp.tokens import build_uri
 from ...store.invitations import Invitation

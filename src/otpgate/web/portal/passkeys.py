@@ -34,9 +34,7 @@ from ...accounts.passkey_enrolment import passkey_user
 from ...audit.decision_log import log_decision
 from ...config.web import webauthn_party
 from ...errors import OTPGateError
-from ...login.passkey_login import PasskeyLogin
-from ...login.passkeys import Ceremonies, PasskeyRefused, RelyingParty
-from ...state.challenges import Challenges
+from ...login.passkey_types import PasskeyRefused, RelyingParty
 from ...store.passkeys import keeps_passkeys
 from ..http import redirect, secure
 from ..request import MalformedCredentials, check_user
@@ -46,6 +44,8 @@ if TYPE_CHECKING:
     from ...accounts.selfservice import SelfService
     from ...config.loader import Config
     from ...login.authenticator import Authenticator
+    from ...login.passkey_login import PasskeyLogin
+    from ...login.passkeys import Ceremonies
     from ...store.passkeys import PasskeyStore
     from .forms import Forms
     from .login import LoginPage
@@ -76,6 +76,11 @@ class PasskeyParts:
         party = webauthn_party(config.web)
         if party is None or not keeps_passkeys(auth.store):
             return None
+        # Only now: a gate with passkeys off never loads the WebAuthn library.
+        from ...login.passkey_login import PasskeyLogin
+        from ...login.passkeys import Ceremonies
+        from ...state.challenges import Challenges
+
         key = hmac.digest(secret, b"otpgate passkeys v1", hashlib.sha256)
         rp = RelyingParty(party[0], party[1], config.web.title, key)
         store = cast("PasskeyStore", auth.store)
