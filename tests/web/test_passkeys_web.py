@@ -16,7 +16,7 @@ import pytest
 from otpgate.store.passkeys import PasskeyStore
 from soft_authenticator import UP, SoftAuthenticator, challenge_of
 
-from .conftest import PIN, App, AppFactory, code
+from .conftest import PIN, App, AppFactory, code, csrf_token
 from .test_selfservice_pages import NEW_PIN, choose_pin, invite, post
 
 ORIGIN = "https://auth.example.com"
@@ -55,14 +55,17 @@ def add_on_account(g: App, soft: SoftAuthenticator, name: str = "Laptop") -> Any
     )
 
 
-def passkey_login(g: App, soft: SoftAuthenticator, user: str = "", pin: str = "", **kw: Any) -> Any:
+def passkey_login(
+    g: App, soft: SoftAuthenticator, user: str = "", pin: str = "", ip: str = "", **kw: Any
+) -> Any:
     page = g.client.get("/login")
     handle, opts = options(g, page, "login", username=user)
     answer = soft.get(challenge_of(opts), **kw)
-    fields = {"handle": handle, "credential": answer, "rd": ""}
+    fields = {"handle": handle, "credential": answer, "rd": "", "csrf": csrf_token(page.text)}
     if user:
         fields.update(username=user, pin=pin)
-    return post(g, "/passkey", page, **fields)
+    headers = {"X-Forwarded-For": ip} if ip else {}
+    return g.client.post("/passkey", data=fields, headers=headers)
 
 
 def test_the_pages_work_without_javascript_and_say_so(pk_gate: App, make_gate: AppFactory) -> None:
@@ -240,3 +243,19 @@ def test_a_gate_without_passkeys_never_loads_the_webauthn_library() -> None:
         "assert 'webauthn' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code_], check=True)
+
+
+def test_the_device_cookie_keeps_a_passkey_sign_in_out_of_a_spent_budget(pk_gate: App) -> None:
+    from .test_budget_web import _spend_the_budget_through_the_api
+
+    g, soft = pk_gate, SoftAuthenticator(origin=ORIGIN)
+    done = add_on_account(g, soft)  # signed in with a code: this browser has a device cookie
+    assert done.status_code == 200
+    device = g.client.cookies["otpgate_device"]
+    _spend_the_budget_through_the_api(g)
+    away = "203.0.113.9"  # not where alice signed in from
+    g.client.cookies.clear()
+    assert passkey_login(g, soft, ip=away).status_code == 429  # a stranger's browser waits
+    g.client.cookies.clear()
+    g.client.cookies.set("otpgate_device", device)
+    assert passkey_login(g, soft, ip=away).status_code == 303  # alice's own browser does not

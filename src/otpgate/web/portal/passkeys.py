@@ -157,6 +157,21 @@ class PasskeyPages:
             return session.user if session is not None else None
         return await run_in_threadpool(passkey_user, self.service, form.get("token", ""), now)
 
+    async def _device(
+        self, request: Request, user: str | None, credential: str, now: float
+    ) -> str | None:
+        """The browser's device cookie for the user signing in (without a user name:
+        the one the passkey names), so it keeps its own guess budget."""
+        if user is None:
+            try:
+                passkey = await run_in_threadpool(self.parts.ceremonies.passkey_of, credential)
+            except OTPGateError:
+                return None  # a bad answer or the store: the sign-in says so
+            user = passkey.user if passkey is not None else None
+        if user is None:
+            return None
+        return await self.page.logins.devices.nonce(request.cookies, user, now)
+
     async def login(self, request: Request) -> Response:
         form = await self.forms.read(request)
         if isinstance(form, Response):
@@ -177,9 +192,7 @@ class PasskeyPages:
         now, ip = self.forms.now(), self.forms.ip(request)
         accepted = redirect(target or self.forms.landing(), 303)
         started = time.perf_counter()
-        device = None
-        if user is not None:
-            device = await page.logins.devices.nonce(request.cookies, user, now)
+        device = await self._device(request, user, form.get("credential", ""), now)
         decision = await run_in_threadpool(
             self.parts.signin.sign_in,
             user,
