@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,13 +22,15 @@ from otpgate.cli import main
 from procs import free_port, serving
 
 from .page_rules import PHONE, check_page
-from .servers import NGINX_USERS, SECRET, make_store
-from .test_browser import browser  # noqa: F401 -- the fixture
+from .servers import NGINX_USERS, ROOT, SECRET, make_store
+from .test_browser import browser, shrink  # noqa: F401 -- the fixture
 
 pytestmark = [pytest.mark.slow]
 
 PIN = "walnut-73"
 SHOTS: list[Path] = []
+DOCS = ROOT / "docs/img/passkeys"
+UPDATE = bool(os.environ.get("OTPGATE_UPDATE_SCREENSHOT")) or not DOCS.exists()
 
 
 @pytest.fixture(scope="module")
@@ -87,13 +91,21 @@ def authenticator(context: Any, page: Any) -> tuple[Any, str]:
 
 
 def shoot(page: Any, tmp: Path, name: str) -> None:
-    """A screenshot, after the page rules (no sideways scrolling, "Error:" iff an alert)."""
+    """A screenshot, after the page rules (no sideways scrolling, "Error:" iff an alert).
+
+    Copied to docs/img/passkeys/ when OTPGATE_UPDATE_SCREENSHOT is set (or none are
+    there), so test runs leave the tree clean.
+    """
     for width in (PHONE, 800):
         page.set_viewport_size({"width": width, "height": 900})
         check_page(page)
     path = tmp / f"{len(SHOTS) + 1:02d}-{name}.png"
     page.screenshot(path=str(path), full_page=True)
     SHOTS.append(path)
+    if UPDATE:
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS / f"{name}.png")
+        shrink(DOCS / f"{name}.png")
 
 
 def signed_in_as(page: Any, base: str) -> str | None:
