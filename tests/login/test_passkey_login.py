@@ -103,3 +103,33 @@ def test_unknown_credentials_and_users(gate: tuple[PasskeyLogin, SoftAuthenticat
     assert sign_in(login, soft, "ghost", "4711") is Reason.PASSKEY_REFUSED
     decision = login.sign_in(None, "", "nohandle", "{", IP, NOW)
     assert not decision.ok and decision.reason is Reason.PASSKEY_REFUSED
+
+
+def test_the_store_counts_failures_and_a_sign_in_clears_them(
+    gate: tuple[PasskeyLogin, SoftAuthenticator, Path],
+) -> None:
+    login, soft, _ = gate
+    store = login.auth.store
+    assert sign_in(login, soft, "alice", "0000") is Reason.BAD_PIN
+    assert sign_in(login, soft, "alice", "1111") is Reason.BAD_PIN
+    state = store.get("alice").state  # type: ignore[union-attr]
+    assert state.failures == 2 and state.last_auth is None
+    login.auth.throttle.success("alice", IP)  # the throttle aside: the store's count
+    assert sign_in(login, soft, "alice", "4711") is Reason.PASSKEY
+    state = store.get("alice").state  # type: ignore[union-attr]
+    assert (state.failures, state.last_auth, state.last_ip) == (0, NOW, IP)
+
+
+def test_a_locked_user_is_refused_with_a_right_passkey(
+    gate: tuple[PasskeyLogin, SoftAuthenticator, Path],
+) -> None:
+    from dataclasses import replace
+
+    login, soft, _ = gate
+    store = login.auth.store
+    record = store.get("alice")
+    assert record is not None
+    locked = replace(record.state, locked_until=float("inf"))
+    assert store.compare_and_set("alice", record.version, locked) is not None
+    assert sign_in(login, soft, None) is Reason.LOCKED
+    assert sign_in(login, soft, "alice", "4711") is Reason.LOCKED

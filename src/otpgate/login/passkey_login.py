@@ -19,15 +19,17 @@ a cloned authenticator (the counter went back) is refused and audited as
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
 
 from ..errors import StoreError
+from . import compare_and_set as settle
 from . import rules
 from .attempt import Decision
 from .passkey_types import ClonedPasskey, PasskeyRefused
 from .pins import PinHasher, check_pin
 from .reasons import Reason
+from .rules import Outcome
 
 if TYPE_CHECKING:
     from ..store.passkeys import Passkey
@@ -116,10 +118,20 @@ class PasskeyLogin:
             return self._end(Decision(False, None, Reason.LOCKED, retry), name, t, now)
         reason = self._check(t, passkey, record, now)
         if reason is Reason.PASSKEY and record is not None:
-            auth.limits.accepted(attempt, now)
-            return self._end(Decision(True, record.username, reason, fresh=True), name, t, now)
+            reason = self._write(record, _signed_in(t.ip, now))
+            if reason is Reason.PASSKEY:
+                auth.limits.accepted(attempt, now)
+                return self._end(Decision(True, record.username, reason, fresh=True), name, t, now)
+        elif record is not None:
+            # A failure like a wrong code: the store's count (and its lock) too.
+            self._write(record, settle.count_failures(1, now, auth.settings))
         told = auth.limits.refused(attempt, before, now, counted=True, known=record is not None)
         return self._end(Decision(False, None, reason, told), name, t, now)
+
+    def _write(self, record: UserRecord, decide: settle.Decide) -> Reason:
+        """Write the user's new state with compare-and-set; the outcome's reason."""
+        outcome, _ = settle.settle(self.auth.store, record.username, record, decide)
+        return outcome.reason
 
     def _check(
         self, t: _Try, passkey: Passkey | None, record: UserRecord | None, now: float
@@ -172,3 +184,19 @@ class PasskeyLogin:
         # No token in the line: the reason says it was a passkey.
         if self.auth.audit is not None:
             self.auth.audit.login(now, decision, user, ip, None)
+
+
+def _signed_in(ip: str, now: float) -> settle.Decide:
+    """The state after a passkey sign-in: failures cleared, the time and address noted
+    (unless the user was locked meanwhile: nothing written, refused)."""
+
+    def decide(current: UserRecord | None) -> Outcome:
+        if current is None:
+            return Outcome(Reason.UNKNOWN_USER)
+        state = current.state
+        if rules.locked(state, now):
+            return Outcome(Reason.LOCKED)
+        new = replace(state, failures=0, last_auth=now, last_ip=ip, locked_until=None)
+        return Outcome(Reason.PASSKEY, new)
+
+    return decide
