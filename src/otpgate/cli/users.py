@@ -30,7 +30,7 @@ from ._output import when
 from ._secrets import make_pin, pin_options
 
 if TYPE_CHECKING:
-    from ..store.passkeys import PasskeyStore
+    from ..store.passkeys import PasskeyInfo, PasskeyStore
 from .roles import record as audit_admin
 
 __all__ = ["register"]
@@ -95,16 +95,19 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _passkeys(store: object, name: str) -> list[PasskeyInfo]:
+    """The user's passkeys, as listed (none where the store keeps none)."""
+    if not keeps_passkeys(store):
+        return []
+    return [p.info() for p in cast("PasskeyStore", store).passkeys(name)]
+
+
 def _cmd_show(args: argparse.Namespace) -> int:
     with store_of(args) as store:
         r = get_user(store, args.name)
         codes = store.count_recovery_codes(args.name)
         role = store.get_role(args.name)
-        passkeys = (
-            [p.info() for p in cast("PasskeyStore", store).passkeys(args.name)]
-            if keeps_passkeys(store)
-            else []
-        )
+        passkeys = _passkeys(store, args.name)
     s = r.state
     now = time.time()
     if args.json:

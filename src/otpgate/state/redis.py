@@ -12,7 +12,8 @@ Keys (all under ``key_prefix``, default ``otpgate:``):
   ``m:<table>:<key>``: marks that expire (what a per-user guess budget needs);
 * ``c:<digest>``: a known credential's entry (see :mod:`otpgate.login.authenticator`), with
   the linger window as its time to live.
-* channel ``revoke``: user names whose cached state every process drops.
+* channel ``revoke``: user names whose cached state every process drops;
+* ``o:<handle>``: single-use values such as passkey challenges (:mod:`._redis_once`).
 
 A login attempt costs two round trips, whatever the name: one pipeline of
 reads before it is decided (:meth:`RedisState.ask`) and, if refused, one
@@ -41,6 +42,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from . import _lua
+from ._redis_once import RedisOnce
 from .base import Answer, Ask, Backoff, Entry, Tell
 from .breaker import Breaker, BreakerHooks
 
@@ -124,7 +126,7 @@ def _client(url: str, timeout: float) -> tuple[Any, type[BaseException]]:
     return client, redis.RedisError
 
 
-class RedisState(BreakerHooks):
+class RedisState(BreakerHooks, RedisOnce):
     """:class:`~otpgate.state.base.SharedState` in Redis (redis-py).
 
     Args:
@@ -291,23 +293,6 @@ class RedisState(BreakerHooks):
 
     def get_credential(self, digest: bytes) -> bytes | None:
         got: bytes | None = self._call("get", lambda: self._redis.get(self._ckey(digest)), None)
-        return got
-
-    # -- single-use values (WebAuthn challenges) ----------------------------
-
-    def _okey(self, key: str) -> str:
-        return f"{self.prefix}o:{key}"
-
-    def put_once(self, key: str, value: bytes, ttl: float) -> bool:
-        """Keep ``value`` for ``ttl`` seconds under a new ``key``; ``False`` if not kept."""
-        ms, okey = max(int(ttl * 1000), 1), self._okey(key)
-        kept = self._call("put_once", lambda: self._redis.set(okey, value, px=ms, nx=True), None)
-        return bool(kept)
-
-    def take_once(self, key: str) -> bytes | None:
-        """``key``'s value, deleted in the same command (``GETDEL``): one taker gets it."""
-        okey = self._okey(key)
-        got: bytes | None = self._call("take_once", lambda: self._redis.getdel(okey), None)
         return got
 
     # -- revocations -------------------------------------------------------
