@@ -24,12 +24,11 @@ from typing import TYPE_CHECKING, Final
 
 from ..errors import StoreError
 from . import compare_and_set as settle
-from . import rules
 from .attempt import Decision
 from .passkey_types import ClonedPasskey, PasskeyRefused
-from .pins import PinHasher, check_pin
 from .reasons import Reason
 from .rules import Outcome
+from .user_state import lock_retry, locked
 
 if TYPE_CHECKING:
     from ..store.passkeys import Passkey
@@ -67,7 +66,6 @@ class PasskeyLogin:
     def __init__(self, auth: Authenticator, ceremonies: Ceremonies) -> None:
         self.auth = auth
         self.ceremonies = ceremonies
-        self._hasher = PinHasher()
 
     def sign_in(
         self,
@@ -107,25 +105,25 @@ class PasskeyLogin:
         auth = self.auth
         auth.state.sync()
         attempt = auth.attempt(name, t.pin, t.ip, linger=False, device=device)
-        before = auth.limits.before(attempt, now, credential=False)
+        before = auth.regulator.before(attempt, now, credential=False)
         if before.wait is not None:
-            auth.limits.refused(attempt, before, now, counted=False, known=True)
+            auth.regulator.refused(attempt, before, now, counted=False, known=True)
             return self._end(Decision(False, None, Reason.THROTTLED, before.wait), name, t, now)
         record = auth.store.get(name) if name != NOBODY else None
-        if record is not None and rules.locked(record.state, now):
-            retry = rules.lock_retry(record.state, now)
-            auth.limits.refused(attempt, before, now, counted=False, known=True)
+        if record is not None and locked(record.state, now):
+            retry = lock_retry(record.state, now)
+            auth.regulator.refused(attempt, before, now, counted=False, known=True)
             return self._end(Decision(False, None, Reason.LOCKED, retry), name, t, now)
         reason = self._check(t, passkey, record, now)
         if reason is Reason.PASSKEY and record is not None:
             reason = self._write(record, _signed_in(t.ip, now))
             if reason is Reason.PASSKEY:
-                auth.limits.accepted(attempt, now)
+                auth.regulator.accepted(attempt, now)
                 return self._end(Decision(True, record.username, reason, fresh=True), name, t, now)
         elif record is not None:
             # A failure like a wrong code: the store's count (and its lock) too.
             self._write(record, settle.count_failures(1, now, auth.settings))
-        told = auth.limits.refused(attempt, before, now, counted=True, known=record is not None)
+        told = auth.regulator.refused(attempt, before, now, counted=True, known=record is not None)
         return self._end(Decision(False, None, reason, told), name, t, now)
 
     def _write(self, record: UserRecord, decide: settle.Decide) -> Reason:
@@ -151,7 +149,7 @@ class PasskeyLogin:
             return Reason.UNKNOWN_USER
         if t.user is None:
             return Reason.PASSKEY  # the authenticator verified the user
-        if check_pin(record.pin, record.username, t.pin, self._hasher, self.auth.pin_checker):
+        if self.auth.pin_ok(record, t.pin):
             return Reason.PASSKEY
         return Reason.BAD_PIN
 
@@ -194,7 +192,7 @@ def _signed_in(ip: str, now: float) -> settle.Decide:
         if current is None:
             return Outcome(Reason.UNKNOWN_USER)
         state = current.state
-        if rules.locked(state, now):
+        if locked(state, now):
             return Outcome(Reason.LOCKED)
         new = replace(state, failures=0, last_auth=now, last_ip=ip, locked_until=None)
         return Outcome(Reason.PASSKEY, new)
