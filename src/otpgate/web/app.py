@@ -52,6 +52,8 @@ from .portal import (
     LoginPage,
     LogoutPage,
     LostPage,
+    PasskeyPages,
+    PasskeyParts,
     StatusPages,
 )
 from .session_cookies import SessionCookies, instance_name
@@ -152,6 +154,7 @@ class _Parts:
     targets: ReturnTargets
     forms: Forms
     service: SelfService
+    passkeys: PasskeyParts | None
 
     @classmethod
     def build(cls, config: Config, auth: Authenticator, metrics: Metrics) -> _Parts:
@@ -179,6 +182,7 @@ class _Parts:
             ReturnTargets(web, clients),
             Forms(web, auth.clock, clients, sessions, CsrfGuard(secrets_)),
             service,
+            PasskeyParts.build(config, auth, secrets_[-1]),
         )
 
 
@@ -187,12 +191,17 @@ def _routes(config: Config, p: _Parts) -> list[Route]:
     auth, forms, decisions = p.auth, p.forms, p.decisions
     logins = BrowserDecisions(p.devices, decisions)
     keys = ApiKeys(config.api_keys())
+    login = LoginPage(forms, p.targets, logins, passkeys=p.passkeys is not None)
+    passkeys = (
+        [] if p.passkeys is None else PasskeyPages(forms, login, p.service, p.passkeys).routes()
+    )
     return [
-        *LoginPage(forms, p.targets, logins).routes(),
+        *login.routes(),
+        *passkeys,
         *LogoutPage(forms, decisions).routes(),
-        *EnrolPages(forms, p.service).routes(),
+        *EnrolPages(forms, p.service, p.passkeys).routes(),
         *LostPage(forms, p.service, logins).routes(),
-        *AccountPage(forms, p.service, logins, lambda: _audit_path(auth)).routes(),
+        *AccountPage(forms, p.service, logins, lambda: _audit_path(auth), p.passkeys).routes(),
         *CheckApi(decisions, p.clients, keys, config.web.max_body, auth.clock).routes(),
         *Ops(
             auth.store, auth.state, decisions.metrics, p.clients, config.metrics_networks()
