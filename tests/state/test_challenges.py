@@ -10,8 +10,8 @@ import pytest
 
 from otpgate.state import LocalState
 from otpgate.state.challenges import Challenges
-from otpgate.state.single_use import MAX_SINGLE_USE
 from otpgate.state.redis import RedisState
+from otpgate.state.single_use import MAX_SINGLE_USE
 from otpgate.state.sqlite import SqliteState
 
 NOW = 1_800_000_000.0
