@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "keys",
     "check",
     "config_check",
+    "directory",
     "serve",
     "demo",
 )

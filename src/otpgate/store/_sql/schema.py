@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 from ...errors import StoreError
-from . import invitations, recovery_codes, roles, tokens, users
+from . import invitations, passkeys, recovery_codes, roles, tokens, users
 
 if TYPE_CHECKING:
     from ..crypto import KeyRing
@@ -37,7 +37,7 @@ __all__ = [
 TAG_MIGRATION: Final = 3
 
 # The migration that moved each user's token into the tokens table (a data step).
-TOKENS_MIGRATION: Final = 6
+TOKENS_MIGRATION: Final = 7
 
 # Type names differ between the two databases; everything else is shared.
 DIALECTS: Final[Mapping[str, Mapping[str, str]]] = {
@@ -58,10 +58,11 @@ MIGRATIONS: Final[Sequence[tuple[int, Sequence[str]]]] = (
     (TAG_MIGRATION, ()),
     (4, roles.MIGRATION),
     (5, invitations.RECORD_MIGRATION),
+    (6, passkeys.MIGRATION),
     # Several tokens per user: tokens.moved_tokens() runs after it (issue 20) ...
     (TOKENS_MIGRATION, tokens.MIGRATION),
     # ... and the users table lets go of the columns it moved.
-    (7, tokens.DROP_MIGRATION),
+    (8, tokens.DROP_MIGRATION),
 )
 
 # Every table's statements by name, with ``:name`` placeholders.
@@ -71,6 +72,7 @@ SQL: Final[Mapping[str, str]] = {
     **recovery_codes.SQL,
     **invitations.SQL,
     **roles.SQL,
+    **passkeys.SQL,
 }
 
 _NAMED: Final = re.compile(r":([a-z_][a-z0-9_]*)")

@@ -27,6 +27,7 @@ from ..invitations import Invitation
 from ..query import Role, UserFilter
 from ..records import UserRecord, UserState
 from . import invitations, rotation, schema, tokens, users
+from .passkeys import SQLPasskeys
 from .transaction import Transaction
 
 __all__ = ["SQLStore"]
@@ -45,7 +46,7 @@ class _Gone(Exception):
     """The token a compare-and-set names is not the user's: roll the write back."""
 
 
-class SQLStore(query.UserPages):
+class SQLStore(query.UserPages, SQLPasskeys):
     """Users, codes, invitations and roles in an SQL database; OTP keys encrypted.
 
     A subclass sets :attr:`url`, ``_keys`` (the key ring), ``_dialect`` and
@@ -123,6 +124,7 @@ class SQLStore(query.UserPages):
             removed = tx.count("remove", params) > 0
             tx.count("remove_codes", params)
             tx.count("role_delete", params)
+            tx.count("pk_remove_user", params)
         return removed
 
     def compare_and_set(

@@ -1,8 +1,8 @@
-"""The ``tokens`` table: a user's OTP tokens, one row each (schema versions 6 and 7).
+"""The ``tokens`` table: a user's OTP tokens, one row each (schema versions 7 and 8).
 
-Before version 6 a user's one token lived in their ``users`` row.  Version 6
+Before version 7 a user's one token lived in their ``users`` row.  Version 7
 creates this table and moves each user's token into it (:func:`moved_tokens`,
-a data step: ids are random); version 7 drops the moved columns from
+a data step: ids are random); version 8 drops the moved columns from
 ``users``.  A key stays encrypted as before, bound to the user name, so the
 move copies the ciphertext without the key file.  ``position`` orders a
 user's tokens: the lowest is the record's first.  The rows go with their user
