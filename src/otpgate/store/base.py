@@ -72,9 +72,13 @@ def check_serial(record: UserRecord) -> None:
 
 
 def new_token(token: OtpToken, taken: Callable[[str], bool], now: float | None = None) -> OtpToken:
-    """``token`` with an id (fresh: not ``taken``) and a creation time, where it lacks them."""
+    """``token`` with an id and a creation time, where it lacks them.
+
+    An id ``taken`` (another user's: a record copied under a new name) is
+    replaced by a fresh one.
+    """
     meta = token.meta
-    token_id = meta.id
+    token_id = "" if meta.id and taken(meta.id) else meta.id
     while not token_id:
         candidate = new_token_id()
         token_id = "" if taken(candidate) else candidate
@@ -85,17 +89,14 @@ def new_token(token: OtpToken, taken: Callable[[str], bool], now: float | None =
 def stamped(record: UserRecord, taken: Callable[[str], bool]) -> UserRecord:
     """``record`` with an id and a creation time for each token that lacks them (add, replace).
 
-    Raises:
-        StoreError: two of the record's tokens have one id.
+    Ids are unique in the store: one ``taken`` by another user, or repeated in
+    the record, is replaced by a fresh one.
     """
-    ids = [t.meta.id for t in record.tokens() if t.meta.id]
-    if len(ids) != len(set(ids)):
-        raise StoreError(f"two tokens of {record.username!r} have one id")
-    mine = set(ids)
+    seen: set[str] = set()
     out = []
     for token in record.tokens():
-        token = new_token(token, lambda i: i in mine or taken(i))
-        mine.add(token.meta.id)
+        token = new_token(token, lambda i: i in seen or taken(i))
+        seen.add(token.meta.id)
         out.append(token)
     return record.with_tokens(out)
 

@@ -163,7 +163,12 @@ class SQLStore(query.UserPages, SQLPasskeys):
             if not tx.rows("lock_user", params):
                 raise UnknownUser(username)
             position = int(tx.rows("token_next_position", params)[0][0])
-            token = new_token(token, lambda i: bool(tx.rows("token_id_taken", {"id": i})))
+            def taken(token_id: str) -> bool:
+                return bool(tx.rows("token_id_taken", {"id": token_id}))
+
+            if token.meta.id and taken(token.meta.id):
+                raise StoreError(f"token id {token.meta.id!r} is taken")
+            token = new_token(token, taken)
             record = UserRecord(username, token.token_type, token.key, meta=token.meta)
             check_serial(record.with_tokens([token]))
             last = users.stored_otp(self._keys, username, token.meta.last_otp)
