@@ -11,7 +11,6 @@ roles and the CLI may take an answer from :class:`LookupCache`.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from typing import Any, Final
@@ -264,22 +263,10 @@ def read_password_file(settings: DirectorySettings) -> str | None:
     path = settings.bind_password_file
     if not path:
         return None
-    from ..config.loader import secret_mode_problem
+    from ..config.secret_files import read_private_text
 
     where = "directory.bind_password_file"
-    try:
-        with open(path, "rb") as f:
-            mode = os.fstat(f.fileno()).st_mode
-            data = f.read()
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}") from None
-    problem = secret_mode_problem(mode)
-    if problem:
-        raise ConfigError(f"{where}: {path} {problem}")
-    try:
-        password = data.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{where}: {path} is not UTF-8 text") from None
+    password = read_private_text(path, where).rstrip("\r\n")
     if not password:
         raise ConfigError(f"{where}: {path} is empty")
     return password

@@ -12,14 +12,15 @@ from otpgate.store.passkeys import (
     Passkey,
     PasskeyInfo,
     PasskeyStore,
-    PasskeysUnsupported,
     check_passkey_name,
     new_passkey_id,
 )
 
-from .conftest import NOW, PERSISTENT, Opener, every_backend, user
+from .conftest import BACKENDS, NOW, PERSISTENT, Opener, user
 
-pytestmark = every_backend
+# The users file cannot keep passkeys: test_passkeys_users_file.py shows it refuses them.
+PASSKEY_BACKENDS = [b for b in BACKENDS if b != "users-file"]
+pytestmark = pytest.mark.parametrize("store_url", PASSKEY_BACKENDS, indirect=True)
 
 
 def key(owner: str = "alice", cred: bytes = b"\x01" * 16, **kw: object) -> Passkey:
@@ -42,20 +43,7 @@ def test_every_backend_is_a_passkey_store(opener: Opener) -> None:
     assert isinstance(opener(), PasskeyStore)
 
 
-def test_the_users_file_refuses_passkeys_clearly(opener: Opener, backend: str) -> None:
-    if backend != "users-file":
-        pytest.skip("only the users file cannot keep passkeys")
-    s = opener()
-    s.add(user("alice"))
-    with pytest.raises(PasskeysUnsupported, match="users file"):
-        s.add_passkey(key())  # type: ignore[attr-defined]
-    assert s.passkeys("alice") == []  # type: ignore[attr-defined]
-    assert s.find_passkey(b"\x01" * 16) is None  # type: ignore[attr-defined]
-
-
 def _store(opener: Opener, backend: str) -> PasskeyStore:
-    if backend == "users-file":
-        pytest.skip("the users file keeps no passkeys")
     s = opener()
     s.add(user("alice"))
     s.add(user("bob"))
