@@ -20,9 +20,12 @@ from otpgate.store.base import TokenStore
 from otpgate.store.query import UserFilter
 from otpgate.store.records import UserState
 
-from .conftest import HOTP, KEY, TYPES, Opener, every_backend, user
+from .conftest import BACKENDS, HOTP, KEY, TYPES, Opener, every_backend, user
 
-pytestmark = every_backend
+# Several tokens: every backend but the users file, which holds one (tested at the end).
+several = pytest.mark.parametrize(
+    "store_url", [b for b in BACKENDS if b != "users-file"], indirect=True
+)
 
 SPARE_KEY = bytes(range(40, 60))
 
@@ -31,15 +34,12 @@ def spare(name: str = "spare", **meta: object) -> OtpToken:
     return OtpToken(HOTP, SPARE_KEY, TokenMeta(name=name, **meta), serial="HW-1")  # type: ignore[arg-type]
 
 
-def _many(backend: str) -> None:
-    if backend == "users-file":
-        pytest.skip("a users file holds one token per user (tested below)")
-
-
+@every_backend
 def test_every_backend_is_a_token_store(opener: Opener) -> None:
     assert isinstance(opener(), TokenStore)
 
 
+@every_backend
 def test_a_new_user_has_one_token_with_an_id_and_a_name(opener: Opener, backend: str) -> None:
     s = opener()
     s.add(user("alice"))
@@ -52,8 +52,8 @@ def test_a_new_user_has_one_token_with_an_id_and_a_name(opener: Opener, backend:
         assert info.created > 0
 
 
+@several
 def test_add_a_second_token_and_sign_with_either(opener: Opener, backend: str) -> None:
-    _many(backend)
     s = opener()
     s.add(user("alice"))
     before = s.get("alice")
@@ -74,8 +74,8 @@ def test_add_a_second_token_and_sign_with_either(opener: Opener, backend: str) -
     ]
 
 
+@several
 def test_token_ids_are_unique_in_the_store(opener: Opener, backend: str) -> None:
-    _many(backend)
     s = opener()
     ids = set()
     for name in ("alice", "bob", "carol"):
@@ -88,8 +88,8 @@ def test_token_ids_are_unique_in_the_store(opener: Opener, backend: str) -> None
         s.add_token("alice", spare(id=taken))
 
 
+@several
 def test_compare_and_set_writes_the_token_that_matched(opener: Opener, backend: str) -> None:
-    _many(backend)
     s = opener()
     s.add(user("alice", state=UserState(TokenState(0, 100))))
     s.add_token("alice", spare())
@@ -115,6 +115,7 @@ def test_compare_and_set_writes_the_token_that_matched(opener: Opener, backend: 
     assert s.compare_and_set("alice", seen.version, state, used) is None
 
 
+@every_backend
 def test_compare_and_set_of_the_first_token_keeps_the_state_s(opener: Opener) -> None:
     s = opener()
     s.add(user("alice"))
@@ -128,8 +129,8 @@ def test_compare_and_set_of_the_first_token_keeps_the_state_s(opener: Opener) ->
     assert got is not None and got.first().state == TokenState(0, 200)
 
 
+@several
 def test_a_removed_token_cannot_be_written_back(opener: Opener, backend: str) -> None:
-    _many(backend)
     s = opener()
     s.add(user("alice"))
     s.add_token("alice", spare())
@@ -146,6 +147,7 @@ def test_a_removed_token_cannot_be_written_back(opener: Opener, backend: str) ->
     assert s.get("alice").more == ()  # type: ignore[union-attr]
 
 
+@every_backend
 def test_never_the_last_token(opener: Opener, backend: str) -> None:
     s = opener()
     s.add(user("alice"))
@@ -158,8 +160,8 @@ def test_never_the_last_token(opener: Opener, backend: str) -> None:
     assert s.remove_token("ghost", only.meta.id) is False
 
 
+@several
 def test_removing_the_first_makes_the_next_one_first(opener: Opener, backend: str) -> None:
-    _many(backend)
     s = opener()
     s.add(user("alice"))
     s.add_token("alice", spare())
@@ -171,8 +173,8 @@ def test_removing_the_first_makes_the_next_one_first(opener: Opener, backend: st
         s.remove_token("alice", got.meta.id)
 
 
+@several
 def test_rename(opener: Opener, backend: str) -> None:
-    _many(backend)
     s = opener()
     s.add(user("alice"))
     kept = s.add_token("alice", spare())
@@ -187,13 +189,14 @@ def test_rename(opener: Opener, backend: str) -> None:
             s.rename_token("alice", kept.meta.id, bad)
 
 
+@every_backend
 def test_add_token_to_nobody(opener: Opener) -> None:
     with pytest.raises(UnknownUser):
         opener().add_token("ghost", spare())
 
 
+@several
 def test_a_token_s_serial_and_name_are_checked(opener: Opener, backend: str) -> None:
-    _many(backend)
     s = opener()
     s.add(user("alice"))
     with pytest.raises(StoreError):
@@ -203,8 +206,8 @@ def test_a_token_s_serial_and_name_are_checked(opener: Opener, backend: str) -> 
     assert s.get("alice").more == ()  # type: ignore[union-attr]
 
 
+@several
 def test_replace_keeps_exactly_the_record_s_tokens(opener: Opener, backend: str) -> None:
-    _many(backend)
     s = opener()
     s.add(user("alice"))
     s.add_token("alice", spare())
@@ -218,8 +221,8 @@ def test_replace_keeps_exactly_the_record_s_tokens(opener: Opener, backend: str)
     assert len(s.get("alice").tokens()) == 1  # type: ignore[union-attr]
 
 
+@several
 def test_removing_a_user_removes_their_tokens(opener: Opener, backend: str) -> None:
-    _many(backend)
     s = opener()
     s.add(user("alice"))
     s.add_token("alice", spare())
@@ -228,8 +231,8 @@ def test_removing_a_user_removes_their_tokens(opener: Opener, backend: str) -> N
     assert len(s.get("alice").tokens()) == 1  # type: ignore[union-attr]
 
 
+@several
 def test_the_user_list_carries_every_token_and_filters_by_any(opener: Opener, backend: str) -> None:
-    _many(backend)
     s: Store = opener()
     for i, name in enumerate(["a1", "a2", "a3", "a4"]):
         s.add(user(name, token_type=TYPES["totp"]))
@@ -243,9 +246,8 @@ def test_the_user_list_carries_every_token_and_filters_by_any(opener: Opener, ba
     assert [(r.username, len(r.tokens())) for r in page] == [("a2", 2), ("a3", 1)]
 
 
+@pytest.mark.parametrize("store_url", ["users-file"], indirect=True)
 def test_the_users_file_holds_one_token_and_says_so(opener: Opener, backend: str) -> None:
-    if backend != "users-file":
-        pytest.skip("the users file's limit")
     s = opener()
     s.add(user("alice"))
     with pytest.raises(StoreError, match="one token per user"):
