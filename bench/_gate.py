@@ -25,6 +25,9 @@ from otpgate.login.pins import PinHasher
 from otpgate.otp.tokens import TokenType
 from otpgate.otp.verify import Token
 from otpgate.store import _sql, open_store
+from otpgate.store._sql import tokens as tokens_sql
+from otpgate.store._sql import users as users_sql
+from otpgate.store.base import stamped
 from otpgate.store.crypto import create_key_file, load_key_file
 from otpgate.store.records import Pin, UserRecord
 
@@ -74,6 +77,13 @@ def _rows(first: int, last: int, keys: Any, pin: Pin) -> Iterator[dict[str, Any]
         yield params
 
 
+def _token_rows(first: int, last: int, keys: Any) -> Iterator[dict[str, Any]]:
+    """Each user's one token, as the stores' add() writes it (a random id: 64 bits)."""
+    for i in range(first, last):
+        record = stamped(_record(i, Pin("none")), lambda _: False)
+        yield from users_sql.token_rows(record, keys)
+
+
 def make_sqlite(directory: Path, users: int, *, hashed: str | None = None) -> StoreSpec:
     """An SQLite store with ``users`` users, inserted with the store's own SQL in bulk."""
     db = directory / f"sqlite-{users}.db"
@@ -90,7 +100,9 @@ def make_sqlite(directory: Path, users: int, *, hashed: str | None = None) -> St
         conn.execute("BEGIN")
         batch = 50_000
         for start in range(0, users, batch):
-            conn.executemany(_sql.SQL["insert"], _rows(start, min(start + batch, users), keys, pin))
+            end = min(start + batch, users)
+            conn.executemany(_sql.SQL["insert"], _rows(start, end, keys, pin))
+            conn.executemany(_sql.SQL["token_insert"], _token_rows(start, end, keys))
         conn.execute("COMMIT")
         # Fold the bulk insert into the database file now, not during the measurement.
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -141,7 +153,12 @@ def make_postgres(directory: Path, users: int, *, hashed: str | None = None) -> 
         with conn.cursor() as cur, cur.copy(f"COPY users ({cols}) FROM STDIN") as copy:
             for row in _rows(0, users, keys, pin):
                 copy.write_row([row[c] for c in _sql.COLUMNS])
+        tcols = ("username", "position", *tokens_sql.COLUMNS)
+        with conn.cursor() as cur, cur.copy(f"COPY tokens ({', '.join(tcols)}) FROM STDIN") as copy:
+            for row in _token_rows(0, users, keys):
+                copy.write_row([row[c] for c in tcols])
         conn.execute("ANALYZE users")
+        conn.execute("ANALYZE tokens")
         conn.commit()
 
     def drop() -> None:

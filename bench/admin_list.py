@@ -29,7 +29,9 @@ from otpgate.login.authenticator import Authenticator
 from otpgate.otp.algorithms import totp
 from otpgate.otp.tokens import TokenType
 from otpgate.store import _sql, crypto, open_store
-from otpgate.store.base import Store
+from otpgate.store._sql import tokens as tokens_sql
+from otpgate.store._sql import users as users_sql
+from otpgate.store.base import Store, stamped
 from otpgate.store.records import Pin, UserRecord, UserState
 from otpgate.web import create_app
 
@@ -53,6 +55,17 @@ def rows(keys: crypto.KeyRing, n: int) -> Iterator[tuple[Any, ...]]:
         yield tuple(params[c] for c in _sql.COLUMNS)
 
 
+_TOKEN_COLS = ("username", "position", *tokens_sql.COLUMNS)
+
+
+def token_rows(keys: crypto.KeyRing, n: int) -> Iterator[tuple[Any, ...]]:
+    """Each user's one token (a random id), in ``_TOKEN_COLS`` order."""
+    for i in range(n):
+        record = stamped(UserRecord(f"u{i:07d}", TOTP, bytes(20), Pin("none")), lambda _: False)
+        for params in users_sql.token_rows(record, keys):
+            yield tuple(params[c] for c in _TOKEN_COLS)
+
+
 def fill_sqlite(path: str, keys: crypto.KeyRing, n: int) -> None:
     import sqlite3
 
@@ -61,6 +74,9 @@ def fill_sqlite(path: str, keys: crypto.KeyRing, n: int) -> None:
     marks = ", ".join("?" for _ in _sql.COLUMNS)
     insert = f"INSERT INTO users ({', '.join(_sql.COLUMNS)}) VALUES ({marks})"  # noqa: S608
     conn.executemany(insert, rows(keys, n))
+    marks = ", ".join("?" for _ in _TOKEN_COLS)
+    insert = f"INSERT INTO tokens ({', '.join(_TOKEN_COLS)}) VALUES ({marks})"  # noqa: S608
+    conn.executemany(insert, token_rows(keys, n))
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     conn.close()
@@ -76,7 +92,14 @@ def fill_postgres(url: str, keys: crypto.KeyRing, n: int) -> None:
         ):
             for row in rows(keys, n):
                 copy.write_row(row)
+        with (
+            conn.cursor() as cur,
+            cur.copy(f"COPY tokens ({', '.join(_TOKEN_COLS)}) FROM STDIN") as copy,
+        ):
+            for row in token_rows(keys, n):
+                copy.write_row(row)
         conn.execute("VACUUM ANALYZE users")
+        conn.execute("VACUUM ANALYZE tokens")
 
 
 def timed(fn: Callable[[], object], runs: int) -> dict[str, float]:

@@ -84,3 +84,11 @@ class StoreConflict(StoreError):
 
 class UnknownUser(StoreError, KeyError):
     """No such user in the store."""
+
+
+class LastAuthenticator(StoreError, ValueError):
+    """Refused: removing this authenticator would leave the user with none."""
+
+
+class TokenLimit(StoreError):
+    """The store holds no further token for the user (a users file holds one)."""

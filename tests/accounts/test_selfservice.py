@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,8 @@ from otpgate.login.authenticator import Authenticator, AuthSettings
 from otpgate.login.pins import PinHasher
 from otpgate.otp.algorithms import totp
 from otpgate.otp.tokens import parse_token_type
+from otpgate.otp.verify import generate
+from otpgate.store.authenticators import OtpToken, TokenMeta
 from otpgate.store.invitations import digest
 from otpgate.store.memory import MemoryStore
 from otpgate.store.records import Pin, UserRecord
@@ -25,6 +28,13 @@ TOTP = parse_token_type("HOTP/T30")
 OLD_KEY = b"12345678901234567890"
 PIN = "735191"
 HOUR = 3600.0
+
+
+def sign_in(
+    auth: Authenticator, user: str, password: str, ip: str, now: float | None = None
+) -> Any:
+    """One login through the Authenticator's one entry."""
+    return auth.login(auth.attempt(user, password, ip), now=now)
 
 
 @pytest.fixture
@@ -123,6 +133,35 @@ def test_a_reset_keeps_the_old_token_until_confirmed(svc: SelfService) -> None:
         auth.attempt("erin", "4321" + totp(OLD_KEY, T0 + 90), "192.0.2.1"), now=T0 + 90
     ).ok
     assert auth.login(auth.attempt("erin", PIN + totp(key, T0 + 120), "192.0.2.1"), now=T0 + 120).ok
+
+
+def test_a_reset_replaces_every_token_of_the_user(svc: SelfService, log: io.StringIO) -> None:
+    """Issue 20: what was lost may be in other hands, the spare too: all go."""
+    spare = OtpToken(parse_token_type("HOTP/E"), b"s" * 20, TokenMeta(name="spare"))
+    svc.store.add_token("erin", spare)
+    token, key = enrol(svc, "erin", reset=True)
+    svc.confirm(token, totp(key, T0 + 60), "192.0.2.1", T0 + 60)
+    record = svc.store.get("erin")
+    assert record is not None and record.more == () and record.key == key
+    auth = Authenticator(svc.store, AuthSettings(max_linger=0))
+    spare_code = generate(spare.token(), counter=0)
+    assert not sign_in(auth, "erin", PIN + spare_code, "192.0.2.1", now=T0 + 90).ok
+
+
+def test_token_changes_are_audited(svc: SelfService, log: io.StringIO) -> None:
+    new = svc.tokens.add_app("erin", "Tablet", T0, "192.0.2.1")
+    assert new.uri.startswith("otpauth://totp/") and new.token.meta.name == "Tablet"
+    assert svc.tokens.rename("erin", new.token.meta.id, "Tablet 2", T0 + 1, None)
+    assert svc.tokens.remove("erin", new.token.meta.id, T0 + 2, "192.0.2.1")
+    assert not svc.tokens.remove("erin", new.token.meta.id, T0 + 3, None)
+    assert events(log) == [
+        ("erin", "token_added"),
+        ("erin", "token_renamed"),
+        ("erin", "token_removed"),
+    ]
+    assert new.token.key.hex() not in log.getvalue()
+    with pytest.raises(ValueError):
+        svc.tokens.add_app("erin", "bad\nname", T0, None)
 
 
 def test_invite_checks_who(svc: SelfService) -> None:

@@ -46,7 +46,7 @@ def test_list_and_show_escape_what_a_record_already_holds(run: Any, db: str, ser
     # Written before the check existed, or by another tool: straight into the table.
     path = db.removeprefix("sqlite:///")
     with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE users SET serial = ? WHERE username = 'alice'", (serial,))
+        conn.execute("UPDATE tokens SET serial = ? WHERE username = 'alice'", (serial,))
     for argv in commands:
         r = run(*argv, "--store", db)
         assert r.code == 0

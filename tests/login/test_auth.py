@@ -79,7 +79,9 @@ def test_right_pin_and_otp_is_accepted_and_state_written() -> None:
     a = make_auth(store)
     code = otp(store)
     d = a.login(a.attempt("alice", PIN + code, IP), now=NOW)
-    assert d == Decision(True, "alice", "otp", None, True)
+    assert replace(d, authenticator=None) == Decision(True, "alice", "otp", None, True)
+    first = store.get("alice").first()  # type: ignore[union-attr]
+    assert d.authenticator == first.info()  # the token the code came from
     st = store.get("alice").state
     assert (st.last_otp, st.last_auth, st.last_ip, st.failures) == (code, NOW, IP, 0)
     assert st.token.last_step is not None
@@ -636,7 +638,10 @@ def test_audit_lines_carry_no_secrets(tmp_path: Path) -> None:
     assert first["ts"] == "2023-11-14T22:13:30.000Z"
     assert first["user"] == "alice" and first["ip"] == IP and first["result"] == "accept"
     assert first["token"] == "HOTP/T30" and first["serial"] == "S-1" and first["fresh"] is True
-    assert set(first) <= {"ts", "user", "ip", "result", "reason", "fresh", "token", "serial"}
+    # The authenticator the code came from is named (id and name), never its key.
+    assert first["token_id"] == store.get("alice").meta.id and first["token_name"] == "token"
+    allowed = {"ts", "user", "ip", "result", "reason", "fresh", "token", "serial"}
+    assert set(first) <= allowed | {"token_id", "token_name"}
     assert path.stat().st_mode & 0o777 == 0o600
 
 
@@ -911,12 +916,12 @@ def _lose_one_race(store: Any) -> list[int]:
     original = store.inner.compare_and_set
     raced: list[int] = []
 
-    def racing_cas(user: str, version: object, state: UserState) -> Any:
+    def racing_cas(user: str, version: object, state: UserState, *token: Any) -> Any:
         if not raced:
             current = store.inner.get(user)
             raced.append(current.state.failures)
             original(user, current.version, replace(current.state, failures=7))
-        return original(user, version, state)
+        return original(user, version, state, *token)
 
     store.inner.compare_and_set = racing_cas
     return raced

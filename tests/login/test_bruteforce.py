@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from otpgate.login import rules
+from otpgate.login import codes
 from otpgate.login.authenticator import Authenticator, AuthSettings
 from otpgate.login.pins import FAST_TEST_HASHER, PinHasher
 from otpgate.otp.tokens import parse_token_type
@@ -25,7 +25,7 @@ USER_IP = "192.0.2.10"
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     calls: Counter[str] = Counter()
-    verify, pin_verify = rules.verify, PinHasher.verify
+    verify, pin_verify = codes.verify, PinHasher.verify
 
     def counting_verify(*args: Any, **kwargs: Any) -> Any:
         calls["verify"] += 1
@@ -35,7 +35,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
         calls["pin_hash"] += 1
         return pin_verify(self, stored, pin)
 
-    monkeypatch.setattr(rules, "verify", counting_verify)
+    monkeypatch.setattr(codes, "verify", counting_verify)
     monkeypatch.setattr(PinHasher, "verify", counting_pin)
     return calls
 

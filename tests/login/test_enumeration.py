@@ -85,7 +85,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CountingSt
 def verifies(monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, object]]:
     """Every OTP verification: (token type, policy), wherever the login rules call it."""
     seen: list[tuple[object, object]] = []
-    for name in ("otpgate.login.rules", "otpgate.login.authenticator"):
+    for name in ("otpgate.login.codes", "otpgate.login.rules", "otpgate.login.authenticator"):
         try:
             module = importlib.import_module(name)
         except ImportError:

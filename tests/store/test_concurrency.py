@@ -19,6 +19,7 @@ import pytest
 from otpgate.otp.tokens import parse_token_type
 from otpgate.otp.verify import Token, TokenState
 from otpgate.store import open_store
+from otpgate.store.authenticators import OtpToken, TokenMeta
 from otpgate.store.records import Pin, UserRecord, UserState
 from otpgate.store.usersfile import UsersFileStore
 
@@ -76,6 +77,50 @@ def test_one_fresh_code_is_accepted_exactly_once(shared: tuple[str, str]) -> Non
     assert alice is not None and alice.state.token.last_step == token.step_at(NOW)
     bob = store.get("bob")
     assert bob is not None and bob.state == UserState()  # untouched
+    store.close()
+
+
+def _together(procs: list[subprocess.Popen[str]]) -> Counter[str]:
+    """Start processes that said "ready" at once; what each printed last."""
+    try:
+        for p in procs:
+            assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        return Counter(p.communicate(timeout=60)[0].strip() for p in procs)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+
+
+@pytest.mark.parametrize("shared", ["sqlite", POSTGRESQL], indirect=True)
+def test_one_code_of_either_token_is_accepted_exactly_once(shared: tuple[str, str]) -> None:
+    """A user with a TOTP app and an HOTP spare: each token's code, sent 16 times at
+    once through the login rules, is accepted once; the other token is untouched."""
+    url, key_file = shared
+    store = open_store(url, key_file=key_file)
+    app, spare = parse_token_type("HOTP/T30"), parse_token_type("HOTP/E")
+    store.add(UserRecord("alice", app, KEY, Pin("none")))
+    spare_key = bytes(range(40, 60))
+    kept = store.add_token("alice", OtpToken(spare, spare_key, TokenMeta(name="spare")))
+    for token, code in (
+        (Token(spare, spare_key), Token(spare, spare_key).code(0)),
+        (Token(app, KEY), Token(app, KEY).code(Token(app, KEY).step_at(NOW))),
+    ):
+        before = store.get("alice")
+        procs = [spawn("login", url, key_file, "alice", code, str(NOW)) for _ in range(PROCS)]
+        results = _together(procs)
+        assert results["accepted"] == 1, results
+        assert sum(results.values()) == PROCS and results["rejected replayed"] == PROCS - 1
+        after = store.get("alice")
+        assert before is not None and after is not None
+        moved = [b.state != a.state for b, a in zip(before.tokens(), after.tokens(), strict=True)]
+        assert moved == ([False, True] if token.type is spare else [True, False])
+    got = store.get("alice")
+    assert got is not None and got.find(kept.meta.id).state.counter == 1  # type: ignore[union-attr]
     store.close()
 
 

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from otpgate.errors import StoreError
-from otpgate.store import Store, _sql, invitations, open_store
-from otpgate.store.records import Pin, UserRecord
+from otpgate.store import Store, _sql, crypto, invitations, open_store
+from otpgate.store.records import Pin
 
+from . import old_schema
 from .conftest import SQL, Opener
-from .contract.conftest import NOW, SECRET, TOTP, invite, pin_for
+from .contract.conftest import NOW, SECRET, invite, pin_for
 
 
 @pytest.mark.parametrize("store_url", ["sqlite", "users-file"], indirect=True)
@@ -95,13 +96,9 @@ def test_reset_links_from_before_the_binding_are_refused(tmp_path: Path, key_fil
     from otpgate.login.pins import FAST_TEST_HASHER
 
     path = tmp_path / "v4.db"
-    s = open_store(f"sqlite:///{path}", key_file=key_file)
-    s.add(UserRecord("erik", TOTP, SECRET, Pin("none")))
-    s.close()
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("ALTER TABLE invitations DROP COLUMN record")
-    conn.execute("DROP TABLE passkeys")  # newer than version 4 too
-    conn.execute("PRAGMA user_version = 4")
+    conn = old_schema.sqlite_at(str(path), 4)
+    row = old_schema.old_user(crypto.load_key_file(key_file), "erik", "HOTP/T30", SECRET)
+    conn.execute(old_schema.insert_sql("sqlite"), row)
     old_reset, reset = invite("erik", reset=True)
     old_new, new = invite("dora")
     for inv in (reset, new):

@@ -9,7 +9,6 @@ from the key file; the users file keeps the reference module's plain OTP.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,10 @@ from otpgate.login.authenticator import Authenticator, AuthSettings
 from otpgate.login.pins import FAST_TEST_HASHER
 from otpgate.otp.tokens import parse_token_type
 from otpgate.otp.verify import generate
-from otpgate.store import Store, _sql, open_store, parse_store_url
+from otpgate.store import Store, _sql, crypto, open_store, parse_store_url
 from otpgate.store.records import Pin, UserRecord, UserState
 
+from . import old_schema
 from .conftest import BACKENDS, SQL, Opener
 
 NOW = 1_700_000_010.0
@@ -60,6 +60,9 @@ def test_database_access_does_not_give_the_last_otp(store_url: str, opener: Open
     [(stored,)] = _raw(store_url, "SELECT last_otp FROM users WHERE username = ?", ("alice",))
     assert stored is not None and code not in stored
     assert stored == s.otp_tag("alice", code)
+    # The token the code came from keeps it as a tag too.
+    [(kept,)] = _raw(store_url, "SELECT last_otp FROM tokens WHERE username = ?", ("alice",))
+    assert kept == stored
 
     # The tag still does the stored value's two jobs.  Another process (its
     # own store object) lets the code linger from the stored tag ...
@@ -74,27 +77,19 @@ def test_database_access_does_not_give_the_last_otp(store_url: str, opener: Open
 
 
 @pytest.mark.parametrize("store_url", SQL, indirect=True)
-def test_plain_last_otps_are_migrated(store_url: str, opener: Opener) -> None:
-    s = opener()
-    _alice(s)
-    s.close()
+def test_plain_last_otps_are_migrated(store_url: str, opener: Opener, key_file: str) -> None:
     # A database as an older otpgate left it: the schema before the tags, the
     # last OTP in the clear.
     before = _sql.TAG_MIGRATION - 1
-    _raw(store_url, "UPDATE users SET last_otp = ? WHERE username = ?", ("287082", "alice"))
-    # Later migrations' tables and indexes did not exist then either.
-    for version, statements in _sql.MIGRATIONS:
-        for statement in statements if version > before else ():
-            m = re.match(r"\s*CREATE (TABLE|INDEX) (\w+)", statement)
-            if m:
-                _raw(store_url, f"DROP {m.group(1)} IF EXISTS {m.group(2)}")
-            m = re.match(r"\s*ALTER TABLE (\w+) ADD COLUMN (\w+)", statement)
-            if m:
-                _raw(store_url, f"ALTER TABLE {m.group(1)} DROP COLUMN {m.group(2)}")
-    if store_url.startswith("sqlite"):
-        _raw(store_url, f"PRAGMA user_version = {before}")
-    else:
-        _raw(store_url, "DELETE FROM schema_migrations WHERE version > ?", (before,))
+    kind, target, _ = parse_store_url(store_url)
+    keys = crypto.load_key_file(key_file)
+    row = old_schema.old_user(keys, "alice", "HOTP/T30", KEY, last_otp="287082")
+    conn = old_schema.sqlite_at(target, before) if kind == "sqlite" else None
+    conn = conn or old_schema.postgres_at(target, before)
+    try:
+        conn.execute(old_schema.insert_sql(kind), row)
+    finally:
+        conn.close()
     s = opener()
     s.ping()  # PostgreSQL connects and migrates on first use
     [(stored,)] = _raw(store_url, "SELECT last_otp FROM users WHERE username = ?", ("alice",))

@@ -65,11 +65,11 @@ def test_keys_are_encrypted_and_bound_to_their_user(
     s.add(rec("bob", key=b"\x07" * 20))
     run = raw_sql
     assert callable(run)
-    rows = dict(run("SELECT username, key_enc FROM users"))
+    rows = dict(run("SELECT username, key_enc FROM tokens"))
     assert all(SECRET not in bytes(v) for v in rows.values())  # type: ignore[arg-type]
     # A ciphertext moved onto another user's row does not decrypt.
     run(
-        "UPDATE users SET key_enc = (SELECT key_enc FROM users WHERE username = 'bob') "
+        "UPDATE tokens SET key_enc = (SELECT key_enc FROM tokens WHERE username = 'bob') "
         "WHERE username = 'alice'"
     )
     with pytest.raises(StoreError, match="alice"):
@@ -105,7 +105,7 @@ def test_schema_is_versioned_and_newer_schemas_are_refused(
 ) -> None:
     s = open_store(sql_url, key_file=key_file)
     assert isinstance(s, SQLiteStore | PostgresStore)
-    assert s.schema_version() == _sql.MIGRATIONS[-1][0] == 6  # 6: passkeys
+    assert s.schema_version() == _sql.MIGRATIONS[-1][0] == 8  # 6 passkeys, 7-8 tokens
     s.add(rec("alice"))
     s.close()
     run = raw_sql
@@ -249,36 +249,36 @@ def test_a_forked_child_uses_its_own_connections(sql_url: str, key_file: str) ->
     s.close()
 
 
-def test_the_passkeys_migration_keeps_every_user(
-    sql_url: str, key_file: str, raw_sql: object
-) -> None:
-    """A schema-5 database with real rows gains the passkeys table; no login is lost."""
-    from dataclasses import replace
-
-    from otpgate.otp.verify import TokenState
+def test_the_passkeys_migration_keeps_every_user(sql_url: str, key_file: str) -> None:
+    """A schema-5 database with real rows gains the passkeys table (and, since issue 20,
+    the tokens table); no login is lost."""
     from otpgate.store.passkeys import Passkey
-    from otpgate.store.records import UserState
 
-    s = open_store(sql_url, key_file=key_file)
-    state = UserState(token=TokenState(0, 55), last_auth=1.0e9, last_ip="192.0.2.1")
-    s.add(replace(rec("alice"), state=state))
-    s.add(rec("bob", key=b"\x07" * 20))
-    s.set_recovery_codes("alice", ["d1"])
-    before = {name: s.get(name) for name in ("alice", "bob")}
-    s.close()
-    run = raw_sql
-    assert callable(run)
-    run("DROP TABLE passkeys")  # back to schema 5, as the previous release left it
-    if sql_url.startswith("sqlite"):
-        run("PRAGMA user_version = 5")
+    from . import old_schema
+
+    keys = crypto.load_key_file(key_file)
+    alice = old_schema.old_user(
+        keys, "alice", "HOTP/T30", SECRET, last_step=55, last_auth=1.0e9, last_ip="192.0.2.1"
+    )
+    bob = old_schema.old_user(keys, "bob", "HOTP/T30", b"\x07" * 20)
+    kind = "sqlite" if sql_url.startswith("sqlite") else "postgresql"
+    if kind == "sqlite":
+        conn = old_schema.sqlite_at(sql_url.removeprefix("sqlite:///"), 5)
     else:
-        run("DELETE FROM schema_migrations WHERE version > 5")
+        conn = old_schema.postgres_at(sql_url, 5)
+    try:
+        for row in (alice, bob):
+            conn.execute(old_schema.insert_sql(kind), row)
+        conn.execute("INSERT INTO recovery_codes (username, digest) VALUES ('alice', 'd1')")
+    finally:
+        conn.close()
+    before = {"alice": (SECRET, 55, 1.0e9), "bob": (b"\x07" * 20, None, None)}
     s = open_store(sql_url, key_file=key_file)
     try:
-        for name, record in before.items():
+        for name, (key, step, last) in before.items():
             got = s.get(name)
-            assert got is not None and record is not None
-            assert (got.key, got.state, got.pin) == (record.key, record.state, record.pin)
+            assert got is not None and got.pin == Pin("none")
+            assert (got.key, got.state.token.last_step, got.state.last_auth) == (key, step, last)
         assert s.consume_recovery_code("alice", "d1")
         pk = Passkey("p1", "bob", b"\x01" * 16, b"\xa5", 0, (), "0" * 32, "Key", 1.0e9)
         s.add_passkey(pk)  # type: ignore[attr-defined]

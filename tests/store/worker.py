@@ -2,6 +2,8 @@
 
 Modes:
     race URL KEYFILE USER CODE NOW   wait for "go" on stdin, then log in once
+    login URL KEYFILE USER PASSWORD NOW   wait for "go", then one form login
+                                     (no linger) through the Authenticator
     bump URL KEYFILE USER N          N times: counter + 1 by compare-and-set,
                                      printing each committed value
     hold-lock USERSFILE              take the users-file lock, write half of
@@ -45,6 +47,21 @@ def race(url: str, key_file: str, user: str, code: str, now: float) -> str:
         store.close()
 
 
+def login(url: str, key_file: str, user: str, password: str, now: float) -> str:
+    from otpgate.login.authenticator import Authenticator, AuthSettings
+
+    store = open_store(url, key_file=key_file or None)
+    store.ping()
+    auth = Authenticator(store, AuthSettings(), clock=lambda: now)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    try:
+        decision = auth.decide(auth.attempt(user, password, "192.0.2.1", linger=False))
+        return "accepted" if decision.ok else f"rejected {decision.reason}"
+    finally:
+        auth.close()
+
+
 def bump(url: str, key_file: str, user: str, n: int) -> None:
     store = open_store(url, key_file=key_file or None)
     for _ in range(n):
@@ -74,7 +91,8 @@ def hold_lock(path: str) -> None:
 def sqlite_midtx(path: str) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("BEGIN IMMEDIATE")
-    conn.execute("UPDATE users SET counter = 0, version = version + 1")
+    conn.execute("UPDATE tokens SET counter = 0")
+    conn.execute("UPDATE users SET version = version + 1")
     conn.execute("DELETE FROM users WHERE username = 'bob'")
     conn.execute("DELETE FROM recovery_codes")
     print("ready", flush=True)
@@ -85,6 +103,8 @@ def main(argv: list[str]) -> None:
     mode = argv[0]
     if mode == "race":
         print(race(argv[1], argv[2], argv[3], argv[4], float(argv[5])), flush=True)
+    elif mode == "login":
+        print(login(argv[1], argv[2], argv[3], argv[4], float(argv[5])), flush=True)
     elif mode == "bump":
         bump(argv[1], argv[2], argv[3], int(argv[4]))
     elif mode == "hold-lock":

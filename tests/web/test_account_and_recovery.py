@@ -103,7 +103,7 @@ def test_the_account_page_shows_the_token_the_codes_left_and_the_enrolment(
     r = post(g, "/login", page, username="alice", pin=PIN, code=totp(key, g.clock()))
     assert r.status_code == 303
     text = g.client.get("/account").text
-    assert "<dt>Type</dt><dd>TOTP: a new code every 30 seconds</dd>" in text
+    assert '<td data-label="Type">TOTP: a new code every 30 seconds</td>' in text
     assert "<dt>Enrolled</dt><dd>2027-01-15 08:00 UTC</dd>" in text
     assert "Recovery codes left: <strong>4</strong>." in text
     german = g.client.get("/account", headers={"Accept-Language": "de"}).text
@@ -114,7 +114,7 @@ def test_the_account_page_shows_the_token_the_codes_left_and_the_enrolment(
 def test_without_an_audit_log_the_account_page_says_less(gate: App) -> None:
     signed_in(gate)
     text = gate.client.get("/account").text
-    assert "<dd>TOTP: a new code every 30 seconds</dd>" in text
+    assert '<td data-label="Type">TOTP: a new code every 30 seconds</td>' in text
     assert "Enrolled" not in text and "Recovery codes left: <strong>0</strong>." in text
 
 

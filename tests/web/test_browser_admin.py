@@ -22,6 +22,7 @@ from otpgate.audit.writer import AuditLog
 from otpgate.login.authenticator import Authenticator
 from otpgate.otp.algorithms import totp
 from otpgate.otp.tokens import TokenType
+from otpgate.store.authenticators import OtpToken, TokenMeta
 from otpgate.store.memory import MemoryStore
 from otpgate.store.records import Pin, UserRecord, UserState
 from otpgate.web import create_app
@@ -69,6 +70,9 @@ def _store() -> MemoryStore:
                 serial=f"TK-{4000 + i}" if i % 3 == 0 else None,
             )
         )
+    # amir also has a spare hardware token (issue 20).
+    spare = OtpToken(HOTP, b"s" * 20, TokenMeta(name="Ersatz im Schrank"), serial="YK-0042")
+    store.add_token("amir", spare)
     return store
 
 
@@ -209,6 +213,36 @@ def test_an_administrator_unlocks_invites_resets_and_audits(
         context.close()
 
 
+def test_an_administrator_removes_a_spare_token_after_a_step_up(
+    browser: Any,  # noqa: F811
+    site: str,
+) -> None:
+    """Issue 20: the user page lists the authenticators; one goes after PIN + a fresh code."""
+    context = browser.new_context(
+        viewport={"width": 1100, "height": 760}, locale="en-US", java_script_enabled=False
+    )
+    try:
+        page = context.new_page()
+        _sign_in(page, site)
+        page.goto(f"{site}/admin/users/amir")
+        table = page.get_by_role("table", name="Authenticators")
+        assert table.locator("tbody tr").count() == 2
+        assert "YK-0042" in table.inner_text()
+        page.get_by_role("link", name="Remove Ersatz im Schrank").click()
+        assert page.get_by_role("heading", name="Remove an authenticator").is_visible()
+        page.get_by_label("Your PIN").fill("4321")
+        page.get_by_label("Your one-time code").fill(totp(ROOT_KEY, _fresh_time()))
+        page.get_by_role("button", name="Remove an authenticator").click()
+        status = page.get_by_role("status").inner_text()
+        assert status == "Authenticator removed. Its codes no longer work."
+        table = page.get_by_role("table", name="Authenticators")
+        assert table.locator("tbody tr").count() == 1 and "YK-0042" not in table.inner_text()
+        assert page.get_by_role("link", name="Remove Ersatz im Schrank").count() == 0
+        check_page(page)
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize(("scheme", "name"), [("light", "phone.png"), ("dark", "phone-dark.png")])
 def test_the_list_on_a_phone_light_and_dark(
     browser: Any,  # noqa: F811
@@ -264,6 +298,8 @@ def test_every_admin_page_fits_a_phone_and_titles_its_errors(
             "admin/status",
             *(f"admin/users/alice/{a}" for a in ("resync", "reset", "recovery-codes", "role")),
             "admin/users/alice/remove",
+            "admin/users/amir",
+            "admin/users/amir/remove-token",
         ]
         for path in pages:
             page.goto(f"{site}/{path}")

@@ -193,8 +193,9 @@ def test_the_self_service_journey(
         page.goto(f"{base}/otpgate/account")
         assert page.get_by_role("heading", name="Your account").is_visible()
         assert page.get_by_role("cell", name="one-time code").first.is_visible()
-        facts = page.locator("dl.facts").inner_text()
-        assert "TOTP: a new code every 30 seconds" in facts and " UTC" in facts
+        assert " UTC" in page.locator("dl.facts").inner_text()
+        tokens = page.get_by_role("table", name="Your authenticators").inner_text()
+        assert "TOTP: a new code every 30 seconds" in tokens
         assert "Recovery codes left: 10." in page.locator("main").inner_text()
         cam.shoot(page, "account")
         page.locator("#cp-pin").fill(PIN1)
@@ -300,7 +301,7 @@ def test_the_portal_in_german_by_keyboard_on_a_phone(
         check_page(page, "de")
         sign_in(page, "kai", PIN1, code_for(key, 1), "de")
         page.wait_for_url(f"{base}/otpgate/account")
-        assert "TOTP: alle 30 Sekunden ein neuer Code" in page.locator("dl.facts").inner_text()
+        assert "TOTP: alle 30 Sekunden ein neuer Code" in page.locator("main").inner_text()
         check_page(page, "de")
         for path in ("lost", "logout", ""):
             page.goto(f"{base}/otpgate/{path}")
@@ -310,3 +311,57 @@ def test_the_portal_in_german_by_keyboard_on_a_phone(
         check_page(page, "de")
     finally:
         context.close()
+
+
+def test_a_second_app_added_and_the_first_removed_on_the_account_page(
+    browser: Any,  # noqa: F811
+    site: tuple[str, Path],
+) -> None:
+    """Issue 20: the account page lists the authenticators, adds an app after PIN + a
+    code, and removes one (here the first) after PIN + a code of the other; no JS."""
+    base, config = site
+    link = invite(config, f"{base}/otpgate", "erik")
+    context = browser.new_context(
+        locale="en-US", viewport={"width": PHONE, "height": 760}, java_script_enabled=False
+    )
+    try:
+        page = context.new_page()
+        key, _ = enrol(page, link, PIN1, None, "tokens")
+        page.goto(f"{base}/otpgate/login?rd=%2Fotpgate%2Faccount")
+        sign_in(page, "erik", PIN1, code_for(key, 1))
+        page.wait_for_url(f"{base}/otpgate/account")
+        table = page.get_by_role("table", name="Your authenticators")
+        assert table.locator("tbody tr").count() == 1
+        check_page(page)
+        # One authenticator: no remove form.
+        assert page.get_by_role("heading", name="Remove an authenticator").count() == 0
+
+        page.get_by_label("Name of the new app").fill("Tablet")
+        page.locator("#ta-pin").fill(PIN1)
+        page.locator("#ta-code").fill(code_for(key, 2))
+        page.get_by_role("button", name="Add app").click()
+        assert page.get_by_role("heading", name="Add the token to your app").is_visible()
+        assert page.get_by_role("img", name="QR code of the new token").is_visible()
+        check_page(page)
+        tablet = parse_uri(page.locator("#uri").inner_text()).key
+        page.get_by_role("link", name="Back to your account").click()
+        rows = page.get_by_role("table", name="Your authenticators").locator("tbody tr")
+        assert rows.count() == 2 and "Tablet" in rows.nth(1).inner_text()
+        check_page(page)
+
+        # The first one goes, confirmed with the tablet's code; this browser stays in.
+        page.get_by_label("Authenticator", exact=True).select_option(label="token (TOTP)")
+        page.locator("#tr-pin").fill(PIN1)
+        page.locator("#tr-code").fill(code_for(tablet))
+        page.get_by_role("button", name="Remove", exact=True).click()
+        assert "its codes no longer work" in page.get_by_role("status").inner_text()
+        rows = page.get_by_role("table", name="Your authenticators").locator("tbody tr")
+        assert rows.count() == 1 and "Tablet" in rows.first.inner_text()
+        check_page(page)
+        page.goto(f"{base}/otpgate/account")
+        assert page.get_by_role("heading", name="Your account").is_visible()
+    finally:
+        context.close()
+    audit = (config.parent / "audit.log").read_text()
+    assert '"reason":"token_added"' in audit and '"reason":"token_removed"' in audit
+    assert tablet.hex() not in audit

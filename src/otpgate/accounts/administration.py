@@ -198,6 +198,17 @@ class Administration:
             raise UnknownUser(user)
         self.record(actor, "remove", user, now)
 
+    def remove_token(self, actor: Actor, user: str, token_id: str, now: float) -> None:
+        """Remove one of the user's tokens (never the last).
+
+        Raises:
+            UnknownUser: no such user or token.
+            LastAuthenticator: it is the user's only token.
+        """
+        if not self.store.remove_token(user, token_id):
+            raise UnknownUser(user)
+        self.record(actor, "remove_token", user, now, detail=token_id)
+
     def recovery_codes(self, actor: Actor, user: str, now: float, n: int = 10) -> list[str]:
         """New recovery codes (returned once, stored as digests); earlier ones stop working."""
         codes = recovery.generate(n)

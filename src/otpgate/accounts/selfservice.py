@@ -26,6 +26,7 @@ from ..otp.verify import Token, TokenState, verify
 from ..store import invitations, parse_store_url
 from ..store.invitations import Invitation
 from ..store.records import Pin, UserRecord, UserState
+from .authenticators import TokenChanges
 from .pin_policy import PinPolicy, PinProblem
 
 if TYPE_CHECKING:
@@ -50,6 +51,10 @@ class Event(StrEnum):
     PIN_CHANGED = "pin_changed"
     RECOVERY_RENEWED = "recovery_renewed"
     SESSION_CREATED = "session_created"
+
+    TOKEN_ADDED = "token_added"  # noqa: S105 -- an app added on /account
+    TOKEN_RENAMED = "token_renamed"  # noqa: S105
+    TOKEN_REMOVED = "token_removed"  # noqa: S105
 
 
 class InvitationRefused(OTPGateError):
@@ -317,6 +322,15 @@ class SelfService:
         codes = self._new_codes(username)
         self._audit(now, username, Event.RECOVERY_RENEWED, ip=ip)
         return codes
+
+    @property
+    def tokens(self) -> TokenChanges:
+        """A user's own token changes (``/account``), audited like the others here."""
+
+        def write(now: float, user: str, event: str, detail: str, ip: str | None) -> None:
+            self._audit(now, user, Event(event), detail, ip)
+
+        return TokenChanges(self.store, write, self.issuer)
 
     def audit(self, now: float, user: str, event: Event, ip: str | None = None) -> None:
         """Record an event the caller carried out (a session created)."""

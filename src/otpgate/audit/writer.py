@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Final, Protocol
 
 if TYPE_CHECKING:
+    from ..store.authenticators import AuthenticatorInfo
     from ..store.records import UserRecord
 
 __all__ = ["ADMIN", "AuditLog", "AuditLogUnavailable", "Decided", "iso_utc"]
@@ -48,6 +49,9 @@ class Decided(Protocol):
     @property
     def fresh(self) -> bool: ...
 
+    @property
+    def authenticator(self) -> AuthenticatorInfo | None: ...
+
 
 _FIELDS: Final = frozenset(
     {
@@ -58,6 +62,8 @@ _FIELDS: Final = frozenset(
         "fresh",
         "token",
         "serial",
+        "token_id",
+        "token_name",
         "retry_after",
         "detail",
         "kind",
@@ -203,7 +209,15 @@ class AuditLog:
     def login(
         self, ts: float, decision: Decided, user: str, ip: str, record: UserRecord | None
     ) -> None:
-        """Record one login decision; ``user`` and ``ip`` as sent (not text: its type only)."""
+        """Record one login decision; ``user`` and ``ip`` as sent (not text: its type only).
+
+        The token is the one whose code was used (``token_id``, ``token_name``),
+        else the user's first.
+        """
+        used = decision.authenticator
+        token = None if record is None else record.first()
+        if record is not None and used is not None:
+            token = record.find(used.id) or token
         self.write(
             ts,
             user=user if isinstance(user, str) else repr(type(user)),
@@ -211,8 +225,10 @@ class AuditLog:
             result="accept" if decision.ok else "reject",
             reason=decision.reason,
             fresh=decision.fresh,
-            token=str(record.token_type) if record is not None else None,
-            serial=record.serial if record is not None else None,
+            token=str(token.token_type) if token is not None else None,
+            serial=token.serial if token is not None else None,
+            token_id=used.id if used is not None else None,
+            token_name=used.name if used is not None else None,
             retry_after=round(decision.retry_after, 3)
             if decision.retry_after is not None
             else None,

@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "tokens",
     "init",
     "users",
+    "authenticators",
     "invite",
     "roles",
     "transfer",

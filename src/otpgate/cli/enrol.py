@@ -20,6 +20,7 @@ from ..otp.algorithms import ALGORITHMS
 from ..otp.keys import MOTP_KEY_BYTES, check_key_length, decode_key, new_key
 from ..otp.tokens import TokenType, build_uri, parse_token_type, uri_warnings
 from ..otp.verify import TokenState
+from ..store.authenticators import MAX_NAME, TokenMeta
 from ..store.records import UserRecord, UserState
 from . import CommandError
 from ._args import username
@@ -28,7 +29,15 @@ from ._output import check_qr_target, print_warnings, write_qr
 from ._secrets import make_pin, pin_options, stdin_line
 from .roles import record as audit_admin
 
-__all__ = ["register"]
+__all__ = [
+    "new_token",
+    "register",
+    "secret_options",
+    "serial_text",
+    "show_secret",
+    "token_options",
+    "warn_users_file",
+]
 
 
 # --- add ------------------------------------------------------------------------------------
@@ -60,7 +69,7 @@ def _key(args: argparse.Namespace, ttype: TokenType) -> tuple[bytes, bool]:
     return key, False
 
 
-def _show_secret(args: argparse.Namespace, ttype: TokenType, key: bytes) -> None:
+def show_secret(args: argparse.Namespace, ttype: TokenType, key: bytes) -> None:
     """Print the new token's URI (and QR code) once, or the hex secret for Mobile-OTP."""
     if ttype.kind == "MOTP":
         # No otpauth:// form exists; the app is set up with the hex secret.
@@ -83,7 +92,7 @@ def _show_secret(args: argparse.Namespace, ttype: TokenType, key: bytes) -> None
     print("otpgate: this is the only time the secret is shown", file=sys.stderr)
 
 
-def _new_token(args: argparse.Namespace) -> tuple[TokenType, bytes, bool]:
+def new_token(args: argparse.Namespace) -> tuple[TokenType, bytes, bool]:
     """The token the options describe: type, key, and whether the key was made here."""
     ttype = _token_type(args)
     # Checked before anything is stored: a secret nobody saw would be useless.
@@ -96,7 +105,7 @@ def _new_token(args: argparse.Namespace) -> tuple[TokenType, bytes, bool]:
 
 def _cmd_add(args: argparse.Namespace) -> int:
     url = store_url(args)
-    ttype, key, generated = _new_token(args)
+    ttype, key, generated = new_token(args)
     with store_of(args) as store:
         if store.get(args.name) is not None:
             raise CommandError(f"user {args.name!r} already exists in {store.url}")
@@ -108,9 +117,9 @@ def _cmd_add(args: argparse.Namespace) -> int:
     audit_admin(args, "add", args.name, f"{ttype}{', administrator' if args.admin else ''}")
     role = " as an administrator" if args.admin else ""
     print(f"otpgate: added {args.name} ({ttype}){role}", file=sys.stderr)
-    _warn_users_file(url, ttype)
+    warn_users_file(url, ttype)
     if generated or args.qr or args.qr_out or args.show_uri:
-        _show_secret(args, ttype, key)
+        show_secret(args, ttype, key)
     return 0
 
 
@@ -129,7 +138,7 @@ def _check_pin_fits(record: UserRecord, ttype: TokenType) -> None:
 
 def _cmd_replace_token(args: argparse.Namespace) -> int:
     url = store_url(args)
-    ttype, key, generated = _new_token(args)
+    ttype, key, generated = new_token(args)
     with store_of(args) as store:
         record = get_user(store, args.name)
         _check_pin_fits(record, ttype)
@@ -142,7 +151,9 @@ def _cmd_replace_token(args: argparse.Namespace) -> int:
             last_otp=None,
             revoked_before=time.time(),
         )
-        new = replace(record, token_type=ttype, key=key, state=state, serial=args.serial)
+        # A new token: a new id and name; the user's other tokens stay (otpgate token ...).
+        meta = TokenMeta(name=(args.serial or "token")[:MAX_NAME])
+        new = replace(record, token_type=ttype, key=key, state=state, serial=args.serial, meta=meta)
         store.replace(new)
     audit_admin(args, "replace_token", args.name, f"{ttype}; sessions revoked")
     print(
@@ -150,13 +161,13 @@ def _cmd_replace_token(args: argparse.Namespace) -> int:
         "sessions are ended",
         file=sys.stderr,
     )
-    _warn_users_file(url, ttype)
+    warn_users_file(url, ttype)
     if generated or args.qr or args.qr_out or args.show_uri:
-        _show_secret(args, ttype, key)
+        show_secret(args, ttype, key)
     return 0
 
 
-def _warn_users_file(url: str, ttype: TokenType) -> None:
+def warn_users_file(url: str, ttype: TokenType) -> None:
     if store_kind(url) == "users-file" and ttype.algorithm != "SHA1":
         print(
             f"otpgate: warning: mod_authn_otp cannot read {ttype} lines; it will skip this user",
@@ -164,7 +175,7 @@ def _warn_users_file(url: str, ttype: TokenType) -> None:
         )
 
 
-def _token_options(p: argparse.ArgumentParser) -> None:
+def token_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", type=username)
     p.add_argument(
         "--type", default="HOTP/T30", help="token type, e.g. HOTP/T30/6 (default), HOTP/E, MOTP"
@@ -177,7 +188,7 @@ def _token_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base32", action="store_true", help="--key is base32, not hex")
 
 
-def _secret_options(p: argparse.ArgumentParser) -> None:
+def secret_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--issuer", help="issuer shown by authenticator apps")
     p.add_argument("--qr", action="store_true", help="print a QR code to the terminal")
     p.add_argument("--qr-out", metavar="FILE", help="write the QR code to FILE (.png or .svg)")
@@ -186,7 +197,7 @@ def _secret_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _serial(text: str) -> str:
+def serial_text(text: str) -> str:
     """``--serial``: printable text; it is shown by ``user show`` and written to the audit log."""
     if has_control(text):
         raise argparse.ArgumentTypeError(
@@ -198,12 +209,12 @@ def _serial(text: str) -> str:
 def register(usub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``user add`` and ``user replace-token``."""
     p = usub.add_parser("add", parents=[common], help="add a user with a new token")
-    _token_options(p)
+    token_options(p)
     pin_options(p)
     p.add_argument(
-        "--serial", type=_serial, help="token serial number (for the audit log; printable text)"
+        "--serial", type=serial_text, help="token serial number (for the audit log; printable text)"
     )
-    _secret_options(p)
+    secret_options(p)
     p.add_argument(
         "--admin", action="store_true", help="make the user an administrator (the /admin pages)"
     )
@@ -217,11 +228,11 @@ def register(usub: Any, common: argparse.ArgumentParser) -> None:
         "and any lock.  Sessions and lingering logins made with the old token end; the "
         "new token starts at counter 0 / no drift.  The new secret is shown once.",
     )
-    _token_options(p)
+    token_options(p)
     p.add_argument(
         "--serial",
-        type=_serial,
+        type=serial_text,
         help="the new token's serial number (printable text; the old one's is dropped)",
     )
-    _secret_options(p)
+    secret_options(p)
     p.set_defaults(handler=_cmd_replace_token)

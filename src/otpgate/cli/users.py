@@ -116,6 +116,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
         shown.update({key: s.token.counter, "last_step": s.token.last_step})
         shown["recovery_codes"] = codes
         shown["role"] = role
+        shown["tokens"] = len(r.tokens())
         shown["passkeys"] = [
             {"id": p.id, "name": p.name, "created": _iso(p.created), "last_used": _iso(p.last_used)}
             for p in passkeys
@@ -141,6 +142,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
         ("locked until", _locked(r, now)),
         ("sessions revoked before", when(s.revoked_before)),
         ("recovery codes", f"{codes} unused"),
+        # The first token's fields are above; every token: otpgate token list.
+        ("tokens", f"{len(r.tokens())} (otpgate token list {r.username})"),
         *(
             (f"passkey {p.id}", f"{p.name}, last used {when(p.last_used, 'never')}")
             for p in passkeys

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import StoreError
+from ..store.authenticators import OtpToken
 from ..store.base import Store
 from ..store.invitations import Invitation
 from ..store.query import Role, UserFilter
@@ -72,12 +73,31 @@ class DirectoryUserStore:
         return self._outward(self.inner.get(user.id), user)
 
     def compare_and_set(
-        self, username: str, expected_version: object, state: UserState
+        self,
+        username: str,
+        expected_version: object,
+        state: UserState,
+        token: OtpToken | None = None,
     ) -> UserRecord | None:
         user = self._known(username)
         if user is None:
             return None
-        return self._outward(self.inner.compare_and_set(user.id, expected_version, state), user)
+        new = self.inner.compare_and_set(user.id, expected_version, state, token)
+        return self._outward(new, user)
+
+    # -- a user's several tokens, kept under the stable id ------------------------------
+
+    def add_token(self, username: str, token: OtpToken) -> OtpToken:
+        user = self._known(username)
+        if user is None:
+            raise NotInDirectory(username)
+        return self.inner.add_token(user.id, token)
+
+    def rename_token(self, username: str, token_id: str, name: str) -> bool:
+        return self.inner.rename_token(self._key(username), token_id, name)
+
+    def remove_token(self, username: str, token_id: str) -> bool:
+        return self.inner.remove_token(self._key(username), token_id)
 
     def otp_tag(self, username: str, otp: str) -> str:
         return self.inner.otp_tag(self._key(username), otp)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..regulation.budget import Client
+from ..store.authenticators import AuthenticatorInfo
 from .reasons import Reason
 
 __all__ = ["Attempt", "Decision"]
@@ -25,6 +26,9 @@ class Decision:
         retry_after: seconds, when throttled or locked for a limited time.
         fresh: a new OTP (or recovery code) was consumed; ``False`` for a
             lingering re-use.
+        authenticator: the token whose code was used (accepted, or right with
+            a wrong PIN), for the audit log; ``None`` when no code matched or
+            a lingering credential answered.
     """
 
     ok: bool
@@ -32,6 +36,7 @@ class Decision:
     reason: Reason
     retry_after: float | None = None
     fresh: bool = False
+    authenticator: AuthenticatorInfo | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -199,6 +199,11 @@ class Authenticator:
         """
         self._sessions.logout(user, self.clock() if now is None else now)
 
+    def forget(self, user: str) -> None:
+        """Drop what this process remembers of ``user``, after a change made here (a token
+        removed on the account page), as a revocation heard from another gate does."""
+        self._memory.forget(user)
+
     def session_valid(self, user: str, issued_at: float, *, now: float | None = None) -> bool:
         """Whether a session issued at ``issued_at`` still stands (:meth:`session_record`)."""
         return self.session_record(user, issued_at, now=now) is not None

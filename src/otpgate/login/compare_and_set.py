@@ -24,8 +24,8 @@ from ..store.base import LoginStore, UserStore
 from ..store.records import Pin, UserRecord
 from . import recovery, rules, user_state
 from .attempt import Attempt
+from .outcome import Outcome
 from .reasons import Reason
-from .rules import Outcome
 
 __all__ = [
     "MAX_RETRIES",
@@ -75,7 +75,11 @@ def settle(
             return outcome, record
         if defer is not None and defer(outcome):
             return outcome, record
-        new = store.compare_and_set(user, record.version, outcome.state)
+        if outcome.token is None:
+            new = store.compare_and_set(user, record.version, outcome.state)
+        else:
+            # The token the code came from is written with the user's state.
+            new = store.compare_and_set(user, record.version, outcome.state, outcome.token)
         if new is not None:
             return outcome, new
         # Lost a race: re-read and decide again (a code is now a replay).
@@ -100,7 +104,8 @@ def write_behind(regulator: Regulator, user: str, now: float) -> Callable[[Outco
 
 def _motp_without_pin(record: UserRecord) -> bool:
     # Mobile-OTP hashes the PIN into the code: it must be stored in the clear.
-    return record.token_type.kind == "MOTP" and record.pin.kind not in ("plain", "none")
+    motp = any(t.token_type.kind == "MOTP" for t in record.tokens())
+    return motp and record.pin.kind not in ("plain", "none")
 
 
 class LoginRules:

@@ -46,9 +46,9 @@ from . import compare_and_set as settle
 from . import rules, user_state
 from .attempt import Attempt, Decision
 from .linger import LingerMemory, Snapshot
+from .outcome import Outcome
 from .pins import PinChecker, PinHasher, check_pin
 from .reasons import Reason
-from .rules import Outcome
 from .shared_credentials import SharedCredentials
 
 __all__ = ["Decider", "Judged"]
@@ -225,7 +225,9 @@ class Decider:
             told = self.regulator.refused(attempt, before, now, counted=counted, known=known)
             retry = told if counted else retry
         name = record.username if ok and record is not None else None
-        return Decision(ok, name, outcome.reason, retry, fresh=outcome.reason in _FRESH)
+        used = outcome.token.info() if outcome.token is not None else None
+        fresh = outcome.reason in _FRESH
+        return Decision(ok, name, outcome.reason, retry, fresh=fresh, authenticator=used)
 
     def _check_pin(self, stored: Pin, user: str, pin: str) -> bool:
         """For :class:`settle.LoginRules`: whether ``pin`` is ``user``'s PIN."""

@@ -91,7 +91,7 @@ class LingerMemory:
         return self.mac.digest(len(u).to_bytes(4, "big") + u + encode_secret(password))
 
     def fingerprint(self, record: UserRecord) -> bytes:
-        """Changes when the user's key, PIN, token or token state changes.
+        """Changes when the user's PIN, tokens (keys, ids) or token states change.
 
         The token state (counter or last step, drift) moves with every code
         used, in any process, and when an administrator resets or resyncs
@@ -100,15 +100,16 @@ class LingerMemory:
         module lingers only the last code used).  A failure count or a
         lock does not change it.
         """
-        token = record.state.token
-        parts = (
-            record.key,
-            encode_secret(record.pin.kind),
-            encode_secret(record.pin.value),
-            encode_secret(str(record.token_type)),
-            encode_secret(record.serial or ""),
-            encode_secret(repr((token.counter, token.last_step))),
-        )
+        parts = [encode_secret(record.pin.kind), encode_secret(record.pin.value)]
+        # Every token: adding or removing one ends what lingers, in every process.
+        for t in record.tokens():
+            parts += (
+                t.key,
+                encode_secret(t.meta.id),
+                encode_secret(str(t.token_type)),
+                encode_secret(t.serial or ""),
+                encode_secret(repr((t.state.counter, t.state.last_step))),
+            )
         return self.mac.digest(b"fp\0" + b"\0".join(len(p).to_bytes(4, "big") + p for p in parts))
 
     # -- store reads ------------------------------------------------------

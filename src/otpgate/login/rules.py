@@ -22,22 +22,22 @@ Two checks are passed in, because they are slow or call out:
 The rules, in order: no such user; an empty password (logout from the last
 address); a lock; a recovery code; a PIN+OTP still lingering from its use in
 another process (the stored last OTP); the last OTP re-sent (a replay, not
-counted); the OTP verified; only then the PIN.  A right OTP with a wrong PIN
+counted); the OTP verified against each of the user's tokens
+(:mod:`otpgate.login.codes`); only then the PIN.  A right OTP with a wrong PIN
 is written as used, so it cannot serve a second PIN guess.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Final
 
 from .._limits import MAX_USER
 from ..config.auth import AuthSettings
-from ..errors import MalformedCode, NoMatch, ReplayedCode
-from ..otp.verify import verify
 from ..store.records import UserRecord, UserState
-from . import recovery
+from . import codes, recovery
+from .outcome import Outcome, Recover
 from .pins import pins_equal
 from .reasons import Reason
 from .user_state import failed_state, idle_use, lock_retry, locked, logged_out
@@ -94,35 +94,6 @@ def passed_on(reason: Reason, fall_through: bool) -> bool:
     return reason is Reason.UNKNOWN_USER or (fall_through and reason in _PASSED_ON)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What one attempt comes to.
-
-    Attributes:
-        reason: why it was accepted or refused.
-        state: the user's new state, to be written with compare-and-set;
-            ``None``: nothing to write.
-        counted: a failure the throttle counts (a guess at the PIN or code).
-        retry_after: seconds, when locked for a limited time.
-        linger_from: accepted by the rules: the credential may linger from
-            this time (``None`` for a refusal).
-    """
-
-    reason: Reason
-    state: UserState | None = None
-    counted: bool = False
-    retry_after: float | None = None
-    linger_from: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Recover:
-    """The password ends with a recovery code: consume it, then call :func:`recovered`."""
-
-    pin: str = field(repr=False)
-    code: str = field(repr=False)
-
-
 def screen(
     user: str, password: str, settings: AuthSettings, throttled: float | None
 ) -> Outcome | None:
@@ -174,16 +145,15 @@ def transition(
     early = _without_code(record, password, ip, now, settings, next_provider)
     if early is not None or record is None:
         return early if early is not None else Outcome(Reason.UNKNOWN_USER)
-    split = _split(record, password)
-    if not isinstance(split, tuple):
+    split = codes.readings(record, password)
+    if not isinstance(split, list):
         return split
-    pin, otp = split
     check: PinCheck = (lambda _: False) if pin_failed else pin_ok
-    tag = otp_tag(otp)
-    used = _used_code(record, tag, ip, now, settings, linger, lambda: check(pin))
+    tags = [(reading, otp_tag(reading.otp)) for reading in split]
+    used = _used_code(record, tags, ip, now, settings, linger, check)
     if used is not None:
         return used
-    return _verify(record, password, pin, (otp, tag), ip, now, settings, pin_ok, pin_failed)
+    return _verify(record, password, split, ip, now, settings, (pin_ok, otp_tag), pin_failed)
 
 
 def _without_code(
@@ -213,21 +183,25 @@ def _without_code(
 
 def _used_code(
     record: UserRecord,
-    tag: str,
+    tags: list[tuple[codes.Reading, str]],
     ip: str,
     now: float,
     settings: AuthSettings,
     linger: bool,
-    pin_right: Callable[[], bool],
+    check: PinCheck,
 ) -> Outcome | None:
-    """The outcome for the code last used (still lingering, or replayed), else ``None``."""
+    """The outcome for the code last used (still lingering, or replayed), else ``None``.
+
+    ``tags``: each reading of the password with its code's stored form.
+    """
     state = record.state
-    if linger and _stored_linger(state, tag, ip, now, settings):
-        # Another process accepted this code moments ago: the reference module's
-        # linger, from the stored last OTP (no write).
-        motp = record.token_type.kind == "MOTP"
-        return _lingering(state, motp or pin_right(), now, settings)
-    if state.last_otp is not None and pins_equal(state.last_otp, tag):
+    for reading, tag in tags:
+        if linger and _stored_linger(state, tag, ip, now, settings):
+            # Another process accepted this code moments ago: the reference module's
+            # linger, from the stored last OTP (no write).
+            return _lingering(state, reading.motp or check(reading.pin), now, settings)
+    last = state.last_otp
+    if last is not None and any(pins_equal(last, tag) for _, tag in tags):
         # The last accepted code, re-sent after its linger ran out (a browser
         # repeating Basic credentials).  The PIN is not looked at, so this
         # answers nothing about it: not counted.
@@ -253,24 +227,6 @@ def recovered(
         return Outcome(Reason.BAD_PIN, failed_state(state, now, settings), counted=True)
     new = replace(state, failures=0, last_otp=None, last_auth=now, last_ip=ip, locked_until=None)
     return Outcome(Reason.RECOVERY, new, linger_from=now)
-
-
-def _split(record: UserRecord, password: str) -> tuple[str, str] | Recover | Outcome:
-    """``(pin, otp)``, or a recovery code to try, or a malformed password."""
-    ttype = record.token_type
-    motp = ttype.kind == "MOTP"
-    rec = recovery.split_password(password)
-    # A long PIN followed by an OTP can also end like a compact recovery code;
-    # such a password is tried as an OTP first (see _verify).
-    tail = password[-ttype.digits :]
-    otp_shaped = len(password) == ttype.digits if motp else tail.isascii() and tail.isdigit()
-    if rec is not None and not otp_shaped:
-        return Recover(*rec)
-    if motp:
-        return "", password
-    if len(password) < ttype.digits:
-        return Outcome(Reason.MALFORMED, counted=True)
-    return password[: -ttype.digits], password[-ttype.digits :]
 
 
 def _lingering(state: UserState, pin_right: bool, now: float, s: AuthSettings) -> Outcome:
@@ -306,49 +262,36 @@ def _stored_linger(state: UserState, tag: str, ip: str, now: float, s: AuthSetti
 def _verify(
     record: UserRecord,
     password: str,
-    pin: str,
-    code: tuple[str, str],
+    split: list[codes.Reading],
     ip: str,
     now: float,
     settings: AuthSettings,
-    pin_ok: PinCheck,
+    checks: tuple[PinCheck, OtpTag],
     pin_failed: bool,
 ) -> Outcome | Recover:
-    """Verify the OTP (``code``: it and its tag); only if it matched, check the PIN."""
-    otp, tag = code
+    """Find the token the code is from (:func:`codes.find`); only if one matched, check the PIN."""
+    pin_ok, otp_tag = checks
     state = record.state
-    motp = record.token_type.kind == "MOTP"
-    # Mobile-OTP hashes the PIN into the code; it needs the PIN in the clear.
-    motp_pin = record.pin.value if motp and record.pin.kind == "plain" else ""
-    try:
-        match = verify(
-            record.token(), state.token, otp, now=now, policy=settings.policy, pin=motp_pin
-        )
-    except MalformedCode:
+    found = codes.find(record, split, now, settings.policy)
+    if found is Reason.MALFORMED:
         return Outcome(Reason.MALFORMED, counted=True)
-    except NoMatch:
+    if found is Reason.NO_MATCH:
         rec = recovery.split_password(password)
         if rec is not None:
             return Recover(*rec)
         return Outcome(Reason.NO_MATCH, failed_state(state, now, settings), counted=True)
-    except ReplayedCode:
+    if not isinstance(found, codes.Found):
         if pin_failed:
             return Outcome(Reason.BAD_PIN, failed_state(state, now, settings), counted=True)
         # A concurrent double submit (the Authenticator looks for the winner's
         # linger entry) or an old code: the PIN was not looked at, so nothing
         # was guessed: not counted.
         return Outcome(Reason.REPLAYED)
-    if not pin_failed and (motp or pin_ok(pin)):
-        new = replace(
-            state,
-            token=match.state,
-            failures=0,
-            last_otp=tag,
-            last_auth=now,
-            last_ip=ip,
-            locked_until=None,
-        )
-        return Outcome(Reason.OTP, new, linger_from=now)
+    tag = otp_tag(found.reading.otp)
+    if not pin_failed and (found.reading.motp or pin_ok(found.reading.pin)):
+        used, token = codes.used(record, found, tag, now, accepted=True)
+        new = replace(used, failures=0, last_otp=tag, last_auth=now, last_ip=ip, locked_until=None)
+        return Outcome(Reason.OTP, new, linger_from=now, token=token)
     # Right OTP, wrong PIN: consume the OTP with the failure.
-    new = failed_state(replace(state, token=match.state), now, settings)
-    return Outcome(Reason.BAD_PIN, new, counted=True)
+    used, token = codes.used(record, found, tag, now, accepted=False)
+    return Outcome(Reason.BAD_PIN, failed_state(used, now, settings), counted=True, token=token)

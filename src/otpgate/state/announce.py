@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..store.authenticators import OtpToken
 from ..store.base import Store
 from ..store.records import UserRecord, UserState
 from .base import SharedState
@@ -50,12 +51,30 @@ class AnnouncingStore:
         return removed
 
     def compare_and_set(
-        self, username: str, expected_version: object, state: UserState
+        self,
+        username: str,
+        expected_version: object,
+        state: UserState,
+        token: OtpToken | None = None,
     ) -> UserRecord | None:
-        new = self.inner.compare_and_set(username, expected_version, state)
+        new = self.inner.compare_and_set(username, expected_version, state, token)
         if new is not None:
             self.state.revoke(username)
         return new
+
+    def add_token(self, username: str, token: OtpToken) -> OtpToken:
+        kept = self.inner.add_token(username, token)
+        self.state.revoke(username)
+        return kept
+
+    def rename_token(self, username: str, token_id: str, name: str) -> bool:
+        return self.inner.rename_token(username, token_id, name)
+
+    def remove_token(self, username: str, token_id: str) -> bool:
+        removed = self.inner.remove_token(username, token_id)
+        if removed:
+            self.state.revoke(username)  # its codes stop lingering on every gate at once
+        return removed
 
     def set_recovery_codes(self, username: str, digests: list[str]) -> None:
         self.inner.set_recovery_codes(username, digests)

@@ -5,6 +5,7 @@ directory, say) or a new kind of record (several authenticators per user)
 finds its room without touching the rest:
 
 * :class:`UserStore`: users and the state logins write (compare-and-set).
+* :class:`TokenStore`: a user's several OTP tokens (add, rename, remove).
 * :class:`RecoveryCodeStore`: the single-use codes of a user who lost the token.
 * :class:`InvitationStore`: enrolment links.
 * :class:`DirectoryStore`: the user list, its counts, and roles.
@@ -18,11 +19,14 @@ tests each protocol, one module per protocol, against every backend.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
 from .._limits import has_control
 from ..errors import StoreError
+from .authenticators import OtpToken, check_token_name, new_token_id
 from .invitations import Invitation
 from .query import Role, UserFilter
 from .records import UserRecord, UserState
@@ -37,8 +41,11 @@ __all__ = [
     "SelfServiceStore",
     "Store",
     "StoreLifecycle",
+    "TokenStore",
     "UserStore",
     "check_serial",
+    "new_token",
+    "stamped",
 ]
 
 
@@ -52,11 +59,46 @@ def check_serial(record: UserRecord) -> None:
     Raises:
         StoreError: the serial holds a control character (shown escaped).
     """
-    if record.serial is not None and has_control(record.serial):
-        raise StoreError(
-            f"the token serial of {record.username!r} must not hold control characters: "
-            f"{record.serial!r}"
-        )
+    for token in record.tokens():
+        if token.serial is not None and has_control(token.serial):
+            raise StoreError(
+                f"the token serial of {record.username!r} must not hold control characters: "
+                f"{token.serial!r}"
+            )
+        try:
+            check_token_name(token.meta.name)
+        except ValueError as exc:
+            raise StoreError(f"{record.username!r}: {exc}") from None
+
+
+def new_token(token: OtpToken, taken: Callable[[str], bool], now: float | None = None) -> OtpToken:
+    """``token`` with an id and a creation time, where it lacks them.
+
+    An id ``taken`` (another user's: a record copied under a new name) is
+    replaced by a fresh one.
+    """
+    meta = token.meta
+    token_id = "" if meta.id and taken(meta.id) else meta.id
+    while not token_id:
+        candidate = new_token_id()
+        token_id = "" if taken(candidate) else candidate
+    created = meta.created or (time.time() if now is None else now)
+    return replace(token, meta=replace(meta, id=token_id, created=created))
+
+
+def stamped(record: UserRecord, taken: Callable[[str], bool]) -> UserRecord:
+    """``record`` with an id and a creation time for each token that lacks them (add, replace).
+
+    Ids are unique in the store: one ``taken`` by another user, or repeated in
+    the record, is replaced by a fresh one.
+    """
+    seen: set[str] = set()
+    out = []
+    for token in record.tokens():
+        token = new_token(token, lambda i: i in seen or taken(i))
+        seen.add(token.meta.id)
+        out.append(token)
+    return record.with_tokens(out)
 
 
 @runtime_checkable
@@ -112,14 +154,54 @@ class UserStore(Protocol):
         """
 
     def compare_and_set(
-        self, username: str, expected_version: object, state: UserState
+        self,
+        username: str,
+        expected_version: object,
+        state: UserState,
+        token: OtpToken | None = None,
     ) -> UserRecord | None:
         """Write ``state`` if the record still has ``expected_version``.
+
+        ``token``: the token a code matched, with its new state, last code
+        and last use, written in the same step (the user's first token's
+        state is ``state.token`` either way).  A token the user no longer
+        has makes it fail like a changed version.
 
         Returns the new record (with its new version), or ``None`` if the record
         changed or vanished meanwhile, or ``expected_version`` is no version
         this store makes.  Raises StoreError if the write failed; the caller
         must then deny the login.
+        """
+
+
+@runtime_checkable
+class TokenStore(Protocol):
+    """A user's OTP tokens beyond the record's first: added, renamed, removed one by one.
+
+    Each change gives the user's record a new version, so a login decided on
+    the record as it was (a code of a token just removed) cannot be written.
+    """
+
+    def add_token(self, username: str, token: OtpToken) -> OtpToken:
+        """Add a token; returns it as kept (with its id and creation time).
+
+        Raises:
+            UnknownUser: no such user.
+            StoreError: the store cannot hold another token (the users file).
+        """
+
+    def rename_token(self, username: str, token_id: str, name: str) -> bool:
+        """Give a token a new name; ``False`` if the user has no such token.
+
+        Raises:
+            StoreError: the name is not allowed, or the store keeps no names.
+        """
+
+    def remove_token(self, username: str, token_id: str) -> bool:
+        """Remove a token; ``False`` if the user has no such token.
+
+        Raises:
+            LastAuthenticator: it is the user's only token.
         """
 
 
@@ -226,7 +308,13 @@ class KeyRotation(Protocol):
 
 @runtime_checkable
 class Store(
-    UserStore, RecoveryCodeStore, InvitationStore, DirectoryStore, StoreLifecycle, Protocol
+    UserStore,
+    TokenStore,
+    RecoveryCodeStore,
+    InvitationStore,
+    DirectoryStore,
+    StoreLifecycle,
+    Protocol,
 ):
     """Every protocol above: what a backend implements, for code that needs it all."""
 
@@ -237,10 +325,12 @@ class LoginStore(UserStore, RecoveryCodeStore, Protocol):
 
 
 @runtime_checkable
-class SelfServiceStore(UserStore, RecoveryCodeStore, InvitationStore, Protocol):
+class SelfServiceStore(UserStore, TokenStore, RecoveryCodeStore, InvitationStore, Protocol):
     """What a user changes alone: enrolment by invitation, their PIN, new recovery codes."""
 
 
 @runtime_checkable
-class AdminStore(UserStore, RecoveryCodeStore, InvitationStore, DirectoryStore, Protocol):
+class AdminStore(
+    UserStore, TokenStore, RecoveryCodeStore, InvitationStore, DirectoryStore, Protocol
+):
     """What an administrator sees and changes: users, their codes, links and roles."""

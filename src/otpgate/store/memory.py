@@ -7,10 +7,11 @@ import threading
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from ..errors import StoreError, UnknownUser
+from ..errors import LastAuthenticator, StoreError, UnknownUser
 from . import query
 from ._passkeys_memory import MemoryPasskeys
-from .base import check_serial
+from .authenticators import OtpToken, check_token_name
+from .base import check_serial, new_token, stamped
 from .invitations import LIVE, Invitation
 from .query import RecordPages, Role
 from .records import UserRecord, UserState
@@ -60,19 +61,79 @@ class MemoryStore(RecordPages, MemoryPasskeys):
             else:
                 self._admins.discard(username)
 
+    def _taken(self, but: str) -> set[str]:
+        """The token ids of every user but ``but`` (under the lock)."""
+        return {t.meta.id for r in self._users.values() if r.username != but for t in r.tokens()}
+
+    def _put(self, record: UserRecord) -> UserRecord:
+        """Keep ``record`` under a new version, its tokens' ids unique in the store."""
+        taken = self._taken(record.username)
+        record = stamped(record, taken.__contains__)
+        new = replace(record, version=next(self._versions))
+        self._users[record.username] = new
+        return new
+
     def add(self, record: UserRecord) -> None:
         check_serial(record)
         with self._lock:
             if record.username in self._users:
                 raise StoreError(f"user {record.username!r} already exists")
-            self._users[record.username] = replace(record, version=next(self._versions))
+            self._put(record)
 
     def replace(self, record: UserRecord) -> None:
         check_serial(record)
         with self._lock:
             if record.username not in self._users:
                 raise UnknownUser(record.username)
-            self._users[record.username] = replace(record, version=next(self._versions))
+            self._put(record)
+
+    def add_token(self, username: str, token: OtpToken) -> OtpToken:
+        with self._lock:
+            current = self._users.get(username)
+            if current is None:
+                raise UnknownUser(username)
+            mine = {t.meta.id for t in current.tokens()}
+            taken = self._taken(username) | mine
+            if token.meta.id in taken:
+                raise StoreError(f"token id {token.meta.id!r} is taken")
+            token = new_token(token, taken.__contains__)
+            record = current.with_tokens([*current.tokens(), token])
+            check_serial(record)
+            self._put(record)
+            return token
+
+    def rename_token(self, username: str, token_id: str, name: str) -> bool:
+        try:
+            check_token_name(name)
+        except ValueError as exc:
+            raise StoreError(str(exc)) from None
+        with self._lock:
+            current = self._users.get(username)
+            found = None if current is None else current.find(token_id)
+            if current is None or found is None:
+                return False
+            self._put(current.with_token(replace(found, meta=replace(found.meta, name=name))))
+            return True
+
+    def remove_token(self, username: str, token_id: str) -> bool:
+        with self._lock:
+            current = self._users.get(username)
+            if current is None or current.find(token_id) is None:
+                return False
+            rest = [t for t in current.tokens() if t.meta.id != token_id]
+            if not rest:
+                raise LastAuthenticator(f"{token_id!r} is the only token of {username!r}")
+            state = current.state
+            gone = current.find(token_id)
+            if (
+                gone is not None
+                and state.last_otp is not None
+                and gone.meta.last_otp == state.last_otp
+            ):
+                # Its last code must not linger on from the stored last OTP.
+                state = replace(state, last_otp=None)
+            self._put(replace(current, state=state).with_tokens(rest))
+            return True
 
     def remove(self, username: str) -> bool:
         with self._lock:
@@ -85,9 +146,28 @@ class MemoryStore(RecordPages, MemoryPasskeys):
             return self._users.pop(username, None) is not None
 
     def compare_and_set(
-        self, username: str, expected_version: object, state: UserState
+        self,
+        username: str,
+        expected_version: object,
+        state: UserState,
+        token: OtpToken | None = None,
     ) -> UserRecord | None:
-        return self._swap(self._users, username, expected_version, state=state)
+        if token is None:
+            return self._swap(self._users, username, expected_version, state=state)
+        with self._lock:
+            current = self._users.get(username)
+            # Versions are ints; `True == 1` must not pass for one.
+            if current is None or type(expected_version) is not int:
+                return None
+            if current.version != expected_version or current.find(token.meta.id) is None:
+                return None
+            new = replace(current, state=state)
+            # The first token's state is the state's; another's is its own.
+            if token.meta.id == new.meta.id:
+                token = replace(token, state=state.token)
+            new = replace(new.with_token(token), version=next(self._versions))
+            self._users[username] = new
+            return new
 
     def set_recovery_codes(self, username: str, digests: list[str]) -> None:
         with self._lock:

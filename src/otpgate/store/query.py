@@ -100,7 +100,7 @@ class UserFilter:
             return False
         if self.never_signed_in and s.last_auth is not None:
             return False
-        return not (self.kind and token_kind(record.token_type) != self.kind)
+        return not self.kind or any(token_kind(t.token_type) == self.kind for t in record.tokens())
 
 
 def _check_page(prefix: str, after: str | None, limit: int | None) -> None:
@@ -205,12 +205,14 @@ def _sql_filters(f: UserFilter, params: dict[str, Any]) -> list[str]:
 
 
 # substr, not LIKE: psycopg would read LIKE's "%" as a placeholder.
-_MOTP: Final = "substr(upper(token_type), 1, 4) = 'MOTP'"
-_TIME_HOTP: Final = "(upper(token_type) = 'T' OR substr(upper(token_type), 1, 6) = 'HOTP/T')"
+_MOTP: Final = "substr(upper(t.token_type), 1, 4) = 'MOTP'"
+_TIME_HOTP: Final = "(upper(t.token_type) = 'T' OR substr(upper(t.token_type), 1, 6) = 'HOTP/T')"
+# A user matches when any of their tokens is of the kind.
+_ANY: Final = "EXISTS (SELECT 1 FROM tokens t WHERE t.username = users.username AND {})"
 _KIND_SQL: Final = {
-    "motp": _MOTP,
-    "totp": _TIME_HOTP,
-    "hotp": f"NOT ({_MOTP} OR {_TIME_HOTP})",
+    "motp": _ANY.format(_MOTP),
+    "totp": _ANY.format(_TIME_HOTP),
+    "hotp": _ANY.format(f"NOT ({_MOTP} OR {_TIME_HOTP})"),
 }
 
 # One pass over the table for the status page's counts.

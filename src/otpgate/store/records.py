@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
 from ..otp.tokens import Token, TokenType, parse_token_type
 from ..otp.verify import TokenState
+from .authenticators import AuthenticatorInfo, OtpToken, TokenMeta, otp_kind
 
-__all__ = ["TAG_PREFIX", "Pin", "PinKind", "UserRecord", "UserState", "stored_token_type"]
+__all__ = [
+    "TAG_PREFIX",
+    "AuthenticatorInfo",
+    "OtpToken",
+    "Pin",
+    "PinKind",
+    "TokenMeta",
+    "UserRecord",
+    "UserState",
+    "otp_kind",
+    "stored_token_type",
+]
 
 PinKind = Literal["none", "delegated", "plain", "hash"]
 
@@ -43,10 +56,12 @@ class UserState:
     """The part of a record that logins change; written with compare-and-set.
 
     Attributes:
-        token: the verification state (counter or drift, last accepted step).
+        token: the verification state (counter or drift, last accepted step)
+            of the user's first token (:meth:`UserRecord.first`); the others
+            keep theirs in :attr:`OtpToken.state`.
         failures: consecutive failed OTPs (the reference module's counter).
-        last_otp: the last accepted OTP (the reference layout keeps it; used
-            for lingering).
+        last_otp: the last accepted OTP, from whichever token (the reference
+            layout keeps it; used for lingering).
         last_auth: Unix time of the last successful login.
         last_ip: client address of the last successful login.
         locked_until: Unix time until which logins are refused
@@ -66,10 +81,14 @@ class UserState:
 
 @dataclass(frozen=True, slots=True)
 class UserRecord:
-    """One user and their token.
+    """One user, their PIN and their one or more OTP tokens.
 
-    ``version`` is opaque and belongs to the store that produced the record:
-    compare-and-set succeeds only if the stored record still has it.
+    ``token_type``, ``key``, ``serial``, ``meta`` and ``state.token`` are the
+    user's first token (the one a users file holds, the one the admin
+    commands reset); ``more`` are the others.  :meth:`tokens` gives them all
+    alike.  ``version`` is opaque and belongs to the store that produced the
+    record: compare-and-set succeeds only if the stored record still has it;
+    every change of any of the user's tokens gives a new one.
     """
 
     username: str
@@ -79,12 +98,54 @@ class UserRecord:
     state: UserState = field(default_factory=UserState)
     serial: str | None = None
     version: object = field(default=None, compare=False)
+    meta: TokenMeta = field(default_factory=TokenMeta)
+    more: tuple[OtpToken, ...] = ()
 
     def token(self) -> Token:
         return Token(self.token_type, self.key)
 
     def with_state(self, state: UserState) -> UserRecord:
         return replace(self, state=state)
+
+    def first(self) -> OtpToken:
+        """The first token, as the others are kept."""
+        return OtpToken(self.token_type, self.key, self.meta, self.state.token, self.serial)
+
+    def tokens(self) -> tuple[OtpToken, ...]:
+        """Every OTP token of the user, the first one first."""
+        return (self.first(), *self.more)
+
+    def authenticators(self) -> list[AuthenticatorInfo]:
+        """What a listing shows of each token (never a key)."""
+        return [t.info() for t in self.tokens()]
+
+    def find(self, token_id: str) -> OtpToken | None:
+        """The token with this id, or ``None``."""
+        return next((t for t in self.tokens() if t.meta.id == token_id), None)
+
+    def with_tokens(self, tokens: Sequence[OtpToken]) -> UserRecord:
+        """The record holding exactly ``tokens`` (the first one first).
+
+        Raises:
+            ValueError: no token (a user has at least one).
+        """
+        if not tokens:
+            raise ValueError(f"{self.username!r} needs at least one token")
+        head, *rest = tokens
+        state = replace(self.state, token=head.state)
+        return replace(
+            self,
+            token_type=head.token_type,
+            key=head.key,
+            serial=head.serial,
+            meta=head.meta,
+            state=state,
+            more=tuple(rest),
+        )
+
+    def with_token(self, token: OtpToken) -> UserRecord:
+        """The record with the token of ``token``'s id replaced by it (else unchanged)."""
+        return self.with_tokens([token if t.meta.id == token.meta.id else t for t in self.tokens()])
 
 
 def stored_token_type(text: str, t0: int = 0) -> TokenType:

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from .authenticators import OtpToken
 from .base import Store
 from .records import UserRecord, UserState
 
@@ -49,12 +50,27 @@ class TimedStore:
         return self._timed("remove", lambda: self.inner.remove(username))
 
     def compare_and_set(
-        self, username: str, expected_version: object, state: UserState
+        self,
+        username: str,
+        expected_version: object,
+        state: UserState,
+        token: OtpToken | None = None,
     ) -> UserRecord | None:
         return self._timed(
             "compare_and_set",
-            lambda: self.inner.compare_and_set(username, expected_version, state),
+            lambda: self.inner.compare_and_set(username, expected_version, state, token),
         )
+
+    def add_token(self, username: str, token: OtpToken) -> OtpToken:
+        return self._timed("add_token", lambda: self.inner.add_token(username, token))
+
+    def rename_token(self, username: str, token_id: str, name: str) -> bool:
+        return self._timed(
+            "rename_token", lambda: self.inner.rename_token(username, token_id, name)
+        )
+
+    def remove_token(self, username: str, token_id: str) -> bool:
+        return self._timed("remove_token", lambda: self.inner.remove_token(username, token_id))
 
     def set_recovery_codes(self, username: str, digests: list[str]) -> None:
         self._timed("set_recovery_codes", lambda: self.inner.set_recovery_codes(username, digests))

@@ -227,4 +227,38 @@ DE: Final[dict[str, str]] = {
     "werden. Bitte versuchen Sie es erneut.",
     "Your passkey is registered. Sign in with it, with or without your user name and PIN.": ""
     "Ihr Passkey ist registriert. Melden Sie sich damit an, mit oder ohne Benutzernamen und PIN.",
+    # Several authenticators (issue 20).
+    "Your authenticators": "Ihre Authenticatoren",
+    "A code from any of them signs you in with your PIN.": "Ein Code von jedem davon meldet "
+    "Sie mit Ihrer PIN an.",
+    "Rename": "Umbenennen",
+    "New name for {name}": "Neuer Name für {name}",
+    "Add an authenticator app": "Authenticator-App hinzufügen",
+    "A second phone or a spare: confirm with your PIN and a code from an authenticator you have "
+    "now. The new app's key is shown once.": "Ein zweites Telefon oder ein Ersatz: bestätigen "
+    "Sie mit Ihrer PIN und einem Code eines Authenticators, den Sie jetzt haben. Der Schlüssel "
+    "der neuen App wird einmal angezeigt.",
+    "Name of the new app": "Name der neuen App",
+    "Add app": "App hinzufügen",
+    "Remove an authenticator": "Authenticator entfernen",
+    "Its codes stop working at once. Your last authenticator cannot be removed.": "Seine Codes "
+    "gelten sofort nicht mehr. Ihren letzten Authenticator können Sie nicht entfernen.",
+    "Authenticator": "Authenticator",
+    "Remove": "Entfernen",
+    "This page is the only time the key is shown. If the app did not take it, remove this "
+    "authenticator on your account page and add it again.": "Der Schlüssel wird nur auf dieser "
+    "Seite angezeigt. Hat die App ihn nicht übernommen, entfernen Sie diesen Authenticator auf "
+    "Ihrer Kontoseite und fügen Sie ihn erneut hinzu.",
+    "The new app has been added. A code from it signs you in from now on.": "Die neue App wurde "
+    "hinzugefügt. Ab jetzt meldet auch ein Code aus ihr Sie an.",
+    "The name has been changed.": "Der Name wurde geändert.",
+    "The authenticator has been removed; its codes no longer work.": "Der Authenticator wurde "
+    "entfernt; seine Codes gelten nicht mehr.",
+    "This is your only authenticator: add another one before you remove it.": "Das ist Ihr "
+    "einziger Authenticator: fügen Sie einen weiteren hinzu, bevor Sie ihn entfernen.",
+    "There is no such authenticator (any more).": "Diesen Authenticator gibt es (nicht mehr).",
+    "Give it a name of 1 to 64 characters, without control characters.": "Geben Sie ihm einen "
+    "Namen mit 1 bis 64 Zeichen, ohne Steuerzeichen.",
+    "This gate keeps one token per user; ask your administrator.": "Dieses Gate hält einen "
+    "Token pro Benutzer; wenden Sie sich an Ihren Administrator.",
 }

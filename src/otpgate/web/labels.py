@@ -54,6 +54,9 @@ EVENTS: Final[Mapping[str, str]] = {
     Event.PIN_CHANGED: "PIN changed",
     Event.RECOVERY_RENEWED: "New recovery codes",
     Event.SESSION_CREATED: "Session started",
+    Event.TOKEN_ADDED: "Authenticator added",
+    Event.TOKEN_RENAMED: "Authenticator renamed",
+    Event.TOKEN_REMOVED: "Authenticator removed",
 }
 # The ``action`` of every administrative audit line (administration.py, cli/).
 ACTIONS: Final[Mapping[str, str]] = {
@@ -69,6 +72,9 @@ ACTIONS: Final[Mapping[str, str]] = {
     "invite": "Invited",
     "reset": "Reset link made",
     "revoke_invitations": "Open links revoked",
+    "add_token": "Authenticator added",
+    "rename_token": "Authenticator renamed",
+    "remove_token": "Authenticator removed",
 }
 RESULTS: Final[Mapping[str, str]] = {"refused": "refused", "error": "failed"}
 KINDS: Final[Mapping[str, str]] = {"totp": "TOTP", "hotp": "HOTP", "motp": "Mobile-OTP"}

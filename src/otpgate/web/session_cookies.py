@@ -82,6 +82,10 @@ class SessionCookies:
             audit.write(now, user=user, ip=ip, result="accept", reason=Event.SESSION_CREATED)
         return Session(user, now, now, ip, self.codec.binding(record.key))
 
+    def reread(self, user: str) -> None:
+        """The user's record changed here (a token removed): the next session check reads it."""
+        self._auth.forget(user)
+
     def header(self, session: Session, now: float) -> tuple[bytes, bytes]:
         """The ``Set-Cookie`` header carrying ``session``, as an ASGI header pair."""
         value = self.codec.encode(session)

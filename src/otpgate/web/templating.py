@@ -50,6 +50,11 @@ input,select{width:100%;padding:.6rem .75rem;font:inherit;color:inherit;backgrou
 border:1px solid var(--field);border-radius:8px}
 input:focus,select:focus{outline:3px solid var(--accent);outline-offset:1px}
 select option{color:var(--fg);background:var(--card)}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);
+white-space:nowrap}
+form.inline{display:flex;gap:.4rem;align-items:center}
+form.inline input{padding:.3rem .5rem}
+form.inline button{margin:0;width:auto;padding:.3rem .6rem}
 input[aria-invalid=true]{border:2px solid var(--err)}
 .help{margin:.25rem 0 0;font-size:.875rem;color:var(--muted)}
 .field-error{margin:.25rem 0 0;font-size:.875rem;color:var(--err);font-weight:600}

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from .schema import MIGRATIONS, SQL, TAG_MIGRATION, migration_statements, statements, to_pyformat
+from .schema import (
+    MIGRATIONS,
+    SQL,
+    TAG_MIGRATION,
+    TOKENS_MIGRATION,
+    migration_statements,
+    statements,
+    to_pyformat,
+)
 from .store import SQLStore
 from .transaction import Transaction
-from .users import COLUMNS, SELECT, otp_tag, record_params, row_to_record, state_params
+from .users import COLUMNS, SELECT, otp_tag, record_params, records_of, state_params
 
 __all__ = [
     "COLUMNS",
@@ -13,12 +21,13 @@ __all__ = [
     "SELECT",
     "SQL",
     "TAG_MIGRATION",
+    "TOKENS_MIGRATION",
     "SQLStore",
     "Transaction",
     "migration_statements",
     "otp_tag",
     "record_params",
-    "row_to_record",
+    "records_of",
     "state_params",
     "statements",
     "to_pyformat",

@@ -10,11 +10,12 @@ table) and runs :func:`migrate` inside one transaction under its own lock.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 from ...errors import StoreError
-from . import invitations, passkeys, recovery_codes, roles, users
+from . import invitations, passkeys, recovery_codes, roles, tokens, users
 
 if TYPE_CHECKING:
     from ..crypto import KeyRing
@@ -25,6 +26,7 @@ __all__ = [
     "MIGRATIONS",
     "SQL",
     "TAG_MIGRATION",
+    "TOKENS_MIGRATION",
     "migrate",
     "migration_statements",
     "statements",
@@ -33,6 +35,9 @@ __all__ = [
 
 # The migration that replaced plain last OTPs by their tags (a data step).
 TAG_MIGRATION: Final = 3
+
+# The migration that moved each user's token into the tokens table (a data step).
+TOKENS_MIGRATION: Final = 7
 
 # Type names differ between the two databases; everything else is shared.
 DIALECTS: Final[Mapping[str, Mapping[str, str]]] = {
@@ -54,11 +59,16 @@ MIGRATIONS: Final[Sequence[tuple[int, Sequence[str]]]] = (
     (4, roles.MIGRATION),
     (5, invitations.RECORD_MIGRATION),
     (6, passkeys.MIGRATION),
+    # Several tokens per user: tokens.moved_tokens() runs after it (issue 20) ...
+    (TOKENS_MIGRATION, tokens.MIGRATION),
+    # ... and the users table lets go of the columns it moved.
+    (8, tokens.DROP_MIGRATION),
 )
 
 # Every table's statements by name, with ``:name`` placeholders.
 SQL: Final[Mapping[str, str]] = {
     **users.SQL,
+    **tokens.SQL,
     **recovery_codes.SQL,
     **invitations.SQL,
     **roles.SQL,
@@ -123,4 +133,8 @@ def migrate(
             updates = users.tag_plain_otps(tx.rows("last_otps", {}), keys)
             if updates:
                 tx.many("set_last_otp", updates)
+        if version == TOKENS_MIGRATION:
+            moved = tokens.moved_tokens(tx.rows("tokens_to_move", {}), time.time())
+            if moved:
+                tx.many("token_insert", moved)
         applied(version)

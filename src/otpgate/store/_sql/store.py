@@ -18,13 +18,15 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any, Final
 
-from ...errors import UnknownUser
+from ...errors import LastAuthenticator, StoreError, UnknownUser
 from .. import query
+from ..authenticators import OtpToken, check_token_name
+from ..base import check_serial, new_token, stamped
 from ..crypto import KeyRing
 from ..invitations import Invitation
 from ..query import Role, UserFilter
 from ..records import UserRecord, UserState
-from . import invitations, rotation, schema, users
+from . import invitations, rotation, schema, tokens, users
 from .passkeys import SQLPasskeys
 from .transaction import Transaction
 
@@ -38,6 +40,10 @@ def _is_version(value: object) -> bool:
     if isinstance(value, bool) or not isinstance(value, int):
         return False
     return -_INT64 <= value < _INT64
+
+
+class _Gone(Exception):
+    """The token a compare-and-set names is not the user's: roll the write back."""
 
 
 class SQLStore(query.UserPages, SQLPasskeys):
@@ -78,30 +84,43 @@ class SQLStore(query.UserPages, SQLPasskeys):
         return users.otp_tag(self._keys, username, otp)
 
     def get(self, username: str) -> UserRecord | None:
-        rows = self._execute(self._sql["get"], {"username": username})[0]
-        return users.row_to_record(rows[0], self._keys) if rows else None
+        records = users.records_of(self._rows("get", {"username": username}), self._keys)
+        return records[0] if records else None
 
     def stamp(self) -> object:
         """``None``: no change token costs no query; a read stands for ``state_ttl``."""
         return None
 
+    def _write_tokens(self, tx: Transaction, record: UserRecord) -> None:
+        """Insert the record's tokens (ids given where missing, unique in the store)."""
+        record = stamped(record, lambda i: bool(tx.rows("token_id_taken", {"id": i})))
+        tx.many("token_insert", users.token_rows(record, self._keys))
+
     def add(self, record: UserRecord) -> None:
         params = users.record_params(record, self._keys)
         params["version"] = 1
-        self._execute(self._sql["insert"], params, taken=f"user {record.username!r} already exists")
+        with self._transaction() as tx:
+            if tx.rows("lock_user", {"username": record.username}):
+                raise StoreError(f"user {record.username!r} already exists")
+            tx.count("insert", params)
+            self._write_tokens(tx, record)
 
     def replace(self, record: UserRecord) -> None:
         params = users.record_params(record, self._keys)
-        if self._execute(self._sql["replace"], params)[1] == 0:
-            raise UnknownUser(record.username)
+        with self._transaction() as tx:
+            if tx.count("replace", params) == 0:
+                raise UnknownUser(record.username)
+            tx.count("tokens_delete_user", {"username": record.username})
+            self._write_tokens(tx, record)
 
     def remove(self, username: str) -> bool:
-        # The user's links are revoked in the same transaction.  Codes and role
-        # cascade with the row; deleting them too keeps that true if a
+        # The user's links are revoked in the same transaction.  Codes, tokens and
+        # role cascade with the row; deleting them too keeps that true if a
         # connection ever ran without foreign keys (SQLite's are per connection).
         params = {"username": username}
         with self._transaction() as tx:
             tx.count("inv_revoke_user", params)
+            tx.count("tokens_delete_user", params)
             removed = tx.count("remove", params) > 0
             tx.count("remove_codes", params)
             tx.count("role_delete", params)
@@ -109,16 +128,83 @@ class SQLStore(query.UserPages, SQLPasskeys):
         return removed
 
     def compare_and_set(
-        self, username: str, expected_version: object, state: UserState
+        self,
+        username: str,
+        expected_version: object,
+        state: UserState,
+        token: OtpToken | None = None,
     ) -> UserRecord | None:
         if not _is_version(expected_version):
             return None
         params = users.state_params(state, self._keys, username)
         params.update(username=username, expected=expected_version)
-        # One statement is one transaction: the version check and the write
-        # cannot be separated by another writer.
-        rows = self._execute(self._sql["cas"], params)[0]
-        return users.row_to_record(rows[0], self._keys) if rows else None
+        try:
+            # The version check and the writes are one transaction: no other
+            # writer comes between them.
+            with self._transaction() as tx:
+                if tx.count("cas", params) == 0:
+                    return None
+                if token is not None:
+                    last = users.stored_otp(self._keys, username, token.meta.last_otp)
+                    if tx.count("token_cas", tokens.state_params(token, last, username)) == 0:
+                        raise _Gone
+                # The first token's state is the user's state's (also when it matched).
+                tx.count("token_first_state", tokens.first_state_params(state, username))
+                rows = tx.rows("get", {"username": username})
+        except _Gone:
+            return None
+        return users.records_of(rows, self._keys)[0]
+
+    # -- TokenStore ------------------------------------------------------------
+
+    def add_token(self, username: str, token: OtpToken) -> OtpToken:
+        params = {"username": username}
+        with self._transaction() as tx:
+            if not tx.rows("lock_user", params):
+                raise UnknownUser(username)
+            position = int(tx.rows("token_next_position", params)[0][0])
+            def taken(token_id: str) -> bool:
+                return bool(tx.rows("token_id_taken", {"id": token_id}))
+
+            if token.meta.id and taken(token.meta.id):
+                raise StoreError(f"token id {token.meta.id!r} is taken")
+            token = new_token(token, taken)
+            record = UserRecord(username, token.token_type, token.key, meta=token.meta)
+            check_serial(record.with_tokens([token]))
+            last = users.stored_otp(self._keys, username, token.meta.last_otp)
+            row = tokens.token_params(token, position, username, self._keys, last)
+            tx.count("token_insert", row)
+            tx.count("bump", params)
+        return token
+
+    def rename_token(self, username: str, token_id: str, name: str) -> bool:
+        try:
+            check_token_name(name)
+        except ValueError as exc:
+            raise StoreError(str(exc)) from None
+        params = {"username": username, "id": token_id, "name": name}
+        with self._transaction() as tx:
+            if not tx.rows("lock_user", params) or tx.count("token_rename", params) == 0:
+                return False
+            tx.count("bump", params)
+        return True
+
+    def remove_token(self, username: str, token_id: str) -> bool:
+        params = {"username": username, "id": token_id}
+        with self._transaction() as tx:
+            # The user's row first: PostgreSQL locks it, so two removals of a
+            # user's last two tokens run one after the other.
+            if not tx.rows("lock_user", params):
+                return False
+            if int(tx.rows("token_count", params)[0][0]) <= 1:
+                if any(t[0] == token_id for t in tx.rows("tokens_of", params)):
+                    raise LastAuthenticator(f"{token_id!r} is the only token of {username!r}")
+                return False
+            tx.count("token_unlinger", params)
+            if tx.count("token_delete", params) == 0:
+                return False
+            tx.count("bump", params)
+        return True
 
     # -- RecoveryCodeStore ---------------------------------------------------
 
@@ -171,7 +257,8 @@ class SQLStore(query.UserPages, SQLPasskeys):
         self, prefix: str, after: str | None, limit: int | None, filters: UserFilter | None
     ) -> list[UserRecord]:
         sql, params = query.sql_page(users.SELECT, self._dialect, prefix, after, limit, filters)
-        return [users.row_to_record(row, self._keys) for row in self._query(sql, params)]
+        order = 'u.username COLLATE "C"' if self._dialect == "postgresql" else "u.username"
+        return users.records_of(self._query(users.joined(sql, order), params), self._keys)
 
     def count_users(self, now: float) -> dict[str, int]:
         return query.counts_of_row(self._query(query.COUNT_SQL, query.count_params(now))[0])

@@ -1,5 +1,8 @@
 """The ``users`` table: its columns, statements and row mapping (schema version 1).
 
+Since schema version 7 a user's tokens are rows of their own
+(:mod:`.tokens`); a record is read as the user's row joined with them.
+
 A record's ``version`` is an integer incremented by every write;
 compare-and-set is ``UPDATE ... WHERE username = :username AND version =
 :expected``.
@@ -18,21 +21,25 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from ...errors import StoreError
-from ...otp.verify import TokenState
+from ..authenticators import OtpToken
 from ..base import check_serial
 from ..crypto import KeyRing
-from ..records import TAG_PREFIX, Pin, UserRecord, UserState, stored_token_type
+from ..records import TAG_PREFIX, Pin, UserRecord, UserState
+from . import tokens
 
 __all__ = [
     "COLUMNS",
     "SELECT",
     "SQL",
     "TABLE",
+    "joined",
     "otp_tag",
     "record_params",
-    "row_to_record",
+    "records_of",
     "state_params",
+    "stored_otp",
     "tag_plain_otps",
+    "token_rows",
 ]
 
 _INT64: Final = 1 << 63
@@ -40,14 +47,8 @@ _INT64: Final = 1 << 63
 # Column order of every SELECT/RETURNING; row_to_record reads rows in this order.
 COLUMNS: Final = (
     "username",
-    "token_type",
-    "t0",
-    "key_enc",
     "pin_kind",
     "pin_value",
-    "serial",
-    "counter",
-    "last_step",
     "failures",
     "last_otp",
     "last_auth",
@@ -79,7 +80,7 @@ TABLE: Final = """CREATE TABLE users (
             )"""
 
 _STATE_SET: Final = (
-    "counter = :counter, last_step = :last_step, failures = :failures, "
+    "failures = :failures, "
     "last_otp = :last_otp, last_auth = :last_auth, last_ip = :last_ip, "
     "locked_until = :locked_until, revoked_before = :revoked_before"
 )
@@ -87,29 +88,34 @@ _STATE_SET: Final = (
 # S608: these f-strings join constant column names; no input ever reaches them.
 SELECT: Final = f"SELECT {_COLS} FROM users"  # noqa: S608
 _VALUES: Final = ", ".join(f":{c}" for c in COLUMNS)
+_JOINED: Final = ", ".join(f"u.{c}" for c in COLUMNS) + ", " + tokens.JOINED
+
+
+def joined(users_sql: str, order: str = "u.username") -> str:
+    """Rows of ``users_sql``'s users, each joined with their tokens (:func:`records_of`)."""
+    return (
+        f"SELECT {_JOINED} FROM ({users_sql}) u "  # noqa: S608
+        f"JOIN tokens t ON t.username = u.username ORDER BY {order}, t.position"
+    )
+
 
 SQL: Final[Mapping[str, str]] = {
-    "get": f"{SELECT} WHERE username = :username",
-    "list": f"{SELECT} ORDER BY username",
+    "get": joined(f"{SELECT} WHERE username = :username"),
     "insert": f"INSERT INTO users ({_COLS}) VALUES ({_VALUES})",  # noqa: S608
     "replace": (
-        "UPDATE users SET token_type = :token_type, t0 = :t0, key_enc = :key_enc, "  # noqa: S608
-        "pin_kind = :pin_kind, pin_value = :pin_value, serial = :serial, "
+        "UPDATE users SET pin_kind = :pin_kind, pin_value = :pin_value, "  # noqa: S608
         f"{_STATE_SET}, version = version + 1 WHERE username = :username"
     ),
     "cas": (
         f"UPDATE users SET {_STATE_SET}, version = version + 1 "  # noqa: S608
-        f"WHERE username = :username AND version = :expected RETURNING {_COLS}"
+        "WHERE username = :username AND version = :expected"
     ),
+    # A change of the user's tokens: a login decided before it cannot be written.
+    "bump": "UPDATE users SET version = version + 1 WHERE username = :username",
     "remove": "DELETE FROM users WHERE username = :username",
     # Read before a change of what hangs off a user (codes, role); PostgreSQL
     # locks the row with it (schema.statements), so a removal cannot slip in.
     "lock_user": "SELECT 1 FROM users WHERE username = :username",
-    # Key rotation (otpgate rotate-key), see rotation.py.
-    "keys": "SELECT username, key_enc FROM users ORDER BY username",
-    "rekey": (
-        "UPDATE users SET key_enc = :new_key WHERE username = :username AND key_enc = :old_key"
-    ),
     # Migration 3: the last OTPs older versions kept in the clear.
     "last_otps": "SELECT username, last_otp FROM users WHERE last_otp IS NOT NULL",
     "set_last_otp": "UPDATE users SET last_otp = :last_otp WHERE username = :username",
@@ -126,7 +132,7 @@ def otp_tag(keys: KeyRing, username: str, otp: str) -> str:
     return TAG_PREFIX + keys.digest("last-otp", username, otp).hex()
 
 
-def _stored_otp(keys: KeyRing, username: str, value: str | None) -> str | None:
+def stored_otp(keys: KeyRing, username: str, value: str | None) -> str | None:
     if value is None or value.startswith(TAG_PREFIX):
         return value
     return otp_tag(keys, username, value)
@@ -147,14 +153,10 @@ def state_params(state: UserState, keys: KeyRing, username: str) -> dict[str, An
     Raises:
         StoreError: a number is out of the database's range.
     """
-    _check_int64("counter", state.token.counter)
-    _check_int64("last_step", state.token.last_step)
     _check_int64("failures", state.failures)
     return {
-        "counter": state.token.counter,
-        "last_step": state.token.last_step,
         "failures": state.failures,
-        "last_otp": _stored_otp(keys, username, state.last_otp),
+        "last_otp": stored_otp(keys, username, state.last_otp),
         "last_auth": state.last_auth,
         "last_ip": state.last_ip,
         "locked_until": state.locked_until,
@@ -163,7 +165,7 @@ def state_params(state: UserState, keys: KeyRing, username: str) -> dict[str, An
 
 
 def record_params(record: UserRecord, keys: KeyRing) -> dict[str, Any]:
-    """Every column of a record, with the OTP key encrypted.
+    """Every column of a record's ``users`` row (its tokens: :func:`token_rows`).
 
     Raises:
         StoreError: the record cannot be kept in a database (a plain PIN, an
@@ -178,34 +180,48 @@ def record_params(record: UserRecord, keys: KeyRing) -> dict[str, Any]:
             "only argon2id hashes (Pin('hash', ...)); plain PINs exist only in users files"
         )
     params = state_params(record.state, keys, record.username)
-    params.update(
-        username=record.username,
-        token_type=str(record.token_type),
-        t0=record.token_type.t0,
-        key_enc=keys.encrypt(record.key, record.username),
-        pin_kind=record.pin.kind,
-        pin_value=record.pin.value,
-        serial=record.serial,
-    )
+    params.update(username=record.username, pin_kind=record.pin.kind, pin_value=record.pin.value)
     return params
 
 
-def row_to_record(row: Sequence[Any], keys: KeyRing) -> UserRecord:
-    """Build a record from a row in :data:`COLUMNS` order.
+def token_rows(record: UserRecord, keys: KeyRing) -> list[dict[str, Any]]:
+    """``token_insert`` parameters for each of the record's tokens, in order."""
+    rows = []
+    for position, token in enumerate(record.tokens()):
+        last = stored_otp(keys, record.username, token.meta.last_otp)
+        rows.append(tokens.token_params(token, position, record.username, keys, last))
+    return rows
+
+
+def records_of(rows: Iterable[Sequence[Any]], keys: KeyRing) -> list[UserRecord]:
+    """Records from joined rows (:func:`joined`): a user's columns, then one token's.
 
     Raises:
-        StoreError: the row is damaged or its key does not decrypt.
+        StoreError: a row is damaged or a key does not decrypt.
     """
-    (username, token_type, t0, key_enc, pin_kind, pin_value, serial) = row[:7]
-    (counter, last_step, failures, last_otp, last_auth, last_ip) = row[7:13]
-    (locked_until, revoked_before, version) = row[13:]
+    out: list[UserRecord] = []
+    width = len(COLUMNS)
+    for row in rows:
+        user, token = row[:width], row[width:]
+        if not out or out[-1].username != user[0]:
+            first = tokens.row_to_token(token, user[0], keys)
+            out.append(_record(user, first))
+        else:
+            last = out[-1]
+            out[-1] = last.with_tokens([*last.tokens(), tokens.row_to_token(token, user[0], keys)])
+    return out
+
+
+def _record(row: Sequence[Any], first: OtpToken) -> UserRecord:
+    """A record from a ``users`` row in :data:`COLUMNS` order and its first token."""
+    (username, pin_kind, pin_value, failures, last_otp, last_auth, last_ip) = row[:7]
+    (locked_until, revoked_before, version) = row[7:]
     try:
-        ttype = stored_token_type(token_type, t0)
         pin = Pin(pin_kind, pin_value or "")
     except ValueError as exc:
         raise StoreError(f"the stored record of {username!r} is damaged: {exc}") from None
     state = UserState(
-        token=TokenState(int(counter), None if last_step is None else int(last_step)),
+        token=first.state,
         failures=int(failures),
         last_otp=last_otp,
         last_auth=None if last_auth is None else float(last_auth),
@@ -215,10 +231,11 @@ def row_to_record(row: Sequence[Any], keys: KeyRing) -> UserRecord:
     )
     return UserRecord(
         username=username,
-        token_type=ttype,
-        key=keys.decrypt(bytes(key_enc), username),
+        token_type=first.token_type,
+        key=first.key,
         pin=pin,
         state=state,
-        serial=serial,
+        serial=first.serial,
         version=int(version),
+        meta=first.meta,
     )

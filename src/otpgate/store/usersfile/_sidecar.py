@@ -11,6 +11,8 @@ and writes the file and turns a line plus its entry into a record and back;
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import stat
@@ -18,6 +20,7 @@ from typing import Any, Final
 
 from ...errors import StoreError
 from ...otp.verify import TokenState
+from ..authenticators import MAX_NAME, TokenMeta
 from ..records import UserRecord, UserState
 from ._io import atomic_write, refuse_open_to_all
 from ._lines import Line, dec_float, digest, enc_float, parse_line
@@ -192,4 +195,14 @@ def record_of(line: Line, side: dict[str, Any]) -> UserRecord:
         state=state,
         serial=side.get("serial"),
         version=version_of(line, side),
+        meta=file_token_meta(entry.username, side.get("serial"), state),
     )
+
+
+def file_token_meta(username: str, serial: str | None, state: UserState) -> TokenMeta:
+    """The one token of a line: an id made from the user name (the same in every
+    process, unlike a random one the file has no room for), named after its serial."""
+    raw = hashlib.sha256(b"otpgate-token\0" + username.encode("utf-8", "surrogateescape"))
+    token_id = base64.urlsafe_b64encode(raw.digest()[:8]).decode().rstrip("=")
+    name = serial[:MAX_NAME] if serial else "token"
+    return TokenMeta(id=token_id, name=name, last_used=state.last_auth, last_otp=state.last_otp)

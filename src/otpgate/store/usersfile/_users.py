@@ -13,7 +13,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from ...errors import StoreError, UnknownUser
+from ...errors import LastAuthenticator, StoreError, TokenLimit, UnknownUser
+from ..authenticators import OtpToken
 from ..base import check_serial
 from ..records import UserRecord, UserState
 from . import _sidecar as sidecar_file
@@ -22,7 +23,12 @@ from ._invitations import revoked_for
 from ._io import locked
 from ._lines import format_line, no_tag, parse_line
 
-__all__ = ["FileUsers"]
+__all__ = ["ONE_PER_USER", "FileUsers"]
+
+ONE_PER_USER = (
+    "a users file holds one token per user (mod_authn_otp's format has room for no more); "
+    "copy the users into an SQLite or PostgreSQL store (otpgate import) for several"
+)
 
 
 def _line_for(record: UserRecord) -> tuple[UserRecord, bytes]:
@@ -32,6 +38,8 @@ def _line_for(record: UserRecord) -> tuple[UserRecord, bytes]:
         StoreError: a serial with control characters, or a record the format cannot hold.
     """
     check_serial(record)
+    if record.more:
+        raise TokenLimit(f"{record.username!r}: {ONE_PER_USER}")
     record = dataclasses.replace(record, state=no_tag(record.state))
     line = format_line(record.username, record.token_type, record.key, record.pin, record.state)
     return record, line
@@ -130,8 +138,29 @@ class FileUsers(UsersFile):
             self._commit(snap, _replace_line(snap, username, None), sidecar, revoked)
             return True
 
+    def add_token(self, username: str, token: OtpToken) -> OtpToken:
+        if self.get(username) is None:
+            raise UnknownUser(username)
+        raise TokenLimit(ONE_PER_USER)
+
+    def rename_token(self, username: str, token_id: str, name: str) -> bool:
+        record = self.get(username)
+        if record is None or record.find(token_id) is None:
+            return False
+        raise StoreError("a users file keeps no token names (its token is named after its serial)")
+
+    def remove_token(self, username: str, token_id: str) -> bool:
+        record = self.get(username)
+        if record is None or record.find(token_id) is None:
+            return False
+        raise LastAuthenticator(f"{token_id!r} is the only token of {username!r} ({ONE_PER_USER})")
+
     def compare_and_set(
-        self, username: str, expected_version: object, state: UserState
+        self,
+        username: str,
+        expected_version: object,
+        state: UserState,
+        token: OtpToken | None = None,
     ) -> UserRecord | None:
         state = no_tag(state)
         with locked(self.lock_path, True):
@@ -144,6 +173,8 @@ class FileUsers(UsersFile):
             if expected_version != sidecar_file.version_of(line, old_side):
                 return None
             current = sidecar_file.record_of(line, old_side)
+            if token is not None and token.meta.id != current.meta.id:
+                return None
             entry = line.entry
             new_line = format_line(username, entry.token_type, entry.key, entry.pin, state)
             sidecar = dict(snap.sidecar)

@@ -156,4 +156,17 @@ ADMIN_DE: Final[dict[str, str]] = {
     "this process only": "nur dieser Prozess",
     "throttled until {t}": "gebremst bis {t}",
     "valid until {t}": "gültig bis {t}",
+    # Several authenticators (issue 20).
+    "Authenticators": "Authenticatoren",
+    "Added": "Hinzugefügt",
+    "Last used": "Zuletzt benutzt",
+    "Remove an authenticator": "Authenticator entfernen",
+    "Authenticator": "Authenticator",
+    "Its codes stop working at once, on every gate. The user's last authenticator cannot be "
+    "removed.": "Seine Codes gelten sofort nicht mehr, an jedem Gate. Den letzten "
+    "Authenticator eines Benutzers kann man nicht entfernen.",
+    "That is the user's only authenticator: it cannot be removed.": "Das ist der einzige "
+    "Authenticator des Benutzers: er kann nicht entfernt werden.",
+    "Authenticator removed. Its codes no longer work.": "Authenticator entfernt. Seine Codes "
+    "gelten nicht mehr.",
 }

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from ..._limits import MAX_USER, has_control
 from ...accounts.administration import CannotResync
 from ...accounts.selfservice import USER_NAME
-from ...errors import OTPGateError, StoreError, UnknownUser
+from ...errors import LastAuthenticator, OTPGateError, StoreError, UnknownUser
 from ...otp.tokens import TokenType, parse_token_type
 from ...store.invitations import DEFAULT_EXPIRY
 from ..http import redirect
@@ -34,7 +34,7 @@ TYPES: Final = {"totp": "HOTP/T30", "hotp": "HOTP/E"}
 EXPIRY: Final = {"1h": 3600.0, "24h": 86400.0, "72h": 3 * 86400.0, "7d": 7 * 86400.0}
 # The form's choice unless changed: the same as ``otpgate user invite``'s.
 EXPIRY_DEFAULT: Final = next(key for key, seconds in EXPIRY.items() if seconds == DEFAULT_EXPIRY)
-STEP_UP: Final = ("reset", "recovery-codes", "role", "remove")
+STEP_UP: Final = ("reset", "recovery-codes", "role", "remove", "remove-token")
 TROUBLE: Final = "The store cannot be written right now. Nothing was changed."
 BAD_NAME: Final = "User names are 1 to 128 characters: letters, digits and . _ @ + -"
 EXISTS: Final = "That user exists already. To give them a new token, use Reset on their page."
@@ -97,6 +97,7 @@ class Actions:
         *,
         error: str | None = None,
         role: str = "user",
+        tokens: list[tuple[str, str]] | None = None,
     ) -> Response:
         return self.base.page(
             request,
@@ -112,15 +113,24 @@ class Actions:
             expiry_default=EXPIRY_DEFAULT,
             role=role,
             self_page=name == ctx.admin,
+            tokens=tokens or [],
+            chosen=request.query_params.get("token", ""),
         )
+
+    async def _tokens(self, name: str) -> list[tuple[str, str]]:
+        """(id, "name (kind)") of each of the user's authenticators, for the removal form."""
+        record = await run_in_threadpool(self.base.store.get, name)
+        infos = record.authenticators() if record is not None else []
+        return [(a.id, f"{a.name} ({a.kind})") for a in infos]
 
     async def confirmed(self, request: Request, ctx: Ctx, action: str) -> Response:
         name = self._name(request)
         if name is None or not await self._exists(name):
             return self._missing(request, ctx)
         role = await run_in_threadpool(self.base.store.get_role, name)
+        tokens = await self._tokens(name) if action == "remove-token" else None
         if request.method != "POST":
-            return self._confirm(request, ctx, action, name, role=role)
+            return self._confirm(request, ctx, action, name, role=role, tokens=tokens)
         if name == ctx.admin and action in ("remove", "role"):
             msg = "Change your own account at the terminal (otpgate user ...)."
             return self._confirm(request, ctx, action, name, 403, error=msg, role=role)
@@ -132,6 +142,9 @@ class Actions:
             return await self._perform(request, ctx, action, name)
         except UnknownUser:
             return self._missing(request, ctx)
+        except LastAuthenticator:
+            msg = "That is the user's only authenticator: it cannot be removed."
+            return self._confirm(request, ctx, action, name, 409, error=msg, tokens=tokens)
         except CannotResync:
             msg = "Those are not two consecutive codes of this token."
             return self._confirm(request, ctx, action, name, 400, error=msg, role=role)
@@ -150,6 +163,10 @@ class Actions:
                 raise ValueError("two codes")
             await run_in_threadpool(adm.resync, ctx.actor, name, code1, code2, ctx.now)
             return redirect(_user_url(request, name, "resynced"), 303)
+        if action == "remove-token":
+            token_id = f.get("token", "")
+            await run_in_threadpool(adm.remove_token, ctx.actor, name, token_id, ctx.now)
+            return redirect(_user_url(request, name, "token-removed"), 303)
         if action == "remove":
             await run_in_threadpool(adm.remove, ctx.actor, name, ctx.now)
             return redirect(root(request) + "admin?done=removed", 303)

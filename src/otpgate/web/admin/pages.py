@@ -54,7 +54,7 @@ class AdminPages:
             routes.append(
                 Route(f"{user}/{action}", g(partial(a.simple, action=action)), methods=FORM)
             )
-        for action in ("resync", "reset", "recovery-codes", "role", "remove"):
+        for action in ("resync", "reset", "recovery-codes", "role", "remove", "remove-token"):
             routes.append(
                 Route(f"{user}/{action}", g(partial(a.confirmed, action=action)), methods=FORM)
             )

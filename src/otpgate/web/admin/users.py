@@ -22,6 +22,7 @@ from starlette.responses import Response
 from ..._limits import MAX_USER, has_control
 from ...audit.reader import AuditQuery, search
 from ...audit.writer import iso_utc
+from ...store.authenticators import OtpToken
 from ...store.query import FAR, TOKEN_KINDS, UserFilter, token_kind
 from ...store.records import UserRecord
 from .base import AdminBase, Ctx
@@ -38,6 +39,7 @@ DONE: Final = {
     "removed": "User removed.",
     "role": "Role changed.",
     "revoked": "Open links revoked.",
+    "token-removed": "Authenticator removed. Its codes no longer work.",
 }
 
 
@@ -181,6 +183,7 @@ class UserPages:
             "user.html",
             u=Row.of(record, ctx.now),
             token_type=record.token_type,
+            tokens=[_token_row(t) for t in record.tokens()],
             pin_kind=record.pin.kind,
             role=role,
             links=[when(i.expires) for i in links],
@@ -190,6 +193,19 @@ class UserPages:
             message=DONE.get(request.query_params.get("done", "")),
             self_page=name == ctx.admin,
         )
+
+
+def _token_row(token: OtpToken) -> dict[str, object]:
+    """One authenticator as the user page lists it (never its key)."""
+    meta = token.meta
+    return {
+        "id": meta.id,
+        "name": meta.name,
+        "type": token.token_type,
+        "serial": token.serial or "-",
+        "added": when(meta.created or None),
+        "used": when(meta.last_used),
+    }
 
 
 def _empty(ctx: Ctx, message: str) -> dict[str, object]:

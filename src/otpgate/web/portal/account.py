@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,12 +26,15 @@ from starlette.routing import Route
 from ..._limits import MAX_PASSWORD, retry_after_seconds
 from ...errors import OTPGateError
 from ...login.reasons import Reason
+from ...store.records import UserRecord
 from ..http import html, redirect
 from ..i18n import translator
 from ..sessions import Session
 from ..templating import render
 from . import messages as m
 from .account_passkeys import add_passkey, listed, passkey_name_ok, remove_passkey
+from .account_tokens import ACTIONS as TOKEN_ACTIONS
+from .account_tokens import TokenForms
 from .activity import account_activity
 from .login import FORM_METHODS
 
@@ -119,12 +123,16 @@ class AccountPage:
             log.error("account: store error %s", exc.__class__.__name__)
             record, left, passkeys = None, None, None
         return {
+            "authenticators": _listing(record) if record is not None else [],
             "passkeys": passkeys,
-            "token": record.token_type if record is not None else None,
             "codes_left": left,
             "enrolled": activity.enrolled if activity is not None else None,
             "signins": activity.signins if activity is not None else None,
         }
+
+    @property
+    def _tokens(self) -> TokenForms:
+        return TokenForms(self.forms, self.service)
 
     async def account(self, request: Request) -> Response:
         lang = self.forms.lang(request)
@@ -144,6 +152,8 @@ class AccountPage:
                 request, session.user, lang, 403, message=_(m.EXPIRED_FORM_RETRY)
             )
         action = form.get("action")
+        if action in TOKEN_ACTIONS:
+            return await self._tokens.handle(self, request, session, form, now)
         passkey_actions = ("passkey", "remove_passkey") if self.passkeys else ()
         if action not in ("pin", "codes", *passkey_actions):
             return await self._page(request, session.user, lang, 400, message=_(m.UNKNOWN_ACTION))
@@ -268,3 +278,25 @@ class AccountPage:
         )
         self.forms.sessions.set(response, renewed, now)
         return response
+
+
+def _listing(record: UserRecord) -> list[dict[str, object]]:
+    """The user's authenticators as the page lists them (never a key)."""
+    out: list[dict[str, object]] = []
+    for token in record.tokens():
+        a = token.info()
+        out.append(
+            {
+                "id": a.id,
+                "kind": a.kind,
+                "token_type": token.token_type,
+                "name": a.name,
+                "created_text": _minute(a.created) if a.created else "",
+                "used_text": _minute(a.last_used) if a.last_used is not None else "",
+            }
+        )
+    return out
+
+
+def _minute(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts))

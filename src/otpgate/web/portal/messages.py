@@ -70,6 +70,13 @@ CODES_RENEWED: Final = "New recovery codes. The earlier ones no longer work."
 BACK_TO_ACCOUNT: Final = "Back to your account"
 WRONG_PIN_OR_CODE: Final = "Wrong PIN or code. Use a code you have not used yet."
 UNKNOWN_ACTION: Final = "Unknown request."
+AUTH_ADDED: Final = "The new app has been added. A code from it signs you in from now on."
+AUTH_RENAMED: Final = "The name has been changed."
+AUTH_REMOVED: Final = "The authenticator has been removed; its codes no longer work."
+AUTH_LAST: Final = "This is your only authenticator: add another one before you remove it."
+AUTH_UNKNOWN: Final = "There is no such authenticator (any more)."
+AUTH_BAD_NAME: Final = "Give it a name of 1 to 64 characters, without control characters."
+AUTH_CANNOT_ADD: Final = "This gate keeps one token per user; ask your administrator."
 
 PIN_PROBLEMS: Final = {
     PinProblem.TOO_SHORT: "The PIN is too short: use at least {n} characters.",
@@ -94,6 +101,8 @@ ALL: Final = (
     SIGN_IN_AGAIN, LINK_REFUSED, *LINK_WHY.values(), ASK_ADMIN, WRONG_NEW_CODE, ENROLLED,
     CONTINUE_SIGN_IN, QR_LABEL, NOT_RECOVERED, APP_WORKS, APP_WORKS_TEXT, PIN_CHANGED,
     CODES_RENEWED, BACK_TO_ACCOUNT, WRONG_PIN_OR_CODE, UNKNOWN_ACTION, *PIN_PROBLEMS.values(),
+    AUTH_ADDED, AUTH_RENAMED, AUTH_REMOVED, AUTH_LAST, AUTH_UNKNOWN, AUTH_BAD_NAME,
+    AUTH_CANNOT_ADD,
     *HOW, NOT_FOUND, NOT_FOUND_TEXT, PASSKEY_WRONG, PASSKEY_ADDED, PASSKEY_NAME, PASSKEY_FAILED,
     PASSKEY_ENROLLED, PASSKEY_REMOVED,
 )  # fmt: skip

@@ -1,0 +1,79 @@
+"""A user's several OTP tokens, changed by themselves or by an administrator.
+
+The pages and commands call these; each change is audited.  A new app's key
+is made here (160 random bits, TOTP, 30 s, 6 digits: what every authenticator
+app reads from a QR code).  A user's last token is never removed
+(:class:`~otpgate.errors.LastAuthenticator`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from ..otp.keys import new_key
+from ..otp.tokens import TokenType, build_uri
+from ..store.authenticators import OtpToken, TokenMeta, check_token_name
+
+if TYPE_CHECKING:
+    from ..store.base import TokenStore
+
+__all__ = ["APP_TYPE", "NewApp", "TokenChanges", "Write"]
+
+Write = Callable[[float, str, str, str, "str | None"], None]
+"""Writes an audit line: (time, user, event, detail, client address)."""
+
+APP_TYPE: Final = TokenType("HOTP", 30, 6)
+"""What an app added on ``/account`` is: TOTP, 30-second steps, 6 digits, SHA-1."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewApp:
+    """A token just added: as kept, and its otpauth URI (shown once)."""
+
+    token: OtpToken
+    uri: str
+
+
+class TokenChanges:
+    """Add, rename and remove one user's tokens, with an audit line for each.
+
+    Args:
+        store: where the tokens live.
+        write: writes the audit line of each change (events ``token_added``,
+            ``token_renamed``, ``token_removed``).
+        issuer: what authenticator apps show above the code.
+    """
+
+    def __init__(self, store: TokenStore, write: Write, issuer: str) -> None:
+        self.store = store
+        self._write = write
+        self.issuer = issuer
+
+    def add_app(self, user: str, name: str, now: float, ip: str | None) -> NewApp:
+        """A new TOTP token for ``user``'s app; its URI is for the one page that shows it.
+
+        Raises:
+            ValueError: the name is not allowed.
+            StoreError: the store cannot hold another token (a users file).
+        """
+        check_token_name(name)
+        key = new_key(20)
+        kept = self.store.add_token(user, OtpToken(APP_TYPE, key, TokenMeta(name=name)))
+        self._write(now, user, "token_added", f"{kept.meta.id} {kept.kind} {name}", ip)
+        return NewApp(kept, build_uri(APP_TYPE, key, user, self.issuer))
+
+    def rename(self, user: str, token_id: str, name: str, now: float, ip: str | None) -> bool:
+        """``False`` if ``user`` has no such token.  Raises StoreError for a name not allowed."""
+        done = self.store.rename_token(user, token_id, name)
+        if done:
+            self._write(now, user, "token_renamed", f"{token_id} {name}", ip)
+        return done
+
+    def remove(self, user: str, token_id: str, now: float, ip: str | None) -> bool:
+        """``False`` if ``user`` has no such token.  Raises LastAuthenticator for the last."""
+        done = self.store.remove_token(user, token_id)
+        if done:
+            self._write(now, user, "token_removed", token_id, ip)
+        return done

@@ -1,0 +1,196 @@
+"""``/account``'s authenticator forms: add an app, rename one, remove one (never the last).
+
+Adding and removing are changes like a new PIN: the form asks for the PIN
+and a fresh one-time code of a token the user already has (a lingering code
+is refused), so a browser left signed in cannot add an attacker's app or
+take the user's away.  A rename changes only a label, and needs the session
+and the form's CSRF token alone.  The new app's secret is shown once, as a
+QR code drawn on the server (no JavaScript), and it works at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Protocol
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ...errors import LastAuthenticator, OTPGateError, TokenLimit
+from ...otp.keys import encode_base32
+from ..http import html
+from ..i18n import translator
+from ..sessions import Session
+from ..templating import render
+from . import messages as m
+from .qr import qr_svg
+
+if TYPE_CHECKING:
+    from ...accounts.selfservice import SelfService
+    from .forms import Forms
+
+__all__ = ["ACTIONS", "TokenForms"]
+
+log = logging.getLogger(__name__)
+
+ACTIONS: Final = frozenset({"token_add", "token_rename", "token_remove"})
+
+
+class AccountPages(Protocol):
+    """What the token forms use of the account page."""
+
+    async def _page(
+        self,
+        request: Request,
+        user: str,
+        lang: str,
+        status: int = 200,
+        *,
+        message: str | None = None,
+        kind: str = "error",
+        errors: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        session: Session | None = None,
+    ) -> Response: ...
+
+    async def _reauthenticate(
+        self,
+        request: Request,
+        session: Session,
+        form: dict[str, str],
+        lang: str,
+        prefix: str,
+        now: float,
+    ) -> Response | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TokenForms:
+    """The three authenticator actions of ``/account``."""
+
+    forms: Forms
+    service: SelfService
+
+    async def handle(
+        self,
+        page: AccountPages,
+        request: Request,
+        session: Session,
+        form: dict[str, str],
+        now: float,
+    ) -> Response:
+        lang = self.forms.lang(request)
+        _ = translator(lang)
+        action, user = form.get("action"), session.user
+        if action == "token_rename":
+            return await self._rename(page, request, session, form, now)
+        prefix = "ta" if action == "token_add" else "tr"
+        if action == "token_add" and not _name_ok(form.get("name", "")):
+            errors = {"ta-name": _(m.AUTH_BAD_NAME)}
+            return await page._page(request, user, lang, 400, errors=errors)
+        refused = await page._reauthenticate(request, session, form, lang, prefix, now)
+        if refused is not None:
+            return refused
+        try:
+            if action == "token_add":
+                return await self._add(request, session, form, now)
+            return await self._remove(page, request, session, form, now)
+        except LastAuthenticator:
+            return await page._page(request, user, lang, 409, message=_(m.AUTH_LAST))
+        except TokenLimit:
+            return await page._page(request, user, lang, 409, message=_(m.AUTH_CANNOT_ADD))
+        except OTPGateError as exc:
+            log.error("account: store error %s", exc.__class__.__name__)
+            return await page._page(request, user, lang, 503, message=_(m.UNAVAILABLE))
+
+    async def _rename(
+        self,
+        page: AccountPages,
+        request: Request,
+        session: Session,
+        form: dict[str, str],
+        now: float,
+    ) -> Response:
+        lang = self.forms.lang(request)
+        _ = translator(lang)
+        name = form.get("name", "")
+        if not _name_ok(name):
+            return await page._page(request, session.user, lang, 400, message=_(m.AUTH_BAD_NAME))
+        ip = self.forms.ip(request)
+        changes = self.service.tokens
+        done = await run_in_threadpool(
+            changes.rename, session.user, form.get("token", ""), name, now, ip
+        )
+        if not done:
+            return await page._page(request, session.user, lang, 404, message=_(m.AUTH_UNKNOWN))
+        return await page._page(request, session.user, lang, message=_(m.AUTH_RENAMED), kind="ok")
+
+    async def _add(
+        self, request: Request, session: Session, form: dict[str, str], now: float
+    ) -> Response:
+        lang = self.forms.lang(request)
+        _ = translator(lang)
+        ip = self.forms.ip(request)
+        new = await run_in_threadpool(
+            self.service.tokens.add_app, session.user, form["name"], now, ip
+        )
+        text = render(
+            "token_added.html",
+            lang=lang,
+            site=self.forms.web.title,
+            user=session.user,
+            token_name=new.token.meta.name,
+            qr=qr_svg(new.uri, _(m.QR_LABEL)),
+            key=encode_base32(new.token.key),
+            uri=new.uri,
+            notice=_(m.AUTH_ADDED),
+        )
+        # The secret is on this page only: no cache may keep it.
+        return html(text, headers={"Cache-Control": "no-store"})
+
+    async def _remove(
+        self,
+        page: AccountPages,
+        request: Request,
+        session: Session,
+        form: dict[str, str],
+        now: float,
+    ) -> Response:
+        lang = self.forms.lang(request)
+        _ = translator(lang)
+        ip, token_id, user = self.forms.ip(request), form.get("token", ""), session.user
+        store = self.service.store
+        before = await run_in_threadpool(store.get, user)
+        if before is None or before.find(token_id) is None:
+            return await page._page(request, user, lang, 404, message=_(m.AUTH_UNKNOWN))
+        if not await run_in_threadpool(self.service.tokens.remove, user, token_id, now, ip):
+            return await page._page(request, user, lang, 404, message=_(m.AUTH_UNKNOWN))
+        self.forms.sessions.reread(user)  # this process stops answering from the old record
+        renewed = None
+        if token_id == before.meta.id:
+            # Sessions are bound to the first token; removing it ends them all.
+            # This browser, which just proved PIN and code, gets one bound to the next.
+            after = await run_in_threadpool(store.get, user)
+            if after is not None:
+                stamp = math.floor(now * 1000) / 1000
+                binding = self.forms.sessions.codec.binding(after.key)
+                renewed = Session(user, stamp, stamp, ip, binding)
+        response = await page._page(
+            request, user, lang, message=_(m.AUTH_REMOVED), kind="ok", session=renewed
+        )
+        if renewed is not None:
+            self.forms.sessions.set(response, renewed, now)
+        return response
+
+
+def _name_ok(name: str) -> bool:
+    from ...store.authenticators import check_token_name
+
+    try:
+        check_token_name(name)
+    except ValueError:
+        return False
+    return True
