@@ -194,6 +194,8 @@ SERVERS: dict[str, str] = {
     "uvicorn-w2": "uvicorn httptools + uvloop, --workers 2",
     "granian-w1": "granian --interface asgi --loop uvloop, 1 worker",
     "granian-w2": "granian --interface asgi --loop uvloop, --workers 2",
+    "granian-st": "granian, 1 worker, HTTP/1 only, single-threaded runtime",
+    "uvicorn-lean": "uvicorn httptools + uvloop, 1 process, no Date header, no websockets",
 }
 # The default server list: the shipped command and the alternatives worth trying.
 DEFAULT_SERVERS = ["serve", "uvicorn-h11", "uvicorn-w2", "granian-w1", "granian-w2"]
@@ -219,6 +221,15 @@ def server_argv(name: str, config: Path, port: int) -> list[str]:
         "uvicorn-w2": [*uv, "--http", "httptools", "--loop", "uvloop", "--workers", "2"],
         "granian-w1": [*gr, "--workers", "1", FACTORY],
         "granian-w2": [*gr, "--workers", "2", FACTORY],
+        "granian-st": [
+            *gr,
+            *("--workers", "1", "--http", "1", "--no-ws", "--runtime-mode", "st"),
+            *("--runtime-threads", "1", FACTORY),
+        ],
+        "uvicorn-lean": [
+            *uv,
+            *("--http", "httptools", "--loop", "uvloop", "--ws", "none", "--no-date-header"),
+        ],
     }
     if name not in argv:
         raise ValueError(f"unknown server {name!r}; known: {', '.join(SERVERS)}")
@@ -306,6 +317,7 @@ NGINX_SITE = """
 
         # The ceiling: the same file, no auth.
         location /open/ {{ }}
+{null}
 
         location /app/ {{
             auth_request /_auth;
@@ -317,6 +329,31 @@ NGINX_SITE = """
 
 # Caching auth decisions in nginx: an option, never the headline figure.  Keyed
 # by the session cookie; the gate says no-store, so nginx must be told to ignore it.
+# The limit of any auth server (bench/limit.py): auth_request to a second nginx
+# that answers 200 at once, with the same upstream settings as the gate's.
+NULL_AUTH = """
+    upstream nullauth {{
+        server 127.0.0.1:{port};
+        keepalive 32;
+    }}
+"""
+NULL_LOCATIONS = """
+        location = /_null {
+            internal;
+            proxy_pass http://nullauth/auth;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+        location /null/ {
+            auth_request /_null;
+        }
+"""
+
 CACHE_PATH = "proxy_cache_path {dir}/tmp/authcache keys_zone=authcache:1m max_size=10m;"
 CACHE = """proxy_cache authcache;
             proxy_cache_key "$cookie_otpgate_session$http_authorization";
@@ -333,15 +370,19 @@ def run_nginx(
     workers: int = 1,
     cache: bool = False,
     body: bytes = b"",
+    null_port: int | None = None,
 ) -> Iterator[tuple[int, Any]]:
-    """nginx with /open/ (no auth) and /app/ (auth_request to the gate); yields (port, proc)."""
+    """nginx with /open/ (no auth) and /app/ (auth_request to the gate); yields (port, proc).
+
+    With ``null_port``, also /null/: auth_request to the server there (bench/limit.py).
+    """
     port = free_port()
     d = directory / f"nginx-{port}"
     # nginx's workers run as nobody when started by root: the files must be readable.
     for p in (directory, d, d / "www"):
         p.mkdir(parents=True, exist_ok=True)
         p.chmod(0o755)
-    for sub in ("open", "app"):
+    for sub in ("open", "app", "null"):
         (d / "www" / sub).mkdir(parents=True, exist_ok=True)
         (d / "www" / sub).chmod(0o755)
         (d / "www" / sub / "index.html").write_bytes(body)
@@ -355,7 +396,10 @@ def run_nginx(
         if keepalive
         else "",
         cache=CACHE if cache else "",
+        null=NULL_LOCATIONS if null_port else "",
     )
+    if null_port:
+        site = NULL_AUTH.format(port=null_port) + site
     argv, log = nginx_conf(d, (CACHE_PATH.format(dir=d) if cache else "") + site, workers=workers)
     with started(argv, port, log, "nginx") as proc:
         yield port, proc
