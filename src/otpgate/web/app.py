@@ -33,7 +33,7 @@ from ..accounts.pin_policy import PinPolicy
 from ..accounts.selfservice import SelfService
 from ..login.pins import PinHasher
 from .admin import AdminBase, AdminPages
-from .api import ApiKeys, CheckApi
+from .api import ApiKeys, CheckApi, RadiusApi
 from .clients import ClientAddresses
 from .decisions import Decisions
 from .devices import DeviceCodec, DeviceCookies
@@ -194,6 +194,9 @@ def _routes(config: Config, p: _Parts) -> list[Route]:
         *LostPage(forms, p.service, logins).routes(),
         *AccountPage(forms, p.service, logins, lambda: _audit_path(auth)).routes(),
         *CheckApi(decisions, p.clients, keys, config.web.max_body, auth.clock).routes(),
+        *RadiusApi(
+            decisions, keys, config.web.max_body, auth.clock, auth.settings.fall_through
+        ).routes(),
         *Ops(
             auth.store, auth.state, decisions.metrics, p.clients, config.metrics_networks()
         ).routes(),
