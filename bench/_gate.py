@@ -237,14 +237,20 @@ def server_argv(name: str, config: Path, port: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def run_gate(config: Path, directory: Path, server: str = "serve") -> Iterator[tuple[int, Any]]:
-    """The gate under ``server``; yields (port, process)."""
+def run_gate(
+    config: Path, directory: Path, server: str = "serve", src: Path | None = None
+) -> Iterator[tuple[int, Any]]:
+    """The gate under ``server``; yields (port, process).
+
+    ``src``: run the otpgate of another checkout (its ``src`` folder), for a
+    before/after comparison in one sitting (bench/limit.py ``--before``).
+    """
     port = free_port()
     log = directory / f"gate-{server}-{port}.log"
     env = {
         **os.environ,
         "OTPGATE_CONFIG": str(config),
-        "PYTHONPATH": str(ROOT / "src"),
+        "PYTHONPATH": str(src or ROOT / "src"),
     }
     with started(
         server_argv(server, config, port), port, log, f"gate ({server})", env=env, cwd=directory

@@ -111,6 +111,10 @@ def measure(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     with contextlib.ExitStack() as stack:
         nport_null, null_proc = stack.enter_context(null_auth(workdir))
         gates = {s: stack.enter_context(run_gate(config, workdir, s)) for s in args.servers}
+        if args.before:
+            for s in args.servers:
+                src = Path(args.before) / "src"
+                gates[f"before:{s}"] = stack.enter_context(run_gate(config, workdir, s, src))
         fronts = {}
         contenders: dict[str, tuple[str, list[str], list[int]]] = {}
         for n, (server, (gport, gproc)) in enumerate(gates.items()):
@@ -199,6 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run (10)")
     parser.add_argument("--threads", type=int, default=1, help="wrk -t (default 1)")
     parser.add_argument("--connections", type=int, default=16, help="wrk -c (default 16)")
+    parser.add_argument(
+        "--before",
+        metavar="CHECKOUT",
+        help="also each server with the otpgate of this checkout (its src/), labelled "
+        "before:SERVER: before and after in the same rounds",
+    )
     parser.add_argument("--save-as", default="limit", help="results/<name>.json (limit)")
     args = parser.parse_args(argv)
     args.servers = [s for s in args.servers.split(",") if s]
