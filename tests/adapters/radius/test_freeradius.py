@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
+from conftest import missing, require_tool
 from procs import serving
 from system_python import site_packages, system_venv
 
@@ -49,6 +49,8 @@ def radius(
         with run_freeradius(freeradius, directory, site, config) as server:
             yield server
         return
+    if not Path("/usr/lib/freeradius/rlm_rest.so").exists():
+        missing("FreeRADIUS's rlm_rest is not installed (apt-get install freeradius-rest)")
     key = secrets.token_urlsafe(24)
     with open(config, "a") as f:
         f.write(f'\n[web]\nsession_secrets = ["{"s" * 40}"]\napi_keys = ["{key}"]\n')
