@@ -97,7 +97,12 @@ def test_bad_auth_values_are_reported_with_every_other_problem() -> None:
             },
         )
     text = str(info.value)
-    for part in ("throttle_base", "pin_provider must be htpasswd:", "redirect_status"):
+    for part in (
+        "OTPGATE_AUTH_THROTTLE_BASE: auth.throttle_base must be a non-negative number",
+        "OTPGATE_AUTH_PIN_PROVIDER: auth.pin_provider must be htpasswd:",
+        "OTPGATE_WEB_REDIRECT_STATUS: web.redirect_status must be 302",
+    ):
         assert part in text
-    with pytest.raises(ConfigError, match=r"\[auth\]: look_ahead"):
+    # The policy's settings, flat in [auth], are checked by the same rules.
+    with pytest.raises(ConfigError, match=r"OTPGATE_AUTH_LOOK_AHEAD: auth\.look_ahead must be"):
         load_config(None, env={"OTPGATE_AUTH_LOOK_AHEAD": "-1"})

@@ -3,28 +3,32 @@
 The configuration file's ``[auth]`` table loads into it directly
 (:mod:`otpgate.config.loader`; the table's ``look_ahead``, ``window``, ``max_drift``
 and ``accept_hex`` go to its :class:`~otpgate.otp.verify.Policy`), so a setting
-has one name, one default and one check, and every front end reads the
-settings the Authenticator holds.
+has one name, one default and one rule (declared on its field,
+:mod:`otpgate.config.schema`), and every front end reads the settings the
+Authenticator holds.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Final
 
 from .._limits import MAX_PASSWORD
 from ..otp.verify import Policy
+from .kinds import KINDS
+from .rules import COUNT, NON_NEGATIVE, at_least, between, one_of, rule
+from .schema import Section, Setting, fixed, nested, setting
 
 __all__ = ["AUDIT_LOG_MODES", "AuthSettings"]
 
 # The owner writes; a group may read, or also write (several users' processes
 # on one host, the group owning the log's directory); others never.
 AUDIT_LOG_MODES: Final = ("0600", "0640", "0660")
+_MODES: Final = ", ".join(AUDIT_LOG_MODES)
 
 
 @dataclass(frozen=True, slots=True)
-class AuthSettings:
+class AuthSettings(Section):
     """Login rules; names follow mod_authn_otp's directives where they exist.
 
     Attributes:
@@ -80,66 +84,40 @@ class AuthSettings:
     :func:`otpgate.login.assembly.open_authenticator` opens them.
     """
 
-    policy: Policy = Policy()
-    max_linger: float = 600.0
-    max_idle: float | None = None
+    policy: Policy = nested(
+        Policy(),
+        # mod_authn_otp's OTPAuthMaxOffset and otpgate's own, flat in the [auth] table.
+        Setting("look_ahead", KINDS["int"], rule=COUNT),
+        Setting("window", KINDS["int"], rule=COUNT),
+        Setting("max_drift", KINDS["int"], rule=COUNT),
+        Setting("accept_hex", KINDS["bool"]),
+    )
+    max_linger: float = setting(600.0, NON_NEGATIVE)
+    max_idle: float | None = setting(None, NON_NEGATIVE)
     logout_on_ip_change: bool = False
-    max_otp_failures: int = 0
-    failure_unlock_after: float = 900.0
-    throttle_free_failures: int = 3
-    throttle_base: float = 1.0
-    throttle_max: float = 900.0
+    max_otp_failures: int = setting(0, COUNT)
+    failure_unlock_after: float = setting(900.0, NON_NEGATIVE)
+    throttle_free_failures: int = setting(3, COUNT)
+    throttle_base: float = setting(1.0, NON_NEGATIVE)
+    throttle_max: float = setting(900.0, NON_NEGATIVE)
     fall_through: bool = False
-    cache_size: int = 10_000
-    throttle_size: int = 100_000
-    state_ttl: float = 2.0
-    max_password: int = MAX_PASSWORD
+    cache_size: int = setting(10_000, COUNT)
+    throttle_size: int = setting(100_000, COUNT)
+    state_ttl: float = setting(2.0, NON_NEGATIVE)
+    max_password: int = fixed(MAX_PASSWORD, COUNT)
     audit_linger: bool = False
-    throttle_ipv6_prefix: int = 64
-    throttle_names_per_address: int = 64
-    pin_provider: str | None = None
+    throttle_ipv6_prefix: int = setting(64, between(0, 128, "must be 0 to 128"))
+    throttle_names_per_address: int = setting(
+        64, at_least(1, "must be a whole number of at least 1")
+    )
+    pin_provider: str | None = setting(
+        None, rule(lambda v: v.startswith("htpasswd:"), "must be htpasswd:/path/to/file")
+    )
     audit_log: str | None = None
-    audit_log_mode: str = "0600"
-    guess_budget: int = 100
-    guess_window: float = 86_400.0
-    trusted_for: float = 30 * 86_400.0
-
-    def __post_init__(self) -> None:
-        problems = []
-        for name in (
-            "guess_window",
-            "trusted_for",
-            "max_linger",
-            "failure_unlock_after",
-            "throttle_base",
-            "throttle_max",
-            "state_ttl",
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or math.isnan(value) or value < 0:
-                problems.append(f"{name} must be a non-negative number")
-        if self.max_idle is not None and (math.isnan(self.max_idle) or self.max_idle < 0):
-            problems.append("max_idle must be a non-negative number")
-        for name in (
-            "max_otp_failures",
-            "throttle_free_failures",
-            "cache_size",
-            "throttle_size",
-            "max_password",
-            "guess_budget",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                problems.append(f"{name} must be a non-negative whole number")
-        if self.audit_log_mode not in AUDIT_LOG_MODES:
-            problems.append(f"audit_log_mode must be one of {', '.join(AUDIT_LOG_MODES)}")
-        if self.pin_provider is not None and not self.pin_provider.startswith("htpasswd:"):
-            problems.append("pin_provider must be htpasswd:/path/to/file")
-        names = self.throttle_names_per_address
-        if isinstance(names, bool) or not isinstance(names, int) or names < 1:
-            problems.append("throttle_names_per_address must be a whole number of at least 1")
-        if problems:
-            raise ValueError("; ".join(problems))
+    audit_log_mode: str = setting("0600", one_of(AUDIT_LOG_MODES, f"must be one of {_MODES}"))
+    guess_budget: int = setting(100, COUNT)
+    guess_window: float = setting(86_400.0, NON_NEGATIVE)
+    trusted_for: float = setting(30 * 86_400.0, NON_NEGATIVE)
 
     @property
     def audit_mode(self) -> int:

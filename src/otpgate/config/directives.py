@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from ._values import parse_bool
+from .kinds import parse_bool
 
-__all__ = ["DIRECTIVES", "apply_directives", "pin_provider"]
+__all__ = ["DIRECTIVES", "Put", "apply_directives", "pin_provider"]
+
+# Gives one setting its value: (table, setting, value, where it came from).
+Put = Callable[[str, str, object, str], None]
 
 _PIN_PROVIDERS: Final = (
     "otpgate checks '+' PINs against an htpasswd file: OTPAuthPINAuthProvider file "
@@ -72,12 +75,10 @@ def pin_provider(names: str, auth_user_file: str | None) -> str:
 
 
 def apply_directives(
-    values: dict[str, dict[str, object]],
-    directives: Mapping[str, object],
-    where: str,
-    problems: list[str],
+    directives: Mapping[str, object], where: str, put: Put, problems: list[str]
 ) -> None:
-    """Translate mod_authn_otp directive names into otpgate settings."""
+    """Translate mod_authn_otp directive names into otpgate settings, each given to ``put``
+    (which checks it as any setting's value)."""
     for directive, raw in directives.items():
         targets = DIRECTIVES.get(directive)
         if targets is None:
@@ -86,9 +87,11 @@ def apply_directives(
         text = str(raw).lower() if isinstance(raw, bool) else str(raw)
         for section, name, parse in targets:
             try:
-                values.setdefault(section, {})[name] = parse(text)
+                value = parse(text)
             except ValueError:
                 problems.append(f"{where}: {directive}: bad value {text!r}")
+            else:
+                put(section, name, value, where)
     names = directives.get("OTPAuthPINAuthProvider")
     if names is not None:
         path = directives.get("AuthUserFile")
@@ -97,4 +100,4 @@ def apply_directives(
         except ValueError as exc:
             problems.append(f"{where}: {exc}")
         else:
-            values.setdefault("auth", {})["pin_provider"] = chosen
+            put("auth", "pin_provider", chosen, where)

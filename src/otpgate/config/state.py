@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Final
 
-__all__ = ["StateSettings"]
+from .rules import rule
+from .schema import Section, setting
+
+__all__ = ["FORMS", "REDIS_SCHEMES", "StateSettings"]
+
+REDIS_SCHEMES: Final = ("redis://", "rediss://", "unix://")
+FORMS: Final = "redis://host:port/db (or rediss://, unix://) or sqlite:///PATH"
+
+
+def _known_url(url: str) -> bool:
+    return url in ("", "local", "local:") or url.startswith((*REDIS_SCHEMES, "sqlite:///"))
 
 
 @dataclass(frozen=True, slots=True)
-class StateSettings:
+class StateSettings(Section):
     """Where the shared state lives (docs/scaling.md).
 
     Attributes:
@@ -23,11 +34,15 @@ class StateSettings:
         ValueError: a bad value (all problems in one message).
     """
 
-    url: str | None = field(default=None, repr=False)
-    key_prefix: str = "otpgate:"
-    timeout: float = 0.25
-
-    def __post_init__(self) -> None:
-        from ..state import check_settings
-
-        check_settings(self.url, self.key_prefix, self.timeout)
+    url: str | None = setting(None, rule(_known_url, f"must be {FORMS} or empty"), secret=True)
+    key_prefix: str = setting(
+        "otpgate:",
+        rule(
+            lambda v: bool(v) and not any(c.isspace() for c in v),
+            "must be non-empty, without spaces",
+        ),
+    )
+    timeout: float = setting(
+        0.25,
+        rule(lambda v: 0 < v <= 10, "must be more than 0 and at most 10 seconds"),
+    )

@@ -1,17 +1,28 @@
-"""The ``[web]`` table: the HTTP front ends' settings and the rules between them.
+"""The ``[web]`` table: the HTTP front ends' settings, each with its rule.
 
 Loaded by :func:`otpgate.config.loader.load_config`, which re-exports :class:`WebConfig`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Final
 
-__all__ = ["WebConfig", "check_web"]
+from .rules import NETWORKS, POSITIVE, URL_OR_PATH, at_least, between, one_of, rule
+from .schema import Section, setting
+
+__all__ = ["WebConfig"]
+
+# It goes into a WWW-Authenticate header as a quoted string.
+_REALM: Final = rule(
+    lambda v: v.isascii() and v.isprintable() and '"' not in v and "\\" not in v,
+    "must be printable ASCII without quotes or backslashes",
+)
+_LANGUAGES: Final = 'must be "en", "de" or "" (from the browser)'
 
 
 @dataclass(frozen=True, slots=True)
-class WebConfig:
+class WebConfig(Section):
     """The HTTP front ends.
 
     Attributes:
@@ -61,61 +72,30 @@ class WebConfig:
     """
 
     listen: str = "127.0.0.1:9090"
-    realm: str = "otpgate"
+    realm: str = setting("otpgate", _REALM)
     instance: str = ""
     portal: bool = True
-    portal_url: str = ""
-    redirect_status: int = 302
-    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    portal_url: str = setting("", URL_OR_PATH)
+    redirect_status: int = setting(
+        302, one_of((302, 303, 307, 401), "must be 302, 303, 307 or 401")
+    )
+    trusted_proxies: tuple[str, ...] = setting(("127.0.0.1", "::1"), NETWORKS)
     allowed_hosts: tuple[str, ...] = ()
-    session_secrets: tuple[str, ...] = field(default=(), repr=False)
+    session_secrets: tuple[str, ...] = setting((), secret=True)
     session_secret_file: str | None = None
     cookie_name: str = "otpgate_session"
     cookie_domain: str | None = None
     cookie_secure: bool = True
-    session_lifetime: float = 12 * 3600.0
-    session_idle: float | None = 1800.0
-    landing_url: str = ""
-    signed_out_url: str = ""
-    language: str = ""
-    pin_min_length: int = 6
-    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    session_lifetime: float = setting(12 * 3600.0, POSITIVE)
+    session_idle: float | None = setting(1800.0, at_least(0, "must not be negative"))
+    landing_url: str = setting("", URL_OR_PATH)
+    signed_out_url: str = setting("", URL_OR_PATH)
+    language: str = setting("", one_of(("", "en", "de"), _LANGUAGES))
+    pin_min_length: int = setting(6, between(4, 64, "must be 4 to 64"))
+    api_keys: tuple[str, ...] = setting((), secret=True)
     api_keys_file: str | None = None
-    max_body: int = 8192
-    metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")
+    max_body: int = setting(8192, at_least(256, "must be at least 256 bytes"))
+    metrics_allow: tuple[str, ...] = setting(("127.0.0.1", "::1"), NETWORKS)
     title: str = "otpgate"
     demo: bool = False
-    log_format: str = "text"
-
-
-def check_web(w: WebConfig, problems: list[str]) -> None:
-    """Add what is wrong with the ``[web]`` settings to ``problems``.
-
-    The trusted and metrics networks are checked by :class:`otpgate.config.loader.Config`,
-    which parses them.
-    """
-    if not (w.realm.isascii() and w.realm.isprintable()) or '"' in w.realm or "\\" in w.realm:
-        # It goes into a WWW-Authenticate header as a quoted string.
-        problems.append("web.realm must be printable ASCII without quotes or backslashes")
-    if w.redirect_status not in (302, 303, 307, 401):
-        problems.append("web.redirect_status must be 302, 303, 307 or 401")
-    if w.log_format not in ("text", "json"):
-        problems.append("web.log_format must be text or json")
-    if w.max_body < 256:
-        problems.append("web.max_body must be at least 256 bytes")
-    if w.session_lifetime <= 0:
-        problems.append("web.session_lifetime must be positive")
-    if w.session_idle is not None and w.session_idle < 0:
-        problems.append("web.session_idle must not be negative")
-    if w.language not in ("", "en", "de"):
-        problems.append('web.language must be "en", "de" or "" (from the browser)')
-    if not 4 <= w.pin_min_length <= 64:
-        problems.append("web.pin_min_length must be 4 to 64")
-    for name in ("landing_url", "signed_out_url"):
-        value = getattr(w, name)
-        if value and not (value.startswith(("http://", "https://")) or value.startswith("/")):
-            problems.append(f"web.{name} must be an http(s) URL or start with /")
-    if w.portal_url and not (
-        w.portal_url.startswith(("http://", "https://")) or w.portal_url.startswith("/")
-    ):
-        problems.append("web.portal_url must be an http(s) URL or start with /")
+    log_format: str = setting("text", one_of(("text", "json"), "must be text or json"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..config.state import FORMS, REDIS_SCHEMES
 from .base import Backoff, LocalState, SharedState
 
 if TYPE_CHECKING:
@@ -21,15 +22,11 @@ __all__ = [
     "Backoff",
     "LocalState",
     "SharedState",
-    "check_settings",
     "one_host_url",
     "open_shared",
     "open_state",
     "shared_digest_key",
 ]
-
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
-FORMS = "redis://host:port/db (or rediss://, unix://) or sqlite:///PATH"
 
 
 def open_state(url: str | None, key_prefix: str = "otpgate:", timeout: float = 0.25) -> SharedState:
@@ -89,23 +86,6 @@ def one_host_url(store_url: str) -> str | None:
     if kind not in ("sqlite", "users-file") or not target or target == ":memory:":
         return None
     return f"sqlite:///{target}.throttle"
-
-
-def check_settings(url: str | None, key_prefix: str, timeout: float) -> None:
-    """The ``[state]`` table's rules.
-
-    Raises:
-        ValueError: every problem, in one message.
-    """
-    problems = []
-    if url and not url.startswith((*REDIS_SCHEMES, "sqlite:///", "local")):
-        problems.append(f"url must be {FORMS} or empty")
-    if not 0 < timeout <= 10:
-        problems.append("timeout must be more than 0 and at most 10 seconds")
-    if not key_prefix or any(c.isspace() for c in key_prefix):
-        problems.append("key_prefix must be non-empty, without spaces")
-    if problems:
-        raise ValueError("; ".join(problems))
 
 
 def shared_digest_key(secrets: list[bytes] | None, key_file: str | None) -> bytes:

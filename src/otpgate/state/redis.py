@@ -93,6 +93,37 @@ def describe(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
+def _client(url: str, timeout: float) -> tuple[Any, type[BaseException]]:
+    """A redis-py client for ``url`` that never retries by itself, and redis-py's error class.
+
+    Raises:
+        ConfigError: ``redis`` is not installed or the URL is not a Redis URL.
+    """
+    from ..errors import ConfigError
+
+    try:
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+    except ImportError:
+        raise ConfigError(
+            "state.url is a Redis URL but redis-py is not installed: pip install 'otpgate[redis]'"
+        ) from None
+    try:
+        # No retries inside the client: the breaker decides when to try again.
+        client = redis.Redis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+            retry_on_timeout=False,
+            health_check_interval=30,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"state.url: {exc}") from None
+    return client, redis.RedisError
+
+
 class RedisState(BreakerHooks):
     """:class:`~otpgate.state.base.SharedState` in Redis (redis-py).
 
@@ -121,40 +152,18 @@ class RedisState(BreakerHooks):
         retry_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        from ..errors import ConfigError
-
-        try:
-            import redis
-            from redis.backoff import NoBackoff
-            from redis.retry import Retry
-        except ImportError:
-            raise ConfigError(
-                "state.url is a Redis URL but redis-py is not installed: "
-                "pip install 'otpgate[redis]'"
-            ) from None
         self.url = url
         self.where = describe(url)
         self.prefix = key_prefix
         self.timeout = timeout
         self.retry_interval = retry_interval
         self._clock = clock
-        try:
-            # No retries inside the client: the breaker below decides when to try again.
-            self._redis: Any = redis.Redis.from_url(
-                url,
-                socket_timeout=timeout,
-                socket_connect_timeout=timeout,
-                retry=Retry(NoBackoff(), 0),
-                retry_on_timeout=False,
-                health_check_interval=30,
-            )
-        except ValueError as exc:
-            raise ConfigError(f"state.url: {exc}") from None
+        self._redis, redis_error = _client(url, timeout)
         self._failure = self._redis.register_script(_lua.FAILURE)
         self._window = self._redis.register_script(_lua.WINDOW)
         self._tell = self._redis.register_script(_lua.TELL)
         self.breaker = Breaker(
-            f"Redis at {self.where}", (redis.RedisError, OSError), retry_interval, clock
+            f"Redis at {self.where}", (redis_error, OSError), retry_interval, clock
         )
         self._errors = self.breaker.errors
         self._stop = threading.Event()

@@ -97,6 +97,9 @@ def ssh_login(port: int, user: str, pin: str, otp: str) -> Iterator[tuple[Any, l
         return replies
 
     transport = paramiko.Transport(("127.0.0.1", port))
+    # paramiko gives up after 30 s and raises AuthenticationException, which would
+    # read as a refusal: a busy machine (a PIN hash, a Python start) may need longer.
+    transport.auth_timeout = 120
     try:
         transport.start_client(timeout=20)
         transport.auth_interactive(user, answer)
@@ -126,7 +129,8 @@ def refused(port: int, user: str, pin: str, otp: str) -> bool:
     try:
         with ssh_login(port, user, pin, otp):
             return False
-    except paramiko.AuthenticationException:
+    except paramiko.AuthenticationException as exc:
+        assert "timeout" not in str(exc).lower(), f"not an answer: {exc}"
         return True
 
 
