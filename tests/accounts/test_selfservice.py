@@ -68,10 +68,10 @@ def test_a_new_user_enrols_once(svc: SelfService, log: io.StringIO) -> None:
     # The confirming code is used up: it cannot sign in again.
     auth = Authenticator(svc.store, AuthSettings(max_linger=0))
     assert (
-        auth.authenticate("dora", PIN + totp(key, T0 + 20), "192.0.2.1", now=T0 + 25).reason
+        auth.login(auth.attempt("dora", PIN + totp(key, T0 + 20), "192.0.2.1"), now=T0 + 25).reason
         == "replayed"
     )
-    assert auth.authenticate("dora", PIN + totp(key, T0 + 50), "192.0.2.1", now=T0 + 50).ok
+    assert auth.login(auth.attempt("dora", PIN + totp(key, T0 + 50), "192.0.2.1"), now=T0 + 50).ok
     # The link is spent.
     for step in (
         lambda: svc.open(token, T0 + 30),
@@ -115,12 +115,14 @@ def test_a_wrong_code_does_not_activate(svc: SelfService) -> None:
 def test_a_reset_keeps_the_old_token_until_confirmed(svc: SelfService) -> None:
     auth = Authenticator(svc.store, AuthSettings(max_linger=0))
     token, key = enrol(svc, "erin", reset=True)
-    assert auth.authenticate("erin", "4321" + totp(OLD_KEY, T0 + 30), "192.0.2.1", now=T0 + 30).ok
-    svc.confirm(token, totp(key, T0 + 60), "192.0.2.1", T0 + 60)
-    assert not auth.authenticate(
-        "erin", "4321" + totp(OLD_KEY, T0 + 90), "192.0.2.1", now=T0 + 90
+    assert auth.login(
+        auth.attempt("erin", "4321" + totp(OLD_KEY, T0 + 30), "192.0.2.1"), now=T0 + 30
     ).ok
-    assert auth.authenticate("erin", PIN + totp(key, T0 + 120), "192.0.2.1", now=T0 + 120).ok
+    svc.confirm(token, totp(key, T0 + 60), "192.0.2.1", T0 + 60)
+    assert not auth.login(
+        auth.attempt("erin", "4321" + totp(OLD_KEY, T0 + 90), "192.0.2.1"), now=T0 + 90
+    ).ok
+    assert auth.login(auth.attempt("erin", PIN + totp(key, T0 + 120), "192.0.2.1"), now=T0 + 120).ok
 
 
 def test_invite_checks_who(svc: SelfService) -> None:

@@ -86,7 +86,7 @@ def test_fall_through_passes_on_what_the_module_passes_on(config: Path) -> None:
     for i, (password, answer) in enumerate(attempts):
         ip = "192.0.2.3" if password in (fresh, "") else f"192.0.2.{10 + i}"
         assert _passes(on, "dave", password, ip) is answer, (i, password)
-        for authenticator in apache._authenticators.values():
+        for authenticator in apache._kept.values():
             authenticator.flush()  # failure counts are written behind the answer
     assert _passes(on, "nobody", "1357123456", "192.0.2.30") is None
     # Only these are never passed on: input no front end accepts, and a gate

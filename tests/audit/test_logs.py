@@ -12,7 +12,14 @@ import httpx
 import pytest
 
 from clitools import Runner
-from otpgate.audit.decision_log import DECISION_LOG, JSONFormatter, log_decision, logging_config
+from otpgate.audit.decision_log import (
+    DECISION_LOG,
+    LINGER,
+    JSONFormatter,
+    log_decision,
+    logging_config,
+)
+from otpgate.login.reasons import Reason
 from otpgate.otp.algorithms import totp
 from otpgate.store import open_store
 from procs import serving
@@ -48,6 +55,7 @@ def test_lingering_reuse_and_warning_level_log_nothing(caplog: pytest.LogCapture
         log_decision("auth", "alice", "192.0.2.1", True, "otp", None)
     assert not [r for r in caplog.records if r.name == "otpgate.decision"]
     assert DECISION_LOG.name == "otpgate.decision"
+    assert LINGER == Reason.LINGER  # the audit log's copy of the name, below the login package
 
 
 def test_long_user_names_are_cut(caplog: pytest.LogCaptureFixture) -> None:

@@ -82,7 +82,7 @@ class Site:
         return Authenticator(UsersFileStore(str(self.users)), settings)
 
     def login(self, user: str, password: str, at: float = 0.0) -> Decision:
-        return self.auth.authenticate(user, password, IP, now=NOW + at)
+        return self.auth.login(self.auth.attempt(user, password, IP), now=NOW + at)
 
     def apache(self, **directives: object) -> apache.CheckPassword:
         """The Apache provider with this configuration and these directives."""
@@ -169,14 +169,15 @@ def _fall_through_wrong_code(s: Site) -> bool | None:
 def _idle_children(s: Site) -> Decision:
     first, second, third = (s.process(max_idle=20.0) for _ in range(3))
     password = "1234" + hotp(KEY, 1)
-    assert first.authenticate("ann", password, IP, now=NOW).ok
-    assert second.authenticate("ann", password, IP, now=NOW + 12).ok
-    return third.authenticate("ann", password, IP, now=NOW + 24)
+    assert first.login(first.attempt("ann", password, IP), now=NOW).ok
+    assert second.login(second.attempt("ann", password, IP), now=NOW + 12).ok
+    return third.login(third.attempt("ann", password, IP), now=NOW + 24)
 
 
 def _duplicate_line(s: Site) -> Decision:
     s.append(f"HOTP/E ann 9999 {KEY.hex()} 0")
-    return s.process().authenticate("ann", "1234" + hotp(KEY, 1), IP, now=NOW)
+    auth = s.process()
+    return auth.login(auth.attempt("ann", "1234" + hotp(KEY, 1), IP), now=NOW)
 
 
 def _pin_provider_file(s: Site) -> bool | None:

@@ -58,33 +58,33 @@ def right_code(store: MemoryStore) -> str:
 def test_a_wrong_pin_with_the_right_otp_is_counted() -> None:
     store, a = make_alice()
     assert counted(a, IP, NOW) == (0, False)
-    d = a.authenticate("alice", "0000" + right_code(store), IP, now=NOW)
+    d = a.login(a.attempt("alice", "0000" + right_code(store), IP), now=NOW)
     assert d.reason is Reason.BAD_PIN
     assert counted(a, IP, NOW) == (1, True)
     # The budget spent, even the right PIN with the next code waits.
-    d = a.authenticate("alice", PIN + right_code(store), OTHER_IP, now=NOW + 1)
+    d = a.login(a.attempt("alice", PIN + right_code(store), OTHER_IP), now=NOW + 1)
     assert d.reason is Reason.THROTTLED
 
 
 def test_a_wrong_otp_is_counted() -> None:
     store, a = make_alice()
     wrong = next(c for c in ("000000", "111111") if c != right_code(store))
-    assert a.authenticate("alice", PIN + wrong, IP, now=NOW).reason is Reason.NO_MATCH
+    assert a.login(a.attempt("alice", PIN + wrong, IP), now=NOW).reason is Reason.NO_MATCH
     assert counted(a, IP, NOW) == (1, True)
 
 
 def test_a_wrong_pin_with_a_recovery_code_is_counted() -> None:
     _, a = make_alice()
-    assert a.authenticate("alice", "0000" + RECOVERY_CODE, IP, now=NOW).reason is Reason.BAD_PIN
+    assert a.login(a.attempt("alice", "0000" + RECOVERY_CODE, IP), now=NOW).reason is Reason.BAD_PIN
     assert counted(a, IP, NOW) == (1, True)
 
 
 def test_a_wrong_pin_with_a_code_lingering_from_another_process_is_counted() -> None:
     store, first = make_alice(TOTP)
     code = generate(TOTP, now=NOW)
-    assert first.authenticate("alice", PIN + code, IP, now=NOW).ok
+    assert first.login(first.attempt("alice", PIN + code, IP), now=NOW).ok
     other = Authenticator(store, AuthSettings(guess_budget=1))
-    d = other.authenticate("alice", "0000" + code, OTHER_IP, now=NOW + 5)
+    d = other.login(other.attempt("alice", "0000" + code, OTHER_IP), now=NOW + 5)
     assert d.reason is Reason.BAD_PIN
     assert counted(other, OTHER_IP, NOW + 5) == (1, True)
 
@@ -94,9 +94,9 @@ def test_a_replay_is_not_counted() -> None:
     # from the address it was used at and from a stranger's.
     store, a = make_alice(max_linger=0)
     pw = PIN + right_code(store)
-    assert a.authenticate("alice", pw, IP, now=NOW).ok
+    assert a.login(a.attempt("alice", pw, IP), now=NOW).ok
     for ip in (IP, OTHER_IP, OTHER_IP):
-        assert a.authenticate("alice", pw, ip, now=NOW + 1).reason is Reason.REPLAYED
+        assert a.login(a.attempt("alice", pw, ip), now=NOW + 1).reason is Reason.REPLAYED
     assert counted(a, IP, NOW + 1) == (0, False)
     assert counted(a, OTHER_IP, NOW + 1) == (0, False)
     assert store.get("alice").state.failures == 0  # type: ignore[union-attr]
@@ -106,8 +106,8 @@ def test_an_older_used_code_is_a_replay_not_counted() -> None:
     # Consumed by a wrong PIN (counted once), then re-sent: nothing more is counted.
     store, a = make_alice(budget=2, max_linger=0)
     code = right_code(store)
-    assert a.authenticate("alice", "0000" + code, IP, now=NOW).reason is Reason.BAD_PIN
+    assert a.login(a.attempt("alice", "0000" + code, IP), now=NOW).reason is Reason.BAD_PIN
     for ip in (IP, OTHER_IP):
-        assert a.authenticate("alice", PIN + code, ip, now=NOW + 1).reason is Reason.REPLAYED
+        assert a.login(a.attempt("alice", PIN + code, ip), now=NOW + 1).reason is Reason.REPLAYED
     assert counted(a, IP, NOW + 1) == (1, False)
     assert counted(a, OTHER_IP, NOW + 1) == (0, False)

@@ -59,7 +59,7 @@ def test_thousand_guesses_then_the_real_user_gets_in(
     reasons: Counter[str] = Counter()
     for i in range(1000):
         guess = f"4711{i * 7919 % 10**6:06d}"
-        reasons[a.authenticate("alice", guess, ATTACKER).reason] += 1
+        reasons[a.login(a.attempt("alice", guess, ATTACKER)).reason] += 1
         clock[0] += seconds_between_guesses
     evaluated = counted["verify"]
     # 1,000 guesses; only a few dozen reached the store and the OTP check.
@@ -71,22 +71,22 @@ def test_thousand_guesses_then_the_real_user_gets_in(
     # Meanwhile the real user, from their own address, logs in at once.
     now = clock[0]
     code = generate(store.get("alice").token(), now=now)
-    d = a.authenticate("alice", "4711" + code, USER_IP, now=now)
+    d = a.login(a.attempt("alice", "4711" + code, USER_IP), now=now)
     assert (d.ok, d.reason, d.fresh) == (True, "otp", True)
     # The attacker is still throttled; the real user's success did not free them.
-    assert a.authenticate("alice", "4711000000", ATTACKER, now=now).reason == "throttled"
+    assert a.login(a.attempt("alice", "4711000000", ATTACKER), now=now).reason == "throttled"
 
 
 def test_throttled_attempts_are_cheap(counted: Counter[str]) -> None:
     store = CountingStore()
     store.add(UserRecord("bob", parse_token_type("HOTP/T30"), KEY, Pin("plain", "1"), UserState()))
     a = Authenticator(store, AuthSettings(throttle_free_failures=0), clock=lambda: NOW)
-    a.authenticate("bob", "1000000", ATTACKER)
+    a.login(a.attempt("bob", "1000000", ATTACKER))
     gets, writes = store.calls["get"], store.calls["compare_and_set"]
     for _ in range(500):
-        d = a.check_cached("bob", "1000000", ATTACKER)
+        d = a.check_cached(a.attempt("bob", "1000000", ATTACKER))
         assert d is not None and d.reason == "throttled"
-        assert a.authenticate("bob", "1000000", ATTACKER).reason == "throttled"
+        assert a.login(a.attempt("bob", "1000000", ATTACKER)).reason == "throttled"
     assert (store.calls["get"], store.calls["compare_and_set"]) == (gets, writes)
 
 
@@ -94,5 +94,5 @@ def test_spraying_many_user_names_is_bounded() -> None:
     store = CountingStore()
     a = Authenticator(store, AuthSettings(throttle_size=1000), clock=lambda: NOW)
     for i in range(5000):
-        a.authenticate(f"user{i}", "x123456", ATTACKER)
+        a.login(a.attempt(f"user{i}", "x123456", ATTACKER))
     assert len(a.throttle) <= 1000

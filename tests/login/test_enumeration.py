@@ -186,7 +186,7 @@ def test_without_write_behind_the_failure_is_written_before_the_answer(
     auth = make_auth(store)
     try:
         store.calls.clear()
-        auth.authenticate("alice", WRONG, "10.3.0.1")
+        auth.login(auth.attempt("alice", WRONG, "10.3.0.1"))
         assert store.here()["compare_and_set"] == 1
         record = store.inner.get("alice")
         assert record is not None and record.state.failures == 1
@@ -201,9 +201,9 @@ def test_a_failure_written_behind_a_later_success_is_not_consecutive(
 
     auth = make_auth(store)
     try:
-        with auth._failures._cond:  # hold the writer back until the login is in
+        with auth.regulator._failures._cond:  # hold the writer back until the login is in
             auth.decide(auth.attempt("alice", WRONG, "10.4.0.1", write_behind=True))
-            assert auth.authenticate("alice", PIN + totp(KEY, T0), "10.4.0.2").ok
+            assert auth.login(auth.attempt("alice", PIN + totp(KEY, T0), "10.4.0.2")).ok
         auth.flush()
         record = store.inner.get("alice")
         assert record is not None and record.state.failures == 0
@@ -236,8 +236,8 @@ def test_every_attempt_has_the_writer_running_not_only_a_known_users(store: Coun
     # failure handed over does not wake it (issue 17: it looks at its own tick).
     auth = make_auth(store)
     try:
-        assert auth._failures._thread is None
+        assert auth.regulator._failures._thread is None
         auth.decide(auth.attempt("nobody", WRONG, "10.5.0.1", write_behind=True))
-        assert auth._failures._thread is not None
+        assert auth.regulator._failures._thread is not None
     finally:
         auth.close()

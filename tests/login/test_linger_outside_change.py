@@ -60,10 +60,10 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Authenticator
     auth = Authenticator(
         open_store(f"users-file:{path}"), AuthSettings(max_linger=600, state_ttl=2), clock=clock
     )
-    first = auth.authenticate("alice", PIN + otp, IP)
+    first = auth.login(auth.attempt("alice", PIN + otp, IP))
     assert first.ok and first.fresh
     clock.now += 1
-    again = auth.authenticate("alice", PIN + otp, IP)
+    again = auth.login(auth.attempt("alice", PIN + otp, IP))
     assert again.ok and not again.fresh  # lingering, no write
     yield auth, path, otp, reset
     auth.close()
@@ -74,9 +74,7 @@ def test_a_reset_ends_the_linger(setup: tuple[Authenticator, Path, str, str]) ->
     write_outside(path, reset)
     auth.clock.now += 3  # type: ignore[attr-defined]  # past state_ttl: the file is read again
     before = path.read_bytes()
-    decision = auth.check_cached("alice", PIN + otp, IP) or auth.authenticate(
-        "alice", PIN + otp, IP
-    )
+    decision = auth.login(auth.attempt("alice", PIN + otp, IP))
     assert not decision.ok
     # Nothing was accepted silently: the file holds no login from after the reset.
     assert b"alice" in path.read_bytes() and path.read_bytes() != b""
@@ -89,28 +87,25 @@ def test_an_empty_password_after_a_reset_leaves_nothing_lingering(
     auth, path, otp, reset = setup
     write_outside(path, reset)
     auth.clock.now += 3  # type: ignore[attr-defined]
-    auth.authenticate("alice", "", IP)  # the user signs out
+    auth.login(auth.attempt("alice", "", IP))  # the user signs out
     auth.clock.now += 1  # type: ignore[attr-defined]
-    decision = auth.check_cached("alice", PIN + otp, IP) or auth.authenticate(
-        "alice", PIN + otp, IP
-    )
+    decision = auth.login(auth.attempt("alice", PIN + otp, IP))
     assert not decision.ok
 
 
 def test_an_outside_change_is_seen_at_once_and_an_unchanged_file_is_not_read(
-    setup: tuple[Authenticator, Path, str, str],
+    setup: tuple[Authenticator, Path, str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Within state_ttl the hot path reads nothing while the file is unchanged;
     # a change (its inode, size or modification time) is seen at once.
     auth, path, otp, reset = setup
     reads: list[str] = []
-    auth.store = TimedStore(auth.store, lambda op, _: reads.append(op))
-    decision = auth.check_cached("alice", PIN + otp, IP)
+    timed = TimedStore(auth.store, lambda op, _: reads.append(op))
+    monkeypatch.setattr(auth.store, "get", timed.get)
+    decision = auth.check_cached(auth.attempt("alice", PIN + otp, IP))
     assert decision is not None and decision.ok and reads == []
     write_outside(path, reset)
-    decision = auth.check_cached("alice", PIN + otp, IP) or auth.authenticate(
-        "alice", PIN + otp, IP
-    )
+    decision = auth.login(auth.attempt("alice", PIN + otp, IP))
     assert not decision.ok and "get" in reads
 
 
@@ -137,17 +132,15 @@ def test_an_older_code_the_module_accepts_does_not_reopen_the_newer_one(
     store = open_store(f"users-file:{path}")
     auth = Authenticator(store, AuthSettings(max_linger=600, state_ttl=2), clock=clock)
     newer, older = totp(KEY, T0), totp(KEY, T0 - 30)
-    assert auth.authenticate("bob", PIN + newer, IP).reason == "otp"
+    assert auth.login(auth.attempt("bob", PIN + newer, IP)).reason == "otp"
     clock.now = T0 + 6
     write_outside(path, module_line("bob", older, -1, clock.now))
     clock.now += later
-    decision = auth.check_cached("bob", PIN + newer, IP) or auth.authenticate(
-        "bob", PIN + newer, IP
-    )
+    decision = auth.login(auth.attempt("bob", PIN + newer, IP))
     assert (decision.ok, decision.reason) == (False, "replayed")
     # The next code is still the user's.
     clock.now = T0 + 31
-    assert auth.authenticate("bob", PIN + totp(KEY, T0 + 30), IP).reason == "otp"
+    assert auth.login(auth.attempt("bob", PIN + totp(KEY, T0 + 30), IP)).reason == "otp"
     auth.close()
 
 
@@ -158,9 +151,9 @@ def test_a_new_key_is_another_token_and_keeps_no_used_step(tmp_path: Path) -> No
     write_outside(path, f"HOTP/T30 bob {PIN} {KEY.hex()} 0\n")
     clock = Clock()
     auth = Authenticator(open_store(f"users-file:{path}"), AuthSettings(), clock=clock)
-    assert auth.authenticate("bob", PIN + totp(KEY, T0), IP).reason == "otp"
+    assert auth.login(auth.attempt("bob", PIN + totp(KEY, T0), IP)).reason == "otp"
     other = b"another-key-for-bob!"
     write_outside(path, f"HOTP/T30 bob {PIN} {other.hex()} 0\n")
     clock.now += 1
-    assert auth.authenticate("bob", PIN + totp(other, T0), IP).reason == "otp"
+    assert auth.login(auth.attempt("bob", PIN + totp(other, T0), IP)).reason == "otp"
     auth.close()

@@ -17,7 +17,7 @@ import pytest
 
 from otpgate._limits import MAX_PASSWORD, MAX_USER
 from otpgate.config.auth import AuthSettings
-from otpgate.login import recovery, rules
+from otpgate.login import recovery, rules, user_state
 from otpgate.login.reasons import Reason
 from otpgate.login.rules import Outcome, Recover
 from otpgate.otp.tokens import Token, parse_token_type
@@ -311,4 +311,4 @@ def test_the_rules_do_not_change_their_inputs() -> None:
     ],
 )
 def test_session_stands(record: UserRecord | None, issued_at: float, stands: bool) -> None:
-    assert rules.session_stands(record, issued_at, NOW) is stands
+    assert user_state.session_stands(record, issued_at, NOW) is stands

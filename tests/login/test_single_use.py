@@ -44,7 +44,7 @@ def test_the_authenticator_answers_a_lingering_credential_only_when_allowed() ->
     store = MemoryStore()
     store.add(UserRecord("alice", parse_token_type("HOTP/T30"), KEY, Pin("plain", PIN)))
     auth = Authenticator(store, AuthSettings(), clock=lambda: NOW)
-    assert auth.authenticate("alice", PIN + CODE, IP).reason is Reason.OTP
+    assert auth.login(auth.attempt("alice", PIN + CODE, IP)).reason is Reason.OTP
     basic = auth.attempt("alice", PIN + CODE, IP)
     cached = auth.check_cached(basic)
     assert cached is not None and cached.reason is Reason.LINGER

@@ -23,7 +23,7 @@ import pytest
 from otpgate.accounts.pin_policy import PinPolicy
 from otpgate.accounts.selfservice import InvitationRefused, SelfService
 from otpgate.config.auth import AuthSettings
-from otpgate.login import rules
+from otpgate.login import rules, user_state
 from otpgate.login.authenticator import Authenticator
 from otpgate.login.linger import LingerMemory
 from otpgate.login.pins import FAST_TEST_HASHER
@@ -68,12 +68,12 @@ def first_use(**settings: Any) -> tuple[CountingStore, Authenticator, str]:
     store = make_store()
     a = Authenticator(store, AuthSettings(**settings), clock=lambda: NOW)
     password = PIN + CODE
-    assert a.authenticate("alice", password, IP, now=NOW).fresh
+    assert a.login(a.attempt("alice", password, IP), now=NOW).fresh
     return store, a, password
 
 
 def reason_at(a: Authenticator, password: str, now: float, ip: str = IP) -> Reason:
-    return a.authenticate("alice", password, ip, now=now).reason
+    return a.login(a.attempt("alice", password, ip), now=now).reason
 
 
 # --- the linger window in memory (linger.py) --------------------------------------------------
@@ -83,7 +83,7 @@ def test_fixed_linger_ends_at_exactly_max_linger() -> None:
     _, a, pw = first_use(max_linger=600)
     assert reason_at(a, pw, before(NOW + 600)) is Reason.LINGER
     # From memory alone (the event loop's check), then with a store read.
-    assert a.check_cached("alice", pw, IP, now=NOW + 600) is None
+    assert a.check_cached(a.attempt("alice", pw, IP), now=NOW + 600) is None
     assert reason_at(a, pw, NOW + 600) is Reason.REPLAYED
 
 
@@ -187,8 +187,8 @@ def test_logout_at_the_instant_of_the_first_use_leaves_it_standing() -> None:
     assert decide(stored(NOW - 10, revoked_before=NOW - 10), settings) is Reason.LINGER
     assert decide(stored(NOW - 10, revoked_before=after(NOW - 10)), settings) is Reason.REPLAYED
     record = stored(NOW - 10, revoked_before=NOW - 10)
-    assert rules.session_stands(record, NOW - 10, NOW)
-    assert not rules.session_stands(record, before(NOW - 10), NOW)
+    assert user_state.session_stands(record, NOW - 10, NOW)
+    assert not user_state.session_stands(record, before(NOW - 10), NOW)
     for revoked, expected in ((NOW, True), (after(NOW), False)):
         memory = LingerMemory(settings)
         memory.add(b"k", "alice", IP, record, NOW, NOW)
@@ -225,12 +225,12 @@ def test_a_lock_lifts_at_exactly_failure_unlock_after() -> None:
         assert reason_at(a, PIN + "000000", NOW) is Reason.NO_MATCH
     assert store.get("alice").state.locked_until == NOW + 900
     last = before(NOW + 900)
-    d = a.authenticate("alice", PIN + generate(TOTP, now=last), IP, now=last)
+    d = a.login(a.attempt("alice", PIN + generate(TOTP, now=last), IP), now=last)
     assert (d.reason, d.retry_after) == (Reason.LOCKED, pytest.approx(0.0, abs=1e-6))
-    assert a.authenticate("alice", PIN + generate(TOTP, now=NOW + 900), IP, now=NOW + 900).ok
+    assert a.login(a.attempt("alice", PIN + generate(TOTP, now=NOW + 900), IP), now=NOW + 900).ok
     state = UserState(locked_until=NOW + 900)
-    assert rules.locked(state, before(NOW + 900))
-    assert not rules.locked(state, NOW + 900)
+    assert user_state.locked(state, before(NOW + 900))
+    assert not user_state.locked(state, NOW + 900)
 
 
 # --- the throttle's backoff (throttle.py) ------------------------------------------------

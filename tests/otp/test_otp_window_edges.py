@@ -86,12 +86,12 @@ def test_hotp_look_ahead_through_the_authenticator() -> None:
     ahead = AuthSettings().policy.look_ahead
     store = event_store()
     a = Authenticator(store, AuthSettings())
-    assert a.authenticate("alice", PIN + generate(HOTP, counter=ahead), IP, now=NOW).ok
+    assert a.login(a.attempt("alice", PIN + generate(HOTP, counter=ahead), IP), now=NOW).ok
     assert store.get("alice").state.token.counter == ahead + 1
     store = event_store()
     b = Authenticator(store, AuthSettings())
     code = distinct(HOTP, range(ahead + 1), ahead + 1)
-    assert b.authenticate("alice", PIN + code, IP, now=NOW).reason is Reason.NO_MATCH
+    assert b.login(b.attempt("alice", PIN + code, IP), now=NOW).reason is Reason.NO_MATCH
     state = store.get("alice").state
     assert (state.token.counter, state.failures) == (0, 1)
 
@@ -127,11 +127,11 @@ def test_totp_window_through_the_authenticator(side: int) -> None:
     window = AuthSettings().policy.window
     a = Authenticator(time_store(), AuthSettings())
     edge = generate(TOTP, counter=STEP + side * window)
-    assert a.authenticate("alice", PIN + edge, IP, now=NOW).ok
+    assert a.login(a.attempt("alice", PIN + edge, IP), now=NOW).ok
     b = Authenticator(time_store(), AuthSettings())
     inside = range(STEP - window, STEP + window + 1)
     beyond = distinct(TOTP, inside, STEP + side * (window + 1))
-    assert b.authenticate("alice", PIN + beyond, IP, now=NOW).reason is Reason.NO_MATCH
+    assert b.login(b.attempt("alice", PIN + beyond, IP), now=NOW).reason is Reason.NO_MATCH
 
 
 @pytest.mark.parametrize(

@@ -76,7 +76,7 @@ def test_a_thousand_addresses_for_a_day_stay_within_the_budget() -> None:
     def rightful(now: float, ip: str, device: str | None = None) -> Any:
         USED.add(_code(store, now))
         password = PIN + _code(store, now)
-        return a.authenticate("alice", password, ip, now=now, device=device)
+        return a.login(a.attempt("alice", password, ip, device=device), now=now)
 
     # Before the attack: alice logs in from home, and once from her phone's
     # browser (the front end then gives it a device cookie).
@@ -110,7 +110,7 @@ def test_a_thousand_addresses_for_a_day_stay_within_the_budget() -> None:
         n += 1
         guess = PIN + _wrong(store, now, n)
         before = store.gets
-        d = a.authenticate("alice", guess, attackers[i], now=now)
+        d = a.login(a.attempt("alice", guess, attackers[i]), now=now)
         reasons[d.reason] += 1
         assert not d.ok
         if d.reason in ("no_match", "bad_pin"):
@@ -137,26 +137,26 @@ def test_a_new_address_without_a_device_cookie_waits_while_the_budget_is_spent()
     ttype = parse_token_type("HOTP/T30")
     store.add(UserRecord("alice", ttype, KEY, Pin("plain", PIN), UserState()))
     a = Authenticator(store, AuthSettings(guess_budget=10), clock=lambda: T0)
-    assert a.authenticate("alice", PIN + _code(store, T0), HOME, now=T0).reason == "otp"
+    assert a.login(a.attempt("alice", PIN + _code(store, T0), HOME), now=T0).reason == "otp"
     now = T0 + 30
     for i in range(10):
-        d = a.authenticate("alice", PIN + _wrong(store, now, i), f"10.0.0.{i}", now=now)
+        d = a.login(a.attempt("alice", PIN + _wrong(store, now, i), f"10.0.0.{i}"), now=now)
         assert d.reason == "no_match"
     right = PIN + _code(store, now)
     # The price of the scheme: a first login from a new place, with the right
     # code, waits too (429 with Retry-After) until the window frees a guess;
     # the refusal costs no store read.
     gets = store.gets
-    d = a.authenticate("alice", right, "203.0.113.5", now=now)
+    d = a.login(a.attempt("alice", right, "203.0.113.5"), now=now)
     assert (d.ok, d.reason) == (False, "throttled")
     assert d.retry_after is not None and d.retry_after > DAY - 60
     # The API's ip field names an address, it does not prove it: claiming
     # alice's home address does not make a client trusted.
-    d = a.authenticate("alice", right, HOME, now=now, proven=False)
+    d = a.login(a.attempt("alice", right, HOME, proven=False), now=now)
     assert d.reason == "throttled"
     assert store.gets == gets
     # From home itself, she gets in.
-    assert a.authenticate("alice", right, HOME, now=now).reason == "otp"
+    assert a.login(a.attempt("alice", right, HOME), now=now).reason == "otp"
 
 
 def test_every_gate_process_keeps_the_user_in_from_where_they_logged_in() -> None:
@@ -166,11 +166,14 @@ def test_every_gate_process_keeps_the_user_in_from_where_they_logged_in() -> Non
     ttype = parse_token_type("HOTP/T30")
     store.add(UserRecord("alice", ttype, KEY, Pin("plain", PIN), UserState()))
     first, second = (Authenticator(store, AuthSettings(guess_budget=10)) for _ in range(2))
-    assert first.authenticate("alice", PIN + _code(store, T0), HOME, now=T0).reason == "otp"
+    assert first.login(first.attempt("alice", PIN + _code(store, T0), HOME), now=T0).reason == "otp"
     now = T0 + 30
     for i in range(30):
-        second.authenticate("alice", PIN + _wrong(store, now, i), f"10.0.1.{i}", now=now)
-    assert second.authenticate("alice", PIN + "000000", "10.0.2.1", now=now).reason == "throttled"
+        second.login(second.attempt("alice", PIN + _wrong(store, now, i), f"10.0.1.{i}"), now=now)
+    assert (
+        second.login(second.attempt("alice", PIN + "000000", "10.0.2.1"), now=now).reason
+        == "throttled"
+    )
     # The second process never saw alice log in, but read where she did.
-    d = second.authenticate("alice", PIN + _code(store, now), HOME, now=now)
+    d = second.login(second.attempt("alice", PIN + _code(store, now), HOME), now=now)
     assert d.reason == "otp"

@@ -20,6 +20,7 @@ from otpgate.login.reasons import Reason
 from otpgate.otp.tokens import parse_token_type
 from otpgate.otp.verify import generate
 from otpgate.regulation.budget import GuessBudget
+from otpgate.regulation.shared import SharedRegulator
 from otpgate.state import LocalState
 from otpgate.state.redis import RedisState
 from otpgate.store.memory import MemoryStore
@@ -60,7 +61,7 @@ def wrong(store: MemoryStore, now: float, n: int) -> str:
     return PIN + guess
 
 
-def gate(store: MemoryStore, state: RedisState) -> Authenticator:
+def authenticator(store: MemoryStore, state: RedisState) -> Authenticator:
     return Authenticator(store, SETTINGS, clock=lambda: NOW, state=state)
 
 
@@ -69,8 +70,8 @@ class Two:
 
     def __init__(self, url: str, prefix: str) -> None:
         self.store = make_store()
-        self.a = gate(self.store, RedisState(url, prefix))
-        self.b = gate(self.store, RedisState(url, prefix))
+        self.a = authenticator(self.store, RedisState(url, prefix))
+        self.b = authenticator(self.store, RedisState(url, prefix))
 
     def close(self) -> None:
         self.a.state.close()
@@ -82,7 +83,7 @@ class Two:
         for n in range(count):
             auth = self.a if n % 2 else self.b
             ip = f"10.{n // 250}.{n % 250}.66"
-            d = auth.authenticate("alice", wrong(self.store, now, n), ip, now=now)
+            d = auth.login(auth.attempt("alice", wrong(self.store, now, n), ip), now=now)
             assert not d.ok
             reasons[d.reason] += 1
         return reasons
@@ -96,11 +97,11 @@ def two(redis_server_url: str, redis_prefix: str) -> Iterator[Two]:
 
 
 def test_both_processes_count_their_budget_in_redis(two: Two) -> None:
-    assert two.a.limits.state is two.a.state and two.a.state.shared
+    assert isinstance(two.a.regulator, SharedRegulator) and two.a.state.shared
     assert type(two.a.budget) is GuessBudget  # and in the process, as without Redis
     # The default (no [state] url) keeps the per-process budget alone.
     alone = Authenticator(make_store(), SETTINGS, state=LocalState())
-    assert not alone.limits.state.shared
+    assert not isinstance(alone.regulator, SharedRegulator) and not alone.state.shared
 
 
 def test_guesses_spread_over_two_processes_and_many_addresses_spend_one_budget(
@@ -108,11 +109,16 @@ def test_guesses_spread_over_two_processes_and_many_addresses_spend_one_budget(
 ) -> None:
     # Before the attack: alice logs in at A from home, then from the office
     # (the store's last address), and once at B with her phone's device cookie.
-    assert two.a.authenticate("alice", right(two.store, NOW), HOME, now=NOW).reason is Reason.OTP
+    assert (
+        two.a.login(two.a.attempt("alice", right(two.store, NOW), HOME), now=NOW).reason
+        is Reason.OTP
+    )
     at = NOW + 30
-    assert two.a.authenticate("alice", right(two.store, at), OFFICE, now=at).ok
+    assert two.a.login(two.a.attempt("alice", right(two.store, at), OFFICE), now=at).ok
     at = NOW + 60
-    phone = two.b.authenticate("alice", right(two.store, at), "203.0.113.7", now=at, device=PHONE)
+    phone = two.b.login(
+        two.b.attempt("alice", right(two.store, at), "203.0.113.7", device=PHONE), now=at
+    )
     assert phone.ok
 
     start = NOW + 90
@@ -127,15 +133,19 @@ def test_guesses_spread_over_two_processes_and_many_addresses_spend_one_budget(
     # The rightful user still gets in at B: from home, which only A saw (the
     # store's last address is the office; B learns home's trust from Redis) ...
     at = start + 30
-    home = two.b.authenticate("alice", right(two.store, at), HOME, now=at)
+    home = two.b.login(two.b.attempt("alice", right(two.store, at), HOME), now=at)
     assert home.ok and home.reason is Reason.OTP, home
     # ... and at A with the device cookie B issued, from a new network.
     at = start + 60
-    d = two.a.authenticate("alice", right(two.store, at), "192.0.2.99", now=at, device=PHONE)
+    d = two.a.login(
+        two.a.attempt("alice", right(two.store, at), "192.0.2.99", device=PHONE), now=at
+    )
     assert d.ok and d.reason is Reason.OTP, d
     # A stranger's fresh address is still refused at both.
     for auth in (two.a, two.b):
-        refused = auth.authenticate("alice", right(two.store, at + 30), "10.9.9.9", now=at + 30)
+        refused = auth.login(
+            auth.attempt("alice", right(two.store, at + 30), "10.9.9.9"), now=at + 30
+        )
         assert refused.reason is Reason.THROTTLED and refused.retry_after is not None
 
 
@@ -146,13 +156,15 @@ def test_the_worker_check_asks_redis_and_the_event_loop_leaves_the_budget_to_it(
     reasons: Counter[Reason] = Counter()
     for n in range(BUDGET):
         ip = f"10.1.{n}.66"
-        reasons[two.a.authenticate("alice", wrong(two.store, NOW, n), ip, now=NOW).reason] += 1
+        reasons[
+            two.a.login(two.a.attempt("alice", wrong(two.store, NOW, n), ip), now=NOW).reason
+        ] += 1
     assert sum(reasons[r] for r in EVALUATED) == BUDGET, reasons
     attempt = two.b.attempt("alice", wrong(two.store, NOW, 99), "10.2.0.1")
     # Memory only: B knows nothing yet, so it does not refuse (no network) ...
     assert two.b.check_cached(attempt, now=NOW + 1) is None
     # ... and the worker thread's check finds the spent budget in Redis.
-    d = two.b.authenticate("alice", wrong(two.store, NOW, 99), "10.2.0.1", now=NOW + 1)
+    d = two.b.login(two.b.attempt("alice", wrong(two.store, NOW, 99), "10.2.0.1"), now=NOW + 1)
     assert d.reason is Reason.THROTTLED
     assert d.retry_after == pytest.approx(SETTINGS.guess_window - 1)
     # Even once B has met it (here for a claimed address, the API's ip field), a
@@ -166,12 +178,12 @@ def test_the_worker_check_asks_redis_and_the_event_loop_leaves_the_budget_to_it(
 
 
 def test_a_trusted_clients_own_failures_are_shared_and_cleared_by_its_login(two: Two) -> None:
-    assert two.a.authenticate("alice", right(two.store, NOW), HOME, now=NOW).ok
+    assert two.a.login(two.a.attempt("alice", right(two.store, NOW), HOME), now=NOW).ok
     at = NOW + 30
-    assert two.a.authenticate("alice", right(two.store, at), OFFICE, now=at).ok
+    assert two.a.login(two.a.attempt("alice", right(two.store, at), OFFICE), now=at).ok
 
     def guess(auth: Authenticator, ip: str, at: float, n: int) -> Reason:
-        return auth.authenticate("alice", wrong(two.store, at, n), ip, now=at).reason
+        return auth.login(auth.attempt("alice", wrong(two.store, at, n), ip), now=at).reason
 
     # Home's own budget, spent across both processes (a throttle's cap apart).
     at = NOW + 60
@@ -186,7 +198,7 @@ def test_a_trusted_clients_own_failures_are_shared_and_cleared_by_its_login(two:
     for n in range(BUDGET // 2):
         assert guess(two.a, OFFICE, at + n * 900, n) in EVALUATED
     at += BUDGET * 900
-    assert two.b.authenticate("alice", right(two.store, at), OFFICE, now=at).ok
+    assert two.b.login(two.b.attempt("alice", right(two.store, at), OFFICE), now=at).ok
     reasons = [
         guess(two.a if n % 2 else two.b, OFFICE, at + 30 + n * 900, n) for n in range(BUDGET)
     ]
@@ -197,24 +209,24 @@ def test_without_redis_each_process_keeps_its_own_budget(redis_prefix: str) -> N
     # Nothing listens on this port: every call to Redis fails at once.
     url = f"redis://127.0.0.1:{free_port()}/0"
     store = make_store()
-    a = gate(store, RedisState(url, redis_prefix))
-    b = gate(store, RedisState(url, redis_prefix))
+    a = authenticator(store, RedisState(url, redis_prefix))
+    b = authenticator(store, RedisState(url, redis_prefix))
     try:
-        assert a.limits.state is a.state and a.state.shared
-        assert a.authenticate("alice", right(store, NOW), HOME, now=NOW).ok
+        assert isinstance(a.regulator, SharedRegulator) and a.state.shared
+        assert a.login(a.attempt("alice", right(store, NOW), HOME), now=NOW).ok
         assert a.state.problem() is not None
         for auth, net in ((a, 1), (b, 2)):
             reasons: Counter[Reason] = Counter()
             for n in range(30):
                 ip = f"10.{net}.{n}.66"
-                d = auth.authenticate("alice", wrong(store, NOW + 30, n), ip, now=NOW + 30)
+                d = auth.login(auth.attempt("alice", wrong(store, NOW + 30, n), ip), now=NOW + 30)
                 reasons[d.reason] += 1
             # Per process, as before Redis: each still holds its guessers to the budget.
             assert sum(reasons[r] for r in EVALUATED) == BUDGET, reasons
             assert reasons[Reason.THROTTLED] == 30 - BUDGET, reasons
         # The rightful user still gets in from home.
         at = NOW + 60
-        assert a.authenticate("alice", right(store, at), HOME, now=at).ok
+        assert a.login(a.attempt("alice", right(store, at), HOME), now=at).ok
     finally:
         a.state.close()
         b.state.close()

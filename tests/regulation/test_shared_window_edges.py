@@ -17,7 +17,7 @@ import pytest
 
 from otpgate.config.auth import AuthSettings
 from otpgate.login.attempt import Attempt
-from otpgate.regulation.limits import Limits
+from otpgate.regulation.shared import SharedRegulator
 from otpgate.state import Backoff
 from otpgate.state.base import SharedState
 from otpgate.state.redis import RedisState
@@ -26,6 +26,10 @@ from otpgate.state.sqlite import SqliteState
 T = 5000.0
 IP = "192.0.2.1"
 RULE = Backoff(free=3, base=10.0, cap=900.0)
+
+
+def NO_STORE(user: str, count: int, now: float) -> None:
+    """No failure is written behind here: these tests only ask and tell."""
 
 
 def before(t: float) -> float:
@@ -37,7 +41,7 @@ def attempt(proven: bool = True) -> Attempt:
     return Attempt("alice", "999999", IP, b"", proven=proven)
 
 
-def refuse(limits: Limits, guess: Attempt, now: float) -> None:
+def refuse(limits: SharedRegulator, guess: Attempt, now: float) -> None:
     """What the Authenticator does with a counted failure: ask, then tell."""
     seen = limits.before(guess, now, credential=False)
     limits.refused(guess, seen, now, counted=True, known=True)
@@ -87,7 +91,7 @@ def test_a_wait_learned_from_the_shared_table_ends_at_exactly_blocked_until(
     # Process A is throttled; process B learns the wait from the shared
     # table, and answers from memory (peek) until exactly its end.
     rules = AuthSettings(throttle_free_failures=3, throttle_base=10.0, guess_budget=0)
-    a, b = Limits(rules, shared), Limits(rules, shared)
+    a, b = SharedRegulator(rules, shared, NO_STORE), SharedRegulator(rules, shared, NO_STORE)
     for _ in range(4):
         refuse(a, attempt(), T)
     assert b.before(attempt(), T, credential=False).wait == 10.0
@@ -115,7 +119,10 @@ def test_a_budget_wait_read_from_redis_ends_at_exactly_window(
     # the window after the first failure (the event loop's peek does not look
     # at budgets: the worker thread's one round trip does).
     rules = AuthSettings(guess_budget=2, guess_window=100.0, throttle_free_failures=1000)
-    a, b = Limits(rules, redis_state), Limits(rules, redis_state)
+    a, b = (
+        SharedRegulator(rules, redis_state, NO_STORE),
+        SharedRegulator(rules, redis_state, NO_STORE),
+    )
     stranger = attempt(proven=False)  # never trusted: the untrusted lane, memory included
     refuse(a, stranger, T)
     refuse(a, stranger, T + 10)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from otpgate.config.auth import AuthSettings
 from otpgate.login.attempt import Attempt
-from otpgate.regulation.limits import Limits
+from otpgate.regulation.shared import SharedRegulator
 from otpgate.state.base import SharedState
 
 # Three free failures, then 10 s doubling up to 900 s; no guess budget.
@@ -13,13 +13,17 @@ SETTINGS = AuthSettings(
 )
 
 
+def _no_store(user: str, count: int, now: float) -> None:
+    """No failure is written behind here: only the throttle is driven."""
+
+
 class Process:
-    """The :class:`~otpgate.regulation.limits.Limits` of one gate process."""
+    """The :class:`~otpgate.regulation.shared.SharedRegulator` of one gate process."""
 
     def __init__(self, state: SharedState) -> None:
         self.state = state
-        self.limits = Limits(SETTINGS, state)
-        self.local = self.limits.throttle
+        self.regulator = SharedRegulator(SETTINGS, state, _no_store)
+        self.local = self.regulator.throttle
 
     @staticmethod
     def attempt(user: str, ip: str) -> Attempt:
@@ -27,21 +31,21 @@ class Process:
 
     def retry_after(self, user: str, ip: str, now: float) -> float | None:
         """The wait the worker thread's check finds (asks the shared state)."""
-        return self.limits.before(self.attempt(user, ip), now, credential=False).wait
+        return self.regulator.before(self.attempt(user, ip), now, credential=False).wait
 
     def failure(self, user: str, ip: str, now: float) -> float | None:
         """A wrong guess for ``user`` from ``ip``, counted; the backoff it started."""
         attempt = self.attempt(user, ip)
-        before = self.limits.before(attempt, now, credential=False)
-        return self.limits.refused(attempt, before, now, counted=True, known=True)
+        before = self.regulator.before(attempt, now, credential=False)
+        return self.regulator.refused(attempt, before, now, counted=True, known=True)
 
     def guess(self, user: str, ip: str, now: float) -> bool:
         """One attempt as the Authenticator makes it: whether it was evaluated (and counted)."""
         attempt = self.attempt(user, ip)
-        before = self.limits.before(attempt, now, credential=False)
+        before = self.regulator.before(attempt, now, credential=False)
         counted = before.wait is None
-        self.limits.refused(attempt, before, now, counted=counted, known=True)
+        self.regulator.refused(attempt, before, now, counted=counted, known=True)
         return counted
 
     def success(self, user: str, ip: str, now: float) -> None:
-        self.limits.accepted(self.attempt(user, ip), now)
+        self.regulator.accepted(self.attempt(user, ip), now)

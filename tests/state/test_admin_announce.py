@@ -18,7 +18,7 @@ KEY_HEX = "3132333435363738393031323334353637383930"
 KEY = bytes.fromhex(KEY_HEX)
 
 
-def _gate(conf: Path) -> tuple[Authenticator, threading.Event]:
+def _authenticator(conf: Path) -> tuple[Authenticator, threading.Event]:
     auth = open_authenticator(load_config(conf, env={}))
     heard = threading.Event()
     forget = auth._memory.forget
@@ -55,16 +55,16 @@ def test_admin_changes_reach_running_gates_at_once(
     monkeypatch.setenv("OTPGATE_CONFIG", str(conf))
     assert main(["init"]) == 0
     assert main(["user", "add", "ann", "--key", KEY_HEX, "--no-pin"]) == 0
-    auth, heard = _gate(conf)
+    auth, heard = _authenticator(conf)
     try:
         now = time.time()
         password = totp(KEY, now)
-        assert auth.authenticate("ann", password, "192.0.2.1", now=now).ok
+        assert auth.login(auth.attempt("ann", password, "192.0.2.1"), now=now).ok
         assert auth.session_valid("ann", now, now=now)
         assert main(command) == 0
         assert heard.wait(10)
         assert not auth.session_valid("ann", now, now=now + 1)
-        again = auth.check_cached("ann", password, "192.0.2.1", now=now + 1)
+        again = auth.check_cached(auth.attempt("ann", password, "192.0.2.1"), now=now + 1)
         assert again is None or not again.ok
     finally:
         auth.close()

@@ -158,7 +158,7 @@ def test_shared_throttle_across_processes(redis_server_url: str, redis_prefix: s
         evaluated = sum(processes[i % 4].guess("mallory", "192.0.2.1", 100.0) for i in range(40))
         assert evaluated == 4
         # Each process learned the wait: the no-network check refuses too.
-        assert all(p.limits.peek("mallory", "192.0.2.1", 100.0) is not None for p in processes)
+        assert all(p.regulator.peek("mallory", "192.0.2.1", 100.0) is not None for p in processes)
         # Another address is not held back, and a success clears the pair everywhere.
         assert processes[0].retry_after("mallory", "192.0.2.2", 100.0) is None
         processes[1].success("mallory", "192.0.2.1", 100.0)

@@ -55,7 +55,7 @@ class Pair:
         for auth in (self.a, self.b):
             assert auth.state.subscribed.wait(10)  # type: ignore[attr-defined]
         self.pin_checks = 0
-        hasher = self.b._pin_hasher
+        hasher = self.b._decider.pin_hasher
         outer = self
 
         class Counting:
@@ -63,7 +63,7 @@ class Pair:
                 outer.pin_checks += 1
                 return hasher.verify(stored, pin)
 
-        self.b._pin_hasher = Counting()  # type: ignore[assignment]
+        self.b._decider.pin_hasher = Counting()  # type: ignore[assignment]
 
     def _auth(self, url: str, prefix: str, key: bytes, event: threading.Event) -> Authenticator:
         state = RedisState(url, prefix)
@@ -94,7 +94,7 @@ def test_guesses_spread_over_two_processes_meet_one_throttle(pair: Pair) -> None
     reasons = []
     for i in range(12):
         auth = pair.a if i % 2 else pair.b
-        reasons.append(auth.authenticate("alice", PIN + "000000", IP, now=NOW).reason)
+        reasons.append(auth.login(auth.attempt("alice", PIN + "000000", IP), now=NOW).reason)
     evaluated = [r for r in reasons if r is not Reason.THROTTLED]
     # One process allows throttle_free_failures + 1 evaluated guesses, then backs off.
     assert len(evaluated) == SETTINGS.throttle_free_failures + 1
@@ -105,13 +105,13 @@ def test_a_credential_accepted_by_one_lingers_in_the_other_without_a_pin_hash(
     pair: Pair,
 ) -> None:
     password = PIN + code()
-    first = pair.a.authenticate("alice", password, IP, now=NOW)
+    first = pair.a.login(pair.a.attempt("alice", password, IP), now=NOW)
     assert first.ok and first.fresh
-    again = pair.b.authenticate("alice", password, IP, now=NOW + 1)
+    again = pair.b.login(pair.b.attempt("alice", password, IP), now=NOW + 1)
     assert again.ok and again.reason is Reason.LINGER
     assert pair.pin_checks == 0
     # Now in B's own memory: answered on the event loop's path.
-    cached = pair.b.check_cached("alice", password, IP, now=NOW + 2)
+    cached = pair.b.check_cached(pair.b.attempt("alice", password, IP), now=NOW + 2)
     assert cached is not None and cached.ok
 
 
@@ -121,8 +121,8 @@ def test_without_the_common_key_the_other_process_checks_the_pin(
     p = Pair(redis_server_url, redis_prefix, make_store(), key_b=b"other" * 8)
     try:
         password = PIN + code()
-        assert p.a.authenticate("alice", password, IP, now=NOW).ok
-        again = p.b.authenticate("alice", password, IP, now=NOW + 1)
+        assert p.a.login(p.a.attempt("alice", password, IP), now=NOW).ok
+        again = p.b.login(p.b.attempt("alice", password, IP), now=NOW + 1)
         assert again.ok  # the store's own linger, after a PIN check
         assert p.pin_checks == 1
     finally:
@@ -136,42 +136,42 @@ def test_a_forged_or_moved_entry_in_redis_is_not_believed(pair: Pair, redis_pref
     password = PIN + code()
     right = pair.b.attempt("alice", password, IP).key
     wrong = pair.b.attempt("alice", PIN + "123456", IP).key
-    assert pair.a.authenticate("alice", password, IP, now=NOW).ok
+    assert pair.a.login(pair.a.attempt("alice", password, IP), now=NOW).ok
     sealed = client.get(f"{redis_prefix}c:{right.hex()}".encode())
     assert sealed is not None
     # Copied to the digest of a wrong password, and made up from scratch.
     client.set(f"{redis_prefix}c:{wrong.hex()}".encode(), sealed)
-    assert not pair.b.authenticate("alice", PIN + "123456", IP, now=NOW + 1).ok
+    assert not pair.b.login(pair.b.attempt("alice", PIN + "123456", IP), now=NOW + 1).ok
     client.set(f"{redis_prefix}c:{right.hex()}".encode(), b"x" * 32 + sealed[32:])
     pair.b._memory.clear()
-    d = pair.b.authenticate("alice", password, IP, now=NOW + 2)
+    d = pair.b.login(pair.b.attempt("alice", password, IP), now=NOW + 2)
     assert d.ok and pair.pin_checks == 1  # not from the forged entry: through the PIN
     client.close()
 
 
 def test_a_logout_in_one_process_is_heard_by_the_other(pair: Pair) -> None:
     password = PIN + code()
-    assert pair.a.authenticate("alice", password, IP, now=NOW).ok
-    assert pair.b.authenticate("alice", password, IP, now=NOW + 1).ok
+    assert pair.a.login(pair.a.attempt("alice", password, IP), now=NOW).ok
+    assert pair.b.login(pair.b.attempt("alice", password, IP), now=NOW + 1).ok
     assert pair.b.session_valid("alice", NOW, now=NOW + 1)
     pair.a.logout("alice", now=NOW + 2)
     assert pair.heard.wait(10)
     # Within state_ttl (an hour here): the other process re-read the store.
     assert not pair.b.session_valid("alice", NOW, now=NOW + 3)
-    assert pair.b.check_cached("alice", password, IP, now=NOW + 3) is None
-    assert not pair.b.authenticate("alice", password, IP, now=NOW + 3).ok
+    assert pair.b.check_cached(pair.b.attempt("alice", password, IP), now=NOW + 3) is None
+    assert not pair.b.login(pair.b.attempt("alice", password, IP), now=NOW + 3).ok
 
 
 def test_an_empty_password_logout_is_heard_too(pair: Pair) -> None:
     # The reference module's logout: an empty password from the last address.
     password = PIN + code()
-    assert pair.a.authenticate("alice", password, IP, now=NOW).ok
-    assert pair.b.authenticate("alice", password, IP, now=NOW + 1).ok
-    out = pair.a.authenticate("alice", "", IP, now=NOW + 2)
+    assert pair.a.login(pair.a.attempt("alice", password, IP), now=NOW).ok
+    assert pair.b.login(pair.b.attempt("alice", password, IP), now=NOW + 1).ok
+    out = pair.a.login(pair.a.attempt("alice", "", IP), now=NOW + 2)
     assert out.reason is Reason.LOGOUT
     assert pair.heard.wait(10)
     assert not pair.b.session_valid("alice", NOW, now=NOW + 3)
-    assert not pair.b.authenticate("alice", password, IP, now=NOW + 3).ok
+    assert not pair.b.login(pair.b.attempt("alice", password, IP), now=NOW + 3).ok
 
 
 def test_without_redis_logins_go_on_and_each_process_throttles(
@@ -183,13 +183,13 @@ def test_without_redis_logins_go_on_and_each_process_throttles(
             server.stop()
             password = PIN + code()
             # The store still decides: one fresh acceptance, the copy is a replay or a linger.
-            first = p.a.authenticate("alice", password, IP, now=NOW)
+            first = p.a.login(p.a.attempt("alice", password, IP), now=NOW)
             assert first.ok and first.fresh
-            second = p.b.authenticate("alice", password, IP, now=NOW + 1)
+            second = p.b.login(p.b.attempt("alice", password, IP), now=NOW + 1)
             assert not second.fresh
             assert p.a.state.problem() is not None
             reasons = [
-                p.a.authenticate("alice", PIN + "000000", "192.0.2.50", now=NOW).reason
+                p.a.login(p.a.attempt("alice", PIN + "000000", "192.0.2.50"), now=NOW).reason
                 for _ in range(6)
             ]
             assert reasons.count(Reason.THROTTLED) == 2  # per process, still held back
@@ -202,8 +202,8 @@ def test_local_state_shares_nothing() -> None:
     a = Authenticator(store, SETTINGS, clock=lambda: NOW, state=LocalState())
     b = Authenticator(store, SETTINGS, clock=lambda: NOW)
     reasons = [
-        (a if i % 2 else b).authenticate("alice", PIN + "000000", IP, now=NOW).reason
-        for i in range(12)
+        auth.login(auth.attempt("alice", PIN + "000000", IP), now=NOW).reason
+        for auth in (a if i % 2 else b for i in range(12))
     ]
     assert sum(r is not Reason.THROTTLED for r in reasons) == 2 * (
         SETTINGS.throttle_free_failures + 1
@@ -231,7 +231,7 @@ def test_a_revocation_already_delivered_is_applied_before_the_next_answer(
             return real_select.select(r, w, x, timeout)
 
     password = PIN + code()
-    assert pair.a.authenticate("alice", password, IP, now=NOW).ok
+    assert pair.a.login(pair.a.attempt("alice", password, IP), now=NOW).ok
     assert pair.b.session_valid("alice", NOW, now=NOW + 1)
     monkeypatch.setattr(redis_module, "select", ListenerAsleep)
     time.sleep(1.2)  # the listener is now inside the sleeping select
@@ -242,4 +242,4 @@ def test_a_revocation_already_delivered_is_applied_before_the_next_answer(
         assert time.monotonic() < deadline
         time.sleep(0.001)
     assert pair.heard.is_set()  # through the request path: the listener never woke
-    assert pair.b.check_cached("alice", password, IP, now=NOW + 3) is None
+    assert pair.b.check_cached(pair.b.attempt("alice", password, IP), now=NOW + 3) is None

@@ -56,7 +56,7 @@ def test_database_access_does_not_give_the_last_otp(store_url: str, opener: Open
     _alice(s)
     code = generate(s.get("alice").token(), now=NOW)  # type: ignore[union-attr]
     a = Authenticator(s, AuthSettings())
-    assert a.authenticate("alice", PIN + code, IP, now=NOW).reason == "otp"
+    assert a.login(a.attempt("alice", PIN + code, IP), now=NOW).reason == "otp"
     [(stored,)] = _raw(store_url, "SELECT last_otp FROM users WHERE username = ?", ("alice",))
     assert stored is not None and code not in stored
     assert stored == s.otp_tag("alice", code)
@@ -64,12 +64,12 @@ def test_database_access_does_not_give_the_last_otp(store_url: str, opener: Open
     # The tag still does the stored value's two jobs.  Another process (its
     # own store object) lets the code linger from the stored tag ...
     other = Authenticator(opener(), AuthSettings())
-    d = other.authenticate("alice", PIN + code, "198.51.100.2", now=NOW + 5)
+    d = other.login(other.attempt("alice", PIN + code, "198.51.100.2"), now=NOW + 5)
     assert (d.ok, d.reason) == (True, "linger")
     # ... and, once the linger is over, a browser re-sending that code is a
     # replay, not a counted failure.
     late = Authenticator(opener(), AuthSettings())
-    assert late.authenticate("alice", PIN + code, IP, now=NOW + 700).reason == "replayed"
+    assert late.login(late.attempt("alice", PIN + code, IP), now=NOW + 700).reason == "replayed"
     assert s.get("alice").state.failures == 0  # type: ignore[union-attr]
 
 
@@ -131,7 +131,8 @@ def test_copying_to_a_users_file_drops_the_tag(
     s = opener()
     s.add(UserRecord("bob", parse_token_type("HOTP/T30"), KEY, Pin("none"), UserState()))
     code = generate(s.get("bob").token(), now=NOW)  # type: ignore[union-attr]
-    assert Authenticator(s, AuthSettings()).authenticate("bob", code, IP, now=NOW).ok
+    auth = Authenticator(s, AuthSettings())
+    assert auth.login(auth.attempt("bob", code, IP), now=NOW).ok
     users = tmp_path / "users"
     assert main(["import", store_url, "--into", f"users-file:{users}"]) == 0, capsys.readouterr()
     # The tag means nothing to the reference module: the line has no last OTP,
@@ -139,9 +140,8 @@ def test_copying_to_a_users_file_drops_the_tag(
     line = users.read_text().splitlines()[-1]
     assert "$" not in line and line.split()[1] == "bob"
     copy = open_store(f"users-file:{users}")
-    assert Authenticator(copy, AuthSettings()).authenticate(
-        "bob", code, IP, now=NOW + 1
-    ).reason in (
+    reference = Authenticator(copy, AuthSettings())
+    assert reference.login(reference.attempt("bob", code, IP), now=NOW + 1).reason in (
         "replayed",
         "no_match",
     )

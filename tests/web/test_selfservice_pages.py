@@ -361,7 +361,7 @@ def test_sending_the_pin_step_again_keeps_the_scanned_secret(gate: App) -> None:
     assert done.status_code == 200
     auth = gate.authenticator
     gate.clock.advance(30)
-    assert auth.authenticate("dora", "other-pin-4" + totp(key, gate.clock()), "192.0.2.1").ok
+    assert auth.login(auth.attempt("dora", "other-pin-4" + totp(key, gate.clock()), "192.0.2.1")).ok
 
 
 def test_a_title_with_a_colon_still_makes_a_uri(make_gate: AppFactory) -> None:

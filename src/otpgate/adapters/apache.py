@@ -25,7 +25,8 @@ CGI variables.)  Pointing ``WSGIAuthUserScript`` at this module itself uses
 ``$OTPGATE_CONFIG`` from Apache's environment (``/etc/apache2/envvars``), else
 ``/etc/otpgate/otpgate.toml``.
 
-One Authenticator is built per Apache process and settings, on first use; a
+One Authenticator is built per Apache process and settings, on first use, and
+closed when the process exits (:mod:`otpgate.adapters.per_process`); a
 configuration that cannot be loaded is reported once to the error log and
 every login is refused.
 """
@@ -39,6 +40,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
 
 from otpgate._limits import MAX_PASSWORD, MAX_USER, has_control
+from otpgate.adapters.per_process import PerProcess
 from otpgate.login.rules import passed_on
 
 if TYPE_CHECKING:
@@ -52,35 +54,35 @@ DEFAULT_CONFIG: Final = "/etc/otpgate/otpgate.toml"
 CheckPassword = Callable[[Mapping[str, object], str, str], "bool | None"]
 _Key = tuple[str | None, tuple[tuple[str, str], ...]]
 
+
+def _open(key: _Key) -> Authenticator:
+    from otpgate.config.loader import load_config
+    from otpgate.login.assembly import open_authenticator
+
+    return open_authenticator(_one_host(load_config(key[0], directives=dict(key[1]))))
+
+
+_kept: PerProcess[_Key] = PerProcess(_open)
 _lock = threading.Lock()
-_authenticators: dict[_Key, Authenticator] = {}
 _broken: set[_Key] = set()
 
 
 def _authenticator(key: _Key) -> Authenticator | None:
     """The process's Authenticator for these settings, built on first use."""
-    authenticator = _authenticators.get(key)
-    if authenticator is not None:
-        return authenticator
-    with _lock:
-        authenticator = _authenticators.get(key)
-        if authenticator is not None or key in _broken:
-            return authenticator
-        from otpgate.config.loader import load_config
-        from otpgate.errors import OTPGateError
-        from otpgate.login.assembly import open_authenticator
+    if key in _broken:
+        return None
+    from otpgate.errors import OTPGateError
 
-        try:
-            authenticator = open_authenticator(
-                _one_host(load_config(key[0], directives=dict(key[1])))
-            )
-        except (OTPGateError, OSError) as exc:
-            # Once per process: later requests are refused without retrying.
+    try:
+        return _kept.get(key)
+    except (OTPGateError, OSError) as exc:
+        # Once per process: later requests are refused without retrying.
+        with _lock:
+            first = key not in _broken
             _broken.add(key)
+        if first:
             print(f"otpgate: cannot start, refusing all logins: {exc}", file=sys.stderr)
-            return None
-        _authenticators[key] = authenticator
-        return authenticator
+        return None
 
 
 def _one_host(config: Config) -> Config:
@@ -119,9 +121,7 @@ def _check(key: _Key, environ: Mapping[str, object], user: str, password: str) -
     # next_provider: as the module, a name otpgate does not know is the next
     # AuthBasicProvider's (so not counted: its users send passwords here too).
     attempt = authenticator.attempt(user, password, ip, write_behind=True, next_provider=True)
-    decision = authenticator.check_cached(attempt)
-    if decision is None:
-        decision = authenticator.decide(attempt)
+    decision = authenticator.login(attempt)
     if decision.ok:
         return True
     if passed_on(decision.reason, authenticator.settings.fall_through):
@@ -167,8 +167,6 @@ def check_password(environ: Mapping[str, object], user: str, password: str) -> b
 
 def reset() -> None:
     """Close every Authenticator (tests; Apache starts fresh processes on restart)."""
+    _kept.close()
     with _lock:
-        for authenticator in _authenticators.values():
-            authenticator.close()
-        _authenticators.clear()
         _broken.clear()

@@ -172,6 +172,18 @@ def _tell(pamh: Any, text: str) -> None:
         pamh.conversation(pamh.Message(pamh.PAM_ERROR_MSG, text))
 
 
+def _authenticator(options: Options) -> Any:
+    """The process's Authenticator for this config file and linger (:mod:`.per_process`).
+
+    The cache lives in that module, not here: pam_python runs this file as a
+    new module for every PAM handle, but ``sys.modules`` holds otpgate once.
+    """
+    from otpgate.adapters import per_process
+
+    path = options.config or os.environ.get("OTPGATE_CONFIG") or _DEFAULT_CONFIG
+    return per_process.pam().get((path, options.linger))
+
+
 def pam_sm_authenticate(pamh: Any, flags: int, argv: list[str]) -> int:
     """Decide one login: PIN and one-time code, asked for or taken from PAM_AUTHTOK."""
     try:
@@ -187,26 +199,18 @@ def pam_sm_authenticate(pamh: Any, flags: int, argv: list[str]) -> int:
         return int(pamh.PAM_USER_UNKNOWN)
     try:
         _import_path(options)
-        from otpgate.config.loader import load_config
-        from otpgate.login.assembly import open_authenticator
-
-        path = options.config or os.environ.get("OTPGATE_CONFIG") or _DEFAULT_CONFIG
-        overrides = {"auth": {"max_linger": options.linger, "max_idle": None}}
-        gate = open_authenticator(load_config(path, overrides=overrides))
+        authenticator = _authenticator(options)
     except Exception as exc:  # ConfigError, StoreError, OSError, ImportError
         _log(syslog.LOG_ERR, f"cannot start: {exc.__class__.__name__}: {exc}")
         return int(pamh.PAM_AUTHINFO_UNAVAIL)
+    password = _password(pamh, options)
+    if password is None:
+        return int(pamh.PAM_AUTH_ERR)
     try:
-        password = _password(pamh, options)
-        if password is None:
-            return int(pamh.PAM_AUTH_ERR)
-        try:
-            ip = pamh.rhost or "local"
-        except UnicodeDecodeError:
-            ip = "local"
-        decision = gate.authenticate(user, password, ip)
-    finally:
-        gate.close()
+        ip = pamh.rhost or "local"
+    except UnicodeDecodeError:
+        ip = "local"
+    decision = authenticator.login(authenticator.attempt(user, password, ip))
     # PAM_SILENT: the application asked for no messages.
     if decision.retry_after is not None and not decision.ok and not flags & pamh.PAM_SILENT:
         from otpgate._limits import retry_after_seconds

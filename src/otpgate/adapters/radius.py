@@ -72,7 +72,7 @@ __all__ = [
     "client_address",
     "detach",
     "instantiate",
-    "open_gate",
+    "open_authenticator_for",
     "reply_for",
 ]
 
@@ -143,13 +143,13 @@ class PendingChallenges:
 
 
 _lock = threading.Lock()
-_gate: Authenticator | None = None
+_authenticator: Authenticator | None = None
 _fall_through = False
 _two_step = False
 _challenges = PendingChallenges()
 
 
-def open_gate(config_file: str | None, linger: float = 0.0) -> Authenticator:
+def open_authenticator_for(config_file: str | None, linger: float = 0.0) -> Authenticator:
     """Build the Authenticator from an otpgate.toml, with RADIUS's linger setting.
 
     Raises:
@@ -191,7 +191,7 @@ def instantiate(p: object = None) -> int:
 
     Returns 0, or -1 (FreeRADIUS then refuses to start, with the reason logged).
     """
-    global _gate, _fall_through, _two_step
+    global _authenticator, _fall_through, _two_step
     try:
         import radiusd
 
@@ -200,7 +200,7 @@ def instantiate(p: object = None) -> int:
         section = {}
     try:
         path, linger, two_step = _settings(section)
-        gate = open_gate(path or _DEFAULT_CONFIG, linger)
+        authenticator = open_authenticator_for(path or _DEFAULT_CONFIG, linger)
     except (ValueError, OSError) as exc:  # ConfigError and StoreError's config cases
         _radlog(_L_ERR, f"otpgate: cannot start: {exc}")
         return -1
@@ -208,7 +208,8 @@ def instantiate(p: object = None) -> int:
         _radlog(_L_ERR, f"otpgate: cannot open the store: {exc.__class__.__name__}: {exc}")
         return -1
     with _lock:
-        old, _gate, _fall_through, _two_step = _gate, gate, gate.settings.fall_through, two_step
+        old, _authenticator = _authenticator, authenticator
+        _fall_through, _two_step = authenticator.settings.fall_through, two_step
     if old is not None:
         old.close()
     _radlog(_L_INFO, f"otpgate: deciding Access-Requests with {path or _DEFAULT_CONFIG}")
@@ -217,9 +218,9 @@ def instantiate(p: object = None) -> int:
 
 def detach(p: object = None) -> int:
     """FreeRADIUS stop (or reload): close the store and the audit log."""
-    global _gate
+    global _authenticator
     with _lock:
-        old, _gate = _gate, None
+        old, _authenticator = _authenticator, None
     if old is not None:
         old.close()
     return RLM_MODULE_OK
@@ -263,8 +264,8 @@ def reply_for(decision: Decision, *, fall_through: bool = False) -> Reply:
 def authenticate(p: object) -> Reply:
     """FreeRADIUS ``authenticate``: decide one PAP Access-Request."""
     attrs = dict(_pairs(p))
-    gate = _gate
-    if gate is None:
+    authenticator = _authenticator
+    if authenticator is None:
         _radlog(_L_ERR, "otpgate: not instantiated; refusing")
         return RLM_MODULE_FAIL, {"reply": (("Reply-Message", _UNAVAILABLE),)}
     user = attrs.get("User-Name", "")
@@ -282,8 +283,8 @@ def authenticate(p: object) -> Reply:
             return RLM_MODULE_REJECT, {"reply": (("Reply-Message", REFUSED),)}
         password = pin + password
     # write_behind: a known user's wrong code is answered as fast as an unknown user's.
-    attempt = gate.attempt(user, password, client_address(attrs), write_behind=True)
-    decision = gate.decide(attempt)
+    attempt = authenticator.attempt(user, password, client_address(attrs), write_behind=True)
+    decision = authenticator.login(attempt)
     return reply_for(decision, fall_through=_fall_through)
 
 

@@ -26,12 +26,12 @@ import logging
 from typing import Any, Final
 
 from .._limits import MAX_USER
-from ..login.reasons import Reason
 from .writer import iso_utc
 
 __all__ = [
     "DECISION_LOG",
     "FORMATS",
+    "LINGER",
     "START_LOG",
     "JSONFormatter",
     "log_decision",
@@ -40,6 +40,12 @@ __all__ = [
 
 FORMATS: Final = ("text", "json")
 DECISION_LOG: Final = logging.getLogger("otpgate.decision")
+
+LINGER: Final = "linger"
+"""``otpgate.login.reasons.Reason.LINGER`` (a str): a lingering re-use is not a new
+decision.  The audit log sits below the login package and does not import it;
+tests/audit checks that the two agree."""
+
 START_LOG: Final = logging.getLogger("otpgate.serve")
 
 
@@ -65,7 +71,7 @@ def log_decision(
     frontend: str, user: str, ip: str, ok: bool, reason: str, retry_after: float | None
 ) -> None:
     """One info line for a login decision (nothing when info is not enabled)."""
-    if ok and reason == Reason.LINGER:
+    if ok and reason == LINGER:
         return
     if not DECISION_LOG.isEnabledFor(logging.INFO):
         return

@@ -20,15 +20,34 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime
-from typing import IO, TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Final, Protocol
 
 if TYPE_CHECKING:
-    from ..login.attempt import Decision
     from ..store.records import UserRecord
 
-__all__ = ["ADMIN", "AuditLog", "AuditLogUnavailable", "iso_utc"]
+__all__ = ["ADMIN", "AuditLog", "AuditLogUnavailable", "Decided", "iso_utc"]
 
 log = logging.getLogger(__name__)
+
+
+class Decided(Protocol):
+    """What the audit log records of a login decision (:class:`otpgate.login.attempt.Decision`).
+
+    Defined here, below the login package, so that the audit log imports nothing above it.
+    """
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def retry_after(self) -> float | None: ...
+
+    @property
+    def fresh(self) -> bool: ...
+
 
 _FIELDS: Final = frozenset(
     {
@@ -182,7 +201,7 @@ class AuditLog:
                 log.error("cannot write the audit log: %s", exc)
 
     def login(
-        self, ts: float, decision: Decision, user: str, ip: str, record: UserRecord | None
+        self, ts: float, decision: Decided, user: str, ip: str, record: UserRecord | None
     ) -> None:
         """Record one login decision; ``user`` and ``ip`` as sent (not text: its type only)."""
         self.write(

@@ -89,7 +89,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         raise
     auth = Authenticator(store, settings, pin_checker=checker, audit=audit)
     try:
-        decision = auth.authenticate(user, password, ip)
+        decision = auth.login(auth.attempt(user, password, ip))
     finally:
         auth.close()
     if args.verbose:

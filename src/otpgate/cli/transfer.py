@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import IO, Any
 
 from ..errors import StoreError
-from ..login.rules import admin_locked
+from ..login.user_state import admin_locked
 from ..store import Store, UserStore, default_key_file, open_store, parse_store_url, redact
 from ..store.records import Pin, UserRecord
 from . import CommandError, _secrets

@@ -19,7 +19,7 @@ from .._limits import escape_control
 from ..audit.writer import iso_utc
 from ..errors import VerificationError
 from ..login import recovery
-from ..login.rules import admin_locked
+from ..login.user_state import admin_locked
 from ..otp.verify import Policy, TokenState, resync
 from ..store.records import UserRecord
 from . import CommandError, enrol

@@ -39,9 +39,8 @@ class Attempt:
     """One login attempt, with the keyed digest of user + password made once.
 
     Built by :meth:`~otpgate.login.authenticator.Authenticator.attempt`; pass it to
-    :meth:`~otpgate.login.authenticator.Authenticator.check_cached` and then
-    :meth:`~otpgate.login.authenticator.Authenticator.decide` so that neither computes the
-    digest again.
+    :meth:`~otpgate.login.authenticator.Authenticator.login` (or, on an event loop,
+    to its halves ``check_cached`` and ``decide``), so that the digest is made once.
 
     Attributes:
         user: the user name as sent.

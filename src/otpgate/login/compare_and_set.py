@@ -4,7 +4,7 @@
 function (record -> :class:`~otpgate.login.rules.Outcome`) and writes the new state;
 a lost race re-reads and decides again, so the same code can never be
 accepted twice.  The ``decide`` functions come from here too: the login rules
-for one attempt (:func:`login_rules`), failures counted after the answer
+for one attempt (:class:`LoginRules`), failures counted after the answer
 (:func:`count_failures`, :func:`write_behind`) and a logout (:func:`log_out`).  :func:`decoy_work`
 does for an unknown user what a known user's attempt costs.
 """
@@ -19,10 +19,10 @@ from typing import Final
 from ..config.auth import AuthSettings
 from ..errors import StoreConflict, StoreError
 from ..otp.tokens import TokenType
-from ..regulation.failure_writer import FailureWriter
+from ..regulation.regulator import Regulator
 from ..store.base import LoginStore, UserStore
 from ..store.records import Pin, UserRecord
-from . import recovery, rules
+from . import recovery, rules, user_state
 from .attempt import Attempt
 from .reasons import Reason
 from .rules import Outcome
@@ -31,11 +31,11 @@ __all__ = [
     "MAX_RETRIES",
     "CheckPin",
     "Decide",
+    "LoginRules",
     "count_failures",
     "decoy_record",
     "decoy_work",
     "log_out",
-    "login_rules",
     "settle",
     "write_behind",
     "write_use",
@@ -83,8 +83,8 @@ def settle(
     raise StoreConflict(f"gave up after {MAX_RETRIES} concurrent updates of {user!r}")
 
 
-def write_behind(failures: FailureWriter, user: str, now: float) -> Callable[[Outcome], bool]:
-    """For :func:`settle`'s ``defer``: hand a wrong code's failure count to ``failures``.
+def write_behind(regulator: Regulator, user: str, now: float) -> Callable[[Outcome], bool]:
+    """For :func:`settle`'s ``defer``: hand a wrong code's failure count to the regulator.
 
     Only a ``no_match``: its new state is one more failure (and maybe a
     lock), which :func:`count_failures` applies as well later.  A right
@@ -93,7 +93,7 @@ def write_behind(failures: FailureWriter, user: str, now: float) -> Callable[[Ou
     """
 
     def defer(outcome: Outcome) -> bool:
-        return outcome.reason is Reason.NO_MATCH and failures.submit(user, now)
+        return outcome.reason is Reason.NO_MATCH and regulator.write_behind(user, now)
 
     return defer
 
@@ -103,16 +103,8 @@ def _motp_without_pin(record: UserRecord) -> bool:
     return record.token_type.kind == "MOTP" and record.pin.kind not in ("plain", "none")
 
 
-def login_rules(
-    store: LoginStore,
-    attempt: Attempt,
-    now: float,
-    settings: AuthSettings,
-    check_pin: CheckPin,
-    on_logout: Callable[[str], None],
-    no_step_back: Callable[[UserRecord], UserRecord] = lambda record: record,
-) -> Decide:
-    """:func:`rules.transition` for one attempt, round after round of :func:`settle`.
+class LoginRules:
+    """A ``decide``: :func:`rules.transition` for one attempt, round after round of :func:`settle`.
 
     Across rounds each PIN is checked and each recovery code consumed at
     most once, and a PIN found wrong stays wrong.  ``on_logout`` hears the
@@ -120,53 +112,66 @@ def login_rules(
     ``no_step_back`` raises a record's last time step to one read before
     (:meth:`otpgate.login.linger.LingerMemory.no_step_back`), in every round.
     """
-    user, password, ip, s = attempt.user, attempt.password, attempt.ip, settings
-    pins: dict[tuple[Pin, str], bool] = {}
 
-    def otp_tag(otp: str) -> str:
-        # The stored last OTP's form: a keyed digest in the SQL stores.
-        return store.otp_tag(user, otp)
+    def __init__(
+        self,
+        store: LoginStore,
+        attempt: Attempt,
+        now: float,
+        settings: AuthSettings,
+        check_pin: CheckPin,
+        on_logout: Callable[[str], None],
+        no_step_back: Callable[[UserRecord], UserRecord],
+    ) -> None:
+        self.store, self.attempt, self.now, self.settings = store, attempt, now, settings
+        self.check_pin, self.on_logout, self.no_step_back = check_pin, on_logout, no_step_back
+        self.pins: dict[tuple[Pin, str], bool] = {}
+        self.consumed: dict[str, bool] = {}
+        self.seen: set[Reason] = set()
 
-    consumed: dict[str, bool] = {}
-    seen: set[Reason] = set()
-
-    def decide(record: UserRecord | None) -> Outcome:
+    def __call__(self, record: UserRecord | None) -> Outcome:
+        attempt, user = self.attempt, self.attempt.user
         if record is not None and _motp_without_pin(record):
             log.error("Mobile-OTP user %r needs a plain PIN to verify codes", user)
-
-        def pin_ok(pin: str) -> bool:
-            assert record is not None
-            if (record.pin, pin) not in pins:
-                pins[record.pin, pin] = check_pin(record.pin, record.username, pin)
-            return pins[record.pin, pin]
-
-        bad_pin = Reason.BAD_PIN in seen
         if record is not None:
-            record = no_step_back(record)
+            record = self.no_step_back(record)
+        pin_ok = self._pin_ok(record)
         out = rules.transition(
             record,
-            password,
-            ip,
-            now,
-            s,
+            attempt.password,
+            attempt.ip,
+            self.now,
+            self.settings,
             pin_ok,
-            pin_failed=bad_pin,
-            otp_tag=otp_tag,
+            pin_failed=Reason.BAD_PIN in self.seen,
+            otp_tag=lambda otp: self.store.otp_tag(user, otp),  # a keyed digest in SQL stores
             linger=attempt.linger,
             next_provider=attempt.next_provider,
         )
         if isinstance(out, rules.Recover):
             assert record is not None
-            if out.code not in consumed:
+            if out.code not in self.consumed:
                 digest = recovery.digest(user, out.code)
-                consumed[out.code] = store.consume_recovery_code(user, digest)
-            out = rules.recovered(record, consumed[out.code], out.pin, ip, now, s, pin_ok)
+                self.consumed[out.code] = self.store.consume_recovery_code(user, digest)
+            consumed = self.consumed[out.code]
+            out = rules.recovered(
+                record, consumed, out.pin, attempt.ip, self.now, self.settings, pin_ok
+            )
         if out.reason is Reason.LOGOUT:
-            on_logout(user)
-        seen.add(out.reason)
+            self.on_logout(user)
+        self.seen.add(out.reason)
         return out
 
-    return decide
+    def _pin_ok(self, record: UserRecord | None) -> Callable[[str], bool]:
+        """Whether a PIN is the record's, each (stored PIN, PIN given) checked once."""
+
+        def pin_ok(pin: str) -> bool:
+            assert record is not None
+            if (record.pin, pin) not in self.pins:
+                self.pins[record.pin, pin] = self.check_pin(record.pin, record.username, pin)
+            return self.pins[record.pin, pin]
+
+        return pin_ok
 
 
 def decoy_record() -> UserRecord:
@@ -211,7 +216,7 @@ def count_failures(count: int, now: float, settings: AuthSettings) -> Decide:
             # (no state: nothing to write).
             return Outcome(Reason.NO_MATCH)
         for _ in range(count):
-            state = rules.failed_state(state, now, settings)
+            state = user_state.failed_state(state, now, settings)
         return Outcome(Reason.NO_MATCH, state)
 
     return fail
@@ -224,20 +229,20 @@ def write_use(
     settings: AuthSettings,
     same: Callable[[UserRecord], bool],
 ) -> UserRecord | None:
-    """Write a lingering use answered from memory, when one is due (:func:`rules.idle_use`).
+    """Write a lingering use answered from memory, when one is due (:func:`user_state.idle_use`).
 
     ``same`` says whether a record (re-read after a lost race) still holds the
     credential that lingers.  Returns the record as written, or ``None`` when
     nothing was written; a store error is logged and writes nothing: the use
     was accepted from a recent read, and the next one is written again.
     """
-    if rules.idle_use(record.state, now, settings) is None:
+    if user_state.idle_use(record.state, now, settings) is None:
         return None
 
     def use(current: UserRecord | None) -> Outcome:
-        if current is None or not same(current) or rules.locked(current.state, now):
+        if current is None or not same(current) or user_state.locked(current.state, now):
             return Outcome(Reason.LINGER)
-        return Outcome(Reason.LINGER, rules.idle_use(current.state, now, settings))
+        return Outcome(Reason.LINGER, user_state.idle_use(current.state, now, settings))
 
     try:
         outcome, new = settle(store, record.username, record, use)
@@ -253,6 +258,6 @@ def log_out(now: float) -> Decide:
     def revoke(current: UserRecord | None) -> Outcome:
         if current is None:
             return Outcome(Reason.UNKNOWN_USER)
-        return Outcome(Reason.LOGOUT, rules.logged_out(current.state, now))
+        return Outcome(Reason.LOGOUT, user_state.logged_out(current.state, now))
 
     return revoke

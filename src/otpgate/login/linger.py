@@ -34,7 +34,7 @@ from ..otp.algorithms import HmacKey
 from ..state.credentials import KnownCredential
 from ..store.records import UserRecord
 from .pins import encode_secret
-from .rules import locked
+from .user_state import locked
 
 __all__ = ["LingerMemory", "Snapshot"]
 
@@ -208,7 +208,7 @@ class LingerMemory:
         """Take over a credential another process accepted (its window and fingerprint).
 
         Idle time here counts from the first use; after that the store's
-        last use (written every ``max_idle / 16`` s, :func:`otpgate.login.rules.idle_use`)
+        last use (written every ``max_idle / 16`` s, :func:`otpgate.login.user_state.idle_use`)
         decides, through the stored last OTP.
         """
         if not key or self.settings.cache_size == 0:

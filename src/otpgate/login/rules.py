@@ -28,7 +28,6 @@ is written as used, so it cannot serve a second PIN guess.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Final
@@ -41,29 +40,17 @@ from ..store.records import UserRecord, UserState
 from . import recovery
 from .pins import pins_equal
 from .reasons import Reason
+from .user_state import failed_state, idle_use, lock_retry, locked, logged_out
 
 __all__ = [
-    "IDLE_WRITES",
     "Outcome",
     "PinCheck",
     "Recover",
-    "admin_locked",
-    "failed_state",
-    "idle_use",
-    "lock_retry",
-    "locked",
-    "logged_out",
     "passed_on",
     "recovered",
     "screen",
-    "session_stands",
     "transition",
 ]
-
-IDLE_WRITES: Final = 16
-"""Under ``max_idle`` a lingering use is written at most every ``max_idle / 16`` s:
-mod_authn_otp's ``IDLE_UPDATE_DIVISOR``, so the idle clock is shared by every
-process (and by the module, on a shared file) at 1/16 of its length."""
 
 PinCheck = Callable[[str], bool]
 """Checks a PIN against the user's record (slow: argon2id, or another service)."""
@@ -136,71 +123,6 @@ class Recover:
     code: str = field(repr=False)
 
 
-def locked(state: UserState, now: float) -> bool:
-    """Whether the user is locked at ``now``."""
-    return state.locked_until is not None and now < state.locked_until
-
-
-def admin_locked(state: UserState, now: float) -> UserState:
-    """Locked until an administrator unlocks (``otpgate user unlock``), sessions revoked:
-    ``user lock``, and users imported with the failures that had locked them."""
-    return replace(state, locked_until=math.inf, revoked_before=now)
-
-
-def lock_retry(state: UserState, now: float) -> float | None:
-    """Seconds until a lock lifts itself; ``None`` for a lock that does not."""
-    if state.locked_until is None or math.isinf(state.locked_until):
-        return None
-    return max(state.locked_until - now, 0.0)
-
-
-def failed_state(state: UserState, now: float, settings: AuthSettings) -> UserState:
-    """One more consecutive failure; at ``max_otp_failures`` the user is locked."""
-    failures = state.failures + 1
-    locked_until = state.locked_until
-    if locked_until is not None and locked_until <= now:
-        locked_until = None  # an expired automatic lock
-    if settings.max_otp_failures and failures >= settings.max_otp_failures:
-        unlock = settings.failure_unlock_after
-        locked_until = now + unlock if unlock > 0 else math.inf
-    return replace(state, failures=failures, locked_until=locked_until)
-
-
-def idle_use(state: UserState, now: float, settings: AuthSettings) -> UserState | None:
-    """The state that records a lingering use at ``now``, when one is due; else ``None``.
-
-    Only under ``max_idle``, for a stored last OTP (a logout cleared it), and
-    only when the stored use is more than ``max_idle / IDLE_WRITES`` old, as
-    the module does: every process slides one clock, and a Basic client
-    re-sending its password costs no write per request.  The time alone is
-    written; the address stays the login's (an address is trusted by the
-    guess budget for a login from it, not for a re-sent password).
-    """
-    idle = settings.max_idle
-    if idle is None or state.last_otp is None or state.last_auth is None:
-        return None
-    if not now - state.last_auth > idle / IDLE_WRITES:
-        return None
-    return replace(state, last_auth=now)
-
-
-def logged_out(state: UserState, now: float) -> UserState:
-    """Sessions and lingering credentials from before ``now`` end."""
-    return replace(state, revoked_before=now, last_otp=None)
-
-
-def session_stands(record: UserRecord | None, issued_at: float, now: float) -> bool:
-    """Whether a session issued at ``issued_at`` still stands for this record.
-
-    The user must exist, not be locked, and not have been logged out or
-    locked after the session was issued.
-    """
-    if record is None or locked(record.state, now):
-        return False
-    revoked = record.state.revoked_before
-    return revoked is None or issued_at >= revoked
-
-
 def screen(
     user: str, password: str, settings: AuthSettings, throttled: float | None
 ) -> Outcome | None:
@@ -249,6 +171,30 @@ def transition(
         next_provider: the front end hands unknown users to another
             provider (Apache's next ``AuthBasicProvider``).
     """
+    early = _without_code(record, password, ip, now, settings, next_provider)
+    if early is not None or record is None:
+        return early if early is not None else Outcome(Reason.UNKNOWN_USER)
+    split = _split(record, password)
+    if not isinstance(split, tuple):
+        return split
+    pin, otp = split
+    check: PinCheck = (lambda _: False) if pin_failed else pin_ok
+    tag = otp_tag(otp)
+    used = _used_code(record, tag, ip, now, settings, linger, lambda: check(pin))
+    if used is not None:
+        return used
+    return _verify(record, password, pin, (otp, tag), ip, now, settings, pin_ok, pin_failed)
+
+
+def _without_code(
+    record: UserRecord | None,
+    password: str,
+    ip: str,
+    now: float,
+    settings: AuthSettings,
+    next_provider: bool,
+) -> Outcome | None:
+    """The outcomes decided before any code is looked at: no user, a logout, a lock."""
     if record is None:
         # Another provider's user (fall_through, or Apache's next provider):
         # not a guess at anyone here, so not counted.
@@ -262,23 +208,31 @@ def transition(
         return Outcome(Reason.MALFORMED)
     if locked(state, now):
         return Outcome(Reason.LOCKED, retry_after=lock_retry(state, now))
-    split = _split(record, password)
-    if not isinstance(split, tuple):
-        return split
-    pin, otp = split
-    check: PinCheck = (lambda _: False) if pin_failed else pin_ok
-    motp = record.token_type.kind == "MOTP"
-    tag = otp_tag(otp)
+    return None
+
+
+def _used_code(
+    record: UserRecord,
+    tag: str,
+    ip: str,
+    now: float,
+    settings: AuthSettings,
+    linger: bool,
+    pin_right: Callable[[], bool],
+) -> Outcome | None:
+    """The outcome for the code last used (still lingering, or replayed), else ``None``."""
+    state = record.state
     if linger and _stored_linger(state, tag, ip, now, settings):
         # Another process accepted this code moments ago: the reference module's
         # linger, from the stored last OTP (no write).
-        return _lingering(state, motp or check(pin), now, settings)
+        motp = record.token_type.kind == "MOTP"
+        return _lingering(state, motp or pin_right(), now, settings)
     if state.last_otp is not None and pins_equal(state.last_otp, tag):
         # The last accepted code, re-sent after its linger ran out (a browser
         # repeating Basic credentials).  The PIN is not looked at, so this
         # answers nothing about it: not counted.
         return Outcome(Reason.REPLAYED)
-    return _verify(record, password, pin, (otp, tag), ip, now, settings, pin_ok, pin_failed)
+    return None
 
 
 def recovered(

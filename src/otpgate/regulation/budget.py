@@ -25,7 +25,7 @@ cookies" scheme (Slow Down Online Guessing Attacks with Device Cookies):
 
 Memory only, per process, like the throttle: by itself, N gate processes
 allow N times the budget.  With ``[state] url = "redis://..."`` the
-Authenticator's :class:`otpgate.regulation.limits.Limits` counts every failure here and
+Authenticator's :class:`~otpgate.regulation.shared.SharedRegulator` counts every failure here and
 in Redis as well, so all processes and hosts share one budget (and fall back
 to this one while Redis is away).  Failures
 for names that do not exist are kept apart from those of real users

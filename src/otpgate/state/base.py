@@ -20,7 +20,7 @@ One login attempt asks what it needs in one go (:meth:`SharedState.ask`: its
 backoff entry, trust mark, budget windows and known credential) and, when
 refused, tells its outcome in one go (:meth:`SharedState.tell`).  With Redis
 each is one round trip whose shape depends on the client alone, never on
-whether the name exists or its budget is spent (:mod:`otpgate.regulation.limits`).
+whether the name exists or its budget is spent (:mod:`otpgate.regulation.shared`).
 
 :class:`LocalState` is the default: nothing is shared beyond the process
 (one process, nothing to install), every method is a no-op, and the

@@ -54,8 +54,9 @@ class Decisions:
     ) -> Decision:
         """Ask the Authenticator once, count the answer once.
 
-        The answer from memory is taken on the event loop; only a fresh login
-        (store I/O, the PIN hash) goes to the threadpool, with the same
+        :meth:`~otpgate.login.authenticator.Authenticator.login` in its two
+        halves: the answer from memory is taken on the event loop; only a fresh
+        decision (store I/O, the PIN hash) goes to the threadpool, with the same
         :class:`~otpgate.login.authenticator.Attempt` (so its digest is computed once).
         ``linger=False``: a lingering credential does not answer (the login
         form, where a code is single use).  ``device`` and ``proven`` say how
@@ -66,13 +67,7 @@ class Decisions:
             # A failure count is written after the answer: a known user's wrong
             # code must take as long as an unknown user's (docs/accounts.md).
             attempt = self.auth.attempt(
-                user,
-                password,
-                ip,
-                linger=linger,
-                write_behind=True,
-                device=device,
-                proven=proven,
+                user, password, ip, linger=linger, write_behind=True, device=device, proven=proven
             )
             decision = self.auth.check_cached(attempt, now=now)
             if decision is None:
@@ -82,12 +77,8 @@ class Decisions:
             # last line, so that no failure can ever turn into an accepted login.
             log.error("authentication failed with %s", exc.__class__.__name__)
             decision = Decision(False, None, Reason.STORE_ERROR)
-        self.metrics.record(
-            frontend,
-            decision.reason,
-            time.perf_counter() - started,
-            decision.retry_after is not None and not decision.ok,
-        )
+        throttled = decision.retry_after is not None and not decision.ok
+        self.metrics.record(frontend, decision.reason, time.perf_counter() - started, throttled)
         log_decision(frontend, user, ip, decision.ok, decision.reason, decision.retry_after)
         return decision
 

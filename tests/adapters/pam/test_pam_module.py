@@ -1,13 +1,19 @@
-"""otpgate.adapters.pam's arguments and result codes, in this process (no PAM)."""
+"""otpgate.adapters.pam in this process (no PAM): arguments, result codes, one Authenticator."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
+from otpgate.adapters import pam, per_process
 from otpgate.adapters.pam import Options, parse_args, result_code
 from otpgate.login.reasons import Reason
+
+from ..gate_users import code, make_gate
 
 # The numbers of Linux-PAM's _pam_types.h, as pam_python exposes them on pamh.
 PAMH = SimpleNamespace(
@@ -53,3 +59,93 @@ def test_bad_arguments_are_named(arg: str) -> None:
 )
 def test_result_codes(ok: bool, reason: Reason, retry: float | None, expected: str) -> None:
     assert result_code(PAMH, ok, reason, retry) == getattr(PAMH, expected)
+
+
+# --- one Authenticator per process ---------------------------------------------------
+
+
+class FakeHandle(SimpleNamespace):
+    """What pam_python hands the module: a user, PAM_AUTHTOK, the remote host."""
+
+    PAM_PROMPT_ECHO_OFF = 1
+    PAM_ERROR_MSG = 3
+    PAM_SILENT = 0x8000
+    exception = RuntimeError
+
+    def __init__(self, user: str, authtok: str) -> None:
+        super().__init__(**vars(PAMH), authtok=authtok, rhost="192.0.2.9", told=[])
+        self.user = user
+
+    def get_user(self, prompt: object) -> str:
+        return self.user
+
+    def Message(self, style: int, text: str) -> str:  # pam_python's name
+        return text
+
+    def conversation(self, message: str) -> SimpleNamespace:
+        self.told.append(message)
+        return SimpleNamespace(resp=None)
+
+
+@pytest.fixture
+def opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, list[object]]]:
+    """(the otpgate.toml, every Authenticator the PAM module opened); all closed after."""
+    from otpgate.login import assembly
+
+    config = make_gate(tmp_path, {"alice": "1234"})
+    opened: list[object] = []
+    real = assembly.open_authenticator
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        opened.append(real(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(assembly, "open_authenticator", counting)
+    try:
+        yield config, opened
+    finally:
+        per_process.pam().close()
+
+
+def login(config: Path, password: str, *extra: str) -> int:
+    argv = ["/x/pam.py", f"config={config}", "use_first_pass", *extra]
+    return pam.pam_sm_authenticate(FakeHandle("alice", password), 0, argv)
+
+
+def test_logins_in_one_process_share_one_authenticator(
+    opened: tuple[Path, list[object]],
+) -> None:
+    config, authenticators = opened
+    password = "1234" + code("alice")
+    assert login(config, password) == PAMH.PAM_SUCCESS
+    assert login(config, password) == PAMH.PAM_AUTH_ERR  # replayed: linger=0
+    # Its throttle sees every login of the process: the free failures run out.
+    results = [login(config, "1234000000") for _ in range(5)]
+    assert results[-1] == PAMH.PAM_MAXTRIES
+    assert len(authenticators) == 1
+    # Other settings (linger) are another Authenticator, kept as well.
+    assert login(config, "1234000000", "linger=5") == PAMH.PAM_AUTH_ERR
+    assert login(config, "1234000000", "linger=5") == PAMH.PAM_AUTH_ERR
+    assert len(authenticators) == 2
+
+
+def test_the_settings_are_read_once_per_process(opened: tuple[Path, list[object]]) -> None:
+    # docs/pam.md: a long-running service sees a changed otpgate.toml after its restart.
+    config, authenticators = opened
+    assert login(config, "1234000000") == PAMH.PAM_AUTH_ERR
+    config.write_text("[store]\nurl = 'not a store'\n")
+    assert login(config, "1234" + code("alice")) == PAMH.PAM_SUCCESS
+    assert len(authenticators) == 1
+
+
+def test_closed_at_exit_and_opened_again_after(opened: tuple[Path, list[object]]) -> None:
+    from otpgate.login.authenticator import Authenticator
+
+    config, authenticators = opened
+    assert login(config, "1234000000") == PAMH.PAM_AUTH_ERR
+    first = authenticators[0]
+    assert isinstance(first, Authenticator)
+    per_process.pam().close()  # what atexit runs
+    assert first.regulator.write_behind("alice", 0.0) is False  # its writer is closed
+    assert login(config, "1234" + code("alice")) == PAMH.PAM_SUCCESS
+    assert len(authenticators) == 2

@@ -31,7 +31,7 @@ UNAVAILABLE = "Authentication service cannot retrieve authentication info"
 
 
 @pytest.fixture(scope="module")
-def gate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(the gate's directory, the venv's site-packages)."""
     require_tool("pamtester")
     if not Path("/lib/security/pam_python.so").exists() and not list(
@@ -47,9 +47,9 @@ def gate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def service(gate: tuple[Path, Path]) -> Iterator[str]:
+def service(installed: tuple[Path, Path]) -> Iterator[str]:
     """examples/pam/sshd's auth line (two prompts)."""
-    directory, site = gate
+    directory, site = installed
     lines = [ln for ln in example_lines("sshd", site, directory / "otpgate.toml") if "auth" in ln]
     with pam_service([*lines, "account required pam_permit.so"]) as name:
         yield name
@@ -59,33 +59,33 @@ def login(service: str, user: str, pin: str, otp: str) -> PamResult:
     return pamtester(service, user, [pin, otp])
 
 
-def test_accept_asks_pin_then_code(service: str, gate: tuple[Path, Path]) -> None:
+def test_accept_asks_pin_then_code(service: str, installed: tuple[Path, Path]) -> None:
     result = login(service, "alice", PINS["alice"], code("alice"))
     assert result.returncode == 0, result.output
     assert SUCCESS in result.output
     assert result.output.index("PIN: ") < result.output.index("One-time code: ")
-    (entry,) = audit(gate[0], "alice")
+    (entry,) = audit(installed[0], "alice")
     assert (entry["result"], entry["reason"], entry["ip"]) == ("accept", "otp", "local")
 
 
 def test_wrong_code_and_wrong_pin_are_authentication_failures(
-    service: str, gate: tuple[Path, Path]
+    service: str, installed: tuple[Path, Path]
 ) -> None:
     wrong_code = login(service, "bob", PINS["bob"], code("bob", offset_steps=40))
     wrong_pin = login(service, "carol", "9999", code("carol"))
     for result in (wrong_code, wrong_pin):
         assert result.returncode != 0
         assert AUTH_ERR in result.output, result.output
-    assert [e["reason"] for e in audit(gate[0], "bob")] == ["no_match"]
-    assert [e["reason"] for e in audit(gate[0], "carol")] == ["bad_pin"]
+    assert [e["reason"] for e in audit(installed[0], "bob")] == ["no_match"]
+    assert [e["reason"] for e in audit(installed[0], "carol")] == ["bad_pin"]
 
 
-def test_replay_is_refused_in_the_next_process(service: str, gate: tuple[Path, Path]) -> None:
+def test_replay_is_refused_in_the_next_process(service: str, installed: tuple[Path, Path]) -> None:
     otp = code("dave")
     assert login(service, "dave", PINS["dave"], otp).returncode == 0
     again = login(service, "dave", PINS["dave"], otp)
     assert again.returncode != 0 and AUTH_ERR in again.output
-    assert [e["reason"] for e in audit(gate[0], "dave")] == ["otp", "replayed"]
+    assert [e["reason"] for e in audit(installed[0], "dave")] == ["otp", "replayed"]
 
 
 def test_unknown_user(service: str) -> None:
@@ -97,7 +97,7 @@ def test_unknown_user(service: str) -> None:
 
 
 def test_failure_limit_answers_maxtries_with_a_message(
-    service: str, gate: tuple[Path, Path]
+    service: str, installed: tuple[Path, Path]
 ) -> None:
     # max_otp_failures = 3: the third failure locks for 300 s, in the store,
     # so it holds for every later process, even with the right PIN and code.
@@ -111,15 +111,17 @@ def test_failure_limit_answers_maxtries_with_a_message(
     silent = pamtester(service, "erin", [PINS["erin"], code("erin")], "authenticate(PAM_SILENT)")
     assert MAXTRIES in silent.output, silent.output
     assert "Too many failed attempts" not in silent.output
-    assert [e["reason"] for e in audit(gate[0], "erin")][-1] == "locked"
+    assert [e["reason"] for e in audit(installed[0], "erin")][-1] == "locked"
 
 
-def test_eight_processes_one_fresh_code_one_success(service: str, gate: tuple[Path, Path]) -> None:
+def test_eight_processes_one_fresh_code_one_success(
+    service: str, installed: tuple[Path, Path]
+) -> None:
     otp = code("frank")
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: login(service, "frank", PINS["frank"], otp), range(8)))
     assert sorted(r.returncode == 0 for r in results) == [False] * 7 + [True]
-    assert sorted(e["reason"] for e in audit(gate[0], "frank")) == ["otp"] + ["replayed"] * 7
+    assert sorted(e["reason"] for e in audit(installed[0], "frank")) == ["otp"] + ["replayed"] * 7
 
 
 def test_not_utf8_and_no_answer_are_refused_not_crashed(service: str) -> None:
@@ -129,8 +131,8 @@ def test_not_utf8_and_no_answer_are_refused_not_crashed(service: str) -> None:
         assert result.returncode != 0 and AUTH_ERR in result.output, result.output
 
 
-def test_single_prompt(gate: tuple[Path, Path]) -> None:
-    directory, site = gate
+def test_single_prompt(installed: tuple[Path, Path]) -> None:
+    directory, site = installed
     lines = example_lines("one-password", site, directory / "otpgate.toml")
     with pam_service(lines) as name:
         result = pamtester(name, "heidi", [PINS["heidi"] + code("heidi")])
@@ -140,9 +142,9 @@ def test_single_prompt(gate: tuple[Path, Path]) -> None:
 
 
 def test_use_first_pass_takes_the_password_a_module_above_asked_for(
-    gate: tuple[Path, Path],
+    installed: tuple[Path, Path],
 ) -> None:
-    directory, site = gate
+    directory, site = installed
     (auth,) = [ln for ln in example_lines("sshd", site, directory / "otpgate.toml") if "auth" in ln]
     # pam_unix asks "Password:" and keeps the answer as PAM_AUTHTOK; "ivan" is
     # no system user, so pam_unix itself fails (optional: that does not count).
@@ -159,8 +161,8 @@ def test_use_first_pass_takes_the_password_a_module_above_asked_for(
     assert no_token.returncode != 0
 
 
-def test_try_first_pass_asks_when_nothing_was_asked_before(gate: tuple[Path, Path]) -> None:
-    directory, site = gate
+def test_try_first_pass_asks_when_nothing_was_asked_before(installed: tuple[Path, Path]) -> None:
+    directory, site = installed
     lines = example_lines("sshd", site, directory / "otpgate.toml")
     auth = [ln + " try_first_pass" for ln in lines if ln.startswith("auth")]
     with pam_service(auth) as name:
@@ -173,9 +175,9 @@ def test_try_first_pass_asks_when_nothing_was_asked_before(gate: tuple[Path, Pat
     ("config_name", "extra"), [("no-such.toml", ""), ("otpgate.toml", " lingr=5")]
 )
 def test_unusable_settings_are_authinfo_unavailable(
-    gate: tuple[Path, Path], config_name: str, extra: str
+    installed: tuple[Path, Path], config_name: str, extra: str
 ) -> None:
-    directory, site = gate
+    directory, site = installed
     lines = example_lines("sshd", site, directory / config_name)
     auth = [ln + extra for ln in lines if ln.startswith("auth")]
     with pam_service(auth) as name:

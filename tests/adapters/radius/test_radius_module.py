@@ -2,27 +2,28 @@
 
 The same functions FreeRADIUS calls, without FreeRADIUS (its ``radiusd``
 module does not exist here, so ``instantiate`` reads no ``config`` section
-and these tests set the module's settings through ``open_gate``).
+and these tests set the module's settings through ``open_authenticator_for``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from otpgate.adapters import radius
-from otpgate.login.authenticator import Decision
+from otpgate.login.authenticator import Attempt, Authenticator, Decision
 from otpgate.login.reasons import Reason
 
 from ..gate_users import audit, code, make_gate
 
 
 @pytest.fixture
-def gate(tmp_path: Path) -> Iterator[Path]:
+def configured(tmp_path: Path) -> Iterator[Path]:
     config = make_gate(tmp_path, {"alice": "1234"})
-    radius._gate = radius.open_gate(str(config))
+    radius._authenticator = radius.open_authenticator_for(str(config))
     try:
         yield tmp_path
     finally:
@@ -87,23 +88,23 @@ def test_client_address_prefers_calling_station_id() -> None:
     assert radius.client_address({}) == "unknown"
 
 
-def test_authenticate_both_calling_conventions(gate: Path) -> None:
+def test_authenticate_both_calling_conventions(configured: Path) -> None:
     otp = code("alice")
     request = (("User-Name", "alice"), ("User-Password", "1234" + otp))
     assert radius.authenticate({"request": request})[0] == radius.RLM_MODULE_OK
     # The tuple form (pass_all_vps_dict off); the same code again is a replay.
     assert radius.authenticate(request)[0] == radius.RLM_MODULE_REJECT
-    assert [e["reason"] for e in audit(gate, "alice")] == ["otp", "replayed"]
+    assert [e["reason"] for e in audit(configured, "alice")] == ["otp", "replayed"]
 
 
-def test_no_password_is_refused_without_asking(gate: Path) -> None:
+def test_no_password_is_refused_without_asking(configured: Path) -> None:
     reply = radius.authenticate({"request": (("User-Name", "alice"), ("CHAP-Password", "x"))})
     assert reply[0] == radius.RLM_MODULE_REJECT
-    assert audit(gate, "alice") == []
+    assert audit(configured, "alice") == []
 
 
 @pytest.mark.parametrize("junk", [None, 42, "text", {"request": 7}, ((1, 2),)])
-def test_junk_input_is_refused(gate: Path, junk: object) -> None:
+def test_junk_input_is_refused(configured: Path, junk: object) -> None:
     assert radius.authenticate(junk)[0] == radius.RLM_MODULE_REJECT
 
 
@@ -146,3 +147,27 @@ def test_challenge_setting() -> None:
     assert radius._settings({})[2] is False
     with pytest.raises(ValueError, match="challenge"):
         radius._settings({"challenge": "maybe"})
+
+
+def test_a_lingering_code_is_answered_from_memory_as_the_web_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `linger` set for a NAS that re-authenticates: the one entry
+    # (Authenticator.login) answers the re-sent PIN+code from memory, no decide().
+    config = make_gate(tmp_path, {"alice": "1234"})
+    radius._authenticator = radius.open_authenticator_for(str(config), linger=600)
+    fresh: list[str] = []
+    real = Authenticator.decide
+
+    def counting(self: Authenticator, attempt: Attempt, **kwargs: Any) -> Decision:
+        fresh.append(attempt.user)
+        return real(self, attempt, **kwargs)
+
+    monkeypatch.setattr(Authenticator, "decide", counting)
+    try:
+        request = (("User-Name", "alice"), ("User-Password", "1234" + code("alice")))
+        assert radius.authenticate(request)[0] == radius.RLM_MODULE_OK
+        assert radius.authenticate(request)[0] == radius.RLM_MODULE_OK
+        assert fresh == ["alice"]
+    finally:
+        radius.detach()

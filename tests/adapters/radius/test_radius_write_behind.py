@@ -15,17 +15,17 @@ from ..gate_users import make_gate
 
 
 @pytest.fixture
-def gate(tmp_path: Path) -> Iterator[Authenticator]:
+def authenticator(tmp_path: Path) -> Iterator[Authenticator]:
     config = make_gate(tmp_path, {"alice": "1234"})
-    radius._gate = radius.open_gate(str(config))
+    radius._authenticator = radius.open_authenticator_for(str(config))
     try:
-        yield radius._gate
+        yield radius._authenticator
     finally:
         radius.detach()
 
 
 def test_a_wrong_code_is_counted_after_the_answer(
-    gate: Authenticator, monkeypatch: pytest.MonkeyPatch
+    authenticator: Authenticator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asked: list[bool] = []
     real = Authenticator.attempt
@@ -38,6 +38,6 @@ def test_a_wrong_code_is_counted_after_the_answer(
     request = (("User-Name", "alice"), ("User-Password", "1234000000"))
     assert radius.authenticate(request)[0] == radius.RLM_MODULE_REJECT
     assert asked == [True]
-    assert gate.flush(5)
-    record = gate.store.get("alice")
+    assert authenticator.flush(5)
+    record = authenticator.store.get("alice")
     assert record is not None and record.state.failures == 1

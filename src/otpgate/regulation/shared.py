@@ -1,31 +1,31 @@
-"""The throttle and the guess budget: asked once before an attempt, told once after.
+"""The shared :class:`~otpgate.regulation.regulator.Regulator`: one round trip each way.
 
-Two tables in this process (:class:`~otpgate.regulation.throttle.Throttle` per user and
-address, :class:`~otpgate.regulation.budget.GuessBudget` per user across addresses) and,
-with ``[state] url``, the same counts shared with every gate process and host
-(:mod:`otpgate.state`).  Every failure is counted in both; a client waits for
-the longer answer, so guesses spread over processes meet one backoff and one
-budget, and while the shared state is away each process still keeps its own
-(the fallback costs nothing to switch to: it was counting all along).
+With ``[state] url`` the throttle and the guess budget are counted in every
+gate process and host (:mod:`otpgate.state`) as well as in this process's
+tables (:class:`~otpgate.regulation.regulator.LocalRegulator`, which this one
+extends).  Every failure is counted in both; a client waits for the longer
+answer, so guesses spread over processes meet one backoff and one budget,
+and while the shared state is away each process still keeps its own (the
+fallback costs nothing to switch to: it was counting all along).
 
 Why one round trip each way, of one shape (issue 17): with Redis, an attempt
 used to make up to seven calls, and how many depended on the answers: a name
 whose budget was spent stopped after three, and a budget read grew with the
 failures in it.  Timed through the JSON API, that told which names exist.
 Now an attempt that reaches the worker thread asks for everything it may need
-in one pipeline (:meth:`Limits.before`: the pair's backoff, the trust mark of
-the client's address, the budget windows of its lanes, a credential another
-gate accepted), and every refused attempt, counted or not, tells its outcome
-in one script (:meth:`Limits.refused`).  Which commands go out depends on the
-client (a claimed or a proven address, a device cookie), never on the name,
-its history or the answers.
+in one pipeline (:meth:`SharedRegulator.before`: the pair's backoff, the trust
+mark of the client's address, the budget windows of its lanes, a credential
+another gate accepted), and every refused attempt, counted or not, tells its
+outcome in one script (:meth:`SharedRegulator.refused`).  Which commands go
+out depends on the client (a claimed or a proven address, a device cookie),
+never on the name, its history or the answers.
 
-The event loop's check (:meth:`Limits.peek`) never waits for the network: it
-reads the pair's throttle and the waits this process has already learned
-from the shared table.  The guess budget is not part of it: a name's spent
-budget is found in the worker thread, at the same cost as any other name's
-attempt (the answer, "wait", is the same for names that exist and names that
-do not, since both have a budget).
+The event loop's check (:meth:`SharedRegulator.peek`) never waits for the
+network: it reads the pair's throttle and the waits this process has already
+learned from the shared table.  The guess budget is not part of it: a name's
+spent budget is found in the worker thread, at the same cost as any other
+name's attempt (the answer, "wait", is the same for names that exist and
+names that do not, since both have a budget).
 
 Budget lanes (:mod:`otpgate.regulation.budget`): ``u`` for all untrusted clients of a
 user, ``d:<nonce>`` for a device cookie, ``a:<address>`` for an address the
@@ -41,60 +41,38 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Final
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
 
-from ..config.auth import AuthSettings
-from ..login.attempt import Attempt
 from ..state.base import Ask, Backoff, Entry, SharedState, Tell
-from .budget import GuessBudget
-from .throttle import Throttle, address_key
+from .regulator import UNTRUSTED, Before, Guess, LocalRegulator, longer
 
-__all__ = ["Before", "Limits"]
+if TYPE_CHECKING:
+    from ..config.auth import AuthSettings
+
+__all__ = ["SharedRegulator"]
 
 THROTTLE: Final = "throttle"
 WINDOWS: Final = "budget"
 TRUST: Final = "trusted"
-UNTRUSTED: Final = "u"
 
 
-@dataclass(frozen=True, slots=True)
-class Before:
-    """What :meth:`Limits.before` found for one attempt.
-
-    Attributes:
-        wait: seconds the client must wait (the throttle's or the budget's), or ``None``.
-        lane: the budget lane a failure of this attempt is counted in.
-        credential: a known credential's entry from the shared state, or ``None``.
-    """
-
-    wait: float | None
-    lane: str
-    credential: bytes | None
-
-
-class Limits:
-    """The Authenticator's throttle and guess budget, here and in the shared state.
+class SharedRegulator(LocalRegulator):
+    """A :class:`~otpgate.regulation.regulator.Regulator` counting here and in a shared state.
 
     Args:
         settings: the throttle's and the budget's settings.
-        state: the shared state (:class:`~otpgate.state.LocalState`: nothing shared).
-
-    Attributes:
-        throttle: this process's table per (user, address).
-        budget: this process's guess budget per user.
+        state: where the counts are shared.
+        apply: writes a user's failure counts into the store.
     """
 
-    def __init__(self, settings: AuthSettings, state: SharedState) -> None:
-        self.throttle = Throttle(
-            settings.throttle_free_failures,
-            settings.throttle_base,
-            settings.throttle_max,
-            max(settings.throttle_size, 1),
-            settings.throttle_ipv6_prefix,
-            settings.throttle_names_per_address,
-        )
-        self.budget = GuessBudget.from_settings(settings)
+    def __init__(
+        self,
+        settings: AuthSettings,
+        state: SharedState,
+        apply: Callable[[str, int, float], None],
+    ) -> None:
+        super().__init__(settings, apply)
         self.state = state
         self.rule = Backoff(self.throttle.free_failures, self.throttle.base, self.throttle.cap)
         self._lock = threading.Lock()
@@ -107,9 +85,6 @@ class Limits:
         # The address comes first and holds no "|": the key is unambiguous.
         return THROTTLE, f"{self.throttle.address(ip)}|{user}"
 
-    def _address(self, ip: str) -> str:
-        return address_key(ip, self.budget.ipv6_prefix)
-
     @staticmethod
     def _window(user: str, lane: str) -> Entry:
         # The lane's length first: a device nonce holding "|" stays unambiguous.
@@ -118,9 +93,9 @@ class Limits:
     def _trust(self, user: str, ip: str) -> Entry:
         return TRUST, f"{self._address(ip)}|{user}"  # an address holds no "|"
 
-    def _lanes(self, attempt: Attempt) -> tuple[str, ...]:
+    def _lanes(self, guess: Guess) -> tuple[str, ...]:
         """The budget lanes to read: the client's kind decides, not the name."""
-        client = attempt.client
+        client = guess.client
         if self.budget.guesses == 0:
             return ()
         if client.device is not None:
@@ -140,7 +115,7 @@ class Limits:
             if until is not None and now >= until:
                 del self._learned[key]
                 until = None
-        return _longer(local, until - now if until is not None else None)
+        return longer(local, until - now if until is not None else None)
 
     def _learn(self, key: str, wait: float | None, now: float) -> None:
         if wait is None:
@@ -153,13 +128,10 @@ class Limits:
 
     # -- one attempt ---------------------------------------------------------------
 
-    def before(self, attempt: Attempt, now: float, *, credential: bool) -> Before:
-        """How long this client must wait, and its budget lane (one round trip, if shared).
-
-        ``credential``: also read the shared entry of the attempt's credential.
-        """
-        user, client = attempt.user, attempt.client
-        lanes = self._lanes(attempt)
+    def before(self, guess: Guess, now: float, *, credential: bool) -> Before:
+        """One round trip: the pair's backoff, the trust mark, the lanes, a credential."""
+        user, client = guess.user, guess.client
+        lanes = self._lanes(guess)
         pair = self._pair(user, client.ip)
         proven = client.proven and client.device is None
         question = Ask(
@@ -168,11 +140,11 @@ class Limits:
             tuple(self._window(user, lane) for lane in lanes),
             self.budget.window,
             self.budget.guesses,
-            attempt.key if credential and attempt.key and self.state.shares_credentials else None,
+            guess.key if credential and guess.key and self.state.shares_credentials else None,
         )
         answer = self.state.ask(question, now)
         self._learn(pair[1], answer.wait, now)
-        wait = _longer(self.throttle.retry_after(user, client.ip, now), answer.wait)
+        wait = longer(self.throttle.retry_after(user, client.ip, now), answer.wait)
         lane = self.budget.lane(user, client, now)
         if lane is None and proven and answer.marked:
             # Trusted by another process: learn it from now on.
@@ -181,37 +153,29 @@ class Limits:
         lane = lane if lane is not None else UNTRUSTED
         if lane in lanes:
             shared = answer.waits[lanes.index(lane)]
-            wait = _longer(wait, _longer(self.budget.retry_after(user, client, now), shared))
+            wait = longer(wait, longer(self.budget.retry_after(user, client, now), shared))
         return Before(wait, lane, answer.credential)
 
     def refused(
-        self, attempt: Attempt, before: Before, now: float, *, counted: bool, known: bool
+        self, guess: Guess, before: Before, now: float, *, counted: bool, known: bool
     ) -> float | None:
-        """Tell a refused attempt (one round trip, if shared); the backoff a counted one started.
-
-        ``known``: whether the name exists (the local budget keeps others apart).
-        """
-        user, client = attempt.user, attempt.client
-        local = None
-        if counted:
-            local = self.throttle.failure(user, client.ip, now)
-            self.budget.failure(user, client, now, known=known)
-        pair = self._pair(user, client.ip)
-        lane = self._window(user, before.lane) if self.budget.guesses else None
+        """One round trip for every refusal, counted or not (its shape tells nothing)."""
+        local = super().refused(guess, before, now, counted=counted, known=known)
+        pair = self._pair(guess.user, guess.client.ip)
+        lane = self._window(guess.user, before.lane) if self.budget.guesses else None
         outcome = Tell(pair, self.rule, lane, self.budget.window, self.budget.guesses, counted)
         shared = self.state.tell(outcome, now)
         self._learn(pair[1], shared, now)
-        return _longer(local, shared)
+        return longer(local, shared)
 
-    def accepted(self, attempt: Attempt, now: float) -> None:
-        """A correct login: clear the pair, trust a proven address everywhere."""
-        user, client = attempt.user, attempt.client
-        self.throttle.success(user, client.ip)
+    def accepted(self, guess: Guess, now: float) -> None:
+        """Clear the pair everywhere, trust a proven address everywhere."""
+        user, client = guess.user, guess.client
+        super().accepted(guess, now)
         pair = self._pair(user, client.ip)
         with self._lock:
             self._learned.pop(pair[1], None)
         self.state.clear(*pair)
-        self.budget.success(user, client, now)
         lanes = []
         if client.device is not None:
             lanes.append("d:" + client.device)
@@ -220,15 +184,3 @@ class Limits:
             self.state.mark(*self._trust(user, client.ip), self.budget.trusted_for)
         for lane in lanes:
             self.state.window_clear(*self._window(user, lane))
-
-    def seen(self, user: str, ip: str | None, when: float | None, now: float) -> None:
-        """Trust an address the store says the user last logged in from."""
-        self.budget.seen(user, ip, when, now)
-
-
-def _longer(a: float | None, b: float | None) -> float | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return max(a, b)
