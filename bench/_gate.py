@@ -335,31 +335,6 @@ NGINX_SITE = """
 
 # Caching auth decisions in nginx: an option, never the headline figure.  Keyed
 # by the session cookie; the gate says no-store, so nginx must be told to ignore it.
-# The limit of any auth server (bench/limit.py): auth_request to a second nginx
-# that answers 200 at once, with the same upstream settings as the gate's.
-NULL_AUTH = """
-    upstream nullauth {{
-        server 127.0.0.1:{port};
-        keepalive 32;
-    }}
-"""
-NULL_LOCATIONS = """
-        location = /_null {
-            internal;
-            proxy_pass http://nullauth/auth;
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-            proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-        location /null/ {
-            auth_request /_null;
-        }
-"""
-
 CACHE_PATH = "proxy_cache_path {dir}/tmp/authcache keys_zone=authcache:1m max_size=10m;"
 CACHE = """proxy_cache authcache;
             proxy_cache_key "$cookie_otpgate_session$http_authorization";
@@ -376,11 +351,13 @@ def run_nginx(
     workers: int = 1,
     cache: bool = False,
     body: bytes = b"",
-    null_port: int | None = None,
+    upstreams: str = "",
+    locations: str = "",
 ) -> Iterator[tuple[int, Any]]:
     """nginx with /open/ (no auth) and /app/ (auth_request to the gate); yields (port, proc).
 
-    With ``null_port``, also /null/: auth_request to the server there (bench/limit.py).
+    ``upstreams`` and ``locations`` are added to the http and server blocks
+    (bench/limit.py's null-auth contender).
     """
     port = free_port()
     d = directory / f"nginx-{port}"
@@ -402,10 +379,9 @@ def run_nginx(
         if keepalive
         else "",
         cache=CACHE if cache else "",
-        null=NULL_LOCATIONS if null_port else "",
+        null=locations,
     )
-    if null_port:
-        site = NULL_AUTH.format(port=null_port) + site
+    site = upstreams + site
     argv, log = nginx_conf(d, (CACHE_PATH.format(dir=d) if cache else "") + site, workers=workers)
     with started(argv, port, log, "nginx") as proc:
         yield port, proc

@@ -57,6 +57,31 @@ from _gate import (
     write_config,
 )
 
+# The limit of any auth server (bench/limit.py): auth_request to a second nginx
+# that answers 200 at once, with the same upstream settings as the gate's.
+NULL_AUTH = """
+    upstream nullauth {{
+        server 127.0.0.1:{port};
+        keepalive 32;
+    }}
+"""
+NULL_LOCATIONS = """
+        location = /_null {
+            internal;
+            proxy_pass http://nullauth/auth;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+        location /null/ {
+            auth_request /_null;
+        }
+"""
+
 COOKIE = "cookie"  # a placeholder: a session cookie made for each run
 
 NULL_SITE = """
@@ -104,48 +129,66 @@ def _summary(runs: list[WrkResult]) -> dict[str, Any]:
     }
 
 
+Contenders = dict[str, tuple[str, list[str], list[int]]]  # name -> (url, headers, pids)
+
+
+def _headers(headers: list[str]) -> list[str]:
+    """The headers to send now (a session cookie made for this run)."""
+    if headers == [COOKIE]:
+        return [f"Cookie: otpgate_session={session_cookie('u0')}"]
+    return headers
+
+
+def _start(stack: contextlib.ExitStack, workdir: Path, args: argparse.Namespace) -> Contenders:
+    """The null-auth nginx, each gate with an nginx in front; every contender checked once."""
+    config = write_config(workdir, make_sqlite(workdir, 1000))
+    null_port, null_proc = stack.enter_context(null_auth(workdir))
+    gates = {s: stack.enter_context(run_gate(config, workdir, s)) for s in args.servers}
+    for s in args.servers if args.before else ():
+        src = Path(args.before) / "src"
+        gates[f"before:{s}"] = stack.enter_context(run_gate(config, workdir, s, src))
+    contenders: Contenders = {}
+    for n, (server, (gport, gproc)) in enumerate(gates.items()):
+        nport, _ = stack.enter_context(
+            run_nginx(
+                workdir,
+                gport,
+                body=static_body(),
+                upstreams=NULL_AUTH.format(port=null_port),
+                locations=NULL_LOCATIONS,
+            )
+        )
+        pids = tree_pids(gproc.pid)
+        linger = basic(f"u{10 + n}", password(10 + n, 0))
+        assert get(nport, "/app/index.html", {"Authorization": linger}) == 200
+        cookie = session_cookie("u0")
+        assert get(nport, "/app/index.html", {"Cookie": f"otpgate_session={cookie}"}) == 200
+        assert get(nport, "/app/index.html") == 401
+        app = f"http://127.0.0.1:{nport}/app/index.html"
+        contenders[f"{server}/basic-linger"] = (app, [f"Authorization: {linger}"], pids)
+        # A fresh cookie every run (_headers): a browser takes the refreshed cookie
+        # the gate sends once a minute; this one would be refreshed on every request.
+        contenders[f"{server}/cookie"] = (app, [COOKIE], pids)
+    base = contenders[f"{args.servers[0]}/cookie"][0].removesuffix("/app/index.html")
+    assert get(int(base.rsplit(":", 1)[1]), "/null/index.html") == 200
+    return {
+        "nginx-no-auth": (f"{base}/open/index.html", [], []),
+        "null-auth": (f"{base}/null/index.html", [], tree_pids(null_proc.pid)),
+        **contenders,
+    }
+
+
 def measure(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Every contender ``args.rounds`` times, alternating; medians and same-round ratios."""
-    store = make_sqlite(workdir, 1000)
-    config = write_config(workdir, store)
     with contextlib.ExitStack() as stack:
-        nport_null, null_proc = stack.enter_context(null_auth(workdir))
-        gates = {s: stack.enter_context(run_gate(config, workdir, s)) for s in args.servers}
-        if args.before:
-            for s in args.servers:
-                src = Path(args.before) / "src"
-                gates[f"before:{s}"] = stack.enter_context(run_gate(config, workdir, s, src))
-        fronts = {}
-        contenders: dict[str, tuple[str, list[str], list[int]]] = {}
-        for n, (server, (gport, gproc)) in enumerate(gates.items()):
-            nport, _ = stack.enter_context(
-                run_nginx(workdir, gport, body=static_body(), null_port=nport_null)
-            )
-            fronts[server] = nport
-            pids = tree_pids(gproc.pid)
-            linger = basic(f"u{10 + n}", password(10 + n, 0))
-            assert get(nport, "/app/index.html", {"Authorization": linger}) == 200
-            cookie = session_cookie("u0")
-            assert get(nport, "/app/index.html", {"Cookie": f"otpgate_session={cookie}"}) == 200
-            assert get(nport, "/app/index.html") == 401
-            app = f"http://127.0.0.1:{nport}/app/index.html"
-            contenders[f"{server}/basic-linger"] = (app, [f"Authorization: {linger}"], pids)
-            # A fresh cookie every round (below): a browser takes the refreshed cookie
-            # the gate sends once a minute; this one would be refreshed on every request.
-            contenders[f"{server}/cookie"] = (app, [COOKIE], pids)
-        front = next(iter(fronts.values()))
-        assert get(front, "/null/index.html") == 200
-        base = f"http://127.0.0.1:{front}"
-        contenders = {
-            "nginx-no-auth": (f"{base}/open/index.html", [], []),
-            "null-auth": (f"{base}/null/index.html", [], tree_pids(null_proc.pid)),
-            **contenders,
-        }
+        contenders = _start(stack, workdir, args)
         for url, headers, _ in contenders.values():  # warm-up
-            if headers == [COOKIE]:
-                headers = [f"Cookie: otpgate_session={session_cookie('u0')}"]
             wrk(
-                url, threads=args.threads, connections=args.connections, duration=1, headers=headers
+                url,
+                threads=args.threads,
+                connections=args.connections,
+                duration=1,
+                headers=_headers(headers),
             )
         runs: dict[str, list[WrkResult]] = {name: [] for name in contenders}
         loads = []
@@ -154,9 +197,7 @@ def measure(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
             loads.append(loadavg())
             for name in names[r % len(names) :] + names[: r % len(names)]:
                 url, headers, pids = contenders[name]
-                if headers == [COOKIE]:
-                    headers = [f"Cookie: otpgate_session={session_cookie('u0')}"]
-                runs[name].append(_measure(url, headers, pids, args))
+                runs[name].append(_measure(url, _headers(headers), pids, args))
                 print(f"  round {r + 1} {name:22} {runs[name][-1].rps:9.0f} req/s", flush=True)
         loads.append(loadavg())
     return _result(runs, loads)

@@ -96,3 +96,19 @@ def test_attributes_reads_only_rlm_rest_values() -> None:
         "Other": {"type": "string", "value": ["x"]},
     }
     assert attributes(body) == {"User-Name": "bob"}
+
+
+def test_the_address_is_only_claimed(gate: G, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As the JSON API's "ip": an API key must not buy a known address's own budget.
+    from otpgate.login.authenticator import Authenticator
+
+    seen: list[bool] = []
+    real = Authenticator.attempt
+
+    def spy(self: Authenticator, *args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("proven", True))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Authenticator, "attempt", spy)
+    ask(gate, User_Name="alice", User_Password=PIN + code(gate.clock), Calling_Station_Id="x")
+    assert seen == [False]

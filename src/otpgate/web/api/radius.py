@@ -10,11 +10,14 @@ The body is what ``rlm_rest`` sends with ``body = json`` and no ``data``: the
 request's attributes, ``{"User-Name": {"type": "string", "value": ["bob"]},
 ...}`` (rlm_rest escapes them itself).  The decision is the one
 :mod:`otpgate.adapters.radius` makes: the client is ``Calling-Station-Id``
-(else the NAS's address), a used code is refused when sent again (no
-lingering), and the answers map to FreeRADIUS's return codes as rlm_rest
-reads them: 204 ok, 401 reject (with a ``Reply-Message``), 404 notfound (an
-unknown user, only with ``fall_through``), 503 fail.  An API key is required
-(the site sends it in ``X-API-Key``).
+(else the NAS's address), and a used code is refused when sent again (no
+lingering).  Unlike in process, that address is only claimed (an API key
+could name any), so it never earns the user the own guess budget of a known
+address (:mod:`otpgate.regulation.budget`).  The answers map to FreeRADIUS's
+return codes as rlm_rest reads them: 204 ok, 401 reject (with a
+``Reply-Message``), 404 notfound (an unknown user, only with
+``fall_through``), 503 fail.  An API key is required (the site sends it in
+``X-API-Key``).
 """
 
 from __future__ import annotations
@@ -109,8 +112,12 @@ class RadiusApi:
                 raise MalformedCredentials("no usable User-Password")
         except MalformedCredentials:
             return _reject()
+        # The address is the NAS's claim, passed on by whoever holds an API key:
+        # as the JSON API's "ip", it never counts as one the user is known from
+        # (otpgate.regulation.budget), so a key gives no more here than there.
+        address = client_address(attrs)
         decision = await self.decisions.decide(
-            "radius", user, password, client_address(attrs), self.clock(), linger=False
+            "radius", user, password, address, self.clock(), linger=False, proven=False
         )
         code, reply = reply_for(decision, fall_through=self.fall_through)
         if code == RLM_MODULE_OK:
