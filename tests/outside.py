@@ -79,6 +79,8 @@ OUTSIDE: Final = {
         Outside("logrotate", ("logrotate",)),
         Outside("curl", ("curl",)),
         Outside("sqlite3", ("sqlite3",)),
+        Outside("php", ("php",)),
+        Outside("slapd", ("slapd", "slapadd"), ("slapd",)),
     )
 }
 # Added to every test with one of the markers above.

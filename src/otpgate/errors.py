@@ -69,7 +69,13 @@ class ReplayedCode(VerificationError):
 
 
 class StoreError(OTPGateError):
-    """The token store could not be read or written."""
+    """The token store could not be read or written.
+
+    ``logged``: whoever raised it has logged the outage already, once for all
+    the refusals it causes (a directory that went away), so callers need not.
+    """
+
+    logged: bool = False
 
 
 class StoreConflict(StoreError):

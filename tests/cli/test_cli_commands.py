@@ -123,3 +123,27 @@ def test_json_for_list_show_and_check(run: Runner, db: str) -> None:
     finally:
         store.close()
     assert key.hex() not in everything and pin_hash not in everything and "4711" not in everything
+
+
+def test_show_lists_passkeys(run: Runner, db: str) -> None:
+    from otpgate.store.passkeys import Passkey
+
+    _add(run, db)
+    store = open_store(db)
+    try:
+        store.add_passkey(  # type: ignore[attr-defined]
+            Passkey("Ab3dE9xY", "alice", b"\x01" * 16, b"\xa5", 7, (), "0" * 32, "Laptop", 1.8e9)
+        )
+    finally:
+        store.close()
+    shown = json.loads(run("user", "show", "alice", "--store", db, "--json").out)
+    assert shown["passkeys"] == [
+        {
+            "id": "Ab3dE9xY",
+            "name": "Laptop",
+            "created": "2027-01-15T08:00:00.000Z",
+            "last_used": None,
+        }
+    ]
+    text = run("user", "show", "alice", "--store", db).out
+    assert re.search(r"passkey Ab3dE9xY\s+Laptop, last used never", text), text

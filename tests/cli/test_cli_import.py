@@ -207,3 +207,37 @@ def test_counts_in_otpgates_own_stores_are_not_taken_for_the_modules_locks(
         "dora": False,
         "eve": False,
     }
+
+
+def test_passkeys_go_with_their_users_where_the_store_keeps_them(
+    run: Runner, users: Path, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from otpgate.store.passkeys import Passkey
+    from otpgate.store.records import Pin
+
+    first, second = tmp_path / "a.db", tmp_path / "b.db"
+    assert run("import", f"users-file:{users}", "--into", f"sqlite:///{first}").code == 0
+    store = open_store(f"sqlite:///{first}", key_file=f"{first}.key")
+    pk = Passkey("Ab3dE9xY", "ann", b"\x01" * 16, b"\xa5", 7, ("usb",), "0" * 32, "Key", 1.8e9)
+    nopin = replace(store.get("eve"), username="fay", pin=Pin("none"))  # type: ignore[type-var]
+    try:
+        store.add(nopin)
+        store.add_passkey(pk)  # type: ignore[attr-defined]
+        store.add_passkey(replace(pk, id="Zz9", user="fay", credential_id=b"\x02" * 16))  # type: ignore[attr-defined]
+    finally:
+        store.close()
+    src = f"sqlite:///{first}?key_file={first}.key"
+    r = run("import", src, "--into", f"sqlite:///{second}")
+    assert r.code == 0, r.err
+    store = open_store(f"sqlite:///{second}", key_file=f"{second}.key")
+    try:
+        assert store.passkeys("ann") == [pk]  # type: ignore[attr-defined]
+    finally:
+        store.close()
+    # Into a users file: the user goes, the passkey cannot (said, and the exit code).
+    out = tmp_path / "out"
+    r = run("import", src, "--into", f"users-file:{out}", "--lock-failures", "0")
+    assert r.code == 1 and "1 passkey(s) of fay: the users file cannot keep passkeys" in r.err
+    assert "fay" in out.read_text()

@@ -44,6 +44,27 @@ EDGES = [
     ("web", "redirect_status", [302, 303, 307, 401], [301, 308, 200], "302, 303, 307 or 401"),
     ("web", "log_format", ["text", "json"], ["JSON", ""], "text or json"),
     ("web", "max_body", [256], [255], "at least 256 bytes"),
+    (
+        "web",
+        "webauthn_rp_id",
+        ["", "example.com", "localhost"],
+        ["192.0.2.1", "::1"],
+        "not an address",
+    ),
+    (
+        "web",
+        "webauthn_rp_id",
+        ["a-b.example"],
+        ["Example.com", "x.com:443", "https://x.com"],
+        "lower-case domain",
+    ),
+    (
+        "web",
+        "webauthn_origins",
+        [[], ["https://a.example.com:8443"], ["http://localhost:8080"]],
+        [["http://a.example.com"], ["https://a.example.com/x"], ["https://A.example.com"]],
+        "http only for localhost",
+    ),
     ("web", "session_lifetime", [0.001], [0, -1], "positive"),
     ("web", "session_idle", [0, 1], [-0.001], "not be negative"),
     ("web", "language", ["", "en", "de"], ["fr", "EN"], '"en", "de" or ""'),
@@ -62,6 +83,28 @@ EDGES = [
     ),
     ("state", "key_prefix", ["otpgate:", "x"], ["", "a b", "a\tb"], "non-empty, without spaces"),
     ("state", "timeout", [0.001, 10], [0, 10.001, -1, math.nan], "more than 0 and at most 10"),
+    ("privacyidea", "prefix", ["", "/pi", "/a/b.c"], ["pi", "/pi/", "/p i", "/"], "a path like"),
+    ("privacyidea", "realm", ["r", "r" * 64, "a.b_c-d"], ["", "r" * 65, "a b", "a@b"], "1 to 64"),
+    ("privacyidea", "challenge_ttl", [10, 3600], [9.999, 3600.001, math.nan], "10 to 3600"),
+    ("privacyidea", "challenge_message", ["x", "x" * 200], ["", "x" * 201], "1 to 200"),
+    ("privacyidea", "token_lifetime", [60, 86400], [59.999, 86400.001], "60 to 86400"),
+    (
+        "directory",
+        "url",
+        [[], ["ldap://a", "LDAPS://b:636"]],
+        [["http://a"], ["ldap://a", "ldapi:///"]],
+        "ldap:// (StartTLS) or ldaps://",
+    ),
+    ("directory", "user_filter", ["(uid=*)"], ["uid=*", "(uid=*"], "filter in parentheses"),
+    ("directory", "disabled_filter", ["(a=b)"], ["a=b"], "filter in parentheses"),
+    ("directory", "pin", ["own", "directory", "none"], ["Own", "userstore"], "own, directory"),
+    ("directory", "session_recheck", [0], [-0.001, math.nan], "a non-negative number"),
+    ("directory", "timeout", [0.001], [0, -1], "positive"),
+    ("directory", "pool_size", [1], [0], "at least 1"),
+    ("directory", "cache_ttl", [0], [-1], "a non-negative number"),
+    ("directory", "cache_size", [1], [0], "at least 1"),
+    ("directory", "max_bind_failures", [1], [0], "at least 1"),
+    ("directory", "bind_failure_window", [0], [-1], "a non-negative number"),
 ]
 ROWS = [
     pytest.param(t, n, v, says, id=f"{t}.{n}={v!r}") for t, n, _, bad, says in EDGES for v in bad
@@ -154,4 +197,4 @@ def test_defaults_keep_their_rules() -> None:
             assert one.problem(default) is None, (cls, one.name)
     config = Config()
     assert config.auth == AuthSettings() and config.web.max_body == 8192
-    assert set(SECTIONS) == {"store", "auth", "web", "state"}
+    assert set(SECTIONS) == {"store", "auth", "web", "state", "privacyidea", "directory"}

@@ -330,3 +330,50 @@ def test_the_module_table_alone_lacks_only_the_session_secret(tmp_path: Path) ->
         "or web.session_secrets",
         f"otpgate: {conf}: 1 problem(s)",
     ]
+
+
+# -- From privacyIDEA ------------------------------------------------------------
+
+PI_KEY = "3132333435363738393031323334353637383930"
+PI_EXPORT = f"""alice@defrealm, TOTP0001, {PI_KEY}, totp, 6, 30
+bob.smith@example.com@defrealm, OATH0002, {PI_KEY}, hotp, 8
+n/a, TOTP0003, {PI_KEY}, totp, 6, 30
+alice@defrealm, TOTP0004, {PI_KEY[:-2]}31, totp, 8, 60
+carol@defrealm, TOTP0005, {PI_KEY}, totp, 6, 60
+"""
+
+
+def test_from_privacyidea_as_written(tmp_path: Path) -> None:
+    (tmp_path / "tokens.csv").write_text(PI_EXPORT)
+    env = otpgate_env({"PATH": f"{Path(OTPGATE[0]).parent}:/usr/bin:/bin"})
+    done = subprocess.run(
+        ["bash", "-e", "-c", _block("privacyidea")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (tmp_path / "users").exists() and not (tmp_path / "tokens.csv").exists()
+    store = open_store(f"sqlite:///{tmp_path / 'otpgate.db'}")
+    try:
+        users = {u.username: u for u in store.list_users()}
+    finally:
+        store.close()
+    # Owners without realms; one token each (the first); nobody's token left out.
+    assert sorted(users) == ["alice", "bob.smith@example.com", "carol"]
+    assert users["alice"].token_type.step == 30
+    assert users["alice"].key == bytes.fromhex(PI_KEY)
+    assert users["bob.smith@example.com"].token_type.step == 0
+    assert users["bob.smith@example.com"].token_type.digits == 8
+    assert users["carol"].token_type.step == 60
+    # Locked, and no PIN, until an administrator gives one.
+    auth = Authenticator(open_store(f"sqlite:///{tmp_path / 'otpgate.db'}"))
+    try:
+        attempt = auth.attempt("alice", totp(bytes.fromhex(PI_KEY), NOW), IP)
+        decision = auth.login(attempt, now=NOW)
+    finally:
+        auth.close()
+    assert not decision.ok
+    assert all(u.pin.kind == "none" for u in users.values())

@@ -253,8 +253,10 @@ def test_decision_table(row: Row) -> None:
 def test_the_table_covers_every_reason_the_rules_give() -> None:
     """A new Reason fails here until the table has a row for it (or it is excluded)."""
     # SESSION is the web front ends' (a session cookie); STORE_ERROR is the
-    # Authenticator's answer to a failing store (tests/login/test_auth.py).
-    not_from_the_rules = {Reason.SESSION, Reason.STORE_ERROR}
+    # Authenticator's answer to a failing store (tests/login/test_auth.py); the
+    # passkey reasons are login/passkey_login.py's (tests/login/test_passkey_login.py).
+    passkeys = {Reason.PASSKEY, Reason.PASSKEY_REFUSED, Reason.PASSKEY_CLONED}
+    not_from_the_rules = {Reason.SESSION, Reason.STORE_ERROR, *passkeys}
     assert {row.reason for row in ROWS} == set(Reason) - not_from_the_rules
 
 

@@ -87,7 +87,7 @@ def test_plain_last_otps_are_migrated(store_url: str, opener: Opener) -> None:
         for statement in statements if version > before else ():
             m = re.match(r"\s*CREATE (TABLE|INDEX) (\w+)", statement)
             if m:
-                _raw(store_url, f"DROP {m.group(1)} {m.group(2)}")
+                _raw(store_url, f"DROP {m.group(1)} IF EXISTS {m.group(2)}")
             m = re.match(r"\s*ALTER TABLE (\w+) ADD COLUMN (\w+)", statement)
             if m:
                 _raw(store_url, f"ALTER TABLE {m.group(1)} DROP COLUMN {m.group(2)}")

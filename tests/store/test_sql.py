@@ -105,7 +105,7 @@ def test_schema_is_versioned_and_newer_schemas_are_refused(
 ) -> None:
     s = open_store(sql_url, key_file=key_file)
     assert isinstance(s, SQLiteStore | PostgresStore)
-    assert s.schema_version() == _sql.MIGRATIONS[-1][0] == 5
+    assert s.schema_version() == _sql.MIGRATIONS[-1][0] == 6  # 6: passkeys
     s.add(rec("alice"))
     s.close()
     run = raw_sql
@@ -247,3 +247,42 @@ def test_a_forked_child_uses_its_own_connections(sql_url: str, key_file: str) ->
     cur = s.get("alice")
     assert cur is not None and cur.version == 2
     s.close()
+
+
+def test_the_passkeys_migration_keeps_every_user(
+    sql_url: str, key_file: str, raw_sql: object
+) -> None:
+    """A schema-5 database with real rows gains the passkeys table; no login is lost."""
+    from dataclasses import replace
+
+    from otpgate.otp.verify import TokenState
+    from otpgate.store.passkeys import Passkey
+    from otpgate.store.records import UserState
+
+    s = open_store(sql_url, key_file=key_file)
+    state = UserState(token=TokenState(0, 55), last_auth=1.0e9, last_ip="192.0.2.1")
+    s.add(replace(rec("alice"), state=state))
+    s.add(rec("bob", key=b"\x07" * 20))
+    s.set_recovery_codes("alice", ["d1"])
+    before = {name: s.get(name) for name in ("alice", "bob")}
+    s.close()
+    run = raw_sql
+    assert callable(run)
+    run("DROP TABLE passkeys")  # back to schema 5, as the previous release left it
+    if sql_url.startswith("sqlite"):
+        run("PRAGMA user_version = 5")
+    else:
+        run("DELETE FROM schema_migrations WHERE version > 5")
+    s = open_store(sql_url, key_file=key_file)
+    try:
+        for name, record in before.items():
+            got = s.get(name)
+            assert got is not None and record is not None
+            assert (got.key, got.state, got.pin) == (record.key, record.state, record.pin)
+        assert s.consume_recovery_code("alice", "d1")
+        pk = Passkey("p1", "bob", b"\x01" * 16, b"\xa5", 0, (), "0" * 32, "Key", 1.0e9)
+        s.add_passkey(pk)  # type: ignore[attr-defined]
+        assert s.passkeys("bob") == [pk]  # type: ignore[attr-defined]
+        assert s.schema_version() == _sql.MIGRATIONS[-1][0]  # type: ignore[attr-defined]
+    finally:
+        s.close()

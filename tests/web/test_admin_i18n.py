@@ -31,6 +31,7 @@ def admin_ids() -> set[str]:
     for path in (ROOT / "admin").glob("*.py"):
         ids |= set(_CODE.findall(path.read_text()))
     ids |= set(users.DONE.values()) | {actions.TROUBLE, actions.BAD_NAME, actions.EXISTS}
+    ids.add(actions.NOT_IN_DIRECTORY)
     return ids | {"Not allowed", "this process only", "Redis"}
 
 

@@ -93,6 +93,9 @@ class SelfService:
         self.issuer = issuer
         # The users file keeps PINs as the reference module does: in plain text.
         self._plain_pins = parse_store_url(store.url)[0] == "users-file"
+        # Users from a directory with pin = "directory" or "none" choose no PIN
+        # here (otpgate.directory.users.DirectoryUserStore says which).
+        self.asks_pin = getattr(store, "pin", "own") == "own"
 
     # -- invitations -------------------------------------------------------
 
@@ -206,6 +209,17 @@ class SelfService:
             return problems
         self._pending(inv, self._pin(pin))
         return []
+
+    def skip_pin(self, token: str, now: float) -> None:
+        """Where no PIN is chosen here (:attr:`asks_pin` false): go straight to the token.
+
+        Raises:
+            InvitationRefused: the link cannot be used (any more).
+            ValueError: this store keeps PINs: one must be chosen.
+        """
+        if self.asks_pin:
+            raise ValueError("a PIN must be chosen")
+        self._pending(self.open(token, now), Pin("none"))
 
     def keep_pin(self, token: str, now: float) -> None:
         """For a reset: keep the user's current PIN, so nobody types it (twice) again.

@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "keys",
     "check",
     "config_check",
+    "directory",
     "serve",
     "demo",
 )

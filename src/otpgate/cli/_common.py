@@ -199,13 +199,17 @@ def opened(url: str, key_file: str | None, *, must_exist: bool = True) -> Iterat
 def store_of(args: argparse.Namespace) -> Iterator[Store]:
     """The existing store the command's options, environment and config file name.
 
-    With Redis in the settings (``[state] url``), each change of a user is
-    announced to every running gate (:class:`~otpgate.state.announce.AnnouncingStore`),
-    so that a lock, a PIN change or a removal takes effect there at once, not
-    after ``state_ttl``.
+    With a ``[directory]``, its users are the store's
+    (:class:`~otpgate.directory.users.DirectoryUserStore`: a name the directory
+    does not know gets no token).  With Redis in the settings (``[state] url``),
+    each change of a user is announced to every running gate
+    (:class:`~otpgate.state.announce.AnnouncingStore`), so that a lock, a PIN
+    change or a removal takes effect there at once, not after ``state_ttl``.
     """
-    with opened(store_url(args), key_file_of(args)) as store:
+    with opened(store_url(args), key_file_of(args)) as store, contextlib.ExitStack() as stack:
         config = config_of(args)
+        if config.directory.enabled:
+            store = stack.enter_context(_directory_users(store, config))
         if not config.state.url:
             yield store
             return
@@ -217,6 +221,19 @@ def store_of(args: argparse.Namespace) -> Iterator[Store]:
             yield AnnouncingStore(store, state) if state.shares_credentials else store
         finally:
             state.close()
+
+
+@contextlib.contextmanager
+def _directory_users(store: Store, config: Config) -> Iterator[Store]:
+    """``store`` seen through the directory; the directory's connections closed at the end."""
+    from ..directory.users import DirectoryUserStore
+    from ..login.directory import open_directory
+
+    directory = open_directory(config.directory)
+    try:
+        yield DirectoryUserStore(store, directory)
+    finally:
+        directory.close()
 
 
 def get_user(store: UserStore, name: str) -> UserRecord:

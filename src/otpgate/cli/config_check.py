@@ -113,13 +113,53 @@ def _store_warnings(config: Config) -> Iterator[str]:
             )
 
 
+def _directory_findings(config: Config, found: list[str], said: list[str]) -> None:
+    """Bind, search with the filter, read the groups.
+
+    Problems go to ``found``; what the directory holds to ``said``.
+    """
+    from ..login.directory import open_directory
+
+    s = config.directory
+    try:
+        directory = open_directory(s)
+    except OTPGateError as exc:
+        found.append(str(exc))
+        return
+    import ldap
+
+    try:
+        users = directory.everyone()
+        said.append(
+            f"bound as {s.bind_dn or 'anonymous'} at {directory.pool.url}; "
+            f"{s.user_filter} finds {len(users)} user(s) under {s.base_dn}"
+            + (f", e.g. {', '.join(u.login for u in users[:3])}" if users else "")
+        )
+        if not users:
+            found.append("directory: the user_filter finds nobody: check base_dn and user_filter")
+        for name, dn in (("user_group", s.user_group), ("admin_group", s.admin_group)):
+            if dn:
+                members = directory.members(dn)
+                enabled = sum(1 for u in members if u.enabled)
+                said.append(f"{name} {dn}: {len(members)} member(s), {enabled} enabled")
+    except OTPGateError as exc:
+        found.append(str(exc))
+    except ldap.LDAPError as exc:
+        found.append(f"directory: {exc.__class__.__name__}: {exc.args[0] if exc.args else ''}")
+    finally:
+        directory.close()
+
+
 def problems(path: str | None) -> list[str]:
     """Every problem ``serve`` would meet with these settings; empty when none."""
     return review(path)[0]
 
 
-def review(path: str | None) -> tuple[list[str], list[str]]:
-    """(problems ``serve`` would meet, warnings about what it starts with all the same)."""
+def review(path: str | None, said: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """(problems ``serve`` would meet, warnings about what it starts with all the same).
+
+    ``said`` receives what the directory check found (users, groups).
+    """
     from .serve import parse_listen
 
     try:
@@ -141,6 +181,8 @@ def review(path: str | None) -> tuple[list[str], list[str]]:
     found += _file_problems(config)
     found += _open_problems(config, warned)
     warned += _store_warnings(config)
+    if config.directory.enabled and not found:
+        _directory_findings(config, found, [] if said is None else said)
     # Building the app meets a missing session secret again: say each problem once.
     return list(dict.fromkeys(found)), warned
 
@@ -164,8 +206,11 @@ def _own_words() -> Iterator[None]:
 def _cmd_check(args: argparse.Namespace) -> int:
     path = config_path(args.config)
     where = path or "no configuration file (OTPGATE_* and defaults)"
+    said: list[str] = []
     with _own_words():
-        found, warned = review(path)
+        found, warned = review(path, said)
+    for finding in said:
+        print(f"otpgate: directory: {finding}", file=sys.stderr)
     for problem in found:
         print(f"otpgate: {problem}", file=sys.stderr)
     for warning in warned:

@@ -3,6 +3,8 @@
 PINs are converted where the destination needs it (plain -> hashed for SQL
 stores); what cannot be kept there is skipped with a message, and the exit
 code says so.  Recovery codes are not copied (they are hashed per store).
+Passkeys are copied between stores that keep them; the users file cannot, so
+a user's passkeys are then reported as skipped (the user is copied).
 
 A new destination is made as ``otpgate init`` would (an SQLite store with its
 key file, a users file), so that the one command is enough.  mod_authn_otp
@@ -21,11 +23,12 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from ..errors import StoreError
 from ..login.user_state import admin_locked
 from ..store import Store, UserStore, default_key_file, open_store, parse_store_url, redact
+from ..store.passkeys import keeps_passkeys
 from ..store.records import Pin, UserRecord
 from . import CommandError, _secrets
 from ._args import count_or_zero, store_options
@@ -38,6 +41,9 @@ from ._common import (
     opened,
     store_url,
 )
+
+if TYPE_CHECKING:
+    from ..store.passkeys import PasskeyStore
 
 __all__ = ["register"]
 
@@ -190,6 +196,7 @@ def _copy(job: _Copy) -> int:
                 arrived = _arrival(record, job, dst_kind, now)
                 _put(dst, arrived, job.replace_existing)
                 copied += 1
+                problems += _copy_passkeys(src, dst, record.username, bar.live)
                 if arrived.state.locked_until != record.state.locked_until:
                     _say_locked(record, job)
             except (CommandError, StoreError) as exc:
@@ -205,6 +212,24 @@ def _copy(job: _Copy) -> int:
         file=sys.stderr,
     )
     return 1 if problems else 0
+
+
+def _copy_passkeys(src: object, dst: object, user: str, live: bool) -> int:
+    """Copy the user's passkeys the destination has not (1: some could not be kept)."""
+    if not keeps_passkeys(src):
+        return 0
+    passkeys = cast("PasskeyStore", src).passkeys(user)
+    if not passkeys:
+        return 0
+    if not keeps_passkeys(dst):
+        why = f"{len(passkeys)} passkey(s) of {user}: the users file cannot keep passkeys"
+        sys.stderr.write(f"{chr(13) if live else ''}otpgate: skipped {why}\n")
+        return 1
+    into = cast("PasskeyStore", dst)
+    for passkey in passkeys:
+        if into.find_passkey(passkey.credential_id) is None:
+            into.add_passkey(passkey)
+    return 0
 
 
 def _put(dst: UserStore, record: UserRecord, replace_existing: bool) -> None:

@@ -13,7 +13,7 @@ import math
 import sys
 import time
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._limits import escape_control
 from ..audit.writer import iso_utc
@@ -21,12 +21,16 @@ from ..errors import VerificationError
 from ..login import recovery
 from ..login.user_state import admin_locked
 from ..otp.verify import Policy, TokenState, resync
+from ..store.passkeys import keeps_passkeys
 from ..store.records import UserRecord
 from . import CommandError, enrol
 from ._args import command_group, count, count_or_zero, store_options, username
 from ._common import get_user, store_of, store_url, update_user
 from ._output import when
 from ._secrets import make_pin, pin_options
+
+if TYPE_CHECKING:
+    from ..store.passkeys import PasskeyInfo, PasskeyStore
 from .roles import record as audit_admin
 
 __all__ = ["register"]
@@ -91,11 +95,19 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _passkeys(store: object, name: str) -> list[PasskeyInfo]:
+    """The user's passkeys, as listed (none where the store keeps none)."""
+    if not keeps_passkeys(store):
+        return []
+    return [p.info() for p in cast("PasskeyStore", store).passkeys(name)]
+
+
 def _cmd_show(args: argparse.Namespace) -> int:
     with store_of(args) as store:
         r = get_user(store, args.name)
         codes = store.count_recovery_codes(args.name)
         role = store.get_role(args.name)
+        passkeys = _passkeys(store, args.name)
     s = r.state
     now = time.time()
     if args.json:
@@ -104,6 +116,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
         shown.update({key: s.token.counter, "last_step": s.token.last_step})
         shown["recovery_codes"] = codes
         shown["role"] = role
+        shown["passkeys"] = [
+            {"id": p.id, "name": p.name, "created": _iso(p.created), "last_used": _iso(p.last_used)}
+            for p in passkeys
+        ]
         print(json.dumps(shown, indent=1))
         return 0
     counter = (
@@ -125,6 +141,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
         ("locked until", _locked(r, now)),
         ("sessions revoked before", when(s.revoked_before)),
         ("recovery codes", f"{codes} unused"),
+        *(
+            (f"passkey {p.id}", f"{p.name}, last used {when(p.last_used, 'never')}")
+            for p in passkeys
+        ),
     ]
     width = max(len(k) for k, _ in lines)
     for k, v in lines:

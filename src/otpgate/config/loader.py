@@ -1,6 +1,6 @@
 """Gate settings: a TOML file, environment overrides and the mod_authn_otp names.
 
-A configuration file has up to four tables::
+A configuration file has up to five tables::
 
     [store]                       # where users and tokens live
     url = "sqlite:////var/lib/otpgate/otpgate.db"
@@ -17,6 +17,12 @@ A configuration file has up to four tables::
 
     [state]                       # optional: what several gates share (Redis)
     url = "redis://127.0.0.1:6379/0"
+
+    [privacyidea]                 # optional: privacyIDEA's validate API
+    enabled = true
+
+    [directory]                   # optional: users from LDAP or Active Directory
+    url = ["ldaps://dc1.example.com"]
 
 Every setting can be overridden by an environment variable named
 ``OTPGATE_<TABLE>_<SETTING>`` (``OTPGATE_WEB_COOKIE_SECURE=false``), and an
@@ -45,6 +51,8 @@ from typing import Final
 from ..errors import ConfigError
 from .auth import AuthSettings
 from .directives import DIRECTIVES, apply_directives
+from .directory import DirectorySettings
+from .privacyidea import PrivacyIdeaSettings
 from .schema import Section, build, schema
 from .secret_files import Network, networks, new_secret, read_private_lines, secret_mode_problem
 from .state import StateSettings
@@ -82,6 +90,8 @@ class Config:
     auth: AuthSettings = field(default_factory=AuthSettings)
     web: WebConfig = field(default_factory=WebConfig)
     state: StateSettings = field(default_factory=StateSettings)
+    privacyidea: PrivacyIdeaSettings = field(default_factory=PrivacyIdeaSettings)
+    directory: DirectorySettings = field(default_factory=DirectorySettings)
     path: str | None = None
 
     def auth_settings(self) -> AuthSettings:

@@ -10,7 +10,14 @@ import stat
 
 from ..errors import ConfigError
 
-__all__ = ["Network", "networks", "new_secret", "read_private_lines", "secret_mode_problem"]
+__all__ = [
+    "Network",
+    "networks",
+    "new_secret",
+    "read_private_lines",
+    "read_private_text",
+    "secret_mode_problem",
+]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -37,8 +44,8 @@ def secret_mode_problem(mode: int) -> str | None:
     return None
 
 
-def read_private_lines(path: str, setting: str) -> list[str]:
-    """The lines of a file of secrets, refused if other users could read or change it.
+def read_private_text(path: str, setting: str) -> str:
+    """A file of secrets as text, refused if other users could read or change it.
 
     Whoever reads a session secret can sign a cookie for any user; whoever
     can write it (or an API key file) picks the secret.  So, like the store's
@@ -46,7 +53,7 @@ def read_private_lines(path: str, setting: str) -> list[str]:
     no group write; group read stays allowed (``root:otpgate 0640``).
 
     Raises:
-        ConfigError: unreadable, or open to others (:func:`secret_mode_problem`).
+        ConfigError: unreadable, open to others (:func:`secret_mode_problem`), not UTF-8.
     """
     try:
         with open(path, "rb") as f:
@@ -58,9 +65,18 @@ def read_private_lines(path: str, setting: str) -> list[str]:
     if problem:
         raise ConfigError(f"{setting}: {path} {problem}")
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{setting}: {path} is not UTF-8 text") from None
+
+
+def read_private_lines(path: str, setting: str) -> list[str]:
+    """The lines of a file of secrets (:func:`read_private_text`), less blanks and ``#`` comments.
+
+    Raises:
+        ConfigError: as :func:`read_private_text`.
+    """
+    text = read_private_text(path, setting)
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
 
 

@@ -5,13 +5,16 @@ Loaded by :func:`otpgate.config.loader.load_config`, which re-exports :class:`We
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import dataclass
 from typing import Final
 
+from ..errors import ConfigError
 from .rules import NETWORKS, POSITIVE, URL_OR_PATH, at_least, between, one_of, rule
 from .schema import Section, setting
+from .webauthn import ORIGINS, RP_ID
 
-__all__ = ["WebConfig"]
+__all__ = ["WebConfig", "webauthn_party"]
 
 # It goes into a WWW-Authenticate header as a quoted string.
 _REALM: Final = rule(
@@ -69,6 +72,13 @@ class WebConfig(Section):
         demo: serve a demo page at ``/demo/`` that needs a login.
         log_format: ``text`` or ``json`` (one JSON object per line; see
             :mod:`otpgate.audit.decision_log`).
+        webauthn_rp_id: the domain passkeys are bound to (the portal's host or
+            a parent domain of it); ``""``: the host of an absolute
+            ``portal_url``, else no passkeys (docs/passkeys.md).
+        webauthn_origins: the exact origins (``https://auth.example.com``) the
+            portal's pages are served from, as browsers see them (behind a
+            proxy: the public ones); ``()``: the origin of an absolute
+            ``portal_url``, else ``https://<webauthn_rp_id>``.
     """
 
     listen: str = "127.0.0.1:9090"
@@ -99,3 +109,31 @@ class WebConfig(Section):
     title: str = "otpgate"
     demo: bool = False
     log_format: str = setting("text", one_of(("text", "json"), "must be text or json"))
+    webauthn_rp_id: str = setting("", RP_ID)
+    webauthn_origins: tuple[str, ...] = setting((), ORIGINS)
+
+
+def webauthn_party(w: WebConfig) -> tuple[str, tuple[str, ...]] | None:
+    """(RP ID, origins) for passkeys, from the settings or an absolute ``portal_url``;
+    ``None``: passkeys are off (nothing says which domain they are for).
+
+    Raises:
+        ConfigError: origins without an RP ID, or an origin not on the RP ID.
+    """
+    portal = urllib.parse.urlsplit(w.portal_url) if w.portal_url.startswith("http") else None
+    rp_id = w.webauthn_rp_id or (portal.hostname or "" if portal is not None else "")
+    if not rp_id:
+        if w.webauthn_origins:
+            raise ConfigError("web.webauthn_origins needs web.webauthn_rp_id")
+        return None
+    if w.webauthn_origins:
+        for origin in w.webauthn_origins:
+            host = urllib.parse.urlsplit(origin).hostname or ""
+            if host != rp_id and not host.endswith("." + rp_id):
+                raise ConfigError(
+                    f"web.webauthn_origins: {origin!r} is not on {rp_id!r} or under it"
+                )
+        return rp_id, w.webauthn_origins
+    if portal is not None and not w.webauthn_rp_id:
+        return rp_id, (f"{portal.scheme}://{portal.netloc}".lower(),)
+    return rp_id, (f"https://{rp_id}",)

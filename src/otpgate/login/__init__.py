@@ -6,4 +6,6 @@ halves ``check_cached`` and ``decide``), ``assembly.open_authenticator`` (one bu
 settings), ``attempt.Attempt`` and ``attempt.Decision``, ``reasons.Reason``;
 ``decision``, ``rules``, ``compare_and_set``, ``pins``, ``linger``, ``sessions``,
 ``user_state``, ``recovery`` and ``shared_credentials`` are its parts.
+Passkeys: ``passkeys.Ceremonies`` (WebAuthn, loads py_webauthn), ``passkey_login.PasskeyLogin``
+(a sign-in through the same Regulator, PIN check and audit), ``passkey_types``.
 """

@@ -14,6 +14,8 @@ from ..state import open_shared
 from ..store import open_store
 from ..store.timed import TimedStore
 from .authenticator import Authenticator, HtpasswdChecker
+from .directory import with_directory
+from .pins import PinChecker
 
 if TYPE_CHECKING:
     from ..config.loader import Config
@@ -42,9 +44,10 @@ def open_authenticator(
         store = open_store(config.store.url, key_file=config.store.key_file)
         if observe_store is not None:
             store = TimedStore(store, observe_store)
-        checker = None
+        checker: PinChecker | None = None
         if config.auth.pin_provider:
             checker = HtpasswdChecker(config.auth.pin_provider.removeprefix("htpasswd:"))
+        store, checker, rules = with_directory(store, config.directory, config.auth, checker, state)
         audit = None
         if config.auth.audit_log:
             audit = AuditLog(config.auth.audit_log, config.auth.audit_mode)
@@ -54,5 +57,5 @@ def open_authenticator(
         state.close()
         raise
     return Authenticator(
-        store, config.auth, pin_checker=checker, audit=audit, state=state, digest_key=digest_key
+        store, rules, pin_checker=checker, audit=audit, state=state, digest_key=digest_key
     )

@@ -26,7 +26,7 @@ from ..store.records import UserRecord
 from .attempt import Attempt, Decision
 from .decision import Decider
 from .linger import LingerMemory
-from .pins import HtpasswdChecker, PinChecker
+from .pins import HtpasswdChecker, PinChecker, check_pin
 from .reasons import Reason
 from .sessions import Sessions
 from .user_state import idle_use, lock_retry, locked
@@ -244,6 +244,12 @@ class Authenticator:
         finally:
             if self.audit is not None:
                 self.audit.close()
+
+    def pin_ok(self, record: UserRecord, pin: str) -> bool:
+        """Whether ``pin`` is the user's PIN, whatever kind (for a second factor beside
+        another first one: a passkey, :mod:`.passkey_login`); blocking."""
+        d = self._decider
+        return check_pin(record.pin, record.username, pin, d.pin_hasher, d.pin_checker)
 
     def _digest(self, user: str, password: str) -> bytes:
         # The one place an attempt's digest is made (tests count the calls).

@@ -140,9 +140,11 @@ class Decider:
         user = attempt.user
         stamp = self.store.stamp()  # before the read: a change during it is seen next time
         try:
-            record = self.store.get(user)
+            # A store with a user directory asks it now, not its cache (otpgate.directory.users).
+            record = getattr(self.store, "get_fresh", self.store.get)(user)
         except StoreError as exc:
-            log.error("store error reading a user: %s", exc)
+            if not exc.logged:
+                log.error("store error reading a user: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), None
         self.seen(record, now)
         try:
@@ -160,7 +162,8 @@ class Decider:
             defer = settle.write_behind(self.regulator, user, now) if attempt.write_behind else None
             outcome, record = settle.settle(self.store, user, record, decide, defer)
         except StoreError as exc:
-            log.error("store error during a login: %s", exc)
+            if not exc.logged:
+                log.error("store error during a login: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), record
         if record is not None and (outcome.state is not None or outcome.reason is Reason.LOCKED):
             self.memory.remember(user, record, now, stamp)  # as read or written just now
@@ -175,7 +178,8 @@ class Decider:
         try:
             snap = self.read(attempt.user, now)
         except StoreError as exc:
-            log.error("store error: %s", exc)
+            if not exc.logged:
+                log.error("store error: %s", exc)
             return Decision(False, None, Reason.STORE_ERROR), None
         if not self.memory.hit(attempt.key, attempt.user, attempt.ip, snap, now):
             return None

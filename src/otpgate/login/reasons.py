@@ -31,6 +31,9 @@ class Reason(StrEnum):
     UNKNOWN_USER = "unknown_user"  # no such user
     STORE_ERROR = "store_error"  # the store could not be read or written: refused
     LOGOUT = "logout"  # an empty password from the user's address: signed out
+    PASSKEY = "passkey"  # a passkey's signature (and the PIN, when one was asked) were right
+    PASSKEY_REFUSED = "passkey_refused"  # no such passkey, a bad or stale assertion
+    PASSKEY_CLONED = "passkey_cloned"  # the signature counter went back: a copied authenticator
 
     @property
     def accepted(self) -> bool:
@@ -38,4 +41,4 @@ class Reason(StrEnum):
         return self in _ACCEPTED
 
 
-_ACCEPTED = frozenset({Reason.OTP, Reason.LINGER, Reason.RECOVERY, Reason.SESSION})
+_ACCEPTED = frozenset({Reason.OTP, Reason.LINGER, Reason.RECOVERY, Reason.SESSION, Reason.PASSKEY})

@@ -77,5 +77,6 @@ class Sessions:
         try:
             return self._read(user, now).record
         except StoreError as exc:
-            log.error("store error reading a user: %s", exc)
+            if not exc.logged:
+                log.error("store error reading a user: %s", exc)
             return None

@@ -13,6 +13,8 @@ fast and shared lives here (docs/scaling.md):
 * known credentials: a lingering PIN+OTP accepted by one process, found by
   the others without a PIN hash (keyed by the Authenticator's keyed digest,
   never by the password);
+* single-use entries: a value written once and taken at most once (a
+  challenge's transaction), atomically even between hosts;
 * revocations: "forget what you cached about this user" (logout, lock, PIN
   change, removal), heard by every process at once.
 
@@ -23,8 +25,9 @@ each is one round trip whose shape depends on the client alone, never on
 whether the name exists or its budget is spent (:mod:`otpgate.regulation.shared`).
 
 :class:`LocalState` is the default: nothing is shared beyond the process
-(one process, nothing to install), every method is a no-op, and the
-Authenticator's own memory does the work.  A shared state that cannot reach
+(one process, nothing to install), every method is a no-op but the
+single-use entries (kept in the process), and the Authenticator's own
+memory does the work.  A shared state that cannot reach
 its server answers as :class:`LocalState` would (``None``, nothing stored)
 and says so in :meth:`SharedState.problem`; the callers then fall back to
 their per-process tables.
@@ -35,6 +38,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, cast
+
+from .single_use import SingleUse
 
 __all__ = [
     "Answer",
@@ -186,6 +191,14 @@ class SharedState(Protocol):
     def get_credential(self, digest: bytes) -> bytes | None:
         """A known credential's entry, or ``None``."""
 
+    def put_single(self, digest: bytes, value: bytes, ttl: float, now: float) -> bool:
+        """Keep ``value`` for ``ttl`` seconds, to be taken once; ``False`` if it was not kept."""
+
+    def take_single(self, digest: bytes, now: float) -> bytes | None:
+        """The value kept under ``digest``, removed in the same step, so that two takers
+        (threads, processes, hosts) never both get it; ``None`` if absent, expired or
+        unreachable."""
+
     def ask(self, question: Ask, now: float) -> Answer:
         """Everything one attempt reads before it is decided, in one round trip."""
 
@@ -285,6 +298,13 @@ class LocalState(NothingShared):
     def __init__(self) -> None:
         self.observe: Callable[[str, float], None] | None = None
         self.on_change: Callable[[str | None], None] | None = None
+        self._single = SingleUse()
+
+    def put_single(self, digest: bytes, value: bytes, ttl: float, now: float) -> bool:
+        return self._single.put(digest, value, ttl, now)
+
+    def take_single(self, digest: bytes, now: float) -> bytes | None:
+        return self._single.take(digest, now)
 
     def ask(self, question: Ask, now: float) -> Answer:
         return Answer(None, False, (None,) * len(question.windows), None)

@@ -12,6 +12,7 @@ Keys (all under ``key_prefix``, default ``otpgate:``):
   ``m:<table>:<key>``: marks that expire (what a per-user guess budget needs);
 * ``c:<digest>``: a known credential's entry (see :mod:`otpgate.login.authenticator`), with
   the linger window as its time to live.
+* ``s:<digest>``: a single-use entry (a challenge's transaction), taken with ``GETDEL``.
 * channel ``revoke``: user names whose cached state every process drops.
 
 A login attempt costs two round trips, whatever the name: one pipeline of
@@ -291,6 +292,18 @@ class RedisState(BreakerHooks):
 
     def get_credential(self, digest: bytes) -> bytes | None:
         got: bytes | None = self._call("get", lambda: self._redis.get(self._ckey(digest)), None)
+        return got
+
+    # -- single-use entries --------------------------------------------------
+
+    def put_single(self, digest: bytes, value: bytes, ttl: float, now: float) -> bool:
+        ms, key = max(int(ttl * 1000), 1), self.prefix.encode() + b"s:" + digest.hex().encode()
+        return bool(self._call("set", lambda: self._redis.set(key, value, px=ms), False))
+
+    def take_single(self, digest: bytes, now: float) -> bytes | None:
+        key = self.prefix.encode() + b"s:" + digest.hex().encode()
+        # GETDEL (Redis 6.2): read and delete in one command, so one taker wins.
+        got: bytes | None = self._call("getdel", lambda: self._redis.getdel(key), None)
         return got
 
     # -- revocations -------------------------------------------------------

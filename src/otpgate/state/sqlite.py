@@ -4,7 +4,7 @@ For one machine without Redis: ``otpgate serve --workers N`` and Apache's
 children (mod_wsgi) each hold a throttle table of their own, so a guesser
 spread over N processes would get N times the free guesses.  One SQLite file
 in WAL mode, which every process opens, makes them count as one.  Only the
-backoff tables live here: lingering credentials are already shared through
+backoff tables and single-use entries live here: lingering credentials are already shared through
 the store (at the cost of one PIN check per process), and a revocation takes
 effect after ``auth.state_ttl`` as before.
 
@@ -40,6 +40,11 @@ CREATE TABLE IF NOT EXISTS backoff (
     PRIMARY KEY (tbl, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS backoff_expires ON backoff (expires);
+CREATE TABLE IF NOT EXISTS single (
+    key BLOB PRIMARY KEY,
+    value BLOB NOT NULL,
+    expires REAL NOT NULL
+) WITHOUT ROWID;
 """
 # One failure in this many also deletes expired rows (the file stays small).
 _PRUNE_EVERY: Final = 256
@@ -151,6 +156,33 @@ class SqliteState(BreakerHooks, NothingShared):
             ),
             None,
         )
+
+    # -- single-use entries --------------------------------------------------
+
+    def put_single(self, digest: bytes, value: bytes, ttl: float, now: float) -> bool:
+        def put() -> bool:
+            conn = self._conn()
+            conn.execute(
+                "INSERT OR REPLACE INTO single VALUES (?, ?, ?)", (digest, value, now + ttl)
+            )
+            self._count += 1
+            if self._count % _PRUNE_EVERY == 0:
+                conn.execute("DELETE FROM single WHERE expires <= ?", (now,))
+            return True
+
+        return self.breaker.call("put_single", put, False)
+
+    def take_single(self, digest: bytes, now: float) -> bytes | None:
+        def take() -> bytes | None:
+            # One statement: two processes taking the same key cannot both get it.
+            row = (
+                self._conn()
+                .execute("DELETE FROM single WHERE key = ? RETURNING value, expires", (digest,))
+                .fetchone()
+            )
+            return bytes(row[0]) if row is not None and row[1] > now else None
+
+        return self.breaker.call("take_single", take, None)
 
     def problem(self) -> str | None:
         return self.breaker.problem()

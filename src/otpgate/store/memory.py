@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from ..errors import StoreError, UnknownUser
 from . import query
+from ._passkeys_memory import MemoryPasskeys
 from .base import check_serial
 from .invitations import LIVE, Invitation
 from .query import RecordPages, Role
@@ -20,7 +21,7 @@ __all__ = ["MemoryStore"]
 _Versioned = TypeVar("_Versioned", UserRecord, Invitation)
 
 
-class MemoryStore(RecordPages):
+class MemoryStore(RecordPages, MemoryPasskeys):
     """Thread-safe, process-local; nothing survives the process."""
 
     def __init__(self, url: str = "memory:") -> None:
@@ -29,6 +30,7 @@ class MemoryStore(RecordPages):
         self._codes: dict[str, set[str]] = {}
         self._invitations: dict[str, Invitation] = {}
         self._admins: set[str] = set()
+        self._passkeys = {}
         self._lock = threading.Lock()
         self._versions = itertools.count(1)
 
@@ -76,6 +78,7 @@ class MemoryStore(RecordPages):
         with self._lock:
             self._codes.pop(username, None)
             self._admins.discard(username)
+            self._drop_passkeys(username)
             for digest, inv in self._invitations.items():
                 if inv.username == username and inv.status in LIVE:
                     self._invitations[digest] = replace(inv.revoked(), version=next(self._versions))

@@ -182,4 +182,49 @@ DE: Final[dict[str, str]] = {
     "The two PINs differ.": "Die beiden PINs stimmen nicht überein.",
     "one-time code": "Einmalcode",
     "recovery code": "Wiederherstellungscode",
+    # Passkeys.
+    "A passkey signs you in without a one-time code, and cannot be phished. Confirm with your "
+    "PIN and a one-time code to add one.": "Ein Passkey meldet Sie ohne Einmalcode an und kann "
+    "nicht abgefischt werden. Bestätigen Sie mit Ihrer PIN und einem Einmalcode, um einen "
+    "hinzuzufügen.",
+    "Add a passkey": "Passkey hinzufügen",
+    "Added (UTC)": "Hinzugefügt (UTC)",
+    "Basic authentication, RADIUS (VPN, Wi-Fi) and PAM (SSH) cannot use a passkey: for those "
+    "you need a code from an app or token as well.": "Basic-Authentifizierung, RADIUS (VPN, "
+    "WLAN) und PAM (SSH) können keinen Passkey verwenden: dafür brauchen Sie zusätzlich einen "
+    "Code aus einer App oder einem Token.",
+    "For example: Laptop, Phone, Security key.": "Zum Beispiel: Laptop, Telefon, "
+    "Sicherheitsschlüssel.",
+    "Last used (UTC)": "Zuletzt verwendet (UTC)",
+    "Name": "Name",
+    "Name of the new passkey": "Name des neuen Passkeys",
+    "No passkeys yet.": "Noch keine Passkeys.",
+    "No user name or PIN: your device checks it is you (fingerprint, face or device PIN).": ""
+    "Ohne Benutzernamen und PIN: Ihr Gerät prüft, dass Sie es sind (Fingerabdruck, Gesicht "
+    "oder Geräte-PIN).",
+    "Or use a passkey instead of an app": "Oder einen Passkey statt einer App verwenden",
+    "Passkey": "Passkey",
+    "Passkeys": "Passkeys",
+    "Passkeys need JavaScript, which is off in this browser.": "Passkeys brauchen JavaScript, "
+    "das in diesem Browser ausgeschaltet ist.",
+    "Register a passkey": "Passkey registrieren",
+    "Sign in with PIN and passkey": "Mit PIN und Passkey anmelden",
+    "Sign in with a passkey": "Mit einem Passkey anmelden",
+    "The passkey did not answer. Try again, or use a one-time code.": "Der Passkey hat nicht "
+    "geantwortet. Versuchen Sie es erneut oder verwenden Sie einen Einmalcode.",
+    "never": "nie",
+    "Remove a passkey": "Einen Passkey entfernen",
+    "Passkey to remove": "Zu entfernender Passkey",
+    "Remove the passkey": "Passkey entfernen",
+    "The passkey has been removed.": "Der Passkey wurde entfernt.",
+    "passkey": "Passkey",
+    "The passkey, user name or PIN was not accepted.": "Passkey, Benutzername oder PIN wurden "
+    "nicht akzeptiert.",
+    "Your passkey has been added.": "Ihr Passkey wurde hinzugefügt.",
+    "Give the passkey a name of 1 to 64 characters.": "Geben Sie dem Passkey einen Namen mit 1 "
+    "bis 64 Zeichen.",
+    "The passkey could not be added. Please try again.": "Der Passkey konnte nicht hinzugefügt "
+    "werden. Bitte versuchen Sie es erneut.",
+    "Your passkey is registered. Sign in with it, with or without your user name and PIN.": ""
+    "Ihr Passkey ist registriert. Melden Sie sich damit an, mit oder ohne Benutzernamen und PIN.",
 }

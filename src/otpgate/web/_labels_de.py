@@ -24,6 +24,10 @@ LABELS_DE: Final[dict[str, str]] = {
     "Refused: the user is locked": "Abgelehnt: der Benutzer ist gesperrt",
     "Refused: no such user": "Abgelehnt: diesen Benutzer gibt es nicht",
     "Refused: the store did not answer": "Abgelehnt: der Speicher hat nicht geantwortet",
+    "Signed in: passkey": "Angemeldet: Passkey",
+    "Refused: not a valid passkey answer": "Abgelehnt: keine gültige Passkey-Antwort",
+    "Refused: a cloned passkey (its counter went back)": "Abgelehnt: ein kopierter Passkey "
+    "(sein Zähler ging zurück)",
     # Self-service events.
     "Enrolment link made": "Registrierungslink erstellt",
     "Enrolment links revoked": "Registrierungslinks widerrufen",

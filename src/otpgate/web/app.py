@@ -10,7 +10,9 @@ each only translates HTTP to its calls and its decisions back to HTTP:
 - ``/enrol/<token>``, ``/lost``, ``/account`` (:mod:`.portal`): self-service;
 - ``/api/v1/check``, ``/openapi.json`` (:mod:`.api`): the JSON API;
 - ``/healthz``, ``/metrics`` (:mod:`.ops`): for operators;
-- ``/admin...`` (:mod:`.admin`): administration in the browser.
+- ``/admin...`` (:mod:`.admin`): administration in the browser;
+- ``/validate/check``, ``/auth`` (POST with a body) ... (:mod:`.privacyidea`):
+  privacyIDEA's validate API, with ``[privacyidea] enabled``.
 
 The parts shared by several front ends: :class:`~.clients.ClientAddresses`
 (who is asking, behind trusted proxies), :class:`~.session_cookies.SessionCookies`,
@@ -32,6 +34,7 @@ from starlette.types import ASGIApp
 from ..accounts.pin_policy import PinPolicy
 from ..accounts.selfservice import SelfService
 from ..login.pins import PinHasher
+from . import privacyidea
 from .admin import AdminBase, AdminPages
 from .api import ApiKeys, CheckApi, RadiusApi
 from .clients import ClientAddresses
@@ -50,6 +53,8 @@ from .portal import (
     LoginPage,
     LogoutPage,
     LostPage,
+    PasskeyPages,
+    PasskeyParts,
     StatusPages,
 )
 from .session_cookies import SessionCookies, instance_name
@@ -91,8 +96,9 @@ def create_app(
     del store, clock  # the Authenticator's own are the only ones
     parts = _Parts.build(config, authenticator, metrics if metrics is not None else Metrics())
     status = StatusPages(parts.forms)
+    pi_routes, pi_auth = _privacyidea(config, parts)
     app = _GateApp(
-        routes=[*status.routes(), *_routes(config, parts)],
+        routes=[*status.routes(), *_routes(config, parts), *pi_routes],
         lifespan=_lifespan(on_shutdown),
         exception_handlers={404: status.not_found},
     )
@@ -102,11 +108,21 @@ def create_app(
     # What tests look at in a running app.
     app.state.metrics, app.state.selfservice = parts.decisions.metrics, parts.service
     app.state.sessions, app.state.clients = parts.sessions, parts.clients
-    _add_middleware(app, config, parts)
+    _add_middleware(app, config, parts, pi_auth if not config.privacyidea.prefix else None)
     return app
 
 
-def _add_middleware(app: _GateApp, config: Config, p: _Parts) -> None:
+def _privacyidea(config: Config, p: _Parts) -> tuple[list[Route], privacyidea.ServiceAuth | None]:
+    """privacyIDEA's endpoints, when ``[privacyidea] enabled``."""
+    if not config.privacyidea.enabled:
+        return [], None
+    keys = ApiKeys(config.api_keys())
+    return privacyidea.build(config, p.auth, p.decisions, p.clients, keys)
+
+
+def _add_middleware(
+    app: _GateApp, config: Config, p: _Parts, pi_auth: privacyidea.ServiceAuth | None
+) -> None:
     """What runs in front: the header check, then ``/auth``; sliding behind the router."""
     # The router's pages slide their sessions on the way out.
     app.add_middleware(SlideSessions, sessions=p.sessions)
@@ -115,7 +131,7 @@ def _add_middleware(app: _GateApp, config: Config, p: _Parts) -> None:
         # The header check, then /auth, in front of Starlette's own error
         # middleware: the hot path pays for no layer it does not use (an
         # exception in /auth is still answered 500, by the server).
-        forward_auth = ForwardAuth(
+        first: ASGIApp = ForwardAuth(
             rest,
             web=config.web,
             clock=p.auth.clock,
@@ -125,7 +141,10 @@ def _add_middleware(app: _GateApp, config: Config, p: _Parts) -> None:
             decisions=p.decisions,
             targets=p.targets,
         )
-        return HeaderLimit(forward_auth)
+        if pi_auth is not None:
+            # privacyIDEA's POST /auth shares the path with forward auth: it goes first.
+            first = privacyidea.AuthFirst(first, service=pi_auth)
+        return HeaderLimit(first)
 
     app.front = front
 
@@ -152,6 +171,7 @@ class _Parts:
     targets: ReturnTargets
     forms: Forms
     service: SelfService
+    passkeys: PasskeyParts | None
 
     @classmethod
     def build(cls, config: Config, auth: Authenticator, metrics: Metrics) -> _Parts:
@@ -179,6 +199,7 @@ class _Parts:
             ReturnTargets(web, clients),
             Forms(web, auth.clock, clients, sessions, CsrfGuard(secrets_)),
             service,
+            PasskeyParts.build(config, auth, secrets_[-1]),
         )
 
 
@@ -187,12 +208,17 @@ def _routes(config: Config, p: _Parts) -> list[Route]:
     auth, forms, decisions = p.auth, p.forms, p.decisions
     logins = BrowserDecisions(p.devices, decisions)
     keys = ApiKeys(config.api_keys())
+    login = LoginPage(forms, p.targets, logins, passkeys=p.passkeys is not None)
+    passkeys = (
+        [] if p.passkeys is None else PasskeyPages(forms, login, p.service, p.passkeys).routes()
+    )
     return [
-        *LoginPage(forms, p.targets, logins).routes(),
+        *login.routes(),
+        *passkeys,
         *LogoutPage(forms, decisions).routes(),
-        *EnrolPages(forms, p.service).routes(),
+        *EnrolPages(forms, p.service, p.passkeys).routes(),
         *LostPage(forms, p.service, logins).routes(),
-        *AccountPage(forms, p.service, logins, lambda: _audit_path(auth)).routes(),
+        *AccountPage(forms, p.service, logins, lambda: _audit_path(auth), p.passkeys).routes(),
         *CheckApi(decisions, p.clients, keys, config.web.max_body, auth.clock).routes(),
         *RadiusApi(
             decisions, keys, config.web.max_body, auth.clock, auth.settings.fall_through

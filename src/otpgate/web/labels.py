@@ -42,6 +42,9 @@ REASONS: Final[Mapping[str, str]] = {
     Reason.UNKNOWN_USER: "Refused: no such user",
     Reason.STORE_ERROR: "Refused: the store did not answer",
     Reason.LOGOUT: "Signed out",
+    Reason.PASSKEY: "Signed in: passkey",
+    Reason.PASSKEY_REFUSED: "Refused: not a valid passkey answer",
+    Reason.PASSKEY_CLONED: "Refused: a cloned passkey (its counter went back)",
 }
 EVENTS: Final[Mapping[str, str]] = {
     Event.INVITED: "Enrolment link made",

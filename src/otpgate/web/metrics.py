@@ -92,7 +92,8 @@ class Metrics:
         """Count one decision.
 
         Args:
-            frontend: ``auth``, ``login``, ``api`` or ``logout``.
+            frontend: ``auth``, ``login``, ``api``, ``logout``, ``privacyidea``
+                (``/validate/check``) or ``privacyidea_auth`` (its ``POST /auth``).
             result: the decision's reason (``otp``, ``linger``, ``session``, ...).
             seconds: how long the decision took.
             throttled: whether it was answered with a retry delay.

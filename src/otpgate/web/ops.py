@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..directory import DirectoryUnavailable
 from ..errors import OTPGateError
 from .request import is_trusted
 
@@ -49,7 +50,8 @@ class Ops:
         ]
 
     async def healthz(self, request: Request) -> Response:
-        """200 ``ok``; 200 ``degraded`` without the shared state; 503 without the store.
+        """200 ``ok``; 200 ``degraded`` without the shared state or the directory;
+        503 without the store.
 
         Without Redis the gate still decides every login (the store decides
         replay and state; the throttle counts per process), so a load balancer
@@ -58,6 +60,10 @@ class Ops:
         """
         try:
             await run_in_threadpool(self.store.ping)
+        except DirectoryUnavailable:
+            # Logins are refused while it is away, on every gate alike: say so,
+            # but keep the gate in the pool (it answers, and recovers by itself).
+            return JSONResponse({"status": "degraded", "directory": "unreachable"})
         except OTPGateError:
             return JSONResponse({"status": "store unreachable"}, 503)
         if await run_in_threadpool(self.state.check) is not None:

@@ -3,8 +3,11 @@
 Templates live in ``templates/`` next to this module and are autoescaped, so
 every value a page shows (user names, messages, URLs) is escaped unless a
 template says otherwise; only this module's own style sheet and the QR code
-the server draws are marked safe.  Pages load nothing and run no script:
-``default-src 'none'`` plus the hash of the one style sheet.
+the server draws are marked safe.  Pages load nothing and run no inline
+script: ``default-src 'none'``, the hash of the one style sheet, and the one
+script file the passkey buttons need (``static/passkeys.js``, served by the
+gate itself: ``script-src 'self'``, and ``connect-src 'self'`` for its one
+request).
 """
 
 from __future__ import annotations
@@ -43,9 +46,10 @@ h1{margin:0 0 .25rem;font-size:1.5rem}
 h2{margin:2rem 0 .25rem;font-size:1.15rem}
 .sub{margin:0 0 1.5rem;color:var(--muted)}
 label{display:block;margin:1rem 0 .25rem;font-weight:600}
-input{width:100%;padding:.6rem .75rem;font:inherit;color:inherit;background:transparent;
+input,select{width:100%;padding:.6rem .75rem;font:inherit;color:inherit;background:transparent;
 border:1px solid var(--field);border-radius:8px}
-input:focus{outline:3px solid var(--accent);outline-offset:1px}
+input:focus,select:focus{outline:3px solid var(--accent);outline-offset:1px}
+select option{color:var(--fg);background:var(--card)}
 input[aria-invalid=true]{border:2px solid var(--err)}
 .help{margin:.25rem 0 0;font-size:.875rem;color:var(--muted)}
 .field-error{margin:.25rem 0 0;font-size:.875rem;color:var(--err);font-weight:600}
@@ -54,6 +58,7 @@ color:var(--accent-fg);background:var(--accent);border:2px solid transparent;bor
 cursor:pointer}
 button.secondary{color:var(--accent);background:transparent;border:2px solid var(--accent)}
 button:focus{outline:3px solid var(--fg);outline-offset:2px}
+button:disabled{cursor:not-allowed;opacity:.65}
 .msg{padding:.75rem 1rem;border-radius:8px;margin:0 0 1rem}
 .error{background:var(--err-bg);color:var(--err)}
 .ok{background:var(--ok-bg);color:var(--ok)}
@@ -90,7 +95,8 @@ _CSS_HASH: Final = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decod
 # No form-action: Chrome applies it to the redirect after a login, which may
 # leave the site.
 CSP: Final = (
-    f"default-src 'none'; style-src 'sha256-{_CSS_HASH}'; base-uri 'none'; frame-ancestors 'none'"
+    f"default-src 'none'; style-src 'sha256-{_CSS_HASH}'; script-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 
 _ENV: Final = Environment(

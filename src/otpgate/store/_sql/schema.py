@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 from ...errors import StoreError
-from . import invitations, recovery_codes, roles, users
+from . import invitations, passkeys, recovery_codes, roles, users
 
 if TYPE_CHECKING:
     from ..crypto import KeyRing
@@ -53,6 +53,7 @@ MIGRATIONS: Final[Sequence[tuple[int, Sequence[str]]]] = (
     (TAG_MIGRATION, ()),
     (4, roles.MIGRATION),
     (5, invitations.RECORD_MIGRATION),
+    (6, passkeys.MIGRATION),
 )
 
 # Every table's statements by name, with ``:name`` placeholders.
@@ -61,6 +62,7 @@ SQL: Final[Mapping[str, str]] = {
     **recovery_codes.SQL,
     **invitations.SQL,
     **roles.SQL,
+    **passkeys.SQL,
 }
 
 _NAMED: Final = re.compile(r":([a-z_][a-z0-9_]*)")

@@ -25,6 +25,7 @@ from ..invitations import Invitation
 from ..query import Role, UserFilter
 from ..records import UserRecord, UserState
 from . import invitations, rotation, schema, users
+from .passkeys import SQLPasskeys
 from .transaction import Transaction
 
 __all__ = ["SQLStore"]
@@ -39,7 +40,7 @@ def _is_version(value: object) -> bool:
     return -_INT64 <= value < _INT64
 
 
-class SQLStore(query.UserPages):
+class SQLStore(query.UserPages, SQLPasskeys):
     """Users, codes, invitations and roles in an SQL database; OTP keys encrypted.
 
     A subclass sets :attr:`url`, ``_keys`` (the key ring), ``_dialect`` and
@@ -104,6 +105,7 @@ class SQLStore(query.UserPages):
             removed = tx.count("remove", params) > 0
             tx.count("remove_codes", params)
             tx.count("role_delete", params)
+            tx.count("pk_remove_user", params)
         return removed
 
     def compare_and_set(

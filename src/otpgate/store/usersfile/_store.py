@@ -38,6 +38,7 @@ from __future__ import annotations
 import os
 
 from ...errors import StoreError
+from ..passkeys import NoPasskeys
 from ._directory import FileDirectory
 from ._invitations import FileInvitations
 from ._recovery_codes import FileRecoveryCodes
@@ -46,7 +47,7 @@ from ._users import FileUsers
 __all__ = ["UsersFileStore"]
 
 
-class UsersFileStore(FileUsers, FileRecoveryCodes, FileInvitations, FileDirectory):
+class UsersFileStore(FileUsers, FileRecoveryCodes, FileInvitations, FileDirectory, NoPasskeys):
     """A mod_authn_otp users file, shared safely with the reference module's tools."""
 
     def __init__(self, path: str, *, url: str | None = None, create: bool = False) -> None:

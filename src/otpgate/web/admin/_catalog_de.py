@@ -95,6 +95,8 @@ ADMIN_DE: Final[dict[str, str]] = {
     "Store and state": "Speicher und Zustand",
     "That code was used already. Wait for the next one.": "Dieser Code wurde schon benutzt. "
     "Warten Sie auf den nächsten.",
+    "The directory has no user of that name.": "Im Verzeichnis gibt es keinen Benutzer dieses "
+    "Namens.",
     "That user exists already. To give them a new token, use Reset on their page.": "Diesen "
     "Benutzer gibt es schon. Für ein neues Token nutzen Sie Zurücksetzen auf seiner Seite.",
     "The audit log is not written to a file (auth.audit_log).": "Das Protokoll wird nicht in "

@@ -12,7 +12,7 @@ last administrator out; the terminal can.
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from starlette.concurrency import run_in_threadpool
@@ -38,6 +38,7 @@ STEP_UP: Final = ("reset", "recovery-codes", "role", "remove")
 TROUBLE: Final = "The store cannot be written right now. Nothing was changed."
 BAD_NAME: Final = "User names are 1 to 128 characters: letters, digits and . _ @ + -"
 EXISTS: Final = "That user exists already. To give them a new token, use Reset on their page."
+NOT_IN_DIRECTORY: Final = "The directory has no user of that name."
 
 
 def _user_url(request: Request, name: str, done: str = "") -> str:
@@ -201,12 +202,14 @@ class Actions:
         name: str = "",
         error: str | None = None,
         step_error: str | None = None,
+        suggest: Sequence[tuple[str, str]] = (),
     ) -> Response:
         return self.base.page(
             request,
             ctx,
             "invite.html",
             status,
+            suggest=suggest,
             types=TYPES,
             expiry=EXPIRY,
             expiry_default=EXPIRY_DEFAULT,
@@ -215,9 +218,21 @@ class Actions:
             name=name[:MAX_USER],
         )
 
+    def _invitable(self) -> list[tuple[str, str]]:
+        """(login, display name) of directory users without a token, for the name field;
+        nothing without a directory, or while it does not answer."""
+        without_token = getattr(self.base.store, "without_token", None)
+        if without_token is None:
+            return []
+        try:
+            return [(u.login, u.display) for u in without_token()]
+        except StoreError:
+            return []
+
     async def invite(self, request: Request, ctx: Ctx) -> Response:
         if request.method != "POST":
-            return self._invite_form(request, ctx)
+            known = await run_in_threadpool(self._invitable)
+            return self._invite_form(request, ctx, suggest=known)
         name = ctx.form.get("username", "").strip()
         if not USER_NAME.fullmatch(name):
             return self._invite_form(request, ctx, 400, name, BAD_NAME)
@@ -233,5 +248,7 @@ class Actions:
             return await self._link(request, ctx, name, reset=False)
         except ValueError:
             return self._invite_form(request, ctx, 400, name, "Check the form.")
+        except UnknownUser:  # users from a directory: only its names get a link
+            return self._invite_form(request, ctx, 400, name, NOT_IN_DIRECTORY)
         except StoreError:
             return self._invite_form(request, ctx, 503, name, TROUBLE)

@@ -35,6 +35,10 @@ class ApiKeys:
         auth = request.headers.get("authorization", "")
         if given is None and auth[:7].lower() == "bearer ":
             given = auth[7:].strip()
+        return self.match(given)
+
+    def match(self, given: str | None) -> bool:
+        """Whether ``given`` is one of the keys (a service account's password, say)."""
         if not given or not self._keys or len(given) > MAX_API_KEY:
             return False
         digest = hashlib.sha256(given.encode("utf-8", "surrogatepass")).digest()

@@ -30,6 +30,7 @@ from ..i18n import translator
 from ..sessions import Session
 from ..templating import render
 from . import messages as m
+from .account_passkeys import add_passkey, listed, passkey_name_ok, remove_passkey
 from .activity import account_activity
 from .login import FORM_METHODS
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from ...accounts.selfservice import SelfService
     from .browser import BrowserDecisions
     from .forms import Forms
+    from .passkeys import PasskeyParts
 
 __all__ = ["AccountPage"]
 
@@ -55,12 +57,14 @@ class AccountPage:
         logins: decisions with the browser's device cookie (the current PIN and
             a fresh code).
         audit_path: the audit log's file now, if any (the sign-ins shown).
+        passkeys: the passkey ceremonies, when passkeys are on (:mod:`.account_passkeys`).
     """
 
     forms: Forms
     service: SelfService
     logins: BrowserDecisions
     audit_path: Callable[[], str | None]
+    passkeys: PasskeyParts | None = None
 
     @property
     def site(self) -> str:
@@ -93,6 +97,7 @@ class AccountPage:
             errors=errors or {},
             min_length=self.service.policy.min_length,
             wide=True,
+            script="static/passkeys.js" if self.passkeys is not None else "",
             **facts,
         )
         return self.forms.page(request, text, status, headers, session)
@@ -109,10 +114,12 @@ class AccountPage:
         try:
             record = store.get(user)
             left: int | None = store.count_recovery_codes(user)
+            passkeys = listed(self.passkeys, user)
         except OTPGateError as exc:
             log.error("account: store error %s", exc.__class__.__name__)
-            record, left = None, None
+            record, left, passkeys = None, None, None
         return {
+            "passkeys": passkeys,
             "token": record.token_type if record is not None else None,
             "codes_left": left,
             "enrolled": activity.enrolled if activity is not None else None,
@@ -137,19 +144,21 @@ class AccountPage:
                 request, session.user, lang, 403, message=_(m.EXPIRED_FORM_RETRY)
             )
         action = form.get("action")
-        if action not in ("pin", "codes"):
+        passkey_actions = ("passkey", "remove_passkey") if self.passkeys else ()
+        if action not in ("pin", "codes", *passkey_actions):
             return await self._page(request, session.user, lang, 400, message=_(m.UNKNOWN_ACTION))
-        prefix = "cp" if action == "pin" else "rc"
-        if action == "pin":
-            errors = self._pin_errors(session.user, form, lang)
-            if errors:
-                return await self._page(request, session.user, lang, 400, errors=errors)
+        prefix = {"pin": "cp", "codes": "rc", "remove_passkey": "rp"}.get(str(action), "pk")
+        errors = self._errors(str(action), session.user, form, lang)
+        if errors:
+            return await self._page(request, session.user, lang, 400, errors=errors)
         refused = await self._reauthenticate(request, session, form, lang, prefix, now)
         if refused is not None:
             return refused
         try:
             if action == "pin":
                 return await self._change_pin(request, session, form, lang, now)
+            if action in passkey_actions:
+                return await self._passkey(str(action), request, session.user, form, lang, now)
             codes = await run_in_threadpool(
                 self.service.renew_codes, session.user, now, self.forms.ip(request)
             )
@@ -167,6 +176,30 @@ class AccountPage:
             next_label=_(m.BACK_TO_ACCOUNT),
         )
         return html(text)
+
+    async def _passkey(
+        self, action: str, request: Request, user: str, form: dict[str, str], lang: str, now: float
+    ) -> Response:
+        """The page after adding or removing a passkey (the PIN and a fresh code were right)."""
+        assert self.passkeys is not None
+        if action == "passkey":
+            done = await add_passkey(self.passkeys, user, form, now)
+            message, kind = (m.PASSKEY_ADDED, "ok") if done else (m.PASSKEY_FAILED, "error")
+        else:
+            done = await remove_passkey(self.passkeys, user, form, now)
+            message, kind = (m.PASSKEY_REMOVED, "ok") if done else (m.UNKNOWN_ACTION, "error")
+        _ = translator(lang)
+        return await self._page(
+            request, user, lang, 200 if done else 400, message=_(message), kind=kind
+        )
+
+    def _errors(self, action: str, user: str, form: dict[str, str], lang: str) -> dict[str, str]:
+        """What is wrong with the form before the PIN and code are checked."""
+        if action == "pin":
+            return self._pin_errors(user, form, lang)
+        if action == "passkey" and not passkey_name_ok(form):
+            return {"pk-name": translator(lang)(m.PASSKEY_NAME)}
+        return {}
 
     def _pin_errors(self, user: str, form: dict[str, str], lang: str) -> dict[str, str]:
         _ = translator(lang)

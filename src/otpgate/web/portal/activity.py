@@ -23,7 +23,7 @@ from ...audit.reader import lines_backwards
 __all__ = ["Activity", "SignIn", "account_activity", "recent_signins"]
 
 MAX_BYTES: Final = 1024 * 1024
-_HOW: Final = {"otp": "one-time code", "recovery": "recovery code"}
+_HOW: Final = {"otp": "one-time code", "recovery": "recovery code", "passkey": "passkey"}
 _ENROLLED: Final = frozenset({Event.ENROLLED, Event.TOKEN_REPLACED})
 _ENROLLED_BY_ADMIN: Final = frozenset({"add", "replace_token"})
 

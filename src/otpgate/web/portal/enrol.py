@@ -20,8 +20,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..._limits import MAX_PASSWORD
+from ...accounts.passkey_enrolment import confirm_with_passkey
 from ...accounts.selfservice import InvitationRefused, WrongCode
 from ...errors import OTPGateError
+from ...login.passkey_types import PasskeyRefused
 from ...otp.keys import encode_base32
 from ...otp.tokens import build_uri
 from ...store.invitations import Invitation
@@ -35,6 +37,7 @@ from .qr import qr_svg
 if TYPE_CHECKING:
     from ...accounts.selfservice import SelfService
     from .forms import Forms
+    from .passkeys import PasskeyParts
 
 __all__ = ["EnrolPages", "message"]
 
@@ -76,10 +79,13 @@ class EnrolPages:
     Attributes:
         forms: form handling, the language.
         service: self-service (invitations, PINs, the new token).
+        passkeys: the passkey ceremonies, when passkeys are on (a passkey
+            instead of an app, :mod:`.enrol_passkey`).
     """
 
     forms: Forms
     service: SelfService
+    passkeys: PasskeyParts | None = None
 
     @property
     def site(self) -> str:
@@ -107,7 +113,12 @@ class EnrolPages:
         inv = await run_in_threadpool(self.service.open, token, now)
         visit = _Visit(request, token, inv, lang, now)
         if request.method != "POST":
-            return self._scan_page(visit) if inv.status == "pending" else self._pin_page(visit)
+            if inv.status == "pending":
+                return self._scan_page(visit)
+            if not self.service.asks_pin:  # the directory's password, or none
+                await run_in_threadpool(self.service.skip_pin, token, now)
+                return redirect(token, 303)
+            return self._pin_page(visit)
         form = await self.forms.read(request)
         if isinstance(form, Response):
             return form
@@ -116,6 +127,8 @@ class EnrolPages:
         step = form.get("step")
         if step == "confirm" and inv.status == "pending":
             return await self._confirm(visit, form)
+        if step == "passkey" and inv.status == "pending" and self.passkeys and not inv.reset:
+            return await self._with_passkey(visit, form)
         if step == "pin":
             return await self._choose(visit, form)
         if step == "keep" and inv.reset:
@@ -147,7 +160,11 @@ class EnrolPages:
         )
 
     def _scan_page(
-        self, visit: _Visit, status: int = 200, code_error: str | None = None
+        self,
+        visit: _Visit,
+        status: int = 200,
+        code_error: str | None = None,
+        passkey_error: str | None = None,
     ) -> Response:
         inv = visit.inv
         assert inv.pending_key is not None
@@ -164,6 +181,9 @@ class EnrolPages:
             wide=True,
             message=None,
             code_error=code_error,
+            passkeys=bool(self.passkeys) and not inv.reset,
+            passkey_error=passkey_error,
+            script="../static/passkeys.js" if self.passkeys and not inv.reset else "",
         )
 
     async def _choose(self, visit: _Visit, form: dict[str, str]) -> Response:
@@ -181,6 +201,19 @@ class EnrolPages:
             errors[key] = " ".join(filter(None, [errors.get(key), _(m.PIN_PROBLEMS[p], n=n)]))
         return self._pin_page(visit, 400, errors)
 
+    async def _with_passkey(self, visit: _Visit, form: dict[str, str]) -> Response:
+        assert self.passkeys is not None
+        ip = self.forms.ip(visit.request)
+        _ = translator(visit.lang)
+        try:
+            user, codes = await run_in_threadpool(
+                enrol_with_passkey, self.service, self.passkeys, visit.token, form, ip, visit.now
+            )
+        except (PasskeyRefused, WrongCode) as exc:
+            log.info("enrolment with a passkey refused: %s", exc)
+            return self._scan_page(visit, 400, passkey_error=_(m.PASSKEY_FAILED))
+        return self._codes(visit, user, codes, m.PASSKEY_ENROLLED)
+
     async def _confirm(self, visit: _Visit, form: dict[str, str]) -> Response:
         code = "".join(form.get("code", "").split())[:64]
         ip = self.forms.ip(visit.request)
@@ -191,14 +224,37 @@ class EnrolPages:
             )
         except WrongCode:
             return self._scan_page(visit, 400, _(m.WRONG_NEW_CODE))
+        return self._codes(visit, user, codes, m.ENROLLED)
+
+    def _codes(self, visit: _Visit, user: str, codes: list[str], notice: str) -> Response:
+        """The recovery codes, shown once, and the way to sign in."""
+        _ = translator(visit.lang)
         text = render(
             "recovery_codes.html",
             lang=visit.lang,
             site=self.site,
             user=user,
             codes=codes,
-            notice=_(m.ENROLLED),
+            notice=_(notice),
             next_href="../login",
             next_label=_(m.CONTINUE_SIGN_IN),
         )
         return html(text)
+
+
+def enrol_with_passkey(
+    service: SelfService, parts: PasskeyParts, token: str, form: dict[str, str], ip: str, now: float
+) -> tuple[str, list[str]]:
+    """Verify the new passkey for the invitation's user, then create the user with it.
+
+    Raises:
+        PasskeyRefused: the browser's answer or the name is not right.
+        WrongCode: the link is not at the step for it.
+        InvitationRefused: the link cannot be used (any more).
+        StoreError: the store failed.
+    """
+    user = service.open(token, now).username
+    passkey = parts.ceremonies.verify_registration(
+        user, form.get("handle", ""), form.get("credential", ""), form.get("name", ""), now
+    )
+    return confirm_with_passkey(service, parts.ceremonies.store, token, passkey, ip, now)

@@ -58,16 +58,18 @@ class LoginPage:
         forms: form handling, the session, the language.
         targets: where a login may return to.
         logins: decisions with the browser's device cookie.
+        passkeys: show the passkey buttons (:mod:`.passkeys`).
     """
 
     forms: Forms
     targets: ReturnTargets
     logins: BrowserDecisions
+    passkeys: bool = False
 
     def routes(self) -> list[Route]:
         return [Route("/login", self.login, methods=FORM_METHODS)]
 
-    def _form(
+    def answer(
         self,
         request: Request,
         status: int = 200,
@@ -78,13 +80,20 @@ class LoginPage:
         headers: dict[str, str] | None = None,
         values: dict[str, object] | None = None,
     ) -> Response:
+        """The login form, with ``message`` (a message id) if any."""
         lang = self.forms.lang(request)
         shown = None if message is None else translator(lang)(message, **(values or {}))
         site = self.forms.web.title
 
         def text(token: str) -> str:
             return pages.login_page(
-                site=site, csrf=token, return_to=return_to, user=user, message=shown, lang=lang
+                site=site,
+                csrf=token,
+                return_to=return_to,
+                user=user,
+                message=shown,
+                lang=lang,
+                passkeys=self.passkeys,
             )
 
         return self.forms.page(request, text, status, headers)
@@ -95,7 +104,7 @@ class LoginPage:
         target = self.targets.chosen(request, request.query_params.get("rd"))
         if target and self.forms.session(request, self.forms.now()) is not None:
             return redirect(target, 303)
-        return self._form(request, return_to=target)
+        return self.answer(request, return_to=target)
 
     async def _login_post(self, request: Request) -> Response:
         form = await self.forms.read(request)
@@ -105,13 +114,13 @@ class LoginPage:
         user = form.get("username", "").strip()
         if self.forms.csrf_failed(request, form):
             message = messages.EXPIRED_FORM
-            return self._form(request, 403, user=user, return_to=target, message=message)
+            return self.answer(request, 403, user=user, return_to=target, message=message)
         try:
             user, pin, code = credentials(form)
         except MalformedCredentials:
             shown = user if len(user) <= MAX_USER else ""
             message = messages.INCOMPLETE
-            return self._form(request, 400, user=shown, return_to=target, message=message)
+            return self.answer(request, 400, user=shown, return_to=target, message=message)
         now, ip = self.forms.now(), self.forms.ip(request)
         # The answer to a success is made before the decision: a code is never
         # used up for an answer that then cannot be sent.
@@ -120,11 +129,11 @@ class LoginPage:
         decision = await self.logins.decide(
             "login", request, user, pin + code, ip, now, linger=False
         )
-        if await self._sign_in(accepted, decision, now, ip):
+        if await self.sign_in(accepted, decision, now, ip):
             return accepted
-        return self._refused(request, decision, user, target)
+        return self.refused(request, decision, user, target)
 
-    async def _sign_in(self, accepted: Response, decision: Decision, now: float, ip: str) -> bool:
+    async def sign_in(self, accepted: Response, decision: Decision, now: float, ip: str) -> bool:
         """Give ``accepted`` the session and device cookies if ``decision`` is a login."""
         if not decision.ok or decision.user is None:
             return False
@@ -138,11 +147,19 @@ class LoginPage:
         accepted.raw_headers.append(device)
         return True
 
-    def _refused(self, request: Request, decision: Decision, user: str, target: str) -> Response:
-        """The form again, saying why (throttled, store trouble, wrong)."""
+    def refused(
+        self,
+        request: Request,
+        decision: Decision,
+        user: str,
+        target: str,
+        *,
+        wrong: str = messages.WRONG,
+    ) -> Response:
+        """The form again, saying why (throttled, store trouble, ``wrong``)."""
         if decision.retry_after is not None:
             wait = retry_after_seconds(decision.retry_after)
-            return self._form(
+            return self.answer(
                 request,
                 429,
                 user=user,
@@ -152,6 +169,6 @@ class LoginPage:
                 headers=retry_after(decision.retry_after),
             )
         unavailable = decision.reason == Reason.STORE_ERROR
-        message = messages.UNAVAILABLE if unavailable else messages.WRONG
+        message = messages.UNAVAILABLE if unavailable else wrong
         status = 503 if unavailable else 401
-        return self._form(request, status, user=user, return_to=target, message=message)
+        return self.answer(request, status, user=user, return_to=target, message=message)

@@ -15,6 +15,14 @@ WRONG: Final = "Wrong user name, PIN or code."
 THROTTLED: Final = "Too many attempts. Try again in {n} s."
 UNAVAILABLE: Final = "Signing in is not possible right now. Please try again later."
 INCOMPLETE: Final = "Enter your user name, PIN and one-time code."
+PASSKEY_WRONG: Final = "The passkey, user name or PIN was not accepted."
+PASSKEY_ADDED: Final = "Your passkey has been added."
+PASSKEY_REMOVED: Final = "The passkey has been removed."
+PASSKEY_NAME: Final = "Give the passkey a name of 1 to 64 characters."
+PASSKEY_FAILED: Final = "The passkey could not be added. Please try again."
+PASSKEY_ENROLLED: Final = (
+    "Your passkey is registered. Sign in with it, with or without your user name and PIN."
+)
 EXPIRED_FORM: Final = "The form had expired. Please sign in again."
 EXPIRED_FORM_RETRY: Final = "The form had expired. Please try again."
 BAD_REQUEST: Final = "Bad request"
@@ -78,7 +86,7 @@ PIN_PROBLEMS: Final = {
 }
 
 # "How" column of recent sign-ins (web.activity).
-HOW: Final = ("one-time code", "recovery code")
+HOW: Final = ("one-time code", "recovery code", "passkey")
 
 ALL: Final = (
     WRONG, THROTTLED, UNAVAILABLE, INCOMPLETE, EXPIRED_FORM, EXPIRED_FORM_RETRY, BAD_REQUEST,
@@ -86,5 +94,6 @@ ALL: Final = (
     SIGN_IN_AGAIN, LINK_REFUSED, *LINK_WHY.values(), ASK_ADMIN, WRONG_NEW_CODE, ENROLLED,
     CONTINUE_SIGN_IN, QR_LABEL, NOT_RECOVERED, APP_WORKS, APP_WORKS_TEXT, PIN_CHANGED,
     CODES_RENEWED, BACK_TO_ACCOUNT, WRONG_PIN_OR_CODE, UNKNOWN_ACTION, *PIN_PROBLEMS.values(),
-    *HOW, NOT_FOUND, NOT_FOUND_TEXT,
+    *HOW, NOT_FOUND, NOT_FOUND_TEXT, PASSKEY_WRONG, PASSKEY_ADDED, PASSKEY_NAME, PASSKEY_FAILED,
+    PASSKEY_ENROLLED, PASSKEY_REMOVED,
 )  # fmt: skip

@@ -22,8 +22,9 @@ def login_page(
     user: str = "",
     message: str | None = None,
     lang: str = "en",
+    passkeys: bool = False,
 ) -> str:
-    """The sign-in form: user name, PIN, one-time code (or a recovery code)."""
+    """The sign-in form: user name, PIN, one-time code (or a recovery code); passkey buttons."""
     return render(
         "login.html",
         lang=lang,
@@ -33,6 +34,8 @@ def login_page(
         user=user,
         message=message,
         invalid=bool(message),
+        passkeys=passkeys,
+        script="static/passkeys.js" if passkeys else "",
     )
 
 

@@ -1,0 +1,91 @@
+"""The account page's passkeys: the list shown, and adding one after the PIN and a code.
+
+:class:`.account.AccountPage` checks the current PIN and a fresh one-time code
+first (as for its other changes); only then is the browser's answer verified
+and the passkey kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from starlette.concurrency import run_in_threadpool
+
+from ...errors import OTPGateError
+from ...login.passkey_types import PasskeyRefused
+from ...store.passkeys import check_passkey_name
+
+if TYPE_CHECKING:
+    from .passkeys import PasskeyParts
+
+__all__ = ["add_passkey", "listed", "passkey_name_ok", "remove_passkey", "utc"]
+
+log = logging.getLogger(__name__)
+
+
+def utc(when: float | None) -> str | None:
+    """``YYYY-MM-DD HH:MM`` in UTC, or ``None``."""
+    return None if when is None else time.strftime("%Y-%m-%d %H:%M", time.gmtime(when))
+
+
+def listed(parts: PasskeyParts | None, user: str) -> list[dict[str, object]] | None:
+    """The user's passkeys as the page shows them; ``None`` when passkeys are off.
+
+    Raises:
+        StoreError: the store failed (the page then leaves the list out).
+    """
+    if parts is None:
+        return None
+    return [
+        {"id": p.id, "name": p.name, "created": utc(p.created), "last_used": utc(p.last_used)}
+        for p in parts.ceremonies.store.passkeys(user)
+    ]
+
+
+def passkey_name_ok(form: dict[str, str]) -> bool:
+    try:
+        check_passkey_name(form.get("name", ""))
+    except ValueError:
+        return False
+    return True
+
+
+async def add_passkey(parts: PasskeyParts, user: str, form: dict[str, str], now: float) -> bool:
+    """Verify the browser's answer and keep the passkey; whether it was added.
+
+    Raises:
+        StoreError: the store failed.
+    """
+    try:
+        await run_in_threadpool(
+            parts.ceremonies.register,
+            user,
+            form.get("handle", ""),
+            form.get("credential", ""),
+            form.get("name", ""),
+            now,
+        )
+    except PasskeyRefused as exc:
+        log.info("passkey not added for %r: %s", user, exc)
+        return False
+    except OTPGateError as exc:
+        if "registered already" not in str(exc):
+            raise
+        return False
+    return True
+
+
+async def remove_passkey(parts: PasskeyParts, user: str, form: dict[str, str], now: float) -> bool:
+    """Remove the user's passkey the form names; whether there was one.
+
+    Raises:
+        StoreError: the store failed.
+    """
+    passkey_id = form.get("passkey", "")
+    store = parts.ceremonies.store
+    removed = await run_in_threadpool(store.remove_passkey, user, passkey_id)
+    if removed:
+        log.info("passkey %s of %r removed", passkey_id, user)
+    return bool(removed)
