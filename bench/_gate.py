@@ -211,6 +211,8 @@ SERVERS: dict[str, str] = {
     "uvicorn-w2": "uvicorn httptools + uvloop, --workers 2",
     "granian-w1": "granian --interface asgi --loop uvloop, 1 worker",
     "granian-w2": "granian --interface asgi --loop uvloop, --workers 2",
+    "granian-st": "granian, 1 worker, HTTP/1 only, single-threaded runtime",
+    "uvicorn-lean": "uvicorn httptools + uvloop, 1 process, no Date header, no websockets",
 }
 # The default server list: the shipped command and the alternatives worth trying.
 DEFAULT_SERVERS = ["serve", "uvicorn-h11", "uvicorn-w2", "granian-w1", "granian-w2"]
@@ -236,6 +238,15 @@ def server_argv(name: str, config: Path, port: int) -> list[str]:
         "uvicorn-w2": [*uv, "--http", "httptools", "--loop", "uvloop", "--workers", "2"],
         "granian-w1": [*gr, "--workers", "1", FACTORY],
         "granian-w2": [*gr, "--workers", "2", FACTORY],
+        "granian-st": [
+            *gr,
+            *("--workers", "1", "--http", "1", "--no-ws", "--runtime-mode", "st"),
+            *("--runtime-threads", "1", FACTORY),
+        ],
+        "uvicorn-lean": [
+            *uv,
+            *("--http", "httptools", "--loop", "uvloop", "--ws", "none", "--no-date-header"),
+        ],
     }
     if name not in argv:
         raise ValueError(f"unknown server {name!r}; known: {', '.join(SERVERS)}")
@@ -243,14 +254,20 @@ def server_argv(name: str, config: Path, port: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def run_gate(config: Path, directory: Path, server: str = "serve") -> Iterator[tuple[int, Any]]:
-    """The gate under ``server``; yields (port, process)."""
+def run_gate(
+    config: Path, directory: Path, server: str = "serve", src: Path | None = None
+) -> Iterator[tuple[int, Any]]:
+    """The gate under ``server``; yields (port, process).
+
+    ``src``: run the otpgate of another checkout (its ``src`` folder), for a
+    before/after comparison in one sitting (bench/limit.py ``--before``).
+    """
     port = free_port()
     log = directory / f"gate-{server}-{port}.log"
     env = {
         **os.environ,
         "OTPGATE_CONFIG": str(config),
-        "PYTHONPATH": str(ROOT / "src"),
+        "PYTHONPATH": str(src or ROOT / "src"),
     }
     with started(
         server_argv(server, config, port), port, log, f"gate ({server})", env=env, cwd=directory
@@ -323,6 +340,7 @@ NGINX_SITE = """
 
         # The ceiling: the same file, no auth.
         location /open/ {{ }}
+{null}
 
         location /app/ {{
             auth_request /_auth;
@@ -350,15 +368,21 @@ def run_nginx(
     workers: int = 1,
     cache: bool = False,
     body: bytes = b"",
+    upstreams: str = "",
+    locations: str = "",
 ) -> Iterator[tuple[int, Any]]:
-    """nginx with /open/ (no auth) and /app/ (auth_request to the gate); yields (port, proc)."""
+    """nginx with /open/ (no auth) and /app/ (auth_request to the gate); yields (port, proc).
+
+    ``upstreams`` and ``locations`` are added to the http and server blocks
+    (bench/limit.py's null-auth contender).
+    """
     port = free_port()
     d = directory / f"nginx-{port}"
     # nginx's workers run as nobody when started by root: the files must be readable.
     for p in (directory, d, d / "www"):
         p.mkdir(parents=True, exist_ok=True)
         p.chmod(0o755)
-    for sub in ("open", "app"):
+    for sub in ("open", "app", "null"):
         (d / "www" / sub).mkdir(parents=True, exist_ok=True)
         (d / "www" / sub).chmod(0o755)
         (d / "www" / sub / "index.html").write_bytes(body)
@@ -372,7 +396,9 @@ def run_nginx(
         if keepalive
         else "",
         cache=CACHE if cache else "",
+        null=locations,
     )
+    site = upstreams + site
     argv, log = nginx_conf(d, (CACHE_PATH.format(dir=d) if cache else "") + site, workers=workers)
     with started(argv, port, log, "nginx") as proc:
         yield port, proc

@@ -16,10 +16,12 @@ PAP with Message-Authenticator (tests/adapters/radius/packet.py).  Phases:
   failure written), and from one address (throttled after three).
 
 Variants, run side by side in rotating order, ``--rounds`` times each (the
-medians are reported): ``rlm_python3`` (the shipped configuration),
-``rlm_rest`` (the same FreeRADIUS site, its module replaced by rlm_rest
-calling ``POST /api/v1/check`` of an ``otpgate serve``), and ``api`` (that
-JSON API alone, over HTTP keep-alive: the leg rlm_rest adds).
+medians are reported): ``rlm_python3`` (the shipped configuration, otpgate in
+the FreeRADIUS process), ``rlm_rest`` (examples/freeradius/rest/: FreeRADIUS
+posts each request to ``POST /api/v1/radius`` of an ``otpgate serve --workers
+2``, ``--gate``), ``api`` (``POST /api/v1/check`` of that gate, HTTP
+keep-alive) and ``auth`` (fresh logins through that gate's ``/auth``, fresh
+phases only): the same store, the same cores.
 
 ``reject_delay`` is set to 0 here: the shipped 1 s delays each Access-Reject
 (and so a sequential guesser to 1 guess/s) but costs no server work, and it
@@ -43,13 +45,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, ROOT, cpu_seconds, loadavg, machine
+from _common import RESULTS, ROOT, cpu_seconds, loadavg, machine, tree_pids
 from _gate import PIN, make_sqlite, password, run_gate, write_config
 
 sys.path.insert(0, str(ROOT / "tests"))
 
 from adapters.radius.packet import ACCESS_ACCEPT, access_request, send
-from adapters.radius.server import run_freeradius
+from adapters.radius.server import rest_variant, run_freeradius
 from system_python import site_packages, system_venv
 
 PRIVACYIDEA = {
@@ -184,53 +186,24 @@ def api_attempts(port: int, key: str, users: Users) -> dict[str, Attempt]:
     }
 
 
-REST_MODULE = """
-# rlm_rest instead of rlm_python3: FreeRADIUS asks otpgate serve's JSON API.
-# Benchmark only: data is not JSON-escaped (the benchmark's names and
-# passwords need none); the API answers 200 / 401 / 429, which rlm_rest maps
-# to ok / reject / invalid (a reject too).
-rest otpgate {
-	connect_uri = "http://127.0.0.1:%(port)d"
-	authenticate {
-		uri = "${..connect_uri}/api/v1/check"
-		method = 'post'
-		body = 'json'
-		data = '{"user":"%%{User-Name}","password":"%%{User-Password}",\
-"ip":"%%{Calling-Station-Id}"}'
-		force_to = 'plain'
-		timeout = 30
-	}
-	pool {
-		start = 4
-		min = 4
-		max = 32
-		spare = 8
-		uses = 0
-		retry_delay = 30
-		lifetime = 0
-		idle_timeout = 60
-	}
-}
-"""
+def auth_attempts(port: int, users: Users) -> dict[str, Attempt]:
+    """Fresh logins through ``/auth`` (Basic, httpx keep-alive per thread): the web's rate."""
+    import httpx
+    from _gate import basic
 
+    local = threading.local()
 
-def rest_variant(port: int, key: str) -> Callable[[Path], None]:
-    """Turn an installed examples/freeradius copy into the rlm_rest variant."""
+    def fresh() -> str | None:
+        i = users.take()
+        if i is None:
+            return None
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(timeout=30)
+        headers = {"Authorization": basic(f"u{i}", password(i)), "X-Forwarded-For": "192.0.2.1"}
+        r = local.client.get(f"http://127.0.0.1:{port}/auth?redirect=401", headers=headers)
+        return "accept" if r.status_code == 200 else "reject"
 
-    def change(raddb: Path) -> None:
-        (raddb / "mods-enabled/otpgate").write_text(REST_MODULE % {"port": port})
-        (raddb / "mods-enabled/ok").write_text("always ok {\n\trcode = ok\n}\n")
-        (raddb / "mods-enabled/ok").chmod(0o600)
-        site = raddb / "sites-enabled/otpgate"
-        text = site.read_text()
-        header = f'\t\tupdate control {{\n\t\t\t&REST-HTTP-Header += "X-API-Key: {key}"\n\t\t}}\n'
-        text = text.replace("\tauthorize {\n", "\tauthorize {\n" + header, 1)
-        # rlm_rest says "updated" for a 200 with a body; authenticate wants "ok".
-        ok = "\t\t\totpgate\n\t\t\tif (updated) {\n\t\t\t\tok\n\t\t\t}\n"
-        site.write_text(text.replace("\t\t\totpgate\n", ok, 1))
-        site.chmod(0o600)
-
-    return change
+    return {"fresh_sequential": fresh, "fresh_parallel_16": fresh}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,6 +213,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=6000, help="users in the store")
     parser.add_argument(
         "--no-rest", action="store_true", help="only rlm_python3 (no rlm_rest, no JSON API)"
+    )
+    parser.add_argument(
+        "--gate",
+        default="serve-w2",
+        help="the gate rlm_rest, the API and /auth ask (bench/_gate.py SERVERS; serve-w2)",
     )
     parser.add_argument("--workdir", help="keep the store, configs and logs here (a new folder)")
     parser.add_argument("--save-as", default="radius", help="results/<name>.json")
@@ -272,15 +250,17 @@ def main(argv: list[str] | None = None) -> int:
         variants = {"rlm_python3": radius_attempts(py.port, py.secret.encode(), users)}
         pids = {"rlm_python3": [py.pid]}
         if not args.no_rest:
-            gate_port, gate = stack.enter_context(run_gate(config, directory))
+            gate_port, gate = stack.enter_context(run_gate(config, directory, args.gate))
+            gate_pids = tree_pids(gate.pid)
             change = rest_variant(gate_port, key)
             rest = stack.enter_context(
                 run_freeradius(freeradius, directory / "rest", site, config, edits, change)
             )
             variants["rlm_rest"] = radius_attempts(rest.port, rest.secret.encode(), users)
             variants["api"] = api_attempts(gate_port, key, users)
-            pids["rlm_rest"] = [rest.pid, gate.pid]
-            pids["api"] = [gate.pid]
+            variants["auth"] = auth_attempts(gate_port, users)
+            pids["rlm_rest"] = [rest.pid, *gate_pids]
+            pids["api"] = pids["auth"] = gate_pids
         runs: dict[str, dict[str, list[dict[str, Any]]]] = {v: {} for v in variants}
         for round_ in range(args.rounds):
             # Side by side, in a rotating order: the machine's load moves by the minute.
@@ -289,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             for phase, threads in PHASES.items():
                 for name in order:
+                    if phase not in variants[name]:
+                        continue
                     run = drive(variants[name][phase], threads, args.duration, pids[name])
                     runs[name].setdefault(phase, []).append(run)
                     print(f"round {round_ + 1} {name:12} {phase:30} {run}", flush=True)

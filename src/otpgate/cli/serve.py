@@ -144,7 +144,7 @@ def run_gate(
     host, port = parse_listen(config.web.listen)
     made: dict[str, str] = {}  # environment variable -> the directory made for it
     if workers > 1:
-        made = _prepare_workers(config)
+        made = _prepare_workers(config, workers)
         app: Any = f"{__name__}:worker_app"
     else:
         app = build_app(config)
@@ -168,14 +168,16 @@ def run_gate(
         )
     finally:
         for variable, directory in made.items():
-            shutil.rmtree(directory, ignore_errors=True)
+            if directory:
+                shutil.rmtree(directory, ignore_errors=True)
             os.environ.pop(variable, None)
     return 0
 
 
-def _prepare_workers(config: Config) -> dict[str, str]:
+def _prepare_workers(config: Config, workers: int) -> dict[str, str]:
     """Set what the worker processes read from the environment: the settings file,
-    the metrics directory and, without ``[state] url``, a shared state file.
+    how many PIN hashes each runs at once (the CPUs shared out), the metrics
+    directory and, without ``[state] url``, a shared state file.
 
     The metrics are added up over the workers through files in
     ``$PROMETHEUS_MULTIPROC_DIR`` (a private temporary directory unless set).
@@ -185,11 +187,17 @@ def _prepare_workers(config: Config) -> dict[str, str]:
     worker); with Redis both are shared, and revocations too (docs/scaling.md).
 
     Returns:
-        The variables set to a directory made for this run (removed afterwards).
+        The variables set for this run (removed afterwards), each with the
+        directory made for it (removed too), or ``""``.
     """
+    from ..login.pins import HASH_SLOTS_ENV, usable_cpus
     from ..web.metrics import MULTIPROC_ENV
 
     made: dict[str, str] = {}
+    if not os.environ.get(HASH_SLOTS_ENV):
+        # One PIN hash per CPU for the whole gate, not per worker (login/pins.py).
+        os.environ[HASH_SLOTS_ENV] = str(max(usable_cpus() // workers, 1))
+        made[HASH_SLOTS_ENV] = ""  # no directory: only the variable goes afterwards
     if config.path is not None:
         os.environ["OTPGATE_CONFIG"] = os.path.abspath(config.path)
     if not os.environ.get(MULTIPROC_ENV):

@@ -14,6 +14,7 @@ import hmac
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
@@ -33,13 +34,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FAST_TEST_HASHER",
+    "HASH_SLOTS_ENV",
     "HtpasswdChecker",
     "PinChecker",
     "PinHasher",
     "apr1_md5",
     "check_pin",
     "encode_secret",
+    "hash_slots",
     "pins_equal",
+    "usable_cpus",
 ]
 
 log = logging.getLogger(__name__)
@@ -47,19 +51,32 @@ log = logging.getLogger(__name__)
 _BCRYPT_PREFIXES: Final = ("$2y$", "$2b$", "$2a$")
 
 
-def _usable_cpus() -> int:
+# How many PIN hashes this process runs at once; ``otpgate serve --workers N``
+# sets it to the usable CPUs divided among the workers.
+HASH_SLOTS_ENV: Final = "OTPGATE_HASH_SLOTS"
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on."""
     try:
         return max(len(os.sched_getaffinity(0)), 1)
     except AttributeError:  # not Linux
         return max(os.cpu_count() or 1, 1)
 
 
+def hash_slots(env: Mapping[str, str] = os.environ) -> int:
+    """``$OTPGATE_HASH_SLOTS`` when it is a whole number from 1 up, else the usable CPUs."""
+    text = env.get(HASH_SLOTS_ENV, "")
+    return int(text) if text.isascii() and text.isdigit() and int(text) > 0 else usable_cpus()
+
+
 # argon2 is CPU-bound and runs outside the GIL, so the web front end's thread
 # pool can run dozens of hashes at once; more than one per CPU only queue in
 # the scheduler (no more logins per second) while each holds its memory_cost
 # for the whole time (docs/benchmarks.md, "Change 1", has the measurements).
-# Hashes wait for a slot instead.
-_HASH_SLOTS: Final = threading.BoundedSemaphore(_usable_cpus())
+# Hashes wait for a slot instead: one per CPU for the whole host, shared among
+# serve's workers (so N workers do not run N hashes per CPU).
+_HASH_SLOTS: Final = threading.BoundedSemaphore(hash_slots())
 
 
 def encode_secret(text: str) -> bytes:

@@ -47,6 +47,12 @@ def _check_algorithm(algorithm: str) -> str:
         ) from None
 
 
+# RFC 2104's pads as byte translations: XOR with 0x36 and 0x5C, every byte at once
+# (a Python loop over the key bytes made a token's set-up cost a quarter millisecond).
+_IPAD: Final = bytes(b ^ 0x36 for b in range(256))
+_OPAD: Final = bytes(b ^ 0x5C for b in range(256))
+
+
 class HmacKey:
     """An HMAC key with its inner and outer hash states computed once.
 
@@ -64,9 +70,9 @@ class HmacKey:
         if len(key) > block:
             key = hashlib.new(name, key).digest()
         key = bytes(key).ljust(block, b"\0")
-        inner.update(bytes(b ^ 0x36 for b in key))
+        inner.update(key.translate(_IPAD))
         outer = hashlib.new(name)
-        outer.update(bytes(b ^ 0x5C for b in key))
+        outer.update(key.translate(_OPAD))
         self._inner = inner
         self._outer = outer
 

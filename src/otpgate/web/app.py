@@ -29,13 +29,14 @@ from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from ..accounts.pin_policy import PinPolicy
 from ..accounts.selfservice import SelfService
 from ..login.pins import PinHasher
 from . import privacyidea
 from .admin import AdminBase, AdminPages
-from .api import ApiKeys, CheckApi
+from .api import ApiKeys, CheckApi, RadiusApi
 from .clients import ClientAddresses
 from .decisions import Decisions
 from .devices import DeviceCodec, DeviceCookies
@@ -96,7 +97,7 @@ def create_app(
     parts = _Parts.build(config, authenticator, metrics if metrics is not None else Metrics())
     status = StatusPages(parts.forms)
     pi_routes, pi_auth = _privacyidea(config, parts)
-    app = Starlette(
+    app = _GateApp(
         routes=[*status.routes(), *_routes(config, parts), *pi_routes],
         lifespan=_lifespan(on_shutdown),
         exception_handlers={404: status.not_found},
@@ -120,26 +121,42 @@ def _privacyidea(config: Config, p: _Parts) -> tuple[list[Route], privacyidea.Se
 
 
 def _add_middleware(
-    app: Starlette, config: Config, p: _Parts, pi_auth: privacyidea.ServiceAuth | None
+    app: _GateApp, config: Config, p: _Parts, pi_auth: privacyidea.ServiceAuth | None
 ) -> None:
-    """What runs in front of the router: the header check, then ``/auth``; sliding behind."""
-    # Middleware added last runs first: the header check, then /auth, then the
-    # router's pages, whose sessions slide on the way out.
+    """What runs in front: the header check, then ``/auth``; sliding behind the router."""
+    # The router's pages slide their sessions on the way out.
     app.add_middleware(SlideSessions, sessions=p.sessions)
-    app.add_middleware(
-        ForwardAuth,
-        web=config.web,
-        clock=p.auth.clock,
-        clients=p.clients,
-        sessions=p.sessions,
-        devices=p.devices,
-        decisions=p.decisions,
-        targets=p.targets,
-    )
-    if pi_auth is not None:
-        # privacyIDEA's POST /auth shares the path with forward auth: it goes first.
-        app.add_middleware(privacyidea.AuthFirst, service=pi_auth)
-    app.add_middleware(HeaderLimit)
+
+    def front(rest: ASGIApp) -> ASGIApp:
+        # The header check, then /auth, in front of Starlette's own error
+        # middleware: the hot path pays for no layer it does not use (an
+        # exception in /auth is still answered 500, by the server).
+        first: ASGIApp = ForwardAuth(
+            rest,
+            web=config.web,
+            clock=p.auth.clock,
+            clients=p.clients,
+            sessions=p.sessions,
+            devices=p.devices,
+            decisions=p.decisions,
+            targets=p.targets,
+        )
+        if pi_auth is not None:
+            # privacyIDEA's POST /auth shares the path with forward auth: it goes first.
+            first = privacyidea.AuthFirst(first, service=pi_auth)
+        return HeaderLimit(first)
+
+    app.front = front
+
+
+class _GateApp(Starlette):
+    """Starlette with what runs before its middleware stack (:func:`_add_middleware`)."""
+
+    front: Callable[[ASGIApp], ASGIApp] | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        return stack if self.front is None else self.front(stack)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +220,9 @@ def _routes(config: Config, p: _Parts) -> list[Route]:
         *LostPage(forms, p.service, logins).routes(),
         *AccountPage(forms, p.service, logins, lambda: _audit_path(auth), p.passkeys).routes(),
         *CheckApi(decisions, p.clients, keys, config.web.max_body, auth.clock).routes(),
+        *RadiusApi(
+            decisions, keys, config.web.max_body, auth.clock, auth.settings.fall_through
+        ).routes(),
         *Ops(
             auth.store, auth.state, decisions.metrics, p.clients, config.metrics_networks()
         ).routes(),

@@ -217,3 +217,31 @@ def parse_radclient(output: str) -> list[RadiusReply]:
         if m and current is not None:
             current.attributes[m.group(1)] = m.group(2)
     return replies
+
+
+def rest_variant(gate_port: int, api_key: str) -> Callable[[Path], None]:
+    """``after_install``: examples/freeradius/rest/ over the installed copy, pointed at
+    the gate on 127.0.0.1:``gate_port`` with ``api_key`` (what an administrator edits)."""
+
+    def change(raddb: Path) -> None:
+        shutil.copy(EXAMPLE / "rest/mods-enabled/otpgate", raddb / "mods-enabled/otpgate")
+        _edit(
+            raddb / "mods-enabled/otpgate",
+            [("http://127.0.0.1:9090", f"http://127.0.0.1:{gate_port}")],
+        )
+        port = re.search(r"port = (\d+)", (raddb / "sites-enabled/otpgate").read_text())
+        assert port is not None
+        shutil.copy(EXAMPLE / "rest/sites-enabled/otpgate", raddb / "sites-enabled/otpgate")
+        _edit(
+            raddb / "sites-enabled/otpgate",
+            [
+                ("ipaddr = *", "ipaddr = 127.0.0.1"),
+                ("port = 1812", f"port = {port.group(1)}"),
+                ("change-this-api-key", api_key),
+            ],
+        )
+        shutil.rmtree(raddb / "rest")
+        for path in [raddb, *raddb.rglob("*")]:
+            path.chmod(0o700 if path.is_dir() else 0o600)
+
+    return change

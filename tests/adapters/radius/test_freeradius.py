@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
+from conftest import missing, require_tool
+from procs import serving
 from system_python import site_packages, system_venv
 
 from ..gate_users import audit, code, make_gate
 from .packet import ACCESS_REJECT, access_request, send
-from .server import RadiusReply, RadiusServer, radclient, run_freeradius
+from .server import RadiusReply, RadiusServer, radclient, rest_variant, run_freeradius
 
 pytestmark = [pytest.mark.freeradius, pytest.mark.slow]
 
@@ -31,15 +32,34 @@ PINS = {
 REFUSED = "Login failed: wrong user name, PIN or code."
 
 
-@pytest.fixture(scope="module")
-def radius(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadiusServer]:
+@pytest.fixture(scope="module", params=["python3", "rest"])
+def radius(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RadiusServer]:
+    """FreeRADIUS with otpgate in process (rlm_python3, the shipped default), or
+    asking ``otpgate serve --workers 2`` (rlm_rest, examples/freeradius/rest/):
+    every test below holds for both."""
     freeradius = require_tool("freeradius")
     require_tool("radclient")
     site = site_packages(system_venv())
-    directory = tmp_path_factory.mktemp("radius")
+    directory = tmp_path_factory.mktemp(f"radius-{request.param}")
     # A long first backoff, so "throttled" does not depend on how fast the test runs.
     config = make_gate(directory, PINS, ["throttle_base = 300"])
-    with run_freeradius(freeradius, directory, site, config) as server:
+    if request.param == "python3":
+        with run_freeradius(freeradius, directory, site, config) as server:
+            yield server
+        return
+    if not Path("/usr/lib/freeradius/rlm_rest.so").exists():
+        missing("FreeRADIUS's rlm_rest is not installed (apt-get install freeradius-rest)")
+    key = secrets.token_urlsafe(24)
+    with open(config, "a") as f:
+        f.write(f'\n[web]\nsession_secrets = ["{"s" * 40}"]\napi_keys = ["{key}"]\n')
+    with (
+        serving(config, directory, "--workers", "2") as port,
+        run_freeradius(
+            freeradius, directory, site, config, after_install=rest_variant(port, key)
+        ) as server,
+    ):
         yield server
 
 

@@ -8,5 +8,6 @@ from __future__ import annotations
 from .check import CheckApi
 from .keys import ApiKeys
 from .openapi import OPENAPI
+from .radius import RadiusApi
 
-__all__ = ["OPENAPI", "ApiKeys", "CheckApi"]
+__all__ = ["OPENAPI", "ApiKeys", "CheckApi", "RadiusApi"]

@@ -1,0 +1,178 @@
+"""Fresh logins against the PIN hash's own rate, with 1 and 2 workers (issue 23).
+
+    .venv/bin/python bench/fresh.py                      # 5 rounds x 10 s
+    .venv/bin/python bench/fresh.py --rounds 3 --duration 5 --servers serve,serve-w2
+
+Every round measures, one after the other: the shipped PIN hash alone
+(``PinHasher().verify`` in this process, one thread: the hash's own rate on
+one core) and fresh logins through each ``--servers`` option (wrk -t2 -c8
+sending every ``Authorization: Basic u<i>:PIN+HOTP`` once, bench/fresh.lua, to
+``/auth`` of a gate on an SQLite store of argon2id PIN hashes at the shipped
+cost).  For each it records the rate and the CPU time spent per login (the
+gate's processes from /proc, the hash's from ``time.process_time``).
+
+The shared machine gives any process only part of a core, so rates from
+different minutes do not compare; two figures do: *logins/s over the hash's
+rate in the same round* and *hash CPU / login CPU* -- the share of a login's
+CPU time that is the hash (1.0: a login costs the hash alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import BENCH, RESULTS, cpu_seconds, loadavg, machine, tree_pids, wrk
+from _gate import PIN, SERVERS, basic, make_sqlite, password, run_gate, write_config
+
+from otpgate.login.pins import PinHasher
+
+USERS = 20_000
+
+
+def hash_alone(seconds: float) -> dict[str, float]:
+    """The shipped hash, one thread, for about ``seconds``: rate and CPU per verify."""
+    hasher = PinHasher()
+    stored = hasher.hash(PIN)
+    n, cpu0, wall0 = 0, time.process_time(), time.monotonic()
+    while time.monotonic() - wall0 < seconds:
+        hasher.verify(stored, PIN)
+        n += 1
+    wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
+    return {"per_second": n / wall, "cpu_ms": cpu / n * 1000, "count": n}
+
+
+def logins(port: int, pids: list[int], headers: Path, seconds: float) -> dict[str, float]:
+    before = cpu_seconds(pids)
+    res = wrk(
+        f"http://127.0.0.1:{port}/auth",
+        threads=2,
+        connections=8,
+        duration=seconds,
+        script=BENCH / "fresh.lua",
+        script_args=[str(headers), "2"],
+        timeout=10,
+    )
+    ok = res.requests - res.non2xx
+    cpu = cpu_seconds(pids) - before
+    return {
+        "per_second": ok / seconds,
+        "cpu_ms": cpu / max(ok, 1) * 1000,
+        "p50_ms": res.p50_ms,
+        "p99_ms": res.p99_ms,
+        "refused": res.non2xx,
+    }
+
+
+def measure(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    store = make_sqlite(workdir, USERS)
+    config = write_config(workdir, store)
+    runs: dict[str, list[dict[str, float]]] = {"hash": []}
+    gates = {}
+    import contextlib
+
+    with contextlib.ExitStack() as stack:
+        for s in args.servers:
+            port, proc = stack.enter_context(run_gate(config, workdir, s))
+            gates[s] = (port, tree_pids(proc.pid))
+            runs[s] = []
+        per_round = USERS // (len(args.servers) * args.rounds)
+        loads = []
+        for r in range(args.rounds):
+            loads.append(loadavg())
+            runs["hash"].append(hash_alone(args.duration))
+            for k, s in enumerate(args.servers):
+                first = (r * len(args.servers) + k) * per_round
+                path = workdir / f"headers-{r}-{k}.txt"
+                path.write_text(
+                    "".join(
+                        basic(f"u{i}", password(i, 0)) + "\n"
+                        for i in range(first, first + per_round)
+                    )
+                )
+                port, pids = gates[s]
+                runs[s].append(logins(port, pids, path, args.duration))
+                if runs[s][-1]["refused"]:
+                    print(f"  ({runs[s][-1]['refused']} refused: out of users?)")
+            print(
+                f"  round {r + 1}: hash {runs['hash'][-1]['per_second']:.1f}/s "
+                + " ".join(f"{s} {runs[s][-1]['per_second']:.1f}/s" for s in args.servers),
+                flush=True,
+            )
+        loads.append(loadavg())
+    return _result(runs, args.servers, loads)
+
+
+def _result(
+    runs: dict[str, list[dict[str, float]]], servers: list[str], loads: list[str]
+) -> dict[str, Any]:
+    hashes = runs["hash"]
+    rows: dict[str, Any] = {
+        "hash": {
+            "per_second": statistics.median(h["per_second"] for h in hashes),
+            "cpu_ms": statistics.median(h["cpu_ms"] for h in hashes),
+        }
+    }
+    for s in servers:
+        rs = runs[s]
+        rows[s] = {
+            key: statistics.median(r[key] for r in rs)
+            for key in ("per_second", "cpu_ms", "p50_ms", "p99_ms")
+        }
+        rows[s]["vs_hash_rate"] = statistics.median(
+            r["per_second"] / h["per_second"] for r, h in zip(rs, hashes, strict=True)
+        )
+        rows[s]["hash_share_of_cpu"] = statistics.median(
+            h["cpu_ms"] / r["cpu_ms"] for r, h in zip(rs, hashes, strict=True)
+        )
+        rows[s]["rounds"] = [round(r["per_second"], 1) for r in rs]
+    return {"rows": rows, "runs": runs, "loadavg": loads}
+
+
+def table(result: dict[str, Any]) -> str:
+    h = result["rows"]["hash"]
+    lines = [
+        "| contender | per second (median) | CPU ms each | vs the hash's rate, same round "
+        "| hash CPU / login CPU |",
+        "|---|---:|---:|---:|---:|",
+        f"| argon2id verify alone, 1 thread | {h['per_second']:.1f} | {h['cpu_ms']:.1f} "
+        "| 1.00 | 1.00 |",
+    ]
+    for name, r in result["rows"].items():
+        if name != "hash":
+            lines.append(
+                f"| fresh logins, {name} | {r['per_second']:.1f} | {r['cpu_ms']:.1f} "
+                f"| {r['vs_hash_rate']:.2f} | {r['hash_share_of_cpu']:.2f} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--servers", default="serve,serve-w2", help="gate options (serve,serve-w2)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds (default 5)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per run (10)")
+    parser.add_argument("--save-as", default="fresh", help="results/<name>.json (fresh)")
+    args = parser.parse_args(argv)
+    args.servers = [s for s in args.servers.split(",") if s]
+    for s in args.servers:
+        if s not in SERVERS:
+            parser.error(f"unknown server {s!r}; known: {', '.join(SERVERS)}")
+    info = machine()
+    with tempfile.TemporaryDirectory(prefix="otpgate-bench-fresh-") as tmp:
+        result = measure(Path(tmp), args)
+    result.update(machine=info, loadavg_end=loadavg(), rounds=args.rounds)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{args.save_as}.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(table(result))
+    print(f"load average per round: {', '.join(result['loadavg'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
