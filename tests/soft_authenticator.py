@@ -18,7 +18,7 @@ import cbor2
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-__all__ = ["SoftAuthenticator", "b64url", "challenge_of"]
+__all__ = ["SoftAuthenticator", "b64url", "challenge_of", "unb64url"]
 
 UP, UV, AT = 0x01, 0x04, 0x40
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import Route
 
+from ._passkey import PasskeyApi
 from ._service import ServiceTokens
 from ._transactions import Transactions
 from .auth import AuthFirst, ServiceAuth
@@ -54,5 +55,6 @@ def build(
         settings,
         config.web.max_body,
         auth.clock,
+        PasskeyApi.build(config, auth, decisions),
     )
     return [*validate.routes(), *service.routes()], service

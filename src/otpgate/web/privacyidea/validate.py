@@ -34,6 +34,7 @@ from ..http import secure
 from ._envelope import Code, Outcome, failure, result
 from ._login import Login, UnknownRealm, read_login, serial_of, type_of
 from ._params import ParamError, read_params
+from ._passkey import is_passkey_check
 from ._service import bearer
 from ._transactions import Pending
 
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from ...login.authenticator import Authenticator, Decision
     from ..clients import ClientAddresses
     from ..decisions import Decisions
+    from ._passkey import PasskeyApi
     from ._service import ServiceTokens
     from ._transactions import Transactions
 
@@ -67,6 +69,7 @@ class Validate:
         settings: the ``[privacyidea]`` table.
         max_body: the largest body read (``web.max_body``).
         clock: the Authenticator's clock.
+        passkeys: ``/validate/initialize type=passkey`` and the passkey check.
     """
 
     decisions: Decisions
@@ -77,11 +80,13 @@ class Validate:
     settings: PrivacyIdeaSettings
     max_body: int
     clock: Callable[[], float]
+    passkeys: PasskeyApi
 
     def routes(self) -> list[Route]:
         p = self.settings.prefix
         return [
             Route(p + "/validate/check", self.check, methods=["GET", "POST"]),
+            Route(p + "/validate/initialize", self.initialize, methods=["POST"]),
             Route(p + "/validate/radiuscheck", self.radiuscheck, methods=["GET", "POST"]),
             Route(p + "/validate/triggerchallenge", self.trigger, methods=["GET", "POST"]),
             Route(p + "/validate/polltransaction", self.poll, methods=["GET"]),
@@ -92,6 +97,10 @@ class Validate:
         """``/validate/check``: ``user`` (+``realm``), ``pass``, ``transaction_id``/``state``."""
         try:
             params = await read_params(request, self.max_body)
+            if is_passkey_check(params):
+                origin = request.headers.get("origin", "")
+                ip = self._address(request, params)
+                return await self.passkeys.check(params, origin, ip, self.clock())
             login = read_login(params, self.settings.realm)
         except ParamError as exc:
             return failure(Code.PARAMETER, str(exc))
@@ -114,6 +123,14 @@ class Validate:
         if tid is None:
             return failure(Code.DATABASE, "the challenge could not be stored")
         return self._challenge(login.user, tid)
+
+    async def initialize(self, request: Request) -> Response:
+        """``/validate/initialize``: ``type=passkey`` (:mod:`._passkey`)."""
+        try:
+            params = await read_params(request, self.max_body)
+        except ParamError as exc:
+            return failure(Code.PARAMETER, str(exc))
+        return await self.passkeys.initialize(params, self.clock())
 
     async def radiuscheck(self, request: Request) -> Response:
         """``/validate/radiuscheck``: ``/validate/check`` as an empty 204 (accepted) or 400
