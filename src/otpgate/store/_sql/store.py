@@ -163,6 +163,7 @@ class SQLStore(query.UserPages, SQLPasskeys):
             if not tx.rows("lock_user", params):
                 raise UnknownUser(username)
             position = int(tx.rows("token_next_position", params)[0][0])
+
             def taken(token_id: str) -> bool:
                 return bool(tx.rows("token_id_taken", {"id": token_id}))
 
