@@ -131,8 +131,15 @@ def test_a_cloned_counter_is_refused_and_logged(pk: Any, caplog: pytest.LogCaptu
     assert check(pi, tid, soft.get(challenge, step=5))["result"]["value"] is True
     soft.count = 2  # a copy of the key that has signed less
     tid, challenge, _ = initialize(pi)
-    with caplog.at_level(logging.INFO):
-        body = check(pi, tid, soft.get(challenge))
+    # Listen on otpgate's logger itself: a test that ran `serve`'s logging
+    # configuration in this process (propagate off) would hide it from the root.
+    otpgate_log = logging.getLogger("otpgate")
+    otpgate_log.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.INFO, logger="otpgate"):
+            body = check(pi, tid, soft.get(challenge))
+    finally:
+        otpgate_log.removeHandler(caplog.handler)
     assert body["result"]["value"] is False
     assert "passkey_cloned" in caplog.text
     assert "cloned authenticator" in caplog.text
