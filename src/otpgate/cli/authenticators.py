@@ -125,18 +125,8 @@ def _cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: Any) -> None:
-    """Add ``token`` and its actions."""
-    common = store_options()
-    tsub = command_group(sub, "token", "a user's OTP tokens: list, add, rename, remove")
-
-    p = tsub.add_parser("list", parents=[common], help="a user's tokens (no secrets)")
-    p.add_argument("name", type=username)
-    p.add_argument(
-        "--json", action="store_true", help="a JSON array of {id, kind, name, created, last_used}"
-    )
-    p.set_defaults(handler=_cmd_list)
-
+def _register_add(tsub: Any, common: Any) -> None:
+    """``token add``: the key options of ``user add``."""
     p = tsub.add_parser(
         "add",
         parents=[common],
@@ -166,6 +156,21 @@ def register(sub: Any) -> None:
     p.add_argument("--serial", type=serial_text, help="the token's serial number (printable)")
     secret_options(p)
     p.set_defaults(handler=_cmd_add)
+
+
+def register(sub: Any) -> None:
+    """Add ``token`` and its actions."""
+    common = store_options()
+    tsub = command_group(sub, "token", "a user's OTP tokens: list, add, rename, remove")
+
+    p = tsub.add_parser("list", parents=[common], help="a user's tokens (no secrets)")
+    p.add_argument("name", type=username)
+    p.add_argument(
+        "--json", action="store_true", help="a JSON array of {id, kind, name, created, last_used}"
+    )
+    p.set_defaults(handler=_cmd_list)
+
+    _register_add(tsub, common)
 
     p = tsub.add_parser("rename", parents=[common], help="give a token another name")
     p.add_argument("name", type=username)

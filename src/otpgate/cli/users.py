@@ -102,6 +102,23 @@ def _passkeys(store: object, name: str) -> list[PasskeyInfo]:
     return [p.info() for p in cast("PasskeyStore", store).passkeys(name)]
 
 
+def _shown_json(
+    r: UserRecord, now: float, codes: int, role: str, passkeys: list[PasskeyInfo]
+) -> dict[str, Any]:
+    """``user show --json``: the list's fields, the token state, codes, role, passkeys."""
+    shown = _as_json(r, now)
+    key = "next_counter" if r.token_type.is_event else "drift_steps"
+    shown.update({key: r.state.token.counter, "last_step": r.state.token.last_step})
+    shown["recovery_codes"] = codes
+    shown["role"] = role
+    shown["tokens"] = len(r.tokens())
+    shown["passkeys"] = [
+        {"id": p.id, "name": p.name, "created": _iso(p.created), "last_used": _iso(p.last_used)}
+        for p in passkeys
+    ]
+    return shown
+
+
 def _cmd_show(args: argparse.Namespace) -> int:
     with store_of(args) as store:
         r = get_user(store, args.name)
@@ -111,17 +128,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     s = r.state
     now = time.time()
     if args.json:
-        shown = _as_json(r, now)
-        key = "next_counter" if r.token_type.is_event else "drift_steps"
-        shown.update({key: s.token.counter, "last_step": s.token.last_step})
-        shown["recovery_codes"] = codes
-        shown["role"] = role
-        shown["tokens"] = len(r.tokens())
-        shown["passkeys"] = [
-            {"id": p.id, "name": p.name, "created": _iso(p.created), "last_used": _iso(p.last_used)}
-            for p in passkeys
-        ]
-        print(json.dumps(shown, indent=1))
+        print(json.dumps(_shown_json(r, now, codes, role, passkeys), indent=1))
         return 0
     counter = (
         f"next counter {s.token.counter}"

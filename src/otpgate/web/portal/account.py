@@ -175,11 +175,16 @@ class AccountPage:
         except OTPGateError as exc:
             log.error("account: store error %s", exc.__class__.__name__)
             return await self._page(request, session.user, lang, 503, message=_(m.UNAVAILABLE))
+        return self._codes_page(session.user, codes, lang)
+
+    def _codes_page(self, user: str, codes: list[str], lang: str) -> Response:
+        """The new recovery codes, shown once."""
+        _ = translator(lang)
         text = render(
             "recovery_codes.html",
             lang=lang,
             site=self.site,
-            user=session.user,
+            user=user,
             codes=codes,
             notice=_(m.CODES_RENEWED),
             next_href="account",
