@@ -2,22 +2,27 @@
 
 The pages and commands call these; each change is audited.  A new app's key
 is made here (160 random bits, TOTP, 30 s, 6 digits: what every authenticator
-app reads from a QR code).  A user's last token is never removed
+app reads from a QR code); ``/account`` holds it pending
+(:mod:`.pending_apps`) until a code from the app confirms it
+(:meth:`TokenChanges.confirm_app`).  A user's last token is never removed
 (:class:`~otpgate.errors.LastAuthenticator`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
 
+from ..errors import VerificationError
 from ..otp.keys import new_key
 from ..otp.tokens import TokenType, build_uri
+from ..otp.verify import Policy, TokenState, verify
 from ..store.authenticators import OtpToken, TokenMeta, check_token_name
 
 if TYPE_CHECKING:
     from ..store.base import TokenStore
+    from .pending_apps import PendingApp
 
 __all__ = ["APP_TYPE", "NewApp", "TokenChanges", "Write"]
 
@@ -63,6 +68,32 @@ class TokenChanges:
         kept = self.store.add_token(user, OtpToken(APP_TYPE, key, TokenMeta(name=name)))
         self._write(now, user, "token_added", f"{kept.meta.id} {kept.kind} {name}", ip)
         return NewApp(kept, build_uri(APP_TYPE, key, user, self.issuer))
+
+    def uri(self, user: str, key: bytes) -> str:
+        """The otpauth URI of a new app's ``key`` (for the QR code)."""
+        return build_uri(APP_TYPE, key, user, self.issuer)
+
+    def confirm_app(
+        self, pending: PendingApp, code: str, now: float, ip: str | None, policy: Policy
+    ) -> OtpToken | None:
+        """Keep ``pending``'s app if ``code`` is one of its codes (within ``policy``'s window);
+        the token kept, or ``None`` for a wrong code (nothing kept).
+
+        The token is kept with the state that code leaves, so that code (and any
+        older one) cannot sign in afterwards.
+
+        Raises:
+            StoreError: the store cannot hold another token (a users file), or failed.
+        """
+        token = OtpToken(APP_TYPE, pending.key, TokenMeta(name=pending.name))
+        try:
+            match = verify(token.token(), TokenState(), code, now=now, policy=policy)
+        except VerificationError:
+            return None
+        kept = self.store.add_token(pending.user, replace(token, state=match.state))
+        detail = f"{kept.meta.id} {kept.kind} {pending.name}"
+        self._write(now, pending.user, "token_added", detail, ip)
+        return kept
 
     def rename(self, user: str, token_id: str, name: str, now: float, ip: str | None) -> bool:
         """``False`` if ``user`` has no such token.  Raises StoreError for a name not allowed."""

@@ -235,9 +235,10 @@ DE: Final[dict[str, str]] = {
     "New name for {name}": "Neuer Name für {name}",
     "Add an authenticator app": "Authenticator-App hinzufügen",
     "A second phone or a spare: confirm with your PIN and a code from an authenticator you have "
-    "now. The new app's key is shown once.": "Ein zweites Telefon oder ein Ersatz: bestätigen "
-    "Sie mit Ihrer PIN und einem Code eines Authenticators, den Sie jetzt haben. Der Schlüssel "
-    "der neuen App wird einmal angezeigt.",
+    "now, then scan the new key and enter a code from the new app.": "Ein zweites Telefon oder "
+    "ein Ersatz: bestätigen Sie mit Ihrer PIN und einem Code eines Authenticators, den Sie "
+    "jetzt haben, scannen Sie dann den neuen Schlüssel und geben Sie einen Code der neuen App "
+    "ein.",
     "Name of the new app": "Name der neuen App",
     "Add app": "App hinzufügen",
     "Remove an authenticator": "Authenticator entfernen",
@@ -245,10 +246,18 @@ DE: Final[dict[str, str]] = {
     "gelten sofort nicht mehr. Ihren letzten Authenticator können Sie nicht entfernen.",
     "Authenticator": "Authenticator",
     "Remove": "Entfernen",
-    "This page is the only time the key is shown. If the app did not take it, remove this "
-    "authenticator on your account page and add it again.": "Der Schlüssel wird nur auf dieser "
-    "Seite angezeigt. Hat die App ihn nicht übernommen, entfernen Sie diesen Authenticator auf "
-    "Ihrer Kontoseite und fügen Sie ihn erneut hinzu.",
+    "Confirm with a code from the new app": "Mit einem Code der neuen App bestätigen",
+    "The new app signs you in only once you have entered a code it shows. Without one within "
+    "{n} minutes the key is dropped, and you can add the app again.": "Die neue App meldet Sie "
+    "erst an, wenn Sie einen Code eingegeben haben, den sie anzeigt. Ohne einen solchen binnen "
+    "{n} Minuten wird der Schlüssel verworfen, und Sie können die App erneut hinzufügen.",
+    "Code from the new app": "Code der neuen App",
+    "Confirm and add the app": "Bestätigen und App hinzufügen",
+    "That is not a current code of the new app. Enter the code the app shows now.": "Das ist "
+    "kein aktueller Code der neuen App. Geben Sie den Code ein, den die App jetzt anzeigt.",
+    "The new app's key is no longer valid (it expired, was used, or had too many wrong codes). "
+    "Add the app again.": "Der Schlüssel der neuen App gilt nicht mehr (abgelaufen, schon "
+    "verwendet oder zu viele falsche Codes). Fügen Sie die App erneut hinzu.",
     "The new app has been added. A code from it signs you in from now on.": "Die neue App wurde "
     "hinzugefügt. Ab jetzt meldet auch ein Code aus ihr Sie an.",
     "The name has been changed.": "Der Name wurde geändert.",

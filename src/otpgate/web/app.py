@@ -31,6 +31,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from ..accounts.pending_apps import PendingApps
 from ..accounts.pin_policy import PinPolicy
 from ..accounts.selfservice import SelfService
 from ..login.pins import PinHasher
@@ -218,7 +219,14 @@ def _routes(config: Config, p: _Parts) -> list[Route]:
         *LogoutPage(forms, decisions).routes(),
         *EnrolPages(forms, p.service, p.passkeys).routes(),
         *LostPage(forms, p.service, logins).routes(),
-        *AccountPage(forms, p.service, logins, lambda: _audit_path(auth), p.passkeys).routes(),
+        *AccountPage(
+            forms,
+            p.service,
+            logins,
+            lambda: _audit_path(auth),
+            p.passkeys,
+            PendingApps(auth.state, config.secrets()[-1]),
+        ).routes(),
         *CheckApi(decisions, p.clients, keys, config.web.max_body, auth.clock).routes(),
         *RadiusApi(
             decisions, keys, config.web.max_body, auth.clock, auth.settings.fall_through

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..._limits import MAX_PASSWORD, retry_after_seconds
+from ...accounts.pending_apps import PendingApps
 from ...errors import OTPGateError
 from ...login.reasons import Reason
 from ...store.records import UserRecord
@@ -32,6 +34,7 @@ from ..i18n import translator
 from ..sessions import Session
 from ..templating import render
 from . import messages as m
+from .account_new_app import NewApps
 from .account_passkeys import add_passkey, listed, passkey_name_ok, remove_passkey
 from .account_tokens import ACTIONS as TOKEN_ACTIONS
 from .account_tokens import TokenForms
@@ -62,6 +65,7 @@ class AccountPage:
             a fresh code).
         audit_path: the audit log's file now, if any (the sign-ins shown).
         passkeys: the passkey ceremonies, when passkeys are on (:mod:`.account_passkeys`).
+        apps: where new apps' keys wait for their first code (:mod:`.account_new_app`).
     """
 
     forms: Forms
@@ -69,6 +73,7 @@ class AccountPage:
     logins: BrowserDecisions
     audit_path: Callable[[], str | None]
     passkeys: PasskeyParts | None = None
+    apps: PendingApps | None = None
 
     @property
     def site(self) -> str:
@@ -132,7 +137,13 @@ class AccountPage:
 
     @property
     def _tokens(self) -> TokenForms:
-        return TokenForms(self.forms, self.service)
+        apps = self.apps
+        if apps is None:  # one process: a key of its own for the sealed entries
+            apps = PendingApps(self.logins.decisions.auth.state, os.urandom(32))
+            object.__setattr__(self, "apps", apps)
+        return TokenForms(
+            self.forms, self.service, NewApps(self.forms, self.service, self.logins, apps)
+        )
 
     async def account(self, request: Request) -> Response:
         lang = self.forms.lang(request)

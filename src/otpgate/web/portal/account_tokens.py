@@ -2,16 +2,18 @@
 
 Adding and removing are changes like a new PIN: the form asks for the PIN
 and a fresh one-time code of a token the user already has (a lingering code
-is refused), so a browser left signed in cannot add an attacker's app or
-take the user's away.  A rename changes only a label, and needs the session
-and the form's CSRF token alone.  The new app's secret is shown once, as a
-QR code drawn on the server (no JavaScript), and it works at once.
+is refused), or a passkey, so a browser left signed in cannot add an
+attacker's app or take the user's away.  A rename changes only a label, and
+needs the session and the form's CSRF token alone.  The new app's secret is
+shown as a QR code drawn on the server (no JavaScript), and the app is kept
+only once a code from it confirms it (:mod:`.account_new_app`).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol
 
@@ -20,23 +22,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...errors import LastAuthenticator, OTPGateError, TokenLimit
-from ...otp.keys import encode_base32
-from ..http import html
 from ..i18n import translator
 from ..sessions import Session
-from ..templating import render
 from . import messages as m
-from .qr import qr_svg
 
 if TYPE_CHECKING:
     from ...accounts.selfservice import SelfService
+    from .account_new_app import NewApps
     from .forms import Forms
 
 __all__ = ["ACTIONS", "TokenForms"]
 
 log = logging.getLogger(__name__)
 
-ACTIONS: Final = frozenset({"token_add", "token_rename", "token_remove"})
+ACTIONS: Final = frozenset({"token_add", "token_confirm", "token_rename", "token_remove"})
 
 
 class AccountPages(Protocol):
@@ -69,10 +68,11 @@ class AccountPages(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class TokenForms:
-    """The three authenticator actions of ``/account``."""
+    """The authenticator actions of ``/account``."""
 
     forms: Forms
     service: SelfService
+    apps: NewApps
 
     async def handle(
         self,
@@ -87,6 +87,10 @@ class TokenForms:
         action, user = form.get("action"), session.user
         if action == "token_rename":
             return await self._rename(page, request, session, form, now)
+        if action == "token_confirm":  # the new app's code is the proof: no PIN again
+            return await self._guarded(
+                page, request, user, self.apps.confirm(page, request, session, form)
+            )
         prefix = "ta" if action == "token_add" else "tr"
         if action == "token_add" and not _name_ok(form.get("name", "")):
             errors = {"ta-name": _(m.AUTH_BAD_NAME)}
@@ -94,10 +98,21 @@ class TokenForms:
         refused = await page._reauthenticate(request, session, form, lang, prefix, now)
         if refused is not None:
             return refused
+        if action == "token_add":
+            started = self.apps.start(page, request, session, form["name"], now)
+            return await self._guarded(page, request, user, started)
+        return await self._guarded(
+            page, request, user, self._remove(page, request, session, form, now)
+        )
+
+    async def _guarded(
+        self, page: AccountPages, request: Request, user: str, change: Awaitable[Response]
+    ) -> Response:
+        """``change``'s page, or the page that says why the store refused it."""
+        lang = self.forms.lang(request)
+        _ = translator(lang)
         try:
-            if action == "token_add":
-                return await self._add(request, session, form, now)
-            return await self._remove(page, request, session, form, now)
+            return await change
         except LastAuthenticator:
             return await page._page(request, user, lang, 409, message=_(m.AUTH_LAST))
         except TokenLimit:
@@ -127,29 +142,6 @@ class TokenForms:
         if not done:
             return await page._page(request, session.user, lang, 404, message=_(m.AUTH_UNKNOWN))
         return await page._page(request, session.user, lang, message=_(m.AUTH_RENAMED), kind="ok")
-
-    async def _add(
-        self, request: Request, session: Session, form: dict[str, str], now: float
-    ) -> Response:
-        lang = self.forms.lang(request)
-        _ = translator(lang)
-        ip = self.forms.ip(request)
-        new = await run_in_threadpool(
-            self.service.tokens.add_app, session.user, form["name"], now, ip
-        )
-        text = render(
-            "token_added.html",
-            lang=lang,
-            site=self.forms.web.title,
-            user=session.user,
-            token_name=new.token.meta.name,
-            qr=qr_svg(new.uri, _(m.QR_LABEL)),
-            key=encode_base32(new.token.key),
-            uri=new.uri,
-            notice=_(m.AUTH_ADDED),
-        )
-        # The secret is on this page only: no cache may keep it.
-        return html(text, headers={"Cache-Control": "no-store"})
 
     async def _remove(
         self,

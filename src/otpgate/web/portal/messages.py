@@ -77,6 +77,13 @@ AUTH_LAST: Final = "This is your only authenticator: add another one before you 
 AUTH_UNKNOWN: Final = "There is no such authenticator (any more)."
 AUTH_BAD_NAME: Final = "Give it a name of 1 to 64 characters, without control characters."
 AUTH_CANNOT_ADD: Final = "This gate keeps one token per user; ask your administrator."
+APP_PENDING_WRONG: Final = (
+    "That is not a current code of the new app. Enter the code the app shows now."
+)
+APP_PENDING_GONE: Final = (
+    "The new app's key is no longer valid (it expired, was used, or had too many wrong codes). "
+    "Add the app again."
+)
 
 PIN_PROBLEMS: Final = {
     PinProblem.TOO_SHORT: "The PIN is too short: use at least {n} characters.",
@@ -102,7 +109,7 @@ ALL: Final = (
     CONTINUE_SIGN_IN, QR_LABEL, NOT_RECOVERED, APP_WORKS, APP_WORKS_TEXT, PIN_CHANGED,
     CODES_RENEWED, BACK_TO_ACCOUNT, WRONG_PIN_OR_CODE, UNKNOWN_ACTION, *PIN_PROBLEMS.values(),
     AUTH_ADDED, AUTH_RENAMED, AUTH_REMOVED, AUTH_LAST, AUTH_UNKNOWN, AUTH_BAD_NAME,
-    AUTH_CANNOT_ADD,
+    AUTH_CANNOT_ADD, APP_PENDING_WRONG, APP_PENDING_GONE,
     *HOW, NOT_FOUND, NOT_FOUND_TEXT, PASSKEY_WRONG, PASSKEY_ADDED, PASSKEY_NAME, PASSKEY_FAILED,
     PASSKEY_ENROLLED, PASSKEY_REMOVED,
 )  # fmt: skip
