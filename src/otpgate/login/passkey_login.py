@@ -9,6 +9,11 @@ Two ways in (docs/passkeys.md):
   one the credential belongs to, and the authenticator must have verified
   the user (a fingerprint or device PIN): the passkey is both factors.
 
+A *step-up* (:meth:`PasskeyLogin.step_up`: a signed-in user confirming a
+change on ``/account`` or ``/admin`` with the PIN and a passkey instead of
+a code) is the first way with a challenge of its own purpose and user
+verification required.
+
 Either way the attempt is asked of the Authenticator's limits first (a
 throttled pair or a spent guess budget is refused without looking), every
 refusal is counted there like a wrong code, and the audit log gets one line;
@@ -25,7 +30,7 @@ from typing import TYPE_CHECKING, Final
 from ..errors import StoreError
 from . import compare_and_set as settle
 from .attempt import Decision
-from .passkey_types import ClonedPasskey, PasskeyRefused
+from .passkey_types import LOGIN, STEP_UP, ClonedPasskey, PasskeyRefused
 from .reasons import Reason
 from .rules import Outcome
 from .user_state import lock_retry, locked
@@ -53,6 +58,7 @@ class _Try:
     handle: str
     response: str
     ip: str
+    purpose: str = LOGIN
 
 
 class PasskeyLogin:
@@ -92,6 +98,32 @@ class PasskeyLogin:
             log.exception("unexpected error during a passkey sign-in")
             decision = Decision(False, None, Reason.STORE_ERROR)
         self._audit(decision, user or "", ip, now)
+        return decision
+
+    def step_up(
+        self,
+        user: str,
+        pin: str,
+        handle: str,
+        response: str,
+        ip: str,
+        now: float,
+        *,
+        device: str | None = None,
+    ) -> Decision:
+        """Decide a step-up: ``user``'s PIN and a passkey answer to a step-up challenge
+        (user verification required); never raises.  Counted, limited and audited
+        like a sign-in; an answer to a sign-in's challenge is refused."""
+        attempt = _Try(user, pin, handle, response, ip, STEP_UP)
+        try:
+            return self._sign_in(attempt, now, device)
+        except StoreError as exc:
+            log.error("store error during a passkey step-up: %s", exc)
+            decision = Decision(False, None, Reason.STORE_ERROR)
+        except Exception:
+            log.exception("unexpected error during a passkey step-up")
+            decision = Decision(False, None, Reason.STORE_ERROR)
+        self._audit(decision, user, ip, now)
         return decision
 
     def _sign_in(self, t: _Try, now: float, device: str | None) -> Decision:
@@ -138,7 +170,7 @@ class PasskeyLogin:
         try:
             if t.user is not None:
                 passkey = self.ceremonies.passkey_of(t.response)
-            self.ceremonies.verify(passkey, t.handle, t.response, t.user, now)
+            self.ceremonies.verify(passkey, t.handle, t.response, t.user, now, t.purpose)
         except ClonedPasskey as exc:
             self._cloned(exc, t.ip, now)
             return Reason.PASSKEY_CLONED

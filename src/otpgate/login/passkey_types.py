@@ -7,11 +7,17 @@ import them from here, so a gate with passkeys off never loads the library.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from ..errors import OTPGateError
 from ..store.passkeys import Passkey
 
-__all__ = ["Assertion", "ClonedPasskey", "PasskeyRefused", "RelyingParty"]
+__all__ = ["LOGIN", "STEP_UP", "Assertion", "ClonedPasskey", "PasskeyRefused", "RelyingParty"]
+
+LOGIN: Final = "login"
+"""The purpose of a sign-in's challenge."""
+STEP_UP: Final = "step-up"
+"""The purpose of a challenge that confirms a change (PIN + passkey instead of PIN + code)."""
 
 
 class PasskeyRefused(OTPGateError):

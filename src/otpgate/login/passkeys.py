@@ -8,11 +8,13 @@ it knows.  This module adds what is the gate's:
 
 * challenges are single use and expire (:class:`~otpgate.state.challenges.Challenges`,
   shared through Redis), and each is bound to its purpose and user: a
-  registration challenge does not sign anybody in, one user's challenge
-  does not answer for another;
+  registration challenge does not sign anybody in, a step-up's
+  (:data:`STEP_UP`, confirming a change on ``/account`` or ``/admin``) does
+  not sign in and a sign-in's does not confirm a change, one user's
+  challenge does not answer for another;
 * the credential must belong to the user who asked (or, without a user name,
-  to the user it names), and a sign-in without a user name requires user
-  verification (the passkey is then both factors);
+  to the user it names), and a sign-in without a user name, like a step-up,
+  requires user verification;
 * the signature counter: a counter that did not grow (when either count is
   not zero) means two authenticators hold one key, a cloned one
   (:class:`ClonedPasskey`); it is checked only after the signature, so a
@@ -47,13 +49,14 @@ from webauthn.helpers.structs import (
 )
 
 from ..store.passkeys import Passkey, check_passkey_name, new_passkey_id
-from .passkey_types import Assertion, ClonedPasskey, PasskeyRefused, RelyingParty
+from .passkey_types import LOGIN, STEP_UP, Assertion, ClonedPasskey, PasskeyRefused, RelyingParty
 
 if TYPE_CHECKING:
     from ..state.challenges import Challenges
     from ..store.passkeys import PasskeyStore
 
 __all__ = [
+    "STEP_UP",
     "Assertion",
     "Ceremonies",
     "ClonedPasskey",
@@ -157,31 +160,39 @@ class Ceremonies:
 
     # -- sign-in ---------------------------------------------------------------
 
-    def authentication_options(self, user: str | None, now: float) -> tuple[str, dict[str, Any]]:
+    def authentication_options(
+        self, user: str | None, now: float, purpose: str = LOGIN
+    ) -> tuple[str, dict[str, Any]]:
         """(handle, ``publicKey`` options) for ``navigator.credentials.get``.
 
         With a user name, the user's credentials are allowed; a name without
         passkeys (or unknown) gets a decoy credential id derived from the
         name, so the answer does not tell which names have passkeys.  Without
         one, the browser offers its discoverable credentials and must verify
-        the user.
+        the user.  ``purpose`` :data:`STEP_UP` (a signed-in user confirming a
+        change) needs the user name and requires user verification.
 
         Raises:
+            ValueError: an unknown purpose, or a step-up without a user.
             PasskeyRefused: the challenge cannot be kept.
             StoreError: the store failed.
         """
+        if purpose not in (LOGIN, STEP_UP) or (purpose == STEP_UP and user is None):
+            raise ValueError(f"no passkey request for {purpose!r} without a user")
         allow: list[PublicKeyCredentialDescriptor] = []
         if user is not None:
             ids = [p.credential_id for p in self.store.passkeys(user)] or [self._decoy(user)]
             allow = [PublicKeyCredentialDescriptor(id=i) for i in ids]
-        required = UserVerificationRequirement.REQUIRED
+        required = user is None or purpose == STEP_UP
         options = generate_authentication_options(
             rp_id=self.rp.rp_id,
             timeout=TIMEOUT_MS,
             allow_credentials=allow,
-            user_verification=required if user is None else UserVerificationRequirement.PREFERRED,
+            user_verification=UserVerificationRequirement.REQUIRED
+            if required
+            else UserVerificationRequirement.PREFERRED,
         )
-        handle = self._keep("login", user or "", options.challenge, now)
+        handle = self._keep(purpose, user or "", options.challenge, now)
         return handle, json.loads(options_to_json(options))
 
     def passkey_of(self, response: str) -> Passkey | None:
@@ -198,20 +209,28 @@ class Ceremonies:
         return self.store.find_passkey(credential.raw_id)
 
     def verify(
-        self, passkey: Passkey | None, handle: str, response: str, user: str | None, now: float
+        self,
+        passkey: Passkey | None,
+        handle: str,
+        response: str,
+        user: str | None,
+        now: float,
+        purpose: str = LOGIN,
     ) -> Assertion:
-        """Check a sign-in's answer for ``passkey`` (:meth:`passkey_of`) and count its use.
+        """Check a sign-in's (or a step-up's) answer for ``passkey`` (:meth:`passkey_of`)
+        and count its use.
 
         ``user``: the name typed (``None`` for a sign-in without one, which then
-        requires user verification).  ``passkey`` ``None`` (no such credential):
-        the challenge is used up all the same, and the answer refused.
+        requires user verification, as a :data:`STEP_UP` does).  ``passkey``
+        ``None`` (no such credential): the challenge is used up all the same,
+        and the answer refused.
 
         Raises:
             ClonedPasskey: a genuine signature whose counter did not grow.
             PasskeyRefused: anything else wrong (the challenge is used up either way).
             StoreError: the store failed.
         """
-        challenge = self._take(handle, "login", user or "", now)
+        challenge = self._take(handle, purpose, user or "", now)
         if passkey is None:
             raise PasskeyRefused("no such passkey")
         if user is not None and passkey.user != user:
@@ -224,7 +243,7 @@ class Ceremonies:
                 expected_origin=list(self.rp.origins),
                 credential_public_key=passkey.public_key,
                 credential_current_sign_count=0,  # checked below, after the signature
-                require_user_verification=user is None,
+                require_user_verification=user is None or purpose == STEP_UP,
             )
         except _BAD_INPUT as exc:
             raise PasskeyRefused(f"assertion: {exc}") from None

@@ -221,6 +221,9 @@ DE: Final[dict[str, str]] = {
     "The passkey, user name or PIN was not accepted.": "Passkey, Benutzername oder PIN wurden "
     "nicht akzeptiert.",
     "Your passkey has been added.": "Ihr Passkey wurde hinzugefügt.",
+    "No code at hand? Enter your PIN and use a passkey instead.": "Kein Code zur Hand? Geben "
+    "Sie Ihre PIN ein und verwenden Sie stattdessen einen Passkey.",
+    "Confirm with PIN and passkey": "Mit PIN und Passkey bestätigen",
     "Give the passkey a name of 1 to 64 characters.": "Geben Sie dem Passkey einen Namen mit 1 "
     "bis 64 Zeichen.",
     "The passkey could not be added. Please try again.": "Der Passkey konnte nicht hinzugefügt "

@@ -234,7 +234,7 @@ def _routes(config: Config, p: _Parts) -> list[Route]:
         *Ops(
             auth.store, auth.state, decisions.metrics, p.clients, config.metrics_networks()
         ).routes(),
-        *AdminPages(AdminBase(forms, decisions, auth, p.service)).routes(),
+        *AdminPages(AdminBase(forms, decisions, auth, p.service, p.passkeys)).routes(),
     ]
 
 

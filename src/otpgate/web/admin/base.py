@@ -8,7 +8,10 @@ store on every request, so taking it away takes effect at once.
 
 Destructive actions also need a *step-up*: the administrator's PIN and a
 fresh one-time code on the confirmation form, checked by the one
-Authenticator; a lingering code (the one used to sign in) is refused.
+Authenticator; a lingering code (the one used to sign in) is refused.  With
+passkeys on, the PIN and a passkey (user verification required, a challenge
+made for the step-up) do instead, so a passkey-only administrator can act;
+the page then loads static/passkeys.js (``script-src 'self'``).
 """
 
 from __future__ import annotations
@@ -29,19 +32,22 @@ from ...errors import OTPGateError
 from ...login.reasons import Reason
 from ...state.announce import AnnouncingStore
 from ..http import html, redirect
-from .render import ADMIN_CSP, render, translator
+from ..portal.account_passkeys import passkey_step_up
+from .render import ADMIN_CSP, ADMIN_CSP_SCRIPT, render, translator
 
 if TYPE_CHECKING:
     from ...accounts.selfservice import SelfService
     from ...login.authenticator import Authenticator
     from ..decisions import Decisions
     from ..portal.forms import Forms
+    from ..portal.passkeys import PasskeyParts
 
 __all__ = ["AdminBase", "Ctx", "Handler", "root"]
 
 log = logging.getLogger(__name__)
 
-_FRESH: Final = (Reason.OTP, Reason.RECOVERY)
+# A passkey step-up is fresh by nature: its challenge was made for this request.
+_FRESH: Final = (Reason.OTP, Reason.RECOVERY, Reason.PASSKEY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +87,7 @@ class AdminBase:
         decisions: the one way to a decision (the step-up).
         authenticator: its store, audit log, shared state and settings.
         service: self-service (invitations), which administration builds on.
+        passkeys: the passkey ceremonies (a step-up with a passkey), or ``None``.
     """
 
     def __init__(
@@ -89,8 +96,10 @@ class AdminBase:
         decisions: Decisions,
         authenticator: Authenticator,
         service: SelfService,
+        passkeys: PasskeyParts | None = None,
     ) -> None:
         self.forms = forms
+        self.passkeys = passkeys
         self.web = forms.web
         self.decisions = decisions
         self.auth = authenticator
@@ -113,6 +122,9 @@ class AdminBase:
     ) -> Response:
         """An admin page (with a fresh CSRF token for its forms)."""
 
+        here = root(request)
+        script = f"{here}static/passkeys.js" if self.passkeys is not None else ""
+
         def text(token: str) -> str:
             return render(
                 template,
@@ -120,12 +132,14 @@ class AdminBase:
                 site=self.web.title,
                 csrf=token,
                 admin=ctx.admin,
-                root=root(request),
+                root=here,
+                script=script,
+                passkey_step_up=bool(script),
                 **context,
             )
 
         response = self.forms.page(request, text, status)
-        response.headers["Content-Security-Policy"] = ADMIN_CSP
+        response.headers["Content-Security-Policy"] = ADMIN_CSP_SCRIPT if script else ADMIN_CSP
         return response
 
     def _refusal(self, request: Request, status: int, text: str) -> Response:
@@ -194,12 +208,15 @@ class AdminBase:
     # --- step-up --------------------------------------------------------------------
 
     async def step_up(self, ctx: Ctx) -> str | None:
-        """Check the PIN and fresh code on a confirmation form; an error message id or ``None``."""
-        pin = ctx.form.get("pin", "")
-        code = "".join(ctx.form.get("code", "").split())
-        if not code or len(pin) + len(code) > MAX_PASSWORD:
-            return "Enter your PIN and a new one-time code."
-        decision = await self.decisions.decide("admin", ctx.admin, pin + code, ctx.ip, ctx.now)
+        """Check the PIN and a fresh code (or a passkey) on a confirmation form; an error
+        message id or ``None``."""
+        decision = await passkey_step_up(self.passkeys, ctx.admin, ctx.form, ctx.ip, ctx.now)
+        if decision is None:
+            pin = ctx.form.get("pin", "")
+            code = "".join(ctx.form.get("code", "").split())
+            if not code or len(pin) + len(code) > MAX_PASSWORD:
+                return "Enter your PIN and a new one-time code."
+            decision = await self.decisions.decide("admin", ctx.admin, pin + code, ctx.ip, ctx.now)
         if decision.ok and decision.reason in _FRESH:
             return None
         if decision.retry_after is not None and not decision.ok:

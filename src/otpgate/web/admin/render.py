@@ -2,7 +2,8 @@
 
 The admin templates extend the portal's macros and share its style sheet; a
 second, small style sheet lays out tables and filters.  Both are inline and
-named by hash in the CSP, so the admin pages load nothing and run no script.
+named by hash in the CSP, so the admin pages load nothing and run no script
+(with passkeys on, the step-up forms load static/passkeys.js, ``script-src 'self'``).
 German texts come from the portal's catalogue and this package's own.
 """
 
@@ -21,7 +22,7 @@ from ..labels import Words
 from ..templating import CSS
 from ._catalog_de import ADMIN_DE
 
-__all__ = ["ADMIN_CSP", "ADMIN_CSS", "render", "translator"]
+__all__ = ["ADMIN_CSP", "ADMIN_CSP_SCRIPT", "ADMIN_CSS", "render", "translator"]
 
 # Wide pages, tables that become cards on a phone, inline buttons.  Colours
 # are the portal's variables, so light and dark come for free.
@@ -76,6 +77,8 @@ ADMIN_CSP: Final = (
     f"default-src 'none'; style-src 'sha256-{_hash(CSS)}' 'sha256-{_hash(ADMIN_CSS)}'; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+ADMIN_CSP_SCRIPT: Final = ADMIN_CSP + "; script-src 'self'; connect-src 'self'"
+"""With passkeys on: the one script file a passkey step-up needs (static/passkeys.js)."""
 
 _ENV: Final = Environment(
     loader=PackageLoader("otpgate.web", "templates"),

@@ -35,7 +35,13 @@ from ..sessions import Session
 from ..templating import render
 from . import messages as m
 from .account_new_app import NewApps
-from .account_passkeys import add_passkey, listed, passkey_name_ok, remove_passkey
+from .account_passkeys import (
+    add_passkey,
+    listed,
+    passkey_name_ok,
+    passkey_step_up,
+    remove_passkey,
+)
 from .account_tokens import ACTIONS as TOKEN_ACTIONS
 from .account_tokens import TokenForms
 from .activity import account_activity
@@ -43,6 +49,7 @@ from .login import FORM_METHODS
 
 if TYPE_CHECKING:
     from ...accounts.selfservice import SelfService
+    from ...login.attempt import Decision
     from .browser import BrowserDecisions
     from .forms import Forms
     from .passkeys import PasskeyParts
@@ -51,7 +58,8 @@ __all__ = ["AccountPage"]
 
 log = logging.getLogger(__name__)
 
-_FRESH: Final = (Reason.OTP, Reason.RECOVERY)
+# A passkey step-up is fresh by nature: its challenge was made for this request.
+_FRESH: Final = (Reason.OTP, Reason.RECOVERY, Reason.PASSKEY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,14 +255,13 @@ class AccountPage:
         prefix: str,
         now: float,
     ) -> Response | None:
-        """``None`` if the current PIN and a fresh code are right, else the page to show."""
+        """``None`` if the current PIN and a fresh code (or a passkey) are right, else the
+        page to show."""
         _ = translator(lang)
-        pin, code = form.get("pin", ""), "".join(form.get("code", "").split())
-        if not code or len(pin) + len(code) > MAX_PASSWORD:
+        decision = await self._step_up(request, session.user, form, now)
+        if decision is None:
             wrong = {f"{prefix}-code": _(m.WRONG_PIN_OR_CODE)}
             return await self._page(request, session.user, lang, 400, errors=wrong)
-        ip = self.forms.ip(request)
-        decision = await self.logins.decide("account", request, session.user, pin + code, ip, now)
         if decision.ok and decision.fresh and decision.reason in _FRESH:
             return None
         if decision.retry_after is not None and not decision.ok:
@@ -271,6 +278,19 @@ class AccountPage:
             return await self._page(request, session.user, lang, 503, message=_(m.UNAVAILABLE))
         text = _(m.WRONG_PIN_OR_CODE)
         return await self._page(request, session.user, lang, 401, errors={f"{prefix}-code": text})
+
+    async def _step_up(
+        self, request: Request, user: str, form: dict[str, str], now: float
+    ) -> Decision | None:
+        """The decision on the PIN and a passkey or a fresh code; ``None``: nothing to decide."""
+        ip = self.forms.ip(request)
+        if self.passkeys is not None and form.get("step_credential"):
+            device = await self.logins.devices.nonce(request.cookies, user, now)
+            return await passkey_step_up(self.passkeys, user, form, ip, now, device)
+        pin, code = form.get("pin", ""), "".join(form.get("code", "").split())
+        if not code or len(pin) + len(code) > MAX_PASSWORD:
+            return None
+        return await self.logins.decide("account", request, user, pin + code, ip, now)
 
     async def _change_pin(
         self, request: Request, session: Session, form: dict[str, str], lang: str, now: float

@@ -1,8 +1,8 @@
-"""The account page's passkeys: the list shown, and adding one after the PIN and a code.
+"""The account page's passkeys: the list shown, adding one, and the passkey step-up.
 
 :class:`.account.AccountPage` checks the current PIN and a fresh one-time code
-first (as for its other changes); only then is the browser's answer verified
-and the passkey kept.
+(or a passkey: :func:`passkey_step_up`) first, as for its other changes; only
+then is the browser's answer verified and the passkey kept.
 """
 
 from __future__ import annotations
@@ -13,14 +13,23 @@ from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 
+from ..._limits import MAX_PASSWORD
 from ...errors import OTPGateError
 from ...login.passkey_types import PasskeyRefused
 from ...store.passkeys import check_passkey_name
 
 if TYPE_CHECKING:
+    from ...login.attempt import Decision
     from .passkeys import PasskeyParts
 
-__all__ = ["add_passkey", "listed", "passkey_name_ok", "remove_passkey", "utc"]
+__all__ = [
+    "add_passkey",
+    "listed",
+    "passkey_name_ok",
+    "passkey_step_up",
+    "remove_passkey",
+    "utc",
+]
 
 log = logging.getLogger(__name__)
 
@@ -89,3 +98,27 @@ async def remove_passkey(parts: PasskeyParts, user: str, form: dict[str, str], n
     if removed:
         log.info("passkey %s of %r removed", passkey_id, user)
     return bool(removed)
+
+
+async def passkey_step_up(
+    parts: PasskeyParts | None,
+    user: str,
+    form: dict[str, str],
+    ip: str,
+    now: float,
+    device: str | None = None,
+) -> Decision | None:
+    """The decision on a step-up with the PIN and a passkey (``step_handle`` and
+    ``step_credential``, filled by static/passkeys.js), or ``None`` when the form
+    carries no passkey answer (or passkeys are off): the code step-up then decides.
+
+    Counted, limited and audited as a sign-in (:meth:`.PasskeyLogin.step_up`).
+    """
+    answer = form.get("step_credential", "")
+    if parts is None or not answer:
+        return None
+    pin = form.get("pin", "")[:MAX_PASSWORD]
+    handle = form.get("step_handle", "")
+    return await run_in_threadpool(
+        parts.signin.step_up, user, pin, handle, answer, ip, now, device=device
+    )

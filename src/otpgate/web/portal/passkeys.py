@@ -2,8 +2,8 @@
 
 * ``POST /passkey/options``: a challenge and the ``publicKey`` options for
   ``navigator.credentials`` (``purpose`` ``login`` with or without a user
-  name, ``register`` for the signed-in user, ``enrol`` for an invitation
-  whose PIN is chosen); a form POST like every other, CSRF-checked.
+  name, ``register`` and ``step-up`` for the signed-in user, ``enrol`` for an
+  invitation whose PIN is chosen); a form POST like every other, CSRF-checked.
 * ``POST /passkey``: the browser's answer (with user name and PIN, or
   alone), decided by :class:`~otpgate.login.passkey_login.PasskeyLogin`; a
   success gets the same session and device cookies as a code
@@ -34,7 +34,7 @@ from ...accounts.passkey_enrolment import passkey_user
 from ...audit.decision_log import log_decision
 from ...config.web import webauthn_party
 from ...errors import OTPGateError
-from ...login.passkey_types import PasskeyRefused, RelyingParty
+from ...login.passkey_types import STEP_UP, PasskeyRefused, RelyingParty
 from ...store.passkeys import keeps_passkeys
 from ..http import redirect, secure
 from ..request import MalformedCredentials, check_user
@@ -133,6 +133,13 @@ class PasskeyPages:
                 if name is not None:
                     check_user(name)
                 made = await run_in_threadpool(cer.authentication_options, name, now)
+            elif purpose == STEP_UP:
+                session = self.forms.session(request, now)
+                if session is None:
+                    return _json({"error": "not signed in"}, 403)
+                made = await run_in_threadpool(
+                    cer.authentication_options, session.user, now, STEP_UP
+                )
             elif purpose in ("register", "enrol"):
                 user = await self._registering(request, form, now)
                 if user is None:
