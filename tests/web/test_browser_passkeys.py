@@ -1,7 +1,14 @@
 """Passkeys in Debian's Chromium with a CDP virtual authenticator (ctap2, internal, resident
 keys, user verification): enrol from an invitation, sign in with user name + PIN + passkey
-and with the passkey alone; another browser profile is refused; a cloned credential (its
-counter gone back) is refused and audited.  Screenshots go to the test's temporary folder.
+and with the passkey alone; a passkey step-up on /account adds an app, confirmed by a code
+from it; another browser profile is refused; a cloned credential (its counter gone back)
+is refused and audited; conditional mediation (the passkey offered in the user name's
+autofill) signs in, and the button still works while it waits.  Screenshots go to the
+test's temporary folder.
+
+The virtual authenticator answers a conditional request at once (a person would pick the
+passkey from the autofill list), so the profiles that test the buttons say conditional
+mediation is not available (:func:`buttons_only`), as a browser without it does.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import io
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +27,8 @@ import pytest
 from playwright.sync_api import expect
 
 from otpgate.cli import main
+from otpgate.otp.algorithms import totp
+from otpgate.otp.keys import decode_key
 from procs import free_port, serving
 
 from .page_rules import PHONE, check_page
@@ -90,6 +100,16 @@ def authenticator(context: Any, page: Any) -> tuple[Any, str]:
     return cdp, made["authenticatorId"]
 
 
+def buttons_only(context: Any) -> Any:
+    """``context``'s pages say conditional mediation is not available (the buttons only)."""
+    context.add_init_script(
+        "if (window.PublicKeyCredential) {"
+        " PublicKeyCredential.isConditionalMediationAvailable ="
+        " function () { return Promise.resolve(false); }; }"
+    )
+    return context
+
+
 def shoot(page: Any, tmp: Path, name: str) -> None:
     """A screenshot, after the page rules (no sideways scrolling, "Error:" iff an alert).
 
@@ -149,7 +169,7 @@ def with_pin(page: Any, base: str, pin: str) -> None:
 
 def other_profile(chromium: Any, base: str, tmp_path: Path) -> Any:
     """Another browser profile has no such passkey: refused, nothing signed in."""
-    second = chromium.new_context(locale="en-US")
+    second = buttons_only(chromium.new_context(locale="en-US"))
     other = second.new_page()
     authenticator(second, other)
     discover(other, base)
@@ -163,7 +183,7 @@ def other_profile(chromium: Any, base: str, tmp_path: Path) -> Any:
 
 def clone_refused(chromium: Any, base: str, cred: dict[str, Any], tmp_path: Path) -> Any:
     """The same key in a third profile, its counter behind the original's: refused."""
-    third = chromium.new_context(locale="en-US")
+    third = buttons_only(chromium.new_context(locale="en-US"))
     cloned = third.new_page()
     ccdp, cid = authenticator(third, cloned)
     clone = {**cred, "signCount": 0}
@@ -189,13 +209,59 @@ def alone(context: Any, page: Any, base: str) -> None:
     assert signed_in_as(page, base) == "paula"
 
 
+def app_by_step_up(page: Any, base: str, tmp_path: Path) -> None:
+    """A passkey-only user adds an app: PIN + passkey, then a code from the new app."""
+    page.goto(f"{base}/account")
+    form = page.locator("form", has=page.locator('input[value="token_add"]'))
+    form.get_by_label("Name of the new app").fill("Phone")
+    form.locator("#ta-pin").fill(PIN)
+    form.get_by_role("button", name="Confirm with PIN and passkey").click()
+    page.get_by_role("heading", name="Confirm with a code from the new app").wait_for()
+    shoot(page, tmp_path, "add-app-confirm")
+    key = decode_key(page.locator("#key").inner_text().replace(" ", ""), "base32")
+    page.get_by_label("Code from the new app", exact=True).fill("000000")
+    page.get_by_role("button", name="Confirm and add the app").click()
+    expect(page.locator("#tc-code-error")).to_contain_text("not a current code")
+    shoot(page, tmp_path, "add-app-wrong-code")
+    page.get_by_label("Code from the new app", exact=True).fill(totp(key, time.time()))
+    page.get_by_role("button", name="Confirm and add the app").click()
+    expect(page.get_by_role("status").first).to_contain_text("The new app has been added.")
+    rows = page.get_by_role("table", name="Your authenticators").locator("tbody tr")
+    assert rows.count() == 2 and "Phone" in rows.nth(1).inner_text()
+    shoot(page, tmp_path, "account-app-added")
+
+
+def autofill(chromium: Any, base: str, cred: dict[str, Any]) -> Any:
+    """Conditional mediation: the button works while a conditional request waits (it is
+    aborted first); with the passkey there, the autofill request itself signs in."""
+    fourth = chromium.new_context(locale="en-US")
+    page = fourth.new_page()
+    cdp, auth_id = authenticator(fourth, page)
+    with page.expect_request(f"{base}/passkey/options"):
+        page.goto(f"{base}/login")  # the conditional request starts, and waits: no passkey
+    field = page.get_by_label("User name")
+    assert field.get_attribute("autocomplete") == "username webauthn"
+    copy = {**cred, "signCount": cred["signCount"] + 100}
+    cdp.send("WebAuthn.addCredential", {"authenticatorId": auth_id, "credential": copy})
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    page.wait_for_url(f"{base}/")
+    assert signed_in_as(page, base) == "paula"
+    fourth.clear_cookies()
+    page.goto(f"{base}/login")  # the autofill's request answers by itself
+    page.wait_for_url(f"{base}/")
+    assert signed_in_as(page, base) == "paula"
+    return fourth
+
+
 def test_passkeys_in_chromium(
     browser: Any,  # noqa: F811
     site: tuple[str, Path, Path],
     tmp_path: Path,
 ) -> None:
     base, config, audit = site
-    first = browser.new_context(viewport={"width": 800, "height": 900}, locale="en-US")
+    first = buttons_only(
+        browser.new_context(viewport={"width": 800, "height": 900}, locale="en-US")
+    )
     page = first.new_page()
     cdp, auth_id = authenticator(first, page)
     enrol(page, invite(config, base, "paula"), tmp_path)
@@ -210,6 +276,7 @@ def test_passkeys_in_chromium(
     assert signed_in_as(page, base) == "paula"
     shoot(page, tmp_path, "account")
     assert "Test laptop" in page.content()
+    app_by_step_up(page, base, tmp_path)
 
     alone(first, page, base)  # the passkey alone
 
@@ -230,5 +297,7 @@ def test_passkeys_in_chromium(
     alerts = [x for x in audit_lines(audit) if x.get("reason") == "passkey_cloned"]
     assert alerts and alerts[0]["user"] == "paula"
     alone(first, page, base)  # the original still signs in
-    for context in (first, second, third):
+    (cred,) = cdp.send("WebAuthn.getCredentials", {"authenticatorId": auth_id})["credentials"]
+    fourth = autofill(browser, base, cred)  # last: its copy counts ahead of the original
+    for context in (first, second, third, fourth):
         context.close()

@@ -124,8 +124,7 @@
   document.querySelectorAll("[data-passkey]").forEach(function (button) {
     var form = button.form;
     button.disabled = false;
-    var note = form.querySelector("[data-nojs]");
-    if (note) note.hidden = true;
+    form.querySelectorAll("[data-nojs]").forEach(function (note) { note.hidden = true; });
     button.addEventListener("click", function (event) {
       event.preventDefault();
       var missing = needs(form, button);
