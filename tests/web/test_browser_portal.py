@@ -344,7 +344,10 @@ def test_a_second_app_added_and_the_first_removed_on_the_account_page(
         assert page.get_by_role("img", name="QR code of the new token").is_visible()
         check_page(page)
         tablet = parse_uri(page.locator("#uri").inner_text()).key
-        page.get_by_role("link", name="Back to your account").click()
+        # Kept only once a code from the new app confirms it.
+        page.get_by_label("Code from the new app", exact=True).fill(code_for(tablet))
+        page.get_by_role("button", name="Confirm and add the app").click()
+        assert "The new app has been added." in page.get_by_role("status").inner_text()
         rows = page.get_by_role("table", name="Your authenticators").locator("tbody tr")
         assert rows.count() == 2 and "Tablet" in rows.nth(1).inner_text()
         check_page(page)
@@ -352,7 +355,7 @@ def test_a_second_app_added_and_the_first_removed_on_the_account_page(
         # The first one goes, confirmed with the tablet's code; this browser stays in.
         page.get_by_label("Authenticator", exact=True).select_option(label="token (TOTP)")
         page.locator("#tr-pin").fill(PIN1)
-        page.locator("#tr-code").fill(code_for(tablet))
+        page.locator("#tr-code").fill(code_for(tablet, 1))  # the next one: fresh
         page.get_by_role("button", name="Remove", exact=True).click()
         assert "its codes no longer work" in page.get_by_role("status").inner_text()
         rows = page.get_by_role("table", name="Your authenticators").locator("tbody tr")

@@ -223,3 +223,16 @@ def test_admin_pages_without_passkeys_load_no_script(tmp_path: Path) -> None:
         assert "Confirm with PIN and passkey" not in page.text
     finally:
         adm.client.close()
+
+
+# -- conditional mediation on /login ------------------------------------------------------
+
+
+def test_the_user_name_field_offers_passkeys_in_autofill(pk_gate: App, gate: App) -> None:
+    page = pk_gate.client.get("/login")
+    assert 'autocomplete="username webauthn"' in page.text
+    js = pk_gate.client.get("/static/passkeys.js").text
+    assert 'mediation: "conditional"' in js and "isConditionalMediationAvailable" in js
+    assert "AbortController" in js and ".abort()" in js
+    # Without passkeys the field is a plain user name.
+    assert 'autocomplete="username"' in gate.client.get("/login").text
