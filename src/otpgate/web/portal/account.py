@@ -4,9 +4,9 @@ A session alone is not enough to change anything: each form asks again for
 the current PIN and a *fresh* one-time code (a lingering one is refused), or
 with passkeys the PIN and a passkey (a step-up challenge, user verification
 required: :func:`.account_passkeys.passkey_step_up`), so a browser left signed
-in, or a stolen cookie, cannot change the PIN or take new recovery codes.  The PIN policy is checked before the code is spent.  A PIN
-change ends every other session (as ``otpgate user set-pin`` does) and gives
-this browser a new one.
+in, or a stolen cookie, cannot change the PIN or take new recovery codes.  The
+PIN policy is checked before the code is spent.  A PIN change ends every other
+session (as ``otpgate user set-pin`` does) and gives this browser a new one.
 """
 
 from __future__ import annotations
