@@ -313,6 +313,15 @@ def test_the_portal_in_german_by_keyboard_on_a_phone(
         context.close()
 
 
+def confirm_new_app(page: Any) -> bytes:
+    """The new app's key read from its page, kept by a code from it; the key."""
+    key = parse_uri(page.locator("#uri").inner_text()).key
+    page.get_by_label("Code from the new app", exact=True).fill(code_for(key))
+    page.get_by_role("button", name="Confirm and add the app").click()
+    assert "The new app has been added." in page.get_by_role("status").inner_text()
+    return key
+
+
 def test_a_second_app_added_and_the_first_removed_on_the_account_page(
     browser: Any,  # noqa: F811
     site: tuple[str, Path],
@@ -343,11 +352,7 @@ def test_a_second_app_added_and_the_first_removed_on_the_account_page(
         assert page.get_by_role("heading", name="Add the token to your app").is_visible()
         assert page.get_by_role("img", name="QR code of the new token").is_visible()
         check_page(page)
-        tablet = parse_uri(page.locator("#uri").inner_text()).key
-        # Kept only once a code from the new app confirms it.
-        page.get_by_label("Code from the new app", exact=True).fill(code_for(tablet))
-        page.get_by_role("button", name="Confirm and add the app").click()
-        assert "The new app has been added." in page.get_by_role("status").inner_text()
+        tablet = confirm_new_app(page)
         rows = page.get_by_role("table", name="Your authenticators").locator("tbody tr")
         assert rows.count() == 2 and "Tablet" in rows.nth(1).inner_text()
         check_page(page)
