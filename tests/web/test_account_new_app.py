@@ -214,3 +214,17 @@ def test_the_confirm_page_in_german(gate: App) -> None:
     assert r.status_code == 200
     assert "Mit einem Code der neuen App bestätigen" in r.text
     assert "Bestätigen und App hinzufügen" in r.text
+
+
+def test_odd_codes_are_wrong_codes_never_a_traceback(gate: App) -> None:
+    signed_in(gate)
+    r, _, handle = _start(gate)
+    page = r
+    for odd in ("٣٣٣٣٣٣", "\x00" * 6, "1" * 5000, "12 34 56", ""):
+        gate.clock.advance(60)  # past the throttle
+        page = _confirm(gate, page, handle, odd)
+        assert page.status_code in (400, 410), odd
+        if page.status_code == 410:
+            break
+        _, handle = _shown(page)
+    assert _tokens(gate) == ["token"]

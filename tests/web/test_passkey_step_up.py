@@ -49,6 +49,23 @@ def test_account_changes_with_the_pin_and_a_passkey(pk_gate: App) -> None:
     assert r.status_code == 200 and "Confirm with a code from the new app" in r.text
 
 
+def test_a_passkey_step_up_adds_a_second_passkey(pk_gate: App) -> None:
+    """Both ceremonies in one form: the step-up's assertion, then the new passkey."""
+    g = pk_gate
+    soft = _registered(g)
+    page = g.client.get("/account")
+    # Without JavaScript the button is disabled and says why; the code step-up stays.
+    assert 'data-passkey="step-up" data-options="passkey/options"' in page.text
+    assert "Passkeys need JavaScript" in page.text
+    second = SoftAuthenticator(origin=ORIGIN)
+    handle, opts = options(g, page, "register")
+    fields = {"handle": handle, "credential": second.create(challenge_of(opts))}
+    fields.update(_step_up(g, page, soft))
+    r = post(g, "/account", page, action="passkey", name="Phone", pin=PIN, **fields)
+    assert r.status_code == 200 and "Your passkey has been added." in r.text
+    assert sorted(p.name for p in g.store.passkeys("alice")) == ["Laptop", "Phone"]
+
+
 def test_without_passkeys_there_is_no_passkey_step_up(pk_gate: App) -> None:
     g = pk_gate
     assert g.login().status_code == 303
