@@ -18,6 +18,7 @@ existing user) are not offered a passkey: they replace the code token.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..errors import StoreError
@@ -66,7 +67,9 @@ def confirm_with_passkey(
     if passkeys.find_passkey(passkey.credential_id) is not None:
         raise WrongCode("this passkey is registered already")  # the link stays usable
     store = service.store
-    if store.update_invitation(inv.digest, inv.version, inv.with_status("used")) is None:
+    # The pending key goes with the link: the user will not hold it.
+    used = replace(inv.with_status("used"), pending_key=None)
+    if store.update_invitation(inv.digest, inv.version, used) is None:
         raise InvitationRefused("used")
     record = UserRecord.passkeys_only(inv.username, inv.pending_pin, UserState())
     try:
