@@ -41,7 +41,9 @@ def passkey(user: str = "dora") -> Passkey:
 @pytest.fixture
 def svc() -> SelfService:
     hasher = PinHasher(time_cost=1, memory_cost=8)
-    return SelfService(MemoryStore(), policy=PinPolicy(), hasher=hasher, audit=AuditLog(io.StringIO()))
+    return SelfService(
+        MemoryStore(), policy=PinPolicy(), hasher=hasher, audit=AuditLog(io.StringIO())
+    )
 
 
 def enrolled_with_passkey(svc: SelfService) -> bytes:

@@ -234,7 +234,7 @@ def test_an_administrator_removes_a_spare_token_after_a_step_up(
         page.get_by_label("Your one-time code").fill(totp(ROOT_KEY, _fresh_time()))
         page.get_by_role("button", name="Remove an authenticator").click()
         status = page.get_by_role("status").inner_text()
-        assert status == "Authenticator removed. Its codes no longer work."
+        assert status == "Authenticator removed. It no longer signs in."
         table = page.get_by_role("table", name="Authenticators")
         assert table.locator("tbody tr").count() == 1 and "YK-0042" not in table.inner_text()
         assert page.get_by_role("link", name="Remove Ersatz im Schrank").count() == 0

@@ -94,8 +94,8 @@ class UserRecord:
     commands reset); ``more`` are the others.  :meth:`tokens` gives them all
     alike.  A user who signs in with passkeys only holds no OTP token: an
     empty ``key`` says so (a real token's key is never empty;
-    :meth:`without_tokens`), and :meth:`tokens` is then empty.  ``version`` is opaque and belongs to the store that produced the
-    record: compare-and-set succeeds only if the stored record still has it;
+    :meth:`without_tokens`), and :meth:`tokens` is then empty.  ``version``
+    is opaque and belongs to the store that produced the record: compare-and-set succeeds only if the stored record still has it;
     every change of any of the user's tokens gives a new one.
     """
 
