@@ -95,8 +95,9 @@ class UserRecord:
     alike.  A user who signs in with passkeys only holds no OTP token: an
     empty ``key`` says so (a real token's key is never empty;
     :meth:`without_tokens`), and :meth:`tokens` is then empty.  ``version``
-    is opaque and belongs to the store that produced the record: compare-and-set succeeds only if the stored record still has it;
-    every change of any of the user's tokens gives a new one.
+    is opaque and belongs to the store that produced the record:
+    compare-and-set succeeds only if the stored record still has it; every
+    change of any of the user's tokens gives a new one.
     """
 
     username: str
