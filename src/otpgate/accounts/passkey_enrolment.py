@@ -67,8 +67,9 @@ def confirm_with_passkey(
     if passkeys.find_passkey(passkey.credential_id) is not None:
         raise WrongCode("this passkey is registered already")  # the link stays usable
     store = service.store
-    # The pending key goes with the link: the user will not hold it.
-    used = replace(inv.with_status("used"), pending_key=None)
+    # The pending key (and PIN, which come together) go with the link: the
+    # user will not hold that key.
+    used = replace(inv.with_status("used"), pending_key=None, pending_pin=None)
     if store.update_invitation(inv.digest, inv.version, used) is None:
         raise InvitationRefused("used")
     record = UserRecord.passkeys_only(inv.username, inv.pending_pin, UserState())
