@@ -24,6 +24,7 @@ from otpgate.otp.algorithms import totp
 from otpgate.otp.tokens import TokenType
 from otpgate.store.authenticators import OtpToken, TokenMeta
 from otpgate.store.memory import MemoryStore
+from otpgate.store.passkeys import Passkey
 from otpgate.store.records import Pin, UserRecord, UserState
 from otpgate.web import create_app
 
@@ -73,6 +74,12 @@ def _store() -> MemoryStore:
     # amir also has a spare hardware token (issue 20).
     spare = OtpToken(HOTP, b"s" * 20, TokenMeta(name="Ersatz im Schrank"), serial="YK-0042")
     store.add_token("amir", spare)
+    # carol also has a passkey, listed with her token (issue 20).
+    cred = b"c" * 16
+    store.add_passkey(
+        Passkey("pk-carol", "carol", cred, b"\xa5" + cred, 7, ("usb",), "0" * 36,
+                "YubiKey 5C", now - 86400 * 40, now - 86400 * 3)
+    )  # fmt: skip
     return store
 
 
@@ -206,6 +213,8 @@ def test_an_administrator_unlocks_invites_resets_and_audits(
         assert link.rsplit("/", 1)[1] not in page.content()
         _shot(page, "audit.png", tmp_path)
         page.goto(f"{site}/admin/users/carol")
+        listed = page.get_by_role("table", name="Authenticators").inner_text()
+        assert "YubiKey 5C" in listed and "Passkey" in listed
         _shot(page, "user.png", tmp_path)
         page.goto(f"{site}/admin/status")
         _shot(page, "status.png", tmp_path)
