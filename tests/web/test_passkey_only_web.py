@@ -13,7 +13,7 @@ from otpgate.login import recovery
 from otpgate.otp.algorithms import totp
 from soft_authenticator import SoftAuthenticator, challenge_of
 
-from .conftest import PIN, App
+from .conftest import PIN, App, code
 from .test_forward_auth import basic
 from .test_passkeys_web import ORIGIN, add_on_account, options, pk_gate  # noqa: F401
 from .test_selfservice_pages import NEW_PIN, choose_pin, invite, post, scan
@@ -58,3 +58,23 @@ def test_account_refuses_the_last_passkey_with_its_message(pk_gate: App) -> None
     r = post(g, "/account", page, **fields)
     assert r.status_code == 409 and "only authenticator" in r.text
     assert g.store.passkeys("alice") == [pk]
+
+
+def test_account_removes_the_only_token_of_a_user_with_a_passkey(pk_gate: App) -> None:  # noqa: F811
+    """The removal form is offered (two authenticators), and after it the page still works."""
+    g, soft = pk_gate, SoftAuthenticator(origin=ORIGIN)
+    assert add_on_account(g, soft).status_code == 200
+    page = g.client.get("/account")
+    assert 'value="token_remove"' in page.text
+    only = g.store.get("alice")
+    assert only is not None
+    g.clock.advance(30)
+    fields = {"action": "token_remove", "token": only.first().meta.id, "pin": PIN}
+    r = post(g, "/account", page, code=code(g.clock), **fields)
+    assert r.status_code == 200, r.text
+    record = g.store.get("alice")
+    assert record is not None and record.tokens() == ()
+    # This browser keeps a session; the page lists the passkey and offers no removal.
+    again = g.client.get("/account")
+    assert again.status_code == 200 and "Laptop" in again.text
+    assert 'value="token_remove"' not in again.text
