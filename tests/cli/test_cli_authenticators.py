@@ -76,7 +76,7 @@ def test_never_the_last_token(run: Runner, db: str) -> None:
     [only] = _ids(run, db)
     r = run("token", "remove", "alice", str(only["id"]), "--store", db)
     assert r.code == 1
-    assert "only token" in r.one_line_error()
+    assert "last authenticator" in r.one_line_error()
     assert len(_ids(run, db)) == 1
 
 
@@ -84,8 +84,8 @@ def test_clear_errors(run: Runner, db: str) -> None:
     assert run("user", "add", "alice", "--no-pin", "--key", KEY, "--store", db).code == 0
     cases = [
         (("token", "list", "bob"), "no user 'bob'"),
-        (("token", "remove", "alice", "nope"), "has no token 'nope'"),
-        (("token", "rename", "alice", "nope", "x"), "has no token 'nope'"),
+        (("token", "remove", "alice", "nope"), "has no token or passkey 'nope'"),
+        (("token", "rename", "alice", "nope", "x"), "has no token or passkey 'nope'"),
         (("token", "add", "alice", "--type", "TOTPX"), "HOTP/T30"),
         (("token", "add", "alice", "--type", "TOTP", "--name", "bad\nname"), "control"),
         (("token", "add", "alice", "--type", "TOTP", "--key", "zz"), "hex"),
@@ -120,7 +120,8 @@ def test_replace_token_renews_the_first_and_keeps_the_others(run: Runner, db: st
     first, spare = _ids(run, db)
     r = run("user", "replace-token", "alice", "--key", SPARE[::-1], "--store", db)
     assert r.code == 0, r.err
-    new_first, kept = _ids(run, db)
+    # Oldest first: the spare, then the renewed token (created now).
+    kept, new_first = _ids(run, db)
     assert new_first["id"] != first["id"] and kept == spare
 
 

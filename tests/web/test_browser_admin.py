@@ -24,6 +24,7 @@ from otpgate.otp.algorithms import totp
 from otpgate.otp.tokens import TokenType
 from otpgate.store.authenticators import OtpToken, TokenMeta
 from otpgate.store.memory import MemoryStore
+from otpgate.store.passkeys import Passkey
 from otpgate.store.records import Pin, UserRecord, UserState
 from otpgate.web import create_app
 
@@ -73,6 +74,12 @@ def _store() -> MemoryStore:
     # amir also has a spare hardware token (issue 20).
     spare = OtpToken(HOTP, b"s" * 20, TokenMeta(name="Ersatz im Schrank"), serial="YK-0042")
     store.add_token("amir", spare)
+    # carol also has a passkey, listed with her token (issue 20).
+    cred = b"c" * 16
+    store.add_passkey(
+        Passkey("pk-carol", "carol", cred, b"\xa5" + cred, 7, ("usb",), "0" * 36,
+                "YubiKey 5C", now - 86400 * 40, now - 86400 * 3)
+    )  # fmt: skip
     return store
 
 
@@ -234,11 +241,15 @@ def test_an_administrator_removes_a_spare_token_after_a_step_up(
         page.get_by_label("Your one-time code").fill(totp(ROOT_KEY, _fresh_time()))
         page.get_by_role("button", name="Remove an authenticator").click()
         status = page.get_by_role("status").inner_text()
-        assert status == "Authenticator removed. Its codes no longer work."
+        assert status == "Authenticator removed. It no longer signs in."
         table = page.get_by_role("table", name="Authenticators")
         assert table.locator("tbody tr").count() == 1 and "YK-0042" not in table.inner_text()
         assert page.get_by_role("link", name="Remove Ersatz im Schrank").count() == 0
         check_page(page)
+        # A passkey is listed with the tokens (carol's).
+        page.goto(f"{site}/admin/users/carol")
+        listed = page.get_by_role("table", name="Authenticators").inner_text()
+        assert "YubiKey 5C" in listed and "Passkey" in listed
     finally:
         context.close()
 

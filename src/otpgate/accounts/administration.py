@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Final
 from ..errors import OTPGateError, StoreError, UnknownUser, VerificationError
 from ..login import recovery
 from ..otp.verify import Policy, resync
+from ..store.passkeys import passkey_store
 from ..store.query import Role, UserFilter, check_role
 from ..store.records import UserRecord, UserState
+from .authenticators import kind_of
 
 if TYPE_CHECKING:
     from ..audit.writer import AuditLog
@@ -154,13 +156,16 @@ class Administration:
         """Re-anchor the token from two consecutive codes.
 
         Raises:
-            CannotResync: the codes do not follow each other in the wide window.
+            CannotResync: the codes do not follow each other in the wide window,
+                or the user holds no OTP token.
             UnknownUser: no such user.
         """
         for _ in range(_RETRIES):
             record = self.store.get(user)
             if record is None:
                 raise UnknownUser(user)
+            if not record.has_token:
+                raise CannotResync("the user holds no OTP token (passkeys only): nothing to resync")
             pin = record.pin.value if record.token_type.kind == "MOTP" else ""
             try:
                 match = resync(
@@ -199,15 +204,21 @@ class Administration:
         self.record(actor, "remove", user, now)
 
     def remove_token(self, actor: Actor, user: str, token_id: str, now: float) -> None:
-        """Remove one of the user's tokens (never the last).
+        """Remove one of the user's authenticators, an OTP token or a passkey (never the last).
 
         Raises:
-            UnknownUser: no such user or token.
-            LastAuthenticator: it is the user's only token.
+            UnknownUser: no such user, or no such token or passkey of theirs.
+            LastAuthenticator: it is the user's last authenticator, of any kind.
         """
-        if not self.store.remove_token(user, token_id):
+        kind = kind_of(self.store, user, token_id)
+        keys = passkey_store(self.store)
+        if kind == "WEBAUTHN":
+            done = keys is not None and keys.remove_passkey(user, token_id)
+        else:
+            done = kind is not None and self.store.remove_token(user, token_id)
+        if not done:
             raise UnknownUser(user)
-        self.record(actor, "remove_token", user, now, detail=token_id)
+        self.record(actor, "remove_token", user, now, detail=f"{kind} {token_id}")
 
     def recovery_codes(self, actor: Actor, user: str, now: float, n: int = 10) -> list[str]:
         """New recovery codes (returned once, stored as digests); earlier ones stop working."""

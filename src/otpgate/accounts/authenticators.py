@@ -4,33 +4,73 @@ The pages and commands call these; each change is audited.  A new app's key
 is made here (160 random bits, TOTP, 30 s, 6 digits: what every authenticator
 app reads from a QR code); ``/account`` holds it pending
 (:mod:`.pending_apps`) until a code from the app confirms it
-(:meth:`TokenChanges.confirm_app`).  A user's last token is never removed
-(:class:`~otpgate.errors.LastAuthenticator`).
+(:meth:`TokenChanges.confirm_app`).  A user's last authenticator (OTP tokens
+and passkeys counted together) is never removed
+(:class:`~otpgate.errors.LastAuthenticator`).  :func:`listing` is the one
+place that lists all of a user's authenticators, whatever their kind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 from ..errors import VerificationError
 from ..otp.keys import new_key
 from ..otp.tokens import TokenType, build_uri
 from ..otp.verify import Policy, TokenState, verify
-from ..store.authenticators import OtpToken, TokenMeta, check_token_name
+from ..store.authenticators import (
+    AuthenticatorInfo,
+    AuthenticatorKind,
+    OtpToken,
+    TokenMeta,
+    check_token_name,
+)
+from ..store.passkeys import passkey_store
 
 if TYPE_CHECKING:
-    from ..store.base import TokenStore
+    from ..store.base import TokenStore, UserStore
     from .pending_apps import PendingApp
 
-__all__ = ["APP_TYPE", "NewApp", "TokenChanges", "Write"]
+__all__ = ["APP_TYPE", "NewApp", "TokenChanges", "Write", "kind_of", "listing"]
 
 Write = Callable[[float, str, str, str, "str | None"], None]
 """Writes an audit line: (time, user, event, detail, client address)."""
 
 APP_TYPE: Final = TokenType("HOTP", 30, 6)
 """What an app added on ``/account`` is: TOTP, 30-second steps, 6 digits, SHA-1."""
+
+
+def listing(store: UserStore, user: str) -> list[AuthenticatorInfo] | None:
+    """Every authenticator of ``user``, OTP tokens and passkeys alike, oldest first.
+
+    What ``otpgate token list``, ``/account`` and the admin user page show
+    (never a key).  ``None``: no such user.
+
+    Raises:
+        StoreError: the store failed.
+    """
+    record = store.get(user)
+    if record is None:
+        return None
+    infos = record.authenticators()
+    passkeys = passkey_store(store)
+    if passkeys is not None:
+        infos += [p.info() for p in passkeys.passkeys(user)]
+    return sorted(infos, key=lambda i: (i.created, i.id))
+
+
+def kind_of(store: UserStore, user: str, authenticator_id: str) -> AuthenticatorKind | None:
+    """The kind of ``user``'s authenticator with this id, or ``None`` if they have none.
+
+    Token ids and passkey ids differ in length, but both kinds are looked up:
+    an id is the user's only if their store lists it.
+    """
+    found = listing(store, user) or []
+    return next(
+        (cast("AuthenticatorKind", i.kind) for i in found if i.id == authenticator_id), None
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,16 +6,19 @@ and typing a code, the user registers a passkey (verified by
 code, the invitation is marked used first (compare-and-set), so of two
 confirmations only one goes on.
 
-The user's record still holds the invitation's OTP key (the record has one
-token until the several-authenticators model lands), but nobody has seen it:
-such a user signs in with PIN + passkey or the passkey alone, and needs a
-code token (a reset link from an administrator) for Basic auth, RADIUS and
-PAM, which cannot carry a passkey.  Reset links (a new token for an
+The user is created with no OTP token at all: the invitation's pending key,
+which its page may have shown as a QR code, is not kept, so it is no factor
+the user does not know about (:meth:`UserRecord.passkeys_only`).  Such a
+user signs in with PIN + passkey or the passkey alone; Basic auth, RADIUS
+and PAM, which cannot carry a passkey, refuse their codes like wrong ones,
+until an administrator's reset link (or ``otpgate token add``) gives them a
+code token.  Reset links (a new token for an
 existing user) are not offered a passkey: they replace the code token.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..errors import StoreError
@@ -64,9 +67,12 @@ def confirm_with_passkey(
     if passkeys.find_passkey(passkey.credential_id) is not None:
         raise WrongCode("this passkey is registered already")  # the link stays usable
     store = service.store
-    if store.update_invitation(inv.digest, inv.version, inv.with_status("used")) is None:
+    # The pending key (and PIN, which come together) go with the link: the
+    # user will not hold that key.
+    used = replace(inv.with_status("used"), pending_key=None, pending_pin=None)
+    if store.update_invitation(inv.digest, inv.version, used) is None:
         raise InvitationRefused("used")
-    record = UserRecord(inv.username, inv.token_type, inv.pending_key, inv.pending_pin, UserState())
+    record = UserRecord.passkeys_only(inv.username, inv.pending_pin, UserState())
     try:
         store.add(record)
     except StoreError:

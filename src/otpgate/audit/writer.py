@@ -212,10 +212,10 @@ class AuditLog:
         """Record one login decision; ``user`` and ``ip`` as sent (not text: its type only).
 
         The token is the one whose code was used (``token_id``, ``token_name``),
-        else the user's first.
+        else the user's first (none for a user with passkeys only).
         """
         used = decision.authenticator
-        token = None if record is None else record.first()
+        token = None if record is None else next(iter(record.tokens()), None)
         if record is not None and used is not None:
             token = record.find(used.id) or token
         self.write(

@@ -1,11 +1,14 @@
-"""``otpgate token list|add|rename|remove``: a user's several OTP tokens.
+"""``otpgate token list|add|rename|remove``: a user's authenticators (OTP tokens, passkeys).
 
 A user may hold more than one token (a phone app and a spare hardware
-token); a code of any of them signs in (docs/accounts.md).  ``token add``
+token) and passkeys; a code of any of their tokens signs in (docs/accounts.md).
+``token list`` shows them all, passkeys with kind ``WEBAUTHN``; ``token
+rename`` and ``token remove`` take a token's id or a passkey's.  ``token add``
 takes the key options of ``user add`` and shows the new secret the same way,
-once.  ``token remove`` never removes a user's last token.  With Redis in the
-settings each change is announced to every running gate at once.  A users
-file holds one token per user and refuses a second.
+once (passkeys are registered in a browser: docs/passkeys.md).  ``token
+remove`` never removes a user's last authenticator, of any kind.  With Redis
+in the settings each change is announced to every running gate at once.  A
+users file holds one token per user and refuses a second.
 """
 
 from __future__ import annotations
@@ -13,25 +16,31 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from .._limits import escape_control
+from ..accounts.authenticators import kind_of, listing
 from ..audit.writer import iso_utc
 from ..errors import LastAuthenticator
 from ..store.authenticators import (
     MAX_NAME,
     AuthenticatorInfo,
+    AuthenticatorKind,
     OtpToken,
     TokenMeta,
     check_token_name,
     otp_kind,
 )
+from ..store.passkeys import check_passkey_name, passkey_store
 from . import CommandError
 from ._args import command_group, store_options, username
 from ._common import get_user, store_of, store_url
 from ._output import when
 from .enrol import new_token, secret_options, serial_text, show_secret, warn_users_file
 from .roles import record as audit_admin
+
+if TYPE_CHECKING:
+    from ..store.base import UserStore
 
 __all__ = ["register"]
 
@@ -51,7 +60,8 @@ def _as_json(info: AuthenticatorInfo) -> dict[str, Any]:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     with store_of(args) as store:
-        infos = get_user(store, args.name).authenticators()
+        get_user(store, args.name)
+        infos = listing(store, args.name) or []
     if args.json:
         print(json.dumps([_as_json(i) for i in infos], indent=1))
         return 0
@@ -96,30 +106,58 @@ def _cmd_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kind(store: object, args: argparse.Namespace) -> AuthenticatorKind:
+    """The kind of the user's authenticator ``args.id``; refused clearly if it is not theirs."""
+    kind = kind_of(cast("UserStore", store), args.name, args.id)
+    if kind is None:
+        raise CommandError(f"{args.name} has no token or passkey {args.id!r} (otpgate token list)")
+    return kind
+
+
 def _cmd_rename(args: argparse.Namespace) -> int:
     with store_of(args) as store:
         get_user(store, args.name)
-        if not store.rename_token(args.name, args.id, args.new_name):
-            raise CommandError(f"{args.name} has no token {args.id!r} (otpgate token list)")
-    audit_admin(args, "rename_token", args.name, f"{args.id} {args.new_name}")
+        kind = _kind(store, args)
+        if kind == "WEBAUTHN":
+            keys = passkey_store(store)
+            try:
+                name = check_passkey_name(args.new_name)
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
+            done = keys is not None and keys.rename_passkey(args.name, args.id, name)
+        else:
+            done = store.rename_token(args.name, args.id, args.new_name)
+        if not done:
+            raise CommandError(
+                f"{args.name} has no token or passkey {args.id!r} (otpgate token list)"
+            )
+    audit_admin(args, "rename_token", args.name, f"{kind} {args.id} {args.new_name}")
     return 0
 
 
 def _cmd_remove(args: argparse.Namespace) -> int:
     with store_of(args) as store:
         get_user(store, args.name)
+        kind = _kind(store, args)
+        keys = passkey_store(store)
         try:
-            removed = store.remove_token(args.name, args.id)
+            if kind == "WEBAUTHN":
+                removed = keys is not None and keys.remove_passkey(args.name, args.id)
+            else:
+                removed = store.remove_token(args.name, args.id)
         except LastAuthenticator:
             raise CommandError(
-                f"{args.id} is {args.name}'s only token: add another first (otpgate token "
-                "add), or remove the user (otpgate user remove)"
+                f"{args.id} is {args.name}'s last authenticator: add another first (otpgate token "
+                "add, or a passkey on /account), or remove the user (otpgate user remove)"
             ) from None
         if not removed:
-            raise CommandError(f"{args.name} has no token {args.id!r} (otpgate token list)")
-    audit_admin(args, "remove_token", args.name, args.id)
+            raise CommandError(
+                f"{args.name} has no token or passkey {args.id!r} (otpgate token list)"
+            )
+    audit_admin(args, "remove_token", args.name, f"{kind} {args.id}")
+    what = "passkey" if kind == "WEBAUTHN" else "token"
     print(
-        f"otpgate: removed token {args.id} of {args.name}; its codes no longer work",
+        f"otpgate: removed {what} {args.id} of {args.name}; it no longer signs in",
         file=sys.stderr,
     )
     return 0
@@ -161,9 +199,13 @@ def _register_add(tsub: Any, common: Any) -> None:
 def register(sub: Any) -> None:
     """Add ``token`` and its actions."""
     common = store_options()
-    tsub = command_group(sub, "token", "a user's OTP tokens: list, add, rename, remove")
+    tsub = command_group(
+        sub, "token", "a user's authenticators (OTP tokens, passkeys): list, add, rename, remove"
+    )
 
-    p = tsub.add_parser("list", parents=[common], help="a user's tokens (no secrets)")
+    p = tsub.add_parser(
+        "list", parents=[common], help="a user's tokens and passkeys, oldest first (no secrets)"
+    )
     p.add_argument("name", type=username)
     p.add_argument(
         "--json", action="store_true", help="a JSON array of {id, kind, name, created, last_used}"
@@ -172,15 +214,17 @@ def register(sub: Any) -> None:
 
     _register_add(tsub, common)
 
-    p = tsub.add_parser("rename", parents=[common], help="give a token another name")
+    p = tsub.add_parser("rename", parents=[common], help="give a token or a passkey another name")
     p.add_argument("name", type=username)
-    p.add_argument("id", help="the token's id (otpgate token list)")
+    p.add_argument("id", help="the token's or passkey's id (otpgate token list)")
     p.add_argument("new_name", metavar="NAME", type=_name)
     p.set_defaults(handler=_cmd_rename)
 
     p = tsub.add_parser(
-        "remove", parents=[common], help="remove one of a user's tokens (never the last)"
+        "remove",
+        parents=[common],
+        help="remove one of a user's tokens or passkeys (never their last authenticator)",
     )
     p.add_argument("name", type=username)
-    p.add_argument("id", help="the token's id (otpgate token list)")
+    p.add_argument("id", help="the token's or passkey's id (otpgate token list)")
     p.set_defaults(handler=_cmd_remove)

@@ -89,7 +89,12 @@ def _convert(record: UserRecord, dst_kind: str) -> UserRecord:
             )
         # Looked up at call time: tests swap in a cheap hasher.
         pin = Pin("hash", _secrets.PIN_HASHER.hash(pin.value))
-    elif dst_kind == "users-file" and pin.kind == "hash":
+    if dst_kind == "users-file" and not record.has_token:
+        raise CommandError(
+            f"{record.username}: holds no OTP token (passkeys only); a users file keeps "
+            "exactly one token per user and no passkeys (keep this user in an SQL store)"
+        )
+    if dst_kind == "users-file" and pin.kind == "hash":
         raise CommandError(
             f"{record.username}: a hashed PIN cannot be written to a users file (it holds "
             "plain PINs); set a new PIN there with 'otpgate user set-pin'"

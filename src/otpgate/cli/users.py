@@ -30,7 +30,8 @@ from ._output import when
 from ._secrets import make_pin, pin_options
 
 if TYPE_CHECKING:
-    from ..store.passkeys import PasskeyInfo, PasskeyStore
+    from ..store.authenticators import AuthenticatorInfo
+    from ..store.passkeys import PasskeyStore
 from .roles import record as audit_admin
 
 __all__ = ["register"]
@@ -44,13 +45,18 @@ def _locked(r: UserRecord, now: float) -> str:
     return when(until) if until is not None and until > now else "-"
 
 
+def _type(r: UserRecord) -> str:
+    """The first token's type; ``none`` for a user with passkeys only."""
+    return str(r.token_type) if r.has_token else "none"
+
+
 def _as_json(r: UserRecord, now: float) -> dict[str, Any]:
     """What ``list --json`` and ``show --json`` say about a user (no secrets)."""
     s = r.state
     locked = s.locked_until is not None and s.locked_until > now
     return {
         "user": r.username,
-        "type": str(r.token_type),
+        "type": str(r.token_type) if r.has_token else None,
         "serial": r.serial,
         "pin": r.pin.kind,
         "last_login": _iso(s.last_auth),
@@ -77,7 +83,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     rows: list[tuple[str, ...]] = [
         (
             r.username,
-            str(r.token_type),
+            _type(r),
             r.serial or "-",
             r.pin.kind,
             when(r.state.last_auth, "never"),
@@ -95,7 +101,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _passkeys(store: object, name: str) -> list[PasskeyInfo]:
+def _passkeys(store: object, name: str) -> list[AuthenticatorInfo]:
     """The user's passkeys, as listed (none where the store keeps none)."""
     if not keeps_passkeys(store):
         return []
@@ -103,7 +109,7 @@ def _passkeys(store: object, name: str) -> list[PasskeyInfo]:
 
 
 def _shown_json(
-    r: UserRecord, now: float, codes: int, role: str, passkeys: list[PasskeyInfo]
+    r: UserRecord, now: float, codes: int, role: str, passkeys: list[AuthenticatorInfo]
 ) -> dict[str, Any]:
     """``user show --json``: the list's fields, the token state, codes, role, passkeys."""
     shown = _as_json(r, now)
@@ -138,7 +144,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     lines = [
         ("user", r.username),
         ("role", role),
-        ("type", str(r.token_type)),
+        ("type", _type(r) if r.has_token else "none (passkeys only)"),
         ("serial", r.serial or "-"),
         ("pin", r.pin.kind),
         ("token state", counter),
@@ -190,6 +196,8 @@ def _cmd_set_pin(args: argparse.Namespace) -> int:
 def _cmd_resync(args: argparse.Namespace) -> int:
     with store_of(args) as store:
         record = get_user(store, args.name)
+        if not record.has_token:
+            raise CommandError(f"{args.name} holds no OTP token (passkeys only): nothing to resync")
         pin = record.pin.value if record.token_type.kind == "MOTP" else ""
         try:
             match = resync(

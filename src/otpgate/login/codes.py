@@ -8,21 +8,32 @@ among the user's tokens; :func:`find` verifies each reading's code against
 the tokens of its shape, each with its own state, so a code used on one
 token is a replay there and nothing to the others.  The PIN is not looked at
 here (:mod:`otpgate.login.rules` checks it only after a code matched).
+
+A user who signs in with passkeys only holds no OTP token.  A code sent for
+them is checked against a decoy (a token of a new app's type with a key made
+at start-up, never stored) and refused whatever it computes: the same
+readings, the same HMACs and the same answer as a wrong code, so neither the
+reply nor its timing tells that the user has no code to guess.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field, replace
+from typing import Final
 
 from ..errors import MalformedCode, NoMatch, ReplayedCode
 from ..otp.verify import Match, Policy, verify
 from ..store.authenticators import OtpToken
-from ..store.records import UserRecord, UserState
+from ..store.records import NO_TOKEN_TYPE, UserRecord, UserState
 from . import recovery
 from .outcome import Outcome, Recover
 from .reasons import Reason
 
-__all__ = ["Found", "Reading", "find", "readings", "used"]
+__all__ = ["DECOY", "Found", "Reading", "find", "readings", "used"]
+
+DECOY: Final = OtpToken(NO_TOKEN_TYPE, secrets.token_bytes(20))
+"""What a code sent for a user with no OTP token is checked against; never accepted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +70,7 @@ def readings(record: UserRecord, password: str) -> list[Reading] | Recover | Out
     code when no token matched).
     """
     shapes: dict[tuple[bool, int], list[OtpToken]] = {}
-    for token in record.tokens():
+    for token in record.tokens() or (DECOY,):
         ttype = token.token_type
         shapes.setdefault((ttype.kind == "MOTP", ttype.digits), []).append(token)
     rec = recovery.split_password(password)
@@ -98,6 +109,9 @@ def find(record: UserRecord, found_in: list[Reading], now: float, policy: Policy
                 continue
             except ReplayedCode:
                 why = Reason.REPLAYED
+                continue
+            if token is DECOY:
+                why = Reason.NO_MATCH  # whatever it computed: the user holds no token
                 continue
             return Found(reading, token, match)
     return why

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
-from ..errors import StoreError, UnknownUser
+from ..errors import LastAuthenticator, StoreError, UnknownUser
 from .passkeys import Passkey
 from .records import UserRecord
 
@@ -61,8 +61,15 @@ class MemoryPasskeys:
             current = self._passkeys.get(passkey_id)
             if current is None or current.user != username:
                 return False
+            record = self._users.get(username)
+            if len(self._passkeys_of(username)) <= 1 and record is not None and not record.tokens():
+                raise LastAuthenticator(f"{passkey_id!r} is the last authenticator of {username!r}")
             del self._passkeys[passkey_id]
             return True
+
+    def _passkeys_of(self, username: str) -> list[Passkey]:
+        """The user's passkeys (the caller holds the lock)."""
+        return [p for p in self._passkeys.values() if p.user == username]
 
     def _drop_passkeys(self, username: str) -> None:
         """Forget a removed user's passkeys (the caller holds the lock)."""

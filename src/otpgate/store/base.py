@@ -176,7 +176,7 @@ class UserStore(Protocol):
 
 @runtime_checkable
 class TokenStore(Protocol):
-    """A user's OTP tokens beyond the record's first: added, renamed, removed one by one.
+    """A user's OTP tokens: added, renamed, removed one by one.
 
     Each change gives the user's record a new version, so a login decided on
     the record as it was (a code of a token just removed) cannot be written.
@@ -200,8 +200,13 @@ class TokenStore(Protocol):
     def remove_token(self, username: str, token_id: str) -> bool:
         """Remove a token; ``False`` if the user has no such token.
 
+        Removing the only token of a user who has a passkey is allowed: their
+        record then holds no OTP token (they sign in with the passkey).
+
         Raises:
-            LastAuthenticator: it is the user's only token.
+            LastAuthenticator: it is the user's last authenticator, counting
+                their passkeys too; checked in the same locked transaction
+                as the removal, so two removals at once never leave none.
         """
 
 

@@ -121,8 +121,8 @@ class MemoryStore(RecordPages, MemoryPasskeys):
             if current is None or current.find(token_id) is None:
                 return False
             rest = [t for t in current.tokens() if t.meta.id != token_id]
-            if not rest:
-                raise LastAuthenticator(f"{token_id!r} is the only token of {username!r}")
+            if not rest and not self._passkeys_of(username):
+                raise LastAuthenticator(f"{token_id!r} is the last authenticator of {username!r}")
             state = current.state
             gone = current.find(token_id)
             if (

@@ -1,4 +1,4 @@
-"""Passkeys (WebAuthn credentials): the record, its listing shape, and the store protocol.
+"""Passkeys (WebAuthn credentials): the record and the store protocol.
 
 A passkey is a public key an authenticator made for this gate's RP ID; the
 private key never leaves the authenticator.  Nothing here is secret: the
@@ -20,17 +20,18 @@ from typing import Final, Protocol, runtime_checkable
 
 from .._limits import has_control
 from ..errors import StoreError
+from .authenticators import AuthenticatorInfo
 
 __all__ = [
     "MAX_NAME",
     "NoPasskeys",
     "Passkey",
-    "PasskeyInfo",
     "PasskeyStore",
     "PasskeysUnsupported",
     "check_passkey_name",
     "keeps_passkeys",
     "new_passkey_id",
+    "passkey_store",
 ]
 
 MAX_NAME: Final = 64
@@ -56,17 +57,6 @@ def check_passkey_name(name: str) -> str:
     if not name or len(name) > MAX_NAME or has_control(name):
         raise ValueError(f"a passkey's name must be 1 to {MAX_NAME} printable characters")
     return name
-
-
-@dataclass(frozen=True, slots=True)
-class PasskeyInfo:
-    """A passkey as the account page and ``token list`` show it (every authenticator's shape)."""
-
-    id: str
-    kind: str
-    name: str
-    created: float
-    last_used: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +88,9 @@ class Passkey:
     created: float
     last_used: float | None = None
 
-    def info(self) -> PasskeyInfo:
-        """The listing shape shared with the other kinds of authenticator."""
-        return PasskeyInfo(self.id, KIND, self.name, self.created, self.last_used)
+    def info(self) -> AuthenticatorInfo:
+        """The listing shape shared with the other kinds of authenticator (kind ``WEBAUTHN``)."""
+        return AuthenticatorInfo(self.id, KIND, self.name, self.created, self.last_used)
 
 
 @runtime_checkable
@@ -129,7 +119,11 @@ class PasskeyStore(Protocol):
         """Rename the user's passkey; ``False`` if the user has none with this id."""
 
     def remove_passkey(self, username: str, passkey_id: str) -> bool:
-        """Remove the user's passkey; ``False`` if the user has none with this id."""
+        """Remove the user's passkey; ``False`` if the user has none with this id.
+
+        Raises:
+            LastAuthenticator: it is the user's last authenticator (OTP tokens count too).
+        """
 
 
 class NoPasskeys:
@@ -159,5 +153,12 @@ class NoPasskeys:
 
 def keeps_passkeys(store: object) -> bool:
     """Whether ``store`` (or the store a :class:`~.timed.TimedStore` wraps) keeps passkeys."""
+    return passkey_store(store) is not None
+
+
+def passkey_store(store: object) -> PasskeyStore | None:
+    """``store`` (or the store a :class:`~.timed.TimedStore` wraps) if it keeps passkeys."""
     inner = getattr(store, "inner", store)
-    return isinstance(inner, PasskeyStore) and not isinstance(inner, NoPasskeys)
+    if isinstance(inner, PasskeyStore) and not isinstance(inner, NoPasskeys):
+        return inner
+    return None

@@ -12,6 +12,7 @@ from ..otp.verify import TokenState
 from .authenticators import AuthenticatorInfo, OtpToken, TokenMeta, otp_kind
 
 __all__ = [
+    "NO_TOKEN_TYPE",
     "TAG_PREFIX",
     "AuthenticatorInfo",
     "OtpToken",
@@ -29,6 +30,11 @@ PinKind = Literal["none", "delegated", "plain", "hash"]
 # Marks a last OTP kept as a keyed digest (the SQL stores' ``otp_tag``); a code
 # (digits or hex) never holds a '$'.
 TAG_PREFIX: Final = "$t1$"
+
+# What a record with no OTP token (a passkey-only user) says its type is: the
+# type a new app gets, so a reset link makes one and nothing shown tells such
+# a user from another.
+NO_TOKEN_TYPE: Final = TokenType("HOTP", 30, 6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,14 +87,17 @@ class UserState:
 
 @dataclass(frozen=True, slots=True)
 class UserRecord:
-    """One user, their PIN and their one or more OTP tokens.
+    """One user, their PIN and their OTP tokens (none: a passkey-only user).
 
     ``token_type``, ``key``, ``serial``, ``meta`` and ``state.token`` are the
     user's first token (the one a users file holds, the one the admin
     commands reset); ``more`` are the others.  :meth:`tokens` gives them all
-    alike.  ``version`` is opaque and belongs to the store that produced the
-    record: compare-and-set succeeds only if the stored record still has it;
-    every change of any of the user's tokens gives a new one.
+    alike.  A user who signs in with passkeys only holds no OTP token: an
+    empty ``key`` says so (a real token's key is never empty;
+    :meth:`without_tokens`), and :meth:`tokens` is then empty.  ``version``
+    is opaque and belongs to the store that produced the record:
+    compare-and-set succeeds only if the stored record still has it; every
+    change of any of the user's tokens gives a new one.
     """
 
     username: str
@@ -101,18 +110,38 @@ class UserRecord:
     meta: TokenMeta = field(default_factory=TokenMeta)
     more: tuple[OtpToken, ...] = ()
 
+    @property
+    def has_token(self) -> bool:
+        """Whether the user holds any OTP token (a passkey-only user does not)."""
+        return bool(self.key)
+
     def token(self) -> Token:
+        """The first token, ready to compute codes.
+
+        Raises:
+            ValueError: the user holds no OTP token.
+        """
+        if not self.key:
+            raise ValueError(f"{self.username!r} holds no OTP token")
         return Token(self.token_type, self.key)
 
     def with_state(self, state: UserState) -> UserRecord:
         return replace(self, state=state)
 
     def first(self) -> OtpToken:
-        """The first token, as the others are kept."""
+        """The first token, as the others are kept.
+
+        Raises:
+            ValueError: the user holds no OTP token.
+        """
+        if not self.key:
+            raise ValueError(f"{self.username!r} holds no OTP token")
         return OtpToken(self.token_type, self.key, self.meta, self.state.token, self.serial)
 
     def tokens(self) -> tuple[OtpToken, ...]:
-        """Every OTP token of the user, the first one first."""
+        """Every OTP token of the user, the first one first (none: passkeys only)."""
+        if not self.key:
+            return ()
         return (self.first(), *self.more)
 
     def authenticators(self) -> list[AuthenticatorInfo]:
@@ -124,14 +153,12 @@ class UserRecord:
         return next((t for t in self.tokens() if t.meta.id == token_id), None)
 
     def with_tokens(self, tokens: Sequence[OtpToken]) -> UserRecord:
-        """The record holding exactly ``tokens`` (the first one first).
-
-        Raises:
-            ValueError: no token (a user has at least one).
-        """
+        """The record holding exactly ``tokens`` (the first one first; none: passkeys only)."""
         if not tokens:
-            raise ValueError(f"{self.username!r} needs at least one token")
+            return self.without_tokens()
         head, *rest = tokens
+        if not head.key:
+            raise ValueError(f"a token of {self.username!r} has an empty key")
         state = replace(self.state, token=head.state)
         return replace(
             self,
@@ -142,6 +169,24 @@ class UserRecord:
             state=state,
             more=tuple(rest),
         )
+
+    def without_tokens(self) -> UserRecord:
+        """The record holding no OTP token (a user who signs in with passkeys only)."""
+        state = replace(self.state, token=TokenState())
+        return replace(
+            self,
+            token_type=NO_TOKEN_TYPE,
+            key=b"",
+            serial=None,
+            meta=TokenMeta(),
+            state=state,
+            more=(),
+        )
+
+    @classmethod
+    def passkeys_only(cls, username: str, pin: Pin, state: UserState | None = None) -> UserRecord:
+        """A new user with a PIN and no OTP token: they enrolled a passkey instead."""
+        return cls(username, NO_TOKEN_TYPE, b"", pin, state or UserState()).without_tokens()
 
     def with_token(self, token: OtpToken) -> UserRecord:
         """The record with the token of ``token``'s id replaced by it (else unchanged)."""

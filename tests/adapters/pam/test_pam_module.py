@@ -12,6 +12,8 @@ import pytest
 from otpgate.adapters import pam, per_process
 from otpgate.adapters.pam import Options, parse_args, result_code
 from otpgate.login.reasons import Reason
+from otpgate.store import open_store
+from otpgate.store.passkeys import Passkey, PasskeyStore
 
 from ..gate_users import code, make_gate
 
@@ -149,3 +151,23 @@ def test_closed_at_exit_and_opened_again_after(opened: tuple[Path, list[object]]
     assert first.regulator.write_behind("alice", 0.0) is False  # its writer is closed
     assert login(config, "1234" + code("alice")) == PAMH.PAM_SUCCESS
     assert len(authenticators) == 2
+
+
+def test_a_user_with_passkeys_only_is_refused_like_a_wrong_code(
+    opened: tuple[Path, list[object]],
+) -> None:
+    """Issue 20: alice's only token went (she keeps a passkey); PAM cannot carry a passkey."""
+    config, _ = opened
+    store = open_store(
+        f"sqlite:///{config.parent}/otpgate.db", key_file=str(config.parent / "otpgate.key")
+    )
+    try:
+        assert isinstance(store, PasskeyStore)
+        cred = b"\x06" * 16
+        store.add_passkey(Passkey("pk-alice", "alice", cred, cred, 0, (), "0" * 36, "Key", 1.0))
+        record = store.get("alice")
+        assert record is not None and store.remove_token("alice", record.first().meta.id)
+    finally:
+        store.close()
+    assert login(config, "1234" + code("alice")) == PAMH.PAM_AUTH_ERR
+    assert login(config, "1234000000") == PAMH.PAM_AUTH_ERR

@@ -16,6 +16,8 @@ import pytest
 from otpgate.adapters import radius
 from otpgate.login.authenticator import Attempt, Authenticator, Decision
 from otpgate.login.reasons import Reason
+from otpgate.store import open_store
+from otpgate.store.passkeys import Passkey, PasskeyStore
 
 from ..gate_users import audit, code, make_gate
 
@@ -169,5 +171,26 @@ def test_a_lingering_code_is_answered_from_memory_as_the_web_does(
         assert radius.authenticate(request)[0] == radius.RLM_MODULE_OK
         assert radius.authenticate(request)[0] == radius.RLM_MODULE_OK
         assert fresh == ["alice"]
+    finally:
+        radius.detach()
+
+
+def test_a_user_with_passkeys_only_is_refused_like_a_wrong_code(tmp_path: Path) -> None:
+    """Issue 20: pat's only token went (pat keeps a passkey); RADIUS cannot carry a passkey."""
+    config = make_gate(tmp_path, {"pat": "1234"})
+    store = open_store(f"sqlite:///{tmp_path}/otpgate.db", key_file=str(tmp_path / "otpgate.key"))
+    try:
+        assert isinstance(store, PasskeyStore)
+        cred = b"\x04" * 16
+        store.add_passkey(Passkey("pk-pat", "pat", cred, cred, 0, (), "0" * 36, "Key", 1.0))
+        record = store.get("pat")
+        assert record is not None and store.remove_token("pat", record.first().meta.id)
+    finally:
+        store.close()
+    radius._authenticator = radius.open_authenticator_for(str(config))
+    try:
+        request = (("User-Name", "pat"), ("User-Password", "1234" + code("pat")))
+        assert radius.authenticate({"request": request})[0] == radius.RLM_MODULE_REJECT
+        assert [e["reason"] for e in audit(tmp_path, "pat")] == ["no_match"]
     finally:
         radius.detach()

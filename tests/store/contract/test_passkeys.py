@@ -8,9 +8,9 @@ from dataclasses import replace
 import pytest
 
 from otpgate.errors import StoreError, UnknownUser
+from otpgate.store.authenticators import AuthenticatorInfo
 from otpgate.store.passkeys import (
     Passkey,
-    PasskeyInfo,
     PasskeyStore,
     check_passkey_name,
     new_passkey_id,
@@ -64,7 +64,7 @@ def test_passkeys_are_kept_listed_and_found(opener: Opener, backend: str) -> Non
     assert again.find_passkey(b"\x02" * 32) == second
     assert again.find_passkey(b"\x02" * 31) is None
     assert again.passkeys("nobody") == []
-    assert first.info() == PasskeyInfo(first.id, "WEBAUTHN", "Laptop", NOW, None)
+    assert first.info() == AuthenticatorInfo(first.id, "WEBAUTHN", "Laptop", NOW, None)
 
 
 def test_a_credential_id_is_registered_once(opener: Opener, backend: str) -> None:

@@ -1,8 +1,10 @@
 """The ``passkeys`` table: one row per WebAuthn credential (schema version 6).
 
-Every method is one statement: a new passkey is inserted only if its user
+Every method but a removal is one statement: a new passkey is inserted only if its user
 exists (``INSERT ... SELECT ... FROM users``), a sign-in's new counter is
 written only over the count it read (``UPDATE ... WHERE sign_count = ...``).
+A removal is a transaction with the user's row locked, which refuses the
+user's last authenticator of any kind (their OTP tokens count too).
 The rows go with their user (``ON DELETE CASCADE``, and
 :meth:`SQLStore.remove` deletes them too).
 """
@@ -11,10 +13,12 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Final
 
-from ...errors import UnknownUser
+from ...errors import LastAuthenticator, UnknownUser
 from ..passkeys import Passkey
+from .transaction import Transaction
 
 __all__ = ["MIGRATION", "SQL", "SQLPasskeys"]
 
@@ -56,6 +60,8 @@ SQL: Final[Mapping[str, str]] = {
     "pk_rename": "UPDATE passkeys SET name = :name WHERE id = :id AND username = :username",
     "pk_remove": "DELETE FROM passkeys WHERE id = :id AND username = :username",
     "pk_remove_user": "DELETE FROM passkeys WHERE username = :username",
+    "pk_owned": "SELECT 1 FROM passkeys WHERE id = :id AND username = :username",
+    "pk_count": "SELECT count(*) FROM passkeys WHERE username = :username",
 }
 
 
@@ -86,6 +92,9 @@ class SQLPasskeys(abc.ABC):
     def _execute(
         self, sql: str, params: Mapping[str, Any], *, taken: str | None = None
     ) -> tuple[list[Any], int]: ...
+
+    @abc.abstractmethod
+    def _transaction(self) -> AbstractContextManager[Transaction]: ...
 
     def add_passkey(self, passkey: Passkey) -> None:
         params = {
@@ -122,4 +131,11 @@ class SQLPasskeys(abc.ABC):
 
     def remove_passkey(self, username: str, passkey_id: str) -> bool:
         params = {"id": passkey_id, "username": username}
-        return self._execute(self._sql["pk_remove"], params)[1] == 1
+        with self._transaction() as tx:
+            # The user's row first (PostgreSQL locks it; SQLite's BEGIN IMMEDIATE
+            # holds the file): a concurrent removal of their last token waits.
+            if not tx.rows("lock_user", params) or not tx.rows("pk_owned", params):
+                return False
+            if int(tx.rows("pk_count", params)[0][0]) <= 1 and not tx.rows("tokens_of", params):
+                raise LastAuthenticator(f"{passkey_id!r} is the last authenticator of {username!r}")
+            return tx.count("pk_remove", params) == 1

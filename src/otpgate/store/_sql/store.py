@@ -195,12 +195,15 @@ class SQLStore(query.UserPages, SQLPasskeys):
         with self._transaction() as tx:
             # The user's row first: PostgreSQL locks it, so two removals of a
             # user's last two tokens run one after the other.
+            # Passkeys count as well: of a last token and a last passkey removed
+            # at once, the second removal sees the first and is refused.
             if not tx.rows("lock_user", params):
                 return False
-            if int(tx.rows("token_count", params)[0][0]) <= 1:
-                if any(t[0] == token_id for t in tx.rows("tokens_of", params)):
-                    raise LastAuthenticator(f"{token_id!r} is the only token of {username!r}")
+            mine = [t[0] for t in tx.rows("tokens_of", params)]
+            if token_id not in mine:
                 return False
+            if len(mine) == 1 and int(tx.rows("pk_count", params)[0][0]) == 0:
+                raise LastAuthenticator(f"{token_id!r} is the last authenticator of {username!r}")
             tx.count("token_unlinger", params)
             if tx.count("token_delete", params) == 0:
                 return False

@@ -18,6 +18,7 @@ codes older versions stored (:func:`tag_plain_otps`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Final
 
 from ...errors import StoreError
@@ -92,10 +93,13 @@ _JOINED: Final = ", ".join(f"u.{c}" for c in COLUMNS) + ", " + tokens.JOINED
 
 
 def joined(users_sql: str, order: str = "u.username") -> str:
-    """Rows of ``users_sql``'s users, each joined with their tokens (:func:`records_of`)."""
+    """Rows of ``users_sql``'s users, each joined with their tokens (:func:`records_of`).
+
+    A user with no token (passkeys only) is one row whose token columns are NULL.
+    """
     return (
         f"SELECT {_JOINED} FROM ({users_sql}) u "  # noqa: S608
-        f"JOIN tokens t ON t.username = u.username ORDER BY {order}, t.position"
+        f"LEFT JOIN tokens t ON t.username = u.username ORDER BY {order}, t.position"
     )
 
 
@@ -204,7 +208,7 @@ def records_of(rows: Iterable[Sequence[Any]], keys: KeyRing) -> list[UserRecord]
     for row in rows:
         user, token = row[:width], row[width:]
         if not out or out[-1].username != user[0]:
-            first = tokens.row_to_token(token, user[0], keys)
+            first = None if token[0] is None else tokens.row_to_token(token, user[0], keys)
             out.append(_record(user, first))
         else:
             last = out[-1]
@@ -212,8 +216,8 @@ def records_of(rows: Iterable[Sequence[Any]], keys: KeyRing) -> list[UserRecord]
     return out
 
 
-def _record(row: Sequence[Any], first: OtpToken) -> UserRecord:
-    """A record from a ``users`` row in :data:`COLUMNS` order and its first token."""
+def _record(row: Sequence[Any], first: OtpToken | None) -> UserRecord:
+    """A record from a ``users`` row in :data:`COLUMNS` order and its first token, if any."""
     (username, pin_kind, pin_value, failures, last_otp, last_auth, last_ip) = row[:7]
     (locked_until, revoked_before, version) = row[7:]
     try:
@@ -221,7 +225,6 @@ def _record(row: Sequence[Any], first: OtpToken) -> UserRecord:
     except ValueError as exc:
         raise StoreError(f"the stored record of {username!r} is damaged: {exc}") from None
     state = UserState(
-        token=first.state,
         failures=int(failures),
         last_otp=last_otp,
         last_auth=None if last_auth is None else float(last_auth),
@@ -229,13 +232,6 @@ def _record(row: Sequence[Any], first: OtpToken) -> UserRecord:
         locked_until=None if locked_until is None else float(locked_until),
         revoked_before=None if revoked_before is None else float(revoked_before),
     )
-    return UserRecord(
-        username=username,
-        token_type=first.token_type,
-        key=first.key,
-        pin=pin,
-        state=state,
-        serial=first.serial,
-        version=int(version),
-        meta=first.meta,
-    )
+    bare = UserRecord.passkeys_only(username, pin, state)
+    record = bare if first is None else bare.with_tokens([first])
+    return replace(record, version=int(version))

@@ -38,6 +38,11 @@ def _line_for(record: UserRecord) -> tuple[UserRecord, bytes]:
         StoreError: a serial with control characters, or a record the format cannot hold.
     """
     check_serial(record)
+    if not record.has_token:
+        raise StoreError(
+            f"{record.username!r} holds no OTP token (passkeys only): a users file "
+            "(mod_authn_otp's format) keeps exactly one token per user"
+        )
     if record.more:
         raise TokenLimit(f"{record.username!r}: {ONE_PER_USER}")
     record = dataclasses.replace(record, state=no_tag(record.state))

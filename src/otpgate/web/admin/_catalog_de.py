@@ -167,6 +167,6 @@ ADMIN_DE: Final[dict[str, str]] = {
     "Authenticator eines Benutzers kann man nicht entfernen.",
     "That is the user's only authenticator: it cannot be removed.": "Das ist der einzige "
     "Authenticator des Benutzers: er kann nicht entfernt werden.",
-    "Authenticator removed. Its codes no longer work.": "Authenticator entfernt. Seine Codes "
-    "gelten nicht mehr.",
+    "Authenticator removed. It no longer signs in.": "Authenticator entfernt. Damit ist keine "
+    "Anmeldung mehr möglich.",
 }

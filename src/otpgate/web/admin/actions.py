@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from ..._limits import MAX_USER, has_control
 from ...accounts.administration import CannotResync
+from ...accounts.authenticators import listing
 from ...accounts.selfservice import USER_NAME
 from ...errors import LastAuthenticator, OTPGateError, StoreError, UnknownUser
 from ...otp.tokens import TokenType, parse_token_type
@@ -119,9 +120,8 @@ class Actions:
 
     async def _tokens(self, name: str) -> list[tuple[str, str]]:
         """(id, "name (kind)") of each of the user's authenticators, for the removal form."""
-        record = await run_in_threadpool(self.base.store.get, name)
-        infos = record.authenticators() if record is not None else []
-        return [(a.id, f"{a.name} ({a.kind})") for a in infos]
+        infos = await run_in_threadpool(listing, self.base.store, name)
+        return [(a.id, f"{a.name} ({a.kind})") for a in infos or []]
 
     async def confirmed(self, request: Request, ctx: Ctx, action: str) -> Response:
         name = self._name(request)

@@ -20,9 +20,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..._limits import MAX_USER, has_control
+from ...accounts.authenticators import listing
 from ...audit.reader import AuditQuery, search
 from ...audit.writer import iso_utc
-from ...store.authenticators import OtpToken
+from ...store.base import UserStore
 from ...store.query import FAR, TOKEN_KINDS, UserFilter, token_kind
 from ...store.records import UserRecord
 from .base import AdminBase, Ctx
@@ -39,7 +40,7 @@ DONE: Final = {
     "removed": "User removed.",
     "role": "Role changed.",
     "revoked": "Open links revoked.",
-    "token-removed": "Authenticator removed. Its codes no longer work.",
+    "token-removed": "Authenticator removed. It no longer signs in.",
 }
 
 
@@ -70,7 +71,7 @@ class Row:
         until = s.locked_until
         return cls(
             r.username,
-            token_kind(r.token_type),
+            token_kind(r.token_type) if r.has_token else "",
             r.serial or "",
             when(s.last_auth),
             s.last_ip or "",
@@ -183,7 +184,7 @@ class UserPages:
             "user.html",
             u=Row.of(record, ctx.now),
             token_type=record.token_type,
-            tokens=[_token_row(t) for t in record.tokens()],
+            tokens=await run_in_threadpool(_authenticator_rows, store, record),
             pin_kind=record.pin.kind,
             role=role,
             links=[when(i.expires) for i in links],
@@ -195,17 +196,25 @@ class UserPages:
         )
 
 
-def _token_row(token: OtpToken) -> dict[str, object]:
-    """One authenticator as the user page lists it (never its key)."""
-    meta = token.meta
-    return {
-        "id": meta.id,
-        "name": meta.name,
-        "type": token.token_type,
-        "serial": token.serial or "-",
-        "added": when(meta.created or None),
-        "used": when(meta.last_used),
-    }
+def _authenticator_rows(store: UserStore, record: UserRecord) -> list[dict[str, object]]:
+    """Every authenticator of the user, tokens and passkeys, oldest first (never a key)."""
+    tokens = {t.meta.id: t for t in record.tokens()}
+    rows: list[dict[str, object]] = []
+    for info in listing(store, record.username) or []:
+        token = tokens.get(info.id)
+        rows.append(
+            {
+                "id": info.id,
+                "name": info.name,
+                "kind": info.kind,
+                # A token's type in words; a passkey has none.
+                "type": token.token_type if token is not None else None,
+                "serial": (token.serial if token is not None else None) or "-",
+                "added": when(info.created or None),
+                "used": when(info.last_used),
+            }
+        )
+    return rows
 
 
 def _empty(ctx: Ctx, message: str) -> dict[str, object]:

@@ -26,9 +26,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..._limits import MAX_PASSWORD, retry_after_seconds
+from ...accounts.authenticators import listing
 from ...accounts.pending_apps import PendingApps
-from ...errors import OTPGateError
+from ...errors import LastAuthenticator, OTPGateError
 from ...login.reasons import Reason
+from ...store.authenticators import AuthenticatorInfo
 from ...store.records import UserRecord
 from ..http import html, redirect
 from ..i18n import translator
@@ -132,13 +134,13 @@ class AccountPage:
         try:
             record = store.get(user)
             left: int | None = store.count_recovery_codes(user)
-            passkeys = listed(self.passkeys, user)
+            infos = listing(store, user) or []
         except OTPGateError as exc:
             log.error("account: store error %s", exc.__class__.__name__)
-            record, left, passkeys = None, None, None
+            record, left, infos = None, None, []
         return {
-            "authenticators": _listing(record) if record is not None else [],
-            "passkeys": passkeys,
+            "authenticators": _listing(record, infos) if record is not None else [],
+            "passkeys": listed(self.passkeys, infos) if record is not None else None,
             "codes_left": left,
             "enrolled": activity.enrolled if activity is not None else None,
             "signins": activity.signins if activity is not None else None,
@@ -221,7 +223,12 @@ class AccountPage:
             done = await add_passkey(self.passkeys, user, form, now)
             message, kind = (m.PASSKEY_ADDED, "ok") if done else (m.PASSKEY_FAILED, "error")
         else:
-            done = await remove_passkey(self.passkeys, user, form, now)
+            try:
+                done = await remove_passkey(self.passkeys, user, form, now)
+            except LastAuthenticator:
+                return await self._page(
+                    request, user, lang, 409, message=translator(lang)(m.AUTH_LAST)
+                )
             message, kind = (m.PASSKEY_REMOVED, "ok") if done else (m.UNKNOWN_ACTION, "error")
         _ = translator(lang)
         return await self._page(
@@ -317,11 +324,14 @@ class AccountPage:
         return response
 
 
-def _listing(record: UserRecord) -> list[dict[str, object]]:
-    """The user's authenticators as the page lists them (never a key)."""
+def _listing(record: UserRecord, infos: list[AuthenticatorInfo]) -> list[dict[str, object]]:
+    """The user's OTP tokens as the page lists them, oldest first (never a key)."""
     out: list[dict[str, object]] = []
-    for token in record.tokens():
-        a = token.info()
+    tokens = {t.meta.id: t for t in record.tokens()}
+    for a in infos:
+        token = tokens.get(a.id)
+        if token is None:
+            continue  # a passkey: listed with the passkeys
         out.append(
             {
                 "id": a.id,

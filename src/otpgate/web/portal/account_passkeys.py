@@ -20,6 +20,7 @@ from ...store.passkeys import check_passkey_name
 
 if TYPE_CHECKING:
     from ...login.attempt import Decision
+    from ...store.authenticators import AuthenticatorInfo
     from .passkeys import PasskeyParts
 
 __all__ = [
@@ -39,17 +40,16 @@ def utc(when: float | None) -> str | None:
     return None if when is None else time.strftime("%Y-%m-%d %H:%M", time.gmtime(when))
 
 
-def listed(parts: PasskeyParts | None, user: str) -> list[dict[str, object]] | None:
-    """The user's passkeys as the page shows them; ``None`` when passkeys are off.
-
-    Raises:
-        StoreError: the store failed (the page then leaves the list out).
-    """
+def listed(
+    parts: PasskeyParts | None, infos: list[AuthenticatorInfo]
+) -> list[dict[str, object]] | None:
+    """The passkeys among ``infos`` as the page shows them; ``None`` when passkeys are off."""
     if parts is None:
         return None
     return [
         {"id": p.id, "name": p.name, "created": utc(p.created), "last_used": utc(p.last_used)}
-        for p in parts.ceremonies.store.passkeys(user)
+        for p in infos
+        if p.kind == "WEBAUTHN"
     ]
 
 
@@ -90,6 +90,7 @@ async def remove_passkey(parts: PasskeyParts, user: str, form: dict[str, str], n
     """Remove the user's passkey the form names; whether there was one.
 
     Raises:
+        LastAuthenticator: it is the user's last authenticator (tokens count too).
         StoreError: the store failed.
     """
     passkey_id = form.get("passkey", "")
