@@ -98,7 +98,7 @@ def test_remove_needs_pin_and_code_and_never_takes_the_last(gate: App) -> None:
     assert r.status_code == 401 and len(gate.store.get("alice").tokens()) == 2  # type: ignore[union-attr]
     gate.clock.advance(30)
     r = account_post(gate, action="token_remove", token=spare, pin=PIN, code=code(gate.clock))
-    assert r.status_code == 200 and "its codes no longer work" in r.text
+    assert r.status_code == 200 and "it no longer signs you in" in r.text
     record = gate.store.get("alice")
     assert record is not None and record.more == ()
     gate.clock.advance(30)

@@ -362,7 +362,7 @@ def test_a_second_app_added_and_the_first_removed_on_the_account_page(
         page.locator("#tr-pin").fill(PIN1)
         page.locator("#tr-code").fill(code_for(tablet, 1))  # the next one: fresh
         page.get_by_role("button", name="Remove", exact=True).click()
-        assert "its codes no longer work" in page.get_by_role("status").inner_text()
+        assert "it no longer signs you in" in page.get_by_role("status").inner_text()
         rows = page.get_by_role("table", name="Your authenticators").locator("tbody tr")
         assert rows.count() == 1 and "Tablet" in rows.first.inner_text()
         check_page(page)

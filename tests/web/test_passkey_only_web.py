@@ -54,7 +54,7 @@ def test_account_refuses_the_last_passkey_with_its_message(pk_gate: App) -> None
     assert g.store.remove_token("alice", only.first().meta.id)
     [spare] = recovery.generate(1)
     g.store.set_recovery_codes("alice", [recovery.digest("alice", spare)])
-    fields = {"action": "remove_passkey", "passkey": pk.id, "pin": PIN, "code": spare}
+    fields = {"action": "token_remove", "token": pk.id, "pin": PIN, "code": spare}
     r = post(g, "/account", page, **fields)
     assert r.status_code == 409 and "only authenticator" in r.text
     assert g.store.passkeys("alice") == [pk]
@@ -78,3 +78,40 @@ def test_account_removes_the_only_token_of_a_user_with_a_passkey(pk_gate: App) -
     again = g.client.get("/account")
     assert again.status_code == 200 and "Laptop" in again.text
     assert 'value="token_remove"' not in again.text
+
+
+def test_a_passkey_only_user_adds_an_app_and_still_signs_in_with_the_passkey(
+    pk_gate: App,  # noqa: F811
+) -> None:
+    """The first token of a passkey-only user changes what sessions are bound to: the
+    sign-ins after it (passkey alone, and PIN + the new app's code) must hold on /account."""
+    from .test_account_new_app import _shown
+    from .test_passkey_step_up import _step_up
+    from .test_passkeys_web import passkey_login
+
+    g, soft = pk_gate, SoftAuthenticator(origin=ORIGIN)
+    token = invite(g, "dora")
+    assert choose_pin(g, token).status_code == 303
+    page, _enrol_key = scan(g, token)
+    handle, opts = options(g, page, "enrol", token=token)
+    answer = soft.create(challenge_of(opts))
+    fields = {"step": "passkey", "name": "Phone", "handle": handle, "credential": answer}
+    assert post(g, f"/enrol/{token}", page, **fields).status_code == 200
+    g.client.cookies.clear()
+    assert passkey_login(g, soft).status_code == 303
+    page = g.client.get("/account")
+    assert page.status_code == 200 and "dora" in page.text
+    step = _step_up(g, page, soft)
+    r = post(g, "/account", page, action="token_add", name="Tablet", pin=NEW_PIN, **step)
+    assert r.status_code == 200 and "Confirm with a code from the new app" in r.text
+    key, handle = _shown(r)
+    g.clock.advance(30)
+    done = post(g, "/account", r, action="token_confirm", pending=handle, code=totp(key, g.clock()))
+    assert done.status_code == 200 and "The new app has been added." in done.text, done.text
+    # This browser's session goes on, also once every cached read is stale.
+    g.clock.advance(600)
+    assert g.client.get("/account").status_code == 200, "the session that added the app holds"
+    g.client.cookies.clear()
+    assert passkey_login(g, soft).status_code == 303
+    g.clock.advance(600)
+    assert g.client.get("/account").status_code == 200, "the passkey's new session holds"

@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, Final
 from ..errors import OTPGateError, StoreError, UnknownUser, VerificationError
 from ..login import recovery
 from ..otp.verify import Policy, resync
-from ..store.passkeys import passkey_store
 from ..store.query import Role, UserFilter, check_role
 from ..store.records import UserRecord, UserState
-from .authenticators import kind_of
+from .authenticators import remove_authenticator
 
 if TYPE_CHECKING:
     from ..audit.writer import AuditLog
@@ -210,13 +209,8 @@ class Administration:
             UnknownUser: no such user, or no such token or passkey of theirs.
             LastAuthenticator: it is the user's last authenticator, of any kind.
         """
-        kind = kind_of(self.store, user, token_id)
-        keys = passkey_store(self.store)
-        if kind == "WEBAUTHN":
-            done = keys is not None and keys.remove_passkey(user, token_id)
-        else:
-            done = kind is not None and self.store.remove_token(user, token_id)
-        if not done:
+        kind = remove_authenticator(self.store, user, token_id)
+        if kind is None:
             raise UnknownUser(user)
         self.record(actor, "remove_token", user, now, detail=f"{kind} {token_id}")
 

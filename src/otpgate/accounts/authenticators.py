@@ -30,10 +30,19 @@ from ..store.authenticators import (
 from ..store.passkeys import passkey_store
 
 if TYPE_CHECKING:
-    from ..store.base import TokenStore, UserStore
+    from ..store.base import SelfServiceStore, UserStore
     from .pending_apps import PendingApp
 
-__all__ = ["APP_TYPE", "NewApp", "TokenChanges", "Write", "kind_of", "listing"]
+__all__ = [
+    "APP_TYPE",
+    "NewApp",
+    "TokenChanges",
+    "Write",
+    "kind_of",
+    "listing",
+    "remove_authenticator",
+    "rename_authenticator",
+]
 
 Write = Callable[[float, str, str, str, "str | None"], None]
 """Writes an audit line: (time, user, event, detail, client address)."""
@@ -73,6 +82,43 @@ def kind_of(store: UserStore, user: str, authenticator_id: str) -> Authenticator
     )
 
 
+def rename_authenticator(
+    store: SelfServiceStore, user: str, authenticator_id: str, name: str
+) -> AuthenticatorKind | None:
+    """Rename ``user``'s token or passkey; its kind, or ``None`` if they have no such one.
+
+    Raises:
+        ValueError: the name is not allowed.
+        StoreError: the store failed.
+    """
+    kind = kind_of(store, user, authenticator_id)
+    if kind == "WEBAUTHN":
+        keys = passkey_store(store)
+        done = keys is not None and keys.rename_passkey(user, authenticator_id, name)
+    else:
+        done = kind is not None and store.rename_token(user, authenticator_id, name)
+    return kind if done else None
+
+
+def remove_authenticator(
+    store: SelfServiceStore, user: str, authenticator_id: str
+) -> AuthenticatorKind | None:
+    """Remove ``user``'s token or passkey; its kind, or ``None`` if they have no such one.
+
+    Raises:
+        LastAuthenticator: it is their last authenticator, of any kind (the
+            store checks and removes in one transaction).
+        StoreError: the store failed.
+    """
+    kind = kind_of(store, user, authenticator_id)
+    if kind == "WEBAUTHN":
+        keys = passkey_store(store)
+        done = keys is not None and keys.remove_passkey(user, authenticator_id)
+    else:
+        done = kind is not None and store.remove_token(user, authenticator_id)
+    return kind if done else None
+
+
 @dataclass(frozen=True, slots=True)
 class NewApp:
     """A token just added: as kept, and its otpauth URI (shown once)."""
@@ -91,7 +137,7 @@ class TokenChanges:
         issuer: what authenticator apps show above the code.
     """
 
-    def __init__(self, store: TokenStore, write: Write, issuer: str) -> None:
+    def __init__(self, store: SelfServiceStore, write: Write, issuer: str) -> None:
         self.store = store
         self._write = write
         self.issuer = issuer
@@ -136,15 +182,24 @@ class TokenChanges:
         return kept
 
     def rename(self, user: str, token_id: str, name: str, now: float, ip: str | None) -> bool:
-        """``False`` if ``user`` has no such token.  Raises StoreError for a name not allowed."""
-        done = self.store.rename_token(user, token_id, name)
-        if done:
-            self._write(now, user, "token_renamed", f"{token_id} {name}", ip)
-        return done
+        """Rename a token or passkey; ``False`` if ``user`` has no such one.
+
+        Raises:
+            ValueError: the name is not allowed.
+            StoreError: the store failed.
+        """
+        kind = rename_authenticator(self.store, user, token_id, name)
+        if kind is not None:
+            self._write(now, user, "token_renamed", f"{token_id} {kind} {name}", ip)
+        return kind is not None
 
     def remove(self, user: str, token_id: str, now: float, ip: str | None) -> bool:
-        """``False`` if ``user`` has no such token.  Raises LastAuthenticator for the last."""
-        done = self.store.remove_token(user, token_id)
-        if done:
-            self._write(now, user, "token_removed", token_id, ip)
-        return done
+        """Remove a token or passkey; ``False`` if ``user`` has no such one.
+
+        Raises:
+            LastAuthenticator: it is the user's last authenticator, of any kind.
+        """
+        kind = remove_authenticator(self.store, user, token_id)
+        if kind is not None:
+            self._write(now, user, "token_removed", f"{token_id} {kind}", ip)
+        return kind is not None

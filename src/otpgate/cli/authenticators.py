@@ -19,7 +19,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from .._limits import escape_control
-from ..accounts.authenticators import kind_of, listing
+from ..accounts.authenticators import kind_of, listing, remove_authenticator, rename_authenticator
 from ..audit.writer import iso_utc
 from ..errors import LastAuthenticator
 from ..store.authenticators import (
@@ -31,7 +31,7 @@ from ..store.authenticators import (
     check_token_name,
     otp_kind,
 )
-from ..store.passkeys import check_passkey_name, passkey_store
+from ..store.passkeys import check_passkey_name
 from . import CommandError
 from ._args import command_group, store_options, username
 from ._common import get_user, store_of, store_url
@@ -118,16 +118,11 @@ def _cmd_rename(args: argparse.Namespace) -> int:
     with store_of(args) as store:
         get_user(store, args.name)
         kind = _kind(store, args)
-        if kind == "WEBAUTHN":
-            keys = passkey_store(store)
-            try:
-                name = check_passkey_name(args.new_name)
-            except ValueError as exc:
-                raise CommandError(str(exc)) from None
-            done = keys is not None and keys.rename_passkey(args.name, args.id, name)
-        else:
-            done = store.rename_token(args.name, args.id, args.new_name)
-        if not done:
+        try:
+            name = check_passkey_name(args.new_name) if kind == "WEBAUTHN" else args.new_name
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        if rename_authenticator(store, args.name, args.id, name) is None:
             raise CommandError(
                 f"{args.name} has no token or passkey {args.id!r} (otpgate token list)"
             )
@@ -139,18 +134,14 @@ def _cmd_remove(args: argparse.Namespace) -> int:
     with store_of(args) as store:
         get_user(store, args.name)
         kind = _kind(store, args)
-        keys = passkey_store(store)
         try:
-            if kind == "WEBAUTHN":
-                removed = keys is not None and keys.remove_passkey(args.name, args.id)
-            else:
-                removed = store.remove_token(args.name, args.id)
+            removed = remove_authenticator(store, args.name, args.id)
         except LastAuthenticator:
             raise CommandError(
                 f"{args.id} is {args.name}'s last authenticator: add another first (otpgate token "
                 "add, or a passkey on /account), or remove the user (otpgate user remove)"
             ) from None
-        if not removed:
+        if removed is None:
             raise CommandError(
                 f"{args.name} has no token or passkey {args.id!r} (otpgate token list)"
             )

@@ -25,6 +25,7 @@ __all__ = [
     "OtpToken",
     "TokenMeta",
     "check_token_name",
+    "cli_safe_id",
     "new_token_id",
     "otp_kind",
 ]
@@ -39,9 +40,18 @@ def new_token_id() -> str:
     """A fresh authenticator id: 11 URL-safe characters (64 random bits).
 
     Wide enough that a store of millions of tokens does not repeat one; a store
-    still checks, and refuses a taken id.
+    still checks, and refuses a taken id.  Never starts with ``-``, which a
+    command line would take for an option (``otpgate token remove USER ID``).
     """
-    return secrets.token_urlsafe(8)
+    return cli_safe_id(8)
+
+
+def cli_safe_id(nbytes: int) -> str:
+    """``secrets.token_urlsafe(nbytes)`` that does not start with ``-``."""
+    while True:
+        found = secrets.token_urlsafe(nbytes)
+        if not found.startswith("-"):
+            return found
 
 
 def otp_kind(token_type: TokenType) -> AuthenticatorKind:

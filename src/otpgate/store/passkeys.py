@@ -14,13 +14,12 @@ The memory store (:mod:`._passkeys_memory`) and the SQL stores
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from typing import Final, Protocol, runtime_checkable
 
 from .._limits import has_control
 from ..errors import StoreError
-from .authenticators import AuthenticatorInfo
+from .authenticators import AuthenticatorInfo, cli_safe_id
 
 __all__ = [
     "MAX_NAME",
@@ -43,8 +42,9 @@ class PasskeysUnsupported(StoreError):
 
 
 def new_passkey_id() -> str:
-    """A short random id a user or an administrator can name a passkey by."""
-    return secrets.token_urlsafe(6)
+    """A short random id a user or an administrator can name a passkey by (never
+    starting with ``-``, which a command line would take for an option)."""
+    return cli_safe_id(6)
 
 
 def check_passkey_name(name: str) -> str:

@@ -103,7 +103,6 @@ DE: Final[dict[str, str]] = {
     "You are not signed in.": "Sie sind nicht angemeldet.",
     "Your account": "Ihr Konto",
     "Your recovery codes": "Ihre Wiederherstellungscodes",
-    "Your token": "Ihr Token",
     "or open this link on the phone:": "oder öffnen Sie diesen Link auf dem Telefon:",
     "not in the recent audit log": "nicht in den letzten Zeilen des Audit-Logs",
     "{when} UTC": "{when} UTC",
@@ -204,7 +203,6 @@ DE: Final[dict[str, str]] = {
     "oder Geräte-PIN).",
     "Or use a passkey instead of an app": "Oder einen Passkey statt einer App verwenden",
     "Passkey": "Passkey",
-    "Passkeys": "Passkeys",
     "Passkeys need JavaScript, which is off in this browser.": "Passkeys brauchen JavaScript, "
     "das in diesem Browser ausgeschaltet ist.",
     "Register a passkey": "Passkey registrieren",
@@ -213,10 +211,6 @@ DE: Final[dict[str, str]] = {
     "The passkey did not answer. Try again, or use a one-time code.": "Der Passkey hat nicht "
     "geantwortet. Versuchen Sie es erneut oder verwenden Sie einen Einmalcode.",
     "never": "nie",
-    "Remove a passkey": "Einen Passkey entfernen",
-    "Passkey to remove": "Zu entfernender Passkey",
-    "Remove the passkey": "Passkey entfernen",
-    "The passkey has been removed.": "Der Passkey wurde entfernt.",
     "passkey": "Passkey",
     "The passkey, user name or PIN was not accepted.": "Passkey, Benutzername oder PIN wurden "
     "nicht akzeptiert.",
@@ -245,8 +239,11 @@ DE: Final[dict[str, str]] = {
     "Name of the new app": "Name der neuen App",
     "Add app": "App hinzufügen",
     "Remove an authenticator": "Authenticator entfernen",
-    "Its codes stop working at once. Your last authenticator cannot be removed.": "Seine Codes "
-    "gelten sofort nicht mehr. Ihren letzten Authenticator können Sie nicht entfernen.",
+    "It stops signing you in at once. Your last authenticator cannot be removed.": "Er meldet "
+    "Sie ab sofort nicht mehr an. Ihren letzten Authenticator können Sie nicht entfernen.",
+    "A code from any of your apps signs you in with your PIN; so does any of your passkeys.": ""
+    "Ein Code aus jeder Ihrer Apps meldet Sie mit Ihrer PIN an, ebenso jeder Ihrer Passkeys.",
+    "Enrolment": "Registrierung",
     "Authenticator": "Authenticator",
     "Remove": "Entfernen",
     "Confirm with a code from the new app": "Mit einem Code der neuen App bestätigen",
@@ -264,8 +261,8 @@ DE: Final[dict[str, str]] = {
     "The new app has been added. A code from it signs you in from now on.": "Die neue App wurde "
     "hinzugefügt. Ab jetzt meldet auch ein Code aus ihr Sie an.",
     "The name has been changed.": "Der Name wurde geändert.",
-    "The authenticator has been removed; its codes no longer work.": "Der Authenticator wurde "
-    "entfernt; seine Codes gelten nicht mehr.",
+    "The authenticator has been removed; it no longer signs you in.": "Der Authenticator wurde "
+    "entfernt; er meldet Sie nicht mehr an.",
     "This is your only authenticator: add another one before you remove it.": "Das ist Ihr "
     "einziger Authenticator: fügen Sie einen weiteren hinzu, bevor Sie ihn entfernen.",
     "There is no such authenticator (any more).": "Diesen Authenticator gibt es (nicht mehr).",

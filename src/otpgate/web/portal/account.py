@@ -28,7 +28,7 @@ from starlette.routing import Route
 from ..._limits import MAX_PASSWORD, retry_after_seconds
 from ...accounts.authenticators import listing
 from ...accounts.pending_apps import PendingApps
-from ...errors import LastAuthenticator, OTPGateError
+from ...errors import OTPGateError
 from ...login.reasons import Reason
 from ...store.authenticators import AuthenticatorInfo
 from ...store.records import UserRecord
@@ -43,7 +43,6 @@ from .account_passkeys import (
     listed,
     passkey_name_ok,
     passkey_step_up,
-    remove_passkey,
 )
 from .account_tokens import ACTIONS as TOKEN_ACTIONS
 from .account_tokens import TokenForms
@@ -176,10 +175,10 @@ class AccountPage:
         action = form.get("action")
         if action in TOKEN_ACTIONS:
             return await self._tokens.handle(self, request, session, form, now)
-        passkey_actions = ("passkey", "remove_passkey") if self.passkeys else ()
+        passkey_actions = ("passkey",) if self.passkeys else ()
         if action not in ("pin", "codes", *passkey_actions):
             return await self._page(request, session.user, lang, 400, message=_(m.UNKNOWN_ACTION))
-        prefix = {"pin": "cp", "codes": "rc", "remove_passkey": "rp"}.get(str(action), "pk")
+        prefix = {"pin": "cp", "codes": "rc"}.get(str(action), "pk")
         errors = self._errors(str(action), session.user, form, lang)
         if errors:
             return await self._page(request, session.user, lang, 400, errors=errors)
@@ -217,19 +216,13 @@ class AccountPage:
     async def _passkey(
         self, action: str, request: Request, user: str, form: dict[str, str], lang: str, now: float
     ) -> Response:
-        """The page after adding or removing a passkey (the PIN and a fresh code were right)."""
+        """The page after adding a passkey (the PIN and a fresh code or passkey were right).
+
+        A passkey is removed like any authenticator (the ``token_remove`` action).
+        """
         assert self.passkeys is not None
-        if action == "passkey":
-            done = await add_passkey(self.passkeys, user, form, now)
-            message, kind = (m.PASSKEY_ADDED, "ok") if done else (m.PASSKEY_FAILED, "error")
-        else:
-            try:
-                done = await remove_passkey(self.passkeys, user, form, now)
-            except LastAuthenticator:
-                return await self._page(
-                    request, user, lang, 409, message=translator(lang)(m.AUTH_LAST)
-                )
-            message, kind = (m.PASSKEY_REMOVED, "ok") if done else (m.UNKNOWN_ACTION, "error")
+        done = await add_passkey(self.passkeys, user, form, now)
+        message, kind = (m.PASSKEY_ADDED, "ok") if done else (m.PASSKEY_FAILED, "error")
         _ = translator(lang)
         return await self._page(
             request, user, lang, 200 if done else 400, message=_(message), kind=kind
@@ -325,24 +318,20 @@ class AccountPage:
 
 
 def _listing(record: UserRecord, infos: list[AuthenticatorInfo]) -> list[dict[str, object]]:
-    """The user's OTP tokens as the page lists them, oldest first (never a key)."""
-    out: list[dict[str, object]] = []
-    tokens = {t.meta.id: t for t in record.tokens()}
-    for a in infos:
-        token = tokens.get(a.id)
-        if token is None:
-            continue  # a passkey: listed with the passkeys
-        out.append(
-            {
-                "id": a.id,
-                "kind": a.kind,
-                "token_type": token.token_type,
-                "name": a.name,
-                "created_text": _minute(a.created) if a.created else "",
-                "used_text": _minute(a.last_used) if a.last_used is not None else "",
-            }
-        )
-    return out
+    """The user's authenticators (OTP tokens and passkeys) as the page lists them, oldest
+    first (never a key); a passkey has no ``token_type``."""
+    types = {t.meta.id: t.token_type for t in record.tokens()}
+    return [
+        {
+            "id": a.id,
+            "kind": a.kind,
+            "token_type": types.get(a.id),
+            "name": a.name,
+            "created_text": _minute(a.created) if a.created else "",
+            "used_text": _minute(a.last_used) if a.last_used is not None else "",
+        }
+        for a in infos
+    ]
 
 
 def _minute(ts: float) -> str:

@@ -28,6 +28,7 @@ from ...otp.keys import encode_base32
 from ..i18n import translator
 from ..sessions import Session
 from . import messages as m
+from .account_tokens import rebound_page
 from .qr import qr_svg
 
 if TYPE_CHECKING:
@@ -109,7 +110,8 @@ class NewApps:
         if kept is not None:
             await run_in_threadpool(auth.regulator.accepted, attempt, now)
             log.info("new app %s of %r confirmed", kept.meta.id, user)
-            return await page._page(request, user, lang, message=_(m.AUTH_ADDED), kind="ok")
+            store = self.service.store
+            return await rebound_page(page, request, self.forms, store, session, _(m.AUTH_ADDED))
         await run_in_threadpool(
             auth.regulator.refused, attempt, before, now, counted=True, known=True
         )

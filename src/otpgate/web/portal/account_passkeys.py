@@ -28,7 +28,6 @@ __all__ = [
     "listed",
     "passkey_name_ok",
     "passkey_step_up",
-    "remove_passkey",
     "utc",
 ]
 
@@ -84,21 +83,6 @@ async def add_passkey(parts: PasskeyParts, user: str, form: dict[str, str], now:
             raise
         return False
     return True
-
-
-async def remove_passkey(parts: PasskeyParts, user: str, form: dict[str, str], now: float) -> bool:
-    """Remove the user's passkey the form names; whether there was one.
-
-    Raises:
-        LastAuthenticator: it is the user's last authenticator (tokens count too).
-        StoreError: the store failed.
-    """
-    passkey_id = form.get("passkey", "")
-    store = parts.ceremonies.store
-    removed = await run_in_threadpool(store.remove_passkey, user, passkey_id)
-    if removed:
-        log.info("passkey %s of %r removed", passkey_id, user)
-    return bool(removed)
 
 
 async def passkey_step_up(

@@ -28,10 +28,11 @@ from . import messages as m
 
 if TYPE_CHECKING:
     from ...accounts.selfservice import SelfService
+    from ...store.base import UserStore
     from .account_new_app import NewApps
     from .forms import Forms
 
-__all__ = ["ACTIONS", "TokenForms"]
+__all__ = ["ACTIONS", "TokenForms", "rebound_page"]
 
 log = logging.getLogger(__name__)
 
@@ -155,27 +156,39 @@ class TokenForms:
         _ = translator(lang)
         ip, token_id, user = self.forms.ip(request), form.get("token", ""), session.user
         store = self.service.store
-        before = await run_in_threadpool(store.get, user)
-        if before is None or before.find(token_id) is None:
-            return await page._page(request, user, lang, 404, message=_(m.AUTH_UNKNOWN))
         if not await run_in_threadpool(self.service.tokens.remove, user, token_id, now, ip):
             return await page._page(request, user, lang, 404, message=_(m.AUTH_UNKNOWN))
-        self.forms.sessions.reread(user)  # this process stops answering from the old record
-        renewed = None
-        if token_id == before.meta.id:
-            # Sessions are bound to the first token; removing it ends them all.
-            # This browser, which just proved PIN and code, gets one bound to the next.
-            after = await run_in_threadpool(store.get, user)
-            if after is not None:
-                stamp = math.floor(now * 1000) / 1000
-                binding = self.forms.sessions.codec.binding(after.key)
-                renewed = Session(user, stamp, stamp, ip, binding)
-        response = await page._page(
-            request, user, lang, message=_(m.AUTH_REMOVED), kind="ok", session=renewed
-        )
-        if renewed is not None:
-            self.forms.sessions.set(response, renewed, now)
-        return response
+        return await rebound_page(page, request, self.forms, store, session, _(m.AUTH_REMOVED))
+
+
+async def rebound_page(
+    page: AccountPages,
+    request: Request,
+    forms: Forms,
+    store: UserStore,
+    session: Session,
+    message: str,
+) -> Response:
+    """The account page saying ``message`` after a change of the user's authenticators.
+
+    Sessions are bound to the user's first token (none for a passkey-only user):
+    removing it, or a passkey-only user's first app, ends them all.  This
+    browser, which just proved the PIN and a second factor, gets a new session
+    bound to the record as it is now.  This process stops answering from the old
+    record at once.
+    """
+    user, sessions, now = session.user, forms.sessions, forms.now()
+    sessions.reread(user)
+    after = await run_in_threadpool(store.get, user)
+    renewed = None
+    if after is not None and not sessions.codec.bound(session, after.key):
+        stamp = math.floor(now * 1000) / 1000
+        renewed = Session(user, stamp, stamp, forms.ip(request), sessions.codec.binding(after.key))
+    lang = forms.lang(request)
+    response = await page._page(request, user, lang, message=message, kind="ok", session=renewed)
+    if renewed is not None:
+        sessions.set(response, renewed, now)
+    return response
 
 
 def _name_ok(name: str) -> bool:

@@ -17,7 +17,6 @@ UNAVAILABLE: Final = "Signing in is not possible right now. Please try again lat
 INCOMPLETE: Final = "Enter your user name, PIN and one-time code."
 PASSKEY_WRONG: Final = "The passkey, user name or PIN was not accepted."
 PASSKEY_ADDED: Final = "Your passkey has been added."
-PASSKEY_REMOVED: Final = "The passkey has been removed."
 PASSKEY_NAME: Final = "Give the passkey a name of 1 to 64 characters."
 PASSKEY_FAILED: Final = "The passkey could not be added. Please try again."
 PASSKEY_ENROLLED: Final = (
@@ -72,7 +71,7 @@ WRONG_PIN_OR_CODE: Final = "Wrong PIN or code. Use a code you have not used yet.
 UNKNOWN_ACTION: Final = "Unknown request."
 AUTH_ADDED: Final = "The new app has been added. A code from it signs you in from now on."
 AUTH_RENAMED: Final = "The name has been changed."
-AUTH_REMOVED: Final = "The authenticator has been removed; its codes no longer work."
+AUTH_REMOVED: Final = "The authenticator has been removed; it no longer signs you in."
 AUTH_LAST: Final = "This is your only authenticator: add another one before you remove it."
 AUTH_UNKNOWN: Final = "There is no such authenticator (any more)."
 AUTH_BAD_NAME: Final = "Give it a name of 1 to 64 characters, without control characters."
@@ -111,5 +110,5 @@ ALL: Final = (
     AUTH_ADDED, AUTH_RENAMED, AUTH_REMOVED, AUTH_LAST, AUTH_UNKNOWN, AUTH_BAD_NAME,
     AUTH_CANNOT_ADD, APP_PENDING_WRONG, APP_PENDING_GONE,
     *HOW, NOT_FOUND, NOT_FOUND_TEXT, PASSKEY_WRONG, PASSKEY_ADDED, PASSKEY_NAME, PASSKEY_FAILED,
-    PASSKEY_ENROLLED, PASSKEY_REMOVED,
+    PASSKEY_ENROLLED,
 )  # fmt: skip
