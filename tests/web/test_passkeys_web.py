@@ -260,3 +260,16 @@ def test_the_device_cookie_keeps_a_passkey_sign_in_out_of_a_spent_budget(pk_gate
     g.client.cookies.clear()
     g.client.cookies.set("otpgate_device", device)
     assert passkey_login(g, soft, ip=away).status_code == 303  # alice's own browser does not
+
+
+def test_a_passkey_is_renamed_on_the_account_page_like_a_token(pk_gate: App) -> None:
+    g, soft = pk_gate, SoftAuthenticator(origin=ORIGIN)
+    add_on_account(g, soft)
+    (pk,) = g.store.passkeys("alice")
+    page = g.client.get("/account")
+    assert f'name="token" value="{pk.id}"' in page.text  # its row has the rename form
+    r = post(g, "/account", page, action="token_rename", token=pk.id, name="Work laptop")
+    assert r.status_code == 200 and "The name has been changed." in r.text
+    assert [p.name for p in g.store.passkeys("alice")] == ["Work laptop"]
+    bad = post(g, "/account", page, action="token_rename", token=pk.id, name="x\x07")
+    assert bad.status_code == 400 and [p.name for p in g.store.passkeys("alice")] == ["Work laptop"]
