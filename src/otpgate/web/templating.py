@@ -53,8 +53,8 @@ select option{color:var(--fg);background:var(--card)}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);
 white-space:nowrap}
 form.inline{display:flex;gap:.4rem;align-items:center}
-form.inline input{padding:.3rem .5rem}
-form.inline button{margin:0;width:auto;padding:.3rem .6rem}
+form.inline input{padding:.3rem .5rem;min-width:4rem;flex:1 1 6rem}
+form.inline button{margin:0;width:auto;padding:.3rem .6rem;white-space:nowrap}
 input[aria-invalid=true]{border:2px solid var(--err)}
 .help{margin:.25rem 0 0;font-size:.875rem;color:var(--muted)}
 .field-error{margin:.25rem 0 0;font-size:.875rem;color:var(--err);font-weight:600}
