@@ -40,8 +40,11 @@ import hmac
 import importlib.metadata
 import os
 import platform
+import re
+import shutil
 import ssl
 import statistics
+import subprocess
 import sys
 import timeit
 from collections.abc import Callable
@@ -78,7 +81,8 @@ def _us_per_call(fn: Callable[[], object], number: int) -> float:
     return timeit.timeit(fn, number=number) / number * 1e6
 
 
-def _bench(scenario: Scenario, number: int, repeat: int) -> dict[str, float]:
+def _contenders(scenario: Scenario) -> dict[str, Callable[[], object]]:
+    """The four contenders for ``scenario``, each checked to give the right answer."""
     token = Token(TokenType("HOTP", STEP, 6, "SHA1"), KEY)
     now_step = NOW // STEP
     if scenario.offset is None:
@@ -136,18 +140,58 @@ def _bench(scenario: Scenario, number: int, repeat: int) -> dict[str, float]:
             o.update(h.digest())
             o.digest()
 
-    contenders = {
+    return {
         "otpgate": run_otpgate,
         "pyotp": run_pyotp,
         "floor": run_floor,
         "pad_floor": run_pad_floor,
     }
+
+
+def _bench(scenario: Scenario, number: int, repeat: int) -> dict[str, float]:
+    contenders = _contenders(scenario)
     samples: dict[str, list[float]] = {name: [] for name in contenders}
     # Interleave the contenders so a change in machine load hits all of them alike.
     for _ in range(repeat):
         for name, fn in contenders.items():
             samples[name].append(_us_per_call(fn, number))
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def _run_child(contender: str, scenario: int, number: int) -> None:
+    """The loop callgrind counts: ``number`` calls of one contender."""
+    fn = _contenders(SCENARIOS[scenario])[contender]
+    for _ in range(number):
+        fn()
+
+
+def _collected(contender: str, scenario: int, number: int) -> int:
+    """Instructions executed by a child process running ``number`` calls, per callgrind."""
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
+    cmd += [__file__, "--child", contender, str(scenario), str(number)]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
+    found = re.search(r"Collected : (\d+)", out.stderr)
+    if found is None:
+        raise SystemExit(f"no instruction count in valgrind's output:\n{out.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def _instructions(number: int) -> int:
+    """Print instructions per call (callgrind), the difference of two loop lengths."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    base = number // 5
+    names = ["otpgate", "pad_floor"]
+    print(f"# instructions per call: (count({number} calls) - count({base})) / {number - base}")
+    print(f"{'scenario':34} " + " ".join(f"{n:>10}" for n in names) + "  otpgate/pad")
+    for i, scenario in enumerate(SCENARIOS):
+        per = {
+            n: (_collected(n, i, number) - _collected(n, i, base)) / (number - base) for n in names
+        }
+        cells = " ".join(f"{per[n]:10,.0f}" for n in names)
+        print(f"{scenario.name:34} {cells}  {per['otpgate'] / per['pad_floor']:10.2f}x")
+    return 0
 
 
 def _machine() -> str:
@@ -166,7 +210,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--number", type=int, default=20_000, help="calls per run")
     parser.add_argument("--repeat", type=int, default=9, help="runs per figure (median)")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions per call with callgrind instead of timing (needs valgrind)",
+    )
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        _run_child(args.child[0], int(args.child[1]), int(args.child[2]))
+        return 0
+    if args.instructions:
+        return _instructions(args.number)
 
     rows = []
     for scenario in SCENARIOS:
