@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/fresh.py                      # 5 rounds x 10 s
     .venv/bin/python bench/fresh.py --rounds 3 --duration 5 --servers serve,serve-w2
+    .venv/bin/python bench/fresh.py --servers serve,serve-w2 --cpus 0,0-1   # scaling
 
 Every round measures, one after the other: the shipped PIN hash alone
 (``PinHasher().verify`` in this process, one thread: the hash's own rate on
@@ -15,6 +16,11 @@ The shared machine gives any process only part of a core, so rates from
 different minutes do not compare; two figures do: *logins/s over the hash's
 rate in the same round* and *hash CPU / login CPU* -- the share of a login's
 CPU time that is the hash (1.0: a login costs the hash alone).
+
+``--cpus 0,0-1``: every server once per CPU set, pinned with ``taskset -c``
+(``serve@0``, ``serve@0-1``, ...), in the same rounds; the table then also gives
+each server's rate on the most CPUs over its rate on the fewest, round by round
+(2.0 on two cores: linear).  The gate's hash slots follow its affinity.
 """
 
 from __future__ import annotations
@@ -77,16 +83,17 @@ def measure(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     import contextlib
 
     with contextlib.ExitStack() as stack:
-        for s in args.servers:
-            port, proc = stack.enter_context(run_gate(config, workdir, s))
-            gates[s] = (port, tree_pids(proc.pid))
-            runs[s] = []
-        per_round = USERS // (len(args.servers) * args.rounds)
+        for s, cpus in _contenders(args):
+            port, proc = stack.enter_context(run_gate(config, workdir, s, cpus=cpus))
+            gates[_name(s, cpus)] = (port, tree_pids(proc.pid))
+            runs[_name(s, cpus)] = []
+        names = list(gates)
+        per_round = USERS // (len(names) * args.rounds)
         loads = []
         for r in range(args.rounds):
             loads.append(loadavg())
             runs["hash"].append(hash_alone(args.duration))
-            for k, s in enumerate(args.servers):
+            for k, s in enumerate(names):
                 first = (r * len(args.servers) + k) * per_round
                 path = workdir / f"headers-{r}-{k}.txt"
                 path.write_text(
@@ -101,11 +108,32 @@ def measure(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
                     print(f"  ({runs[s][-1]['refused']} refused: out of users?)")
             print(
                 f"  round {r + 1}: hash {runs['hash'][-1]['per_second']:.1f}/s "
-                + " ".join(f"{s} {runs[s][-1]['per_second']:.1f}/s" for s in args.servers),
+                + " ".join(f"{s} {runs[s][-1]['per_second']:.1f}/s" for s in names),
                 flush=True,
             )
         loads.append(loadavg())
-    return _result(runs, args.servers, loads)
+    return _result(runs, names, loads)
+
+
+def _name(server: str, cpus: str | None) -> str:
+    return server if cpus is None else f"{server}@{cpus}"
+
+
+def _contenders(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    """(server, CPU set) for every run of a round, the CPU sets of a server together."""
+    return [(s, c) for s in args.servers for c in (args.cpus or [None])]
+
+
+def scaling(result: dict[str, Any], servers: list[str], cpus: list[str]) -> dict[str, float]:
+    """Per server, the median over rounds of (rate on the last CPU set / rate on the first)."""
+    runs = result["runs"]
+    out = {}
+    for s in servers:
+        few, many = runs[_name(s, cpus[0])], runs[_name(s, cpus[-1])]
+        out[s] = statistics.median(
+            m["per_second"] / max(f["per_second"], 1e-9) for f, m in zip(few, many, strict=True)
+        )
+    return out
 
 
 def _result(
@@ -158,8 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="rounds (default 5)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run (10)")
     parser.add_argument("--save-as", default="fresh", help="results/<name>.json (fresh)")
+    parser.add_argument(
+        "--cpus", default="", help="CPU sets to pin each gate to, comma separated (0,0-1)"
+    )
     args = parser.parse_args(argv)
     args.servers = [s for s in args.servers.split(",") if s]
+    args.cpus = [c for c in args.cpus.split(",") if c]
     for s in args.servers:
         if s not in SERVERS:
             parser.error(f"unknown server {s!r}; known: {', '.join(SERVERS)}")
@@ -167,9 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="otpgate-bench-fresh-") as tmp:
         result = measure(Path(tmp), args)
     result.update(machine=info, loadavg_end=loadavg(), rounds=args.rounds)
+    if len(args.cpus) > 1:
+        result["scaling"] = scaling(result, args.servers, args.cpus)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.save_as}.json").write_text(json.dumps(result, indent=1) + "\n")
     print(table(result))
+    for s, ratio in result.get("scaling", {}).items():
+        print(f"{s}: CPUs {args.cpus[-1]} / {args.cpus[0]} = {ratio:.2f}x (median of rounds)")
     print(f"load average per round: {', '.join(result['loadavg'])}")
     return 0
 
