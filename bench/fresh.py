@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/fresh.py                      # 5 rounds x 10 s
     .venv/bin/python bench/fresh.py --rounds 3 --duration 5 --servers serve,serve-w2
-    .venv/bin/python bench/fresh.py --servers serve,serve-w2 --cpus 0,0-1   # scaling
+    .venv/bin/python bench/fresh.py --servers serve,serve-w2 --cpus 0,0-1 --two-hashes
 
 Every round measures, one after the other: the shipped PIN hash alone
 (``PinHasher().verify`` in this process, one thread: the hash's own rate on
@@ -21,6 +21,8 @@ CPU time that is the hash (1.0: a login costs the hash alone).
 (``serve@0``, ``serve@0-1``, ...), in the same rounds; the table then also gives
 each server's rate on the most CPUs over its rate on the fewest, round by round
 (2.0 on two cores: linear).  The gate's hash slots follow its affinity.
+``--two-hashes``: the hash also in two threads at once, each round: what a hash
+costs when two run side by side (as in a gate on two cores), a second baseline.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import argparse
 import json
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -41,15 +44,24 @@ from otpgate.login.pins import PinHasher
 USERS = 20_000
 
 
-def hash_alone(seconds: float) -> dict[str, float]:
-    """The shipped hash, one thread, for about ``seconds``: rate and CPU per verify."""
+def hash_alone(seconds: float, threads: int = 1) -> dict[str, float]:
+    """The shipped hash in ``threads`` threads at once for about ``seconds``: rate, CPU each."""
     hasher = PinHasher()
     stored = hasher.hash(PIN)
-    n, cpu0, wall0 = 0, time.process_time(), time.monotonic()
-    while time.monotonic() - wall0 < seconds:
-        hasher.verify(stored, PIN)
-        n += 1
-    wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
+    counts = [0] * threads
+    cpu0, wall0 = time.process_time(), time.monotonic()
+
+    def run(k: int) -> None:
+        while time.monotonic() - wall0 < seconds:
+            hasher.verify(stored, PIN)
+            counts[k] += 1
+
+    workers = [threading.Thread(target=run, args=(k,)) for k in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    wall, cpu, n = time.monotonic() - wall0, time.process_time() - cpu0, sum(counts)
     return {"per_second": n / wall, "cpu_ms": cpu / n * 1000, "count": n}
 
 
@@ -78,7 +90,7 @@ def logins(port: int, pids: list[int], headers: Path, seconds: float) -> dict[st
 def measure(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     store = make_sqlite(workdir, USERS)
     config = write_config(workdir, store)
-    runs: dict[str, list[dict[str, float]]] = {"hash": []}
+    runs: dict[str, list[dict[str, float]]] = {"hash": [], "hash2": []}
     gates = {}
     import contextlib
 
@@ -93,6 +105,8 @@ def measure(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
         for r in range(args.rounds):
             loads.append(loadavg())
             runs["hash"].append(hash_alone(args.duration))
+            if args.two_hashes:
+                runs["hash2"].append(hash_alone(args.duration, threads=2))
             for k, s in enumerate(names):
                 first = (r * len(args.servers) + k) * per_round
                 path = workdir / f"headers-{r}-{k}.txt"
@@ -136,47 +150,61 @@ def scaling(result: dict[str, Any], servers: list[str], cpus: list[str]) -> dict
     return out
 
 
+def _median_row(rs: list[dict[str, float]], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {key: statistics.median(r[key] for r in rs) for key in keys}
+
+
+def _ratios(rs: list[dict[str, float]], hashes: list[dict[str, float]]) -> tuple[float, float]:
+    """Median over rounds of (rate / the hash's rate) and (hash CPU / login CPU)."""
+    pairs = list(zip(rs, hashes, strict=True))
+    return (
+        statistics.median(r["per_second"] / h["per_second"] for r, h in pairs),
+        statistics.median(h["cpu_ms"] / r["cpu_ms"] for r, h in pairs),
+    )
+
+
 def _result(
     runs: dict[str, list[dict[str, float]]], servers: list[str], loads: list[str]
 ) -> dict[str, Any]:
-    hashes = runs["hash"]
-    rows: dict[str, Any] = {
-        "hash": {
-            "per_second": statistics.median(h["per_second"] for h in hashes),
-            "cpu_ms": statistics.median(h["cpu_ms"] for h in hashes),
-        }
-    }
+    hashes, hashes2 = runs["hash"], runs["hash2"]
+    rows: dict[str, Any] = {"hash": _median_row(hashes, ("per_second", "cpu_ms"))}
+    if hashes2:
+        rows["hash2"] = _median_row(hashes2, ("per_second", "cpu_ms"))
     for s in servers:
         rs = runs[s]
-        rows[s] = {
-            key: statistics.median(r[key] for r in rs)
-            for key in ("per_second", "cpu_ms", "p50_ms", "p99_ms")
-        }
-        rows[s]["vs_hash_rate"] = statistics.median(
-            r["per_second"] / h["per_second"] for r, h in zip(rs, hashes, strict=True)
-        )
-        rows[s]["hash_share_of_cpu"] = statistics.median(
-            h["cpu_ms"] / r["cpu_ms"] for r, h in zip(rs, hashes, strict=True)
-        )
+        rows[s] = _median_row(rs, ("per_second", "cpu_ms", "p50_ms", "p99_ms"))
+        rows[s]["vs_hash_rate"], rows[s]["hash_share_of_cpu"] = _ratios(rs, hashes)
+        if hashes2:
+            # Two hashes at once cost more CPU each (caches, memory bandwidth): the
+            # baseline of a gate that runs two at once.
+            rows[s]["vs_hash2_rate"], rows[s]["hash2_share_of_cpu"] = _ratios(rs, hashes2)
         rows[s]["rounds"] = [round(r["per_second"], 1) for r in rs]
     return {"rows": rows, "runs": runs, "loadavg": loads}
 
 
 def table(result: dict[str, Any]) -> str:
-    h = result["rows"]["hash"]
+    rows = result["rows"]
+    two = "hash2" in rows
+    extra = " vs 2 hashes at once: rate | hash CPU / login CPU |" if two else ""
     lines = [
         "| contender | per second (median) | CPU ms each | vs the hash's rate, same round "
-        "| hash CPU / login CPU |",
-        "|---|---:|---:|---:|---:|",
-        f"| argon2id verify alone, 1 thread | {h['per_second']:.1f} | {h['cpu_ms']:.1f} "
-        "| 1.00 | 1.00 |",
+        "| hash CPU / login CPU |" + extra,
+        "|---|---:|---:|---:|---:|" + ("---:|---:|" if two else ""),
     ]
-    for name, r in result["rows"].items():
-        if name != "hash":
-            lines.append(
-                f"| fresh logins, {name} | {r['per_second']:.1f} | {r['cpu_ms']:.1f} "
-                f"| {r['vs_hash_rate']:.2f} | {r['hash_share_of_cpu']:.2f} |"
-            )
+    for name, r in rows.items():
+        if name in ("hash", "hash2"):
+            threads = 1 if name == "hash" else 2
+            label = f"argon2id verify alone, {threads} thread{'s' if threads > 1 else ''}"
+            cells = "| 1.00 | 1.00 |" if name == "hash" else "| | |"
+            lines.append(f"| {label} | {r['per_second']:.1f} | {r['cpu_ms']:.1f} {cells}")
+            continue
+        line = (
+            f"| fresh logins, {name} | {r['per_second']:.1f} | {r['cpu_ms']:.1f} "
+            f"| {r['vs_hash_rate']:.2f} | {r['hash_share_of_cpu']:.2f} |"
+        )
+        if two:
+            line += f" {r['vs_hash2_rate']:.2f} | {r['hash2_share_of_cpu']:.2f} |"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -186,6 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="rounds (default 5)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run (10)")
     parser.add_argument("--save-as", default="fresh", help="results/<name>.json (fresh)")
+    parser.add_argument(
+        "--two-hashes",
+        action="store_true",
+        help="also the hash in 2 threads at once each round (the baseline of 2 cores)",
+    )
     parser.add_argument(
         "--cpus", default="", help="CPU sets to pin each gate to, comma separated (0,0-1)"
     )
