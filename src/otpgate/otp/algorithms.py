@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import struct
 from collections.abc import Callable, Iterable
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 __all__ = [
     "ALGORITHMS",
@@ -213,8 +213,13 @@ def hotp_finder(
                 hits.append(counter)
         return hits
 
-    if digits <= WORD_DIGITS:
-        return find
+    return find if digits <= WORD_DIGITS else _text_finder(inner_copy, outer_copy, digits)
+
+
+def _text_finder(
+    inner_copy: Callable[[], Any], outer_copy: Callable[[], Any], digits: int
+) -> Callable[[Iterable[int], int], list[int]]:
+    """:func:`hotp_finder` for codes longer than :data:`WORD_DIGITS`: compared as text."""
     fmt = f"%0{digits}d"
     equal = hmac.compare_digest
 
