@@ -255,12 +255,17 @@ def server_argv(name: str, config: Path, port: int) -> list[str]:
 
 @contextlib.contextmanager
 def run_gate(
-    config: Path, directory: Path, server: str = "serve", src: Path | None = None
+    config: Path,
+    directory: Path,
+    server: str = "serve",
+    src: Path | None = None,
+    cpus: str | None = None,
 ) -> Iterator[tuple[int, Any]]:
     """The gate under ``server``; yields (port, process).
 
     ``src``: run the otpgate of another checkout (its ``src`` folder), for a
     before/after comparison in one sitting (bench/limit.py ``--before``).
+    ``cpus``: pin the gate to these CPUs (``taskset -c``, e.g. ``0`` or ``0-1``).
     """
     port = free_port()
     log = directory / f"gate-{server}-{port}.log"
@@ -269,9 +274,10 @@ def run_gate(
         "OTPGATE_CONFIG": str(config),
         "PYTHONPATH": str(src or ROOT / "src"),
     }
-    with started(
-        server_argv(server, config, port), port, log, f"gate ({server})", env=env, cwd=directory
-    ) as proc:
+    argv = server_argv(server, config, port)
+    if cpus is not None:
+        argv = ["taskset", "-c", cpus, *argv]
+    with started(argv, port, log, f"gate ({server})", env=env, cwd=directory) as proc:
         wait_healthy(port)
         yield port, proc
 

@@ -4,6 +4,12 @@ Run::
 
     .venv/bin/python bench/core.py            # a table on stdout
     .venv/bin/python bench/core.py --markdown # the table for docs/benchmarks.md
+    .venv/bin/python bench/core.py --instructions  # callgrind: instructions per call
+
+``--instructions`` counts what a loaded machine cannot disturb: each contender's
+loop runs in a child process under ``valgrind --tool=callgrind`` for ``--number``
+calls and for a fifth of them; the difference over the extra calls is the
+instructions per call (start-up cancels out).
 
 What is timed, per verification of a 6-digit TOTP code (SHA-1, 30 s steps)
 with a window of one step either side:
@@ -40,8 +46,11 @@ import hmac
 import importlib.metadata
 import os
 import platform
+import re
+import shutil
 import ssl
 import statistics
+import subprocess
 import sys
 import timeit
 from collections.abc import Callable
@@ -78,7 +87,8 @@ def _us_per_call(fn: Callable[[], object], number: int) -> float:
     return timeit.timeit(fn, number=number) / number * 1e6
 
 
-def _bench(scenario: Scenario, number: int, repeat: int) -> dict[str, float]:
+def _contenders(scenario: Scenario) -> dict[str, Callable[[], object]]:
+    """The four contenders for ``scenario``, each checked to give the right answer."""
     token = Token(TokenType("HOTP", STEP, 6, "SHA1"), KEY)
     now_step = NOW // STEP
     if scenario.offset is None:
@@ -95,17 +105,9 @@ def _bench(scenario: Scenario, number: int, repeat: int) -> dict[str, float]:
 
     # Every contender must give the right answer before it is timed.
     assert totp.verify(code, for_time=NOW, valid_window=1) is expected
-    if expected:
-        assert verify(token, state, code, now=NOW, policy=policy).matched == now_step + (
-            scenario.offset or 0
-        )
-    else:
-        try:
-            verify(token, state, code, now=NOW, policy=policy)
-        except NoMatch:
-            pass
-        else:
-            raise AssertionError("otpgate accepted a wrong code")
+    _check_otpgate(
+        token, state, code, policy, None if not expected else now_step + (scenario.offset or 0)
+    )
 
     def run_otpgate() -> None:
         # try/except rather than contextlib.suppress, whose set-up would be timed too.
@@ -117,6 +119,25 @@ def _bench(scenario: Scenario, number: int, repeat: int) -> dict[str, float]:
     def run_pyotp() -> None:
         totp.verify(code, for_time=NOW, valid_window=1)
 
+    return {"otpgate": run_otpgate, "pyotp": run_pyotp, **_floors(counters)}
+
+
+def _check_otpgate(
+    token: Token, state: TokenState, code: str, policy: Policy, matched: int | None
+) -> None:
+    """otpgate's answer: ``matched`` (``None``: the code must be refused)."""
+    if matched is not None:
+        assert verify(token, state, code, now=NOW, policy=policy).matched == matched
+        return
+    try:
+        verify(token, state, code, now=NOW, policy=policy)
+    except NoMatch:
+        return
+    raise AssertionError("otpgate accepted a wrong code")
+
+
+def _floors(counters: list[bytes]) -> dict[str, Callable[[], object]]:
+    """The two floors: 3 bare ``hmac.digest`` calls, and 3 HMACs from precomputed pads."""
     digest = hmac.digest
 
     def run_floor() -> None:
@@ -136,18 +157,53 @@ def _bench(scenario: Scenario, number: int, repeat: int) -> dict[str, float]:
             o.update(h.digest())
             o.digest()
 
-    contenders = {
-        "otpgate": run_otpgate,
-        "pyotp": run_pyotp,
-        "floor": run_floor,
-        "pad_floor": run_pad_floor,
-    }
+    return {"floor": run_floor, "pad_floor": run_pad_floor}
+
+
+def _bench(scenario: Scenario, number: int, repeat: int) -> dict[str, float]:
+    contenders = _contenders(scenario)
     samples: dict[str, list[float]] = {name: [] for name in contenders}
     # Interleave the contenders so a change in machine load hits all of them alike.
     for _ in range(repeat):
         for name, fn in contenders.items():
             samples[name].append(_us_per_call(fn, number))
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def _run_child(contender: str, scenario: int, number: int) -> None:
+    """The loop callgrind counts: ``number`` calls of one contender."""
+    fn = _contenders(SCENARIOS[scenario])[contender]
+    for _ in range(number):
+        fn()
+
+
+def _collected(contender: str, scenario: int, number: int) -> int:
+    """Instructions executed by a child process running ``number`` calls, per callgrind."""
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
+    cmd += [__file__, "--child", contender, str(scenario), str(number)]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
+    found = re.search(r"Collected : (\d+)", out.stderr)
+    if found is None:
+        raise SystemExit(f"no instruction count in valgrind's output:\n{out.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def _instructions(number: int) -> int:
+    """Print instructions per call (callgrind), the difference of two loop lengths."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    base = number // 5
+    names = ["otpgate", "pad_floor"]
+    print(f"# instructions per call: (count({number} calls) - count({base})) / {number - base}")
+    print(f"{'scenario':34} " + " ".join(f"{n:>10}" for n in names) + "  otpgate/pad")
+    for i, scenario in enumerate(SCENARIOS):
+        per = {
+            n: (_collected(n, i, number) - _collected(n, i, base)) / (number - base) for n in names
+        }
+        cells = " ".join(f"{per[n]:10,.0f}" for n in names)
+        print(f"{scenario.name:34} {cells}  {per['otpgate'] / per['pad_floor']:10.2f}x")
+    return 0
 
 
 def _machine() -> str:
@@ -161,18 +217,7 @@ def _machine() -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--number", type=int, default=20_000, help="calls per run")
-    parser.add_argument("--repeat", type=int, default=9, help="runs per figure (median)")
-    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    args = parser.parse_args(argv)
-
-    rows = []
-    for scenario in SCENARIOS:
-        r = _bench(scenario, args.number, args.repeat)
-        rows.append((scenario, r))
-
+def _print(rows: list[tuple[Scenario, dict[str, float]]], args: argparse.Namespace) -> None:
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"# {when}; {_machine()}")
     print(f"# median of {args.repeat} runs x {args.number} calls; microseconds per verification")
@@ -201,6 +246,32 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['pad_floor']:9.2f} {r['otpgate'] / r['floor']:13.2f}x "
                 f"{r['otpgate'] / r['pad_floor']:11.2f}x {r['pyotp'] / r['otpgate']:13.2f}x"
             )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--number", type=int, default=20_000, help="calls per run")
+    parser.add_argument("--repeat", type=int, default=9, help="runs per figure (median)")
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions per call with callgrind instead of timing (needs valgrind)",
+    )
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _run_child(args.child[0], int(args.child[1]), int(args.child[2]))
+        return 0
+    if args.instructions:
+        return _instructions(args.number)
+
+    rows = []
+    for scenario in SCENARIOS:
+        r = _bench(scenario, args.number, args.repeat)
+        rows.append((scenario, r))
+
+    _print(rows, args)
     return 0
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -122,13 +123,13 @@ def test_the_stored_last_otp_is_compared_in_constant_time(
 @pytest.mark.parametrize(
     ("kind", "policy", "candidates"),
     [
-        ("HOTP/T30", Policy(window=2), 5),
-        ("HOTP/E", Policy(look_ahead=10), 11),
+        # Ten digits can take two words of a CPython int: compared as text.
+        ("HOTP/T30/10", Policy(window=2), 5),
         # A hex code is compared with each counter's decimal and hex forms.
         ("HOTP/E", Policy(look_ahead=10, accept_hex=True), 22),
         ("MOTP", Policy(window=1), 3),
     ],
-    ids=["TOTP", "HOTP", "HOTP hex", "Mobile-OTP"],
+    ids=["TOTP 10 digits", "HOTP hex", "Mobile-OTP"],
 )
 def test_the_code_is_compared_with_every_candidate_in_constant_time(
     compared: Comparisons, kind: str, policy: Policy, candidates: int
@@ -137,8 +138,6 @@ def test_the_code_is_compared_with_every_candidate_in_constant_time(
     pin = "1234" if kind == "MOTP" else ""
     if policy.accept_hex:
         state, code = TokenState(3), token.hex_code(3)
-    elif token.type.is_event:
-        state, code = TokenState(3), generate(token, counter=3)
     else:
         state, code = TokenState(), generate(token, now=NOW, pin=pin)
     compared.clear()
@@ -146,6 +145,63 @@ def test_the_code_is_compared_with_every_candidate_in_constant_time(
     assert compared.saw(code, code)
     # No early exit: the time does not tell which candidate matched.
     assert compared.with_operand(code) >= candidates
+
+
+class _Word(int):
+    """A code's value that records what it is compared with (``==`` asks a subclass first)."""
+
+    seen: list[object]
+
+    def __eq__(self, other: object) -> bool:
+        self.seen.append(other)
+        return int(self) == other
+
+    __hash__ = int.__hash__
+
+
+def recording_finder(token: Token) -> list[object]:
+    """Wrap ``token``'s code finder so that every comparison with the code is recorded."""
+    seen: list[object] = []
+    find = token._hotp_find
+
+    def recording(counters: Iterable[int], code: int) -> list[int]:
+        word = _Word(code)
+        word.seen = seen
+        seen.append(code)  # the code itself first
+        return find(counters, word)
+
+    object.__setattr__(token, "_hotp_find", recording)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("kind", "policy", "candidates"),
+    [
+        ("HOTP/T30", Policy(window=2), 5),
+        ("HOTP/T30/9", Policy(window=1), 3),
+        ("HOTP/E", Policy(look_ahead=10), 11),
+    ],
+    ids=["TOTP", "TOTP 9 digits", "HOTP"],
+)
+def test_a_decimal_code_is_compared_with_every_candidate_as_one_machine_word(
+    compared: Comparisons, kind: str, policy: Policy, candidates: int
+) -> None:
+    # Up to nine digits, the code and each candidate are ints below 2**30: one word of a
+    # CPython int, compared in one machine instruction, which is as constant in time as
+    # hmac.compare_digest (otp/algorithms.py WORD_DIGITS).
+    token = Token(parse_token_type(kind), KEY)
+    seen = recording_finder(token)
+    if token.type.is_event:
+        state, code = TokenState(3), generate(token, counter=3)
+    else:
+        state, code = TokenState(), generate(token, now=NOW)
+    assert verify(token, state, code, now=NOW, policy=policy).matched >= 3
+    value, *candidate_values = seen
+    assert value == int(code) and type(value) is int
+    # No early exit: every candidate is compared, the matching one included.
+    assert len(candidate_values) == candidates and int(code) in candidate_values
+    assert all(type(v) is int and 0 <= v < 2**30 for v in seen)
+    assert not compared.calls  # nothing compared as text on the way
 
 
 # --- shared known credentials (state/credentials.py) -----------------------------------------

@@ -14,11 +14,12 @@ import hashlib
 import hmac
 import struct
 from collections.abc import Callable, Iterable
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 __all__ = [
     "ALGORITHMS",
     "MAX_DIGITS",
+    "WORD_DIGITS",
     "Algorithm",
     "HmacKey",
     "hotp",
@@ -164,15 +165,24 @@ def hotp_function(
     return code
 
 
+# Codes of up to nine digits are below 2**30, one machine word ("digit") of a CPython int:
+# comparing two such ints is a single word comparison, as constant in time as
+# hmac.compare_digest and without formatting each candidate as text.  Ten-digit codes
+# (the whole 31-bit value) can take two words, whose comparison stops at the first
+# that differs, so they are compared as text with hmac.compare_digest.
+WORD_DIGITS: Final = 9
+
+
 def hotp_finder(
     key: bytes | HmacKey, digits: int = 6, algorithm: Algorithm = "SHA1"
-) -> Callable[[Iterable[int], str], list[int]]:
+) -> Callable[[Iterable[int], int], list[int]]:
     """A fast ``(counters, code) -> matching counters`` function for one key.
 
-    Every counter's code is computed and compared with
-    :func:`hmac.compare_digest`; there is no early exit, so the time taken
-    does not tell which candidate (if any) matched.  ``code`` is compared as
-    given: the caller checks its form first.
+    ``code`` is the code's value (the caller checks its form first: exactly
+    ``digits`` ASCII digits).  Every counter's code is computed and compared in
+    constant time (one machine word for up to :data:`WORD_DIGITS` digits, else
+    :func:`hmac.compare_digest`); there is no early exit, so the time taken
+    does not tell which candidate (if any) matched.
 
     Raises:
         TypeError, ValueError: bad ``digits`` or ``algorithm`` (at once), or a
@@ -184,10 +194,8 @@ def hotp_finder(
     pack = struct.Struct(">Q").pack
     unpack_from = struct.Struct(">I").unpack_from
     modulus = _POW10[digits]
-    fmt = f"%0{digits}d"
-    equal = hmac.compare_digest
 
-    def find(counters: Iterable[int], code: str) -> list[int]:
+    def find(counters: Iterable[int], code: int) -> list[int]:
         # One frame for the whole window: per-candidate calls cost as much as the HMAC.
         hits = []
         for counter in counters:
@@ -201,13 +209,33 @@ def hotp_finder(
             o = outer_copy()
             o.update(h.digest())
             d = o.digest()
-            offset = d[-1] & 0x0F
-            value: int = (unpack_from(d, offset)[0] & 0x7FFFFFFF) % modulus
-            if equal(fmt % value, code):
+            if (unpack_from(d, d[-1] & 0x0F)[0] & 0x7FFFFFFF) % modulus == code:
                 hits.append(counter)
         return hits
 
-    return find
+    return find if digits <= WORD_DIGITS else _text_finder(inner_copy, outer_copy, digits)
+
+
+def _text_finder(
+    inner_copy: Callable[[], Any], outer_copy: Callable[[], Any], digits: int
+) -> Callable[[Iterable[int], int], list[int]]:
+    """:func:`hotp_finder` for codes longer than :data:`WORD_DIGITS`: compared as text."""
+    fmt = f"%0{digits}d"
+    equal = hmac.compare_digest
+
+    def find_text(counters: Iterable[int], code: int) -> list[int]:
+        text = fmt % code
+        hits = []
+        for counter in counters:
+            h = inner_copy()
+            h.update(_counter_bytes(counter))
+            o = outer_copy()
+            o.update(h.digest())
+            if equal(fmt % truncate(o.digest()), text):
+                hits.append(counter)
+        return hits
+
+    return find_text
 
 
 def hotp_hex(

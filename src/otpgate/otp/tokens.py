@@ -196,7 +196,7 @@ class Token:
     # counter -> decimal code, with everything per-key precomputed (the hot path).
     _hotp: Callable[[int], str] = field(init=False, repr=False, compare=False)
     # (counters, code) -> matching counters, every candidate compared (the hot path).
-    _hotp_find: Callable[[Iterable[int], str], list[int]] = field(
+    _hotp_find: Callable[[Iterable[int], int], list[int]] = field(
         init=False, repr=False, compare=False
     )
 

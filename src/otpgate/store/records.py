@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -193,6 +194,9 @@ class UserRecord:
         return self.with_tokens([token if t.meta.id == token.meta.id else t for t in self.tokens()])
 
 
+# Every store read parses its tokens' types; the few spellings in use parse once
+# (a TokenType is frozen, so one object serves every record).
+@functools.lru_cache(maxsize=256)
 def stored_token_type(text: str, t0: int = 0) -> TokenType:
     """A token type as a store keeps it: its spelling and (SQL stores) its T0.
 
