@@ -1,11 +1,19 @@
-"""GET /auth: sessions, Basic with linger, challenges and redirects."""
+"""GET /auth: sessions, Basic with linger, challenges and redirects.
+
+Every test runs three times: in process (Starlette's TestClient), and over a
+socket under uvicorn with its own protocol and with otpgate's fast path
+(:mod:`otpgate.web.fast_auth`), which must answer alike
+(tests/web/test_fast_auth.py compares the bytes).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,6 +24,26 @@ from otpgate.web.sessions import Session
 
 from .conftest import PIN, UNICODE_KEY, UNICODE_PIN, UNICODE_USER, AppFactory, code
 from .conftest import App as G
+from .served import PROTOCOLS, ServedClient, served
+
+
+@pytest.fixture(params=["asgi", *PROTOCOLS])
+def make_gate(request: pytest.FixtureRequest, make_gate: AppFactory) -> Iterator[AppFactory]:
+    """The conftest's gates, in process or served (fast path off and on)."""
+    mode: str = request.param
+    with contextlib.ExitStack() as stack:
+
+        def factory(**options: Any) -> G:
+            g = make_gate(**options)
+            if mode == "asgi":
+                return g
+            if "peer" in options:
+                pytest.skip("served: the peer is the test's own address")
+            url = stack.enter_context(served(g.client.app, PROTOCOLS[mode]))
+            g.client = stack.enter_context(ServedClient(g.client.app, url))  # type: ignore[assignment]
+            return g
+
+        yield factory
 
 
 def basic(user: str, password: str) -> str:
