@@ -278,11 +278,11 @@ def run_gate(
         yield port, proc
 
 
-def wait_healthy(port: int) -> None:
-    deadline = time.monotonic() + 30
+def wait_healthy(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as r:
                 if r.status == 200:
                     return
         except OSError:

@@ -18,7 +18,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
+
+from .conftest import App, AppFactory
 
 FAST = "otpgate.web.fast_auth:FastAuthProtocol"
 # The servers the forward-auth suite runs under: uvicorn's own protocol, and ours.
@@ -65,3 +68,23 @@ def served(app: Any, http: str = FAST, **options: Any) -> Iterator[str]:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+@pytest.fixture(params=["asgi", *PROTOCOLS], name="make_gate")
+def every_server(request: pytest.FixtureRequest, make_gate: AppFactory) -> Iterator[AppFactory]:
+    """``make_gate`` for a test module that imports this: the conftest's gates in
+    process, and served by uvicorn with its own protocol and with the fast path."""
+    mode: str = request.param
+    with contextlib.ExitStack() as stack:
+
+        def factory(**options: Any) -> App:
+            g = make_gate(**options)
+            if mode == "asgi":
+                return g
+            if "peer" in options:
+                pytest.skip("served: the peer is the test's own address")
+            url = stack.enter_context(served(g.client.app, PROTOCOLS[mode]))
+            g.client = stack.enter_context(ServedClient(g.client.app, url))  # type: ignore[assignment]
+            return g
+
+        yield factory

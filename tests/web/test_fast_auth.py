@@ -305,3 +305,57 @@ def test_settings_whose_work_it_would_skip_turn_the_fast_path_off(
     config.load()
     protocol = FastAuthProtocol(config, uvicorn.server.ServerState(), {})
     assert isinstance(protocol._answers, ForwardAnswers) is on
+
+
+class _Transport:
+    """What the protocol writes, without a socket."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 9090), "peername": ("127.0.0.1", 40000)}.get(name)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def test_a_connection_whose_writes_are_paused_is_left_to_uvicorn(gate: G) -> None:
+    import asyncio
+
+    import uvicorn
+
+    from otpgate.web.fast_auth import FastAuthProtocol
+
+    codec, now = gate.session_codec(), gate.clock()
+    session = Session("alice", now, now, "192.0.2.1", codec.binding(KEY))
+    cookie = request(f"Cookie: otpgate_session={codec.encode(session)}")
+    config = uvicorn.Config(gate.client.app, proxy_headers=False, access_log=False)
+    config.load()
+    loop = asyncio.new_event_loop()
+    try:
+        state = uvicorn.server.ServerState()
+        protocol = FastAuthProtocol(config, state, {}, _loop=loop)
+        transport = _Transport()
+        protocol.connection_made(transport)  # type: ignore[arg-type]
+        protocol.data_received(cookie)
+        assert transport.written[0].startswith(b"HTTP/1.1 200 OK\r\n") and not state.tasks
+        # uvicorn's send() waits for the client to read before writing more; so
+        # the fast path does not answer, uvicorn's task does once it has drained.
+        protocol.flow.write_paused = True
+        protocol.data_received(cookie)
+        assert len(transport.written) == 1 and len(state.tasks) == 1
+        protocol.flow.resume_writing()
+        loop.run_until_complete(asyncio.gather(*state.tasks))
+        assert transport.written[1].startswith(b"HTTP/1.1 200 OK\r\n")
+    finally:
+        loop.close()

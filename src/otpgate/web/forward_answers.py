@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from starlette.requests import cookie_parser
 from starlette.responses import Response
@@ -52,10 +52,10 @@ SEEN: Final = "otpgate.forward_auth.seen"
 Headers = list[tuple[bytes, bytes]]
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(NamedTuple):
     """A complete answer: status, header pairs (lower-case names), body."""
 
+    # A tuple: made on every hot-path request, and a frozen dataclass costs more.
     status: int
     headers: Headers
     body: bytes = b""
