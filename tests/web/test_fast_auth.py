@@ -225,12 +225,16 @@ def test_linger_on_edges_of_http_is_left_to_uvicorn(pair: Pair, asgi_calls: list
         request(auth, "Expect: 100-continue", "Content-Length: 0"),
         request(auth, "Connection: close"),
         request(auth).replace(b"HTTP/1.1", b"HTTP/1.0", 1),
+        request(auth, "Connection: keep-alive").replace(b"HTTP/1.1", b"HTTP/1.0", 1),
+        request(auth, target="/authx"),  # 404s
+        request(auth, target="/auth/x"),
         request(auth, "X-Junk: " + "x" * 9000),
     ]
     for data in cases:
         pair.both(data)
-    # Every one of them went through ASGI on both gates (the 431 is HeaderLimit's).
-    assert len(asgi_calls) == 2 * (len(cases) - 1)
+    # Every one of them went through ASGI on both gates (the 404s are the
+    # router's, the 431 is HeaderLimit's).
+    assert len(asgi_calls) == 2 * (len(cases) - 3)
 
 
 def test_pipelined_requests_are_answered_in_order(pair: Pair) -> None:
@@ -263,6 +267,22 @@ def test_a_fresh_login_through_the_fast_gate_is_read_once(
     assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and b"set-cookie: otpgate_device=" in answer
     assert len(parsed) == 1  # the ASGI endpoint went on from the fast path's look
     assert g.metrics().decisions("auth", "otp") == 1
+
+
+def test_a_header_value_that_would_split_the_answer_is_refused_alike(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from otpgate.web.forward_answers import Answer, ForwardAnswers
+
+    accept = ForwardAnswers.accept
+
+    def splitting(self: ForwardAnswers, user: str, cookie: Any) -> Answer:
+        answer = accept(self, user, cookie)
+        return Answer(answer.status, [*answer.headers, (b"x-note", b"a\r\nx-admin: 1")])
+
+    monkeypatch.setattr(ForwardAnswers, "accept", splitting)
+    # uvicorn closes the connection without an answer; so does the fast path.
+    assert pair.both(request(_session(pair))) == b""
 
 
 def test_an_exception_in_the_fast_path_is_a_500_and_logged(

@@ -53,6 +53,10 @@ _FAILED: Final = (
 )
 
 
+class _Unsendable(Exception):
+    """A header value with a line break or another control character."""
+
+
 def fast_answers(config: Config, app: Any) -> ForwardAnswers | None:
     """The app's forward-auth answers, if the fast path may use them under ``config``."""
     answers = getattr(app, "forward_answers", None)
@@ -106,6 +110,11 @@ class FastAuthProtocol(HttpToolsProtocol):
                 self.scope[SEEN] = answer  # type: ignore[typeddict-unknown-key]
                 return None
             return self._encode(answer)
+        except _Unsendable:
+            # uvicorn's send() refuses it after starting the answer: it closes, silently.
+            log.error("refusing an answer whose header would split it")
+            self._close = True
+            return b""
         except Exception:
             # As uvicorn does for an app's exception: logged, a 500, the connection closed.
             log.exception("Exception in the forward-auth fast path")
@@ -141,7 +150,7 @@ class FastAuthProtocol(HttpToolsProtocol):
         content = [self._head(answer.status)]
         for name, value in answer.headers:
             if HEADER_VALUE_RE.search(value):
-                raise RuntimeError("Invalid HTTP header value.")  # as uvicorn's send()
+                raise _Unsendable  # as uvicorn's send() does
             content += (name, b": ", value, b"\r\n")
         content += (b"\r\n", answer.body)
         return b"".join(content)
