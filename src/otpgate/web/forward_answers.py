@@ -5,7 +5,7 @@ session cookie, a lingering Basic credential, a refusal the Authenticator
 knows without I/O -- and builds its status and headers.  Both ways a request
 reaches ``/auth`` use it: the ASGI endpoint (:mod:`.forward_auth`), and the
 server's fast path (:mod:`.fast_auth`), which writes the same answer on the
-connection without an ASGI scope.  So the two cannot drift: the checks, the
+connection without ASGI.  So the two cannot drift: the checks, the
 metrics, the audit and the header bytes are these, for both.
 
 :meth:`ForwardAnswers.look` has no side effect unless it answers: when memory
