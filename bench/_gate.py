@@ -205,6 +205,7 @@ trusted_proxies = ["127.0.0.1"]
 SERVERS: dict[str, str] = {
     "serve": "otpgate serve, shipped defaults (uvicorn, httptools + uvloop, 1 process)",
     "serve-w2": "otpgate serve --workers 2",
+    "serve-no-fast": "otpgate serve --no-fast-path (uvicorn's own protocol: /auth through ASGI)",
     "serve-access-log": "otpgate serve --access-log (uvicorn's access log on)",
     "uvicorn-h11": "uvicorn --http h11 --loop asyncio, 1 process",
     "uvicorn-w1": "uvicorn httptools + uvloop, 1 process (as serve, app by import string)",
@@ -232,6 +233,7 @@ def server_argv(name: str, config: Path, port: int) -> list[str]:
     argv = {
         "serve": serve,
         "serve-w2": [*serve, "--workers", "2"],
+        "serve-no-fast": [*serve, "--no-fast-path"],
         "serve-access-log": [*serve, "--access-log"],
         "uvicorn-h11": [*uv, "--http", "h11", "--loop", "asyncio"],
         "uvicorn-w1": [*uv, "--http", "httptools", "--loop", "uvloop"],
@@ -282,11 +284,11 @@ def run_gate(
         yield port, proc
 
 
-def wait_healthy(port: int) -> None:
-    deadline = time.monotonic() + 30
+def wait_healthy(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as r:
                 if r.status == 200:
                     return
         except OSError:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from otpgate.audit.decision_log import logging_config
 from otpgate.cli import build_parser
-from otpgate.cli.serve import start_line
+from otpgate.cli.serve import FAST_PROTOCOL, start_line
 from otpgate.config.loader import load_config
 from procs import serving
 
@@ -96,3 +97,23 @@ def test_the_start_line_masks_passwords() -> None:
     assert "pw" not in json.dumps(fields)
     line, fields = start_line(load_config(None, env={}), workers=4)
     assert line.endswith("state shared by the 4 workers of this run") and fields["workers"] == 4
+
+
+@pytest.mark.parametrize(
+    ("flags", "http"), [([], FAST_PROTOCOL), (["--no-fast-path"], "httptools")]
+)
+def test_the_fast_path_is_the_default_and_can_be_turned_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], http: str
+) -> None:
+    import uvicorn
+
+    from otpgate.cli import main
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(kwargs))
+    config = tmp_path / "gate.toml"
+    config.write_text('[store]\nurl = "memory:"\n[web]\nsession_secrets = ["' + "s" * 40 + '"]\n')
+    assert main(["serve", "--config", str(config), *flags]) == 0
+    assert seen["http"] == http and seen["access_log"] is False
+    # The protocol uvicorn is given is importable by name (--workers starts processes).
+    assert uvicorn.importer.import_from_string(FAST_PROTOCOL).__name__ == "FastAuthProtocol"

@@ -45,6 +45,8 @@ __all__ = [
 LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug")
 DEFAULT_LOG_LEVEL: Final = "warning"
 STATE_ENV: Final = "OTPGATE_STATE_URL"
+# uvicorn's httptools protocol, with a GET /auth answered from memory below ASGI.
+FAST_PROTOCOL: Final = "otpgate.web.fast_auth:FastAuthProtocol"
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -132,12 +134,15 @@ def run_gate(
     workers: int = 1,
     log_level: str = DEFAULT_LOG_LEVEL,
     access_log: bool = False,
+    fast_path: bool = True,
 ) -> int:
     """Open the store and serve until interrupted.
 
     With ``workers > 1``, that many processes share one listening socket
     (:func:`_prepare_workers`).  Sessions are signed cookies, so every worker
-    accepts every other's.
+    accepts every other's.  ``fast_path``: forward auth's answers from memory
+    are written by the server's protocol itself (:mod:`otpgate.web.fast_auth`),
+    else by the ASGI endpoint; the answers are the same.
     """
     import uvicorn
 
@@ -160,6 +165,7 @@ def run_gate(
             workers=workers if workers > 1 else None,
             host=host,
             port=port,
+            http=FAST_PROTOCOL if fast_path else "httptools",
             proxy_headers=False,
             server_header=False,
             log_config=log_config,
@@ -225,7 +231,11 @@ def _serve(args: argparse.Namespace) -> int:
             raise CommandError("--workers needs a shared store; memory: lives in one process")
         check_setup(config)
     return run_gate(
-        config, workers=args.workers, log_level=args.log_level, access_log=args.access_log
+        config,
+        workers=args.workers,
+        log_level=args.log_level,
+        access_log=args.access_log,
+        fast_path=args.fast_path,
     )
 
 
@@ -258,6 +268,14 @@ def register(subparsers: Any) -> None:
         default=False,
         help="log every request on stdout, uvicorn's format (default: off; the proxy in "
         "front logs requests, and this costs about half the requests per second)",
+    )
+    p.add_argument(
+        "--fast-path",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="answer forward auth from memory (a session cookie, a lingering Basic "
+        "credential) in the server's protocol, before any ASGI (default: on; the same "
+        "answers, a quarter fewer instructions per request; off: uvicorn's own protocol)",
     )
     p.add_argument(
         "--workers",

@@ -41,6 +41,7 @@ from .api import ApiKeys, CheckApi, RadiusApi
 from .clients import ClientAddresses
 from .decisions import Decisions
 from .devices import DeviceCodec, DeviceCookies
+from .forward_answers import ForwardAnswers
 from .forward_auth import ForwardAuth
 from .http import CookieScope
 from .metrics import Metrics
@@ -132,28 +133,31 @@ def _add_middleware(
         # The header check, then /auth, in front of Starlette's own error
         # middleware: the hot path pays for no layer it does not use (an
         # exception in /auth is still answered 500, by the server).
-        first: ASGIApp = ForwardAuth(
-            rest,
-            web=config.web,
-            clock=p.auth.clock,
-            clients=p.clients,
-            sessions=p.sessions,
-            devices=p.devices,
-            decisions=p.decisions,
-            targets=p.targets,
-        )
+        first: ASGIApp = ForwardAuth(rest, answers=app.forward_answers, targets=p.targets)
         if pi_auth is not None:
             # privacyIDEA's POST /auth shares the path with forward auth: it goes first.
             first = privacyidea.AuthFirst(first, service=pi_auth)
         return HeaderLimit(first)
 
     app.front = front
+    # The server's fast path (fast_auth.py) asks these for a GET /auth, before any
+    # ASGI: only the header check and ForwardAuth are in front of it (privacyIDEA's
+    # AuthFirst takes POSTs with a body alone).
+    app.forward_answers = ForwardAnswers(
+        config.web, p.auth.clock, p.clients, p.sessions, p.devices, p.decisions
+    )
 
 
 class _GateApp(Starlette):
-    """Starlette with what runs before its middleware stack (:func:`_add_middleware`)."""
+    """Starlette with what runs before its middleware stack (:func:`_add_middleware`).
+
+    Attributes:
+        front: wraps the middleware stack in what runs first (the header check, ``/auth``).
+        forward_answers: ``/auth``'s answers from memory, for the server's fast path too.
+    """
 
     front: Callable[[ASGIApp], ASGIApp] | None = None
+    forward_answers: ForwardAnswers
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = super().build_middleware_stack()

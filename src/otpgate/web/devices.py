@@ -119,11 +119,27 @@ class DeviceCookies:
     async def nonce(self, cookies: Mapping[str, str], user: str, now: float) -> str | None:
         """The nonce of the request's device cookie, if genuine and issued to ``user``'s
         current record (not to an earlier user of that name, nor for an earlier token)."""
+        known, nonce = self.nonce_from_memory(cookies, user, now)
+        if known:
+            return nonce
+        claim = self.codec.claim(cookies.get(COOKIE), user, now)
+        record = await run_in_threadpool(self.authenticator.record, user, now=now)
+        return self._nonce(claim, record)
+
+    def nonce_from_memory(
+        self, cookies: Mapping[str, str], user: str, now: float
+    ) -> tuple[bool, str | None]:
+        """:meth:`nonce` without I/O: (``False``, ``None``) when the record must be read."""
         claim = self.codec.claim(cookies.get(COOKIE), user, now)
         if claim is None:
-            return None
-        record = await self.record(user, now)
-        if record is None or not self.sessions.matches(claim.binding, record.key):
+            return True, None
+        record = self.authenticator.record(user, now=now, read=False)
+        if record is None:
+            return False, None
+        return True, self._nonce(claim, record)
+
+    def _nonce(self, claim: Claim | None, record: UserRecord | None) -> str | None:
+        if claim is None or record is None or not self.sessions.matches(claim.binding, record.key):
             return None
         return claim.nonce
 

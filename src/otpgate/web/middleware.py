@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Final
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["MAX_HEADER", "MAX_HEADERS_TOTAL", "HeaderLimit"]
+__all__ = ["MAX_HEADER", "MAX_HEADERS_TOTAL", "HeaderLimit", "headers_too_large"]
 
 MAX_HEADER: Final = 8192
 MAX_HEADERS_TOTAL: Final = 32768
@@ -25,14 +25,19 @@ class HeaderLimit:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers: Sequence[tuple[bytes, bytes]] = scope.get("headers", ())
-            total = 0
-            for name, value in headers:
-                size = len(name) + len(value)
-                total += size
-                if size > MAX_HEADER or total > MAX_HEADERS_TOTAL:
-                    response = Response("Request header fields too large\n", 431)
-                    await response(scope, receive, send)
-                    return
+        if scope["type"] == "http" and headers_too_large(scope.get("headers", ())):
+            response = Response("Request header fields too large\n", 431)
+            await response(scope, receive, send)
+            return
         await self.app(scope, receive, send)
+
+
+def headers_too_large(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """Whether one header line or all of them together are over the limits."""
+    total = 0
+    for name, value in headers:
+        size = len(name) + len(value)
+        total += size
+        if size > MAX_HEADER or total > MAX_HEADERS_TOTAL:
+            return True
+    return False
