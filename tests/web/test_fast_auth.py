@@ -379,3 +379,19 @@ def test_a_connection_whose_writes_are_paused_is_left_to_uvicorn(gate: G) -> Non
         assert transport.written[1].startswith(b"HTTP/1.1 200 OK\r\n")
     finally:
         loop.close()
+
+
+def test_the_installed_uvicorn_has_what_the_fast_path_uses() -> None:
+    """A uvicorn release that drops one of them turns the fast path off (and this red)."""
+    from otpgate.web import fast_auth
+
+    assert fast_auth.supported()
+
+
+def test_a_uvicorn_without_a_hook_turns_the_fast_path_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from otpgate.web import fast_auth
+
+    monkeypatch.delattr(HttpToolsProtocol, "on_response_complete")
+    assert not fast_auth.supported()

@@ -159,6 +159,14 @@ def run_gate(
         logging.config.dictConfig(log_config)
         line, fields = start_line(config, workers)
         START_LOG.info("%s", line, extra={"otpgate": fields})
+        from ..web.fast_auth import supported as fast_supported
+
+        if fast_path and not fast_supported():
+            fast_path = False
+            START_LOG.warning(
+                "this uvicorn lacks what the forward-auth fast path uses: serving /auth "
+                "through ASGI (the same answers, more CPU per request)"
+            )
         uvicorn.run(
             app,
             factory=workers > 1,

@@ -38,7 +38,7 @@ from uvicorn.server import ServerState
 from .forward_answers import SEEN, Answer, ForwardAnswers
 from .middleware import headers_too_large
 
-__all__ = ["FastAuthProtocol", "fast_answers"]
+__all__ = ["FastAuthProtocol", "fast_answers", "supported"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,30 @@ _FAILED: Final = (
     b"content-type: text/plain; charset=utf-8\r\n"
     b"content-length: 21\r\nconnection: close\r\n\r\nInternal Server Error"
 )
+
+
+# What this module uses of uvicorn's protocol beyond its public options: checked
+# when ``serve`` starts, so a uvicorn release that renamed one falls back to the
+# stock protocol (slower, the same answers) instead of failing requests.
+_HOOKS: Final = ("on_headers_complete", "on_message_complete", "on_response_complete")
+_STATE: Final = ("url", "headers", "scope", "parser", "cycle", "flow", "transport", "client")
+
+
+def supported() -> bool:
+    """Whether the installed uvicorn has what :class:`FastAuthProtocol` relies on."""
+    if not all(callable(getattr(HttpToolsProtocol, hook, None)) for hook in _HOOKS):
+        return False
+    if 200 not in STATUS_LINE or 500 not in STATUS_LINE:
+        return False
+    # Instance attributes are set in __init__ or as a request starts; uvicorn's
+    # source names them (a class without them would fail on the first request).
+    import inspect
+
+    try:
+        source = inspect.getsource(HttpToolsProtocol)
+    except (OSError, TypeError):
+        return False
+    return all(f"self.{name} =" in source or f"self.{name}:" in source for name in _STATE)
 
 
 class _Unsendable(Exception):
