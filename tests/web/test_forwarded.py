@@ -116,3 +116,11 @@ def test_login_page_own_host_is_the_proxys_value(gate: G) -> None:
     assert 'value="https://evil.test/x"' not in evil.text
     ok = gate.client.get("/login?rd=https://app.test/x", headers=headers)
     assert 'value="https://app.test/x"' in ok.text
+
+
+def test_forwarded_headers_from_an_untrusted_peer_are_ignored(make_gate: AppFactory) -> None:
+    """/auth's redirect target: an untrusted peer's X-Original-URL is not taken (in
+    process: a served gate's peer is always the test's own loopback address)."""
+    g = make_gate(peer=("203.0.113.7", 5000))
+    r = g.client.get("/auth", headers={"Accept": "text/html", "X-Original-URL": "http://a/x"})
+    assert r.headers["location"] == "/otpgate/login"
