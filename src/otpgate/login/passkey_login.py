@@ -89,16 +89,7 @@ class PasskeyLogin:
         ``user`` ``None``: the passkey alone (no user name, no PIN).
         """
         attempt = _Try(user, pin if user is not None else "", handle, response, ip)
-        try:
-            return self._sign_in(attempt, now, device)
-        except StoreError as exc:
-            log.error("store error during a passkey sign-in: %s", exc)
-            decision = Decision(False, None, Reason.STORE_ERROR)
-        except Exception:
-            log.exception("unexpected error during a passkey sign-in")
-            decision = Decision(False, None, Reason.STORE_ERROR)
-        self._audit(decision, user or "", ip, now)
-        return decision
+        return self._guarded(attempt, now, device, "sign-in")
 
     def step_up(
         self,
@@ -115,15 +106,18 @@ class PasskeyLogin:
         (user verification required); never raises.  Counted, limited and audited
         like a sign-in; an answer to a sign-in's challenge is refused."""
         attempt = _Try(user, pin, handle, response, ip, STEP_UP)
+        return self._guarded(attempt, now, device, "step-up")
+
+    def _guarded(self, t: _Try, now: float, device: str | None, what: str) -> Decision:
+        """:meth:`_sign_in`, with a store failure or a bug refused and audited, never raised."""
         try:
-            return self._sign_in(attempt, now, device)
+            return self._sign_in(t, now, device)
         except StoreError as exc:
-            log.error("store error during a passkey step-up: %s", exc)
-            decision = Decision(False, None, Reason.STORE_ERROR)
+            log.error("store error during a passkey %s: %s", what, exc)
         except Exception:
-            log.exception("unexpected error during a passkey step-up")
-            decision = Decision(False, None, Reason.STORE_ERROR)
-        self._audit(decision, user, ip, now)
+            log.exception("unexpected error during a passkey %s", what)
+        decision = Decision(False, None, Reason.STORE_ERROR)
+        self._audit(decision, t.user or "", t.ip, now)
         return decision
 
     def _sign_in(self, t: _Try, now: float, device: str | None) -> Decision:
