@@ -28,13 +28,13 @@ from ...otp.keys import encode_base32
 from ..i18n import translator
 from ..sessions import Session
 from . import messages as m
-from .account_tokens import rebound_page
+from .account_pages import rebound_page
 from .qr import qr_svg
 
 if TYPE_CHECKING:
     from ...accounts.selfservice import SelfService
     from ...login.authenticator import Authenticator
-    from .account_tokens import AccountPages
+    from .account_pages import AccountPages
     from .browser import BrowserDecisions
     from .forms import Forms
 

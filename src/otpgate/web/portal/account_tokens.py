@@ -12,10 +12,9 @@ only once a code from it confirms it (:mod:`.account_new_app`).
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -25,46 +24,18 @@ from ...errors import LastAuthenticator, OTPGateError, TokenLimit
 from ..i18n import translator
 from ..sessions import Session
 from . import messages as m
+from .account_pages import AccountPages, rebound_page
 
 if TYPE_CHECKING:
     from ...accounts.selfservice import SelfService
-    from ...store.base import UserStore
     from .account_new_app import NewApps
     from .forms import Forms
 
-__all__ = ["ACTIONS", "TokenForms", "rebound_page"]
+__all__ = ["ACTIONS", "TokenForms"]
 
 log = logging.getLogger(__name__)
 
 ACTIONS: Final = frozenset({"token_add", "token_confirm", "token_rename", "token_remove"})
-
-
-class AccountPages(Protocol):
-    """What the token forms use of the account page."""
-
-    async def _page(
-        self,
-        request: Request,
-        user: str,
-        lang: str,
-        status: int = 200,
-        *,
-        message: str | None = None,
-        kind: str = "error",
-        errors: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-        session: Session | None = None,
-    ) -> Response: ...
-
-    async def _reauthenticate(
-        self,
-        request: Request,
-        session: Session,
-        form: dict[str, str],
-        lang: str,
-        prefix: str,
-        now: float,
-    ) -> Response | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,36 +130,6 @@ class TokenForms:
         if not await run_in_threadpool(self.service.tokens.remove, user, token_id, now, ip):
             return await page._page(request, user, lang, 404, message=_(m.AUTH_UNKNOWN))
         return await rebound_page(page, request, self.forms, store, session, _(m.AUTH_REMOVED))
-
-
-async def rebound_page(
-    page: AccountPages,
-    request: Request,
-    forms: Forms,
-    store: UserStore,
-    session: Session,
-    message: str,
-) -> Response:
-    """The account page saying ``message`` after a change of the user's authenticators.
-
-    Sessions are bound to the user's first token (none for a passkey-only user):
-    removing it, or a passkey-only user's first app, ends them all.  This
-    browser, which just proved the PIN and a second factor, gets a new session
-    bound to the record as it is now.  This process stops answering from the old
-    record at once.
-    """
-    user, sessions, now = session.user, forms.sessions, forms.now()
-    sessions.reread(user)
-    after = await run_in_threadpool(store.get, user)
-    renewed = None
-    if after is not None and not sessions.codec.bound(session, after.key):
-        stamp = math.floor(now * 1000) / 1000
-        renewed = Session(user, stamp, stamp, forms.ip(request), sessions.codec.binding(after.key))
-    lang = forms.lang(request)
-    response = await page._page(request, user, lang, message=message, kind="ok", session=renewed)
-    if renewed is not None:
-        sessions.set(response, renewed, now)
-    return response
 
 
 def _name_ok(name: str) -> bool:
