@@ -9,17 +9,10 @@ who holds passkeys only is shown, exported and resynced without a traceback.
 
 from __future__ import annotations
 
-import io
 import json
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from otpgate.cli import _secrets, main
-from otpgate.login.pins import FAST_TEST_HASHER
 from otpgate.store import open_store
 from otpgate.store.passkeys import Passkey, PasskeyStore, new_passkey_id
 from otpgate.store.records import Pin, UserRecord
@@ -28,32 +21,6 @@ KEY = "3132333435363738393031323334353637383930"
 NOW = 1_800_000_000.0
 
 Run = Any
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Run, Path, str]]:
-    monkeypatch.setattr(_secrets, "PIN_HASHER", FAST_TEST_HASHER)
-    monkeypatch.delenv("OTPGATE_STORE", raising=False)
-    monkeypatch.chdir(tmp_path)
-    db = f"sqlite:///{tmp_path}/otpgate.db"
-    audit = tmp_path / "audit.log"
-    conf = tmp_path / "otpgate.toml"
-    conf.write_text(f'[store]\nurl = "{db}"\n[auth]\naudit_log = "{audit}"\n')
-    monkeypatch.setenv("OTPGATE_CONFIG", str(conf))
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-        out, err = io.StringIO(), io.StringIO()
-        monkeypatch.setattr(sys, "stdout", out)
-        monkeypatch.setattr(sys, "stderr", err)
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        return code, out.getvalue(), err.getvalue()
-
-    assert run("init")[0] == 0
-    yield run, audit, db
 
 
 def add_passkey(db: str, user: str, name: str = "Laptop", cred: bytes = b"\x05" * 16) -> str:
