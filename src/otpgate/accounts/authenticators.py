@@ -27,7 +27,7 @@ from ..store.authenticators import (
     TokenMeta,
     check_token_name,
 )
-from ..store.passkeys import passkey_store
+from ..store.passkeys import check_passkey_name, passkey_store
 
 if TYPE_CHECKING:
     from ..store.base import SelfServiceStore, UserStore
@@ -92,11 +92,14 @@ def rename_authenticator(
         StoreError: the store failed.
     """
     kind = kind_of(store, user, authenticator_id)
+    if kind is None:
+        return None
     if kind == "WEBAUTHN":
         keys = passkey_store(store)
+        name = check_passkey_name(name)
         done = keys is not None and keys.rename_passkey(user, authenticator_id, name)
     else:
-        done = kind is not None and store.rename_token(user, authenticator_id, name)
+        done = store.rename_token(user, authenticator_id, check_token_name(name))
     return kind if done else None
 
 

@@ -16,22 +16,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final
 
 from .._limits import escape_control
-from ..accounts.authenticators import kind_of, listing, remove_authenticator, rename_authenticator
+from ..accounts.authenticators import listing, remove_authenticator, rename_authenticator
 from ..audit.writer import iso_utc
 from ..errors import LastAuthenticator
 from ..store.authenticators import (
     MAX_NAME,
     AuthenticatorInfo,
-    AuthenticatorKind,
     OtpToken,
     TokenMeta,
     check_token_name,
     otp_kind,
 )
-from ..store.passkeys import check_passkey_name
 from . import CommandError
 from ._args import command_group, store_options, username
 from ._common import get_user, store_of, store_url
@@ -40,7 +38,7 @@ from .enrol import new_token, secret_options, serial_text, show_secret, warn_use
 from .roles import record as audit_admin
 
 if TYPE_CHECKING:
-    from ..store.base import UserStore
+    pass
 
 __all__ = ["register"]
 
@@ -106,26 +104,19 @@ def _cmd_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _kind(store: object, args: argparse.Namespace) -> AuthenticatorKind:
-    """The kind of the user's authenticator ``args.id``; refused clearly if it is not theirs."""
-    kind = kind_of(cast("UserStore", store), args.name, args.id)
-    if kind is None:
-        raise CommandError(f"{args.name} has no token or passkey {args.id!r} (otpgate token list)")
-    return kind
+def _not_theirs(args: argparse.Namespace) -> CommandError:
+    return CommandError(f"{args.name} has no token or passkey {args.id!r} (otpgate token list)")
 
 
 def _cmd_rename(args: argparse.Namespace) -> int:
     with store_of(args) as store:
         get_user(store, args.name)
-        kind = _kind(store, args)
         try:
-            name = check_passkey_name(args.new_name) if kind == "WEBAUTHN" else args.new_name
+            kind = rename_authenticator(store, args.name, args.id, args.new_name)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        if rename_authenticator(store, args.name, args.id, name) is None:
-            raise CommandError(
-                f"{args.name} has no token or passkey {args.id!r} (otpgate token list)"
-            )
+        if kind is None:
+            raise _not_theirs(args)
     audit_admin(args, "rename_token", args.name, f"{kind} {args.id} {args.new_name}")
     return 0
 
@@ -133,18 +124,15 @@ def _cmd_rename(args: argparse.Namespace) -> int:
 def _cmd_remove(args: argparse.Namespace) -> int:
     with store_of(args) as store:
         get_user(store, args.name)
-        kind = _kind(store, args)
         try:
-            removed = remove_authenticator(store, args.name, args.id)
+            kind = remove_authenticator(store, args.name, args.id)
         except LastAuthenticator:
             raise CommandError(
                 f"{args.id} is {args.name}'s last authenticator: add another first (otpgate token "
                 "add, or a passkey on /account), or remove the user (otpgate user remove)"
             ) from None
-        if removed is None:
-            raise CommandError(
-                f"{args.name} has no token or passkey {args.id!r} (otpgate token list)"
-            )
+        if kind is None:
+            raise _not_theirs(args)
     audit_admin(args, "remove_token", args.name, f"{kind} {args.id}")
     what = "passkey" if kind == "WEBAUTHN" else "token"
     print(
