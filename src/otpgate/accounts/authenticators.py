@@ -31,6 +31,7 @@ from ..store.passkeys import check_passkey_name, passkey_store
 
 if TYPE_CHECKING:
     from ..store.base import SelfServiceStore, UserStore
+    from ..store.records import UserRecord
     from .pending_apps import PendingApp
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "Write",
     "kind_of",
     "listing",
+    "listing_of",
     "remove_authenticator",
     "rename_authenticator",
 ]
@@ -61,12 +63,15 @@ def listing(store: UserStore, user: str) -> list[AuthenticatorInfo] | None:
         StoreError: the store failed.
     """
     record = store.get(user)
-    if record is None:
-        return None
+    return None if record is None else listing_of(store, record)
+
+
+def listing_of(store: UserStore, record: UserRecord) -> list[AuthenticatorInfo]:
+    """:func:`listing` for a record the caller has read already."""
     infos = record.authenticators()
     passkeys = passkey_store(store)
     if passkeys is not None:
-        infos += [p.info() for p in passkeys.passkeys(user)]
+        infos += [p.info() for p in passkeys.passkeys(record.username)]
     return sorted(infos, key=lambda i: (i.created, i.id))
 
 

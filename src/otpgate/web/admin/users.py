@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..._limits import MAX_USER, has_control
-from ...accounts.authenticators import listing
+from ...accounts.authenticators import listing_of
 from ...audit.reader import AuditQuery, search
 from ...audit.writer import iso_utc
 from ...store.base import UserStore
@@ -200,7 +200,7 @@ def _authenticator_rows(store: UserStore, record: UserRecord) -> list[dict[str, 
     """Every authenticator of the user, tokens and passkeys, oldest first (never a key)."""
     tokens = {t.meta.id: t for t in record.tokens()}
     rows: list[dict[str, object]] = []
-    for info in listing(store, record.username) or []:
+    for info in listing_of(store, record):
         token = tokens.get(info.id)
         rows.append(
             {

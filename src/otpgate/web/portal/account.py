@@ -26,7 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..._limits import MAX_PASSWORD, retry_after_seconds
-from ...accounts.authenticators import listing
+from ...accounts.authenticators import listing_of
 from ...accounts.pending_apps import PendingApps
 from ...errors import OTPGateError
 from ...login.reasons import Reason
@@ -133,7 +133,7 @@ class AccountPage:
         try:
             record = store.get(user)
             left: int | None = store.count_recovery_codes(user)
-            infos = listing(store, user) or []
+            infos = listing_of(store, record) if record is not None else []
         except OTPGateError as exc:
             log.error("account: store error %s", exc.__class__.__name__)
             record, left, infos = None, None, []
